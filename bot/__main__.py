@@ -1,0 +1,33 @@
+"""`python -m bot`: read the settings, then run the bot until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+
+from dotenv import load_dotenv
+
+from bot.config import ConfigError, Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    load_dotenv(".env", override=False)
+    try:
+        settings = Settings.from_env(os.environ)
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+
+    from bot.app import run
+    from bot.logs import setup_logging
+
+    setup_logging(settings.log_level, [settings.bot_token])
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is the normal way to stop
+        asyncio.run(run(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Wiring: the one factory that builds the dispatcher (used by `main()` and by every test), the
+bot, and the polling loop with its start-up and shutdown hooks."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import ErrorEvent
+
+from bot.clock import Clock, system_clock
+from bot.config import Settings
+from bot.menus import set_all_menus
+from bot.middlewares import ContextMiddleware
+from bot.texts import pick_language, t
+from handlers import build_router
+from storage import Database
+from storage.fsm import SQLiteStorage
+
+log = logging.getLogger(__name__)
+
+
+def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
+    """The bot with the project's defaults; tests pass a recording session."""
+    if session is None and settings.telegram_api_url:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        token=settings.bot_token,
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+
+
+def create_dispatcher(settings: Settings, db: Database, clock: Clock = system_clock) -> Dispatcher:
+    dp = Dispatcher(
+        storage=SQLiteStorage(db, clock),
+        settings=settings,
+        db=db,
+        clock=clock,
+    )
+    dp.update.outer_middleware(ContextMiddleware())
+    dp.include_router(build_router())
+    dp.errors.register(on_error)
+    dp.startup.register(on_startup)
+    return dp
+
+
+async def on_startup(bot: Bot, settings: Settings, db: Database) -> None:
+    me = await bot.me()
+    log.info("bot @%s (id %s) started", me.username, me.id)
+    await set_all_menus(bot, settings, db)
+
+
+async def on_error(event: ErrorEvent, settings: Settings) -> bool:
+    """Log an unexpected failure and tell the person politely; the bot keeps working."""
+    update = event.update
+    log.exception("update %s failed", update.update_id, exc_info=event.exception)
+    user = None
+    if update.message is not None:
+        user = update.message.from_user
+        chat_id = update.message.chat.id
+    elif update.callback_query is not None:
+        user = update.callback_query.from_user
+        chat_id = user.id
+    if user is None:
+        return True
+    lang = pick_language(user.language_code, settings.default_language)
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(t(lang, "error.generic"), show_alert=True)
+        else:
+            await update.message.answer(t(lang, "error.generic"))  # type: ignore[union-attr]
+    except Exception:  # the apology itself failed (network, blocked): nothing more to do
+        log.warning("could not tell user %s about the failure", chat_id)
+    return True
+
+
+async def run(settings: Settings, clock: Clock = system_clock) -> None:
+    db = Database(settings.database_path)
+    await db.open()
+    bot = create_bot(settings)
+    try:
+        dp = create_dispatcher(settings, db, clock)
+        await dp.start_polling(bot, handle_signals=True)
+    finally:
+        await bot.session.close()
+        await db.close()

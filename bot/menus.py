@@ -1,0 +1,61 @@
+"""The command menu per role (`setMyCommands` with per-chat scopes, in each person's language).
+
+Menus are a convenience: a failure here is logged and never stops start-up or a handler.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+
+from bot.config import Settings
+from bot.roles import Role
+from bot.texts import LANGUAGES, t
+from storage import Database
+from storage.staff import list_active_staff
+
+log = logging.getLogger(__name__)
+
+COMMANDS: dict[Role, tuple[str, ...]] = {
+    Role.GUEST: ("start", "help"),
+    Role.MANAGER: ("start", "help"),
+    Role.OWNER: ("start", "help", "invite", "managers"),
+}
+
+
+def commands_for(role: Role, lang: str) -> list[BotCommand]:
+    return [BotCommand(command=c, description=t(lang, f"cmd.{c}")) for c in COMMANDS[role]]
+
+
+async def set_chat_menu(bot: Bot, user_id: int, role: Role, lang: str) -> None:
+    scope = BotCommandScopeChat(chat_id=user_id)
+    try:
+        if role is Role.GUEST:
+            await bot.delete_my_commands(scope=scope)
+        else:
+            await bot.set_my_commands(commands_for(role, lang), scope=scope)
+    except (TelegramAPIError, TelegramNetworkError) as exc:
+        log.warning("could not set the command menu for user %s: %s", user_id, exc)
+
+
+async def set_all_menus(bot: Bot, settings: Settings, db: Database) -> None:
+    try:
+        for lang in LANGUAGES:
+            code = None if lang == settings.default_language else lang
+            await bot.set_my_commands(
+                commands_for(Role.GUEST, lang), scope=BotCommandScopeDefault(), language_code=code
+            )
+    except (TelegramAPIError, TelegramNetworkError) as exc:
+        log.warning("could not set the default command menu: %s", exc)
+    staff = {m.user_id: m for m in await list_active_staff(db)}
+    for owner_id in sorted(settings.owner_ids):
+        member = staff.pop(owner_id, None)
+        lang = (member.language if member else None) or settings.default_language
+        await set_chat_menu(bot, owner_id, Role.OWNER, lang)
+    for member in staff.values():
+        if member.role == "manager":
+            lang = member.language or settings.default_language
+            await set_chat_menu(bot, member.user_id, Role.MANAGER, lang)

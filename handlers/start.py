@@ -1,0 +1,110 @@
+"""/start (plain and with a deep-link payload) and /help, for every role."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import Message
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.deeplinks import LinkKind, parse_payload
+from bot.menus import set_chat_menu
+from bot.roles import Role
+from bot.texts import t
+from storage import Database
+from storage.staff import Redeem, get_member, redeem_invite
+
+log = logging.getLogger(__name__)
+
+
+def router() -> Router:
+    r = Router(name="start")
+    r.message.register(start_with_payload, CommandStart(deep_link=True))
+    r.message.register(start_plain, CommandStart())
+    r.message.register(help_command, Command("help"))
+    return r
+
+
+def role_help(role: Role, lang: str, name: str, settings: Settings) -> str:
+    if role is Role.OWNER:
+        return t(lang, "start.owner", name=name, company=settings.company_name)
+    if role is Role.MANAGER:
+        return t(lang, "start.manager", name=name, company=settings.company_name)
+    return t(lang, "start.guest", company=settings.company_name)
+
+
+async def start_plain(message: Message, role: Role, lang: str, settings: Settings) -> None:
+    assert message.from_user is not None
+    await message.answer(role_help(role, lang, message.from_user.first_name, settings))
+
+
+async def help_command(message: Message, role: Role, lang: str, settings: Settings) -> None:
+    assert message.from_user is not None
+    if role.is_staff:
+        await message.answer(role_help(role, lang, message.from_user.first_name, settings))
+    else:
+        await message.answer(t(lang, "help.guest", company=settings.company_name))
+
+
+async def start_with_payload(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    role: Role,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+) -> None:
+    parsed = parse_payload(command.args)
+    if parsed is None:
+        await message.answer(t(lang, "link.invalid"))
+        return
+    kind, token = parsed
+    if kind is LinkKind.INVITE:
+        await _redeem_invite(message, token, bot, role, lang, settings, db, clock)
+        return
+    await message.answer(t(lang, "link.invalid"))
+
+
+async def _redeem_invite(
+    message: Message,
+    token: str,
+    bot: Bot,
+    role: Role,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+) -> None:
+    user = message.from_user
+    assert user is not None
+    if role is Role.OWNER:
+        await message.answer(t(lang, "invite.owner_self"))
+        return
+    outcome, invited_by = await redeem_invite(
+        db, token, user.id, user.full_name, user.username, lang, clock()
+    )
+    if outcome is Redeem.INVALID:
+        await message.answer(t(lang, "invite.invalid"))
+        return
+    if outcome is Redeem.ALREADY_STAFF:
+        await message.answer(t(lang, "invite.already_staff"))
+        return
+    key = "invite.welcome" if outcome is Redeem.REGISTERED else "invite.reactivated"
+    await message.answer(t(lang, key, name=user.first_name, company=settings.company_name))
+    log.info("manager %s registered through an invite of %s", user.id, invited_by)
+    await set_chat_menu(bot, user.id, Role.MANAGER, lang)
+    if invited_by is not None:
+        owner = await get_member(db, invited_by)
+        owner_lang = (owner.language if owner else None) or settings.default_language
+        try:
+            await bot.send_message(
+                invited_by, t(owner_lang, "invite.notify_owner", name=user.full_name)
+            )
+        except (TelegramAPIError, TelegramNetworkError) as exc:
+            log.warning("could not tell owner %s about the new manager: %s", invited_by, exc)

@@ -1,0 +1,1 @@
+"""All FSM states. Their names are stored in SQLite: never rename one that has shipped."""

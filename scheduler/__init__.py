@@ -1,0 +1,1 @@
+"""APScheduler jobs and the follow-up rules (the cadence arrives with the follow-up issue)."""

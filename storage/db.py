@@ -1,0 +1,81 @@
+"""The one long-lived SQLite connection of the process, and how every query gets to it.
+
+aiosqlite runs one connection in one thread, and a transaction opened by one coroutine would
+swallow the statements another coroutine sends meanwhile. So every use of the connection goes
+through an `asyncio.Lock`: `read()` for plain reads, `transaction()` for writes, which opens with
+`BEGIN IMMEDIATE` (a deferred transaction that reads and then writes can fail with SQLITE_BUSY
+despite the busy timeout). SQLite has one writer anyway; the lock costs nothing measurable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from storage.migrations import MIGRATIONS, apply_migrations
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class Database:
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError("Database is not open")
+        return self._conn
+
+    async def open(self, *, migrate_to: int | None = None) -> None:
+        """Open the file (creating its folder), set pragmas and run pending migrations."""
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        await conn.execute("PRAGMA foreign_keys = ON")
+        self._conn = conn
+        target = len(MIGRATIONS) if migrate_to is None else migrate_to
+        async with self._lock:
+            await apply_migrations(conn, target)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            async with self._lock:
+                await self._conn.close()
+                self._conn = None
+
+    async def schema_version(self) -> int:
+        async with self.read() as conn:
+            row = await (await conn.execute("PRAGMA user_version")).fetchone()
+        return int(row[0]) if row else 0
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            yield self.conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            conn = self.conn
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            else:
+                await conn.execute("COMMIT")

@@ -1,0 +1,280 @@
+"""Versioned schema: ordered migrations, applied at start-up, recorded in `PRAGMA user_version`.
+
+To change the schema, append a new entry to `MIGRATIONS` (never edit a released one: old database
+files were made by it, and `tests/data/schema_v1.sqlite3` is such a file). Each migration runs in
+its own transaction together with the version bump, so a crash leaves the file at a whole version.
+
+Conventions: instants are UTC text `YYYY-MM-DD HH:MM:SS` (sortable, and `julianday()` works on
+them); calendar dates in the company's time zone are `YYYY-MM-DD`; Telegram user ids are INTEGER.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+V1_ROLES_AND_CONVERSATIONS = """
+-- Company staff who use the bot: owners (authority comes from OWNER_IDS; the row keeps the name)
+-- and managers (registered through an owner's invite; `active` = 0 removes their access).
+CREATE TABLE staff (
+    user_id      INTEGER PRIMARY KEY,              -- Telegram user id (= private chat id)
+    role         TEXT    NOT NULL CHECK (role IN ('owner', 'manager')),
+    full_name    TEXT    NOT NULL,
+    username     TEXT,
+    language     TEXT,
+    active       INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    invited_by   INTEGER,
+    created_at   TEXT    NOT NULL,
+    updated_at   TEXT    NOT NULL
+);
+CREATE INDEX staff_role_active ON staff (role, active);
+
+-- One-time manager invites; the token is the deep-link payload.
+CREATE TABLE invites (
+    id           INTEGER PRIMARY KEY,
+    token        TEXT    NOT NULL UNIQUE,
+    role         TEXT    NOT NULL DEFAULT 'manager' CHECK (role IN ('manager')),
+    created_by   INTEGER NOT NULL,
+    created_at   TEXT    NOT NULL,
+    expires_at   TEXT    NOT NULL,
+    used_by      INTEGER,
+    used_at      TEXT
+);
+
+-- aiogram FSM: a person's half-finished conversation survives a restart.
+CREATE TABLE fsm_states (
+    key          TEXT PRIMARY KEY,                 -- bot:chat:user[:thread][:destiny]
+    state        TEXT,
+    data         TEXT NOT NULL DEFAULT '{}',       -- JSON object
+    updated_at   TEXT NOT NULL
+);
+"""
+
+V2_FOLLOW_UP = """
+-- Everyone the company asks: clients, suppliers' managers, contractors, partners, and leads that
+-- promoters referred. Personal data (name, phone, birthday, Telegram link, comments) can be
+-- erased (`forgotten_at`) while the anonymous scores stay in the figures.
+CREATE TABLE contacts (
+    id              INTEGER PRIMARY KEY,
+    kind            TEXT    NOT NULL
+                    CHECK (kind IN ('client', 'supplier', 'contractor', 'partner')),
+    full_name       TEXT,
+    organization    TEXT,
+    phone           TEXT,                          -- E.164
+    birth_day       INTEGER CHECK (birth_day BETWEEN 1 AND 31),
+    birth_month     INTEGER CHECK (birth_month BETWEEN 1 AND 12),
+    birth_year      INTEGER,
+    tg_user_id      INTEGER,                       -- set once the person opens a link
+    language        TEXT,
+    status          TEXT    NOT NULL DEFAULT 'customer' CHECK (status IN ('customer', 'lead')),
+    manager_id      INTEGER REFERENCES staff (user_id),
+    referred_by     INTEGER REFERENCES contacts (id),
+    referral_code   TEXT,
+    contact_consent INTEGER CHECK (contact_consent IN (0, 1)),  -- last answer to Q3
+    care_status     TEXT    CHECK (care_status IN ('pending', 'done')),  -- promoter customer care
+    opted_out_at    TEXT,                          -- /stop: no bot-initiated messages
+    unreachable_at  TEXT,                          -- Telegram 403: blocked or deactivated
+    source          TEXT    NOT NULL DEFAULT 'sale'
+                    CHECK (source IN ('sale', 'import', 'referral')),
+    created_at      TEXT    NOT NULL,
+    updated_at      TEXT    NOT NULL,
+    forgotten_at    TEXT
+);
+CREATE UNIQUE INDEX contacts_phone ON contacts (phone) WHERE phone IS NOT NULL;
+CREATE UNIQUE INDEX contacts_tg_user ON contacts (tg_user_id) WHERE tg_user_id IS NOT NULL;
+CREATE UNIQUE INDEX contacts_referral_code ON contacts (referral_code)
+    WHERE referral_code IS NOT NULL;
+CREATE INDEX contacts_manager ON contacts (manager_id, kind);
+CREATE INDEX contacts_birthday ON contacts (birth_month, birth_day) WHERE birth_month IS NOT NULL;
+CREATE INDEX contacts_referred_by ON contacts (referred_by) WHERE referred_by IS NOT NULL;
+CREATE INDEX contacts_name ON contacts (full_name COLLATE NOCASE);
+
+-- A sale, or a supplier/contractor relationship, recorded by a manager (or imported).
+CREATE TABLE deals (
+    id           INTEGER PRIMARY KEY,
+    contact_id   INTEGER NOT NULL REFERENCES contacts (id),
+    manager_id   INTEGER REFERENCES staff (user_id),
+    description  TEXT    NOT NULL,
+    deal_date    TEXT    NOT NULL,                 -- local date
+    source       TEXT    NOT NULL DEFAULT 'bot' CHECK (source IN ('bot', 'import', 'referral')),
+    created_at   TEXT    NOT NULL
+);
+CREATE INDEX deals_contact ON deals (contact_id, deal_date);
+CREATE INDEX deals_manager ON deals (manager_id, deal_date);
+CREATE INDEX deals_date ON deals (deal_date);
+
+-- One survey link and its three answers. `kind` is copied from the contact when the link is made
+-- so that NPS by kind does not shift if a contact is re-classified later.
+CREATE TABLE surveys (
+    id               INTEGER PRIMARY KEY,
+    token            TEXT    NOT NULL UNIQUE,      -- deep-link payload
+    contact_id       INTEGER NOT NULL REFERENCES contacts (id),
+    deal_id          INTEGER REFERENCES deals (id),
+    manager_id       INTEGER REFERENCES staff (user_id),
+    kind             TEXT    NOT NULL
+                     CHECK (kind IN ('client', 'supplier', 'contractor', 'partner')),
+    status           TEXT    NOT NULL DEFAULT 'created'
+                     CHECK (status IN ('created', 'opened', 'answered')),
+    respondent_tg_id INTEGER,                      -- bound to the first account that opens it
+    language         TEXT,
+    created_at       TEXT    NOT NULL,
+    opened_at        TEXT,
+    score            INTEGER CHECK (score BETWEEN 0 AND 10),
+    scored_at        TEXT,
+    reason           TEXT,
+    reason_at        TEXT,
+    consent          INTEGER CHECK (consent IN (0, 1)),
+    answered_at      TEXT,                         -- all three questions done
+    nudged_at        TEXT                          -- the one gentle reminder
+);
+CREATE INDEX surveys_contact ON surveys (contact_id);
+CREATE INDEX surveys_manager ON surveys (manager_id, created_at);
+CREATE INDEX surveys_created ON surveys (created_at);
+CREATE INDEX surveys_scored ON surveys (scored_at) WHERE score IS NOT NULL;
+CREATE INDEX surveys_status ON surveys (status, opened_at);
+CREATE INDEX surveys_respondent ON surveys (respondent_tg_id) WHERE respondent_tg_id IS NOT NULL;
+
+-- A detractor's problem (or a "not suitable" call) that someone in the company owns until solved.
+CREATE TABLE cases (
+    id               INTEGER PRIMARY KEY,
+    contact_id       INTEGER NOT NULL REFERENCES contacts (id),
+    survey_id        INTEGER UNIQUE REFERENCES surveys (id),
+    deal_id          INTEGER REFERENCES deals (id),
+    source           TEXT    NOT NULL DEFAULT 'survey' CHECK (source IN ('survey', 'call')),
+    status           TEXT    NOT NULL DEFAULT 'open'
+                     CHECK (status IN ('open', 'taken', 'resolved')),
+    owner_id         INTEGER REFERENCES staff (user_id),
+    opened_at        TEXT    NOT NULL,
+    taken_at         TEXT,
+    resolved_at      TEXT,
+    resolution       TEXT,
+    client_confirmed INTEGER CHECK (client_confirmed IN (0, 1)),
+    reopened_count   INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX cases_status ON cases (status, opened_at);
+CREATE INDEX cases_contact ON cases (contact_id);
+
+-- The history of a case: opened, taken, note, resolved, reopened, client's confirmation.
+CREATE TABLE case_events (
+    id        INTEGER PRIMARY KEY,
+    case_id   INTEGER NOT NULL REFERENCES cases (id),
+    at        TEXT    NOT NULL,
+    actor_id  INTEGER,
+    action    TEXT    NOT NULL,
+    note      TEXT
+);
+CREATE INDEX case_events_case ON case_events (case_id, at);
+
+-- Every comment about a person: survey reasons, call notes, manual notes, imported notes.
+CREATE TABLE comments (
+    id          INTEGER PRIMARY KEY,
+    contact_id  INTEGER NOT NULL REFERENCES contacts (id),
+    author_id   INTEGER,
+    source      TEXT    NOT NULL CHECK (source IN ('survey', 'call', 'manual', 'import')),
+    text        TEXT    NOT NULL,
+    created_at  TEXT    NOT NULL
+);
+CREATE INDEX comments_contact ON comments (contact_id, created_at);
+
+-- Follow-up tasks for managers. `idem_key` (kind:contact:due date, or similar) makes planning
+-- idempotent: planning twice, or after a restart, cannot create a second task.
+CREATE TABLE tasks (
+    id          INTEGER PRIMARY KEY,
+    idem_key    TEXT    NOT NULL UNIQUE,
+    kind        TEXT    NOT NULL,
+    contact_id  INTEGER REFERENCES contacts (id),
+    deal_id     INTEGER REFERENCES deals (id),
+    survey_id   INTEGER REFERENCES surveys (id),
+    case_id     INTEGER REFERENCES cases (id),
+    manager_id  INTEGER REFERENCES staff (user_id),
+    due_date    TEXT    NOT NULL,                  -- local date
+    due_at      TEXT,                              -- UTC instant, for time-bound reminders
+    status      TEXT    NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'done', 'skipped', 'cancelled')),
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    outcome     TEXT,
+    note        TEXT,
+    created_at  TEXT    NOT NULL,
+    notified_at TEXT,
+    closed_at   TEXT
+);
+CREATE INDEX tasks_manager_due ON tasks (manager_id, status, due_date);
+CREATE INDEX tasks_due_at ON tasks (status, due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX tasks_contact ON tasks (contact_id, kind);
+
+-- Every message the bot initiates goes through here: claimed, sent, marked with message_id.
+CREATE TABLE outbox (
+    id          INTEGER PRIMARY KEY,
+    idem_key    TEXT    UNIQUE,
+    chat_id     INTEGER NOT NULL,
+    contact_id  INTEGER REFERENCES contacts (id),
+    purpose     TEXT    NOT NULL,
+    payload     TEXT    NOT NULL,                  -- JSON: text, reply_markup, ...
+    status      TEXT    NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'claimed', 'sent', 'failed', 'dropped')),
+    not_before  TEXT    NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    claimed_at  TEXT,
+    sent_at     TEXT,
+    message_id  INTEGER,
+    last_error  TEXT,
+    created_at  TEXT    NOT NULL
+);
+CREATE INDEX outbox_due ON outbox (status, not_before);
+
+-- Every touch of a person (bot message, call, manual action): the contact budget is counted here.
+CREATE TABLE contact_log (
+    id          INTEGER PRIMARY KEY,
+    contact_id  INTEGER NOT NULL REFERENCES contacts (id),
+    at          TEXT    NOT NULL,
+    channel     TEXT    NOT NULL CHECK (channel IN ('bot', 'call', 'manual')),
+    purpose     TEXT    NOT NULL,
+    initiated   INTEGER NOT NULL DEFAULT 1,        -- 1: the company wrote first (counts to budget)
+    outbox_id   INTEGER REFERENCES outbox (id),
+    staff_id    INTEGER,
+    note        TEXT
+);
+CREATE INDEX contact_log_contact ON contact_log (contact_id, at);
+
+-- Owner's settings changed in the chat; they take precedence over .env defaults.
+CREATE TABLE settings (
+    key         TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    updated_by  INTEGER,
+    updated_at  TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: list[str] = [V1_ROLES_AND_CONVERSATIONS, V2_FOLLOW_UP]
+
+
+async def apply_migrations(conn: aiosqlite.Connection, target: int) -> None:
+    """Bring the file from its `user_version` up to `target`, one transaction per step."""
+    row = await (await conn.execute("PRAGMA user_version")).fetchone()
+    current = int(row[0]) if row else 0
+    if current > len(MIGRATIONS):
+        raise RuntimeError(
+            f"The database was made by a newer version of the bot (schema {current}, "
+            f"this code knows {len(MIGRATIONS)}); update the bot."
+        )
+    for version in range(current + 1, target + 1):
+        script = MIGRATIONS[version - 1]
+        await conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _split(script):
+                await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version = {version}")
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
+        log.info("database migrated to schema version %d", version)
+
+
+def _split(script: str) -> list[str]:
+    """Split a migration script into statements (no `;` inside our string literals)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

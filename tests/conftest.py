@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiogram.types import User
+
+from bot.app import create_bot, create_dispatcher
+from bot.config import Settings
+from storage import Database
+from tests.fakes.recording import RecordingSession
+from tests.harness import BOT_USERNAME, TOKEN, FakeClock, Harness
+
+OWNER_ID = 111
+START = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)  # a Friday, 10:00 in Moscow
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "bot_token": TOKEN,
+        "owner_ids": frozenset({OWNER_ID}),
+        "database_path": tmp_path / "bot.sqlite3",
+        "timezone": ZoneInfo("Europe/Moscow"),
+        "company_name": "Ромашка",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings.database_path)
+    await database.open()
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+@pytest.fixture
+async def harness(settings: Settings, db: Database, clock: FakeClock) -> AsyncIterator[Harness]:
+    session = RecordingSession(BOT_USERNAME)
+    bot = create_bot(settings, session=session)
+    bot._me = User(id=bot.id, is_bot=True, first_name="Bot", username=BOT_USERNAME)
+    dp = create_dispatcher(settings, db, clock)
+    yield Harness(bot=bot, dp=dp, session=session, clock=clock)
+    await bot.session.close()

@@ -1,0 +1,125 @@
+"""A Bot API session that records every call and answers like Telegram, without a network.
+
+Answers go through aiogram's own `check_response`, so an injected error raises exactly what
+production would (`TelegramRetryAfter`, `TelegramForbiddenError`, ...). Results are synthesized per
+method (a `Message` for sends and edits, `True` for the rest), and errors are consumed in FIFO
+order (aiogram's own `MockedBot` is LIFO, which makes multi-step tests confusing).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections import deque
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import (
+    EditMessageCaption,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetMe,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    TelegramMethod,
+)
+from aiogram.types import InlineKeyboardMarkup
+
+
+@dataclass
+class _Failure:
+    method: str
+    error_code: int
+    description: str
+    retry_after: int | None
+    chat_id: int | None
+
+
+class RecordingSession(BaseSession):
+    def __init__(self, bot_username: str = "followup_test_bot") -> None:
+        super().__init__()
+        self.requests: list[TelegramMethod[Any]] = []
+        self.bot_username = bot_username
+        self._failures: deque[_Failure] = deque()
+        self._message_ids = itertools.count(1000)
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        error_code: int,
+        description: str,
+        retry_after: int | None = None,
+        chat_id: int | None = None,
+    ) -> None:
+        self._failures.append(_Failure(method, error_code, description, retry_after, chat_id))
+
+    async def close(self) -> None:
+        pass
+
+    async def stream_content(  # pragma: no cover - the bot never downloads in these tests
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        yield b""
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+    ) -> Any:
+        self.requests.append(method)
+        name = type(method).__name__
+        for failure in self._failures:
+            if failure.method == name and (
+                failure.chat_id is None or getattr(method, "chat_id", None) == failure.chat_id
+            ):
+                self._failures.remove(failure)
+                body: dict[str, Any] = {
+                    "ok": False,
+                    "error_code": failure.error_code,
+                    "description": failure.description,
+                }
+                if failure.retry_after is not None:
+                    body["parameters"] = {"retry_after": failure.retry_after}
+                self.check_response(bot, method, failure.error_code, json.dumps(body))
+        content = json.dumps({"ok": True, "result": self._result(bot, method)})
+        return self.check_response(bot, method, 200, content).result
+
+    def _bot_user(self, bot: Bot) -> dict[str, Any]:
+        return {"id": bot.id, "is_bot": True, "first_name": "Bot", "username": self.bot_username}
+
+    def _message(self, bot: Bot, method: Any, **extra: Any) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": getattr(method, "message_id", None) or next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": method.chat_id, "type": "private"},
+            "from": self._bot_user(bot),
+            **extra,
+        }
+        markup = getattr(method, "reply_markup", None)
+        if isinstance(markup, InlineKeyboardMarkup):
+            message["reply_markup"] = markup.model_dump(mode="json", exclude_none=True)
+        return message
+
+    def _result(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
+        if isinstance(method, GetMe):
+            return self._bot_user(bot)
+        if isinstance(method, SendMessage | EditMessageText):
+            return self._message(bot, method, text=method.text)
+        if isinstance(method, SendPhoto):
+            photo = [{"file_id": "photo1", "file_unique_id": "u1", "width": 512, "height": 512}]
+            return self._message(bot, method, photo=photo, caption=method.caption)
+        if isinstance(method, SendDocument):
+            doc = {"file_id": "doc1", "file_unique_id": "d1"}
+            return self._message(bot, method, document=doc, caption=method.caption)
+        if isinstance(method, EditMessageReplyMarkup | EditMessageCaption):
+            return self._message(bot, method, text="")
+        return True
