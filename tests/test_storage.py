@@ -1,0 +1,175 @@
+"""The SQLite layer: pragmas, transactions, migrations of old files, FSM persistence, indexes."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiogram.fsm.storage.base import StorageKey
+
+from storage import Database
+from storage.fsm import SQLiteStorage
+from storage.migrations import MIGRATIONS
+from storage.staff import get_member, list_managers
+from tests.harness import FakeClock
+
+V1_FILE = Path(__file__).parent / "data" / "schema_v1.sqlite3"
+KEY = StorageKey(bot_id=123456789, chat_id=500, user_id=500)
+
+
+async def test_pragmas_and_fresh_schema(db: Database) -> None:
+    async with db.read() as conn:
+        assert (await (await conn.execute("PRAGMA journal_mode")).fetchone())[0] == "wal"
+        assert (await (await conn.execute("PRAGMA foreign_keys")).fetchone())[0] == 1
+        assert (await (await conn.execute("PRAGMA busy_timeout")).fetchone())[0] >= 1000
+        cur = await conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        tables = {row[0] for row in await cur.fetchall()}
+    assert await db.schema_version() == len(MIGRATIONS)
+    assert {
+        "staff",
+        "invites",
+        "fsm_states",
+        "contacts",
+        "deals",
+        "surveys",
+        "cases",
+        "case_events",
+        "comments",
+        "tasks",
+        "outbox",
+        "contact_log",
+        "settings",
+    } <= tables
+
+
+async def test_transaction_rolls_back_on_error(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO staff VALUES (1, 'manager', 'X', NULL, NULL, 1, NULL, "
+                "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            )
+            raise RuntimeError("boom")
+    assert await get_member(db, 1) is None
+    async with db.transaction() as conn:  # the connection is usable afterwards
+        await conn.execute(
+            "INSERT INTO staff VALUES (1, 'manager', 'X', NULL, NULL, 1, NULL, "
+            "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+    assert await get_member(db, 1) is not None
+
+
+async def test_v1_file_is_upgraded_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    shutil.copy(V1_FILE, path)
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 1
+    db = Database(path)
+    await db.open()
+    try:
+        assert await db.schema_version() == len(MIGRATIONS)
+        managers = await list_managers(db)
+        assert [(m.user_id, m.full_name, m.active) for m in managers] == [(222, "Пётр", True)]
+        async with db.read() as conn:
+            cur = await conn.execute("SELECT state, data FROM fsm_states")
+            assert tuple(await cur.fetchone()) == ("Sale:name", '{"kind": "client"}')
+            # a v2 table is there and usable, with its constraints
+            await conn.execute(
+                "INSERT INTO contacts (kind, full_name, created_at, updated_at) "
+                "VALUES ('client', 'Анна', 'x', 'x')"
+            )
+            with pytest.raises(sqlite3.IntegrityError):
+                await conn.execute(
+                    "INSERT INTO contacts (kind, created_at, updated_at) VALUES ('alien', 'x', 'x')"
+                )
+    finally:
+        await db.close()
+    # opening again is a no-op
+    db = Database(path)
+    await db.open()
+    assert await db.schema_version() == len(MIGRATIONS)
+    await db.close()
+
+
+async def test_newer_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite3"
+    with sqlite3.connect(path) as raw:
+        raw.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db = Database(path)
+    with pytest.raises(RuntimeError, match="newer version"):
+        await db.open()
+    await db.close()
+
+
+async def test_database_folder_is_created(tmp_path: Path) -> None:
+    db = Database(tmp_path / "a" / "b" / "bot.sqlite3")
+    await db.open()
+    await db.close()
+    assert (tmp_path / "a" / "b" / "bot.sqlite3").exists()
+
+
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        ("SELECT id FROM contacts WHERE phone = '+79161234567'", "contacts_phone"),
+        ("SELECT id FROM contacts WHERE tg_user_id = 5", "contacts_tg_user"),
+        ("SELECT id FROM contacts WHERE referral_code = 'ABC'", "contacts_referral_code"),
+        ("SELECT id FROM contacts WHERE birth_month = 3 AND birth_day = 1", "contacts_birthday"),
+        ("SELECT id FROM surveys WHERE token = 'x'", "sqlite_autoindex_surveys_1"),
+        ("SELECT id FROM deals WHERE contact_id = 1 ORDER BY deal_date DESC", "deals_contact"),
+        (
+            "SELECT id FROM tasks WHERE manager_id = 1 AND status = 'pending' "
+            "AND due_date <= '2026-01-01'",
+            "tasks_manager_due",
+        ),
+        (
+            "SELECT id FROM outbox WHERE status = 'pending' AND not_before <= 'x'",
+            "outbox_due",
+        ),
+        ("SELECT id FROM cases WHERE status = 'open' ORDER BY opened_at", "cases_status"),
+        (
+            "SELECT count(*) FROM contact_log WHERE contact_id = 1 AND at > 'x'",
+            "contact_log_contact",
+        ),
+    ],
+)
+async def test_lookups_use_indexes(db: Database, query: str, index: str) -> None:
+    async with db.read() as conn:
+        plan = " ".join(
+            str(tuple(r))
+            for r in await (await conn.execute(f"EXPLAIN QUERY PLAN {query}")).fetchall()
+        )
+    assert index in plan, plan
+
+
+async def test_fsm_state_survives_restart(tmp_path: Path) -> None:
+    clock = FakeClock(datetime(2026, 1, 1, tzinfo=UTC))
+    path = tmp_path / "fsm.sqlite3"
+    db = Database(path)
+    await db.open()
+    storage = SQLiteStorage(db, clock)
+    await storage.set_state(KEY, "Survey:reason")
+    await storage.set_data(KEY, {"survey_id": 7, "name": "Анна"})
+    await db.close()
+
+    db = Database(path)
+    await db.open()
+    storage = SQLiteStorage(db, clock)
+    assert await storage.get_state(KEY) == "Survey:reason"
+    assert await storage.get_data(KEY) == {"survey_id": 7, "name": "Анна"}
+    assert await storage.get_state(StorageKey(bot_id=123456789, chat_id=1, user_id=1)) is None
+    await storage.set_state(KEY, None)
+    await storage.set_data(KEY, {})
+    async with db.read() as conn:
+        assert (await (await conn.execute("SELECT count(*) FROM fsm_states")).fetchone())[0] == 0
+    await db.close()
+
+
+async def test_fsm_concurrent_updates_lose_nothing(db: Database, clock: FakeClock) -> None:
+    storage = SQLiteStorage(db, clock)
+    await asyncio.gather(*(storage.update_data(KEY, {f"k{i}": i}) for i in range(50)))
+    assert await storage.get_data(KEY) == {f"k{i}": i for i in range(50)}
