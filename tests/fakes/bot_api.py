@@ -1,0 +1,1288 @@
+"""A fake Telegram Bot API server for end-to-end tests and benchmarks.
+
+The real bot (``python -m bot`` started as a subprocess with ``TELEGRAM_API_URL=<api.url>``, or an
+in-process ``aiogram.Bot`` built with ``TelegramAPIServer.from_base(api.url)``) talks HTTP to this
+server exactly as it would to api.telegram.org. The test plays the users and inspects what the bot
+did::
+
+    async with FakeBotAPI(TOKEN) as api:
+        bot_process = start_bot(env={"TELEGRAM_API_URL": api.url, "BOT_TOKEN": TOKEN})
+        alice = api.user(1001, "Alice")
+        await alice.send("/start")
+        survey = await alice.wait_message(lambda m: "оцените" in (m.text or ""))
+        await alice.tap(survey, survey.button("10"))
+        await alice.wait_edit(survey)
+        assert api.calls("answerCallbackQuery")
+
+What is modelled:
+
+* ``getUpdates`` long polling with ``offset`` confirmation, ``limit`` and ``timeout``; updates are
+  queued by :class:`FakeUser` (``send``, ``send_contact``, ``send_photo``, ``tap`` ...) or raw with
+  :meth:`FakeBotAPI.add_update`.
+* Sending, editing and deleting messages in private chats (chat id == user id), photos and
+  documents (uploaded bytes are kept), inline and reply keyboards, callback answers, bot commands,
+  menu button, webhook settings. Result objects have the shapes aiogram expects.
+* Telegram's errors for the common mistakes ("message is not modified", "message to edit not
+  found", empty or too long text ...), and injected faults: :meth:`FakeBotAPI.fail_next` (any error
+  code, e.g. 429 with ``retry_after``), :meth:`FakeBotAPI.drop_next` (connection closed without a
+  reply) and :meth:`FakeBotAPI.block` (403 "bot was blocked by the user").
+
+Any method not listed is recorded and answered ``{"ok": true, "result": true}``. Everything runs in
+the test's event loop; the waiting helpers wake on changes (no sleep-polling), and raise
+``AssertionError`` with what was received so far when they time out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import mimetypes
+import re
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Self, TypeVar
+
+from aiohttp import web
+
+__all__ = [
+    "BLOCKED",
+    "CAPTION_TOO_LONG",
+    "CHAT_NOT_FOUND",
+    "COPY_NOT_FOUND",
+    "DELETE_NOT_FOUND",
+    "EDIT_NOT_FOUND",
+    "NOT_MODIFIED",
+    "NO_CAPTION_TO_EDIT",
+    "NO_TEXT_TO_EDIT",
+    "QUERY_INVALID",
+    "TEXT_EMPTY",
+    "TEXT_TOO_LONG",
+    "UNAUTHORIZED",
+    "WEBHOOK_ACTIVE",
+    "WRONG_FILE",
+    "ApiCall",
+    "FakeBotAPI",
+    "FakeUser",
+    "SentMessage",
+]
+
+# Error descriptions, word for word as Telegram sends them (tests may compare against these).
+UNAUTHORIZED = "Unauthorized"
+BLOCKED = "Forbidden: bot was blocked by the user"
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+EDIT_NOT_FOUND = "Bad Request: message to edit not found"
+DELETE_NOT_FOUND = "Bad Request: message to delete not found"
+COPY_NOT_FOUND = "Bad Request: message to copy not found"
+NO_TEXT_TO_EDIT = "Bad Request: there is no text in the message to edit"
+NO_CAPTION_TO_EDIT = "Bad Request: there is no caption in the message to edit"
+TEXT_EMPTY = "Bad Request: message text is empty"
+TEXT_TOO_LONG = "Bad Request: message is too long"
+CAPTION_TOO_LONG = "Bad Request: message caption is too long"
+CHAT_NOT_FOUND = "Bad Request: chat not found"
+WRONG_FILE = "Bad Request: wrong file identifier/HTTP URL specified"
+QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
+
+_DEFAULT_DESCRIPTIONS = {
+    400: "Bad Request",
+    401: UNAUTHORIZED,
+    403: BLOCKED,
+    404: "Not Found",
+    409: "Conflict",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
+
+MAX_TEXT_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
+BOT_FIRST_NAME = "Follow-up Bot"
+
+# Form fields whose value is free text: kept as str even when it looks like JSON ("123", "true").
+# Every other field is JSON-decoded when it parses (numbers, booleans, reply_markup, scope ...).
+_TEXT_PARAMS = frozenset(
+    {
+        "text",
+        "caption",
+        "parse_mode",
+        "callback_query_id",
+        "inline_message_id",
+        "business_connection_id",
+        "message_effect_id",
+        "url",
+        "secret_token",
+        "ip_address",
+        "language_code",
+        "phone_number",
+        "first_name",
+        "last_name",
+        "vcard",
+        "title",
+        "description",
+        "short_description",
+        "name",
+        "question",
+        "explanation",
+        "address",
+        "emoji",
+        "payload",
+        "start_parameter",
+        "custom_title",
+        "action",
+        "photo",
+        "document",
+        "audio",
+        "video",
+        "voice",
+        "animation",
+        "sticker",
+        "file_id",
+    }
+)
+
+# Methods that "send to a chat": answered 403 for a blocked user.
+_SEND_PREFIXES = ("send", "copymessage", "forwardmessage")
+
+_COMMAND_RE = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?(?=\s|$)")
+_HTML_TAG_RE = re.compile(r"<[^>]*>")
+
+_T = TypeVar("_T")
+
+
+# ------------------------------------------------------------------------------------------------
+# Records
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ApiCall:
+    """One HTTP request the bot made, as the fake understood it."""
+
+    method: str
+    """Method name as sent (aiogram sends e.g. ``sendMessage``); compare case-insensitively."""
+    params: dict[str, Any]
+    """Form fields; numbers, booleans and JSON objects (``reply_markup``, ``scope``) decoded."""
+    files: dict[str, bytes] = field(default_factory=dict)
+    """Uploaded files keyed by the parameter that references them (``photo``, ``document``)."""
+    file_names: dict[str, str] = field(default_factory=dict)
+    outcome: Literal["pending", "ok", "error", "dropped", "cancelled"] = "pending"
+    """``ok`` (answered with a result), ``error`` (answered ok=false), ``dropped`` (connection
+    closed by drop_next) or ``cancelled`` (the client went away, e.g. during a long poll)."""
+    error_code: int | None = None
+    description: str | None = None
+    result: Any = None
+    at: float = field(default_factory=time.monotonic)
+    """``time.monotonic()`` when the request arrived (for rate measurements)."""
+
+    @property
+    def name(self) -> str:
+        """The method name in lower case."""
+        return self.method.lower()
+
+    @property
+    def chat_id(self) -> int | str | None:
+        return self.params.get("chat_id")
+
+
+@dataclass(eq=False)
+class SentMessage:
+    """A message the bot sent, kept up to date by later edits and deletion."""
+
+    message_id: int
+    chat_id: int
+    text: str | None
+    """Text, or the caption of a photo/document."""
+    reply_markup: dict[str, Any] | None
+    """The last markup set: inline keyboard, reply keyboard, remove_keyboard... as sent."""
+    method: str
+    """``sendMessage``, ``sendPhoto``, ``sendDocument``, ``copyMessage``..."""
+    files: dict[str, bytes] = field(default_factory=dict, repr=False)
+    edits: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    """Previous versions, oldest first: ``{"text": ..., "reply_markup": ...}``."""
+    deleted: bool = False
+    params: dict[str, Any] = field(default_factory=dict, repr=False)
+    """Decoded parameters of the call that sent it (``parse_mode``, ``chat_id`` ...)."""
+    parse_mode: str | None = field(default=None, repr=False)
+    """parse_mode of the current text (from the send or the last edit)."""
+    date: int = field(default_factory=lambda: int(time.time()), repr=False)
+    edit_date: int | None = field(default=None, repr=False)
+    media: dict[str, Any] = field(default_factory=dict, repr=False)
+    """Message fields of the attachment, as Telegram returns them (``photo``, ``document``)."""
+
+    @property
+    def inline_keyboard(self) -> list[list[dict[str, Any]]]:
+        return _inline_rows(self.reply_markup)
+
+    @property
+    def visible_text(self) -> str | None:
+        """The text as the user sees it: HTML tags removed and entities unescaped when the
+        parse_mode is HTML (``text`` keeps the markup as sent)."""
+        if self.text is None:
+            return None
+        return _visible_text(self.text, self.parse_mode)
+
+    def buttons(self) -> list[tuple[str, str | None]]:
+        """Flattened keyboard: ``(text, callback_data or url or None)`` for an inline keyboard,
+        ``(text, None)`` for a reply keyboard (including request_contact buttons)."""
+        markup = self.reply_markup or {}
+        if "inline_keyboard" in markup:
+            return [
+                (button["text"], button.get("callback_data", button.get("url")))
+                for row in markup["inline_keyboard"]
+                for button in row
+            ]
+        if "keyboard" in markup:
+            return [(_button_text(button), None) for row in markup["keyboard"] for button in row]
+        return []
+
+    def button(self, text_contains: str) -> str:
+        """callback_data of the first inline button whose text contains ``text_contains``."""
+        for row in self.inline_keyboard:
+            for button in row:
+                if text_contains in button["text"] and "callback_data" in button:
+                    return str(button["callback_data"])
+        raise AssertionError(
+            f"no inline callback button containing {text_contains!r} in message "
+            f"{self.message_id} ({self.text!r}); buttons: {self.buttons()}"
+        )
+
+
+# ------------------------------------------------------------------------------------------------
+# Users
+# ------------------------------------------------------------------------------------------------
+
+
+class FakeUser:
+    """A Telegram user in a private chat with the bot. Create with :meth:`FakeBotAPI.user`.
+
+    The ``send*``/``tap`` coroutines only queue an update and never yield to the event loop, so a
+    ``wait_*`` call right after them cannot miss the bot's reaction.
+    """
+
+    def __init__(
+        self,
+        api: FakeBotAPI,
+        user_id: int,
+        first_name: str,
+        *,
+        language_code: str | None = "ru",
+        last_name: str | None = None,
+        username: str | None = None,
+    ) -> None:
+        self.api = api
+        self.id = user_id
+        self.first_name = first_name
+        self.language_code = language_code
+        self.last_name = last_name
+        self.username = username
+        self.messages: list[SentMessage] = []
+        """Every message the bot sent to this private chat, in order (deleted ones included)."""
+        self.answers: list[dict[str, Any]] = []
+        """Params of answerCallbackQuery calls for this user's callback queries."""
+        self.keyboard: dict[str, Any] | None = None
+        """The reply keyboard currently shown (the last ``keyboard`` markup not yet removed)."""
+        self._cursor = 0
+
+    def __repr__(self) -> str:
+        return f"FakeUser({self.id}, {self.first_name!r})"
+
+    @property
+    def blocked(self) -> bool:
+        return self.id in self.api.blocked
+
+    @property
+    def texts(self) -> list[str | None]:
+        """Texts (or captions) of all messages received, for assertions and error messages."""
+        return [message.text for message in self.messages]
+
+    def to_json(self) -> dict[str, Any]:
+        """This user as a Telegram ``User`` object."""
+        data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.last_name is not None:
+            data["last_name"] = self.last_name
+        if self.username is not None:
+            data["username"] = self.username
+        if self.language_code is not None:
+            data["language_code"] = self.language_code
+        return data
+
+    def chat_json(self) -> dict[str, Any]:
+        """The private chat with this user as a Telegram ``Chat`` object."""
+        data: dict[str, Any] = {"id": self.id, "type": "private", "first_name": self.first_name}
+        if self.last_name is not None:
+            data["last_name"] = self.last_name
+        if self.username is not None:
+            data["username"] = self.username
+        return data
+
+    # -- things the user does ------------------------------------------------------------------
+
+    async def send(self, text: str) -> int:
+        """Queue a text message; a leading ``/command`` gets a bot_command entity."""
+        content: dict[str, Any] = {"text": text}
+        if match := _COMMAND_RE.match(text):
+            length = _utf16_len(match.group())
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        return self.api._user_message(self, content)
+
+    async def send_contact(
+        self,
+        phone_number: str,
+        *,
+        user_id: int | Literal["self"] | None = "self",
+        first_name: str | None = None,
+    ) -> int:
+        """Queue a shared contact: by default the user's own (as a request_contact button sends);
+        ``user_id=None`` is a contact without a Telegram account, an int someone else's."""
+        own = user_id == "self"
+        contact: dict[str, Any] = {
+            "phone_number": phone_number,
+            "first_name": first_name or (self.first_name if own else "Contact"),
+        }
+        if own and self.last_name is not None:
+            contact["last_name"] = self.last_name
+        if own:
+            contact["user_id"] = self.id
+        elif user_id is not None:
+            contact["user_id"] = user_id
+        return self.api._user_message(self, {"contact": contact})
+
+    async def send_sticker(self, emoji: str = "👍") -> int:
+        file_id = self.api._register_file("CAAC", b"sticker")
+        sticker = {
+            "file_id": file_id,
+            "file_unique_id": "U" + file_id,
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": emoji,
+        }
+        return self.api._user_message(self, {"sticker": sticker})
+
+    async def send_photo(self, *, caption: str | None = None, data: bytes = b"photo") -> int:
+        file_id = self.api._register_file("AgAC", data)
+        content: dict[str, Any] = {"photo": _photo_sizes(file_id, data)}
+        if caption is not None:
+            content["caption"] = caption
+        return self.api._user_message(self, content)
+
+    async def press(self, text: str, *, phone_number: str | None = None) -> int:
+        """Press a button of the reply keyboard currently shown: sends its text, or the user's
+        contact for a request_contact button. AssertionError if there is no such button."""
+        rows = (self.keyboard or {}).get("keyboard", [])
+        for row in rows:
+            for button in row:
+                if _button_text(button) != text:
+                    continue
+                if self.keyboard and self.keyboard.get("one_time_keyboard"):
+                    self.keyboard = None
+                if isinstance(button, dict) and button.get("request_contact"):
+                    return await self.send_contact(phone_number or f"+7900{self.id % 10**7:07d}")
+                return await self.send(text)
+        shown = [_button_text(button) for row in rows for button in row]
+        raise AssertionError(f"{self} has no reply keyboard button {text!r}; shown: {shown}")
+
+    async def tap(self, message: SentMessage, callback_data: str) -> str:
+        """Press an inline button of ``message``; returns the callback query id. AssertionError if
+        the message is not in this chat, is deleted, or its current keyboard has no such button."""
+        if message.chat_id != self.id:
+            raise AssertionError(f"message {message.message_id} is not in the chat with {self}")
+        if message.deleted:
+            raise AssertionError(f"message {message.message_id} ({message.text!r}) was deleted")
+        current = [b.get("callback_data") for row in message.inline_keyboard for b in row]
+        if callback_data not in current:
+            raise AssertionError(
+                f"{callback_data!r} is not a button of message {message.message_id} "
+                f"({message.text!r}); current buttons: {message.buttons()}"
+            )
+        return await self.tap_forged(message, callback_data)
+
+    async def tap_forged(self, message: SentMessage, callback_data: str) -> str:
+        """Send a callback query with any data for ``message`` (a forged or stale button)."""
+        return self.api._callback_query(self, message, callback_data)
+
+    # -- waiting for the bot -------------------------------------------------------------------
+
+    async def wait_message(
+        self,
+        predicate: Callable[[SentMessage], bool] | None = None,
+        *,
+        timeout: float = 10.0,
+    ) -> SentMessage:
+        """The next message not returned by an earlier ``wait_message`` that matches
+        ``predicate``; messages that do not match are skipped over for good."""
+
+        def probe() -> SentMessage | None:
+            while self._cursor < len(self.messages):
+                message = self.messages[self._cursor]
+                self._cursor += 1
+                if predicate is None or predicate(message):
+                    return message
+            return None
+
+        return await self.api._wait(
+            probe,
+            timeout,
+            lambda: f"{self} got no expected message in {timeout}s; received: {self.texts}",
+        )
+
+    async def wait_edit(self, message: SentMessage, *, timeout: float = 10.0) -> SentMessage:
+        """Wait until ``message`` is edited (text, caption or markup) after this call."""
+        seen = len(message.edits)
+        return await self.api._wait(
+            lambda: message if len(message.edits) > seen else None,
+            timeout,
+            lambda: (
+                f"message {message.message_id} to {self} ({message.text!r}) was not edited in "
+                f"{timeout}s; received: {self.texts}"
+            ),
+        )
+
+    async def wait_answer(
+        self, callback_query_id: str | None = None, *, timeout: float = 10.0
+    ) -> dict[str, Any]:
+        """Wait for answerCallbackQuery of ``callback_query_id`` (default: the latest tap)."""
+        query_id = callback_query_id or self.api._last_callback.get(self.id)
+        if query_id is None:
+            raise AssertionError(f"{self} has not tapped any button")
+
+        def probe() -> dict[str, Any] | None:
+            return next((a for a in self.answers if a.get("callback_query_id") == query_id), None)
+
+        return await self.api._wait(
+            probe,
+            timeout,
+            lambda: f"callback query {query_id} of {self} was not answered in {timeout}s",
+        )
+
+
+# ------------------------------------------------------------------------------------------------
+# The server
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Fault:
+    method: str  # lower case
+    remaining: int
+    chat_id: int | None
+    error_code: int | None = None  # None: drop the connection
+    description: str = ""
+    retry_after: int | None = None
+    executed: bool = False  # a drop after the method ran: delivered, but the reply is lost
+
+    def matches(self, call: ApiCall) -> bool:
+        if self.remaining <= 0 or self.method != call.name:
+            return False
+        return self.chat_id is None or call.chat_id == self.chat_id
+
+
+class _ApiError(Exception):
+    def __init__(self, error_code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.error_code = error_code
+        self.description = description
+        self.retry_after = retry_after
+
+
+class _Changes:
+    """Broadcast "something changed" to every waiter (an event that re-arms itself)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait_for(self, probe: Callable[[], _T | None]) -> _T:
+        """Return the first truthy value of ``probe()``, re-checking after every change."""
+        while True:
+            event = self._event
+            if found := probe():
+                return found
+            await event.wait()
+
+
+class FakeBotAPI:
+    """The fake server. ``async with FakeBotAPI(token) as api:`` starts it on 127.0.0.1."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        bot_id: int = 7000001,
+        bot_username: str = "followup_test_bot",
+    ) -> None:
+        self.token = token
+        self.bot_id = bot_id
+        self.bot_username = bot_username
+        self.url = ""
+        """Base URL for ``TELEGRAM_API_URL`` / ``TelegramAPIServer.from_base``; set by start()."""
+
+        self.users: dict[int, FakeUser] = {}
+        self.requests: list[ApiCall] = []
+        """Every call made with the right token, in arrival order (failed and dropped included)."""
+        self.sent: list[SentMessage] = []
+        """Every message the bot sent, to any chat, in order."""
+        self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        """setMyCommands storage: ``(scope_key(scope), language_code or "")`` -> commands."""
+        self.menu_buttons: dict[int | None, dict[str, Any]] = {}
+        self.files: dict[str, bytes] = {}
+        """Contents of every file known by file_id (uploaded by the bot or sent by users)."""
+        self.blocked: set[int] = set()
+        self.webhook_url: str | None = None
+        self.webhook_secret_token: str | None = None
+        self.confirmed_offset = 0
+        """Highest offset the bot confirmed via getUpdates."""
+
+        self._updates: list[dict[str, Any]] = []
+        self._next_update_id = 1
+        self._message_ids: dict[int, int] = {}
+        self._messages: dict[tuple[int, int], SentMessage] = {}
+        self._user_messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self._callbacks: dict[str, FakeUser] = {}
+        self._last_callback: dict[int, str] = {}
+        self._callback_count = 0
+        self._file_count = 0
+        self._faults: list[_Fault] = []
+        self._active_polls = 0
+        self._closing = False
+        self._changes = _Changes()
+        self._runner: web.AppRunner | None = None
+        self._handlers: dict[str, Callable[[ApiCall], Any]] = {
+            "getme": lambda call: self.bot_user,
+            "sendmessage": self._send_message,
+            "sendphoto": self._send_photo,
+            "senddocument": self._send_document,
+            "copymessage": self._copy_message,
+            "editmessagetext": self._edit_message_text,
+            "editmessagecaption": self._edit_message_caption,
+            "editmessagereplymarkup": self._edit_message_reply_markup,
+            "deletemessage": self._delete_message,
+            "answercallbackquery": self._answer_callback_query,
+            "setmycommands": self._set_my_commands,
+            "deletemycommands": self._delete_my_commands,
+            "getmycommands": self._get_my_commands,
+            "setchatmenubutton": self._set_chat_menu_button,
+            "getchatmenubutton": self._get_chat_menu_button,
+            "setwebhook": self._set_webhook,
+            "deletewebhook": self._delete_webhook,
+            "getwebhookinfo": self._get_webhook_info,
+        }
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        # handler_cancellation: a long poll ends as soon as the client goes away.
+        self._runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=2.0
+        )
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        host, port = self._runner.addresses[0][:2]
+        self.url = f"http://{host}:{port}"
+        self._closing = False
+
+    async def stop(self) -> None:
+        """End pending long polls at once (with what is queued, usually ``[]``) and shut down."""
+        self._closing = True
+        self._changes.notify()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # -- setting the scene ---------------------------------------------------------------------
+
+    @property
+    def bot_user(self) -> dict[str, Any]:
+        """The bot as a Telegram ``User`` (what getMe returns)."""
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": BOT_FIRST_NAME,
+            "username": self.bot_username,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    def user(
+        self,
+        user_id: int,
+        first_name: str,
+        *,
+        language_code: str | None = "ru",
+        last_name: str | None = None,
+        username: str | None = None,
+    ) -> FakeUser:
+        """The user with this id (created, or updated with these details if already known)."""
+        user = self.users.get(user_id)
+        if user is None:
+            user = self.users[user_id] = FakeUser(self, user_id, first_name)
+        user.first_name = first_name
+        user.language_code = language_code
+        user.last_name = last_name
+        user.username = username
+        return user
+
+    def add_update(self, update: dict[str, Any]) -> int:
+        """Queue a raw update (``{"message": {...}}`` etc.); returns its update_id."""
+        update_id = self._next_update_id
+        self._next_update_id += 1
+        self._updates.append({"update_id": update_id, **update})
+        self._changes.notify()
+        return update_id
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        error_code: int,
+        description: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+        chat_id: int | None = None,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` (only those to ``chat_id`` if given) with
+        this error instead of executing them. ``description`` defaults to Telegram's usual one."""
+        if description is None:
+            if error_code == 429:
+                description = f"Too Many Requests: retry after {retry_after or 1}"
+            else:
+                description = _DEFAULT_DESCRIPTIONS.get(error_code, f"Error {error_code}")
+        self._faults.append(
+            _Fault(method.lower(), times, chat_id, error_code, description, retry_after)
+        )
+
+    def drop_next(
+        self,
+        method: str,
+        *,
+        times: int = 1,
+        chat_id: int | None = None,
+        executed: bool = False,
+    ) -> None:
+        """Close the connection of the next ``times`` calls of ``method`` without replying. The
+        call is recorded (outcome "dropped") but not executed, unless ``executed=True``: then it
+        takes effect (the message is delivered) and only the reply is lost."""
+        self._faults.append(_Fault(method.lower(), times, chat_id, executed=executed))
+
+    def block(self, user_id: int) -> None:
+        """The user blocks the bot: every send to the chat answers 403 from now on."""
+        self.blocked.add(user_id)
+
+    def unblock(self, user_id: int) -> None:
+        self.blocked.discard(user_id)
+
+    # -- inspecting ----------------------------------------------------------------------------
+
+    def calls(self, method: str) -> list[ApiCall]:
+        """Calls of ``method`` (case-insensitive), in order."""
+        name = method.lower()
+        return [call for call in self.requests if call.name == name]
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates queued and not yet confirmed by the bot."""
+        return len(self._updates)
+
+    @property
+    def active_polls(self) -> int:
+        """getUpdates requests currently waiting (long polling)."""
+        return self._active_polls
+
+    @staticmethod
+    def scope_key(scope: dict[str, Any] | None) -> str:
+        """Key of a BotCommandScope in :attr:`commands`: canonical JSON, or "default"."""
+        if not scope or scope == {"type": "default"}:
+            return "default"
+        return json.dumps(scope, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def commands_for(
+        self, scope: dict[str, Any] | None = None, language_code: str = ""
+    ) -> list[dict[str, Any]] | None:
+        """Commands set for that scope and language, or None if never set."""
+        return self.commands.get((self.scope_key(scope), language_code))
+
+    def message(self, chat_id: int, message_id: int) -> SentMessage:
+        """A message the bot sent, by chat and id."""
+        return self._messages[(chat_id, message_id)]
+
+    async def wait_calls(
+        self, method: str, count: int = 1, *, timeout: float = 10.0
+    ) -> list[ApiCall]:
+        """Wait until ``method`` has been called at least ``count`` times; returns all calls."""
+        return await self._wait(
+            lambda: calls if len(calls := self.calls(method)) >= count else None,
+            timeout,
+            lambda: f"{method} called {len(self.calls(method))} times, expected {count}",
+        )
+
+    async def wait_polling(self, *, timeout: float = 10.0) -> None:
+        """Wait until the bot is long polling (a getUpdates request is waiting)."""
+        await self.wait_until(
+            lambda: self._active_polls > 0, timeout=timeout, description="the bot to poll"
+        )
+
+    async def wait_until(
+        self, condition: Callable[[], bool], *, timeout: float = 10.0, description: str = ""
+    ) -> None:
+        """Wait until ``condition()`` (about this fake's state) is true; it is re-checked after
+        every request, update, message, edit and answer. AssertionError on timeout."""
+        await self._wait(
+            lambda: condition() or None,
+            timeout,
+            lambda: (
+                f"timed out after {timeout}s waiting for {description or condition}; "
+                f"calls so far: {[call.method for call in self.requests]}"
+            ),
+        )
+
+    async def wait_updates_confirmed(self, *, timeout: float = 10.0) -> None:
+        """Wait until the bot has confirmed (fetched and acknowledged) every queued update."""
+        await self._wait(
+            lambda: not self._updates,
+            timeout,
+            lambda: f"{len(self._updates)} updates not confirmed in {timeout}s",
+        )
+
+    async def _wait(
+        self, probe: Callable[[], _T | None], timeout: float, describe: Callable[[], str]
+    ) -> _T:
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._changes.wait_for(probe)
+        except TimeoutError:
+            raise AssertionError(describe()) from None
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return _error_response(401, UNAUTHORIZED)
+        call = await _read_call(request)
+        self.requests.append(call)
+        self._changes.notify()
+        fault = next((f for f in self._faults if f.matches(call)), None)
+        if fault is not None:
+            fault.remaining -= 1
+        try:
+            if fault is not None and fault.error_code is not None:
+                raise _ApiError(fault.error_code, fault.description, fault.retry_after)
+            if fault is None or fault.executed:
+                call.result = await self._execute(call)
+            call.outcome = "ok"
+        except asyncio.CancelledError:
+            call.outcome = "cancelled"
+            raise
+        except _ApiError as error:
+            call.outcome = "error"
+            call.error_code, call.description = error.error_code, error.description
+            response = _error_response(error.error_code, error.description, error.retry_after)
+        else:
+            response = web.json_response({"ok": True, "result": call.result})
+        if fault is not None and fault.error_code is None:
+            call.outcome = "dropped"
+            if request.transport is not None:
+                request.transport.close()
+        self._changes.notify()
+        return response
+
+    async def _execute(self, call: ApiCall) -> Any:
+        if call.name.startswith(_SEND_PREFIXES) and call.chat_id in self.blocked:
+            raise _ApiError(403, BLOCKED)
+        if call.name == "getupdates":
+            return await self._get_updates(call)
+        return self._handlers.get(call.name, _default_handler)(call)
+
+    # -- updates -------------------------------------------------------------------------------
+
+    async def _get_updates(self, call: ApiCall) -> list[dict[str, Any]]:
+        if self.webhook_url:
+            raise _ApiError(409, WEBHOOK_ACTIVE)
+        offset = int(call.params.get("offset") or 0)
+        limit = min(max(int(call.params.get("limit") or 100), 1), 100)
+        timeout = max(float(call.params.get("timeout") or 0), 0.0)
+        if offset > 0:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            self.confirmed_offset = max(self.confirmed_offset, offset)
+        elif offset < 0:
+            self._updates = self._updates[offset:]
+        if not self._updates and timeout > 0 and not self._closing:
+            self._active_polls += 1
+            self._changes.notify()
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._changes.wait_for(lambda: bool(self._updates) or self._closing)
+            except TimeoutError:
+                pass
+            finally:
+                self._active_polls -= 1
+                self._changes.notify()
+        return self._updates[:limit]
+
+    def _user_message(self, user: FakeUser, content: dict[str, Any]) -> int:
+        message_id = self._next_message_id(user.id)
+        message = {
+            "message_id": message_id,
+            "from": user.to_json(),
+            "chat": user.chat_json(),
+            "date": int(time.time()),
+            **content,
+        }
+        self._user_messages[(user.id, message_id)] = message
+        self.add_update({"message": message})
+        return message_id
+
+    def _callback_query(self, user: FakeUser, message: SentMessage, data: str) -> str:
+        self._callback_count += 1
+        query_id = f"{user.id}-{self._callback_count}"
+        self._callbacks[query_id] = user
+        self._last_callback[user.id] = query_id
+        query = {
+            "id": query_id,
+            "from": user.to_json(),
+            "message": self._message_json(message),
+            "chat_instance": f"-{user.id}{self.bot_id}",
+            "data": data,
+        }
+        self.add_update({"callback_query": query})
+        return query_id
+
+    # -- messages ------------------------------------------------------------------------------
+
+    def _user_for(self, chat_id: int) -> FakeUser:
+        user = self.users.get(chat_id)
+        if user is None:
+            user = self.users[chat_id] = FakeUser(self, chat_id, f"User {chat_id}")
+        return user
+
+    def _next_message_id(self, chat_id: int) -> int:
+        self._message_ids[chat_id] = self._message_ids.get(chat_id, 0) + 1
+        return self._message_ids[chat_id]
+
+    def _register_file(self, prefix: str, data: bytes) -> str:
+        self._file_count += 1
+        file_id = f"{prefix}{self._file_count:08d}"
+        self.files[file_id] = data
+        return file_id
+
+    def _chat_json(self, chat_id: int) -> dict[str, Any]:
+        return self._user_for(chat_id).chat_json()
+
+    def _message_json(self, message: SentMessage) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "message_id": message.message_id,
+            "from": self.bot_user,
+            "chat": self._chat_json(message.chat_id),
+            "date": message.date,
+            **message.media,
+        }
+        if message.edit_date is not None:
+            data["edit_date"] = message.edit_date
+        if message.text is not None:
+            # Telegram returns the parsed text (its entities are not modelled here).
+            data["caption" if message.media else "text"] = message.visible_text
+        # Telegram echoes only inline keyboards (aiogram's Message.reply_markup is inline-only).
+        if message.inline_keyboard:
+            data["reply_markup"] = message.reply_markup
+        return data
+
+    def _store(
+        self,
+        call: ApiCall,
+        chat_id: int,
+        text: str | None,
+        *,
+        media: dict[str, Any] | None = None,
+        files: dict[str, bytes] | None = None,
+    ) -> SentMessage:
+        user = self._user_for(chat_id)
+        message = SentMessage(
+            message_id=self._next_message_id(chat_id),
+            chat_id=chat_id,
+            text=text,
+            reply_markup=call.params.get("reply_markup"),
+            method=call.method,
+            files=files or {},
+            params=call.params,
+            parse_mode=call.params.get("parse_mode"),
+            media=media or {},
+        )
+        markup = message.reply_markup or {}
+        if "keyboard" in markup:
+            user.keyboard = markup
+        elif markup.get("remove_keyboard"):
+            user.keyboard = None
+        self._messages[(chat_id, message.message_id)] = message
+        user.messages.append(message)
+        self.sent.append(message)
+        self._changes.notify()
+        return message
+
+    def _send_message(self, call: ApiCall) -> dict[str, Any]:
+        chat_id = _chat_id(call)
+        text = call.params.get("text")
+        _check_text(text, call.params.get("parse_mode"))
+        return self._message_json(self._store(call, chat_id, text))
+
+    def _send_photo(self, call: ApiCall) -> dict[str, Any]:
+        chat_id = _chat_id(call)
+        caption = _checked_caption(call)
+        data, file_id, _ = self._input_file(call, "photo", "AgAC")
+        media = {"photo": _photo_sizes(file_id, data or b"")}
+        files = {"photo": data} if data is not None else {}
+        return self._message_json(self._store(call, chat_id, caption, media=media, files=files))
+
+    def _send_document(self, call: ApiCall) -> dict[str, Any]:
+        chat_id = _chat_id(call)
+        caption = _checked_caption(call)
+        data, file_id, file_name = self._input_file(call, "document", "BQAC")
+        document: dict[str, Any] = {"file_id": file_id, "file_unique_id": "U" + file_id}
+        if file_name:
+            document["file_name"] = file_name
+            document["mime_type"] = mimetypes.guess_type(file_name)[0] or "application/octet-stream"
+        if data is not None:
+            document["file_size"] = len(data)
+        files = {"document": data} if data is not None else {}
+        message = self._store(call, chat_id, caption, media={"document": document}, files=files)
+        return self._message_json(message)
+
+    def _input_file(
+        self, call: ApiCall, param: str, prefix: str
+    ) -> tuple[bytes | None, str, str | None]:
+        """(bytes or None for a URL, file_id, file name) of an uploaded, re-used or URL file."""
+        if param in call.files:
+            data = call.files[param]
+            return data, self._register_file(prefix, data), call.file_names.get(param)
+        value = call.params.get(param)
+        if isinstance(value, str) and value in self.files:
+            return self.files[value], value, None
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            return None, self._register_file(prefix, b""), value.rsplit("/", 1)[-1]
+        if not value:
+            raise _ApiError(400, f"Bad Request: there is no {param} in the request")
+        raise _ApiError(400, WRONG_FILE)
+
+    def _copy_message(self, call: ApiCall) -> dict[str, Any]:
+        chat_id = _chat_id(call)
+        key = (_int(call.params.get("from_chat_id")), _int(call.params.get("message_id")))
+        if key in self._messages and not self._messages[key].deleted:
+            source = self._message_json(self._messages[key])
+        elif key in self._user_messages:
+            source = self._user_messages[key]
+        else:
+            raise _ApiError(400, COPY_NOT_FOUND)
+        media = {
+            k: v for k, v in source.items() if k in ("photo", "document", "sticker", "contact")
+        }
+        text = call.params.get("caption", source.get("text", source.get("caption")))
+        message = self._store(call, chat_id, text, media=media)
+        return {"message_id": message.message_id}
+
+    def _find_message(self, call: ApiCall, not_found: str) -> SentMessage:
+        key = (_int(call.params.get("chat_id")), _int(call.params.get("message_id")))
+        message = self._messages.get(key)
+        if message is None or message.deleted:
+            raise _ApiError(400, not_found)
+        return message
+
+    def _edit(
+        self,
+        message: SentMessage,
+        *,
+        text: str | None,
+        parse_mode: str | None,
+        reply_markup: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        current_inline = message.reply_markup if message.inline_keyboard else None
+        same_text = _rendered(text, parse_mode) == _rendered(message.text, message.parse_mode)
+        if same_text and reply_markup == current_inline:
+            raise _ApiError(400, NOT_MODIFIED)
+        message.edits.append({"text": message.text, "reply_markup": message.reply_markup})
+        message.text = text
+        message.parse_mode = parse_mode
+        message.reply_markup = reply_markup
+        message.edit_date = int(time.time())
+        self._changes.notify()
+        return self._message_json(message)
+
+    def _edit_message_text(self, call: ApiCall) -> dict[str, Any]:
+        message = self._find_message(call, EDIT_NOT_FOUND)
+        if message.media:
+            raise _ApiError(400, NO_TEXT_TO_EDIT)
+        text = call.params.get("text")
+        _check_text(text, call.params.get("parse_mode"))
+        # As in Telegram, an edit without reply_markup removes the inline keyboard.
+        return self._edit(
+            message,
+            text=text,
+            parse_mode=call.params.get("parse_mode"),
+            reply_markup=call.params.get("reply_markup"),
+        )
+
+    def _edit_message_caption(self, call: ApiCall) -> dict[str, Any]:
+        message = self._find_message(call, EDIT_NOT_FOUND)
+        if not message.media:
+            raise _ApiError(400, NO_CAPTION_TO_EDIT)
+        caption = _checked_caption(call)
+        return self._edit(
+            message,
+            text=caption,
+            parse_mode=call.params.get("parse_mode"),
+            reply_markup=call.params.get("reply_markup"),
+        )
+
+    def _edit_message_reply_markup(self, call: ApiCall) -> dict[str, Any]:
+        message = self._find_message(call, EDIT_NOT_FOUND)
+        return self._edit(
+            message,
+            text=message.text,
+            parse_mode=message.parse_mode,
+            reply_markup=call.params.get("reply_markup"),
+        )
+
+    def _delete_message(self, call: ApiCall) -> bool:
+        key = (_int(call.params.get("chat_id")), _int(call.params.get("message_id")))
+        if key in self._user_messages:
+            del self._user_messages[key]
+            return True
+        message = self._find_message(call, DELETE_NOT_FOUND)
+        message.deleted = True
+        self._changes.notify()
+        return True
+
+    def _answer_callback_query(self, call: ApiCall) -> bool:
+        user = self._callbacks.get(str(call.params.get("callback_query_id")))
+        if user is None:
+            raise _ApiError(400, QUERY_INVALID)
+        user.answers.append(call.params)
+        self._changes.notify()
+        return True
+
+    # -- bot settings --------------------------------------------------------------------------
+
+    def _commands_key(self, call: ApiCall) -> tuple[str, str]:
+        return self.scope_key(call.params.get("scope")), call.params.get("language_code") or ""
+
+    def _set_my_commands(self, call: ApiCall) -> bool:
+        self.commands[self._commands_key(call)] = list(call.params.get("commands") or [])
+        return True
+
+    def _delete_my_commands(self, call: ApiCall) -> bool:
+        self.commands.pop(self._commands_key(call), None)
+        return True
+
+    def _get_my_commands(self, call: ApiCall) -> list[dict[str, Any]]:
+        return self.commands.get(self._commands_key(call), [])
+
+    def _set_chat_menu_button(self, call: ApiCall) -> bool:
+        button = call.params.get("menu_button") or {"type": "default"}
+        self.menu_buttons[_int(call.params.get("chat_id"))] = button
+        return True
+
+    def _get_chat_menu_button(self, call: ApiCall) -> dict[str, Any]:
+        chat_id = _int(call.params.get("chat_id"))
+        return self.menu_buttons.get(chat_id, self.menu_buttons.get(None, {"type": "commands"}))
+
+    def _set_webhook(self, call: ApiCall) -> bool:
+        self.webhook_url = call.params.get("url") or None
+        self.webhook_secret_token = call.params.get("secret_token")
+        if call.params.get("drop_pending_updates"):
+            self._drop_pending_updates()
+        return True
+
+    def _delete_webhook(self, call: ApiCall) -> bool:
+        self.webhook_url = None
+        self.webhook_secret_token = None
+        if call.params.get("drop_pending_updates"):
+            self._drop_pending_updates()
+        return True
+
+    def _drop_pending_updates(self) -> None:
+        self._updates.clear()
+        self._changes.notify()
+
+    def _get_webhook_info(self, call: ApiCall) -> dict[str, Any]:
+        return {
+            "url": self.webhook_url or "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+
+
+# ------------------------------------------------------------------------------------------------
+# Helpers
+# ------------------------------------------------------------------------------------------------
+
+
+def _default_handler(call: ApiCall) -> bool:
+    return True
+
+
+def _error_response(
+    error_code: int, description: str, retry_after: int | None = None
+) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": error_code, "description": description}
+    if retry_after is not None:
+        body["parameters"] = {"retry_after": retry_after}
+    return web.json_response(body, status=error_code)
+
+
+async def _read_call(request: web.Request) -> ApiCall:
+    """Parse query string and body (urlencoded, multipart or JSON) into an ApiCall."""
+    raw: dict[str, Any] = dict(request.query)
+    files: dict[str, bytes] = {}
+    file_names: dict[str, str] = {}
+    if request.content_type == "application/json":
+        raw.update(await request.json())
+    elif request.body_exists:
+        form = await request.post()
+        for key, value in form.items():
+            if isinstance(value, web.FileField):
+                files[key] = value.file.read()
+                file_names[key] = value.filename
+            else:
+                raw[key] = value
+    params = {key: _decode_param(key, value) for key, value in raw.items()}
+    # aiogram uploads a file under a random field name and passes "attach://<name>" in the
+    # parameter: re-key the upload by the parameter ("photo", "document").
+    for key, value in params.items():
+        if isinstance(value, str) and value.startswith("attach://"):
+            field_name = value.removeprefix("attach://")
+            if field_name in files:
+                files[key] = files.pop(field_name)
+                file_names[key] = file_names.pop(field_name)
+    return ApiCall(request.match_info["method"], params, files, file_names)
+
+
+def _decode_param(key: str, value: Any) -> Any:
+    if key in _TEXT_PARAMS or not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _chat_id(call: ApiCall) -> int:
+    chat_id = call.params.get("chat_id")
+    if chat_id is None or chat_id == "":
+        raise _ApiError(400, "Bad Request: chat_id is empty")
+    if not isinstance(chat_id, int):
+        raise _ApiError(400, CHAT_NOT_FOUND)
+    return chat_id
+
+
+def _visible_text(text: str, parse_mode: str | None) -> str:
+    if (parse_mode or "").lower() == "html":
+        return html.unescape(_HTML_TAG_RE.sub("", text))
+    return text
+
+
+def _rendered(text: str | None, parse_mode: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """What Telegram compares for "message is not modified": the visible text and its
+    formatting (approximated by the HTML tags)."""
+    if text is None or (parse_mode or "").lower() != "html":
+        return text, ()
+    return _visible_text(text, parse_mode), tuple(_HTML_TAG_RE.findall(text))
+
+
+def _visible_length(text: str, parse_mode: str | None) -> int:
+    return len(_visible_text(text, parse_mode))
+
+
+def _check_text(text: Any, parse_mode: str | None) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise _ApiError(400, TEXT_EMPTY)
+    if _visible_length(text, parse_mode) > MAX_TEXT_LENGTH:
+        raise _ApiError(400, TEXT_TOO_LONG)
+
+
+def _checked_caption(call: ApiCall) -> str | None:
+    caption = call.params.get("caption")
+    if caption is not None and _visible_length(caption, call.params.get("parse_mode")) > (
+        MAX_CAPTION_LENGTH
+    ):
+        raise _ApiError(400, CAPTION_TOO_LONG)
+    return caption
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _button_text(button: str | dict[str, Any]) -> str:
+    return button if isinstance(button, str) else str(button["text"])
+
+
+def _inline_rows(markup: dict[str, Any] | None) -> list[list[dict[str, Any]]]:
+    rows = (markup or {}).get("inline_keyboard")
+    return rows if isinstance(rows, list) and any(rows) else []
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    """Width and height of a PNG (the bot's QR codes) or JPEG; 512x512 if unknown."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    if data[:2] == b"\xff\xd8":
+        i = 2
+        while i + 9 < len(data) and data[i] == 0xFF:
+            marker, length = data[i + 1], struct.unpack(">H", data[i + 2 : i + 4])[0]
+            if marker in (0xC0, 0xC1, 0xC2):
+                height, width = struct.unpack(">HH", data[i + 5 : i + 9])
+                return width, height
+            i += 2 + length
+    return 512, 512
+
+
+def _photo_sizes(file_id: str, data: bytes) -> list[dict[str, Any]]:
+    """PhotoSize array as Telegram returns it, smallest first: a thumbnail (if the image is
+    larger than 90px) and the full size, whose file_id is ``file_id``."""
+    width, height = _image_size(data)
+    full = {
+        "file_id": file_id,
+        "file_unique_id": "U" + file_id,
+        "width": width,
+        "height": height,
+        "file_size": len(data),
+    }
+    longest = max(width, height)
+    if longest <= 90:
+        return [full]
+    thumbnail = {
+        "file_id": file_id + "_s",
+        "file_unique_id": "U" + file_id + "_s",
+        "width": max(1, width * 90 // longest),
+        "height": max(1, height * 90 // longest),
+        "file_size": max(1, len(data) // 10),
+    }
+    return [thumbnail, full]

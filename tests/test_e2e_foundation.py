@@ -1,0 +1,103 @@
+"""End to end: the real `python -m bot` process against the fake Bot API server.
+
+Owner → invite → manager, as users would do it, then a restart: everything is still there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.process import BotProcess
+from tests.harness import TOKEN
+
+OWNER_ID = 111
+BOT_ID = int(TOKEN.split(":")[0])
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI(TOKEN, bot_id=BOT_ID) as server:
+        yield server
+
+
+def bot_env(api: FakeBotAPI, tmp_path: Path) -> dict[str, str]:
+    return {
+        "BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_URL": api.url,
+        "OWNER_IDS": str(OWNER_ID),
+        "DATABASE_PATH": str(tmp_path / "data" / "bot.sqlite3"),
+        "COMPANY_NAME": "Ромашка",
+    }
+
+
+async def test_owner_invites_manager_and_everything_survives_restart(
+    api: FakeBotAPI, tmp_path: Path
+) -> None:
+    process = BotProcess(tmp_path, bot_env(api, tmp_path))
+    await process.start()
+    try:
+        await api.wait_polling(timeout=60)
+        owner = api.user(OWNER_ID, "Ольга")
+        await owner.send("/start")
+        greeting = await owner.wait_message()
+        assert "Вы — владелец бота компании «Ромашка»" in (greeting.text or "")
+
+        # the owner's command menu was set for their chat
+        owner_menu = api.commands_for({"type": "chat", "chat_id": OWNER_ID})
+        assert owner_menu is not None
+        assert [c["command"] for c in owner_menu] == ["start", "help", "invite", "managers"]
+
+        await owner.send("/invite")
+        invite = await owner.wait_message(lambda m: "t.me/" in (m.text or ""))
+        match = re.search(r"start=(i_[A-Za-z0-9_-]+)", invite.text or "")
+        assert match
+        manager = api.user(222, "Пётр")
+        await manager.send(f"/start {match.group(1)}")
+        welcome = await manager.wait_message()
+        assert "зарегистрированы как менеджер" in (welcome.text or "")
+        note = await owner.wait_message()
+        assert note.text == "Новый менеджер зарегистрировался по приглашению: Пётр."
+
+        stranger = api.user(333, "Гость", language_code="en")
+        await stranger.send(f"/start {match.group(1)}")
+        refusal = await stranger.wait_message()
+        assert "This invite link does not work" in (refusal.text or "")
+        await api.wait_updates_confirmed()
+    finally:
+        assert await process.stop() == 0
+
+    # a restart: the database keeps the manager, the invite stays used
+    restarted = BotProcess(tmp_path, bot_env(api, tmp_path))
+    await restarted.start()
+    try:
+        await api.wait_polling(timeout=60)
+        await owner.send("/managers")
+        listing = await owner.wait_message()
+        assert "Пётр — активен" in (listing.text or "")
+        assert listing.buttons()[0][0] == "🚫 Отключить: Пётр"
+
+        await manager.send("/help")
+        assert "Вы — менеджер компании «Ромашка»" in ((await manager.wait_message()).text or "")
+        manager_menu = api.commands_for({"type": "chat", "chat_id": 222})
+        assert manager_menu is not None and [c["command"] for c in manager_menu][:2] == [
+            "start",
+            "help",
+        ]
+
+        # the owner removes the manager's access with the button
+        await owner.tap(listing, listing.button("Пётр"))
+        edited = await owner.wait_edit(listing)
+        assert "Пётр — отключён" in (edited.text or "")
+        assert "отключил ваш доступ" in ((await manager.wait_message()).text or "")
+        await manager.send("/help")
+        assert "откройте ссылку" in ((await manager.wait_message()).text or "")
+    finally:
+        assert await restarted.stop() == 0
+    log = process.log()
+    assert TOKEN not in log and TOKEN.split(":")[1] not in log
+    assert "Traceback" not in log, log
