@@ -19,6 +19,8 @@ from bot.menus import set_all_menus
 from bot.middlewares import ContextMiddleware
 from bot.texts import pick_language, t
 from handlers import build_router
+from scheduler.jobs import create_scheduler, tick
+from scheduler.sender import Sender
 from storage import Database
 from storage.fsm import SQLiteStorage
 
@@ -36,24 +38,43 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     )
 
 
-def create_dispatcher(settings: Settings, db: Database, clock: Clock = system_clock) -> Dispatcher:
+def create_dispatcher(
+    settings: Settings, db: Database, sender: Sender, clock: Clock = system_clock
+) -> Dispatcher:
+    """The dispatcher with everything long-lived in its workflow data (used by tests too)."""
     dp = Dispatcher(
         storage=SQLiteStorage(db, clock),
         settings=settings,
         db=db,
         clock=clock,
+        sender=sender,
     )
     dp.update.outer_middleware(ContextMiddleware())
     dp.include_router(build_router())
     dp.errors.register(on_error)
     dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
     return dp
 
 
-async def on_startup(bot: Bot, settings: Settings, db: Database) -> None:
+async def on_startup(
+    bot: Bot, dispatcher: Dispatcher, settings: Settings, db: Database, sender: Sender, clock: Clock
+) -> None:
     me = await bot.me()
     log.info("bot @%s (id %s) started", me.username, me.id)
     await set_all_menus(bot, settings, db)
+    await sender.start()
+    scheduler = create_scheduler(db, settings, clock, sender)
+    scheduler.start()  # needs the running loop, hence here and not in create_dispatcher
+    dispatcher["scheduler"] = scheduler
+    await tick(db, settings, clock, sender)  # whatever fell due while the bot was down
+
+
+async def on_shutdown(dispatcher: Dispatcher, sender: Sender) -> None:
+    scheduler = dispatcher.workflow_data.pop("scheduler", None)
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
+    await sender.stop()
 
 
 async def on_error(event: ErrorEvent, settings: Settings) -> bool:
@@ -85,7 +106,8 @@ async def run(settings: Settings, clock: Clock = system_clock) -> None:
     await db.open()
     bot = create_bot(settings)
     try:
-        dp = create_dispatcher(settings, db, clock)
+        sender = Sender(bot, db, clock, rate=settings.send_rate)
+        dp = create_dispatcher(settings, db, sender, clock)
         await dp.start_polling(bot, handle_signals=True)
     finally:
         await bot.session.close()

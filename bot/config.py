@@ -13,6 +13,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
+
 SUPPORTED_LANGUAGES = ("ru", "en")
 DEFAULT_API_URL = "https://api.telegram.org"
 
@@ -34,6 +36,8 @@ class Settings:
     company_name: str = "Наша компания"
     default_language: str = "ru"
     log_level: str = "INFO"
+    phone_region: str = "RU"
+    send_rate: float = 25.0
 
     @property
     def bot_id(self) -> int:
@@ -68,6 +72,8 @@ class Settings:
             company_name=_parse_company(get("COMPANY_NAME")),
             default_language=_parse_language(get("DEFAULT_LANGUAGE")),
             log_level=_parse_log_level(get("LOG_LEVEL")),
+            phone_region=_parse_region(get("PHONE_REGION")),
+            send_rate=_parse_send_rate(get("SEND_RATE")),
         )
 
 
@@ -138,3 +144,26 @@ def _parse_log_level(raw: str | None) -> str:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR; got {raw!r}.")
     return level
+
+
+def _parse_region(raw: str | None) -> str:
+    region = (raw or "RU").upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(
+            f"PHONE_REGION must be a two-letter country code such as RU or NO; got {raw!r}."
+        )
+    return region
+
+
+def _parse_send_rate(raw: str | None) -> float:
+    if raw is None:
+        return 25.0
+    try:
+        rate = float(raw)
+    except ValueError:
+        rate = -1.0
+    if not 1 <= rate <= 30:
+        raise ConfigError(
+            f"SEND_RATE must be a number of messages per second from 1 to 30; got {raw!r}."
+        )
+    return rate

@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.GUEST: ("start", "help"),
-    Role.MANAGER: ("start", "help"),
-    Role.OWNER: ("start", "help", "invite", "managers"),
+    Role.MANAGER: ("sale", "help", "cancel"),
+    Role.OWNER: ("sale", "nps", "invite", "managers", "help", "cancel"),
 }
 
 

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import fallback, owner, start
+from handlers import cases, fallback, owner, sale, start, survey
 
 
 def build_router() -> Router:
+    """Order matters: commands first, then conversations, and the polite fallback last."""
     root = Router(name="root")
-    root.include_routers(start.router(), owner.router(), fallback.router())
+    root.include_routers(
+        start.router(),
+        owner.router(),
+        sale.router(),
+        survey.router(),
+        cases.router(),
+        fallback.router(),
+    )
     return root

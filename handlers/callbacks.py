@@ -1,4 +1,8 @@
-"""All `CallbackData` factories (at most 64 bytes each: ids, never names)."""
+"""All `CallbackData` factories (at most 64 bytes each: ids, never names).
+
+Every handler re-checks on the server that the person may press the button: callback data can be
+forged by any client, so it only says what was pressed, never that it is allowed.
+"""
 
 from __future__ import annotations
 
@@ -8,3 +12,37 @@ from aiogram.filters.callback_data import CallbackData
 class ManagerToggle(CallbackData, prefix="mg"):
     user_id: int
     active: bool
+
+
+class SaleKind(CallbackData, prefix="sk"):
+    kind: str
+
+
+class SaleSkip(CallbackData, prefix="ss"):
+    field: str
+
+
+class SaleDate(CallbackData, prefix="sd"):
+    days_ago: int
+
+
+class SaleAction(CallbackData, prefix="sa"):
+    action: str  # save, cancel, or the name of a field to edit
+
+
+class Score(CallbackData, prefix="q1"):
+    survey_id: int
+    score: int
+
+
+class ReasonSkip(CallbackData, prefix="q2"):
+    survey_id: int
+
+
+class Consent(CallbackData, prefix="q3"):
+    survey_id: int
+    yes: bool
+
+
+class CaseTake(CallbackData, prefix="ct"):
+    case_id: int

@@ -9,6 +9,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.cards import nps_summary
 from bot.clock import Clock
 from bot.config import Settings
 from bot.deeplinks import LinkKind, make_link
@@ -20,6 +21,7 @@ from handlers.callbacks import ManagerToggle
 from handlers.filters import HasRole
 from storage import Database
 from storage.staff import StaffMember, create_invite, list_managers, set_manager_active
+from storage.stats import nps_by_kind
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ def router() -> Router:
     r.callback_query.filter(HasRole(Role.OWNER))
     r.message.register(invite_command, Command("invite"))
     r.message.register(managers_command, Command("managers"))
+    r.message.register(nps_command, Command("nps"))
     r.callback_query.register(toggle_manager, ManagerToggle.filter())
     return r
 
@@ -67,6 +70,10 @@ def render_managers(
         data = ManagerToggle(user_id=m.user_id, active=not m.active).pack()
         buttons.append([InlineKeyboardButton(text=label[:64], callback_data=data)])
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=buttons)
+
+
+async def nps_command(message: Message, lang: str, settings: Settings, db: Database) -> None:
+    await message.answer(nps_summary(await nps_by_kind(db), lang, settings))
 
 
 async def managers_command(message: Message, lang: str, settings: Settings, db: Database) -> None:

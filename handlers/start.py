@@ -7,7 +7,8 @@ import logging
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import Message
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message, ReplyKeyboardRemove
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -15,6 +16,7 @@ from bot.deeplinks import LinkKind, parse_payload
 from bot.menus import set_chat_menu
 from bot.roles import Role
 from bot.texts import t
+from handlers import survey
 from storage import Database
 from storage.staff import Redeem, get_member, redeem_invite
 
@@ -26,6 +28,7 @@ def router() -> Router:
     r.message.register(start_with_payload, CommandStart(deep_link=True))
     r.message.register(start_plain, CommandStart())
     r.message.register(help_command, Command("help"))
+    r.message.register(cancel_command, Command("cancel"))
     return r
 
 
@@ -35,6 +38,17 @@ def role_help(role: Role, lang: str, name: str, settings: Settings) -> str:
     if role is Role.MANAGER:
         return t(lang, "start.manager", name=name, company=settings.company_name)
     return t(lang, "start.guest", company=settings.company_name)
+
+
+async def cancel_command(message: Message, state: FSMContext, lang: str) -> None:
+    current = await state.get_state()
+    await state.clear()
+    if current is None:
+        await message.answer(t(lang, "nothing_to_cancel"), reply_markup=ReplyKeyboardRemove())
+    elif current.startswith("SurveyFlow"):
+        await message.answer(t(lang, "survey.paused"), reply_markup=ReplyKeyboardRemove())
+    else:
+        await message.answer(t(lang, "cancelled"))
 
 
 async def start_plain(message: Message, role: Role, lang: str, settings: Settings) -> None:
@@ -53,6 +67,7 @@ async def help_command(message: Message, role: Role, lang: str, settings: Settin
 async def start_with_payload(
     message: Message,
     command: CommandObject,
+    state: FSMContext,
     bot: Bot,
     role: Role,
     lang: str,
@@ -67,8 +82,10 @@ async def start_with_payload(
     kind, token = parsed
     if kind is LinkKind.INVITE:
         await _redeem_invite(message, token, bot, role, lang, settings, db, clock)
-        return
-    await message.answer(t(lang, "link.invalid"))
+    elif kind is LinkKind.SURVEY:
+        await survey.open_link(message, token, state, role, lang, settings, db, clock)
+    else:
+        await message.answer(t(lang, "link.invalid"))
 
 
 async def _redeem_invite(

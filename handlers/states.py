@@ -1,1 +1,23 @@
 """All FSM states. Their names are stored in SQLite: never rename one that has shipped."""
+
+from aiogram.fsm.state import State, StatesGroup
+
+
+class Sale(StatesGroup):
+    kind = State()
+    name = State()
+    organization = State()
+    phone = State()
+    birthday = State()
+    product = State()
+    deal_date = State()
+    confirm = State()
+
+
+class SurveyFlow(StatesGroup):
+    """Which survey question a respondent's next message answers (the survey row says the rest)."""
+
+    score = State()
+    reason = State()
+    consent = State()
+    phone = State()

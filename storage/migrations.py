@@ -100,6 +100,7 @@ CREATE TABLE deals (
     description  TEXT    NOT NULL,
     deal_date    TEXT    NOT NULL,                 -- local date
     source       TEXT    NOT NULL DEFAULT 'bot' CHECK (source IN ('bot', 'import', 'referral')),
+    idem_key     TEXT    UNIQUE,                   -- one conversation records one deal
     created_at   TEXT    NOT NULL
 );
 CREATE INDEX deals_contact ON deals (contact_id, deal_date);
@@ -151,10 +152,12 @@ CREATE TABLE cases (
     taken_at         TEXT,
     resolved_at      TEXT,
     resolution       TEXT,
+    alerted_at       TEXT,                         -- alert queued for the manager and owners
     client_confirmed INTEGER CHECK (client_confirmed IN (0, 1)),
     reopened_count   INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX cases_status ON cases (status, opened_at);
+CREATE INDEX cases_unalerted ON cases (opened_at) WHERE alerted_at IS NULL;
 CREATE INDEX cases_contact ON cases (contact_id);
 
 -- The history of a case: opened, taken, note, resolved, reopened, client's confirmation.
@@ -212,7 +215,8 @@ CREATE TABLE outbox (
     chat_id     INTEGER NOT NULL,
     contact_id  INTEGER REFERENCES contacts (id),
     purpose     TEXT    NOT NULL,
-    payload     TEXT    NOT NULL,                  -- JSON: text, reply_markup, ...
+    ref         TEXT,                              -- what it is about, e.g. 'case:12'
+    payload     TEXT    NOT NULL,                  -- JSON: method and its parameters
     status      TEXT    NOT NULL DEFAULT 'pending'
                 CHECK (status IN ('pending', 'claimed', 'sent', 'failed', 'dropped')),
     not_before  TEXT    NOT NULL,
@@ -224,6 +228,7 @@ CREATE TABLE outbox (
     created_at  TEXT    NOT NULL
 );
 CREATE INDEX outbox_due ON outbox (status, not_before);
+CREATE INDEX outbox_ref ON outbox (ref) WHERE ref IS NOT NULL;
 
 -- Every touch of a person (bot message, call, manual action): the contact budget is counted here.
 CREATE TABLE contact_log (

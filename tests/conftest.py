@@ -10,6 +10,7 @@ from aiogram.types import User
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
+from scheduler.sender import Sender
 from storage import Database
 from tests.fakes.recording import RecordingSession
 from tests.harness import BOT_USERNAME, TOKEN, FakeClock, Harness
@@ -53,6 +54,7 @@ async def harness(settings: Settings, db: Database, clock: FakeClock) -> AsyncIt
     session = RecordingSession(BOT_USERNAME)
     bot = create_bot(settings, session=session)
     bot._me = User(id=bot.id, is_bot=True, first_name="Bot", username=BOT_USERNAME)
-    dp = create_dispatcher(settings, db, clock)
-    yield Harness(bot=bot, dp=dp, session=session, clock=clock)
+    sender = Sender(bot, db, clock, rate=0, per_chat_interval=0)
+    dp = create_dispatcher(settings, db, sender, clock)
+    yield Harness(bot=bot, dp=dp, session=session, clock=clock, sender=sender)
     await bot.session.close()

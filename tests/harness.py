@@ -21,6 +21,7 @@ from aiogram.types import (
     User,
 )
 
+from scheduler.sender import Sender
 from tests.fakes.recording import RecordingSession
 
 TOKEN = "123456789:AAHfakeTokenForTests_abcdefghijklmno"
@@ -46,6 +47,7 @@ class Harness:
     dp: Dispatcher
     session: RecordingSession
     clock: FakeClock
+    sender: Sender
     _update_ids: Any = field(default_factory=lambda: itertools.count(1))
     _message_ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -114,6 +116,12 @@ class Harness:
             message=message,
         )
         return await self.feed({"callback_query": query})
+
+    async def drain(self) -> list[TelegramMethod[Any]]:
+        """Let the sender deliver what is queued in the outbox; returns the calls it made."""
+        before = len(self.session.requests)
+        await self.sender.drain_once()
+        return self.session.requests[before:]
 
     # --- what the users saw -------------------------------------------------------------
 

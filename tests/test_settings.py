@@ -24,6 +24,7 @@ def test_defaults() -> None:
     assert s.timezone.key == "Europe/Moscow"
     assert s.default_language == "ru"
     assert s.bot_id == 123456789
+    assert s.phone_region == "RU" and s.send_rate == 25.0
 
 
 def test_all_values_parsed() -> None:
@@ -66,6 +67,9 @@ def test_settings_are_immutable_and_hide_the_token() -> None:
         ({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": "localhost:8081"}, "TELEGRAM_API_URL must be"),
         ({"BOT_TOKEN": TOKEN, "LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be"),
         ({"BOT_TOKEN": TOKEN, "COMPANY_NAME": "x" * 101}, "COMPANY_NAME must be"),
+        ({"BOT_TOKEN": TOKEN, "PHONE_REGION": "XX"}, "PHONE_REGION must be"),
+        ({"BOT_TOKEN": TOKEN, "SEND_RATE": "fast"}, "SEND_RATE must be"),
+        ({"BOT_TOKEN": TOKEN, "SEND_RATE": "100"}, "SEND_RATE must be"),
     ],
 )
 def test_invalid_values_are_named(env: dict[str, str], needle: str) -> None:

@@ -10,6 +10,8 @@ TEXTS: dict[str, str] = {
     "start.owner": (
         "Hello, {name}! You are the owner of {company}'s bot.\n\n"
         "What you can do:\n"
+        "/sale — record a deal and get the survey link for the client\n"
+        "/nps — the company's NPS, overall and by group\n"
         "/invite — an invite link for a new manager (one-time, valid for 7 days)\n"
         "/managers — the list of managers; remove or restore access\n"
         "/help — this help"
@@ -18,6 +20,8 @@ TEXTS: dict[str, str] = {
         "Hello, {name}! You are a manager at {company}.\n\n"
         "The bot will remind you to call clients after a sale, of birthdays and offers, and "
         "clients will answer three short questions through your link.\n\n"
+        "/sale — record a deal and get the survey link for the client\n"
+        "/cancel — cancel what you started\n"
         "/help — this help"
     ),
     "help.guest": (
@@ -69,9 +73,199 @@ TEXTS: dict[str, str] = {
         "The owner has restored your manager access to {company}'s bot. /help — what the bot "
         "can do."
     ),
+    # --- kinds of people ---
+    "kind.client": "Client",
+    "kind.supplier": "Supplier",
+    "kind.contractor": "Contractor",
+    "kind.partner": "Partner",
+    "kinds.client": "Clients",
+    "kinds.supplier": "Suppliers",
+    "kinds.contractor": "Contractors",
+    "kinds.partner": "Partners",
+    "btn.cancel": "❌ Cancel",
+    "btn.skip": "Skip ➡️",
+    "cancelled": "Cancelled. Nothing was saved.",
+    "nothing_to_cancel": "There is nothing to cancel.",
+    # --- /sale ---
+    "sale.ask_kind": "New deal. Who is this person to the company?\n\n/cancel — cancel at any step",
+    "sale.ask_name": "Full name (how to address the person):",
+    "sale.name_invalid": "Please type the name as text, 2 to 100 characters.",
+    "sale.ask_org": "Organisation (optional):",
+    "sale.org_invalid": "Please type the name as text, up to 150 characters, or tap “Skip”.",
+    "sale.ask_phone": (
+        "Phone (optional): type the number in any format or attach a contact from your "
+        "address book."
+    ),
+    "sale.phone_invalid": (
+        "I couldn't read that number. Example: +7 916 123-45-67 or 8 916 123 45 67. Or tap “Skip”."
+    ),
+    "sale.ask_birthday": (
+        "Birthday (optional): DD.MM or DD.MM.YYYY, for example 05.03 or 05.03.1985."
+    ),
+    "sale.birthday_invalid": (
+        "There is no such date, or it is in the future. Example: 05.03 or 05.03.1985. "
+        "Or tap “Skip”."
+    ),
+    "sale.ask_product": (
+        "What was sold, or what is the relationship about? Briefly, up to 300 characters:"
+    ),
+    "sale.product_invalid": "Please type it as text, 2 to 300 characters.",
+    "sale.ask_date": "Date of the deal? Tap a button or type the date as DD.MM.YYYY.",
+    "sale.btn_today": "Today, {date}",
+    "sale.btn_yesterday": "Yesterday, {date}",
+    "sale.date_invalid": (
+        "Please type the date as DD.MM.YYYY, e.g. 18.11.2026: not in the future and not older "
+        "than 10 years."
+    ),
+    "sale.text_expected": "Please answer with text or a button.",
+    "sale.confirm": (
+        "Please check:\n\n"
+        "Who: {kind}\nName: {name}\nOrganisation: {org}\nPhone: {phone}\n"
+        "Birthday: {birthday}\nDeal: {product}\nDate: {date}"
+    ),
+    "sale.not_set": "—",
+    "sale.btn_save": "✅ Save and get the link",
+    "sale.btn_edit_kind": "✏️ Who",
+    "sale.btn_edit_name": "✏️ Name",
+    "sale.btn_edit_org": "✏️ Organisation",
+    "sale.btn_edit_phone": "✏️ Phone",
+    "sale.btn_edit_birthday": "✏️ Birthday",
+    "sale.btn_edit_product": "✏️ Deal",
+    "sale.btn_edit_date": "✏️ Date",
+    "sale.saved": (
+        "Deal saved.{merged}\n\nPersonal survey link for {name}:\n{link}\n\n"
+        "Forward the next message with the QR code to the person. Only whoever opens the link "
+        "first can answer."
+    ),
+    "sale.merged": " This person is already in the database: the deal was added to their card.",
+    "sale.invitation_client": (
+        "Hello, {name}! Thank you for choosing {company}. Please answer three short questions — "
+        "it takes half a minute:\n{link}"
+    ),
+    "sale.invitation_partner": (
+        "Hello, {name}! We value working with you. Please share your opinion of working with "
+        "{company} — three questions, half a minute:\n{link}"
+    ),
+    # --- the survey ---
+    "survey.greeting_client": (
+        "Hello! This is {company}. {manager} asks you to answer three short questions — it takes "
+        "half a minute. Only the company's staff see your answers."
+    ),
+    "survey.greeting_partner": (
+        "Hello! This is {company}. We value working with you, and {manager} asks you to answer "
+        "three short questions about our work together — it takes half a minute. Your opinion "
+        "matters a lot to us; only the company's staff see your answers."
+    ),
+    "survey.manager_fallback": "Our manager",
+    "survey.resume": "Let's continue where we stopped.",
+    "survey.q1_client": (
+        "1 of 3. How likely are you to recommend {company} to friends and colleagues?\n"
+        "0 — not at all, 10 — definitely."
+    ),
+    "survey.q1_partner": (
+        "1 of 3. How likely are you to recommend {company} as a partner to your colleagues?\n"
+        "0 — not at all, 10 — definitely."
+    ),
+    "survey.score_given": "Your score: {score} of 10",
+    "survey.q2_promoter": (
+        "2 of 3. Thank you! What do you value most about us? Write it in one message or tap “Skip”."
+    ),
+    "survey.q2_passive": (
+        "2 of 3. Thank you! What would make it a 10 next time? Write it in one message or tap "
+        "“Skip”."
+    ),
+    "survey.q2_detractor": (
+        "2 of 3. Thank you for being honest. What disappointed you? Write it in one message — "
+        "we will look into it. Or tap “Skip”."
+    ),
+    "survey.reason_too_long": (
+        "Your answer is longer than {limit} characters ({length}). We saved all of it — it will "
+        "be read in full."
+    ),
+    "survey.reason_skipped": "No comment",
+    "survey.q3": (
+        "3 of 3. May we contact you if we have questions about the quality of our service?"
+    ),
+    "survey.btn_yes": "Yes",
+    "survey.btn_no": "No",
+    "survey.consent_given": "May we contact you: {answer}",
+    "survey.ask_phone": (
+        "Thank you! Please leave your phone number: tap “Share my phone” below or type it."
+    ),
+    "survey.btn_share_phone": "📱 Share my phone",
+    "survey.btn_no_phone": "No phone",
+    "survey.phone_invalid": (
+        "That doesn't look like a phone number. Tap “Share my phone” below or type the number, "
+        "for example +44 20 7946 0958."
+    ),
+    "survey.phone_not_own": (
+        "Please share your own number with the button below — we don't store other people's "
+        "contacts."
+    ),
+    "survey.use_buttons": "Please answer with a button under the question 👇",
+    "survey.text_expected": "Please type your answer or tap “Skip” 👇",
+    "survey.thanks_promoter": (
+        "Thank you for the high score! We are really glad. Hope to see you again."
+    ),
+    "survey.thanks_passive": "Thank you for your answers! We will use them to get better.",
+    "survey.thanks_detractor": (
+        "Thank you for telling us. We are sorry it went this way. Someone from the company will "
+        "contact you soon to sort it out and put it right."
+    ),
+    "survey.thanks_detractor_nocontact": (
+        "Thank you for telling us. We are sorry it went this way. We will look into it and act."
+    ),
+    "survey.already_answered": "You have already answered this survey. Thank you!",
+    "survey.other_account": (
+        "This link has already been opened from another Telegram account. If the survey is for "
+        "you, please ask your manager for a new link."
+    ),
+    "survey.staff": (
+        "This is a survey link for a client or partner. Company staff cannot answer surveys — "
+        "forward the link to the person it was made for."
+    ),
+    "survey.paused": "All right, let's stop here. To continue the survey, open the link again.",
+    "survey.done_already": "Your answer is already recorded, thank you.",
+    # --- detractor alerts ---
+    "alert.case": (
+        "⚠️ Unhappy feedback: score {score} of 10\n\n"
+        "Who: {name}{org} ({kind})\nDeal: {deal}\nManager: {manager}\n"
+        "Reason: {reason}\nContact: {contact}\n\n"
+        "Case #{case_id}: someone needs to contact the person and solve the problem."
+    ),
+    "alert.contact_phone": "agreed, phone {phone}",
+    "alert.contact_telegram": "agreed, left no phone — write to them in Telegram",
+    "alert.contact_no": "does not want to be called",
+    "alert.contact_unknown": "did not answer the contact question",
+    "alert.reason_none": "not given",
+    "alert.deal_none": "—",
+    "alert.btn_take": "🙋 I'll take it",
+    "alert.taken": "✅ Taken by {name}, {when}",
+    "alert.taken_you": "Case #{case_id} is yours. Contact the person as soon as possible.",
+    "alert.already_taken": "{name} has already taken this case.",
+    # --- /nps ---
+    "nps.title": "📊 NPS of {company}, all answers",
+    "nps.empty": (
+        "No answers yet. The NPS appears once people answer surveys (deals are recorded with "
+        "/sale)."
+    ),
+    "nps.total": (
+        "NPS: <b>{nps}</b>\n"
+        "Promoters (9–10): {p} ({p_share}%)\n"
+        "Passives (7–8): {n} ({n_share}%)\n"
+        "Detractors (0–6): {d} ({d_share}%)\n"
+        "Answered: {answered} of {invited} invited ({rate}%)"
+    ),
+    "nps.unreliable": "⚠️ Fewer than 10 answers — the figure is not reliable yet.",
+    "nps.by_kind": "By group:",
+    "nps.kind_line": "{kind}: NPS {nps} · answered {answered} of {invited}",
+    "nps.kind_line_empty": "{kind}: no answers yet · invited {invited}",
     # --- command menu descriptions ---
     "cmd.start": "Start",
     "cmd.help": "What the bot can do",
     "cmd.invite": "Invite a manager",
     "cmd.managers": "Managers",
+    "cmd.sale": "Record a deal",
+    "cmd.nps": "Company NPS",
+    "cmd.cancel": "Cancel",
 }

@@ -1,0 +1,106 @@
+"""Messages composed from data: the detractor alert card and the NPS summary."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiogram.types import InlineKeyboardMarkup
+
+from bot.config import Settings
+from bot.formatting import local_datetime
+from bot.parsing import format_phone
+from bot.texts import t
+from handlers.keyboards import take_case
+from storage.cases import CaseCard
+from storage.stats import KINDS, NpsCounts, total
+
+
+def case_alert(
+    card: CaseCard, lang: str, settings: Settings
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    if card.consent is None:
+        contact = t(lang, "alert.contact_unknown")
+    elif not card.consent:
+        contact = t(lang, "alert.contact_no")
+    elif card.phone:
+        contact = t(lang, "alert.contact_phone", phone=format_phone(card.phone))
+    else:
+        contact = t(lang, "alert.contact_telegram")
+    deal = t(lang, "alert.deal_none")
+    if card.deal_description:
+        when = card.deal_date.strftime("%d.%m.%Y") if card.deal_date else ""
+        deal = f"{card.deal_description}, {when}".strip(", ")
+    text = t(
+        lang,
+        "alert.case",
+        score=card.score if card.score is not None else "—",
+        name=card.contact_name or "—",
+        org=f", {card.organization}" if card.organization else "",
+        kind=t(lang, f"kind.{card.kind}").lower(),
+        deal=deal,
+        manager=card.manager_name or "—",
+        reason=f"«{card.reason}»" if card.reason else t(lang, "alert.reason_none"),
+        contact=contact,
+        case_id=card.case_id,
+    )
+    if card.status == "open":
+        return text, take_case(lang, card.case_id)
+    taken_at: datetime | None = card.taken_at
+    when = local_datetime(taken_at, settings.timezone) if taken_at else ""
+    return text + "\n\n" + t(lang, "alert.taken", name=card.owner_name or "—", when=when), None
+
+
+def case_alert_payload(card: CaseCard, lang: str, settings: Settings) -> dict[str, Any]:
+    text, markup = case_alert(card, lang, settings)
+    payload: dict[str, Any] = {"text": text}
+    if markup is not None:
+        payload["reply_markup"] = markup.model_dump(mode="json", exclude_none=True)
+    return payload
+
+
+def nps_summary(by_kind: dict[str, NpsCounts], lang: str, settings: Settings) -> str:
+    overall = total(by_kind)
+    lines = [t(lang, "nps.title", company=settings.company_name), ""]
+    if not overall.answered:
+        lines.append(t(lang, "nps.empty"))
+        return "\n".join(lines)
+    lines.append(
+        t(
+            lang,
+            "nps.total",
+            nps=f"{overall.nps:+d}" if overall.nps else "0",
+            p=overall.promoters,
+            p_share=overall.share(overall.promoters),
+            n=overall.passives,
+            n_share=overall.share(overall.passives),
+            d=overall.detractors,
+            d_share=overall.share(overall.detractors),
+            answered=overall.answered,
+            invited=overall.invited,
+            rate=overall.response_rate,
+        )
+    )
+    if overall.answered < 10:
+        lines.append(t(lang, "nps.unreliable"))
+    lines += ["", t(lang, "nps.by_kind")]
+    for kind in KINDS:
+        counts = by_kind.get(kind)
+        if counts is None:
+            continue
+        name = t(lang, f"kinds.{kind}")
+        if counts.answered:
+            nps = f"{counts.nps:+d}" if counts.nps else "0"
+            lines.append(
+                t(
+                    lang,
+                    "nps.kind_line",
+                    kind=name,
+                    nps=nps,
+                    answered=counts.answered,
+                    invited=counts.invited,
+                )
+            )
+        else:
+            lines.append(t(lang, "nps.kind_line_empty", kind=name, invited=counts.invited))
+    return "\n".join(lines)

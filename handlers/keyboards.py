@@ -1,0 +1,139 @@
+"""Keyboards built from texts and callback data (no handler builds markup inline)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+
+from bot.texts import plain
+from handlers.callbacks import (
+    CaseTake,
+    Consent,
+    ReasonSkip,
+    SaleAction,
+    SaleDate,
+    SaleKind,
+    SaleSkip,
+    Score,
+)
+from storage.contacts import KINDS
+
+SALE_FIELDS = ("kind", "name", "org", "phone", "birthday", "product", "date")
+
+
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data)
+
+
+def _cancel(lang: str) -> InlineKeyboardButton:
+    return _button(plain(lang, "btn.cancel"), SaleAction(action="cancel").pack())
+
+
+def kinds(lang: str) -> InlineKeyboardMarkup:
+    rows = [
+        [_button(plain(lang, f"kind.{k}"), SaleKind(kind=k).pack()) for k in KINDS[:2]],
+        [_button(plain(lang, f"kind.{k}"), SaleKind(kind=k).pack()) for k in KINDS[2:]],
+        [_cancel(lang)],
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def skip_or_cancel(lang: str, field: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(plain(lang, "btn.skip"), SaleSkip(field=field).pack())],
+            [_cancel(lang)],
+        ]
+    )
+
+
+def cancel_only(lang: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[_cancel(lang)]])
+
+
+def deal_dates(lang: str, today: date) -> InlineKeyboardMarkup:
+    yesterday = today - timedelta(days=1)
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button(
+                    plain(lang, "sale.btn_today", date=today.strftime("%d.%m")),
+                    SaleDate(days_ago=0).pack(),
+                ),
+                _button(
+                    plain(lang, "sale.btn_yesterday", date=yesterday.strftime("%d.%m")),
+                    SaleDate(days_ago=1).pack(),
+                ),
+            ],
+            [_cancel(lang)],
+        ]
+    )
+
+
+def sale_confirm(lang: str) -> InlineKeyboardMarkup:
+    edits = [
+        _button(plain(lang, f"sale.btn_edit_{field}"), SaleAction(action=field).pack())
+        for field in SALE_FIELDS
+    ]
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(plain(lang, "sale.btn_save"), SaleAction(action="save").pack())],
+            edits[0:3],
+            edits[3:5],
+            edits[5:7],
+            [_cancel(lang)],
+        ]
+    )
+
+
+def scores(survey_id: int) -> InlineKeyboardMarkup:
+    """0…10 in two rows that fit a phone screen: 0–5 and 6–10."""
+
+    def row(values: range) -> list[InlineKeyboardButton]:
+        return [_button(str(v), Score(survey_id=survey_id, score=v).pack()) for v in values]
+
+    return InlineKeyboardMarkup(inline_keyboard=[row(range(0, 6)), row(range(6, 11))])
+
+
+def reason_skip(lang: str, survey_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[_button(plain(lang, "btn.skip"), ReasonSkip(survey_id=survey_id).pack())]]
+    )
+
+
+def consent(lang: str, survey_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button(
+                    plain(lang, "survey.btn_yes"), Consent(survey_id=survey_id, yes=True).pack()
+                ),
+                _button(
+                    plain(lang, "survey.btn_no"), Consent(survey_id=survey_id, yes=False).pack()
+                ),
+            ]
+        ]
+    )
+
+
+def share_phone(lang: str) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=plain(lang, "survey.btn_share_phone"), request_contact=True)],
+            [KeyboardButton(text=plain(lang, "survey.btn_no_phone"))],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def take_case(lang: str, case_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[_button(plain(lang, "alert.btn_take"), CaseTake(case_id=case_id).pack())]]
+    )

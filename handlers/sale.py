@@ -1,0 +1,368 @@
+"""/sale: a manager (or owner) records a deal and gets the person's survey link and QR code.
+
+The conversation lives in the SQLite FSM storage, so a restart in the middle loses nothing. Each
+conversation carries an idempotency key: a double tap on "Save" records one deal.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, timedelta
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.deeplinks import LinkKind, make_link
+from bot.parsing import Birthday, format_phone, parse_birthday, parse_deal_date, parse_phone
+from bot.qr import qr_png
+from bot.roles import Role
+from bot.texts import t
+from handlers import keyboards
+from handlers.callbacks import SaleAction, SaleDate, SaleKind, SaleSkip
+from handlers.filters import HasRole
+from handlers.states import Sale
+from storage import Database
+from storage.contacts import KINDS, SaleInput, record_sale
+
+NAME_LIMITS = (2, 100)
+ORG_LIMIT = 150
+PRODUCT_LIMITS = (2, 300)
+
+# The order of the questions, and which state asks for which field when editing.
+ORDER: list[State] = [
+    Sale.kind,
+    Sale.name,
+    Sale.organization,
+    Sale.phone,
+    Sale.birthday,
+    Sale.product,
+    Sale.deal_date,
+]
+FIELD_STATE: dict[str, State] = {
+    "kind": Sale.kind,
+    "name": Sale.name,
+    "org": Sale.organization,
+    "phone": Sale.phone,
+    "birthday": Sale.birthday,
+    "product": Sale.product,
+    "date": Sale.deal_date,
+}
+SKIPPABLE = {"org": Sale.organization, "phone": Sale.phone, "birthday": Sale.birthday}
+
+text_input = F.text & ~F.text.startswith("/")
+
+
+def router() -> Router:
+    r = Router(name="sale")
+    staff = HasRole(Role.OWNER, Role.MANAGER)
+    r.message.filter(staff)
+    r.callback_query.filter(staff)
+    r.message.register(start_sale, Command("sale"))
+    r.callback_query.register(on_kind, SaleKind.filter(), Sale.kind)
+    r.message.register(on_name, Sale.name, text_input)
+    r.message.register(on_org, Sale.organization, text_input)
+    r.message.register(on_phone_text, Sale.phone, text_input)
+    r.message.register(on_phone_contact, Sale.phone, F.contact)
+    r.message.register(on_birthday, Sale.birthday, text_input)
+    r.message.register(on_product, Sale.product, text_input)
+    r.message.register(on_date_text, Sale.deal_date, text_input)
+    r.callback_query.register(on_date_button, SaleDate.filter(), Sale.deal_date)
+    r.callback_query.register(on_skip, SaleSkip.filter(), StateFilter(Sale))
+    r.callback_query.register(on_action, SaleAction.filter(), StateFilter(Sale))
+    r.message.register(on_other, StateFilter(Sale), ~F.text.startswith("/"))
+    return r
+
+
+def _today(clock: Clock, settings: Settings) -> date:
+    return clock().astimezone(settings.timezone).date()
+
+
+async def _ask(
+    message: Message, state: FSMContext, target: State, lang: str, clock: Clock, settings: Settings
+) -> None:
+    """Put the conversation in `target` and ask its question."""
+    await state.set_state(target)
+    markup: InlineKeyboardMarkup
+    if target == Sale.kind:
+        text, markup = t(lang, "sale.ask_kind"), keyboards.kinds(lang)
+    elif target == Sale.name:
+        text, markup = t(lang, "sale.ask_name"), keyboards.cancel_only(lang)
+    elif target == Sale.organization:
+        text, markup = t(lang, "sale.ask_org"), keyboards.skip_or_cancel(lang, "org")
+    elif target == Sale.phone:
+        text, markup = t(lang, "sale.ask_phone"), keyboards.skip_or_cancel(lang, "phone")
+    elif target == Sale.birthday:
+        text, markup = t(lang, "sale.ask_birthday"), keyboards.skip_or_cancel(lang, "birthday")
+    elif target == Sale.product:
+        text, markup = t(lang, "sale.ask_product"), keyboards.cancel_only(lang)
+    elif target == Sale.deal_date:
+        text = t(lang, "sale.ask_date")
+        markup = keyboards.deal_dates(lang, _today(clock, settings))
+    else:
+        text, markup = _summary(await state.get_data(), lang), keyboards.sale_confirm(lang)
+    await message.answer(text, reply_markup=markup)
+
+
+async def _next(
+    message: Message,
+    state: FSMContext,
+    current: State,
+    lang: str,
+    clock: Clock,
+    settings: Settings,
+    **values: Any,
+) -> None:
+    """Store the answer and go on: to the next question, or back to the summary when editing."""
+    data = await state.update_data(**values)
+    if data.get("editing") or current == ORDER[-1]:
+        await _ask(message, state, Sale.confirm, lang, clock, settings)
+    else:
+        await _ask(message, state, ORDER[ORDER.index(current) + 1], lang, clock, settings)
+
+
+def _summary(data: dict[str, Any], lang: str) -> str:
+    unset = t(lang, "sale.not_set")
+    bday = data.get("birthday")
+    deal_date = data.get("deal_date")
+    return t(
+        lang,
+        "sale.confirm",
+        kind=t(lang, f"kind.{data.get('kind', 'client')}"),
+        name=data.get("name") or unset,
+        org=data.get("org") or unset,
+        phone=format_phone(data["phone"]) if data.get("phone") else unset,
+        birthday=str(Birthday(*bday)) if bday else unset,
+        product=data.get("product") or unset,
+        date=date.fromisoformat(deal_date).strftime("%d.%m.%Y") if deal_date else unset,
+    )
+
+
+async def start_sale(
+    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+) -> None:
+    await state.clear()
+    await state.set_data({"idem": secrets.token_urlsafe(12)})
+    await _ask(message, state, Sale.kind, lang, clock, settings)
+
+
+async def on_kind(
+    query: CallbackQuery,
+    callback_data: SaleKind,
+    state: FSMContext,
+    lang: str,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    await query.answer()
+    if callback_data.kind not in KINDS or not isinstance(query.message, Message):
+        return
+    await _next(query.message, state, Sale.kind, lang, clock, settings, kind=callback_data.kind)
+
+
+async def on_name(
+    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+) -> None:
+    name = " ".join((message.text or "").split())
+    if not NAME_LIMITS[0] <= len(name) <= NAME_LIMITS[1]:
+        await message.answer(t(lang, "sale.name_invalid"))
+        return
+    await _next(message, state, Sale.name, lang, clock, settings, name=name)
+
+
+async def on_org(
+    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+) -> None:
+    org = " ".join((message.text or "").split())
+    if not org or len(org) > ORG_LIMIT:
+        await message.answer(t(lang, "sale.org_invalid"))
+        return
+    await _next(message, state, Sale.organization, lang, clock, settings, org=org)
+
+
+async def on_phone_text(
+    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+) -> None:
+    phone = parse_phone(message.text or "", settings.phone_region)
+    if phone is None:
+        await message.answer(t(lang, "sale.phone_invalid"))
+        return
+    await _next(message, state, Sale.phone, lang, clock, settings, phone=phone, contact_tg=None)
+
+
+async def on_phone_contact(
+    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+) -> None:
+    assert message.contact is not None
+    phone = parse_phone(message.contact.phone_number, settings.phone_region)
+    if phone is None:
+        await message.answer(t(lang, "sale.phone_invalid"))
+        return
+    await _next(
+        message,
+        state,
+        Sale.phone,
+        lang,
+        clock,
+        settings,
+        phone=phone,
+        contact_tg=message.contact.user_id,
+    )
+
+
+async def on_birthday(
+    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+) -> None:
+    birthday = parse_birthday(message.text or "", _today(clock, settings))
+    if birthday is None:
+        await message.answer(t(lang, "sale.birthday_invalid"))
+        return
+    value = [birthday.day, birthday.month, birthday.year]
+    await _next(message, state, Sale.birthday, lang, clock, settings, birthday=value)
+
+
+async def on_product(
+    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+) -> None:
+    product = " ".join((message.text or "").split())
+    if not PRODUCT_LIMITS[0] <= len(product) <= PRODUCT_LIMITS[1]:
+        await message.answer(t(lang, "sale.product_invalid"))
+        return
+    await _next(message, state, Sale.product, lang, clock, settings, product=product)
+
+
+async def on_date_text(
+    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+) -> None:
+    value = parse_deal_date(message.text or "", _today(clock, settings))
+    if value is None:
+        await message.answer(t(lang, "sale.date_invalid"))
+        return
+    await _next(message, state, Sale.deal_date, lang, clock, settings, deal_date=value.isoformat())
+
+
+async def on_date_button(
+    query: CallbackQuery,
+    callback_data: SaleDate,
+    state: FSMContext,
+    lang: str,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    await query.answer()
+    if callback_data.days_ago not in (0, 1) or not isinstance(query.message, Message):
+        return
+    value = _today(clock, settings) - timedelta(days=callback_data.days_ago)
+    await _next(
+        query.message, state, Sale.deal_date, lang, clock, settings, deal_date=value.isoformat()
+    )
+
+
+async def on_skip(
+    query: CallbackQuery,
+    callback_data: SaleSkip,
+    state: FSMContext,
+    lang: str,
+    clock: Clock,
+    settings: Settings,
+) -> None:
+    await query.answer()
+    target = SKIPPABLE.get(callback_data.field)
+    # Only the question being asked can be skipped: an old message's button does nothing.
+    if target is None or await state.get_state() != target.state:
+        return
+    if not isinstance(query.message, Message):
+        return
+    cleared: dict[str, Any] = {callback_data.field: None}
+    if callback_data.field == "phone":
+        cleared["contact_tg"] = None
+    await _next(query.message, state, target, lang, clock, settings, **cleared)
+
+
+async def on_action(
+    query: CallbackQuery,
+    callback_data: SaleAction,
+    state: FSMContext,
+    bot: Bot,
+    lang: str,
+    clock: Clock,
+    settings: Settings,
+    db: Database,
+) -> None:
+    message = query.message if isinstance(query.message, Message) else None
+    action = callback_data.action
+    if action == "cancel":
+        await state.clear()
+        await query.answer()
+        if message:
+            await message.answer(t(lang, "cancelled"))
+        return
+    if await state.get_state() != Sale.confirm.state or message is None:
+        await query.answer()
+        return
+    if action in FIELD_STATE:
+        await query.answer()
+        await state.update_data(editing=True)
+        await _ask(message, state, FIELD_STATE[action], lang, clock, settings)
+        return
+    if action == "save":
+        await _save(query, message, state, bot, lang, settings, db, clock)
+        return
+    await query.answer()
+
+
+async def _save(
+    query: CallbackQuery,
+    message: Message,
+    state: FSMContext,
+    bot: Bot,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+) -> None:
+    data = await state.get_data()
+    if not {"idem", "kind", "name", "product", "deal_date"} <= data.keys():
+        await query.answer()
+        return
+    bday = data.get("birthday")
+    sale = SaleInput(
+        idem_key=data["idem"],
+        manager_id=query.from_user.id,
+        kind=data["kind"],
+        full_name=data["name"],
+        organization=data.get("org"),
+        phone=data.get("phone"),
+        contact_tg_id=data.get("contact_tg"),
+        birthday=(bday[0], bday[1], bday[2]) if bday else None,
+        description=data["product"],
+        deal_date=date.fromisoformat(data["deal_date"]),
+    )
+    result = await record_sale(db, sale, clock())
+    await query.answer()
+    if not result.created:  # a second tap on Save: the first one already answered
+        return
+    await state.clear()
+    me = await bot.me()
+    link = make_link(me.username or "", LinkKind.SURVEY, result.survey_token)
+    merged = t(lang, "sale.merged") if result.merged else ""
+    await message.answer(t(lang, "sale.saved", merged=merged, name=sale.full_name, link=link))
+    key = "sale.invitation_client" if result.kind == "client" else "sale.invitation_partner"
+    caption = t(lang, key, name=sale.full_name, company=settings.company_name, link=link)
+    photo = BufferedInputFile(qr_png(link), filename="survey-qr.png")
+    await message.answer_photo(photo, caption=caption)
+
+
+async def on_other(
+    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+) -> None:
+    """A sticker, photo or anything but the expected answer: say so kindly and ask again."""
+    await message.answer(t(lang, "sale.text_expected"))
+    current = await state.get_state()
+    target = next((s for s in [*ORDER, Sale.confirm] if s.state == current), Sale.kind)
+    await _ask(message, state, target, lang, clock, settings)

@@ -1,0 +1,358 @@
+"""The survey as the respondent sees it: three questions answered with taps.
+
+The survey row in SQLite is the truth about where the person is; the FSM state only routes their
+next typed message. Buttons carry the survey id and are re-checked against the person who pressed
+them, so a forged or replayed button records nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.parsing import parse_phone
+from bot.roles import Role
+from bot.texts import plain, t
+from handlers import keyboards
+from handlers.callbacks import Consent, ReasonSkip, Score
+from handlers.states import SurveyFlow
+from scheduler.alerts import queue_case_alerts
+from scheduler.sender import Sender
+from storage import Database
+from storage.surveys import (
+    REASON_LIMIT,
+    Opened,
+    Step,
+    Survey,
+    get_survey,
+    open_survey,
+    record_consent,
+    record_phone,
+    record_reason,
+    record_score,
+)
+
+log = logging.getLogger(__name__)
+
+not_command = ~F.text.startswith("/")
+
+
+def router() -> Router:
+    r = Router(name="survey")
+    r.callback_query.register(on_score, Score.filter())
+    r.callback_query.register(on_reason_skip, ReasonSkip.filter())
+    r.callback_query.register(on_consent, Consent.filter())
+    r.message.register(on_reason, SurveyFlow.reason, F.text, not_command)
+    r.message.register(on_phone_contact, SurveyFlow.phone, F.contact)
+    r.message.register(on_phone_text, SurveyFlow.phone, F.text, not_command)
+    r.message.register(on_other, StateFilter(SurveyFlow), not_command)
+    return r
+
+
+async def open_link(
+    message: Message,
+    token: str,
+    state: FSMContext,
+    role: Role,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+) -> None:
+    """The person opened `t.me/<bot>?start=s_<token>`."""
+    user = message.from_user
+    assert user is not None
+    if role.is_staff:  # honest figures: nobody in the company answers for a client
+        await message.answer(t(lang, "survey.staff"))
+        return
+    outcome, survey = await open_survey(db, token, user.id, lang, clock())
+    if outcome is Opened.NOT_FOUND:
+        await message.answer(t(lang, "link.invalid"))
+    elif outcome is Opened.OTHER_ACCOUNT:
+        await message.answer(t(lang, "survey.other_account"))
+    elif outcome is Opened.ANSWERED:
+        await state.clear()
+        await message.answer(t(lang, "survey.already_answered"))
+    else:
+        assert survey is not None
+        if survey.step is Step.SCORE:
+            key = "survey.greeting_client" if survey.kind == "client" else "survey.greeting_partner"
+            manager = survey.manager_name or t(lang, "survey.manager_fallback")
+            await message.answer(t(lang, key, company=settings.company_name, manager=manager))
+        else:
+            await message.answer(t(lang, "survey.resume"))
+        await ask(message, survey, state, lang, settings)
+
+
+async def ask(
+    message: Message, survey: Survey, state: FSMContext, lang: str, settings: Settings
+) -> None:
+    """Ask the question the survey is at, and route the person's next message to it."""
+    step = survey.step
+    if step is Step.DONE:
+        await state.clear()
+        await message.answer(t(lang, "survey.already_answered"))
+        return
+    await state.set_state(getattr(SurveyFlow, step.value))
+    await state.set_data({"survey_id": survey.id})
+    if step is Step.SCORE:
+        key = "survey.q1_client" if survey.kind == "client" else "survey.q1_partner"
+        await message.answer(
+            t(lang, key, company=settings.company_name), reply_markup=keyboards.scores(survey.id)
+        )
+    elif step is Step.REASON:
+        await message.answer(
+            t(lang, f"survey.q2_{survey.category}"),
+            reply_markup=keyboards.reason_skip(lang, survey.id),
+        )
+    elif step is Step.CONSENT:
+        await message.answer(t(lang, "survey.q3"), reply_markup=keyboards.consent(lang, survey.id))
+    else:
+        await message.answer(t(lang, "survey.ask_phone"), reply_markup=keyboards.share_phone(lang))
+
+
+async def _close_question(query: CallbackQuery, note: str) -> None:
+    """Replace a question's buttons by the answer given, so it cannot be tapped again."""
+    if not isinstance(query.message, Message):
+        return
+    try:
+        await query.message.edit_text(f"{query.message.html_text}\n\n<i>{note}</i>")
+    except TelegramAPIError as exc:  # already edited by a concurrent tap: nothing to do
+        log.debug("survey question not edited: %s", exc)
+
+
+async def _finish(
+    message: Message,
+    survey: Survey,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    sender: Sender,
+) -> None:
+    await state.clear()
+    if survey.category == "detractor":
+        key = "survey.thanks_detractor" if survey.consent else "survey.thanks_detractor_nocontact"
+    else:
+        key = f"survey.thanks_{survey.category}"
+    await message.answer(t(lang, key), reply_markup=ReplyKeyboardRemove())
+    if await queue_case_alerts(db, settings, clock()):
+        sender.kick()
+
+
+async def _after_answer(
+    message: Message,
+    survey: Survey,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    sender: Sender,
+) -> None:
+    if survey.step is Step.DONE:
+        await _finish(message, survey, state, lang, settings, db, clock, sender)
+    else:
+        await ask(message, survey, state, lang, settings)
+
+
+async def _resume(
+    message: Message,
+    survey_id: int,
+    user_id: int,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+) -> None:
+    """A stale or repeated answer: show the person where their survey really is."""
+    survey = await get_survey(db, survey_id)
+    if survey is None or survey.respondent_tg_id != user_id:
+        await state.clear()
+        return
+    await ask(message, survey, state, lang, settings)
+
+
+async def on_score(
+    query: CallbackQuery,
+    callback_data: Score,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    sender: Sender,
+) -> None:
+    if not 0 <= callback_data.score <= 10:
+        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        return
+    survey = await record_score(
+        db, callback_data.survey_id, query.from_user.id, callback_data.score, clock()
+    )
+    if survey is None:  # a double tap, an old message, or somebody else's survey
+        await query.answer(plain(lang, "survey.done_already"))
+        return
+    await query.answer()
+    await _close_question(query, t(lang, "survey.score_given", score=callback_data.score))
+    if isinstance(query.message, Message):
+        await _after_answer(query.message, survey, state, lang, settings, db, clock, sender)
+
+
+async def on_reason_skip(
+    query: CallbackQuery,
+    callback_data: ReasonSkip,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    sender: Sender,
+) -> None:
+    survey = await record_reason(db, callback_data.survey_id, query.from_user.id, None, clock())
+    if survey is None:
+        await query.answer(plain(lang, "survey.done_already"))
+        return
+    await query.answer()
+    await _close_question(query, t(lang, "survey.reason_skipped"))
+    if isinstance(query.message, Message):
+        await _after_answer(query.message, survey, state, lang, settings, db, clock, sender)
+
+
+async def on_reason(
+    message: Message,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    sender: Sender,
+) -> None:
+    assert message.from_user is not None and message.text is not None
+    survey_id = (await state.get_data()).get("survey_id")
+    if not isinstance(survey_id, int):
+        await state.clear()
+        return
+    text = message.text.strip()
+    survey = await record_reason(db, survey_id, message.from_user.id, text or None, clock())
+    if survey is None:
+        await _resume(message, survey_id, message.from_user.id, state, lang, settings, db)
+        return
+    if len(text) > REASON_LIMIT:
+        await message.answer(
+            t(lang, "survey.reason_too_long", limit=REASON_LIMIT, length=len(text))
+        )
+    await _after_answer(message, survey, state, lang, settings, db, clock, sender)
+
+
+async def on_consent(
+    query: CallbackQuery,
+    callback_data: Consent,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    sender: Sender,
+) -> None:
+    survey = await record_consent(
+        db, callback_data.survey_id, query.from_user.id, callback_data.yes, clock()
+    )
+    if survey is None:
+        await query.answer(plain(lang, "survey.done_already"))
+        return
+    await query.answer()
+    answer = t(lang, "survey.btn_yes" if callback_data.yes else "survey.btn_no")
+    await _close_question(query, t(lang, "survey.consent_given", answer=answer))
+    if isinstance(query.message, Message):
+        await _after_answer(query.message, survey, state, lang, settings, db, clock, sender)
+
+
+async def _store_phone(
+    message: Message,
+    phone: str | None,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    sender: Sender,
+) -> None:
+    assert message.from_user is not None
+    survey_id = (await state.get_data()).get("survey_id")
+    if not isinstance(survey_id, int):
+        await state.clear()
+        return
+    survey = await record_phone(db, survey_id, message.from_user.id, phone, clock())
+    if survey is None:
+        await _resume(message, survey_id, message.from_user.id, state, lang, settings, db)
+        return
+    await _after_answer(message, survey, state, lang, settings, db, clock, sender)
+
+
+async def on_phone_contact(
+    message: Message,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    sender: Sender,
+) -> None:
+    assert message.contact is not None and message.from_user is not None
+    if message.contact.user_id != message.from_user.id:
+        await message.answer(
+            t(lang, "survey.phone_not_own"), reply_markup=keyboards.share_phone(lang)
+        )
+        return
+    phone = parse_phone(message.contact.phone_number, settings.phone_region)
+    if phone is None:  # Telegram sends digits only, sometimes without "+"
+        phone = parse_phone("+" + message.contact.phone_number.lstrip("+"), settings.phone_region)
+    if phone is None:
+        await message.answer(
+            t(lang, "survey.phone_invalid"), reply_markup=keyboards.share_phone(lang)
+        )
+        return
+    await _store_phone(message, phone, state, lang, settings, db, clock, sender)
+
+
+async def on_phone_text(
+    message: Message,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    sender: Sender,
+) -> None:
+    text = (message.text or "").strip()
+    if text == plain(lang, "survey.btn_no_phone"):
+        await _store_phone(message, None, state, lang, settings, db, clock, sender)
+        return
+    phone = parse_phone(text, settings.phone_region)
+    if phone is None:
+        await message.answer(
+            t(lang, "survey.phone_invalid"), reply_markup=keyboards.share_phone(lang)
+        )
+        return
+    await _store_phone(message, phone, state, lang, settings, db, clock, sender)
+
+
+async def on_other(
+    message: Message, state: FSMContext, lang: str, settings: Settings, db: Database
+) -> None:
+    """A sticker, photo or text where a button is expected: say so kindly, ask again."""
+    assert message.from_user is not None
+    current = await state.get_state()
+    hint = "survey.text_expected" if current == SurveyFlow.reason.state else "survey.use_buttons"
+    await message.answer(t(lang, hint))
+    survey_id = (await state.get_data()).get("survey_id")
+    if isinstance(survey_id, int):
+        await _resume(message, survey_id, message.from_user.id, state, lang, settings, db)

@@ -1,0 +1,143 @@
+"""The outbox: every message the bot sends first (alerts, reminders, nudges) is a row here.
+
+A row is enqueued in the same transaction as the fact that caused it, so the message cannot be
+lost by a crash; the sender then claims it, sends it, and marks it with Telegram's message_id.
+Claimed rows found at start-up were interrupted before their result was recorded and go back to
+pending: a send is repeated only if the process died inside that one request.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.db import Database
+from storage.timefmt import from_ts, ts
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    chat_id: int
+    contact_id: int | None
+    purpose: str
+    ref: str | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+async def enqueue(
+    conn: aiosqlite.Connection,
+    *,
+    chat_id: int,
+    purpose: str,
+    payload: dict[str, Any],
+    now: datetime,
+    contact_id: int | None = None,
+    ref: str | None = None,
+    idem_key: str | None = None,
+    not_before: datetime | None = None,
+) -> int | None:
+    """Queue a message inside the caller's transaction; a repeated idem_key queues nothing."""
+    cur = await conn.execute(
+        "INSERT INTO outbox (idem_key, chat_id, contact_id, purpose, ref, payload, not_before, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING",
+        (
+            idem_key,
+            chat_id,
+            contact_id,
+            purpose,
+            ref,
+            json.dumps(payload, ensure_ascii=False),
+            ts(not_before or now),
+            ts(now),
+        ),
+    )
+    return cur.lastrowid if cur.rowcount == 1 else None
+
+
+async def recover_claimed(db: Database) -> int:
+    async with db.transaction() as conn:
+        cur = await conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'claimed'")
+        return cur.rowcount
+
+
+async def claim_due(db: Database, now: datetime, limit: int = 100) -> list[OutboxRow]:
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "SELECT id, chat_id, contact_id, purpose, ref, payload, attempts FROM outbox "
+            "WHERE status = 'pending' AND not_before <= ? ORDER BY not_before, id LIMIT ?",
+            (ts(now), limit),
+        )
+        rows = await cur.fetchall()
+        if rows:
+            await conn.executemany(
+                "UPDATE outbox SET status = 'claimed', claimed_at = ?, attempts = attempts + 1 "
+                "WHERE id = ?",
+                [(ts(now), row["id"]) for row in rows],
+            )
+    return [
+        OutboxRow(
+            id=row["id"],
+            chat_id=row["chat_id"],
+            contact_id=row["contact_id"],
+            purpose=row["purpose"],
+            ref=row["ref"],
+            payload=json.loads(row["payload"]),
+            attempts=row["attempts"] + 1,
+        )
+        for row in rows
+    ]
+
+
+async def mark_sent(db: Database, row: OutboxRow, message_id: int, now: datetime) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, last_error = NULL "
+            "WHERE id = ?",
+            (ts(now), message_id, row.id),
+        )
+        if row.contact_id is not None:
+            await conn.execute(
+                "INSERT INTO contact_log (contact_id, at, channel, purpose, initiated, outbox_id) "
+                "VALUES (?, ?, 'bot', ?, 1, ?)",
+                (row.contact_id, ts(now), row.purpose, row.id),
+            )
+
+
+async def mark_retry(db: Database, row: OutboxRow, not_before: datetime, error: str) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ? WHERE id = ?",
+            (ts(not_before), error[:500], row.id),
+        )
+
+
+async def mark_failed(db: Database, row: OutboxRow, error: str) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?",
+            (error[:500], row.id),
+        )
+
+
+async def next_due(db: Database) -> datetime | None:
+    async with db.read() as conn:
+        cur = await conn.execute("SELECT min(not_before) FROM outbox WHERE status = 'pending'")
+        row = await cur.fetchone()
+    return from_ts(row[0]) if row and row[0] else None
+
+
+async def sent_messages(db: Database, ref: str, purpose: str) -> list[tuple[int, int]]:
+    """(chat_id, message_id) of the messages already sent about `ref`, to edit them later."""
+    async with db.read() as conn:
+        cur = await conn.execute(
+            "SELECT chat_id, message_id FROM outbox WHERE ref = ? AND purpose = ? "
+            "AND status = 'sent' AND message_id IS NOT NULL ORDER BY id",
+            (ref, purpose),
+        )
+        return [(row[0], row[1]) for row in await cur.fetchall()]
