@@ -83,30 +83,44 @@ def _today(clock: Clock, settings: Settings) -> date:
     return clock().astimezone(settings.timezone).date()
 
 
+def _question(
+    target: State, data: dict[str, Any], lang: str, clock: Clock, settings: Settings
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The text and buttons of the question asked in `target`."""
+    if target == Sale.kind:
+        return t(lang, "sale.ask_kind"), keyboards.kinds(lang)
+    if target == Sale.name:
+        return t(lang, "sale.ask_name"), keyboards.cancel_only(lang)
+    if target == Sale.organization:
+        return t(lang, "sale.ask_org"), keyboards.skip_or_cancel(lang, "org")
+    if target == Sale.phone:
+        return t(lang, "sale.ask_phone"), keyboards.skip_or_cancel(lang, "phone")
+    if target == Sale.birthday:
+        return t(lang, "sale.ask_birthday"), keyboards.skip_or_cancel(lang, "birthday")
+    if target == Sale.product:
+        return t(lang, "sale.ask_product"), keyboards.cancel_only(lang)
+    if target == Sale.deal_date:
+        return t(lang, "sale.ask_date"), keyboards.deal_dates(lang, _today(clock, settings))
+    return _summary(data, lang), keyboards.sale_confirm(lang)
+
+
 async def _ask(
     message: Message, state: FSMContext, target: State, lang: str, clock: Clock, settings: Settings
 ) -> None:
     """Put the conversation in `target` and ask its question."""
     await state.set_state(target)
-    markup: InlineKeyboardMarkup
-    if target == Sale.kind:
-        text, markup = t(lang, "sale.ask_kind"), keyboards.kinds(lang)
-    elif target == Sale.name:
-        text, markup = t(lang, "sale.ask_name"), keyboards.cancel_only(lang)
-    elif target == Sale.organization:
-        text, markup = t(lang, "sale.ask_org"), keyboards.skip_or_cancel(lang, "org")
-    elif target == Sale.phone:
-        text, markup = t(lang, "sale.ask_phone"), keyboards.skip_or_cancel(lang, "phone")
-    elif target == Sale.birthday:
-        text, markup = t(lang, "sale.ask_birthday"), keyboards.skip_or_cancel(lang, "birthday")
-    elif target == Sale.product:
-        text, markup = t(lang, "sale.ask_product"), keyboards.cancel_only(lang)
-    elif target == Sale.deal_date:
-        text = t(lang, "sale.ask_date")
-        markup = keyboards.deal_dates(lang, _today(clock, settings))
-    else:
-        text, markup = _summary(await state.get_data(), lang), keyboards.sale_confirm(lang)
+    text, markup = _question(target, await state.get_data(), lang, clock, settings)
     await message.answer(text, reply_markup=markup)
+
+
+async def _retry(
+    message: Message, state: FSMContext, key: str, lang: str, clock: Clock, settings: Settings
+) -> None:
+    """Explain what was wrong, with the question's own buttons (Skip, Cancel) right there."""
+    current = await state.get_state()
+    target = next((s for s in [*ORDER, Sale.confirm] if s.state == current), Sale.kind)
+    _, markup = _question(target, await state.get_data(), lang, clock, settings)
+    await message.answer(t(lang, key), reply_markup=markup)
 
 
 async def _next(
@@ -170,7 +184,7 @@ async def on_name(
 ) -> None:
     name = " ".join((message.text or "").split())
     if not NAME_LIMITS[0] <= len(name) <= NAME_LIMITS[1]:
-        await message.answer(t(lang, "sale.name_invalid"))
+        await _retry(message, state, "sale.name_invalid", lang, clock, settings)
         return
     await _next(message, state, Sale.name, lang, clock, settings, name=name)
 
@@ -180,7 +194,7 @@ async def on_org(
 ) -> None:
     org = " ".join((message.text or "").split())
     if not org or len(org) > ORG_LIMIT:
-        await message.answer(t(lang, "sale.org_invalid"))
+        await _retry(message, state, "sale.org_invalid", lang, clock, settings)
         return
     await _next(message, state, Sale.organization, lang, clock, settings, org=org)
 
@@ -190,7 +204,7 @@ async def on_phone_text(
 ) -> None:
     phone = parse_phone(message.text or "", settings.phone_region)
     if phone is None:
-        await message.answer(t(lang, "sale.phone_invalid"))
+        await _retry(message, state, "sale.phone_invalid", lang, clock, settings)
         return
     await _next(message, state, Sale.phone, lang, clock, settings, phone=phone, contact_tg=None)
 
@@ -201,7 +215,7 @@ async def on_phone_contact(
     assert message.contact is not None
     phone = parse_phone(message.contact.phone_number, settings.phone_region)
     if phone is None:
-        await message.answer(t(lang, "sale.phone_invalid"))
+        await _retry(message, state, "sale.phone_invalid", lang, clock, settings)
         return
     await _next(
         message,
@@ -220,7 +234,7 @@ async def on_birthday(
 ) -> None:
     birthday = parse_birthday(message.text or "", _today(clock, settings))
     if birthday is None:
-        await message.answer(t(lang, "sale.birthday_invalid"))
+        await _retry(message, state, "sale.birthday_invalid", lang, clock, settings)
         return
     value = [birthday.day, birthday.month, birthday.year]
     await _next(message, state, Sale.birthday, lang, clock, settings, birthday=value)
@@ -231,7 +245,7 @@ async def on_product(
 ) -> None:
     product = " ".join((message.text or "").split())
     if not PRODUCT_LIMITS[0] <= len(product) <= PRODUCT_LIMITS[1]:
-        await message.answer(t(lang, "sale.product_invalid"))
+        await _retry(message, state, "sale.product_invalid", lang, clock, settings)
         return
     await _next(message, state, Sale.product, lang, clock, settings, product=product)
 
@@ -241,7 +255,7 @@ async def on_date_text(
 ) -> None:
     value = parse_deal_date(message.text or "", _today(clock, settings))
     if value is None:
-        await message.answer(t(lang, "sale.date_invalid"))
+        await _retry(message, state, "sale.date_invalid", lang, clock, settings)
         return
     await _next(message, state, Sale.deal_date, lang, clock, settings, deal_date=value.isoformat())
 

@@ -1,0 +1,432 @@
+"""The survey from the respondent's side, the detractor alert and /nps."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
+from aiogram.types import ReplyKeyboardMarkup, ReplyKeyboardRemove, User
+
+from bot.app import create_bot, create_dispatcher
+from bot.config import Settings
+from scheduler.sender import Sender
+from storage import Database
+from storage.contacts import SaleInput, record_sale
+from storage.staff import create_invite, redeem_invite
+from tests.conftest import OWNER_ID
+from tests.fakes.recording import RecordingSession
+from tests.harness import BOT_USERNAME, Harness, as_message, button_data, buttons, replies
+
+MANAGER_ID = 222
+CLIENT_ID = 5001
+_counter = iter(range(1, 10_000))
+
+
+async def setup_sale(
+    h: Harness,
+    db: Database,
+    *,
+    kind: str = "client",
+    phone: str | None = "+79161234567",
+    name: str = "Анна Смирнова",
+) -> str:
+    """A manager and one recorded sale; returns the survey link payload."""
+    if not await _has_manager(db):
+        invite = await create_invite(db, OWNER_ID, h.clock())
+        await redeem_invite(db, invite.token, MANAGER_ID, "Пётр Иванов", None, "ru", h.clock())
+    result = await record_sale(
+        db,
+        SaleInput(
+            idem_key=f"k{next(_counter)}",
+            manager_id=MANAGER_ID,
+            kind=kind,
+            full_name=name,
+            organization="ООО «Берёзка»",
+            phone=phone,
+            contact_tg_id=None,
+            birthday=None,
+            description="Кухонный гарнитур",
+            deal_date=date(2026, 11, 19),
+        ),
+        h.clock(),
+    )
+    return f"s_{result.survey_token}"
+
+
+async def _has_manager(db: Database) -> bool:
+    async with db.read() as conn:
+        cur = await conn.execute("SELECT count(*) FROM staff WHERE user_id = ?", (MANAGER_ID,))
+        return bool((await cur.fetchone())[0])
+
+
+class Respondent:
+    def __init__(self, h: Harness, user_id: int = CLIENT_ID, lang: str = "ru") -> None:
+        self.h = h
+        self.user = h.user(user_id, "Анна", lang=lang)
+        self.question: SendMessage | None = None
+
+    async def send(self, text: str) -> list[str]:
+        return self._track(await self.h.send(self.user, text))
+
+    async def open(self, payload: str) -> list[str]:
+        return await self.send(f"/start {payload}")
+
+    async def tap(self, label: str, message: SendMessage | None = None) -> list:
+        target = message or self.question
+        assert target is not None
+        sent = await self.h.tap(self.user, button_data(target, label), as_message(target))
+        self._track(sent)
+        return sent
+
+    def _track(self, sent: list) -> list[str]:
+        sends = [r for r in sent if isinstance(r, SendMessage)]
+        if sends:
+            self.question = sends[-1]
+        return replies(sent)
+
+
+async def test_promoter_answers_three_questions_with_taps(harness: Harness, db: Database) -> None:
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    texts = await anna.open(payload)
+    assert "Это «Ромашка». Пётр Иванов просит вас ответить на три коротких вопроса" in texts[0]
+    assert "порекомендуете «Ромашка» друзьям и коллегам" in texts[1]
+    assert [b[0] for b in buttons(anna.question)] == [str(i) for i in range(11)]
+
+    q1 = anna.question
+    sent = await anna.tap("10")
+    edit = next(r for r in sent if isinstance(r, EditMessageText))
+    assert edit.text.endswith("<i>Ваша оценка: 10 из 10</i>") and edit.reply_markup is None
+    assert "Что вы цените в нас больше всего" in anna.question.text
+    texts = await anna.send("Быстрая доставка и вежливый мастер")
+    assert "Можно ли связаться с вами" in texts[0]
+    sent = await anna.tap("Да")
+    # the phone is already known from the sale: no need to ask for it
+    assert replies(sent)[-1].startswith("Спасибо за высокую оценку!")
+    assert isinstance(anna.question.reply_markup, ReplyKeyboardRemove)
+
+    async with db.read() as conn:
+        s = await (await conn.execute("SELECT * FROM surveys")).fetchone()
+        c = await (await conn.execute("SELECT * FROM contacts")).fetchone()
+        comment = await (await conn.execute("SELECT text FROM comments")).fetchone()
+        cases = await (await conn.execute("SELECT count(*) FROM cases")).fetchone()
+    assert (s["score"], s["reason"], s["consent"], s["status"]) == (
+        10,
+        "Быстрая доставка и вежливый мастер",
+        1,
+        "answered",
+    )
+    assert s["respondent_tg_id"] == CLIENT_ID and c["tg_user_id"] == CLIENT_ID
+    assert c["care_status"] == "pending" and c["contact_consent"] == 1
+    assert comment[0] == "Быстрая доставка и вежливый мастер"
+    assert cases[0] == 0
+    # reopening the answered link
+    assert await anna.open(payload) == ["Вы уже ответили на этот опрос. Спасибо!"]
+    # the old score buttons are dead now
+    sent = await harness.tap(anna.user, button_data(q1, "3"), as_message(q1))
+    assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == (
+        "Ответ уже записан, спасибо."
+    )
+
+
+async def test_detractor_shares_phone_and_alert_reaches_manager_and_owner(
+    harness: Harness, db: Database
+) -> None:
+    payload = await setup_sale(harness, db, phone=None)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    await anna.tap("3")
+    assert "Что вас разочаровало?" in anna.question.text
+    await anna.send("Сломали дверцу при доставке <b>и</b> не извинились")
+    await anna.tap("Да")
+    ask = anna.question
+    assert "Оставьте, пожалуйста, номер телефона" in ask.text
+    assert isinstance(ask.reply_markup, ReplyKeyboardMarkup)
+    share = ask.reply_markup.keyboard[0][0]
+    assert share.request_contact and share.text == "📱 Поделиться номером"
+    assert ask.reply_markup.keyboard[1][0].text == "Без телефона"
+
+    # somebody else's contact is refused
+    sent = await harness.send_contact(anna.user, "+79990001122", owner_id=777)
+    assert "поделитесь своим номером" in replies(sent)[0]
+    # a typo is refused kindly
+    assert "Не похоже на номер телефона" in (await anna.send("12"))[0]
+    # nothing has reached the staff yet: the alert waits for the end of the survey
+    assert (await harness.drain()) == []
+    sent = await harness.send_contact(anna.user, "79161234567", owner_id=CLIENT_ID)
+    assert "с вами свяжется сотрудник компании" in replies(sent)[0]
+
+    calls = await harness.drain()
+    alerts = [r for r in calls if isinstance(r, SendMessage)]
+    assert sorted(a.chat_id for a in alerts) == [OWNER_ID, MANAGER_ID]
+    alert = next(a for a in alerts if a.chat_id == MANAGER_ID)
+    for part in (
+        "оценка 3 из 10",
+        "Анна Смирнова, ООО «Берёзка» (клиент)",
+        "Сделка: Кухонный гарнитур, 19.11.2026",
+        "Менеджер: Пётр Иванов",
+        "«Сломали дверцу при доставке &lt;b&gt;и&lt;/b&gt; не извинились»",
+        "согласен(на), телефон +7 916 123-45-67",
+    ):
+        assert part in alert.text, part
+    assert buttons(alert) == [("🙋 Беру случай", "ct:1")]
+    assert (await harness.drain()) == []  # sent once
+
+    # the manager takes the case; both alerts are updated; the owner cannot take it again
+    manager = harness.user(MANAGER_ID, "Пётр")
+    sent = await harness.tap(manager, "ct:1", as_message(alert, message_id=1000))
+    answer = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
+    assert answer.text == "Случай №1 ваш. Свяжитесь с человеком как можно скорее."
+    edits = [r for r in sent if isinstance(r, EditMessageText)]
+    assert sorted(e.chat_id for e in edits) == [OWNER_ID, MANAGER_ID]
+    assert all("✅ Случай взял(а): Пётр Иванов, 20.11.2026 10:00" in e.text for e in edits)
+    assert all(e.reply_markup is None for e in edits)
+    sent = await harness.tap(harness.user(OWNER_ID, "Ольга"), "ct:1")
+    assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == (
+        "Случай уже взял(а) Пётр Иванов."
+    )
+    async with db.read() as conn:
+        case = await (await conn.execute("SELECT * FROM cases")).fetchone()
+        phone = await (await conn.execute("SELECT phone FROM contacts")).fetchone()
+    assert (case["status"], case["owner_id"]) == ("taken", MANAGER_ID)
+    assert phone[0] == "+79161234567"
+
+
+async def test_stranger_cannot_take_a_case(harness: Harness, db: Database) -> None:
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    await anna.tap("0")
+    sent = await harness.tap(harness.user(4242, "Чужой"), "ct:1")
+    answer = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
+    assert answer.text == "Эта кнопка больше не действует." and answer.show_alert
+    # another manager (not this contact's) cannot take it either
+    invite = await create_invite(db, OWNER_ID, harness.clock())
+    await redeem_invite(db, invite.token, 223, "Иван", None, "ru", harness.clock())
+    sent = await harness.tap(harness.user(223, "Иван"), "ct:1")
+    assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == (
+        "Эта кнопка больше не действует."
+    )
+
+
+async def test_passive_skips_and_declines(harness: Harness, db: Database) -> None:
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    await anna.tap("7")
+    assert "чтобы в следующий раз вы поставили 10" in anna.question.text
+    sent = await anna.tap("Пропустить")
+    assert any(
+        isinstance(r, EditMessageText) and r.text.endswith("<i>Без комментария</i>") for r in sent
+    )
+    sent = await anna.tap("Нет")
+    assert replies(sent)[-1] == "Спасибо за ответы! Мы учтём ваше мнение, чтобы стать лучше."
+    async with db.read() as conn:
+        s = await (await conn.execute("SELECT reason, consent, status FROM surveys")).fetchone()
+    assert tuple(s) == (None, 0, "answered")
+
+
+async def test_detractor_declining_contact_is_not_promised_a_call(
+    harness: Harness, db: Database
+) -> None:
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    await anna.tap("5")
+    await anna.tap("Пропустить")
+    sent = await anna.tap("Нет")
+    assert "Мы обязательно разберёмся" in replies(sent)[-1]
+    alert = next(r for r in await harness.drain() if isinstance(r, SendMessage))
+    assert "не согласен(на) на звонок" in alert.text and "+7 916" not in alert.text
+    assert "Причина: не указана" in alert.text
+
+
+async def test_double_tap_records_one_score(harness: Harness, db: Database) -> None:
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    q1 = anna.question
+    first = await harness.tap(anna.user, button_data(q1, "9"), as_message(q1))
+    second = await harness.tap(anna.user, button_data(q1, "2"), as_message(q1))
+    assert sum("Что вы цените" in t for t in replies(first)) == 1
+    assert replies(second) == []
+    assert next(r for r in second if isinstance(r, AnswerCallbackQuery)).text == (
+        "Ответ уже записан, спасибо."
+    )
+    async with db.read() as conn:
+        s = await (await conn.execute("SELECT score FROM surveys")).fetchone()
+        cases = await (await conn.execute("SELECT count(*) FROM cases")).fetchone()
+    assert s[0] == 9 and cases[0] == 0
+
+
+async def test_wrong_input_gets_the_question_again(harness: Harness, db: Database) -> None:
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    sent = await harness.send_sticker(anna.user)
+    texts = replies(sent)
+    assert texts[0] == "Пожалуйста, ответьте кнопкой под вопросом 👇"
+    assert "порекомендуете" in texts[1] and len(buttons(sent[-1])) == 11
+    texts = await anna.send("восемь")
+    assert texts[0] == "Пожалуйста, ответьте кнопкой под вопросом 👇"
+    # a forged score outside 0..10
+    q1 = anna.question
+    sent = await harness.tap(
+        anna.user, "q1:" + button_data(q1, "1").split(":")[1] + ":11", as_message(q1)
+    )
+    assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).show_alert
+    await anna.tap("8")
+    texts = replies(await harness.send_sticker(anna.user))
+    assert texts[0] == "Пожалуйста, напишите ответ текстом или нажмите «Пропустить» 👇"
+    assert "чтобы в следующий раз" in texts[1]
+    await anna.send("Всё хорошо")
+    assert replies(await harness.send_sticker(anna.user))[0].startswith(
+        "Пожалуйста, ответьте кнопкой"
+    )
+
+
+async def test_long_reason_is_kept_in_full(harness: Harness, db: Database) -> None:
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    await anna.tap("6")
+    long_text = "Очень долго ждали. " * 270  # ~5,000 characters
+    texts = await anna.send(long_text)
+    assert f"длиннее 1000 знаков ({len(long_text.strip())})" in texts[0]
+    assert "Можно ли связаться" in texts[1]
+    async with db.read() as conn:
+        s = await (await conn.execute("SELECT reason FROM surveys")).fetchone()
+        c = await (await conn.execute("SELECT text FROM comments")).fetchone()
+    assert len(s[0]) == 1000 and c[0] == long_text.strip()
+
+
+async def test_honest_figures(harness: Harness, db: Database) -> None:
+    payload = await setup_sale(harness, db)
+    # the manager who made it, and the owner, cannot answer it
+    for staff_id in (MANAGER_ID, OWNER_ID):
+        texts = replies(
+            await harness.send(harness.user(staff_id, "Сотрудник"), f"/start {payload}")
+        )
+        assert "Сотрудники компании не могут отвечать на опросы" in texts[0]
+    anna = Respondent(harness)
+    await anna.open(payload)
+    # the link is now bound to Anna's account
+    other = Respondent(harness, user_id=6006)
+    assert "уже открыта с другого аккаунта" in (await other.open(payload))[0]
+    # a forged button from the other account records nothing
+    sent = await harness.tap(other.user, button_data(anna.question, "0"), as_message(anna.question))
+    assert replies(sent) == []
+    # guessed or garbage payloads reveal nothing
+    near_miss = payload[:-1] + ("B" if payload[-1] != "B" else "C")
+    for guess in ("s_" + "A" * 24, near_miss, "s_", "s_<>"):
+        assert "Эта ссылка не действует" in (await other.open(guess))[0]
+    async with db.read() as conn:
+        s = await (await conn.execute("SELECT score, respondent_tg_id FROM surveys")).fetchone()
+    assert tuple(s) == (None, CLIENT_ID)
+
+
+async def test_reopening_resumes_where_it_stopped(harness: Harness, db: Database) -> None:
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    await anna.tap("9")
+    texts = await anna.open(payload)
+    assert texts == ["Продолжим с того места, где остановились.", anna.question.text]
+    assert "Что вы цените" in texts[1]
+
+
+async def test_survey_survives_a_restart(
+    harness: Harness, db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    await anna.tap("4")
+    await db.close()
+
+    # a new process: new connection, new dispatcher, the same file
+    db2 = Database(settings.database_path)
+    await db2.open()
+    session = RecordingSession(BOT_USERNAME)
+    bot = create_bot(settings, session=session)
+    bot._me = User(id=bot.id, is_bot=True, first_name="Bot", username=BOT_USERNAME)
+    sender = Sender(bot, db2, harness.clock, rate=0, per_chat_interval=0)
+    h2 = Harness(
+        bot=bot,
+        dp=create_dispatcher(settings, db2, sender, harness.clock),
+        session=session,
+        clock=harness.clock,
+        sender=sender,
+    )
+    anna2 = Respondent(h2)
+    texts = await anna2.send("Мастер опоздал на три часа")
+    assert "Можно ли связаться" in texts[0]
+    await anna2.tap("Нет")
+    async with db2.read() as conn:
+        s = await (await conn.execute("SELECT score, reason, consent FROM surveys")).fetchone()
+    assert tuple(s) == (4, "Мастер опоздал на три часа", 0)
+    assert any("оценка 4 из 10" in r.text for r in await h2.drain() if isinstance(r, SendMessage))
+    await db2.close()
+    await db.open()  # the fixture closes it again
+
+
+async def test_english_respondent_and_supplier_wording(harness: Harness, db: Database) -> None:
+    payload = await setup_sale(harness, db, kind="supplier")
+    john = Respondent(harness, lang="en")
+    texts = await john.open(payload)
+    assert "We value working with you, and Пётр Иванов asks you" in texts[0]
+    assert "recommend Ромашка as a partner to your colleagues" in texts[1]
+    await john.tap("9")
+    assert "What do you value most about us?" in john.question.text
+    await john.tap("Skip")
+    sent = await john.tap("Yes")
+    assert replies(sent)[-1].startswith("Thank you for the high score!")
+
+
+async def test_idle_detractor_still_raises_an_alert(harness: Harness, db: Database) -> None:
+    from scheduler.alerts import queue_case_alerts
+
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    await anna.tap("1")
+    settings = harness.dp["settings"]
+    assert await queue_case_alerts(db, settings, harness.clock()) == 0
+    harness.clock.advance(minutes=16)
+    assert await queue_case_alerts(db, settings, harness.clock()) == 2
+    alerts = [r for r in await harness.drain() if isinstance(r, SendMessage)]
+    assert len(alerts) == 2
+    assert "не ответил(а) на вопрос о связи" in alerts[0].text
+    # finishing later does not alert a second time
+    await anna.tap("Пропустить")
+    await anna.tap("Нет")
+    assert [r for r in await harness.drain() if isinstance(r, SendMessage)] == []
+
+
+async def test_nps_for_owner(harness: Harness, db: Database) -> None:
+    owner = harness.user(OWNER_ID, "Ольга")
+    assert "Пока нет ни одного ответа" in replies(await harness.send(owner, "/nps"))[0]
+    scores = {"client": [10, 9, 9, 8, 3], "supplier": [10, 6]}
+    uid = 7000
+    for kind, values in scores.items():
+        for score in values:
+            uid += 1
+            payload = await setup_sale(harness, db, kind=kind, phone=None, name=f"P{uid}")
+            r = Respondent(harness, user_id=uid)
+            await r.open(payload)
+            await r.tap(str(score))
+    await setup_sale(harness, db, kind="contractor", phone=None, name="Не ответил")
+    text = replies(await harness.send(owner, "/nps"))[0]
+    # 4 promoters, 1 passive, 2 detractors of 7: 57% − 29% = 28.6 → +29
+    assert "NPS: <b>+29</b>" in text
+    assert "Промоутеры (9–10): 4 (57%)" in text and "Нейтралы (7–8): 1 (14%)" in text
+    assert "Критики (0–6): 2 (29%)" in text
+    assert "Ответили: 7 из 8 приглашённых (88%)" in text
+    assert "Меньше 10 ответов" in text
+    assert "Клиенты: NPS +40 · ответили 5 из 5" in text
+    assert "Поставщики: NPS 0 · ответили 2 из 2" in text
+    assert "Подрядчики: ответов пока нет · приглашено 1" in text
+    # managers and strangers do not see it
+    for who in (MANAGER_ID, 999):
+        assert "недоступна" in replies(await harness.send(harness.user(who, "X"), "/nps"))[0]
