@@ -111,11 +111,14 @@ class Sender:
 
     async def _run(self) -> None:
         while not self._stopping:
+            # Cleared before draining: a kick that arrives during the drain is not lost.
+            self._wake.clear()
             try:
                 await self.drain_once()
             except Exception:  # never let the loop die; the rows stay in the outbox
                 log.exception("outbox: drain failed")
-            self._wake.clear()
+            if self._stopping:
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=IDLE_WAKEUP_SECONDS)
 

@@ -1,0 +1,131 @@
+"""End to end, the heart of the product, on the real `python -m bot` process:
+
+manager records a sale → the client opens the link → answers three questions → the manager and
+the owner get the alert → the manager takes the case; the process is killed in the middle of
+another person's survey, restarted, and that person finishes; a second account is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
+from tests.fakes.process import BotProcess
+from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
+
+MANAGER_ID = 222
+
+
+def has(text: str):
+    return lambda m: text in (m.text or "")
+
+
+async def record_sale(
+    manager: FakeUser, name: str, phone: str | None, product: str
+) -> tuple[str, SentMessage]:
+    await manager.send("/sale")
+    kinds = await manager.wait_message(has("Новая сделка"))
+    await manager.tap(kinds, kinds.button("Клиент"))
+    await manager.wait_message(has("Имя и фамилия"))
+    await manager.send(name)
+    org = await manager.wait_message(has("Организация"))
+    await manager.tap(org, org.button("Пропустить"))
+    ask_phone = await manager.wait_message(has("Телефон"))
+    if phone:
+        await manager.send(phone)
+    else:
+        await manager.tap(ask_phone, ask_phone.button("Пропустить"))
+    bday = await manager.wait_message(has("День рождения"))
+    await manager.tap(bday, bday.button("Пропустить"))
+    await manager.wait_message(has("Что продано"))
+    await manager.send(product)
+    when = await manager.wait_message(has("Дата сделки"))
+    await manager.tap(when, when.button("Сегодня"))
+    confirm = await manager.wait_message(has("Проверьте"))
+    await manager.tap(confirm, confirm.button("Сохранить"))
+    saved = await manager.wait_message(has("Сделка сохранена"))
+    match = re.search(r"start=(s_[A-Za-z0-9_-]+)", saved.text or "")
+    assert match, saved.text
+    qr = await manager.wait_message(lambda m: m.method.lower() == "sendphoto")
+    return match.group(1), qr
+
+
+async def test_sale_survey_alert_crash_and_refusal(api: FakeBotAPI, tmp_path: Path) -> None:  # noqa: F811
+    process = BotProcess(tmp_path, bot_env(api, tmp_path))
+    await process.start()
+    try:
+        await api.wait_polling(timeout=60)
+        owner = api.user(OWNER_ID, "Ольга")
+        await owner.send("/invite")
+        invite = await owner.wait_message(has("t.me/"))
+        payload = re.search(r"start=(i_[A-Za-z0-9_-]+)", invite.text or "").group(1)  # type: ignore[union-attr]
+        manager = api.user(MANAGER_ID, "Пётр")
+        await manager.send(f"/start {payload}")
+        await manager.wait_message(has("зарегистрированы"))
+
+        link, qr = await record_sale(manager, "Анна Смирнова", "8 916 123-45-67", "Кухня")
+        assert qr.files["photo"].startswith(b"\x89PNG")
+        assert f"start={link}" in (qr.text or "")
+
+        anna = api.user(5001, "Анна")
+        await anna.send(f"/start {link}")
+        greeting = await anna.wait_message()
+        assert "Это «Ромашка». Пётр просит вас ответить" in (greeting.text or "")
+        q1 = await anna.wait_message()
+        await anna.tap(q1, q1.button("2"))
+        await anna.wait_message(has("Что вас разочаровало?"))
+        assert "Ваша оценка: 2 из 10" in (q1.text or "") and q1.buttons() == []
+        await anna.send("Привезли не тот цвет фасадов")
+        q3 = await anna.wait_message(has("Можно ли связаться"))
+        await anna.tap(q3, q3.button("Да"))
+        thanks = await anna.wait_message(has("Спасибо, что рассказали"))
+        assert "свяжется сотрудник" in (thanks.text or "")
+
+        alerts = {}
+        for person in (manager, owner):
+            alerts[person.id] = await person.wait_message(has("Недовольный отзыв"))
+            text = alerts[person.id].text or ""
+            assert "оценка 2 из 10" in text and "«Привезли не тот цвет фасадов»" in text
+            assert "телефон +7 916 123-45-67" in text
+        await manager.tap(alerts[MANAGER_ID], alerts[MANAGER_ID].button("Беру"))
+        for person in (manager, owner):
+            edited = await person.wait_edit(alerts[person.id])
+            assert "Случай взял(а): Пётр" in (edited.text or "") and edited.buttons() == []
+
+        # Boris starts his survey; the bot is killed half-way
+        link2, _ = await record_sale(manager, "Борис Петров", None, "Стол")
+        boris = api.user(5002, "Борис")
+        await boris.send(f"/start {link2}")
+        await boris.wait_message()
+        q1 = await boris.wait_message()
+        await boris.tap(q1, q1.button("9"))
+        await boris.wait_message(has("Что вы цените"))
+        await api.wait_updates_confirmed()
+    finally:
+        await process.kill()
+
+    restarted = BotProcess(tmp_path, bot_env(api, tmp_path))
+    await restarted.start()
+    try:
+        await api.wait_polling(timeout=60)
+        await boris.send("Быстро и аккуратно")
+        q3 = await boris.wait_message(has("Можно ли связаться"))
+        await boris.tap(q3, q3.button("Нет"))
+        assert "Спасибо за высокую оценку" in ((await boris.wait_message()).text or "")
+
+        intruder = api.user(5003, "Чужой")
+        await intruder.send(f"/start {link2}")
+        assert "уже открыта с другого аккаунта" in ((await intruder.wait_message()).text or "")
+
+        await owner.send("/nps")
+        nps = await owner.wait_message(has("NPS"))
+        text = nps.text or ""
+        assert "NPS: <b>0</b>" in text  # one promoter, one detractor
+        assert "Ответили: 2 из 2 приглашённых (100%)" in text
+        (tmp_path / "nps.txt").write_text(text, encoding="utf-8")
+    finally:
+        assert await restarted.stop() == 0
+    log = restarted.log()
+    assert "Traceback" not in log, log
+    assert "+79161234567" not in log  # no phone numbers in the log
