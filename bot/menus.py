@@ -42,14 +42,14 @@ async def set_chat_menu(bot: Bot, user_id: int, role: Role, lang: str) -> None:
 
 
 async def set_all_menus(bot: Bot, settings: Settings, db: Database) -> None:
-    try:
-        for lang in LANGUAGES:
-            code = None if lang == settings.default_language else lang
+    for lang in LANGUAGES:
+        code = None if lang == settings.default_language else lang
+        try:
             await bot.set_my_commands(
                 commands_for(Role.GUEST, lang), scope=BotCommandScopeDefault(), language_code=code
             )
-    except (TelegramAPIError, TelegramNetworkError) as exc:
-        log.warning("could not set the default command menu: %s", exc)
+        except (TelegramAPIError, TelegramNetworkError) as exc:
+            log.warning("could not set the default command menu (%s): %s", lang, exc)
     staff = {m.user_id: m for m in await list_active_staff(db)}
     for owner_id in sorted(settings.owner_ids):
         member = staff.pop(owner_id, None)
