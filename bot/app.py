@@ -13,7 +13,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import ErrorEvent
 
-from bot.clock import Clock, system_clock
+from bot.clock import Clock, shifted_clock, system_clock
 from bot.config import Settings
 from bot.menus import set_all_menus
 from bot.middlewares import ContextMiddleware
@@ -102,6 +102,9 @@ async def on_error(event: ErrorEvent, settings: Settings) -> bool:
 
 
 async def run(settings: Settings, clock: Clock = system_clock) -> None:
+    if settings.test_clock_start is not None:
+        log.warning("TEST_CLOCK_START is set: the clock starts at %s", settings.test_clock_start)
+        clock = shifted_clock(settings.test_clock_start)
     db = Database(settings.database_path)
     await db.open()
     bot = create_bot(settings)

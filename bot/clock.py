@@ -10,3 +10,13 @@ Clock = Callable[[], datetime]
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
+
+
+def shifted_clock(start: datetime) -> Clock:
+    """A clock that starts at `start` and then runs at real speed (end-to-end tests only)."""
+    offset = start - datetime.now(UTC)
+
+    def now() -> datetime:
+        return datetime.now(UTC) + offset
+
+    return now

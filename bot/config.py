@@ -7,8 +7,9 @@ and what is expected, instead of a traceback deep inside aiogram. Handlers never
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, time
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,6 +27,30 @@ class ConfigError(Exception):
     """A setting is missing or invalid. The message is shown to the person starting the bot."""
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True, slots=True)
+class Cadence:
+    """The follow-up rules' settings (method sections 3–6, 9, 10 of the product brief)."""
+
+    digest_time: time = time(9, 0)
+    workdays: frozenset[int] = frozenset(range(5))  # Monday = 0
+    work_start: time = time(9, 0)
+    work_end: time = time(18, 0)
+    offer_min_days: int = 30
+    offer_max_days: int = 60
+    birthday_lead_days: int = 3
+    refresh_after_days: int = 180
+    passive_after_days: int = 180
+    contact_min_days: int = 7
+    nudge_after_hours: int = 24
+    resend_after_days: int = 3
+    case_take_hours: int = 4
+    case_resolve_days: int = 2
+    max_call_attempts: int = 3
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     bot_token: str = field(repr=False)
@@ -38,6 +63,10 @@ class Settings:
     log_level: str = "INFO"
     phone_region: str = "RU"
     send_rate: float = 25.0
+    cadence: Cadence = field(default_factory=lambda: Cadence())
+    # Test-only: the clock starts at this instant (and then runs), so an end-to-end test can run
+    # the real process "tomorrow at 09:00". Never set in production.
+    test_clock_start: datetime | None = None
 
     @property
     def bot_id(self) -> int:
@@ -74,6 +103,8 @@ class Settings:
             log_level=_parse_log_level(get("LOG_LEVEL")),
             phone_region=_parse_region(get("PHONE_REGION")),
             send_rate=_parse_send_rate(get("SEND_RATE")),
+            cadence=_parse_cadence(get),
+            test_clock_start=_parse_instant("TEST_CLOCK_START", get("TEST_CLOCK_START")),
         )
 
 
@@ -167,3 +198,95 @@ def _parse_send_rate(raw: str | None) -> float:
             f"SEND_RATE must be a number of messages per second from 1 to 30; got {raw!r}."
         )
     return rate
+
+
+def _parse_time(name: str, raw: str | None, default: time) -> time:
+    if raw is None:
+        return default
+    try:
+        hours, minutes = raw.split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ConfigError(f"{name} must be a time as HH:MM, e.g. 09:00; got {raw!r}.") from None
+
+
+def _parse_int(name: str, raw: str | None, default: int, low: int, high: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}; got {raw!r}.")
+    return value
+
+
+def _parse_workdays(raw: str | None) -> frozenset[int]:
+    """`mon-fri`, `mon,tue,thu` or a mix like `mon-wed,fri`."""
+    if raw is None:
+        return frozenset(range(5))
+    days: set[int] = set()
+    for part in raw.lower().replace(" ", "").split(","):
+        first, _, last = part.partition("-")
+        if first not in WEEKDAYS or (last and last not in WEEKDAYS):
+            raise ConfigError(
+                f"WORKDAYS must list days as mon,tue,… or a range like mon-fri; got {raw!r}."
+            )
+        start = WEEKDAYS.index(first)
+        end = WEEKDAYS.index(last) if last else start
+        if end < start:
+            raise ConfigError(f"WORKDAYS range {part!r} goes backwards; write it as mon-fri.")
+        days.update(range(start, end + 1))
+    return frozenset(days)
+
+
+def _parse_cadence(get: Callable[[str], str | None]) -> Cadence:
+    work_hours = get("WORK_HOURS")
+    work_start, work_end = time(9, 0), time(18, 0)
+    if work_hours is not None:
+        start_raw, sep, end_raw = work_hours.partition("-")
+        if not sep:
+            raise ConfigError(f"WORK_HOURS must be like 09:00-18:00; got {work_hours!r}.")
+        work_start = _parse_time("WORK_HOURS", start_raw.strip(), work_start)
+        work_end = _parse_time("WORK_HOURS", end_raw.strip(), work_end)
+        if work_end <= work_start:
+            raise ConfigError(f"WORK_HOURS must end after it starts; got {work_hours!r}.")
+    cadence = Cadence(
+        digest_time=_parse_time("DIGEST_TIME", get("DIGEST_TIME"), time(9, 0)),
+        workdays=_parse_workdays(get("WORKDAYS")),
+        work_start=work_start,
+        work_end=work_end,
+        offer_min_days=_parse_int("OFFER_MIN_DAYS", get("OFFER_MIN_DAYS"), 30, 1, 365),
+        offer_max_days=_parse_int("OFFER_MAX_DAYS", get("OFFER_MAX_DAYS"), 60, 1, 730),
+        birthday_lead_days=_parse_int("BIRTHDAY_LEAD_DAYS", get("BIRTHDAY_LEAD_DAYS"), 3, 0, 30),
+        refresh_after_days=_parse_int("REFRESH_AFTER_DAYS", get("REFRESH_AFTER_DAYS"), 180, 7, 730),
+        passive_after_days=_parse_int(
+            "PASSIVE_AFTER_DAYS", get("PASSIVE_AFTER_DAYS"), 180, 7, 1825
+        ),
+        contact_min_days=_parse_int("CONTACT_MIN_DAYS", get("CONTACT_MIN_DAYS"), 7, 0, 90),
+        nudge_after_hours=_parse_int("NUDGE_AFTER_HOURS", get("NUDGE_AFTER_HOURS"), 24, 1, 168),
+        resend_after_days=_parse_int("RESEND_AFTER_DAYS", get("RESEND_AFTER_DAYS"), 3, 1, 30),
+        case_take_hours=_parse_int("CASE_TAKE_HOURS", get("CASE_TAKE_HOURS"), 4, 1, 72),
+        case_resolve_days=_parse_int("CASE_RESOLVE_DAYS", get("CASE_RESOLVE_DAYS"), 2, 1, 30),
+        max_call_attempts=_parse_int("MAX_CALL_ATTEMPTS", get("MAX_CALL_ATTEMPTS"), 3, 1, 10),
+    )
+    if not cadence.workdays:
+        raise ConfigError("WORKDAYS must name at least one day.")
+    if cadence.offer_max_days < cadence.offer_min_days:
+        raise ConfigError("OFFER_MAX_DAYS must not be smaller than OFFER_MIN_DAYS.")
+    return cadence
+
+
+def _parse_instant(name: str, raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None:
+        raise ConfigError(
+            f"{name} must be an ISO instant with a zone, e.g. 2026-11-21T09:00+03:00."
+        )
+    return value

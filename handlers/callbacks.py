@@ -46,3 +46,22 @@ class Consent(CallbackData, prefix="q3"):
 
 class CaseTake(CallbackData, prefix="ct"):
     case_id: int
+
+
+class PlanPage(CallbackData, prefix="pp"):
+    page: int
+
+
+class TaskOpen(CallbackData, prefix="to"):
+    task_id: int
+    page: int = 0
+
+
+class TaskAct(CallbackData, prefix="ta"):
+    task_id: int
+    action: str  # an outcome, a snooze, or a menu to open (see handlers/tasks.py)
+    page: int = 0
+
+
+class SurveyResume(CallbackData, prefix="sr"):
+    survey_id: int

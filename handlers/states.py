@@ -21,3 +21,10 @@ class SurveyFlow(StatesGroup):
     reason = State()
     consent = State()
     phone = State()
+
+
+class TaskFlow(StatesGroup):
+    """A manager typing something for a task: the start date a client named, or a note."""
+
+    start_date = State()
+    note = State()

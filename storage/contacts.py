@@ -26,6 +26,7 @@ class SaleInput:
     birthday: tuple[int, int, int | None] | None  # day, month, year
     description: str
     deal_date: date
+    existing_contact_id: int | None = None  # a new deal for a known contact (from their card)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,13 @@ async def record_sale(db: Database, sale: SaleInput, now: datetime) -> SaleResul
         existing_sale = await _existing_sale(conn, sale.idem_key)
         if existing_sale is not None:
             return existing_sale
-        row = await _find_existing(conn, sale.phone, sale.contact_tg_id)
+        if sale.existing_contact_id is not None:
+            cur = await conn.execute(
+                "SELECT * FROM contacts WHERE id = ?", (sale.existing_contact_id,)
+            )
+            row = await cur.fetchone()
+        else:
+            row = await _find_existing(conn, sale.phone, sale.contact_tg_id)
         bday = sale.birthday or (None, None, None)
         if row is not None:
             contact_id, kind = row["id"], row["kind"]

@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 5000
 
 
+def _casefold(value: object) -> object:
+    return value.casefold() if isinstance(value, str) else value
+
+
 class Database:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -46,6 +50,8 @@ class Database:
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
+        # SQLite's lower()/NOCASE fold ASCII only; names here are mostly Cyrillic.
+        await conn.create_function("casefold", 1, _casefold, deterministic=True)
         self._conn = conn
         target = len(MIGRATIONS) if migrate_to is None else migrate_to
         async with self._lock:

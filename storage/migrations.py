@@ -253,7 +253,18 @@ CREATE TABLE settings (
 );
 """
 
-MIGRATIONS: list[str] = [V1_ROLES_AND_CONVERSATIONS, V2_FOLLOW_UP]
+V3_CADENCE = """
+-- Case deadlines: each reminder and escalation goes out once.
+ALTER TABLE cases ADD COLUMN reminded_at TEXT;
+ALTER TABLE cases ADD COLUMN escalated_at TEXT;
+-- Task details that depend on the kind (e.g. the day a client said they will start using it).
+ALTER TABLE tasks ADD COLUMN meta TEXT;
+CREATE INDEX surveys_opened_unanswered ON surveys (opened_at)
+    WHERE answered_at IS NULL AND nudged_at IS NULL AND opened_at IS NOT NULL;
+CREATE INDEX contact_log_initiated ON contact_log (contact_id, at) WHERE initiated = 1;
+"""
+
+MIGRATIONS: list[str] = [V1_ROLES_AND_CONVERSATIONS, V2_FOLLOW_UP, V3_CADENCE]
 
 
 async def apply_migrations(conn: aiosqlite.Connection, target: int) -> None:

@@ -9,9 +9,28 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from bot.texts import en, ru
+import importlib
+import pkgutil
 
-CATALOGS: dict[str, dict[str, str]] = {"ru": ru.TEXTS, "en": en.TEXTS}
+# Each feature may keep its texts in its own pair of modules, `ru_<feature>.py` / `en_<feature>.py`;
+# they are merged here, and a key defined twice is an error.
+_FEATURES = sorted(
+    m.name.removeprefix("ru_") for m in pkgutil.iter_modules(__path__) if m.name.startswith("ru_")
+)
+
+
+def _catalog(lang: str) -> dict[str, str]:
+    merged: dict[str, str] = dict(importlib.import_module(f"bot.texts.{lang}").TEXTS)
+    for feature in _FEATURES:
+        extra = importlib.import_module(f"bot.texts.{lang}_{feature}").TEXTS
+        clash = merged.keys() & extra.keys()
+        if clash:
+            raise RuntimeError(f"text keys defined twice: {sorted(clash)}")
+        merged.update(extra)
+    return merged
+
+
+CATALOGS: dict[str, dict[str, str]] = {"ru": _catalog("ru"), "en": _catalog("en")}
 LANGUAGES = tuple(CATALOGS)
 
 
