@@ -77,7 +77,7 @@ async def on_shutdown(dispatcher: Dispatcher, sender: Sender) -> None:
     await sender.stop()
 
 
-async def on_error(event: ErrorEvent, settings: Settings) -> bool:
+async def on_error(event: ErrorEvent, bot: Bot, settings: Settings) -> bool:
     """Log an unexpected failure and tell the person politely; the bot keeps working."""
     update = event.update
     log.exception("update %s failed", update.update_id, exc_info=event.exception)
@@ -91,11 +91,15 @@ async def on_error(event: ErrorEvent, settings: Settings) -> bool:
     if user is None:
         return True
     lang = pick_language(user.language_code, settings.default_language)
+    text = t(lang, "error.generic")
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer(text, show_alert=True)
+            return True
+        except Exception:  # the handler had already answered it: say it in the chat instead
+            log.debug("callback %s already answered", update.callback_query.id)
     try:
-        if update.callback_query is not None:
-            await update.callback_query.answer(t(lang, "error.generic"), show_alert=True)
-        else:
-            await update.message.answer(t(lang, "error.generic"))  # type: ignore[union-attr]
+        await bot.send_message(chat_id, text)
     except Exception:  # the apology itself failed (network, blocked): nothing more to do
         log.warning("could not tell user %s about the failure", chat_id)
     return True

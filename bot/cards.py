@@ -20,7 +20,7 @@ def case_alert(
     card: CaseCard, lang: str, settings: Settings
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     if card.consent is None:
-        contact = t(lang, "alert.contact_unknown")
+        contact = t(lang, "alert.pending" if card.in_progress else "alert.contact_unknown")
     elif not card.consent:
         contact = t(lang, "alert.contact_no")
     elif card.phone:
@@ -40,7 +40,12 @@ def case_alert(
         kind=t(lang, f"kind.{card.kind}").lower(),
         deal=deal,
         manager=card.manager_name or "—",
-        reason=f"«{card.reason}»" if card.reason else t(lang, "alert.reason_none"),
+        reason=f"«{card.reason}»"
+        if card.reason
+        else t(
+            lang,
+            "alert.pending" if card.in_progress and not card.reason_given else "alert.reason_none",
+        ),
         contact=contact,
         case_id=card.case_id,
     )

@@ -28,6 +28,26 @@ def parse_phone(text: str, default_region: str = "RU") -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def parse_shared_phone(raw: str, default_region: str = "RU", *, own: bool = False) -> str | None:
+    """A phone from a Telegram contact card. A person's own number (`request_contact`) is always
+    international without the "+"; a contact from an address book is as the owner saved it, so a
+    leading 8 or 0 (a national prefix) is read in the default region first."""
+    text = raw.strip()
+    digits = re.sub(r"\D", "", text)
+    if not digits:
+        return None
+    if text.startswith("+") or own:
+        return parse_phone("+" + digits, default_region)
+    attempts = ("national", "international")
+    if not digits.startswith(("8", "0")):
+        attempts = ("international", "national")
+    for attempt in attempts:
+        phone = parse_phone(("+" + digits) if attempt == "international" else text, default_region)
+        if phone is not None:
+            return phone
+    return None
+
+
 def format_phone(e164: str) -> str:
     """E.164 for people: "+7 916 123-45-67"."""
     try:

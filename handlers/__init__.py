@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
+from aiogram.enums import ChatType
 
 from handlers import cases, fallback, owner, sale, start, survey
 
@@ -10,6 +11,9 @@ from handlers import cases, fallback, owner, sale, start, survey
 def build_router() -> Router:
     """Order matters: commands first, then conversations, and the polite fallback last."""
     root = Router(name="root")
+    # Private chats only: in a group the bot would leak links, phones and figures to everybody.
+    root.message.filter(F.chat.type == ChatType.PRIVATE)
+    root.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     root.include_routers(
         start.router(),
         owner.router(),

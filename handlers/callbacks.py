@@ -23,7 +23,7 @@ class SaleSkip(CallbackData, prefix="ss"):
 
 
 class SaleDate(CallbackData, prefix="sd"):
-    days_ago: int
+    day: str  # ISO date the button showed
 
 
 class SaleAction(CallbackData, prefix="sa"):
@@ -65,3 +65,21 @@ class TaskAct(CallbackData, prefix="ta"):
 
 class SurveyResume(CallbackData, prefix="sr"):
     survey_id: int
+
+
+class FindOpen(CallbackData, prefix="fc"):
+    """Open a contact's card (from the /find result list)."""
+
+    contact_id: int
+
+
+class FindDeal(CallbackData, prefix="fn"):
+    contact_id: int
+
+
+class FindComment(CallbackData, prefix="fm"):
+    contact_id: int
+
+
+class FindBirthday(CallbackData, prefix="fb"):
+    contact_id: int

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import logging
-
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.types import CallbackQuery
 
-from bot.cards import case_alert
 from bot.clock import Clock
 from bot.config import Settings
 from bot.roles import Role
 from bot.texts import plain
 from handlers.callbacks import CaseTake
 from handlers.filters import HasRole
+from scheduler.alerts import refresh_case_alerts
 from storage import Database
-from storage.cases import ALERT_PURPOSE, Take, take_case
-from storage.outbox import sent_messages
-from storage.staff import get_member
-
-log = logging.getLogger(__name__)
+from storage.cases import Take, take_case
 
 
 def router() -> Router:
@@ -52,14 +45,6 @@ async def on_take(
         )
         return
     await query.answer(plain(lang, "alert.taken_you", case_id=card.case_id), show_alert=True)
-    # Everybody who got the alert now sees who took it, and the button is gone.
-    for chat_id, message_id in await sent_messages(db, f"case:{card.case_id}", ALERT_PURPOSE):
-        member = await get_member(db, chat_id)
-        reader_lang = (member.language if member else None) or settings.default_language
-        text, markup = case_alert(card, reader_lang, settings)
-        try:
-            await bot.edit_message_text(
-                text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
-            )
-        except (TelegramAPIError, TelegramNetworkError) as exc:
-            log.warning("case %d: alert in chat %d not updated: %s", card.case_id, chat_id, exc)
+    # Everybody who got the alert now sees who took it, and the button is gone (also from
+    # alerts still waiting in the outbox).
+    await refresh_case_alerts(db, bot, settings, card.case_id)

@@ -64,11 +64,11 @@ def deal_dates(lang: str, today: date) -> InlineKeyboardMarkup:
             [
                 _button(
                     plain(lang, "sale.btn_today", date=today.strftime("%d.%m")),
-                    SaleDate(days_ago=0).pack(),
+                    SaleDate(day=today.isoformat()).pack(),
                 ),
                 _button(
                     plain(lang, "sale.btn_yesterday", date=yesterday.strftime("%d.%m")),
-                    SaleDate(days_ago=1).pack(),
+                    SaleDate(day=yesterday.isoformat()).pack(),
                 ),
             ],
             [_cancel(lang)],

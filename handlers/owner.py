@@ -25,9 +25,10 @@ from storage.stats import nps_by_kind
 
 log = logging.getLogger(__name__)
 
-# Telegram refuses a message over 4096 characters; one line per manager stays far below that for
-# any realistic team, and the buttons are capped the same way.
-MAX_LISTED = 60
+# Telegram refuses a message over 4096 characters: at most 40 managers, names cut to 40 characters
+# (about 70 characters a line); beyond that the list says how many more there are.
+MAX_LISTED = 40
+NAME_CUT = 40
 
 
 def router() -> Router:
@@ -60,15 +61,18 @@ def render_managers(
     lines = [t(lang, "managers.header", count=len(managers))]
     buttons: list[list[InlineKeyboardButton]] = []
     for n, m in enumerate(managers[:MAX_LISTED], start=1):
+        name = m.full_name if len(m.full_name) <= NAME_CUT else m.full_name[: NAME_CUT - 1] + "…"
         if m.active:
             since = local_date(m.created_at, settings.timezone)
-            lines.append(t(lang, "managers.line_active", n=n, name=m.full_name, since=since))
-            label = plain(lang, "managers.btn_deactivate", name=m.full_name)
+            lines.append(t(lang, "managers.line_active", n=n, name=name, since=since))
+            label = plain(lang, "managers.btn_deactivate", name=name)
         else:
-            lines.append(t(lang, "managers.line_inactive", n=n, name=m.full_name))
-            label = plain(lang, "managers.btn_reactivate", name=m.full_name)
+            lines.append(t(lang, "managers.line_inactive", n=n, name=name))
+            label = plain(lang, "managers.btn_reactivate", name=name)
         data = ManagerToggle(user_id=m.user_id, active=not m.active).pack()
-        buttons.append([InlineKeyboardButton(text=label[:64], callback_data=data)])
+        buttons.append([InlineKeyboardButton(text=label, callback_data=data)])
+    if len(managers) > MAX_LISTED:
+        lines.append(t(lang, "managers.more", count=len(managers) - MAX_LISTED))
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=buttons)
 
 

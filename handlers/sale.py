@@ -7,7 +7,7 @@ conversation carries an idempotency key: a double tap on "Save" records one deal
 from __future__ import annotations
 
 import secrets
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -19,7 +19,14 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup
 from bot.clock import Clock
 from bot.config import Settings
 from bot.deeplinks import LinkKind, make_link
-from bot.parsing import Birthday, format_phone, parse_birthday, parse_deal_date, parse_phone
+from bot.parsing import (
+    Birthday,
+    format_phone,
+    parse_birthday,
+    parse_deal_date,
+    parse_phone,
+    parse_shared_phone,
+)
 from bot.qr import qr_png
 from bot.roles import Role
 from bot.texts import t
@@ -28,7 +35,13 @@ from handlers.callbacks import SaleAction, SaleDate, SaleKind, SaleSkip
 from handlers.filters import HasRole
 from handlers.states import Sale
 from storage import Database
-from storage.contacts import KINDS, SaleInput, record_sale
+from storage.contacts import (
+    KINDS,
+    SaleInput,
+    claim_link_delivery,
+    record_sale,
+    release_link_delivery,
+)
 
 NAME_LIMITS = (2, 100)
 ORG_LIMIT = 150
@@ -213,7 +226,7 @@ async def on_phone_contact(
     message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
 ) -> None:
     assert message.contact is not None
-    phone = parse_phone(message.contact.phone_number, settings.phone_region)
+    phone = parse_shared_phone(message.contact.phone_number, settings.phone_region)
     if phone is None:
         await _retry(message, state, "sale.phone_invalid", lang, clock, settings)
         return
@@ -269,9 +282,14 @@ async def on_date_button(
     settings: Settings,
 ) -> None:
     await query.answer()
-    if callback_data.days_ago not in (0, 1) or not isinstance(query.message, Message):
+    # The button carries the date it showed: pressed after midnight, it still means that day.
+    try:
+        shown = date.fromisoformat(callback_data.day)
+    except ValueError:  # a forged button
         return
-    value = _today(clock, settings) - timedelta(days=callback_data.days_ago)
+    value = parse_deal_date(shown.strftime("%d.%m.%Y"), _today(clock, settings))
+    if value is None or not isinstance(query.message, Message):
+        return
     await _next(
         query.message, state, Sale.deal_date, lang, clock, settings, deal_date=value.isoformat()
     )
@@ -356,20 +374,27 @@ async def _save(
         birthday=(bday[0], bday[1], bday[2]) if bday else None,
         description=data["product"],
         deal_date=date.fromisoformat(data["deal_date"]),
+        existing_contact_id=data.get("contact_id"),
     )
     result = await record_sale(db, sale, clock())
     await query.answer()
-    if not result.created:  # a second tap on Save: the first one already answered
+    # Whoever claims the delivery sends the link: a concurrent second tap gets nothing, and a
+    # tap after a failed send (the conversation is kept until the link is out) sends it again.
+    if not await claim_link_delivery(db, result.deal_id, clock()):
         return
+    try:
+        me = await bot.me()
+        link = make_link(me.username or "", LinkKind.SURVEY, result.survey_token)
+        merged = t(lang, "sale.merged") if result.merged else ""
+        await message.answer(t(lang, "sale.saved", merged=merged, name=sale.full_name, link=link))
+        key = "sale.invitation_client" if result.kind == "client" else "sale.invitation_partner"
+        caption = t(lang, key, name=sale.full_name, company=settings.company_name, link=link)
+        photo = BufferedInputFile(qr_png(link), filename="survey-qr.png")
+        await message.answer_photo(photo, caption=caption)
+    except BaseException:
+        await release_link_delivery(db, result.deal_id)
+        raise
     await state.clear()
-    me = await bot.me()
-    link = make_link(me.username or "", LinkKind.SURVEY, result.survey_token)
-    merged = t(lang, "sale.merged") if result.merged else ""
-    await message.answer(t(lang, "sale.saved", merged=merged, name=sale.full_name, link=link))
-    key = "sale.invitation_client" if result.kind == "client" else "sale.invitation_partner"
-    caption = t(lang, key, name=sale.full_name, company=settings.company_name, link=link)
-    photo = BufferedInputFile(qr_png(link), filename="survey-qr.png")
-    await message.answer_photo(photo, caption=caption)
 
 
 async def on_other(
@@ -380,3 +405,35 @@ async def on_other(
     current = await state.get_state()
     target = next((s for s in [*ORDER, Sale.confirm] if s.state == current), Sale.kind)
     await _ask(message, state, target, lang, clock, settings)
+
+
+async def start_sale_for_contact(
+    message: Message,
+    state: FSMContext,
+    lang: str,
+    clock: Clock,
+    settings: Settings,
+    *,
+    contact_id: int,
+    kind: str,
+    name: str,
+    organization: str | None,
+    phone: str | None,
+    birthday: tuple[int, int, int | None] | None = None,
+) -> None:
+    """A new deal for a known contact (the card's button): who it is is known, so the
+    conversation starts at "what was sold" and `_save` adds the deal to that contact."""
+    await state.clear()
+    await state.set_data(
+        {
+            "idem": secrets.token_urlsafe(12),
+            "contact_id": contact_id,
+            "kind": kind,
+            "name": name,
+            "org": organization,
+            "phone": phone,
+            "contact_tg": None,
+            "birthday": list(birthday) if birthday else None,
+        }
+    )
+    await _ask(message, state, Sale.product, lang, clock, settings)

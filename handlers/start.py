@@ -18,7 +18,7 @@ from bot.roles import Role
 from bot.texts import t
 from handlers import survey
 from storage import Database
-from storage.staff import Redeem, get_member, redeem_invite
+from storage.staff import Redeem, StaffMember, get_member, redeem_invite
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ async def start_with_payload(
     state: FSMContext,
     bot: Bot,
     role: Role,
+    member: StaffMember | None,
     lang: str,
     settings: Settings,
     db: Database,
@@ -83,7 +84,9 @@ async def start_with_payload(
     if kind is LinkKind.INVITE:
         await _redeem_invite(message, token, bot, role, lang, settings, db, clock)
     elif kind is LinkKind.SURVEY:
-        await survey.open_link(message, token, state, role, lang, settings, db, clock)
+        await survey.open_link(
+            message, token, state, bot, role, member is not None, lang, settings, db, clock
+        )
     else:
         await message.answer(t(lang, "link.invalid"))
 

@@ -28,3 +28,10 @@ class TaskFlow(StatesGroup):
 
     start_date = State()
     note = State()
+
+
+class ContactFlow(StatesGroup):
+    """A staff member typing something for a contact card (the contact id is in the FSM data)."""
+
+    comment = State()
+    birthday = State()

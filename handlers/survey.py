@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
@@ -17,15 +17,16 @@ from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.parsing import parse_phone
+from bot.parsing import parse_phone, parse_shared_phone
 from bot.roles import Role
 from bot.texts import plain, t
 from handlers import keyboards
 from handlers.callbacks import Consent, ReasonSkip, Score
 from handlers.states import SurveyFlow
-from scheduler.alerts import queue_case_alerts
+from scheduler.alerts import queue_case_alerts, refresh_case_alerts
 from scheduler.sender import Sender
 from storage import Database
+from storage.cases import case_of_survey
 from storage.surveys import (
     REASON_LIMIT,
     Opened,
@@ -60,7 +61,9 @@ async def open_link(
     message: Message,
     token: str,
     state: FSMContext,
+    bot: Bot,
     role: Role,
+    is_staff_record: bool,
     lang: str,
     settings: Settings,
     db: Database,
@@ -69,7 +72,9 @@ async def open_link(
     """The person opened `t.me/<bot>?start=s_<token>`."""
     user = message.from_user
     assert user is not None
-    if role.is_staff:  # honest figures: nobody in the company answers for a client
+    # Honest figures: nobody in the company answers for a client, including a manager whose
+    # access was removed.
+    if role.is_staff or is_staff_record:
         await message.answer(t(lang, "survey.staff"))
         return
     outcome, survey = await open_survey(db, token, user.id, lang, clock())
@@ -88,34 +93,34 @@ async def open_link(
             await message.answer(t(lang, key, company=settings.company_name, manager=manager))
         else:
             await message.answer(t(lang, "survey.resume"))
-        await ask(message, survey, state, lang, settings)
+        await ask(bot, user.id, survey, state, lang, settings)
 
 
 async def ask(
-    message: Message, survey: Survey, state: FSMContext, lang: str, settings: Settings
+    bot: Bot, chat_id: int, survey: Survey, state: FSMContext, lang: str, settings: Settings
 ) -> None:
-    """Ask the question the survey is at, and route the person's next message to it."""
+    """Ask the question the survey is at, and route the person's next message to it.
+
+    Sent by chat id rather than as a reply, so it works for a button on a message Telegram no
+    longer gives us (an "inaccessible" message older than 48 hours)."""
     step = survey.step
     if step is Step.DONE:
         await state.clear()
-        await message.answer(t(lang, "survey.already_answered"))
+        await bot.send_message(chat_id, t(lang, "survey.already_answered"))
         return
     await state.set_state(getattr(SurveyFlow, step.value))
     await state.set_data({"survey_id": survey.id})
     if step is Step.SCORE:
         key = "survey.q1_client" if survey.kind == "client" else "survey.q1_partner"
-        await message.answer(
-            t(lang, key, company=settings.company_name), reply_markup=keyboards.scores(survey.id)
-        )
+        text, markup = t(lang, key, company=settings.company_name), keyboards.scores(survey.id)
     elif step is Step.REASON:
-        await message.answer(
-            t(lang, f"survey.q2_{survey.category}"),
-            reply_markup=keyboards.reason_skip(lang, survey.id),
-        )
+        text = t(lang, f"survey.q2_{survey.category}")
+        markup = keyboards.reason_skip(lang, survey.id)
     elif step is Step.CONSENT:
-        await message.answer(t(lang, "survey.q3"), reply_markup=keyboards.consent(lang, survey.id))
+        text, markup = t(lang, "survey.q3"), keyboards.consent(lang, survey.id)
     else:
-        await message.answer(t(lang, "survey.ask_phone"), reply_markup=keyboards.share_phone(lang))
+        text, markup = t(lang, "survey.ask_phone"), keyboards.share_phone(lang)
+    await bot.send_message(chat_id, text, reply_markup=markup)
 
 
 async def _close_question(query: CallbackQuery, note: str) -> None:
@@ -128,8 +133,9 @@ async def _close_question(query: CallbackQuery, note: str) -> None:
         log.debug("survey question not edited: %s", exc)
 
 
-async def _finish(
-    message: Message,
+async def _after_answer(
+    bot: Bot,
+    chat_id: int,
     survey: Survey,
     state: FSMContext,
     lang: str,
@@ -138,34 +144,28 @@ async def _finish(
     clock: Clock,
     sender: Sender,
 ) -> None:
+    """Keep the detractor alert current, then ask the next question or say thank you."""
+    if survey.category == "detractor":
+        if await queue_case_alerts(db, settings, clock()):  # the score itself: alert at once
+            sender.kick()
+        else:
+            case_id = await case_of_survey(db, survey.id)
+            if case_id is not None:
+                await refresh_case_alerts(db, bot, settings, case_id)
+    if survey.step is not Step.DONE:
+        await ask(bot, chat_id, survey, state, lang, settings)
+        return
     await state.clear()
     if survey.category == "detractor":
         key = "survey.thanks_detractor" if survey.consent else "survey.thanks_detractor_nocontact"
     else:
         key = f"survey.thanks_{survey.category}"
-    await message.answer(t(lang, key), reply_markup=ReplyKeyboardRemove())
-    if await queue_case_alerts(db, settings, clock()):
-        sender.kick()
-
-
-async def _after_answer(
-    message: Message,
-    survey: Survey,
-    state: FSMContext,
-    lang: str,
-    settings: Settings,
-    db: Database,
-    clock: Clock,
-    sender: Sender,
-) -> None:
-    if survey.step is Step.DONE:
-        await _finish(message, survey, state, lang, settings, db, clock, sender)
-    else:
-        await ask(message, survey, state, lang, settings)
+    await bot.send_message(chat_id, t(lang, key), reply_markup=ReplyKeyboardRemove())
 
 
 async def _resume(
-    message: Message,
+    bot: Bot,
+    chat_id: int,
     survey_id: int,
     user_id: int,
     state: FSMContext,
@@ -178,12 +178,18 @@ async def _resume(
     if survey is None or survey.respondent_tg_id != user_id:
         await state.clear()
         return
-    await ask(message, survey, state, lang, settings)
+    await ask(bot, chat_id, survey, state, lang, settings)
+
+
+async def _survey_id(state: FSMContext) -> int | None:
+    value = (await state.get_data()).get("survey_id")
+    return value if isinstance(value, int) else None
 
 
 async def on_score(
     query: CallbackQuery,
     callback_data: Score,
+    bot: Bot,
     state: FSMContext,
     lang: str,
     settings: Settings,
@@ -194,21 +200,20 @@ async def on_score(
     if not 0 <= callback_data.score <= 10:
         await query.answer(plain(lang, "button.forged"), show_alert=True)
         return
-    survey = await record_score(
-        db, callback_data.survey_id, query.from_user.id, callback_data.score, clock()
-    )
+    user_id = query.from_user.id
+    survey = await record_score(db, callback_data.survey_id, user_id, callback_data.score, clock())
     if survey is None:  # a double tap, an old message, or somebody else's survey
         await query.answer(plain(lang, "survey.done_already"))
         return
     await query.answer()
     await _close_question(query, t(lang, "survey.score_given", score=callback_data.score))
-    if isinstance(query.message, Message):
-        await _after_answer(query.message, survey, state, lang, settings, db, clock, sender)
+    await _after_answer(bot, user_id, survey, state, lang, settings, db, clock, sender)
 
 
 async def on_reason_skip(
     query: CallbackQuery,
     callback_data: ReasonSkip,
+    bot: Bot,
     state: FSMContext,
     lang: str,
     settings: Settings,
@@ -216,18 +221,19 @@ async def on_reason_skip(
     clock: Clock,
     sender: Sender,
 ) -> None:
-    survey = await record_reason(db, callback_data.survey_id, query.from_user.id, None, clock())
+    user_id = query.from_user.id
+    survey = await record_reason(db, callback_data.survey_id, user_id, None, clock())
     if survey is None:
         await query.answer(plain(lang, "survey.done_already"))
         return
     await query.answer()
     await _close_question(query, t(lang, "survey.reason_skipped"))
-    if isinstance(query.message, Message):
-        await _after_answer(query.message, survey, state, lang, settings, db, clock, sender)
+    await _after_answer(bot, user_id, survey, state, lang, settings, db, clock, sender)
 
 
 async def on_reason(
     message: Message,
+    bot: Bot,
     state: FSMContext,
     lang: str,
     settings: Settings,
@@ -236,25 +242,27 @@ async def on_reason(
     sender: Sender,
 ) -> None:
     assert message.from_user is not None and message.text is not None
-    survey_id = (await state.get_data()).get("survey_id")
-    if not isinstance(survey_id, int):
+    user_id = message.from_user.id
+    survey_id = await _survey_id(state)
+    if survey_id is None:
         await state.clear()
         return
     text = message.text.strip()
-    survey = await record_reason(db, survey_id, message.from_user.id, text or None, clock())
+    survey = await record_reason(db, survey_id, user_id, text or None, clock())
     if survey is None:
-        await _resume(message, survey_id, message.from_user.id, state, lang, settings, db)
+        await _resume(bot, message.chat.id, survey_id, user_id, state, lang, settings, db)
         return
     if len(text) > REASON_LIMIT:
         await message.answer(
             t(lang, "survey.reason_too_long", limit=REASON_LIMIT, length=len(text))
         )
-    await _after_answer(message, survey, state, lang, settings, db, clock, sender)
+    await _after_answer(bot, message.chat.id, survey, state, lang, settings, db, clock, sender)
 
 
 async def on_consent(
     query: CallbackQuery,
     callback_data: Consent,
+    bot: Bot,
     state: FSMContext,
     lang: str,
     settings: Settings,
@@ -262,22 +270,21 @@ async def on_consent(
     clock: Clock,
     sender: Sender,
 ) -> None:
-    survey = await record_consent(
-        db, callback_data.survey_id, query.from_user.id, callback_data.yes, clock()
-    )
+    user_id = query.from_user.id
+    survey = await record_consent(db, callback_data.survey_id, user_id, callback_data.yes, clock())
     if survey is None:
         await query.answer(plain(lang, "survey.done_already"))
         return
     await query.answer()
     answer = t(lang, "survey.btn_yes" if callback_data.yes else "survey.btn_no")
     await _close_question(query, t(lang, "survey.consent_given", answer=answer))
-    if isinstance(query.message, Message):
-        await _after_answer(query.message, survey, state, lang, settings, db, clock, sender)
+    await _after_answer(bot, user_id, survey, state, lang, settings, db, clock, sender)
 
 
 async def _store_phone(
     message: Message,
     phone: str | None,
+    bot: Bot,
     state: FSMContext,
     lang: str,
     settings: Settings,
@@ -286,19 +293,21 @@ async def _store_phone(
     sender: Sender,
 ) -> None:
     assert message.from_user is not None
-    survey_id = (await state.get_data()).get("survey_id")
-    if not isinstance(survey_id, int):
+    user_id = message.from_user.id
+    survey_id = await _survey_id(state)
+    if survey_id is None:
         await state.clear()
         return
-    survey = await record_phone(db, survey_id, message.from_user.id, phone, clock())
+    survey = await record_phone(db, survey_id, user_id, phone, clock())
     if survey is None:
-        await _resume(message, survey_id, message.from_user.id, state, lang, settings, db)
+        await _resume(bot, message.chat.id, survey_id, user_id, state, lang, settings, db)
         return
-    await _after_answer(message, survey, state, lang, settings, db, clock, sender)
+    await _after_answer(bot, message.chat.id, survey, state, lang, settings, db, clock, sender)
 
 
 async def on_phone_contact(
     message: Message,
+    bot: Bot,
     state: FSMContext,
     lang: str,
     settings: Settings,
@@ -312,19 +321,19 @@ async def on_phone_contact(
             t(lang, "survey.phone_not_own"), reply_markup=keyboards.share_phone(lang)
         )
         return
-    phone = parse_phone(message.contact.phone_number, settings.phone_region)
-    if phone is None:  # Telegram sends digits only, sometimes without "+"
-        phone = parse_phone("+" + message.contact.phone_number.lstrip("+"), settings.phone_region)
+    # The account's own number comes in international form, usually without the "+".
+    phone = parse_shared_phone(message.contact.phone_number, settings.phone_region, own=True)
     if phone is None:
         await message.answer(
             t(lang, "survey.phone_invalid"), reply_markup=keyboards.share_phone(lang)
         )
         return
-    await _store_phone(message, phone, state, lang, settings, db, clock, sender)
+    await _store_phone(message, phone, bot, state, lang, settings, db, clock, sender)
 
 
 async def on_phone_text(
     message: Message,
+    bot: Bot,
     state: FSMContext,
     lang: str,
     settings: Settings,
@@ -334,7 +343,7 @@ async def on_phone_text(
 ) -> None:
     text = (message.text or "").strip()
     if text == plain(lang, "survey.btn_no_phone"):
-        await _store_phone(message, None, state, lang, settings, db, clock, sender)
+        await _store_phone(message, None, bot, state, lang, settings, db, clock, sender)
         return
     phone = parse_phone(text, settings.phone_region)
     if phone is None:
@@ -342,17 +351,19 @@ async def on_phone_text(
             t(lang, "survey.phone_invalid"), reply_markup=keyboards.share_phone(lang)
         )
         return
-    await _store_phone(message, phone, state, lang, settings, db, clock, sender)
+    await _store_phone(message, phone, bot, state, lang, settings, db, clock, sender)
 
 
 async def on_other(
-    message: Message, state: FSMContext, lang: str, settings: Settings, db: Database
+    message: Message, bot: Bot, state: FSMContext, lang: str, settings: Settings, db: Database
 ) -> None:
     """A sticker, photo or text where a button is expected: say so kindly, ask again."""
     assert message.from_user is not None
     current = await state.get_state()
     hint = "survey.text_expected" if current == SurveyFlow.reason.state else "survey.use_buttons"
     await message.answer(t(lang, hint))
-    survey_id = (await state.get_data()).get("survey_id")
-    if isinstance(survey_id, int):
-        await _resume(message, survey_id, message.from_user.id, state, lang, settings, db)
+    survey_id = await _survey_id(state)
+    if survey_id is not None:
+        await _resume(
+            bot, message.chat.id, survey_id, message.from_user.id, state, lang, settings, db
+        )

@@ -1,21 +1,49 @@
-"""Detractor alerts: queue each case's alert to the contact's manager and the owners, once."""
+"""Detractor alerts: queued once per case, on the score itself, to the manager who made the deal
+and to the owners; then kept up to date (reason, consent, phone, who took it) by editing them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import logging
+from datetime import datetime
 from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.types import InlineKeyboardMarkup
 
 from bot.cards import case_alert_payload
 from bot.config import Settings
 from storage import Database
-from storage.cases import CaseCard, Recipient, queue_alerts
+from storage.cases import CaseCard, Recipient, alert_messages, queue_alerts
 
-# A person who stops after the score still produces an alert, with what they said, after this.
-ALERT_IDLE = timedelta(minutes=15)
+log = logging.getLogger(__name__)
 
 
-async def queue_case_alerts(db: Database, settings: Settings, now: datetime) -> int:
+def _renderer(settings: Settings) -> Any:
     def render(card: CaseCard, recipient: Recipient) -> dict[str, Any]:
         return case_alert_payload(card, recipient.language or settings.default_language, settings)
 
-    return await queue_alerts(db, settings.owner_ids, now, now - ALERT_IDLE, render)
+    return render
+
+
+async def queue_case_alerts(db: Database, settings: Settings, now: datetime) -> int:
+    return await queue_alerts(db, settings.owner_ids, now, _renderer(settings))
+
+
+async def refresh_case_alerts(
+    db: Database, bot: Bot, settings: Settings, case_id: int
+) -> CaseCard | None:
+    """Re-render a case's alerts: queued ones in the outbox, delivered ones by editing them."""
+    card, to_edit = await alert_messages(db, case_id, _renderer(settings))
+    for chat_id, message_id, payload in to_edit:
+        markup = payload.get("reply_markup")
+        try:
+            await bot.edit_message_text(
+                text=payload["text"],
+                chat_id=chat_id,
+                message_id=message_id,
+                reply_markup=InlineKeyboardMarkup.model_validate(markup) if markup else None,
+            )
+        except (TelegramAPIError, TelegramNetworkError) as exc:  # e.g. "message is not modified"
+            log.info("case %d: alert in chat %d not edited: %s", case_id, chat_id, exc)
+    return card

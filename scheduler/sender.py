@@ -25,6 +25,7 @@ from aiogram.exceptions import (
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
+    TelegramServerError,
 )
 from aiogram.methods import SendMessage
 from aiogram.types import InlineKeyboardMarkup
@@ -164,6 +165,14 @@ class Sender:
             await mark_failed(self._db, row, f"403 {exc.message}")
             if row.contact_id is not None:
                 await mark_unreachable(self._db, row.contact_id, self._clock())
+            return 0
+        except TelegramServerError as exc:  # Telegram's 5xx: it did not take the message
+            when = self._clock() + _retry_delay(row.attempts)
+            if row.attempts >= MAX_ATTEMPTS:
+                await mark_failed(self._db, row, f"server: {exc.message}")
+            else:
+                log.warning("outbox %d: Telegram server error, retry at %s", row.id, when)
+                await mark_retry(self._db, row, when, f"server: {exc.message}")
             return 0
         except TelegramNetworkError as exc:
             if _is_timeout(exc) or row.attempts >= MAX_ATTEMPTS:

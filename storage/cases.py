@@ -8,6 +8,7 @@ score was given, so nothing depends on the person finishing.
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -34,6 +35,8 @@ class CaseCard:
     reason: str | None
     phone: str | None  # only when the person agreed to be contacted
     consent: bool | None
+    in_progress: bool  # the person is still answering the survey
+    reason_given: bool  # Q2 answered (or skipped)
     deal_description: str | None
     deal_date: date | None
     manager_id: int | None
@@ -58,14 +61,18 @@ class Take(enum.Enum):
 
 _CARD_SQL = """
 SELECT k.id AS case_id, k.status, k.contact_id, c.full_name AS contact_name, c.organization,
-       coalesce(s.kind, c.kind) AS kind, s.score, s.reason, s.consent, c.phone,
-       d.description AS deal_description, d.deal_date, c.manager_id, m.full_name AS manager_name,
+       coalesce(s.kind, c.kind) AS kind, s.score, s.reason, s.consent,
+       coalesce(s.phone, c.phone) AS phone,
+       s.id IS NOT NULL AND s.answered_at IS NULL AS in_progress,
+       s.reason_at IS NOT NULL AS reason_given,
+       d.description AS deal_description, d.deal_date,
+       coalesce(s.manager_id, c.manager_id) AS manager_id, m.full_name AS manager_name,
        k.owner_id, o.full_name AS owner_name, k.taken_at
 FROM cases k
 JOIN contacts c ON c.id = k.contact_id
 LEFT JOIN surveys s ON s.id = k.survey_id
 LEFT JOIN deals d ON d.id = k.deal_id
-LEFT JOIN staff m ON m.user_id = c.manager_id
+LEFT JOIN staff m ON m.user_id = coalesce(s.manager_id, c.manager_id)
 LEFT JOIN staff o ON o.user_id = k.owner_id
 WHERE k.id = ?
 """
@@ -87,6 +94,8 @@ async def _card(conn: aiosqlite.Connection, case_id: int) -> CaseCard | None:
         reason=row["reason"],
         phone=row["phone"] if consent else None,
         consent=consent,
+        in_progress=bool(row["in_progress"]),
+        reason_given=bool(row["reason_given"]),
         deal_description=row["deal_description"],
         deal_date=date.fromisoformat(row["deal_date"]) if row["deal_date"] else None,
         manager_id=row["manager_id"],
@@ -125,23 +134,18 @@ async def queue_alerts(
     db: Database,
     owner_ids: Iterable[int],
     now: datetime,
-    idle_before: datetime,
     render: Callable[[CaseCard, Recipient], dict[str, Any]],
 ) -> int:
-    """Queue the alert of every case whose survey is finished, or idle since `idle_before`.
+    """Queue the alert of every case not yet alerted (at once: on the score itself).
 
     The alerts and the case's `alerted_at` are written in one transaction: each case is alerted
-    exactly once, whoever calls this and however often.
+    exactly once, whoever calls this and however often. What the person says afterwards updates
+    the same alert messages (`alert_messages`), so nobody waits for the survey to end.
     """
     owners = list(owner_ids)
     queued = 0
     async with db.transaction() as conn:
-        cur = await conn.execute(
-            "SELECT k.id FROM cases k JOIN surveys s ON s.id = k.survey_id "
-            "WHERE k.alerted_at IS NULL AND (s.answered_at IS NOT NULL "
-            "OR max(s.scored_at, coalesce(s.reason_at, s.scored_at)) <= ?) ORDER BY k.id",
-            (ts(idle_before),),
-        )
+        cur = await conn.execute("SELECT id FROM cases WHERE alerted_at IS NULL ORDER BY id")
         for (case_id,) in await cur.fetchall():
             card = await _card(conn, case_id)
             assert card is not None
@@ -182,3 +186,45 @@ async def take_case(
             (case_id, ts(now), user_id),
         )
         return Take.TAKEN, await _card(conn, case_id)
+
+
+async def alert_messages(
+    db: Database, case_id: int, render: Callable[[CaseCard, Recipient], dict[str, Any]]
+) -> tuple[CaseCard | None, list[tuple[int, int, dict[str, Any]]]]:
+    """Bring every alert of a case up to date with the case as it is now.
+
+    Alerts still in the outbox get the new text in place (so none is delivered with a stale
+    "take" button); for alerts already delivered, returns (chat_id, message_id, payload) to edit.
+    """
+    async with db.transaction() as conn:
+        card = await _card(conn, case_id)
+        if card is None:
+            return None, []
+        rows = await (
+            await conn.execute(
+                "SELECT o.id, o.chat_id, o.status, o.message_id, s.language FROM outbox o "
+                "LEFT JOIN staff s ON s.user_id = o.chat_id "
+                "WHERE o.ref = ? AND o.purpose = ? AND o.status IN ('pending', 'claimed', 'sent')",
+                (f"case:{case_id}", ALERT_PURPOSE),
+            )
+        ).fetchall()
+        to_edit = []
+        for outbox_id, chat_id, status, message_id, language in rows:
+            payload = render(card, Recipient(chat_id, language))
+            if status == "sent":
+                if message_id is not None:
+                    to_edit.append((chat_id, message_id, payload))
+            else:
+                await conn.execute(
+                    "UPDATE outbox SET payload = ? WHERE id = ?",
+                    (json.dumps(payload, ensure_ascii=False), outbox_id),
+                )
+    return card, to_edit
+
+
+async def case_of_survey(db: Database, survey_id: int) -> int | None:
+    async with db.read() as conn:
+        row = await (
+            await conn.execute("SELECT id FROM cases WHERE survey_id = ?", (survey_id,))
+        ).fetchone()
+    return row[0] if row else None

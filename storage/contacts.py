@@ -35,7 +35,7 @@ class SaleResult:
     deal_id: int
     survey_token: str
     merged: bool  # an existing contact (same phone or Telegram account) got the new deal
-    kind: str  # the contact's kind (an existing contact keeps theirs)
+    kind: str  # the kind chosen for this deal (the survey's wording and NPS group)
     created: bool = True  # False: this conversation had already recorded its deal
 
 
@@ -60,8 +60,8 @@ async def _find_existing(
 
 async def _existing_sale(conn: aiosqlite.Connection, idem_key: str) -> SaleResult | None:
     cur = await conn.execute(
-        "SELECT d.id AS deal_id, d.contact_id, s.token, c.kind FROM deals d "
-        "JOIN surveys s ON s.deal_id = d.id JOIN contacts c ON c.id = d.contact_id "
+        "SELECT d.id AS deal_id, d.contact_id, s.token, s.kind FROM deals d "
+        "JOIN surveys s ON s.deal_id = d.id "
         "WHERE d.idem_key = ?",
         (idem_key,),
     )
@@ -151,10 +151,12 @@ async def record_sale(db: Database, sale: SaleInput, now: datetime) -> SaleResul
         await conn.execute(
             "INSERT INTO surveys (token, contact_id, deal_id, manager_id, kind, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (token, contact_id, deal_id, sale.manager_id, kind, stamp),
+            (token, contact_id, deal_id, sale.manager_id, sale.kind, stamp),
         )
     assert contact_id is not None and deal_id is not None
-    return SaleResult(contact_id, deal_id, token, row is not None, kind)
+    # The survey (its wording, and the NPS group it counts in) follows the kind the manager chose
+    # for this deal; a known contact keeps the kind on their card.
+    return SaleResult(contact_id, deal_id, token, row is not None, sale.kind)
 
 
 async def _link_telegram(conn: aiosqlite.Connection, contact_id: int, tg_id: int) -> None:
@@ -172,3 +174,17 @@ async def mark_unreachable(db: Database, contact_id: int, now: datetime) -> None
             "UPDATE contacts SET unreachable_at = coalesce(unreachable_at, ?) WHERE id = ?",
             (ts(now), contact_id),
         )
+
+
+async def claim_link_delivery(db: Database, deal_id: int, now: datetime) -> bool:
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "UPDATE deals SET link_sent_at = ? WHERE id = ? AND link_sent_at IS NULL",
+            (ts(now), deal_id),
+        )
+        return cur.rowcount == 1
+
+
+async def release_link_delivery(db: Database, deal_id: int) -> None:
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE deals SET link_sent_at = NULL WHERE id = ?", (deal_id,))

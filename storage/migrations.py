@@ -259,6 +259,11 @@ ALTER TABLE cases ADD COLUMN reminded_at TEXT;
 ALTER TABLE cases ADD COLUMN escalated_at TEXT;
 -- Task details that depend on the kind (e.g. the day a client said they will start using it).
 ALTER TABLE tasks ADD COLUMN meta TEXT;
+-- The survey link reached the manager (claimed before sending, released if the send fails).
+ALTER TABLE deals ADD COLUMN link_sent_at TEXT;
+-- The phone a respondent gave, kept on their answer even if it cannot go on the contact.
+ALTER TABLE surveys ADD COLUMN phone TEXT;
+ALTER TABLE surveys ADD COLUMN consent_at TEXT;
 CREATE INDEX surveys_opened_unanswered ON surveys (opened_at)
     WHERE answered_at IS NULL AND nudged_at IS NULL AND opened_at IS NOT NULL;
 CREATE INDEX contact_log_initiated ON contact_log (contact_id, at) WHERE initiated = 1;

@@ -187,9 +187,9 @@ async def record_consent(
     """Store Q3. A No, or a Yes from a person whose phone is known, finishes the survey."""
     async with db.transaction() as conn:
         cur = await conn.execute(
-            "UPDATE surveys SET consent = ? WHERE id = ? AND respondent_tg_id = ? "
+            "UPDATE surveys SET consent = ?, consent_at = ? WHERE id = ? AND respondent_tg_id = ? "
             "AND reason_at IS NOT NULL AND consent IS NULL",
-            (int(consent), survey_id, tg_user_id),
+            (int(consent), ts(now), survey_id, tg_user_id),
         )
         if cur.rowcount != 1:
             return None
@@ -216,6 +216,7 @@ async def record_phone(
         # The number may already belong to another contact record (the person bought under a
         # colleague's name, say): keep the records apart rather than merge them silently.
         if phone is not None:
+            await conn.execute("UPDATE surveys SET phone = ? WHERE id = ?", (phone, survey_id))
             await conn.execute(
                 "UPDATE contacts SET phone = ?, updated_at = ? WHERE id = ? AND phone IS NULL "
                 "AND NOT EXISTS (SELECT 1 FROM contacts WHERE phone = ?)",

@@ -42,12 +42,14 @@ async def load_facts(
         where = f" AND c.id IN ({','.join('?' * len(only))})"
         params = list(only)
     # instants older than these can have produced a task by now (UTC text compares correctly)
-    refresh_cut = ts(datetime.combine(today, datetime.min.time(), tz) - timedelta(
-        days=refresh_after_days - HORIZON_DAYS - 1
-    ))
-    resend_cut = ts(datetime.combine(today, datetime.min.time(), tz) - timedelta(
-        days=resend_after_days - HORIZON_DAYS - 1
-    ))
+    refresh_cut = ts(
+        datetime.combine(today, datetime.min.time(), tz)
+        - timedelta(days=refresh_after_days - HORIZON_DAYS - 1)
+    )
+    resend_cut = ts(
+        datetime.combine(today, datetime.min.time(), tz)
+        - timedelta(days=resend_after_days - HORIZON_DAYS - 1)
+    )
     call_since = (today - timedelta(days=CALL_WINDOW_DAYS)).isoformat()
     async with db.read() as conn:
         contacts = await (
@@ -61,7 +63,8 @@ async def load_facts(
             await (
                 await conn.execute(
                     "SELECT d.contact_id, max(d.deal_date) FROM deals d "
-                    "JOIN contacts c ON c.id = d.contact_id WHERE 1" + where
+                    "JOIN contacts c ON c.id = d.contact_id WHERE 1"
+                    + where
                     + " GROUP BY d.contact_id",
                     params,
                 )
@@ -73,8 +76,7 @@ async def load_facts(
                 "SELECT d.id, d.contact_id, d.deal_date FROM deals d "
                 "JOIN contacts c ON c.id = d.contact_id "
                 "WHERE d.source = 'bot' AND d.deal_date >= ? "
-                "AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.idem_key = 'call:' || d.id)"
-                + where,
+                "AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.idem_key = 'call:' || d.id)" + where,
                 [call_since, *params],
             )
         ).fetchall():
@@ -86,7 +88,8 @@ async def load_facts(
                     "SELECT t.contact_id, max(t.closed_at) FROM tasks t "
                     "JOIN contacts c ON c.id = t.contact_id WHERE t.kind = 'offer' "
                     "AND t.status IN ('done', 'skipped') AND t.closed_at IS NOT NULL"
-                    + where + " GROUP BY t.contact_id",
+                    + where
+                    + " GROUP BY t.contact_id",
                     params,
                 )
             ).fetchall()
@@ -170,7 +173,8 @@ async def insert_tasks(
 
 
 async def apply_plans(db: Database, plans: Iterable[Plan], now: datetime) -> int:
-    """Store new tasks (a known idem_key is skipped) and cancel obsolete ones, in one transaction."""
+    """Store new tasks (a known idem_key is skipped) and cancel obsolete ones, in one
+    transaction."""
     creates: list[TaskSpec] = []
     cancels: list[str] = []
     for plan in plans:
@@ -297,9 +301,7 @@ async def due_tasks(db: Database, manager_id: int, today: date, now: datetime) -
     return sorted(views, key=lambda v: (order.get(v.kind, 99), v.due_date, v.id))
 
 
-async def upcoming_tasks(
-    db: Database, manager_id: int, start: date, end: date
-) -> list[TaskView]:
+async def upcoming_tasks(db: Database, manager_id: int, start: date, end: date) -> list[TaskView]:
     async with db.read() as conn:
         rows = await (
             await conn.execute(

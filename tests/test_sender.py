@@ -170,3 +170,16 @@ async def test_rate_limits_space_the_sends(
     assert await sender.drain_once() == 3
     # b1 waits for the global gap (1/20 s); a2 for a second after a1 in the same chat
     assert sleeps == [0.05, 0.95]
+
+
+async def test_telegram_server_error_is_retried(
+    api: FakeBotAPI, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    await queue(db, clock(), "привет")
+    api.fail_next("sendMessage", error_code=502, description="Bad Gateway")
+    sender = make_sender(bot, db, clock)
+    assert await sender.drain_once() == 0
+    assert (await outbox(db))[0][0] == "pending"
+    clock.advance(seconds=2)
+    assert await sender.drain_once() == 1
+    assert [m.text for m in api.user(CHAT, "Анна").messages] == ["привет"]

@@ -7,10 +7,9 @@ unless wrapped in `Raw`, so a client's name like "<b>Ivan" can never break or fo
 from __future__ import annotations
 
 import html
-from typing import Any
-
 import importlib
 import pkgutil
+from typing import Any
 
 # Each feature may keep its texts in its own pair of modules, `ru_<feature>.py` / `en_<feature>.py`;
 # they are merged here, and a key defined twice is an error.

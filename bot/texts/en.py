@@ -68,6 +68,7 @@ TEXTS: dict[str, str] = {
     "managers.deactivated": "{name}: access removed.",
     "managers.reactivated": "{name}: access restored.",
     "managers.not_found": "There is no such manager.",
+    "managers.more": "…and {count} more: the list shows the first 40.",
     "manager.access_removed": "The owner has removed your manager access to {company}'s bot.",
     "manager.access_restored": (
         "The owner has restored your manager access to {company}'s bot. /help — what the bot "
@@ -238,6 +239,7 @@ TEXTS: dict[str, str] = {
     "alert.contact_no": "does not want to be called",
     "alert.contact_unknown": "did not answer the contact question",
     "alert.reason_none": "not given",
+    "alert.pending": "still answering the survey…",
     "alert.deal_none": "—",
     "alert.btn_take": "🙋 I'll take it",
     "alert.taken": "✅ Taken by {name}, {when}",

@@ -69,6 +69,7 @@ TEXTS: dict[str, str] = {
     "managers.deactivated": "{name}: доступ отключён.",
     "managers.reactivated": "{name}: доступ возвращён.",
     "managers.not_found": "Такого менеджера нет.",
+    "managers.more": "…и ещё {count}: список показывает первых 40.",
     "manager.access_removed": (
         "Руководитель отключил ваш доступ менеджера в боте компании «{company}»."
     ),
@@ -241,6 +242,7 @@ TEXTS: dict[str, str] = {
     "alert.contact_no": "не согласен(на) на звонок",
     "alert.contact_unknown": "не ответил(а) на вопрос о связи",
     "alert.reason_none": "не указана",
+    "alert.pending": "ещё отвечает на опрос…",
     "alert.deal_none": "—",
     "alert.btn_take": "🙋 Беру случай",
     "alert.taken": "✅ Случай взял(а): {name}, {when}",

@@ -19,6 +19,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.methods import (
+    AnswerCallbackQuery,
     EditMessageCaption,
     EditMessageReplyMarkup,
     EditMessageText,
@@ -47,6 +48,7 @@ class RecordingSession(BaseSession):
         self.bot_username = bot_username
         self._failures: deque[_Failure] = deque()
         self._message_ids = itertools.count(1000)
+        self._answered: set[str] = set()
 
     def fail_next(
         self,
@@ -90,6 +92,17 @@ class RecordingSession(BaseSession):
                 if failure.retry_after is not None:
                     body["parameters"] = {"retry_after": failure.retry_after}
                 self.check_response(bot, method, failure.error_code, json.dumps(body))
+        if isinstance(method, AnswerCallbackQuery):
+            # Telegram accepts one answer per callback query.
+            if method.callback_query_id in self._answered:
+                body = {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: query is too old and response timeout expired "
+                    "or query ID is invalid",
+                }
+                self.check_response(bot, method, 400, json.dumps(body))
+            self._answered.add(method.callback_query_id)
         content = json.dumps({"ok": True, "result": self._result(bot, method)})
         return self.check_response(bot, method, 200, content).result
 
