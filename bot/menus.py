@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.GUEST: ("start", "help"),
-    Role.MANAGER: ("sale", "help", "cancel"),
-    Role.OWNER: ("sale", "nps", "invite", "managers", "help", "cancel"),
+    Role.MANAGER: ("sale", "today", "week", "find", "help", "cancel"),
+    Role.OWNER: ("sale", "nps", "today", "find", "invite", "managers", "help", "cancel"),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.enums import ChatType
 
-from handlers import cases, fallback, owner, sale, start, survey
+from handlers import cases, contacts, fallback, owner, sale, start, survey
 
 
 def build_router() -> Router:
@@ -20,6 +20,7 @@ def build_router() -> Router:
         sale.router(),
         survey.router(),
         cases.router(),
+        contacts.router(),
         fallback.router(),
     )
     return root

@@ -89,17 +89,22 @@ async def record_sale(db: Database, sale: SaleInput, now: datetime) -> SaleResul
         if row is not None:
             contact_id, kind = row["id"], row["kind"]
             await conn.execute(
+                # A known contact keeps their data and their manager (the deal and its survey
+                # carry who made this sale); new facts only fill the gaps. A phone that belongs
+                # to another contact is not moved here.
                 "UPDATE contacts SET "
                 "full_name = coalesce(full_name, ?), "
                 "organization = coalesce(?, organization), "
-                "phone = coalesce(phone, ?), "
+                "phone = CASE WHEN phone IS NULL AND NOT EXISTS "
+                "(SELECT 1 FROM contacts o WHERE o.phone = ?) THEN ? ELSE phone END, "
                 "birth_day = coalesce(?, birth_day), birth_month = coalesce(?, birth_month), "
                 "birth_year = CASE WHEN ? IS NOT NULL THEN ? ELSE birth_year END, "
-                "manager_id = ?, status = 'customer', forgotten_at = NULL, updated_at = ? "
+                "manager_id = coalesce(manager_id, ?), status = 'customer', updated_at = ? "
                 "WHERE id = ?",
                 (
                     sale.full_name,
                     sale.organization,
+                    sale.phone,
                     sale.phone,
                     bday[0],
                     bday[1],

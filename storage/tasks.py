@@ -417,3 +417,50 @@ async def contact_purchases(db: Database, contact_id: int, limit: int = 10) -> l
             )
         ).fetchall()
     return [f"{date.fromisoformat(r[1]).strftime('%d.%m.%Y')} — {r[0]}" for r in rows]
+
+
+async def close_unsuitable(
+    db: Database, task: TaskView, manager_id: int, meet_due: date, now: datetime
+) -> int | None:
+    """ "Not suitable" on a call, in one transaction: the call is closed, a case is opened and
+    owned by the manager, and an urgent meeting task is created. None if already closed."""
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "UPDATE tasks SET status = 'done', outcome = 'unsuitable', closed_at = ? "
+            "WHERE id = ? AND manager_id = ? AND status = 'pending'",
+            (ts(now), task.id, manager_id),
+        )
+        if cur.rowcount != 1:
+            return None
+        cur = await conn.execute(
+            "INSERT INTO cases (contact_id, deal_id, source, status, owner_id, opened_at, "
+            "taken_at, alerted_at) VALUES (?, ?, 'call', 'taken', ?, ?, ?, ?)",
+            (task.contact_id, task.deal_id, manager_id, ts(now), ts(now), ts(now)),
+        )
+        case_id = int(cur.lastrowid or 0)
+        await conn.execute(
+            "INSERT INTO case_events (case_id, at, actor_id, action, note) "
+            "VALUES (?, ?, ?, 'opened', 'not suitable (call)')",
+            (case_id, ts(now), manager_id),
+        )
+        await conn.execute(
+            "INSERT INTO tasks (idem_key, kind, contact_id, deal_id, case_id, manager_id, "
+            "due_date, created_at) VALUES (?, 'meet', ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (idem_key) DO NOTHING",
+            (
+                f"meet:{task.id}",
+                task.contact_id,
+                task.deal_id,
+                case_id,
+                manager_id,
+                meet_due.isoformat(),
+                ts(now),
+            ),
+        )
+        if task.contact_id is not None:
+            await conn.execute(
+                "INSERT INTO contact_log (contact_id, at, channel, purpose, initiated, staff_id) "
+                "VALUES (?, ?, 'call', 'unsuitable', 1, ?)",
+                (task.contact_id, ts(now), manager_id),
+            )
+    return case_id

@@ -55,6 +55,8 @@ async def test_owner_invites_manager_and_everything_survives_restart(
         assert [c["command"] for c in owner_menu] == [
             "sale",
             "nps",
+            "today",
+            "find",
             "invite",
             "managers",
             "help",
@@ -94,7 +96,14 @@ async def test_owner_invites_manager_and_everything_survives_restart(
         assert "Вы — менеджер компании «Ромашка»" in ((await manager.wait_message()).text or "")
         manager_menu = api.commands_for({"type": "chat", "chat_id": 222})
         assert manager_menu is not None
-        assert [c["command"] for c in manager_menu] == ["sale", "help", "cancel"]
+        assert [c["command"] for c in manager_menu] == [
+            "sale",
+            "today",
+            "week",
+            "find",
+            "help",
+            "cancel",
+        ]
 
         # the owner removes the manager's access with the button
         await owner.tap(listing, listing.button("Пётр"))

@@ -12,6 +12,7 @@ TEXTS: dict[str, str] = {
         "What you can do:\n"
         "/sale — record a deal and get the survey link for the client\n"
         "/nps — the company's NPS, overall and by group\n"
+        "/today — your plan for today, /find — a client's card\n"
         "/invite — an invite link for a new manager (one-time, valid for 7 days)\n"
         "/managers — the list of managers; remove or restore access\n"
         "/help — this help"
@@ -21,6 +22,9 @@ TEXTS: dict[str, str] = {
         "The bot will remind you to call clients after a sale, of birthdays and offers, and "
         "clients will answer three short questions through your link.\n\n"
         "/sale — record a deal and get the survey link for the client\n"
+        "/today — today's plan: calls, birthdays, offers\n"
+        "/week — what is coming this week\n"
+        "/find name or phone — a client's card\n"
         "/cancel — cancel what you started\n"
         "/help — this help"
     ),

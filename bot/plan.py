@@ -1,0 +1,326 @@
+"""The manager's day as messages: the plan (one message, paginated), task cards with their outcome
+buttons, and the payloads of what the bot sends first (reminders, nudges, deadlines, greetings).
+
+The plan is one message that the manager navigates: tapping an item turns it into that task's
+card, an outcome turns it back into the plan. Button data carries ids only.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from datetime import date, datetime
+from typing import Any
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.config import Settings
+from bot.deeplinks import LinkKind, make_link
+from bot.formatting import local_datetime
+from bot.parsing import format_phone
+from bot.texts import Raw, plain, t
+from handlers.callbacks import CaseTake, PlanPage, SurveyResume, TaskAct, TaskOpen
+from scheduler.rules import next_birthday
+from storage.tasks import TaskView
+
+PAGE_SIZE = 8
+LABEL_LIMIT = 60
+CALL_KINDS = ("call", "call_back")
+
+
+def _label(text: str) -> str:
+    return text if len(text) <= LABEL_LIMIT else text[: LABEL_LIMIT - 1] + "…"
+
+
+def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _act(lang: str, key: str, task: TaskView, action: str, page: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=plain(lang, key),
+        callback_data=TaskAct(task_id=task.id, action=action, page=page).pack(),
+    )
+
+
+def _back(lang: str, page: int) -> list[InlineKeyboardButton]:
+    return [
+        InlineKeyboardButton(
+            text=plain(lang, "plan.btn_back"), callback_data=PlanPage(page=page).pack()
+        )
+    ]
+
+
+def plan_message(
+    tasks: list[TaskView], page: int, lang: str, today: date
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The day's plan: a title and one button per task, PAGE_SIZE to a page."""
+    day = today.strftime("%d.%m.%Y")
+    if not tasks:
+        return t(lang, "plan.title", date=day, count=0) + "\n\n" + t(lang, "plan.empty"), None
+    pages = math.ceil(len(tasks) / PAGE_SIZE)
+    page = min(max(page, 0), pages - 1)
+    lines = [t(lang, "plan.title", date=day, count=len(tasks)), "", t(lang, "plan.pick")]
+    if pages > 1:
+        lines.append(t(lang, "plan.page", page=page + 1, pages=pages))
+    rows = []
+    for task in tasks[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
+        label = plain(lang, f"item.{task.kind}", name=task.contact_name or "—")
+        if task.due_date < today:
+            label += plain(lang, "plan.overdue", date=task.due_date.strftime("%d.%m"))
+        data = TaskOpen(task_id=task.id, page=page).pack()
+        rows.append([InlineKeyboardButton(text=_label(label), callback_data=data)])
+    nav = []
+    if page > 0:
+        nav.append(
+            InlineKeyboardButton(
+                text=plain(lang, "plan.btn_prev"), callback_data=PlanPage(page=page - 1).pack()
+            )
+        )
+    if page < pages - 1:
+        nav.append(
+            InlineKeyboardButton(
+                text=plain(lang, "plan.btn_next"), callback_data=PlanPage(page=page + 1).pack()
+            )
+        )
+    if nav:
+        rows.append(nav)
+    return "\n".join(lines), _markup(rows)
+
+
+def _who(task: TaskView, lang: str) -> str:
+    return t(
+        lang,
+        "card.who",
+        name=task.contact_name or "—",
+        org=f", {task.organization}" if task.organization else "",
+        phone=f", {format_phone(task.phone)}" if task.phone else "",
+    )
+
+
+def _deal(task: TaskView, lang: str) -> str:
+    if not task.deal_description:
+        return t(lang, "card.none")
+    when = task.deal_date.strftime("%d.%m.%Y") if task.deal_date else ""
+    return f"{task.deal_description}, {when}".strip(", ")
+
+
+def task_card(
+    task: TaskView,
+    lang: str,
+    settings: Settings,
+    today: date,
+    page: int = 0,
+    *,
+    bot_username: str = "",
+    purchases: list[str] | None = None,
+    comments: list[str] | None = None,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A task as the manager works it: what to do, the script, and the outcome buttons."""
+    who = _who(task, lang)
+    kind = task.kind
+    rows: list[list[InlineKeyboardButton]] = []
+    if kind in CALL_KINDS:
+        if kind == "call":
+            text = t(lang, "card.call", who=who, deal=_deal(task, lang))
+            attempt = int(task.meta.get("attempt", 1))
+            if attempt > 1:
+                text += "\n\n" + t(
+                    lang, "card.call_attempt", n=attempt, max=settings.cadence.max_call_attempts
+                )
+        else:
+            note = ""
+            if task.meta.get("start"):
+                start = date.fromisoformat(task.meta["start"]).strftime("%d.%m.%Y")
+                note = t(lang, "card.call_back_note", date=start)
+            elif task.meta.get("likes"):
+                note = t(lang, "card.call_back_likes")
+            text = t(lang, "card.call_back", who=who, deal=_deal(task, lang), note=note)
+        rows = [
+            [_act(lang, "btn.likes", task, "likes", page)],
+            [_act(lang, "btn.not_yet", task, "notyet", page)],
+            [_act(lang, "btn.unsuitable", task, "unsuit", page)],
+            [
+                _act(lang, "btn.no_answer", task, "noans", page),
+                _act(lang, "btn.snooze", task, "snz", page),
+            ],
+        ]
+    elif kind == "offer":
+        listed = "\n".join(f"• {html.escape(p)}" for p in purchases or []) or t(lang, "card.none")
+        said = "\n".join(f"• «{html.escape(c[:300])}»" for c in comments or []) or t(
+            lang, "card.none"
+        )
+        text = t(lang, "card.offer", who=who, purchases=Raw(listed), comments=Raw(said))
+        rows = [
+            [
+                _act(lang, "btn.done", task, "done", page),
+                _act(lang, "btn.done_note", task, "note", page),
+            ],
+            [
+                _act(lang, "btn.skip_task", task, "skip", page),
+                _act(lang, "btn.snooze_week", task, "swk", page),
+            ],
+        ]
+    elif kind in ("birthday", "birthday_lead"):
+        if kind == "birthday":
+            text = t(lang, "card.birthday", who=who)
+        else:
+            upcoming = task.due_date
+            if task.birth_day and task.birth_month:
+                upcoming = next_birthday(task.birth_day, task.birth_month, today)
+            text = t(
+                lang,
+                "card.birthday_lead",
+                who=who,
+                days=(upcoming - today).days,
+                date=upcoming.strftime("%d.%m"),
+            )
+        rows = [[_act(lang, "btn.done", task, "done", page)]]
+        if kind == "birthday" and task.tg_linked and task.consent:
+            text += "\n\n" + t(lang, "card.birthday_greet_hint")
+            rows.append([_act(lang, "btn.greet", task, "greet", page)])
+    else:
+        if kind == "refresh":
+            reason = f": «{html.escape(task.survey_reason)}»" if task.survey_reason else ""
+            text = t(
+                lang, "card.refresh", who=who, score=task.survey_score or "—", reason=Raw(reason)
+            )
+        elif kind == "passive":
+            last = task.meta.get("last_deal") or (
+                task.deal_date.isoformat() if task.deal_date else None
+            )
+            shown = date.fromisoformat(last).strftime("%d.%m.%Y") if last else t(lang, "card.none")
+            text = t(lang, "card.passive", who=who, date=shown)
+        elif kind == "resend":
+            link = make_link(bot_username, LinkKind.SURVEY, task.survey_token or "")
+            text = t(lang, "card.resend", who=who, link=link)
+        else:  # meet
+            text = t(lang, "card.meet", who=who, deal=_deal(task, lang))
+        rows = [
+            [
+                _act(lang, "btn.done", task, "done", page),
+                _act(lang, "btn.skip_task", task, "skip", page),
+            ],
+            [
+                _act(lang, "btn.snooze_tomorrow", task, "stom", page),
+                _act(lang, "btn.snooze_week", task, "swk", page),
+            ],
+        ]
+    if task.due_date != today:
+        text += "\n" + t(lang, "card.due", date=task.due_date.strftime("%d.%m.%Y"))
+    rows.append(_back(lang, page))
+    return text, _markup(rows)
+
+
+def not_yet_menu(task: TaskView, lang: str, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    return t(lang, "task.when_start"), _markup(
+        [
+            [
+                _act(lang, "btn.start_tomorrow", task, "st1", page),
+                _act(lang, "btn.start_3d", task, "st3", page),
+                _act(lang, "btn.start_week", task, "st7", page),
+            ],
+            [_act(lang, "btn.start_date", task, "stdate", page)],
+            _back(lang, page),
+        ]
+    )
+
+
+def snooze_menu(task: TaskView, lang: str, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    return t(lang, "btn.snooze"), _markup(
+        [
+            [
+                _act(lang, "btn.snooze_1h", task, "s1h", page),
+                _act(lang, "btn.snooze_3h", task, "s3h", page),
+                _act(lang, "btn.snooze_tomorrow", task, "stom", page),
+            ],
+            _back(lang, page),
+        ]
+    )
+
+
+def likes_menu(task: TaskView, lang: str, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    return t(lang, "task.likes_next"), _markup(
+        [
+            [
+                _act(lang, "btn.call_tomorrow", task, "again", page),
+                _act(lang, "btn.no_more", task, "nomore", page),
+            ],
+        ]
+    )
+
+
+def payload(text: str, markup: InlineKeyboardMarkup | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"text": text}
+    if markup is not None:
+        body["reply_markup"] = markup.model_dump(mode="json", exclude_none=True)
+    return body
+
+
+def reminder_payload(
+    task: TaskView, lang: str, settings: Settings, today: date, bot_username: str
+) -> dict[str, Any]:
+    text, markup = task_card(task, lang, settings, today, bot_username=bot_username)
+    return payload(t(lang, "reminder.title") + "\n\n" + text, markup)
+
+
+def nudge_payload(survey_id: int, lang: str) -> dict[str, Any]:
+    button = InlineKeyboardButton(
+        text=plain(lang, "btn.continue_survey"),
+        callback_data=SurveyResume(survey_id=survey_id).pack(),
+    )
+    return payload(t(lang, "nudge.text"), _markup([[button]]))
+
+
+def case_remind_payload(
+    case_id: int, name: str | None, score: int | None, hours: int, lang: str
+) -> dict[str, Any]:
+    take = InlineKeyboardButton(
+        text=plain(lang, "alert.btn_take"), callback_data=CaseTake(case_id=case_id).pack()
+    )
+    text = t(
+        lang, "case.remind", case_id=case_id, name=name or "—", score=score or "—", hours=hours
+    )
+    return payload(text, _markup([[take]]))
+
+
+def case_escalate_payload(
+    case_id: int, name: str | None, score: int | None, days: int, owner: str | None, lang: str
+) -> dict[str, Any]:
+    text = t(
+        lang,
+        "case.escalate",
+        case_id=case_id,
+        name=name or "—",
+        score=score if score is not None else "—",
+        days=days,
+        owner=owner or t(lang, "case.nobody"),
+    )
+    return payload(text)
+
+
+def unreachable_payload(name: str | None, phone: str | None, lang: str) -> dict[str, Any]:
+    shown = f": {format_phone(phone)}" if phone else ""
+    return payload(t(lang, "unreachable.notice", name=name or "—", phone=shown))
+
+
+def greeting_payload(name: str | None, lang: str, settings: Settings) -> dict[str, Any]:
+    first = (name or "").split()[0] if name else ""
+    return payload(t(lang, "greet.text", name=first or "—", company=settings.company_name))
+
+
+def week_message(tasks: list[TaskView], lang: str) -> str:
+    if not tasks:
+        return t(lang, "week.title") + "\n\n" + t(lang, "week.empty")
+    lines = [t(lang, "week.title")]
+    current: date | None = None
+    for task in tasks[:60]:
+        if task.due_date != current:
+            current = task.due_date
+            lines += ["", t(lang, "week.day", date=current.strftime("%d.%m.%Y"))]
+        lines.append(t(lang, f"item.{task.kind}", name=task.contact_name or "—"))
+    return "\n".join(lines)
+
+
+def snoozed_until(moment: datetime, settings: Settings) -> str:
+    return local_datetime(moment, settings.timezone)

@@ -1,0 +1,336 @@
+"""What the scheduler sends: nudges, case deadlines, unreachable notices, timed reminders, digests.
+
+Each function marks what it queued in the same transaction as the outbox rows (or relies on the
+outbox's idempotency key), so a tick that runs twice, or again after a restart, queues nothing new.
+`may_write_first` is the one contact budget every bot-initiated message to a person goes through.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import aiosqlite
+
+from storage.db import Database
+from storage.outbox import enqueue
+from storage.tasks import _TASK_SQL, TaskView, _view
+from storage.timefmt import from_ts, ts
+
+
+class Blocked(enum.StrEnum):
+    UNLINKED = "unlinked"  # never opened the bot (or was forgotten)
+    OPTOUT = "optout"  # said /stop
+    UNREACHABLE = "unreachable"  # blocked the bot
+    NOCONSENT = "noconsent"  # declined to be contacted
+    BUDGET = "budget"  # the bot already wrote first recently
+
+
+async def may_write_first(
+    conn: aiosqlite.Connection,
+    contact_id: int,
+    now: datetime,
+    min_days: int,
+    *,
+    needs_consent: bool = False,
+) -> Blocked | None:
+    """None if the bot may write first to this person now, else why not."""
+    row = await (
+        await conn.execute(
+            "SELECT tg_user_id, opted_out_at, unreachable_at, forgotten_at, contact_consent "
+            "FROM contacts WHERE id = ?",
+            (contact_id,),
+        )
+    ).fetchone()
+    if row is None or row["tg_user_id"] is None or row["forgotten_at"] is not None:
+        return Blocked.UNLINKED
+    if row["opted_out_at"] is not None:
+        return Blocked.OPTOUT
+    if row["unreachable_at"] is not None:
+        return Blocked.UNREACHABLE
+    if needs_consent and not row["contact_consent"]:
+        return Blocked.NOCONSENT
+    since = ts(now - timedelta(days=min_days))
+    recent = await (
+        await conn.execute(
+            "SELECT 1 FROM contact_log WHERE contact_id = ? AND initiated = 1 AND at > ? LIMIT 1",
+            (contact_id, since),
+        )
+    ).fetchone()
+    if recent is not None:
+        return Blocked.BUDGET
+    # A message already queued for this person counts too.
+    queued = await (
+        await conn.execute(
+            "SELECT 1 FROM outbox WHERE contact_id = ? AND status IN ('pending', 'claimed') "
+            "LIMIT 1",
+            (contact_id,),
+        )
+    ).fetchone()
+    return Blocked.BUDGET if queued else None
+
+
+async def send_greeting(
+    db: Database,
+    contact_id: int,
+    now: datetime,
+    min_days: int,
+    payload: Callable[[str | None, str | None], dict[str, Any]],
+) -> Blocked | None:
+    """Queue the bot's birthday greeting to a person, if the contact budget allows it."""
+    async with db.transaction() as conn:
+        blocked = await may_write_first(conn, contact_id, now, min_days, needs_consent=True)
+        if blocked is not None:
+            return blocked
+        row = await (
+            await conn.execute(
+                "SELECT tg_user_id, full_name, language FROM contacts WHERE id = ?", (contact_id,)
+            )
+        ).fetchone()
+        await enqueue(
+            conn,
+            chat_id=row["tg_user_id"],
+            purpose="greeting",
+            payload=payload(row["full_name"], row["language"]),
+            now=now,
+            contact_id=contact_id,
+            idem_key=f"greeting:{contact_id}:{now.year}",
+        )
+    return None
+
+
+async def queue_nudges(
+    db: Database,
+    now: datetime,
+    after_hours: int,
+    min_days: int,
+    render: Callable[[int, str | None], dict[str, Any]],
+) -> int:
+    """One gentle nudge for a survey opened but not finished (method 10)."""
+    queued = 0
+    async with db.transaction() as conn:
+        rows = await (
+            await conn.execute(
+                "SELECT id, contact_id, respondent_tg_id, language FROM surveys "
+                "WHERE answered_at IS NULL AND nudged_at IS NULL AND opened_at IS NOT NULL "
+                "AND opened_at <= ? AND respondent_tg_id IS NOT NULL",
+                (ts(now - timedelta(hours=after_hours)),),
+            )
+        ).fetchall()
+        for survey_id, contact_id, chat_id, language in rows:
+            if await may_write_first(conn, contact_id, now, min_days) is None:
+                await enqueue(
+                    conn,
+                    chat_id=chat_id,
+                    purpose="nudge",
+                    payload=render(survey_id, language),
+                    now=now,
+                    contact_id=contact_id,
+                    idem_key=f"nudge:{survey_id}",
+                )
+                queued += 1
+            # Once only: a nudge the budget did not allow is not tried again later.
+            await conn.execute(
+                "UPDATE surveys SET nudged_at = ? WHERE id = ?", (ts(now), survey_id)
+            )
+    return queued
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCase:
+    case_id: int
+    status: str
+    opened_at: datetime
+    contact_name: str | None
+    score: int | None
+    manager_id: int | None
+    owner_name: str | None
+    reminded: bool
+    escalated: bool
+
+
+async def open_cases(db: Database) -> list[OpenCase]:
+    async with db.read() as conn:
+        rows = await (
+            await conn.execute(
+                "SELECT k.id, k.status, k.opened_at, c.full_name, s.score, "
+                "coalesce(s.manager_id, c.manager_id) AS manager_id, o.full_name AS owner_name, "
+                "k.reminded_at IS NOT NULL AS reminded, k.escalated_at IS NOT NULL AS escalated "
+                "FROM cases k JOIN contacts c ON c.id = k.contact_id "
+                "LEFT JOIN surveys s ON s.id = k.survey_id "
+                "LEFT JOIN staff o ON o.user_id = k.owner_id "
+                "WHERE k.status != 'resolved' AND (k.reminded_at IS NULL OR k.escalated_at IS NULL)"
+            )
+        ).fetchall()
+    return [
+        OpenCase(
+            case_id=r[0],
+            status=r[1],
+            opened_at=from_ts(r[2]),
+            contact_name=r[3],
+            score=r[4],
+            manager_id=r[5],
+            owner_name=r[6],
+            reminded=bool(r[7]),
+            escalated=bool(r[8]),
+        )
+        for r in rows
+    ]
+
+
+async def queue_case_message(
+    db: Database,
+    case_id: int,
+    column: str,
+    messages: Iterable[tuple[int, str, dict[str, Any]]],
+    now: datetime,
+) -> int:
+    """Queue a case's reminder or escalation (chat, idem key, payload) and mark it, once."""
+    assert column in ("reminded_at", "escalated_at")
+    queued = 0
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            f"UPDATE cases SET {column} = ? WHERE id = ? AND {column} IS NULL", (ts(now), case_id)
+        )
+        if cur.rowcount != 1:
+            return 0
+        for chat_id, key, payload in messages:
+            if await enqueue(
+                conn,
+                chat_id=chat_id,
+                purpose="case_deadline",
+                payload=payload,
+                now=now,
+                ref=f"case:{case_id}",
+                idem_key=key,
+            ):
+                queued += 1
+    return queued
+
+
+async def staff_language(db: Database, user_ids: Iterable[int]) -> dict[int, str | None]:
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    async with db.read() as conn:
+        rows = await (
+            await conn.execute(
+                "SELECT user_id, language FROM staff WHERE user_id IN "
+                f"({','.join('?' * len(ids))})",
+                ids,
+            )
+        ).fetchall()
+    found = {r[0]: r[1] for r in rows}
+    return {i: found.get(i) for i in ids}
+
+
+async def queue_unreachable_notices(
+    db: Database,
+    now: datetime,
+    render: Callable[[str | None, str | None, str | None], dict[str, Any]],
+) -> int:
+    """Tell a person's manager once that the bot can no longer write to them."""
+    queued = 0
+    async with db.transaction() as conn:
+        rows = await (
+            await conn.execute(
+                "SELECT c.id, c.manager_id, c.full_name, c.phone, c.unreachable_at, s.language "
+                "FROM contacts c JOIN staff s ON s.user_id = c.manager_id AND s.active = 1 "
+                "WHERE c.unreachable_at IS NOT NULL AND c.unreachable_at > ?",
+                (ts(now - timedelta(days=3)),),
+            )
+        ).fetchall()
+        for contact_id, manager_id, name, phone, since, language in rows:
+            if await enqueue(
+                conn,
+                chat_id=manager_id,
+                purpose="unreachable",
+                payload=render(name, phone, language),
+                now=now,
+                idem_key=f"unreachable:{contact_id}:{since}",
+            ):
+                queued += 1
+    return queued
+
+
+async def claim_timed_reminders(
+    db: Database, now: datetime, render: Callable[[TaskView, str | None], dict[str, Any]]
+) -> int:
+    """A call-back at an hour, or a snoozed task: remind the manager when its hour comes."""
+    queued = 0
+    async with db.transaction() as conn:
+        rows = await (
+            await conn.execute(
+                _TASK_SQL + " WHERE t.status = 'pending' AND t.due_at IS NOT NULL "
+                "AND t.due_at <= ? AND t.notified_at IS NULL",
+                (ts(now),),
+            )
+        ).fetchall()
+        for row in rows:
+            task = _view(row)
+            if task.manager_id is None:
+                continue
+            lang = await (
+                await conn.execute(
+                    "SELECT language FROM staff WHERE user_id = ?", (task.manager_id,)
+                )
+            ).fetchone()
+            await enqueue(
+                conn,
+                chat_id=task.manager_id,
+                purpose="reminder",
+                payload=render(task, lang[0] if lang else None),
+                now=now,
+                idem_key=f"remind:{task.id}:{row['due_at']}",
+            )
+            await conn.execute("UPDATE tasks SET notified_at = ? WHERE id = ?", (ts(now), task.id))
+            queued += 1
+    return queued
+
+
+async def queue_digest(
+    db: Database, user_id: int, day: date, payload: dict[str, Any], now: datetime
+) -> bool:
+    async with db.transaction() as conn:
+        return (
+            await enqueue(
+                conn,
+                chat_id=user_id,
+                purpose="digest",
+                payload=payload,
+                now=now,
+                idem_key=f"digest:{user_id}:{day.isoformat()}",
+            )
+            is not None
+        )
+
+
+async def digest_queued(db: Database, user_id: int, day: date) -> bool:
+    async with db.read() as conn:
+        row = await (
+            await conn.execute(
+                "SELECT 1 FROM outbox WHERE idem_key = ?", (f"digest:{user_id}:{day.isoformat()}",)
+            )
+        ).fetchone()
+    return row is not None
+
+
+async def set_opt_out(db: Database, tg_user_id: int, opted_out: bool, now: datetime) -> bool:
+    """/stop (True) or /start again (False); True if a contact record changed."""
+    async with db.transaction() as conn:
+        if opted_out:
+            cur = await conn.execute(
+                "UPDATE contacts SET opted_out_at = ?, updated_at = ? "
+                "WHERE tg_user_id = ? AND opted_out_at IS NULL",
+                (ts(now), ts(now), tg_user_id),
+            )
+        else:
+            cur = await conn.execute(
+                "UPDATE contacts SET opted_out_at = NULL, updated_at = ? "
+                "WHERE tg_user_id = ? AND opted_out_at IS NOT NULL",
+                (ts(now), tg_user_id),
+            )
+        return cur.rowcount > 0
