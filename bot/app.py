@@ -19,6 +19,7 @@ from bot.menus import set_all_menus
 from bot.middlewares import ContextMiddleware
 from bot.texts import pick_language, t
 from handlers import build_router
+from scheduler.followup import FollowUp
 from scheduler.jobs import create_scheduler, tick
 from scheduler.sender import Sender
 from storage import Database
@@ -48,6 +49,7 @@ def create_dispatcher(
         db=db,
         clock=clock,
         sender=sender,
+        followup=FollowUp(db, settings, clock, sender),
     )
     dp.update.outer_middleware(ContextMiddleware())
     dp.include_router(build_router())
@@ -58,16 +60,21 @@ def create_dispatcher(
 
 
 async def on_startup(
-    bot: Bot, dispatcher: Dispatcher, settings: Settings, db: Database, sender: Sender, clock: Clock
+    bot: Bot,
+    dispatcher: Dispatcher,
+    settings: Settings,
+    db: Database,
+    sender: Sender,
+    followup: FollowUp,
 ) -> None:
     me = await bot.me()
     log.info("bot @%s (id %s) started", me.username, me.id)
     await set_all_menus(bot, settings, db)
     await sender.start()
-    scheduler = create_scheduler(db, settings, clock, sender)
+    scheduler = create_scheduler(settings, followup)
     scheduler.start()  # needs the running loop, hence here and not in create_dispatcher
     dispatcher["scheduler"] = scheduler
-    await tick(db, settings, clock, sender)  # whatever fell due while the bot was down
+    await tick(followup)  # whatever fell due while the bot was down
 
 
 async def on_shutdown(dispatcher: Dispatcher, sender: Sender) -> None:

@@ -101,3 +101,23 @@ def parse_deal_date(text: str, today: date, max_age_days: int = 3660) -> date | 
     if value > today or (today - value).days > max_age_days:
         return None
     return value
+
+
+def parse_future_date(text: str, today: date, max_days: int = 366) -> date | None:
+    """`DD.MM` (the next such day) or `DD.MM.YYYY`; today or later, within a year."""
+    match = _DATE_RE.match(text)
+    if not match:
+        return None
+    day, month = int(match.group(1)), int(match.group(2))
+    try:
+        if match.group(3):
+            value = date(int(match.group(3)), month, day)
+        else:
+            value = date(today.year, month, day)
+            if value < today:
+                value = date(today.year + 1, month, day)
+    except ValueError:
+        return None
+    if value < today or (value - today).days > max_days:
+        return None
+    return value

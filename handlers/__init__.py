@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.enums import ChatType
 
-from handlers import cases, contacts, fallback, owner, sale, start, survey
+from handlers import cases, contacts, fallback, owner, sale, start, survey, tasks
 
 
 def build_router() -> Router:
@@ -21,6 +21,7 @@ def build_router() -> Router:
         survey.router(),
         cases.router(),
         contacts.router(),
+        tasks.router(),
         fallback.router(),
     )
     return root

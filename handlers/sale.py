@@ -34,6 +34,7 @@ from handlers import keyboards
 from handlers.callbacks import SaleAction, SaleDate, SaleKind, SaleSkip
 from handlers.filters import HasRole
 from handlers.states import Sale
+from scheduler.followup import FollowUp
 from storage import Database
 from storage.contacts import (
     KINDS,
@@ -325,6 +326,7 @@ async def on_action(
     clock: Clock,
     settings: Settings,
     db: Database,
+    followup: FollowUp,
 ) -> None:
     message = query.message if isinstance(query.message, Message) else None
     action = callback_data.action
@@ -343,7 +345,7 @@ async def on_action(
         await _ask(message, state, FIELD_STATE[action], lang, clock, settings)
         return
     if action == "save":
-        await _save(query, message, state, bot, lang, settings, db, clock)
+        await _save(query, message, state, bot, lang, settings, db, clock, followup)
         return
     await query.answer()
 
@@ -357,6 +359,7 @@ async def _save(
     settings: Settings,
     db: Database,
     clock: Clock,
+    followup: FollowUp,
 ) -> None:
     data = await state.get_data()
     if not {"idem", "kind", "name", "product", "deal_date"} <= data.keys():
@@ -395,6 +398,8 @@ async def _save(
         await release_link_delivery(db, result.deal_id)
         raise
     await state.clear()
+    # The next-day call exists at once (and shows in /week), not only after tonight's planning.
+    await followup.plan([result.contact_id])
 
 
 async def on_other(

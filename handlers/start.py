@@ -18,6 +18,7 @@ from bot.roles import Role
 from bot.texts import t
 from handlers import survey
 from storage import Database
+from storage.followup import set_opt_out
 from storage.staff import Redeem, StaffMember, get_member, redeem_invite
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ def router() -> Router:
     r.message.register(start_plain, CommandStart())
     r.message.register(help_command, Command("help"))
     r.message.register(cancel_command, Command("cancel"))
+    r.message.register(stop_command, Command("stop"))
     return r
 
 
@@ -51,9 +53,24 @@ async def cancel_command(message: Message, state: FSMContext, lang: str) -> None
         await message.answer(t(lang, "cancelled"))
 
 
-async def start_plain(message: Message, role: Role, lang: str, settings: Settings) -> None:
+async def start_plain(
+    message: Message, role: Role, lang: str, settings: Settings, db: Database, clock: Clock
+) -> None:
     assert message.from_user is not None
+    if not role.is_staff and await set_opt_out(db, message.from_user.id, False, clock()):
+        await message.answer(t(lang, "stop.resumed"))
+        return
     await message.answer(role_help(role, lang, message.from_user.first_name, settings))
+
+
+async def stop_command(message: Message, role: Role, lang: str, db: Database, clock: Clock) -> None:
+    """A client's or partner's /stop: no message from the bot first, until they /start again."""
+    assert message.from_user is not None
+    if role.is_staff:
+        await message.answer(t(lang, "stop.staff"))
+        return
+    await set_opt_out(db, message.from_user.id, True, clock())
+    await message.answer(t(lang, "stop.done"))
 
 
 async def help_command(message: Message, role: Role, lang: str, settings: Settings) -> None:

@@ -21,7 +21,7 @@ from bot.parsing import parse_phone, parse_shared_phone
 from bot.roles import Role
 from bot.texts import plain, t
 from handlers import keyboards
-from handlers.callbacks import Consent, ReasonSkip, Score
+from handlers.callbacks import Consent, ReasonSkip, Score, SurveyResume
 from handlers.states import SurveyFlow
 from scheduler.alerts import queue_case_alerts, refresh_case_alerts
 from scheduler.sender import Sender
@@ -50,6 +50,7 @@ def router() -> Router:
     r.callback_query.register(on_score, Score.filter())
     r.callback_query.register(on_reason_skip, ReasonSkip.filter())
     r.callback_query.register(on_consent, Consent.filter())
+    r.callback_query.register(on_resume, SurveyResume.filter())
     r.message.register(on_reason, SurveyFlow.reason, F.text, not_command)
     r.message.register(on_phone_contact, SurveyFlow.phone, F.contact)
     r.message.register(on_phone_text, SurveyFlow.phone, F.text, not_command)
@@ -367,3 +368,21 @@ async def on_other(
         await _resume(
             bot, message.chat.id, survey_id, message.from_user.id, state, lang, settings, db
         )
+
+
+async def on_resume(
+    query: CallbackQuery,
+    callback_data: SurveyResume,
+    bot: Bot,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+) -> None:
+    """ "Continue the survey" on the gentle nudge."""
+    survey = await get_survey(db, callback_data.survey_id)
+    if survey is None or survey.respondent_tg_id != query.from_user.id:
+        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        return
+    await query.answer()
+    await ask(bot, query.from_user.id, survey, state, lang, settings)

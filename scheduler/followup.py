@@ -10,8 +10,6 @@ import logging
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from aiogram import Bot
-
 from bot import plan as views
 from bot.clock import Clock
 from bot.config import Settings
@@ -35,14 +33,11 @@ log = logging.getLogger(__name__)
 
 
 class FollowUp:
-    def __init__(
-        self, db: Database, settings: Settings, clock: Clock, sender: Sender, bot: Bot
-    ) -> None:
+    def __init__(self, db: Database, settings: Settings, clock: Clock, sender: Sender) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
         self.sender = sender
-        self.bot = bot
         self._planned_for: date | None = None
 
     def today(self, now: datetime | None = None) -> date:
@@ -89,7 +84,7 @@ class FollowUp:
         return queued
 
     async def queue_reminders(self, now: datetime) -> int:
-        me = await self.bot.me()
+        me = await self.sender.bot.me()
         today = self.today(now)
 
         def render(task: views.TaskView, language: str | None) -> dict:  # type: ignore[type-arg]

@@ -1,8 +1,10 @@
 """APScheduler only ticks; our tables hold the truth about what is due and what was sent.
 
-`misfire_grace_time` is large and `coalesce` on: a tick that was late (the machine slept, the
-loop was busy) still runs, once, instead of APScheduler's default of silently skipping a run that
-is more than one second late. `max_instances=1`: a slow tick is never overlapped by the next.
+Two jobs call the same idempotent `FollowUp.tick`: every minute (reminders at their hour, nudges,
+deadlines, alerts, and a digest that was missed while the bot was down) and a cron job at
+DIGEST_TIME so the plan arrives on the minute. `misfire_grace_time` is large and `coalesce` on: a
+late run (the machine slept, the loop was busy) still runs, once, instead of APScheduler's default
+of silently skipping a run more than one second late. `max_instances=1`: runs never overlap.
 """
 
 from __future__ import annotations
@@ -11,11 +13,8 @@ import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.clock import Clock
 from bot.config import Settings
-from scheduler.alerts import queue_case_alerts
-from scheduler.sender import Sender
-from storage import Database
+from scheduler.followup import FollowUp
 
 log = logging.getLogger(__name__)
 
@@ -23,24 +22,26 @@ TICK_SECONDS = 60
 JOB_DEFAULTS = {"misfire_grace_time": 3600, "coalesce": True, "max_instances": 1}
 
 
-async def tick(db: Database, settings: Settings, clock: Clock, sender: Sender) -> None:
-    """Queue whatever has fallen due (idle detractor alerts for now) and wake the sender."""
-    queued = await queue_case_alerts(db, settings, clock())
-    if queued:
-        log.info("tick: %d alerts queued", queued)
-    sender.kick()
+async def tick(followup: FollowUp) -> None:
+    try:
+        await followup.tick()
+    except Exception:  # logged; the next tick tries again (our tables still hold what is due)
+        log.exception("follow-up tick failed")
 
 
-def create_scheduler(
-    db: Database, settings: Settings, clock: Clock, sender: Sender
-) -> AsyncIOScheduler:
+def create_scheduler(settings: Settings, followup: FollowUp) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=settings.timezone, job_defaults=JOB_DEFAULTS)
     scheduler.add_job(
+        tick, "interval", seconds=TICK_SECONDS, args=(followup,), id="tick", replace_existing=True
+    )
+    digest = settings.cadence.digest_time
+    scheduler.add_job(
         tick,
-        "interval",
-        seconds=TICK_SECONDS,
-        args=(db, settings, clock, sender),
-        id="tick",
+        "cron",
+        hour=digest.hour,
+        minute=digest.minute,
+        args=(followup,),
+        id="digest",
         replace_existing=True,
     )
     return scheduler

@@ -87,6 +87,10 @@ class Sender:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
+    @property
+    def bot(self) -> Bot:
+        return self._bot
+
     def kick(self) -> None:
         """Something was enqueued: look at the outbox now instead of at the next tick."""
         self._wake.set()

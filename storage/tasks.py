@@ -148,7 +148,10 @@ async def load_facts(
 
 
 async def insert_tasks(
-    conn: aiosqlite.Connection, specs: Iterable[TaskSpec], now: datetime, meta: str | None = None
+    conn: aiosqlite.Connection,
+    specs: Iterable[TaskSpec],
+    now: datetime,
+    meta: dict[str, Any] | None = None,
 ) -> int:
     cur = await conn.executemany(
         "INSERT INTO tasks (idem_key, kind, contact_id, deal_id, survey_id, manager_id, "
@@ -163,7 +166,7 @@ async def insert_tasks(
                 s.survey_id,
                 s.manager_id,
                 s.due_date.isoformat(),
-                meta,
+                json.dumps(meta) if meta else None,
                 ts(now),
             )
             for s in specs
@@ -336,7 +339,7 @@ async def close_task(
     now: datetime,
     note: str | None = None,
     follow_ups: Iterable[TaskSpec] = (),
-    follow_up_meta: str | None = None,
+    follow_up_meta: dict[str, Any] | None = None,
 ) -> bool:
     """Close a pending task (first tap wins) and create its follow-ups in the same transaction."""
     async with db.transaction() as conn:
@@ -464,3 +467,11 @@ async def close_unsuitable(
                 (task.contact_id, ts(now), manager_id),
             )
     return case_id
+
+
+async def create_task(
+    db: Database, spec: TaskSpec, now: datetime, meta: dict[str, Any] | None = None
+) -> bool:
+    """A task made by an outcome (e.g. "call again tomorrow"); a repeated idem_key adds nothing."""
+    async with db.transaction() as conn:
+        return await insert_tasks(conn, [spec], now, meta) == 1

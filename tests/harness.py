@@ -117,6 +117,11 @@ class Harness:
         )
         return await self.feed({"callback_query": query})
 
+    async def tick(self) -> list[TelegramMethod[Any]]:
+        """One scheduler tick at the current (fake) time, then deliver what it queued."""
+        await self.dp["followup"].tick()
+        return await self.drain()
+
     async def drain(self) -> list[TelegramMethod[Any]]:
         """Let the sender deliver what is queued in the outbox; returns the calls it made."""
         before = len(self.session.requests)
