@@ -152,6 +152,12 @@ async def record_sale(db: Database, sale: SaleInput, now: datetime) -> SaleResul
             ),
         )
         deal_id = cur.lastrowid
+        # A new deal: the person is not a passive client any more.
+        await conn.execute(
+            "UPDATE tasks SET status = 'cancelled', closed_at = ? "
+            "WHERE contact_id = ? AND kind = 'passive' AND status = 'pending'",
+            (stamp, contact_id),
+        )
         token = new_survey_token()
         await conn.execute(
             "INSERT INTO surveys (token, contact_id, deal_id, manager_id, kind, created_at) "

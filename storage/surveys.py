@@ -111,6 +111,12 @@ async def open_survey(
                 "language = ? WHERE id = ? AND respondent_tg_id IS NULL",
                 (tg_user_id, ts(now), language, survey.id),
             )
+            # The link was opened after all: nobody needs to resend it.
+            await conn.execute(
+                "UPDATE tasks SET status = 'cancelled', closed_at = ? "
+                "WHERE idem_key = ? AND status = 'pending'",
+                (ts(now), f"resend:{survey.id}"),
+            )
             await conn.execute(
                 "UPDATE contacts SET tg_user_id = ?, language = ?, updated_at = ? "
                 "WHERE id = ? AND tg_user_id IS NULL "

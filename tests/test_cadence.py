@@ -1,0 +1,408 @@
+"""The follow-up cadence through the production dispatcher, with the clock moved by hand."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
+
+from scheduler.rules import offer_offset
+from storage import Database
+from storage.contacts import SaleInput, record_sale
+from storage.tasks import close_task
+from storage.timefmt import ts
+from tests.conftest import OWNER_ID
+from tests.harness import Harness, as_message, button_data, buttons, replies
+from tests.test_sale import SaleBot, add_manager
+from tests.test_survey import CLIENT_ID, MANAGER_ID, Respondent, setup_sale
+
+MSK = ZoneInfo("Europe/Moscow")
+
+
+def at(h: Harness, year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> None:
+    h.clock.now = datetime(year, month, day, hour, minute, tzinfo=MSK).astimezone(UTC)
+
+
+def sends(requests: list, chat_id: int) -> list[SendMessage]:
+    return [r for r in requests if isinstance(r, SendMessage) and r.chat_id == chat_id]
+
+
+async def tasks(db: Database) -> list[tuple]:
+    async with db.read() as conn:
+        rows = await (
+            await conn.execute(
+                "SELECT kind, due_date, status, outcome, idem_key FROM tasks ORDER BY id"
+            )
+        ).fetchall()
+    return [tuple(r) for r in rows]
+
+
+async def record(h: Harness, db: Database) -> None:
+    """A sale on Friday 20.11; the client opens the link at once (so no "resend" task)."""
+    await add_manager(h, db)
+    m = SaleBot(h)
+    await m.fill(name="Анна Смирнова", phone="+79161234567", birthday=None)
+    await m.press("Сохранить")
+    anna = Respondent(h)
+    async with db.read() as conn:
+        token = (await (await conn.execute("SELECT token FROM surveys")).fetchone())[0]
+    await anna.open(f"s_{token}")
+
+
+async def open_card(h: Harness, plan: SendMessage, label: str) -> SendMessage | EditMessageText:
+    user = h.user(plan.chat_id, "Пётр")  # type: ignore[arg-type]
+    sent = await h.tap(user, button_data(plan, label), as_message(plan))
+    return next(r for r in sent if isinstance(r, EditMessageText))
+
+
+async def morning_plan(h: Harness, db: Database) -> SendMessage:
+    await record(h, db)  # Friday 20.11, 10:00
+    at(h, 2026, 11, 23)  # Monday 09:00
+    digest = sends(await h.tick(), MANAGER_ID)
+    assert len(digest) == 1
+    return digest[0]
+
+
+async def test_sale_gives_one_morning_plan_with_the_call(harness: Harness, db: Database) -> None:
+    await record(harness, db)
+    assert ("call", "2026-11-23", "pending", None, "call:1") in await tasks(db)
+    assert sends(await harness.tick(), MANAGER_ID) == []  # Friday: nothing due yet
+    at(harness, 2026, 11, 21)  # Saturday: no plan on days off
+    assert sends(await harness.tick(), MANAGER_ID) == []
+    at(harness, 2026, 11, 23, 8, 59)
+    assert sends(await harness.tick(), MANAGER_ID) == []
+    at(harness, 2026, 11, 23, 9, 0)
+    plan = sends(await harness.tick(), MANAGER_ID)
+    assert len(plan) == 1
+    assert plan[0].text.startswith("📋 План на 23.11.2026: дел — 1")
+    assert [b[0] for b in buttons(plan[0])] == ["📞 Звонок после покупки: Анна Смирнова"]
+    at(harness, 2026, 11, 23, 9, 1)
+    assert sends(await harness.tick(), MANAGER_ID) == []  # once a day
+
+    card = await open_card(harness, plan[0], "Звонок")
+    assert "Спросите, пользуется ли уже покупкой" in card.text
+    assert "Кухонный гарнитур, 20.11.2026" in card.text and "+7 916 123-45-67" in card.text
+    assert [b[0] for b in buttons(card)] == [
+        "👍 Пользуется, нравится",
+        "⏳ Ещё не начал(а)",
+        "👎 Не подошло",
+        "📵 Не дозвонился",
+        "⏰ Отложить",
+        "◀ К плану",
+    ]
+
+
+async def test_downtime_across_the_digest_sends_it_once(harness: Harness, db: Database) -> None:
+    await record(harness, db)
+    at(harness, 2026, 11, 23, 8, 55)
+    assert sends(await harness.tick(), MANAGER_ID) == []
+    # the bot is down from 08:55 to 11:00; the first tick after start sends the plan, once
+    at(harness, 2026, 11, 23, 11, 0)
+    assert len(sends(await harness.tick(), MANAGER_ID)) == 1
+    assert sends(await harness.tick(), MANAGER_ID) == []
+
+
+async def test_not_used_yet_calls_back_after_the_start(harness: Harness, db: Database) -> None:
+    plan = await morning_plan(harness, db)
+    user = harness.user(MANAGER_ID, "Пётр")
+    card = await open_card(harness, plan, "Звонок")
+    sent = await harness.tap(user, button_data(card, "Ещё не начал"), as_message(plan))
+    menu = next(r for r in sent if isinstance(r, EditMessageText))
+    assert menu.text == "Когда клиент начнёт пользоваться?"
+    sent = await harness.tap(user, button_data(menu, "Через 3 дня"), as_message(plan))
+    answer = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
+    assert answer.text == "Перезвоните 27.11.2026: задача в плане."  # starts Thu 26 → call Fri 27
+    back = next(r for r in sent if isinstance(r, EditMessageText))
+    assert "дел — 0" in back.text and "На сегодня дел нет" in back.text
+    assert ("call_back", "2026-11-27", "pending", None, "callback:1") in await tasks(db)
+    at(harness, 2026, 11, 27)
+    plan = sends(await harness.tick(), MANAGER_ID)[0]
+    card = await open_card(harness, plan, "Перезвонить")
+    assert "Клиент собирался начать пользоваться 26.11.2026." in card.text
+
+
+async def test_typed_start_date(harness: Harness, db: Database) -> None:
+    plan = await morning_plan(harness, db)
+    user = harness.user(MANAGER_ID, "Пётр")
+    card = await open_card(harness, plan, "Звонок")
+    await harness.tap(user, button_data(card, "Ещё не начал"), as_message(plan))
+    menu = EditMessageText(text="", reply_markup=None)
+    sent = await harness.tap(user, "ta:1:stdate:0", as_message(plan))
+    assert "Напишите дату" in replies(sent)[0]
+    assert "Не получилось прочитать дату" in replies(await harness.send(user, "вчера"))[0]
+    assert "Не получилось" in replies(await harness.send(user, "01.01.2020"))[0]
+    sent = await harness.send(user, "4.12")
+    assert replies(sent)[0] == "Перезвоните 07.12.2026: задача в плане."  # Fri 4 → Mon 7
+    del menu
+
+
+async def test_likes_and_call_again_tomorrow(harness: Harness, db: Database) -> None:
+    plan = await morning_plan(harness, db)
+    user = harness.user(MANAGER_ID, "Пётр")
+    card = await open_card(harness, plan, "Звонок")
+    sent = await harness.tap(user, button_data(card, "нравится"), as_message(plan))
+    menu = next(r for r in sent if isinstance(r, EditMessageText))
+    assert "Позвонить ещё завтра" in menu.text
+    sent = await harness.tap(user, button_data(menu, "Позвонить ещё завтра"), as_message(plan))
+    assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == (
+        "Перезвоните 24.11.2026: задача в плане."
+    )
+    rows = await tasks(db)
+    assert ("call", "2026-11-23", "done", "likes", "call:1") in rows
+    assert ("call_back", "2026-11-24", "pending", None, "callback:1:likes") in rows
+    # a double tap on "call again" adds nothing
+    await harness.tap(user, button_data(menu, "Позвонить ещё завтра"), as_message(plan))
+    assert len(await tasks(db)) == len(rows)
+
+
+async def test_not_suitable_opens_a_case_and_a_meeting(harness: Harness, db: Database) -> None:
+    plan = await morning_plan(harness, db)
+    user = harness.user(MANAGER_ID, "Пётр")
+    card = await open_card(harness, plan, "Звонок")
+    sent = await harness.tap(user, button_data(card, "Не подошло"), as_message(plan))
+    assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == (
+        "Создана срочная встреча на сегодня и случай №1."
+    )
+    back = next(r for r in sent if isinstance(r, EditMessageText))
+    assert [b[0] for b in buttons(back)] == ["🤝 Срочно встретиться: Анна Смирнова"]
+    async with db.read() as conn:
+        case = await (await conn.execute("SELECT source, status, owner_id FROM cases")).fetchone()
+    assert tuple(case) == ("call", "taken", MANAGER_ID)
+    # the same button again records nothing more
+    sent = await harness.tap(user, button_data(card, "Не подошло"), as_message(plan))
+    assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == (
+        "Эта задача уже закрыта."
+    )
+
+
+async def test_no_answer_tries_three_times(harness: Harness, db: Database) -> None:
+    plan = await morning_plan(harness, db)
+    user = harness.user(MANAGER_ID, "Пётр")
+    expected = ["Попробуем снова 24.11.2026.", "Попробуем снова 25.11.2026."]
+    for day, note in zip((23, 24), expected, strict=True):
+        at(harness, 2026, 11, day)
+        sent = await harness.send(user, "/today")
+        plan = sends(sent, MANAGER_ID)[0]
+        card = await open_card(harness, plan, "Звонок")
+        if day == 24:
+            assert "Попытка 2 из 3." in card.text
+        sent = await harness.tap(user, button_data(card, "Не дозвонился"), as_message(plan))
+        assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == note
+    at(harness, 2026, 11, 25)
+    plan = sends(await harness.send(user, "/today"), MANAGER_ID)[0]
+    card = await open_card(harness, plan, "Звонок")
+    sent = await harness.tap(user, button_data(card, "Не дозвонился"), as_message(plan))
+    assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == (
+        "Не удалось дозвониться 3 раз(а) — задача закрыта."
+    )
+    assert [r[2] for r in await tasks(db) if r[0] == "call"] == ["done", "done", "done"]
+
+
+async def test_snooze_an_hour_brings_a_reminder_at_its_hour(harness: Harness, db: Database) -> None:
+    plan = await morning_plan(harness, db)
+    user = harness.user(MANAGER_ID, "Пётр")
+    card = await open_card(harness, plan, "Звонок")
+    sent = await harness.tap(user, button_data(card, "Отложить"), as_message(plan))
+    menu = next(r for r in sent if isinstance(r, EditMessageText))
+    sent = await harness.tap(user, button_data(menu, "На 1 час"), as_message(plan))
+    assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == (
+        "Отложено до 23.11.2026 10:00."
+    )
+    assert "дел — 0" in next(r for r in sent if isinstance(r, EditMessageText)).text
+    at(harness, 2026, 11, 23, 9, 59)
+    assert sends(await harness.tick(), MANAGER_ID) == []
+    at(harness, 2026, 11, 23, 10, 0)
+    reminder = sends(await harness.tick(), MANAGER_ID)
+    assert len(reminder) == 1 and reminder[0].text.startswith("⏰ <b>Напоминание</b>")
+    assert "Пользуется, нравится" in buttons(reminder[0])[0][0]
+    assert sends(await harness.tick(), MANAGER_ID) == []  # once
+
+
+async def test_forged_task_button(harness: Harness, db: Database) -> None:
+    await morning_plan(harness, db)
+    other = harness.user(OWNER_ID, "Ольга")
+    sent = await harness.tap(other, "ta:1:done:0")
+    assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == (
+        "Эта кнопка больше не действует."
+    )
+    assert (await tasks(db))[0][2] == "pending"
+    stranger = harness.user(4242, "Чужой")
+    sent = await harness.tap(stranger, "ta:1:done:0")
+    assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).show_alert
+
+
+async def test_week_and_today(harness: Harness, db: Database) -> None:
+    await record(harness, db)
+    user = harness.user(MANAGER_ID, "Пётр")
+    week = replies(await harness.send(user, "/week"))[0]
+    assert "<b>23.11.2026</b>" in week and "📞 Звонок после покупки: Анна Смирнова" in week
+    assert "На сегодня дел нет" in replies(await harness.send(user, "/today"))[0]
+
+
+async def test_unopened_link_becomes_a_resend_task(harness: Harness, db: Database) -> None:
+    payload = await setup_sale(harness, db)
+    at(harness, 2026, 11, 23, 9, 0)  # Monday; the link was made on Friday 20.11
+    plan = sends(await harness.tick(), MANAGER_ID)[0]
+    card = await open_card(harness, plan, "Переслать опрос")
+    assert f"start={payload}" in card.text
+
+
+async def test_one_gentle_nudge_for_an_unfinished_survey(harness: Harness, db: Database) -> None:
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    await anna.tap("8")
+    harness.clock.advance(hours=23)
+    assert sends(await harness.tick(), CLIENT_ID) == []
+    harness.clock.advance(hours=2)
+    nudge = sends(await harness.tick(), CLIENT_ID)
+    assert len(nudge) == 1 and "Удалось ли найти минутку" in nudge[0].text
+    assert sends(await harness.tick(), CLIENT_ID) == []  # one nudge, never a second
+    sent = await harness.tap(anna.user, button_data(nudge[0], "Продолжить"), as_message(nudge[0]))
+    assert "чтобы в следующий раз вы поставили 10" in replies(sent)[0]
+
+
+async def test_stop_means_no_nudge(harness: Harness, db: Database) -> None:
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    await anna.tap("8")
+    assert "не будем писать вам первыми" in (await anna.send("/stop"))[0]
+    harness.clock.advance(hours=25)
+    assert sends(await harness.tick(), CLIENT_ID) == []
+    assert "С возвращением" in (await anna.send("/start"))[0]
+
+
+async def test_case_deadlines_in_working_time(harness: Harness, db: Database) -> None:
+    at(harness, 2026, 11, 20, 16, 0)  # Friday 16:00
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    await anna.tap("2")
+    await harness.drain()
+    at(harness, 2026, 11, 23, 10, 59)  # 3 h 59 working minutes later
+    assert not [m for m in sends(await harness.tick(), MANAGER_ID) if "Случай №1" in m.text]
+    at(harness, 2026, 11, 23, 11, 0)
+    reminder = [m for m in sends(await harness.tick(), MANAGER_ID) if "Случай №1" in m.text]
+    assert len(reminder) == 1 and "никто не взял за 4 рабочих часа" in reminder[0].text
+    assert buttons(reminder[0]) == [("🙋 Беру случай", "ct:1")]
+    at(harness, 2026, 11, 24, 16, 0)  # two working days
+    escalation = [m for m in sends(await harness.tick(), OWNER_ID) if "не решён" in m.text]
+    assert len(escalation) == 1 and "Ответственный: никто" in escalation[0].text
+    at(harness, 2026, 11, 25, 9, 30)
+    later = await harness.tick()
+    assert not [
+        m for m in sends(later, OWNER_ID) + sends(later, MANAGER_ID) if "Случай №1" in m.text
+    ]
+
+
+async def test_birthday_greeting_within_the_contact_budget(harness: Harness, db: Database) -> None:
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    await anna.tap("10")
+    await anna.tap("Пропустить")
+    await anna.tap("Да")  # agreed to be contacted
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE contacts SET birth_day = 24, birth_month = 11")
+    at(harness, 2026, 11, 24)
+    plan = sends(await harness.tick(), MANAGER_ID)[0]
+    assert "🎂 День рождения: Анна Смирнова" in [b[0] for b in buttons(plan)]
+    card = await open_card(harness, plan, "День рождения")
+    user = harness.user(MANAGER_ID, "Пётр")
+    sent = await harness.tap(user, button_data(card, "Поздравить от бота"), as_message(plan))
+    assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == (
+        "Поздравление отправлено."
+    )
+    greeting = sends(await harness.drain(), CLIENT_ID)
+    assert len(greeting) == 1 and "Анна, с днём рождения!" in greeting[0].text
+    async with db.read() as conn:
+        logged = await (
+            await conn.execute("SELECT purpose FROM contact_log WHERE channel = 'bot'")
+        ).fetchall()
+    assert [r[0] for r in logged] == ["greeting"]
+
+
+async def test_blocked_person_is_reported_to_the_manager_once(
+    harness: Harness, db: Database
+) -> None:
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    await anna.tap("8")
+    harness.clock.advance(hours=25)
+    harness.session.fail_next(
+        "SendMessage",
+        error_code=403,
+        description="Forbidden: bot was blocked by the user",
+        chat_id=CLIENT_ID,
+    )
+    await harness.tick()  # the nudge hits the block
+    notice = [m for m in sends(await harness.tick(), MANAGER_ID) if "⚠️" in m.text]
+    assert len(notice) == 1 and "больше не может писать" in notice[0].text
+    assert "+7 916 123-45-67" in notice[0].text
+    assert not [m for m in sends(await harness.tick(), MANAGER_ID) if "⚠️" in m.text]
+
+
+async def test_a_simulated_year(harness: Harness, db: Database, settings) -> None:
+    """Deals, calls on working days, offers 30–60 days apart, 29.02 birthday, refresh, passive."""
+    await add_manager(harness, db)
+    now = harness.clock()
+    result = await record_sale(
+        db,
+        SaleInput(
+            idem_key="y1",
+            manager_id=MANAGER_ID,
+            kind="client",
+            full_name="Вера",
+            organization=None,
+            phone="+79161112233",
+            contact_tg_id=None,
+            birthday=(29, 2, None),
+            description="Диван",
+            deal_date=date(2026, 11, 20),
+        ),
+        now,
+    )
+    async with db.transaction() as conn:  # a promoter answer on the same day
+        await conn.execute(
+            "UPDATE surveys SET score = 10, scored_at = ?, reason_at = ?, consent = 1, "
+            "answered_at = ?, status = 'answered', respondent_tg_id = 9001",
+            (ts(now), ts(now), ts(now)),
+        )
+    plans: dict[date, int] = {}
+    day = date(2026, 11, 20)
+    offers_done: list[date] = []
+    while day <= date(2027, 11, 30):
+        at(harness, day.year, day.month, day.day, 9, 0)
+        digest = sends(await harness.tick(), MANAGER_ID)
+        if digest:
+            plans[day] = len(digest)
+        async with db.read() as conn:
+            due = await (
+                await conn.execute(
+                    "SELECT id, kind FROM tasks WHERE status = 'pending' AND due_date <= ?",
+                    (day.isoformat(),),
+                )
+            ).fetchall()
+        for task_id, kind in due:  # the manager does everything the plan says, the same day
+            await close_task(db, task_id, MANAGER_ID, "done", "done", harness.clock())
+            if kind == "offer":
+                offers_done.append(day)
+        day += timedelta(days=1)
+    created = {(k, d) for k, d, *_ in await tasks(db)}
+    assert ("call", "2026-11-23") in created
+    assert ("birthday_lead", "2027-02-25") in created and ("birthday", "2027-02-28") in created
+    assert ("refresh", "2027-05-19") in created
+    assert ("passive", "2027-05-19") in created
+    first_offer = date(2026, 11, 20) + timedelta(
+        days=offer_offset(result.contact_id, settings.cadence)
+    )
+    assert offers_done[0] >= first_offer
+    gaps = [(b - a).days for a, b in itertools.pairwise(offers_done)]
+    assert len(offers_done) >= 6 and all(30 <= g <= 62 for g in gaps), gaps
+    # one plan a day at most, and only on working days
+    assert all(count == 1 for count in plans.values())
+    assert all(d.weekday() < 5 for d in plans)
