@@ -194,7 +194,16 @@ async def apply_plans(db: Database, plans: Iterable[Plan], now: datetime) -> int
             return 0
         before = conn.total_changes
         await insert_tasks(conn, creates, now)
-        return conn.total_changes - before
+        created = conn.total_changes - before
+        # The facts were read before this transaction: a link opened in between must not
+        # leave a "resend it" task behind.
+        await conn.execute(
+            "UPDATE tasks SET status = 'cancelled', closed_at = ? WHERE kind = 'resend' "
+            "AND status = 'pending' AND survey_id IN "
+            "(SELECT id FROM surveys WHERE status != 'created')",
+            (ts(now),),
+        )
+        return created
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,66 @@
+"""End to end with the clock moved: a sale recorded on Friday, the real process restarted on
+Monday at 09:00 (TEST_CLOCK_START, an environment variable only tests set), and the manager's
+morning plan arrives with the call and its outcome buttons."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.process import BotProcess
+from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
+from tests.test_e2e_survey import MANAGER_ID, has, record_sale
+
+
+async def test_next_day_call_arrives_in_the_morning_plan(
+    api: FakeBotAPI,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    friday = {**bot_env(api, tmp_path), "TEST_CLOCK_START": "2026-11-20T10:00:00+03:00"}
+    process = BotProcess(tmp_path, friday)
+    await process.start()
+    try:
+        await api.wait_polling(timeout=60)
+        owner = api.user(OWNER_ID, "Ольга")
+        await owner.send("/invite")
+        invite = await owner.wait_message(has("t.me/"))
+        payload = re.search(r"start=(i_[A-Za-z0-9_-]+)", invite.text or "").group(1)  # type: ignore[union-attr]
+        manager = api.user(MANAGER_ID, "Пётр")
+        await manager.send(f"/start {payload}")
+        await manager.wait_message(has("зарегистрированы"))
+        link, _ = await record_sale(manager, "Анна Смирнова", "8 916 123-45-67", "Кухня")
+        anna = api.user(5001, "Анна")
+        await anna.send(f"/start {link}")
+        await anna.wait_message(has("Здравствуйте"))
+        await manager.send("/week")
+        week = await manager.wait_message(has("Ближайшие 7 дней"))
+        assert "23.11.2026" in (week.text or "") and "Звонок после покупки: Анна" in (
+            week.text or ""
+        )
+        await api.wait_updates_confirmed()
+    finally:
+        assert await process.stop() == 0
+
+    monday = {**bot_env(api, tmp_path), "TEST_CLOCK_START": "2026-11-23T09:00:05+03:00"}
+    process = BotProcess(tmp_path, monday)
+    await process.start()
+    try:
+        plan = await manager.wait_message(has("План на 23.11.2026"), timeout=60)
+        assert "дел — 1" in (plan.text or "")
+        await manager.tap(plan, plan.button("Звонок после покупки"))
+        card = await manager.wait_edit(plan)
+        assert "Спросите, пользуется ли уже покупкой" in (card.text or "")
+        await manager.tap(card, card.button("Ещё не начал"))
+        menu = await manager.wait_edit(plan)
+        await manager.tap(menu, menu.button("Через 3 дня"))
+        answer = await manager.wait_answer()
+        assert answer.get("text") == "Перезвоните 27.11.2026: задача в плане."
+        back = await manager.wait_edit(plan)
+        assert "На сегодня дел нет" in (back.text or "")
+        # the plan came once: no second plan message in the chat
+        plans = [m for m in manager.messages if "План на 23.11.2026" in (m.text or "")]
+        assert len(plans) == 1
+    finally:
+        assert await process.stop() == 0
+    assert "Traceback" not in process.log()
