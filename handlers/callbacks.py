@@ -48,6 +48,21 @@ class CaseTake(CallbackData, prefix="ct"):
     case_id: int
 
 
+class NpsView(CallbackData, prefix="nv"):
+    period: str  # 7, 30, 90, y, all, or mYYYY-MM
+    kind: str  # all, client, supplier, contractor, partner
+    manager: int  # 0: all managers
+
+
+class NpsPickManager(CallbackData, prefix="nm"):
+    period: str
+    kind: str
+
+
+class ManagersPeriod(CallbackData, prefix="ms"):
+    period: str
+
+
 class PlanPage(CallbackData, prefix="pp"):
     page: int
 
@@ -83,3 +98,29 @@ class FindComment(CallbackData, prefix="fm"):
 
 class FindBirthday(CallbackData, prefix="fb"):
     contact_id: int
+
+
+class CaseList(CallbackData, prefix="kl"):
+    """A page of /cases."""
+
+    page: int
+
+
+class CaseOpen(CallbackData, prefix="ko"):
+    """Open a case's card (from /cases; `page` is where "back" returns)."""
+
+    case_id: int
+    page: int = 0
+
+
+class CaseAct(CallbackData, prefix="ka"):
+    case_id: int
+    action: str  # take, note, resolve, reopen (see handlers/case_admin.py)
+    page: int = 0
+
+
+class CaseConfirm(CallbackData, prefix="kc"):
+    """The person's answer to "Has your issue been resolved?"."""
+
+    case_id: int
+    yes: bool

@@ -6,22 +6,47 @@ import logging
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.cards import nps_summary
 from bot.clock import Clock
 from bot.config import Settings
 from bot.deeplinks import LinkKind, make_link
-from bot.formatting import local_date, local_datetime
+from bot.formatting import local_datetime
 from bot.menus import set_chat_menu
+from bot.owner_views import (
+    NpsReport,
+    manager_picker,
+    managers_period_row,
+    nps_keyboard,
+    nps_text,
+    period_label,
+    signed,
+)
+from bot.periods import Period, resolve
 from bot.roles import Role
 from bot.texts import plain, t
-from handlers.callbacks import ManagerToggle
+from handlers.callbacks import ManagersPeriod, ManagerToggle, NpsPickManager, NpsView
 from handlers.filters import HasRole
 from storage import Database
-from storage.staff import StaffMember, create_invite, list_managers, set_manager_active
-from storage.stats import nps_by_kind
+from storage.case_admin import case_stats
+from storage.staff import (
+    StaffMember,
+    create_invite,
+    get_member,
+    list_managers,
+    set_manager_active,
+)
+from storage.stats import (
+    KINDS,
+    Filters,
+    ManagerRow,
+    kinds_in_period,
+    manager_rows,
+    margin_of_error,
+    median_hours_to_answer,
+    nps_counts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +63,10 @@ def router() -> Router:
     r.message.register(invite_command, Command("invite"))
     r.message.register(managers_command, Command("managers"))
     r.message.register(nps_command, Command("nps"))
+    r.callback_query.register(nps_view, NpsView.filter())
+    r.callback_query.register(nps_pick_manager, NpsPickManager.filter())
     r.callback_query.register(toggle_manager, ManagerToggle.filter())
+    r.callback_query.register(managers_period, ManagersPeriod.filter())
     return r
 
 
@@ -54,35 +82,181 @@ async def invite_command(
 
 
 def render_managers(
-    managers: list[StaffMember], lang: str, settings: Settings
+    managers: list[StaffMember],
+    rows: list[ManagerRow],
+    period: Period,
+    lang: str,
+    settings: Settings,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The managers' discipline for a period (problems on top), and their access toggles."""
     if not managers:
         return t(lang, "managers.empty"), None
-    lines = [t(lang, "managers.header", count=len(managers))]
-    buttons: list[list[InlineKeyboardButton]] = []
-    for n, m in enumerate(managers[:MAX_LISTED], start=1):
+    lines = [t(lang, "managers.stats_head", period=period_label(period, lang)), ""]
+    shown = rows[:MAX_LISTED]
+    for n, row in enumerate(shown, start=1):
+        name = row.name if len(row.name) <= NAME_CUT else row.name[: NAME_CUT - 1] + "…"
+        nps = row.counts.nps
+        lines.append(
+            t(
+                lang,
+                "managers.stats_line",
+                n=n,
+                name=name,
+                inactive=t(lang, "managers.inactive_mark") if not row.active else "",
+                deals=row.deals,
+                sent=row.sent,
+                opened=row.opened,
+                answered=row.counts.answered,
+                share=row.counts.response_rate,
+                nps=signed(nps) if nps is not None else t(lang, "managers.stats_none"),
+                overdue=row.overdue,
+                cases=row.open_cases,
+            )
+        )
+    if len(rows) > MAX_LISTED:
+        lines.append(t(lang, "managers.more", count=len(rows) - MAX_LISTED))
+    buttons: list[list[InlineKeyboardButton]] = [managers_period_row(period.code, lang)]
+    for m in managers[:MAX_LISTED]:
         name = m.full_name if len(m.full_name) <= NAME_CUT else m.full_name[: NAME_CUT - 1] + "…"
-        if m.active:
-            since = local_date(m.created_at, settings.timezone)
-            lines.append(t(lang, "managers.line_active", n=n, name=name, since=since))
-            label = plain(lang, "managers.btn_deactivate", name=name)
-        else:
-            lines.append(t(lang, "managers.line_inactive", n=n, name=name))
-            label = plain(lang, "managers.btn_reactivate", name=name)
+        key = "managers.btn_deactivate" if m.active else "managers.btn_reactivate"
         data = ManagerToggle(user_id=m.user_id, active=not m.active).pack()
-        buttons.append([InlineKeyboardButton(text=label, callback_data=data)])
-    if len(managers) > MAX_LISTED:
-        lines.append(t(lang, "managers.more", count=len(managers) - MAX_LISTED))
-    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=buttons)
+        buttons.append([InlineKeyboardButton(text=plain(lang, key, name=name), callback_data=data)])
+    text = "\n".join(lines)
+    if len(text) > 4000:  # very long names and many managers: keep within Telegram's limit
+        text = text[:3990] + "…"
+    return text, InlineKeyboardMarkup(inline_keyboard=buttons)
 
 
-async def nps_command(message: Message, lang: str, settings: Settings, db: Database) -> None:
-    await message.answer(nps_summary(await nps_by_kind(db), lang, settings))
+async def _managers_view(
+    db: Database, settings: Settings, clock: Clock, lang: str, code: str
+) -> tuple[str, InlineKeyboardMarkup | None] | None:
+    today = clock().astimezone(settings.timezone).date()
+    period = resolve(code, today, settings.timezone)
+    if period is None:
+        return None
+    rows = await manager_rows(db, period.start, period.end, today.isoformat())
+    return render_managers(await list_managers(db), rows, period, lang, settings)
 
 
-async def managers_command(message: Message, lang: str, settings: Settings, db: Database) -> None:
-    text, markup = render_managers(await list_managers(db), lang, settings)
+async def managers_command(
+    message: Message, lang: str, settings: Settings, db: Database, clock: Clock
+) -> None:
+    view = await _managers_view(db, settings, clock, lang, "30")
+    assert view is not None
+    await message.answer(view[0], reply_markup=view[1])
+
+
+async def managers_period(
+    query: CallbackQuery,
+    callback_data: ManagersPeriod,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+) -> None:
+    view = await _managers_view(db, settings, clock, lang, callback_data.period)
+    if view is None:
+        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(view[0], reply_markup=view[1])
+        except TelegramAPIError as exc:
+            log.debug("managers view not edited: %s", exc)
+
+
+async def build_nps(
+    db: Database,
+    settings: Settings,
+    clock: Clock,
+    lang: str,
+    period_code: str,
+    kind: str,
+    manager: int,
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    """The /nps message for a period, a kind ("all" or one) and a manager (0 = all)."""
+    period = resolve(period_code, clock().astimezone(settings.timezone).date(), settings.timezone)
+    if period is None or (kind != "all" and kind not in KINDS) or manager < 0:
+        return None
+    one_kind = None if kind == "all" else kind
+    filters = Filters(period.start, period.end, one_kind, manager or None)
+    counts = await nps_counts(db, filters)
+    previous = None
+    if period.previous is not None:
+        before = period.previous
+        previous = await nps_counts(
+            db, Filters(before.start, before.end, one_kind, manager or None)
+        )
+    name = None
+    if manager:
+        member = await get_member(db, manager)
+        if member is None:
+            return None
+        name = member.full_name
+    stats = await case_stats(db, period.start, period.end) if not manager else None
+    report = NpsReport(
+        period=period,
+        kind=kind,
+        manager_name=name,
+        counts=counts,
+        previous=previous,
+        by_kind=await kinds_in_period(db, filters) if kind == "all" else {},
+        median_hours=await median_hours_to_answer(db, filters),
+        cases=(stats.opened, stats.resolved, stats.median_hours_to_resolve) if stats else None,
+    )
+    text = nps_text(report, lang, margin_of_error(counts))
+    return text, nps_keyboard(period.code, kind, manager, name, lang)
+
+
+async def nps_command(
+    message: Message,
+    command: CommandObject,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+) -> None:
+    code = (command.args or "30").strip()
+    built = await build_nps(db, settings, clock, lang, code, "all", 0)
+    if built is None:
+        await message.answer(t(lang, "period.bad_month"))
+        return
+    text, markup = built
     await message.answer(text, reply_markup=markup)
+
+
+async def nps_view(
+    query: CallbackQuery,
+    callback_data: NpsView,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+) -> None:
+    built = await build_nps(
+        db, settings, clock, lang, callback_data.period, callback_data.kind, callback_data.manager
+    )
+    if built is None:
+        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(built[0], reply_markup=built[1])
+        except TelegramAPIError as exc:  # the same view tapped again
+            log.debug("nps view not edited: %s", exc)
+
+
+async def nps_pick_manager(
+    query: CallbackQuery, callback_data: NpsPickManager, lang: str, db: Database
+) -> None:
+    await query.answer()
+    managers = [(m.user_id, m.full_name) for m in await list_managers(db)]
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(
+            reply_markup=manager_picker(callback_data.period, callback_data.kind, managers, lang)
+        )
 
 
 async def toggle_manager(
@@ -100,7 +274,9 @@ async def toggle_manager(
         return
     key = "managers.reactivated" if member.active else "managers.deactivated"
     await query.answer(plain(lang, key, name=member.full_name))
-    text, markup = render_managers(await list_managers(db), lang, settings)
+    view = await _managers_view(db, settings, clock, lang, "30")
+    assert view is not None
+    text, markup = view
     if query.message is not None:
         try:
             await bot.edit_message_text(

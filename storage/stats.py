@@ -7,9 +7,12 @@ score; "invited" is every survey link made. Later views (periods, managers, tren
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import datetime
 
 from storage.db import Database
+from storage.timefmt import ts
 
 KINDS = ("client", "supplier", "contractor", "partner")
 
@@ -90,4 +93,175 @@ def total(counts: dict[str, NpsCounts]) -> NpsCounts:
         passives=sum(c.passives for c in counts.values()),
         detractors=sum(c.detractors for c in counts.values()),
         invited=sum(c.invited for c in counts.values()),
+    )
+
+
+# ---- figures for a period (issue: the owner's view) -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Which answers count: [start, end) in UTC (start None = since the beginning), one kind of
+    person or all, one manager (the one who made the deal) or all."""
+
+    start: datetime | None
+    end: datetime
+    kind: str | None = None
+    manager_id: int | None = None
+
+    def where(self, time_column: str) -> tuple[str, list[object]]:
+        clauses = [f"{time_column} < ?"]
+        params: list[object] = [ts(self.end)]
+        if self.start is not None:
+            clauses.append(f"{time_column} >= ?")
+            params.append(ts(self.start))
+        if self.kind is not None:
+            clauses.append("kind = ?")
+            params.append(self.kind)
+        if self.manager_id is not None:
+            clauses.append("manager_id = ?")
+            params.append(self.manager_id)
+        return " AND ".join(clauses), params
+
+
+async def nps_counts(db: Database, filters: Filters) -> NpsCounts:
+    """Answers scored in the period, and links created in it (the invited)."""
+    answered_where, answered_params = filters.where("scored_at")
+    invited_where, invited_params = filters.where("created_at")
+    async with db.read() as conn:
+        row = await (
+            await conn.execute(
+                "SELECT sum(score >= 9), sum(score BETWEEN 7 AND 8), sum(score <= 6) "
+                f"FROM surveys WHERE score IS NOT NULL AND {answered_where}",
+                answered_params,
+            )
+        ).fetchone()
+        invited = await (
+            await conn.execute(
+                f"SELECT count(*) FROM surveys WHERE {invited_where}", invited_params
+            )
+        ).fetchone()
+    return NpsCounts(
+        promoters=row[0] or 0, passives=row[1] or 0, detractors=row[2] or 0, invited=invited[0]
+    )
+
+
+async def kinds_in_period(db: Database, filters: Filters) -> dict[str, NpsCounts]:
+    """The same figures per kind of person (only kinds that were invited or answered)."""
+    out = {}
+    for kind in KINDS:
+        counts = await nps_counts(db, Filters(filters.start, filters.end, kind, filters.manager_id))
+        if counts.invited or counts.answered:
+            out[kind] = counts
+    return out
+
+
+async def median_hours_to_answer(db: Database, filters: Filters) -> float | None:
+    """Median time from the sale being recorded (the link made) to the score, in hours."""
+    where, params = filters.where("scored_at")
+    async with db.read() as conn:
+        rows = await (
+            await conn.execute(
+                "SELECT (julianday(scored_at) - julianday(created_at)) * 24 AS h FROM surveys "
+                f"WHERE score IS NOT NULL AND {where} ORDER BY h",
+                params,
+            )
+        ).fetchall()
+    return median([r[0] for r in rows])
+
+
+def median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    middle = len(values) // 2
+    if len(values) % 2:
+        return float(values[middle])
+    return (values[middle - 1] + values[middle]) / 2
+
+
+def margin_of_error(counts: NpsCounts) -> float | None:
+    """95% margin of error of the NPS, in points: 1.96 · sqrt((p + d − (p − d)²) / n)."""
+    n = counts.answered
+    if n == 0:
+        return None
+    p, d = counts.promoters / n, counts.detractors / n
+    return 1.96 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / n) * 100
+
+
+@dataclass(frozen=True, slots=True)
+class ManagerRow:
+    user_id: int
+    name: str
+    active: bool
+    deals: int
+    sent: int
+    opened: int
+    counts: NpsCounts
+    overdue: int
+    open_cases: int
+
+
+async def manager_rows(
+    db: Database, start: datetime | None, end: datetime, today: str
+) -> list[ManagerRow]:
+    """Per manager for the period: deals, survey links made, opened, answered, NPS; and now:
+    overdue follow-up tasks and open cases. Problems first: the lowest share answered, then the
+    most overdue tasks."""
+    since = ts(start) if start else "0000"
+    until = ts(end)
+    async with db.read() as conn:
+        rows = await (
+            await conn.execute(
+                """
+                SELECT m.user_id, m.full_name, m.active,
+                  (SELECT count(*) FROM deals d WHERE d.manager_id = m.user_id
+                     AND d.created_at >= ? AND d.created_at < ?) AS deals,
+                  (SELECT count(*) FROM surveys s WHERE s.manager_id = m.user_id
+                     AND s.created_at >= ? AND s.created_at < ?) AS sent,
+                  (SELECT count(*) FROM surveys s WHERE s.manager_id = m.user_id
+                     AND s.created_at >= ? AND s.created_at < ? AND s.opened_at IS NOT NULL)
+                     AS opened,
+                  (SELECT count(*) FROM surveys s WHERE s.manager_id = m.user_id
+                     AND s.scored_at >= ? AND s.scored_at < ? AND s.score >= 9) AS promoters,
+                  (SELECT count(*) FROM surveys s WHERE s.manager_id = m.user_id
+                     AND s.scored_at >= ? AND s.scored_at < ? AND s.score BETWEEN 7 AND 8)
+                     AS passives,
+                  (SELECT count(*) FROM surveys s WHERE s.manager_id = m.user_id
+                     AND s.scored_at >= ? AND s.scored_at < ? AND s.score <= 6) AS detractors,
+                  (SELECT count(*) FROM tasks t WHERE t.manager_id = m.user_id
+                     AND t.status = 'pending' AND t.due_date < ?) AS overdue,
+                  (SELECT count(*) FROM cases k LEFT JOIN surveys s ON s.id = k.survey_id
+                     JOIN contacts c ON c.id = k.contact_id
+                     WHERE k.status != 'resolved'
+                     AND coalesce(s.manager_id, c.manager_id) = m.user_id) AS open_cases
+                FROM staff m
+                WHERE m.role = 'manager' OR EXISTS
+                  (SELECT 1 FROM deals d WHERE d.manager_id = m.user_id)
+                """,
+                (since, until) * 6 + (today,),
+            )
+        ).fetchall()
+    out = [
+        ManagerRow(
+            user_id=r["user_id"],
+            name=r["full_name"],
+            active=bool(r["active"]),
+            deals=r["deals"],
+            sent=r["sent"],
+            opened=r["opened"],
+            counts=NpsCounts(r["promoters"], r["passives"], r["detractors"], r["sent"]),
+            overdue=r["overdue"],
+            open_cases=r["open_cases"],
+        )
+        for r in rows
+    ]
+    return sorted(
+        out,
+        key=lambda m: (
+            not m.active,
+            m.counts.response_rate if m.sent else 101,
+            -m.overdue,
+            -m.open_cases,
+            m.name,
+        ),
     )

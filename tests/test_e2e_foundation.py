@@ -89,8 +89,8 @@ async def test_owner_invites_manager_and_everything_survives_restart(
         await api.wait_polling(timeout=60)
         await owner.send("/managers")
         listing = await owner.wait_message()
-        assert "Пётр — активен" in (listing.text or "")
-        assert listing.buttons()[0][0] == "🚫 Отключить: Пётр"
+        assert "<b>Пётр</b>" in (listing.text or "") and "сделок 0" in (listing.text or "")
+        assert listing.buttons()[4][0] == "🚫 Отключить: Пётр"
 
         await manager.send("/help")
         assert "Вы — менеджер компании «Ромашка»" in ((await manager.wait_message()).text or "")
@@ -108,7 +108,7 @@ async def test_owner_invites_manager_and_everything_survives_restart(
         # the owner removes the manager's access with the button
         await owner.tap(listing, listing.button("Пётр"))
         edited = await owner.wait_edit(listing)
-        assert "Пётр — отключён" in (edited.text or "")
+        assert "<b>Пётр</b> (отключён)" in (edited.text or "")
         assert "отключил ваш доступ" in ((await manager.wait_message()).text or "")
         await manager.send("/help")
         assert "откройте ссылку" in ((await manager.wait_message()).text or "")

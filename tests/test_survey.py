@@ -409,7 +409,7 @@ async def test_alert_waiting_in_the_outbox_is_delivered_up_to_date(
 
 async def test_nps_for_owner(harness: Harness, db: Database) -> None:
     owner = harness.user(OWNER_ID, "Ольга")
-    assert "Пока нет ни одного ответа" in replies(await harness.send(owner, "/nps"))[0]
+    assert "За этот период ответов нет" in replies(await harness.send(owner, "/nps"))[0]
     scores = {"client": [10, 9, 9, 8, 3], "supplier": [10, 6]}
     uid = 7000
     for kind, values in scores.items():
@@ -420,16 +420,37 @@ async def test_nps_for_owner(harness: Harness, db: Database) -> None:
             await r.open(payload)
             await r.tap(str(score))
     await setup_sale(harness, db, kind="contractor", phone=None, name="Не ответил")
-    text = replies(await harness.send(owner, "/nps"))[0]
+    sent = await harness.send(owner, "/nps")
+    text = replies(sent)[0]
+    assert "30 дней (22.10.2026–20.11.2026)" in text
     # 4 promoters, 1 passive, 2 detractors of 7: 57% − 29% = 28.6 → +29
     assert "NPS: <b>+29</b>" in text
     assert "Промоутеры (9–10): 4 (57%)" in text and "Нейтралы (7–8): 1 (14%)" in text
     assert "Критики (0–6): 2 (29%)" in text
     assert "Ответили: 7 из 8 приглашённых (88%)" in text
     assert "Меньше 10 ответов" in text
+    assert "К предыдущему периоду: раньше ответов не было" in text
+    assert "Медиана от продажи до ответа: 0,0 ч" in text
     assert "Клиенты: NPS +40 · ответили 5 из 5" in text
     assert "Поставщики: NPS 0 · ответили 2 из 2" in text
     assert "Подрядчики: ответов пока нет · приглашено 1" in text
+    # the buttons switch the view in place
+    view = sent[0]
+    edit = (await harness.tap(owner, button_data(view, "Клиенты"), as_message(view)))[-1]
+    assert isinstance(edit, EditMessageText)
+    assert "· Клиенты ·" in edit.text and "NPS: <b>+40</b>" in edit.text
+    assert "По группам" not in edit.text
+    sent = await harness.tap(owner, button_data(view, "Менеджер"), as_message(view))
+    picker = [b[0] for b in buttons(sent[-1])]
+    assert picker == ["все", "Пётр Иванов"]
+    edit = (await harness.tap(owner, button_data(sent[-1], "Пётр"), as_message(view)))[-1]
+    assert "менеджер Пётр Иванов" in edit.text and "NPS: <b>+29</b>" in edit.text
+    # a month, a bad month, a forged button
+    assert "ответов нет" in replies(await harness.send(owner, "/nps 2025-11"))[0]
+    assert "Не понял месяц" in replies(await harness.send(owner, "/nps 2026-13"))[0]
+    assert "Не понял месяц" in replies(await harness.send(owner, "/nps 2030-01"))[0]
+    sent = await harness.tap(owner, "nv:bogus:all:0")
+    assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).show_alert
     # managers and strangers do not see it
     for who in (MANAGER_ID, 999):
         assert "недоступна" in replies(await harness.send(harness.user(who, "X"), "/nps"))[0]

@@ -1,0 +1,211 @@
+"""The owner's figures as messages: /nps for a period, kind and manager, and /managers' table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.periods import Period
+from bot.texts import plain, t
+from handlers.callbacks import ManagersPeriod, NpsPickManager, NpsView
+from storage.stats import KINDS, NpsCounts
+
+PERIOD_BUTTONS = ("7", "30", "90", "y", "all")
+
+
+def period_label(period: Period, lang: str) -> str:
+    last = period.last_day.strftime("%d.%m.%Y")
+    if period.first_day is None:
+        return t(lang, "period.since_start", last=last)
+    first = period.first_day.strftime("%d.%m.%Y")
+    name = t(lang, f"period.{period.code}") if not period.code.startswith("m") else period.code[1:]
+    return f"{name} ({t(lang, 'period.range', first=first, last=last)})"
+
+
+def signed(value: int) -> str:
+    return f"{value:+d}" if value else "0"
+
+
+def duration(hours: float | None, lang: str) -> str:
+    if hours is None:
+        return "—"
+    if hours < 48:
+        return t(lang, "duration.hours", value=f"{hours:.1f}".replace(".", ","))
+    return t(lang, "duration.days", value=f"{hours / 24:.1f}".replace(".", ","))
+
+
+@dataclass(frozen=True, slots=True)
+class NpsReport:
+    period: Period
+    kind: str  # "all" or a kind
+    manager_name: str | None
+    counts: NpsCounts
+    previous: NpsCounts | None
+    by_kind: dict[str, NpsCounts]
+    median_hours: float | None
+    cases: tuple[int, int, float | None] | None  # opened, resolved, median hours to resolve
+
+
+def nps_text(report: NpsReport, lang: str, margin: float | None) -> str:
+    counts = report.counts
+    kind = t(lang, "nps.all_kinds") if report.kind == "all" else t(lang, f"kinds.{report.kind}")
+    manager = t(lang, "nps.head_manager", name=report.manager_name) if report.manager_name else ""
+    lines = [
+        t(lang, "nps.head", kind=kind, period=period_label(report.period, lang), manager=manager),
+        "",
+    ]
+    if not counts.answered:
+        lines.append(t(lang, "nps.none_in_period"))
+        lines.append(
+            t(lang, "nps.rate", answered=0, invited=counts.invited, rate=counts.response_rate)
+        )
+    else:
+        value = t(lang, "nps.value", nps=signed(counts.nps or 0))
+        if counts.answered < 10:
+            lines += [value, t(lang, "nps.unreliable")]
+        else:
+            lines.append(value + t(lang, "nps.moe", moe=round(margin or 0)))
+        if report.previous is not None:
+            if report.previous.answered:
+                before = report.previous.nps or 0
+                lines.append(
+                    t(
+                        lang,
+                        "nps.change",
+                        delta=signed((counts.nps or 0) - before),
+                        before=signed(before),
+                    )
+                )
+            else:
+                lines.append(t(lang, "nps.change_none"))
+        lines += [
+            "",
+            t(
+                lang,
+                "nps.parts",
+                p=counts.promoters,
+                p_share=counts.share(counts.promoters),
+                n=counts.passives,
+                n_share=counts.share(counts.passives),
+                d=counts.detractors,
+                d_share=counts.share(counts.detractors),
+            ),
+            t(
+                lang,
+                "nps.rate",
+                answered=counts.answered,
+                invited=counts.invited,
+                rate=counts.response_rate,
+            ),
+            t(lang, "nps.median", value=duration(report.median_hours, lang)),
+        ]
+    if report.cases is not None:
+        opened, resolved, median_hours = report.cases
+        if opened:
+            share = round(100 * resolved / opened)
+            lines.append(
+                t(
+                    lang,
+                    "nps.cases",
+                    resolved=resolved,
+                    opened=opened,
+                    share=share,
+                    median=duration(median_hours, lang),
+                )
+            )
+        else:
+            lines.append(t(lang, "nps.cases_none"))
+    if report.kind == "all" and report.by_kind:
+        lines += ["", t(lang, "nps.by_kind")]
+        for kind_name in KINDS:
+            part = report.by_kind.get(kind_name)
+            if part is None:
+                continue
+            name = t(lang, f"kinds.{kind_name}")
+            if part.answered:
+                lines.append(
+                    t(
+                        lang,
+                        "nps.kind_line",
+                        kind=name,
+                        nps=signed(part.nps or 0),
+                        answered=part.answered,
+                        invited=part.invited,
+                    )
+                )
+            else:
+                lines.append(t(lang, "nps.kind_line_empty", kind=name, invited=part.invited))
+    lines += ["", t(lang, "nps.hint")]
+    return "\n".join(lines)
+
+
+def _mark(text: str, selected: bool) -> str:
+    return f"• {text}" if selected else text
+
+
+def nps_keyboard(
+    period: str, kind: str, manager: int, manager_name: str | None, lang: str
+) -> InlineKeyboardMarkup:
+    def view(p: str, k: str, m: int) -> str:
+        return NpsView(period=p, kind=k, manager=m).pack()
+
+    periods = [
+        InlineKeyboardButton(
+            text=_mark(plain(lang, f"period.{code}"), code == period),
+            callback_data=view(code, kind, manager),
+        )
+        for code in PERIOD_BUTTONS
+    ]
+    kinds = [
+        InlineKeyboardButton(
+            text=_mark(plain(lang, "nps.btn_all_kinds"), kind == "all"),
+            callback_data=view(period, "all", manager),
+        )
+    ] + [
+        InlineKeyboardButton(
+            text=_mark(plain(lang, f"kinds.{k}"), kind == k), callback_data=view(period, k, manager)
+        )
+        for k in KINDS
+    ]
+    who = manager_name or plain(lang, "nps.btn_all_managers")
+    pick = InlineKeyboardButton(
+        text=plain(lang, "nps.btn_manager", name=who)[:60],
+        callback_data=NpsPickManager(period=period, kind=kind).pack(),
+    )
+    return InlineKeyboardMarkup(
+        inline_keyboard=[periods[:3], periods[3:], kinds[:3], kinds[3:], [pick]]
+    )
+
+
+def manager_picker(
+    period: str, kind: str, managers: list[tuple[int, str]], lang: str
+) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=plain(lang, "nps.btn_all_managers"),
+                callback_data=NpsView(period=period, kind=kind, manager=0).pack(),
+            )
+        ]
+    ]
+    for user_id, name in managers[:30]:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=name[:60],
+                    callback_data=NpsView(period=period, kind=kind, manager=user_id).pack(),
+                )
+            ]
+        )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def managers_period_row(period: str, lang: str) -> list[InlineKeyboardButton]:
+    return [
+        InlineKeyboardButton(
+            text=_mark(plain(lang, f"period.{code}"), code == period),
+            callback_data=ManagersPeriod(period=code).pack(),
+        )
+        for code in ("7", "30", "90", "y")
+    ]
