@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.enums import ChatType
 
-from handlers import cases, contacts, fallback, owner, sale, start, survey, tasks
+from handlers import cases, comments, contacts, fallback, owner, sale, start, survey, tasks
 
 
 def build_router() -> Router:
@@ -22,6 +22,7 @@ def build_router() -> Router:
         cases.router(),
         contacts.router(),
         tasks.router(),
+        comments.router(),
         fallback.router(),
     )
     return root

@@ -63,6 +63,12 @@ class ManagersPeriod(CallbackData, prefix="ms"):
     period: str
 
 
+class CommentsView(CallbackData, prefix="cm"):
+    category: str  # all, promoter, passive, detractor
+    kind: str  # all or a kind of person
+    page: int
+
+
 class PlanPage(CallbackData, prefix="pp"):
     page: int
 
@@ -124,3 +130,9 @@ class CaseConfirm(CallbackData, prefix="kc"):
 
     case_id: int
     yes: bool
+
+
+class ExportPeriod(CallbackData, prefix="xp"):
+    """The period chosen for /export (30, 90, y or all; see handlers/reports.py)."""
+
+    period: str

@@ -1,0 +1,160 @@
+"""/comments, and the figures of /nps and /managers checked against an independent computation
+over random answer sets, periods and time zones (hypothesis)."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from aiogram.methods import AnswerCallbackQuery, EditMessageText
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.periods import resolve
+from storage import Database
+from storage.stats import Filters, NpsCounts, manager_rows, nps_counts
+from storage.timefmt import ts
+from tests.conftest import OWNER_ID
+from tests.harness import Harness, as_message, button_data, replies
+from tests.test_survey import MANAGER_ID, Respondent, setup_sale
+
+
+async def test_comments_filtered_and_paginated(harness: Harness, db: Database) -> None:
+    answers = [(2, "Долго везли", "client"), (10, "Отличный сервис", "client")]
+    answers += [(9, f"Хорошо №{i}", "supplier") for i in range(6)]
+    uid = 8000
+    for score, reason, kind in answers:
+        uid += 1
+        payload = await setup_sale(harness, db, kind=kind, phone=None, name=f"Клиент {uid}")
+        r = Respondent(harness, user_id=uid)
+        await r.open(payload)
+        await r.tap(str(score))
+        await r.send(reason)
+    owner = harness.user(OWNER_ID, "Ольга")
+    sent = await harness.send(owner, "/comments")
+    first = sent[0]
+    text = replies(sent)[0]
+    assert "всего 8" in text and "Стр. 1 из 2" in text
+    assert "менеджер Пётр Иванов" in text and "(поставщик)" in text
+    edit = (await harness.tap(owner, button_data(first, "Критики"), as_message(first)))[-1]
+    assert isinstance(edit, EditMessageText)
+    assert "всего 1" in edit.text and "«Долго везли»" in edit.text and "Хорошо" not in edit.text
+    nxt = (await harness.tap(owner, button_data(first, "▶"), as_message(first)))[-1]
+    assert "Стр. 2 из 2" in nxt.text
+    sent = await harness.tap(owner, "cm:nonsense:all:0")
+    assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).show_alert
+    manager = harness.user(MANAGER_ID, "Пётр")
+    assert "недоступна" in replies(await harness.send(manager, "/comments"))[0]
+
+
+ZONES = ["Europe/Moscow", "Europe/Berlin", "America/New_York", "Asia/Kolkata"]
+BASE = datetime(2026, 3, 1, tzinfo=UTC)
+answer = st.tuples(
+    st.integers(0, 10),  # score
+    st.sampled_from(["client", "supplier", "contractor", "partner"]),
+    st.sampled_from([201, 202, 203]),  # manager
+    st.integers(0, 300 * 24),  # created, hours after BASE
+    st.one_of(st.none(), st.integers(0, 30 * 24)),  # answered this many hours later, or never
+)
+
+
+async def _fill(path: Path, rows: list[tuple]) -> Database:
+    db = Database(path)
+    await db.open()
+    stamp = ts(BASE)
+    async with db.transaction() as conn:
+        for manager in (201, 202, 203):
+            await conn.execute(
+                "INSERT INTO staff VALUES (?, 'manager', ?, NULL, NULL, 1, NULL, ?, ?)",
+                (manager, f"M{manager}", stamp, stamp),
+            )
+        for n, (score, kind, manager, created_h, answered_h) in enumerate(rows):
+            cur = await conn.execute(
+                "INSERT INTO contacts (kind, full_name, manager_id, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (kind, f"P{n}", manager, stamp, stamp),
+            )
+            created = BASE + timedelta(hours=created_h)
+            scored = created + timedelta(hours=answered_h) if answered_h is not None else None
+            await conn.execute(
+                "INSERT INTO surveys (token, contact_id, manager_id, kind, created_at, score, "
+                "scored_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    f"t{n}",
+                    cur.lastrowid,
+                    manager,
+                    kind,
+                    ts(created),
+                    score if scored else None,
+                    ts(scored) if scored else None,
+                ),
+            )
+    return db
+
+
+def _expected(rows: list[tuple], first: date | None, last: date, tz: ZoneInfo, **only: object):
+    counts = {"p": 0, "n": 0, "d": 0, "invited": 0}
+
+    def inside(moment: datetime) -> bool:
+        day = moment.astimezone(tz).date()
+        return (first is None or day >= first) and day <= last
+
+    for score, kind, manager, created_h, answered_h in rows:
+        if only.get("kind") not in (None, kind) or only.get("manager") not in (None, manager):
+            continue
+        created = BASE + timedelta(hours=created_h)
+        if inside(created):
+            counts["invited"] += 1
+        if answered_h is not None and inside(created + timedelta(hours=answered_h)):
+            key = "p" if score >= 9 else "n" if score >= 7 else "d"
+            counts[key] += 1
+    return NpsCounts(counts["p"], counts["n"], counts["d"], counts["invited"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(answer, max_size=40),
+    zone=st.sampled_from(ZONES),
+    code=st.sampled_from(["7", "30", "90", "y", "all", "m2026-03", "m2026-10"]),
+    today_offset=st.integers(0, 330),
+    kind=st.sampled_from([None, "client", "supplier"]),
+    manager=st.sampled_from([None, 201, 203]),
+)
+def test_nps_and_managers_match_an_independent_count(
+    rows: list[tuple],
+    zone: str,
+    code: str,
+    today_offset: int,
+    kind: str | None,
+    manager: int | None,
+) -> None:
+    tz = ZoneInfo(zone)
+    today = (BASE + timedelta(days=today_offset)).astimezone(tz).date()
+    period = resolve(code, today, tz)
+    if period is None:  # a month after "today"
+        return
+
+    async def check() -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            db = await _fill(Path(folder) / "p.sqlite3", rows)
+            try:
+                got = await nps_counts(db, Filters(period.start, period.end, kind, manager))
+                want = _expected(
+                    rows, period.first_day, period.last_day, tz, kind=kind, manager=manager
+                )
+                assert got == want
+                assert got.nps == want.nps and got.response_rate == want.response_rate
+                table = await manager_rows(db, period.start, period.end, today.isoformat())
+                for row in table:
+                    expected = _expected(
+                        rows, period.first_day, period.last_day, tz, manager=row.user_id
+                    )
+                    assert row.counts == expected, row.name
+                    assert row.sent == expected.invited
+            finally:
+                await db.close()
+
+    asyncio.run(check())
