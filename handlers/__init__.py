@@ -5,7 +5,18 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.enums import ChatType
 
-from handlers import cases, comments, contacts, fallback, owner, sale, start, survey, tasks
+from handlers import (
+    cases,
+    comments,
+    contacts,
+    fallback,
+    owner,
+    referral,
+    sale,
+    start,
+    survey,
+    tasks,
+)
 
 
 def build_router() -> Router:
@@ -23,6 +34,7 @@ def build_router() -> Router:
         contacts.router(),
         tasks.router(),
         comments.router(),
+        referral.router(),
         fallback.router(),
     )
     return root

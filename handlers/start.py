@@ -16,7 +16,7 @@ from bot.deeplinks import LinkKind, parse_payload
 from bot.menus import set_chat_menu
 from bot.roles import Role
 from bot.texts import t
-from handlers import survey
+from handlers import referral, survey
 from storage import Database
 from storage.followup import set_opt_out
 from storage.staff import Redeem, StaffMember, get_member, redeem_invite
@@ -105,7 +105,9 @@ async def start_with_payload(
             message, token, state, bot, role, member is not None, lang, settings, db, clock
         )
     else:
-        await message.answer(t(lang, "link.invalid"))
+        await referral.open_referral(
+            message, token, state, role, member is not None, lang, settings, db
+        )
 
 
 async def _redeem_invite(

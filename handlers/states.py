@@ -35,3 +35,17 @@ class ContactFlow(StatesGroup):
 
     comment = State()
     birthday = State()
+
+
+class CaseFlow(StatesGroup):
+    """Staff typing something for a case (the case id is in the FSM data): a note, a resolution."""
+
+    note = State()
+    resolution = State()
+
+
+class ReferralFlow(StatesGroup):
+    """A person who came by a promoter's link leaves a name and a phone."""
+
+    name = State()
+    phone = State()

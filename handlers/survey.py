@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.deeplinks import LinkKind, make_link
 from bot.parsing import parse_phone, parse_shared_phone
 from bot.roles import Role
 from bot.texts import plain, t
@@ -27,6 +28,7 @@ from scheduler.alerts import queue_case_alerts, refresh_case_alerts
 from scheduler.sender import Sender
 from storage import Database
 from storage.cases import case_of_survey
+from storage.referrals import code_for_contact
 from storage.surveys import (
     REASON_LIMIT,
     Opened,
@@ -161,7 +163,15 @@ async def _after_answer(
         key = "survey.thanks_detractor" if survey.consent else "survey.thanks_detractor_nocontact"
     else:
         key = f"survey.thanks_{survey.category}"
-    await bot.send_message(chat_id, t(lang, key), reply_markup=ReplyKeyboardRemove())
+    text = t(lang, key)
+    if survey.category == "promoter" and survey.consent:
+        # Method 8: a promoter who agreed to contact gets a personal code; whoever comes with
+        # it is attributed to them.
+        code = await code_for_contact(db, survey.contact_id)
+        me = await bot.me()
+        link = make_link(me.username or "", LinkKind.REFERRAL, code)
+        text += t(lang, "referral.thanks", code=code, link=link)
+    await bot.send_message(chat_id, text, reply_markup=ReplyKeyboardRemove())
 
 
 async def _resume(
