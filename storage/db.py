@@ -50,6 +50,11 @@ class Database:
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
+        # Reports read hundreds of thousands of index entries: memory-map the file, keep a
+        # bigger page cache and sort in memory.
+        await conn.execute("PRAGMA mmap_size = 268435456")
+        await conn.execute("PRAGMA cache_size = -32768")
+        await conn.execute("PRAGMA temp_store = MEMORY")
         # SQLite's lower()/NOCASE fold ASCII only; names here are mostly Cyrillic.
         await conn.create_function("casefold", 1, _casefold, deterministic=True)
         self._conn = conn

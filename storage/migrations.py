@@ -267,6 +267,16 @@ ALTER TABLE surveys ADD COLUMN consent_at TEXT;
 CREATE INDEX surveys_opened_unanswered ON surveys (opened_at)
     WHERE answered_at IS NULL AND nudged_at IS NULL AND opened_at IS NOT NULL;
 CREATE INDEX contact_log_initiated ON contact_log (contact_id, at) WHERE initiated = 1;
+-- Covering indexes for the owner's figures: counts by period, kind and manager are answered
+-- from the index alone, without visiting 300,000 table rows.
+DROP INDEX surveys_scored;
+DROP INDEX surveys_created;
+CREATE INDEX surveys_scored ON surveys (scored_at, kind, manager_id, score, created_at)
+    WHERE score IS NOT NULL;
+CREATE INDEX surveys_created ON surveys (created_at, kind, manager_id, opened_at);
+CREATE INDEX surveys_reason ON surveys (scored_at) WHERE reason IS NOT NULL;
+CREATE INDEX deals_created ON deals (created_at, manager_id);
+CREATE INDEX tasks_overdue ON tasks (status, due_date, manager_id);
 """
 
 MIGRATIONS: list[str] = [V1_ROLES_AND_CONVERSATIONS, V2_FOLLOW_UP, V3_CADENCE]

@@ -148,23 +148,56 @@ async def nps_counts(db: Database, filters: Filters) -> NpsCounts:
 
 async def kinds_in_period(db: Database, filters: Filters) -> dict[str, NpsCounts]:
     """The same figures per kind of person (only kinds that were invited or answered)."""
+    answered_where, answered_params = filters.where("scored_at")
+    invited_where, invited_params = filters.where("created_at")
+    async with db.read() as conn:
+        answered = await (
+            await conn.execute(
+                "SELECT kind, sum(score >= 9), sum(score BETWEEN 7 AND 8), sum(score <= 6) "
+                f"FROM surveys WHERE score IS NOT NULL AND {answered_where} GROUP BY kind",
+                answered_params,
+            )
+        ).fetchall()
+        invited = dict(
+            await (
+                await conn.execute(
+                    f"SELECT kind, count(*) FROM surveys WHERE {invited_where} GROUP BY kind",
+                    invited_params,
+                )
+            ).fetchall()
+        )
+    parts = {row[0]: (row[1] or 0, row[2] or 0, row[3] or 0) for row in answered}
     out = {}
     for kind in KINDS:
-        counts = await nps_counts(db, Filters(filters.start, filters.end, kind, filters.manager_id))
+        p, n, d = parts.get(kind, (0, 0, 0))
+        counts = NpsCounts(p, n, d, invited.get(kind, 0))
         if counts.invited or counts.answered:
             out[kind] = counts
     return out
 
 
 async def median_hours_to_answer(db: Database, filters: Filters) -> float | None:
-    """Median time from the sale being recorded (the link made) to the score, in hours."""
+    """Median time from the sale being recorded (the link made) to the score, in hours.
+
+    Computed in SQLite (count, then the middle one or two by OFFSET) rather than by pulling
+    every answer into Python."""
     where, params = filters.where("scored_at")
+    hours = "(julianday(scored_at) - julianday(created_at)) * 24"
     async with db.read() as conn:
+        total = (
+            await (
+                await conn.execute(
+                    f"SELECT count(*) FROM surveys WHERE score IS NOT NULL AND {where}", params
+                )
+            ).fetchone()
+        )[0]
+        if not total:
+            return None
         rows = await (
             await conn.execute(
-                "SELECT (julianday(scored_at) - julianday(created_at)) * 24 AS h FROM surveys "
-                f"WHERE score IS NOT NULL AND {where} ORDER BY h",
-                params,
+                f"SELECT {hours} AS h FROM surveys WHERE score IS NOT NULL AND {where} "
+                "ORDER BY h LIMIT ? OFFSET ?",
+                [*params, 2 - total % 2, (total - 1) // 2],
             )
         ).fetchall()
     return median([r[0] for r in rows])
@@ -206,55 +239,65 @@ async def manager_rows(
 ) -> list[ManagerRow]:
     """Per manager for the period: deals, survey links made, opened, answered, NPS; and now:
     overdue follow-up tasks and open cases. Problems first: the lowest share answered, then the
-    most overdue tasks."""
+    most overdue tasks. One grouped query per figure (not one per manager)."""
     since = ts(start) if start else "0000"
     until = ts(end)
     async with db.read() as conn:
-        rows = await (
+        staff = await (
             await conn.execute(
-                """
-                SELECT m.user_id, m.full_name, m.active,
-                  (SELECT count(*) FROM deals d WHERE d.manager_id = m.user_id
-                     AND d.created_at >= ? AND d.created_at < ?) AS deals,
-                  (SELECT count(*) FROM surveys s WHERE s.manager_id = m.user_id
-                     AND s.created_at >= ? AND s.created_at < ?) AS sent,
-                  (SELECT count(*) FROM surveys s WHERE s.manager_id = m.user_id
-                     AND s.created_at >= ? AND s.created_at < ? AND s.opened_at IS NOT NULL)
-                     AS opened,
-                  (SELECT count(*) FROM surveys s WHERE s.manager_id = m.user_id
-                     AND s.scored_at >= ? AND s.scored_at < ? AND s.score >= 9) AS promoters,
-                  (SELECT count(*) FROM surveys s WHERE s.manager_id = m.user_id
-                     AND s.scored_at >= ? AND s.scored_at < ? AND s.score BETWEEN 7 AND 8)
-                     AS passives,
-                  (SELECT count(*) FROM surveys s WHERE s.manager_id = m.user_id
-                     AND s.scored_at >= ? AND s.scored_at < ? AND s.score <= 6) AS detractors,
-                  (SELECT count(*) FROM tasks t WHERE t.manager_id = m.user_id
-                     AND t.status = 'pending' AND t.due_date < ?) AS overdue,
-                  (SELECT count(*) FROM cases k LEFT JOIN surveys s ON s.id = k.survey_id
-                     JOIN contacts c ON c.id = k.contact_id
-                     WHERE k.status != 'resolved'
-                     AND coalesce(s.manager_id, c.manager_id) = m.user_id) AS open_cases
-                FROM staff m
-                WHERE m.role = 'manager' OR EXISTS
-                  (SELECT 1 FROM deals d WHERE d.manager_id = m.user_id)
-                """,
-                (since, until) * 6 + (today,),
+                "SELECT user_id, full_name, active FROM staff WHERE role = 'manager' "
+                "OR user_id IN (SELECT DISTINCT manager_id FROM surveys)"
             )
         ).fetchall()
-    out = [
-        ManagerRow(
-            user_id=r["user_id"],
-            name=r["full_name"],
-            active=bool(r["active"]),
-            deals=r["deals"],
-            sent=r["sent"],
-            opened=r["opened"],
-            counts=NpsCounts(r["promoters"], r["passives"], r["detractors"], r["sent"]),
-            overdue=r["overdue"],
-            open_cases=r["open_cases"],
+
+        async def grouped(sql: str, params: tuple[object, ...]) -> dict[int, tuple]:
+            rows = await (await conn.execute(sql, params)).fetchall()
+            return {r[0]: tuple(r[1:]) for r in rows}
+
+        deals = await grouped(
+            "SELECT manager_id, count(*) FROM deals WHERE created_at >= ? AND created_at < ? "
+            "GROUP BY manager_id",
+            (since, until),
         )
-        for r in rows
-    ]
+        sent = await grouped(
+            "SELECT manager_id, count(*), count(opened_at) FROM surveys "
+            "WHERE created_at >= ? AND created_at < ? GROUP BY manager_id",
+            (since, until),
+        )
+        scores = await grouped(
+            "SELECT manager_id, sum(score >= 9), sum(score BETWEEN 7 AND 8), sum(score <= 6) "
+            "FROM surveys WHERE score IS NOT NULL AND scored_at >= ? AND scored_at < ? "
+            "GROUP BY manager_id",
+            (since, until),
+        )
+        overdue = await grouped(
+            "SELECT manager_id, count(*) FROM tasks WHERE status = 'pending' AND due_date < ? "
+            "GROUP BY manager_id",
+            (today,),
+        )
+        cases = await grouped(
+            "SELECT coalesce(s.manager_id, c.manager_id), count(*) FROM cases k "
+            "LEFT JOIN surveys s ON s.id = k.survey_id JOIN contacts c ON c.id = k.contact_id "
+            "WHERE k.status != 'resolved' GROUP BY 1",
+            (),
+        )
+    out = []
+    for user_id, name, active in staff:
+        links, opened = sent.get(user_id, (0, 0))
+        p, n, d = scores.get(user_id, (0, 0, 0))
+        out.append(
+            ManagerRow(
+                user_id=user_id,
+                name=name,
+                active=bool(active),
+                deals=deals.get(user_id, (0,))[0],
+                sent=links,
+                opened=opened,
+                counts=NpsCounts(p or 0, n or 0, d or 0, links),
+                overdue=overdue.get(user_id, (0,))[0],
+                open_cases=cases.get(user_id, (0,))[0],
+            )
+        )
     return sorted(
         out,
         key=lambda m: (

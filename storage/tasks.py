@@ -175,35 +175,44 @@ async def insert_tasks(
     return cur.rowcount
 
 
+PLAN_CHUNK = 2000
+
+
 async def apply_plans(db: Database, plans: Iterable[Plan], now: datetime) -> int:
-    """Store new tasks (a known idem_key is skipped) and cancel obsolete ones, in one
-    transaction."""
+    """Store new tasks (a known idem_key is skipped) and cancel obsolete ones.
+
+    Written in transactions of PLAN_CHUNK rows, so planning a whole base (hundreds of thousands
+    of tasks after an import) never holds the one connection for long: handlers answer between
+    chunks. Each chunk is idempotent, so an interrupted run is simply completed by the next."""
     creates: list[TaskSpec] = []
     cancels: list[str] = []
     for plan in plans:
         creates += plan.create
         cancels += plan.cancel
-    async with db.transaction() as conn:
-        if cancels:
-            await conn.executemany(
-                "UPDATE tasks SET status = 'cancelled', closed_at = ? "
-                "WHERE idem_key = ? AND status = 'pending'",
-                [(ts(now), key) for key in cancels],
+    created = 0
+    for first in range(0, max(len(creates), len(cancels)), PLAN_CHUNK):
+        async with db.transaction() as conn:
+            chunk_cancels = cancels[first : first + PLAN_CHUNK]
+            if chunk_cancels:
+                await conn.executemany(
+                    "UPDATE tasks SET status = 'cancelled', closed_at = ? "
+                    "WHERE idem_key = ? AND status = 'pending'",
+                    [(ts(now), key) for key in chunk_cancels],
+                )
+            before = conn.total_changes
+            await insert_tasks(conn, creates[first : first + PLAN_CHUNK], now)
+            created += conn.total_changes - before
+    if creates:
+        async with db.transaction() as conn:
+            # The facts were read before these transactions: a link opened in between must
+            # not leave a "resend it" task behind.
+            await conn.execute(
+                "UPDATE tasks SET status = 'cancelled', closed_at = ? WHERE kind = 'resend' "
+                "AND status = 'pending' AND survey_id IN "
+                "(SELECT id FROM surveys WHERE status != 'created')",
+                (ts(now),),
             )
-        if not creates:
-            return 0
-        before = conn.total_changes
-        await insert_tasks(conn, creates, now)
-        created = conn.total_changes - before
-        # The facts were read before this transaction: a link opened in between must not
-        # leave a "resend it" task behind.
-        await conn.execute(
-            "UPDATE tasks SET status = 'cancelled', closed_at = ? WHERE kind = 'resend' "
-            "AND status = 'pending' AND survey_id IN "
-            "(SELECT id FROM surveys WHERE status != 'created')",
-            (ts(now),),
-        )
-        return created
+    return created
 
 
 @dataclass(frozen=True, slots=True)
