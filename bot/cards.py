@@ -13,7 +13,6 @@ from bot.parsing import format_phone
 from bot.texts import t
 from handlers.keyboards import take_case
 from storage.cases import CaseCard
-from storage.stats import KINDS, NpsCounts, total
 
 
 def case_alert(
@@ -51,6 +50,8 @@ def case_alert(
     )
     if card.status == "open":
         return text, take_case(lang, card.case_id)
+    if card.status == "resolved":
+        return text + "\n\n" + t(lang, "cases.alert_resolved", name=card.owner_name or "—"), None
     taken_at: datetime | None = card.taken_at
     when = local_datetime(taken_at, settings.timezone) if taken_at else ""
     return text + "\n\n" + t(lang, "alert.taken", name=card.owner_name or "—", when=when), None
@@ -62,50 +63,3 @@ def case_alert_payload(card: CaseCard, lang: str, settings: Settings) -> dict[st
     if markup is not None:
         payload["reply_markup"] = markup.model_dump(mode="json", exclude_none=True)
     return payload
-
-
-def nps_summary(by_kind: dict[str, NpsCounts], lang: str, settings: Settings) -> str:
-    overall = total(by_kind)
-    lines = [t(lang, "nps.title", company=settings.company_name), ""]
-    if not overall.answered:
-        lines.append(t(lang, "nps.empty"))
-        return "\n".join(lines)
-    lines.append(
-        t(
-            lang,
-            "nps.total",
-            nps=f"{overall.nps:+d}" if overall.nps else "0",
-            p=overall.promoters,
-            p_share=overall.share(overall.promoters),
-            n=overall.passives,
-            n_share=overall.share(overall.passives),
-            d=overall.detractors,
-            d_share=overall.share(overall.detractors),
-            answered=overall.answered,
-            invited=overall.invited,
-            rate=overall.response_rate,
-        )
-    )
-    if overall.answered < 10:
-        lines.append(t(lang, "nps.unreliable"))
-    lines += ["", t(lang, "nps.by_kind")]
-    for kind in KINDS:
-        counts = by_kind.get(kind)
-        if counts is None:
-            continue
-        name = t(lang, f"kinds.{kind}")
-        if counts.answered:
-            nps = f"{counts.nps:+d}" if counts.nps else "0"
-            lines.append(
-                t(
-                    lang,
-                    "nps.kind_line",
-                    kind=name,
-                    nps=nps,
-                    answered=counts.answered,
-                    invited=counts.invited,
-                )
-            )
-        else:
-            lines.append(t(lang, "nps.kind_line_empty", kind=name, invited=counts.invited))
-    return "\n".join(lines)

@@ -21,8 +21,20 @@ log = logging.getLogger(__name__)
 
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.GUEST: ("start", "help"),
-    Role.MANAGER: ("sale", "today", "week", "find", "help", "cancel"),
-    Role.OWNER: ("sale", "nps", "today", "find", "invite", "managers", "help", "cancel"),
+    Role.MANAGER: ("sale", "today", "week", "find", "cases", "help", "cancel"),
+    Role.OWNER: (
+        "nps",
+        "managers",
+        "cases",
+        "comments",
+        "referrals",
+        "sale",
+        "today",
+        "find",
+        "invite",
+        "help",
+        "cancel",
+    ),
 }
 
 

@@ -6,6 +6,7 @@ from aiogram import F, Router
 from aiogram.enums import ChatType
 
 from handlers import (
+    case_admin,
     cases,
     comments,
     contacts,
@@ -31,6 +32,7 @@ def build_router() -> Router:
         sale.router(),
         survey.router(),
         cases.router(),
+        case_admin.router(),
         contacts.router(),
         tasks.router(),
         comments.router(),

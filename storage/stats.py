@@ -61,41 +61,6 @@ class NpsCounts:
         return percent(self.answered, self.invited) if self.invited else 0
 
 
-_COUNTS_SQL = """
-SELECT kind,
-       sum(score >= 9) AS promoters,
-       sum(score BETWEEN 7 AND 8) AS passives,
-       sum(score <= 6) AS detractors,
-       count(*) AS invited
-FROM surveys
-GROUP BY kind
-"""
-
-
-async def nps_by_kind(db: Database) -> dict[str, NpsCounts]:
-    """Counts per kind of person, over all surveys ever made."""
-    async with db.read() as conn:
-        rows = await (await conn.execute(_COUNTS_SQL)).fetchall()
-    return {
-        row["kind"]: NpsCounts(
-            promoters=row["promoters"] or 0,
-            passives=row["passives"] or 0,
-            detractors=row["detractors"] or 0,
-            invited=row["invited"],
-        )
-        for row in rows
-    }
-
-
-def total(counts: dict[str, NpsCounts]) -> NpsCounts:
-    return NpsCounts(
-        promoters=sum(c.promoters for c in counts.values()),
-        passives=sum(c.passives for c in counts.values()),
-        detractors=sum(c.detractors for c in counts.values()),
-        invited=sum(c.invited for c in counts.values()),
-    )
-
-
 # ---- figures for a period (issue: the owner's view) -------------------------------------------
 
 

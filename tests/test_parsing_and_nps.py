@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from bot.parsing import Birthday, format_phone, parse_birthday, parse_deal_date, parse_phone
-from storage.stats import NpsCounts, category, total
+from storage.stats import NpsCounts, category
 
 TODAY = date(2026, 11, 20)
 
@@ -102,11 +102,6 @@ def test_nps_seed_example_and_rounding() -> None:
     assert NpsCounts(promoters=2, passives=1).nps == 67
     counts = NpsCounts(promoters=1, passives=1, detractors=1, invited=6)
     assert counts.share(1) == 33 and counts.response_rate == 50
-
-
-def test_total() -> None:
-    summed = total({"client": NpsCounts(1, 2, 3, 10), "supplier": NpsCounts(4, 0, 0, 4)})
-    assert summed == NpsCounts(5, 2, 3, 14)
 
 
 def test_percent_is_exact() -> None:

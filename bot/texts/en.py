@@ -64,9 +64,6 @@ TEXTS: dict[str, str] = {
     ),
     # --- managers list ---
     "managers.empty": "No managers yet. Invite the first one with /invite.",
-    "managers.header": "Managers ({count}):",
-    "managers.line_active": "{n}. {name} — active since {since}",
-    "managers.line_inactive": "{n}. {name} — access removed",
     "managers.btn_deactivate": "🚫 Remove: {name}",
     "managers.btn_reactivate": "✅ Restore: {name}",
     "managers.deactivated": "{name}: access removed.",
@@ -250,18 +247,6 @@ TEXTS: dict[str, str] = {
     "alert.taken_you": "Case #{case_id} is yours. Contact the person as soon as possible.",
     "alert.already_taken": "{name} has already taken this case.",
     # --- /nps ---
-    "nps.title": "📊 NPS of {company}, all answers",
-    "nps.empty": (
-        "No answers yet. The NPS appears once people answer surveys (deals are recorded with "
-        "/sale)."
-    ),
-    "nps.total": (
-        "NPS: <b>{nps}</b>\n"
-        "Promoters (9–10): {p} ({p_share}%)\n"
-        "Passives (7–8): {n} ({n_share}%)\n"
-        "Detractors (0–6): {d} ({d_share}%)\n"
-        "Answered: {answered} of {invited} invited ({rate}%)"
-    ),
     "nps.unreliable": "⚠️ Fewer than 10 answers — the figure is not reliable yet.",
     "nps.by_kind": "By group:",
     "nps.kind_line": "{kind}: NPS {nps} · answered {answered} of {invited}",

@@ -65,9 +65,6 @@ TEXTS: dict[str, str] = {
     ),
     # --- managers list ---
     "managers.empty": "Менеджеров пока нет. Пригласите первого командой /invite.",
-    "managers.header": "Менеджеры ({count}):",
-    "managers.line_active": "{n}. {name} — активен, с {since}",
-    "managers.line_inactive": "{n}. {name} — отключён",
     "managers.btn_deactivate": "🚫 Отключить: {name}",
     "managers.btn_reactivate": "✅ Вернуть: {name}",
     "managers.deactivated": "{name}: доступ отключён.",
@@ -253,18 +250,6 @@ TEXTS: dict[str, str] = {
     "alert.taken_you": "Случай №{case_id} ваш. Свяжитесь с человеком как можно скорее.",
     "alert.already_taken": "Случай уже взял(а) {name}.",
     # --- /nps ---
-    "nps.title": "📊 NPS компании «{company}», все ответы",
-    "nps.empty": (
-        "Пока нет ни одного ответа. NPS появится, когда люди ответят на опросы "
-        "(сделки записывают командой /sale)."
-    ),
-    "nps.total": (
-        "NPS: <b>{nps}</b>\n"
-        "Промоутеры (9–10): {p} ({p_share}%)\n"
-        "Нейтралы (7–8): {n} ({n_share}%)\n"
-        "Критики (0–6): {d} ({d_share}%)\n"
-        "Ответили: {answered} из {invited} приглашённых ({rate}%)"
-    ),
     "nps.unreliable": "⚠️ Меньше 10 ответов — цифра пока ненадёжна.",
     "nps.by_kind": "По группам:",
     "nps.kind_line": "{kind}: NPS {nps} · ответили {answered} из {invited}",

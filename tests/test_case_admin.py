@@ -1,0 +1,612 @@
+"""Closing the loop on detractor cases, through the production dispatcher: /cases, the case card
+and its buttons, the person's "was it resolved?" answer, and the case figures for /nps."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiogram import Router
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, TelegramMethod
+
+import bot.app
+from handlers import build_router, case_admin
+from handlers.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen
+from storage import Database
+from storage.case_admin import case_stats
+from storage.cases import case_of_survey
+from storage.contacts import SaleInput, record_sale
+from storage.staff import create_invite, redeem_invite
+from storage.surveys import open_survey, record_consent, record_reason, record_score
+from storage.timefmt import ts
+from tests.conftest import OWNER_ID
+from tests.harness import Harness, as_message, button_data, buttons
+from tests.test_survey import CLIENT_ID, MANAGER_ID, Respondent, setup_sale
+
+OTHER_MANAGER = 333
+STRANGER = 999
+_phones: Iterator[int] = itertools.count(1000)
+
+
+def with_case_admin() -> Router:
+    """build_router() with this feature's router before the fallback (until it is wired in)."""
+    root = build_router()
+    if any(r.name == "case_admin" for r in root.sub_routers):
+        return root
+    fallback = next(r for r in root.sub_routers if r.name == "fallback")
+    root.sub_routers.remove(fallback)
+    root.include_router(case_admin.router())
+    root.sub_routers.append(fallback)
+    return root
+
+
+@pytest.fixture
+def _routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not any(r.name == "case_admin" for r in build_router().sub_routers):
+        monkeypatch.setattr(bot.app, "build_router", with_case_admin)
+
+
+@pytest.fixture
+def h(_routes: None, harness: Harness) -> Harness:
+    return harness
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def answer(sent: list[TelegramMethod[Any]]) -> str | None:
+    return next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text
+
+
+def edit(sent: list[TelegramMethod[Any]], chat_id: int | None = None) -> EditMessageText:
+    """The last edit (a tapped message is edited after the alerts are refreshed)."""
+    return [
+        r
+        for r in sent
+        if isinstance(r, EditMessageText) and (chat_id is None or r.chat_id == chat_id)
+    ][-1]
+
+
+def sends(sent: list[TelegramMethod[Any]], chat_id: int) -> list[SendMessage]:
+    return [r for r in sent if isinstance(r, SendMessage) and r.chat_id == chat_id]
+
+
+def labels(request: TelegramMethod[Any]) -> list[str]:
+    return [text for text, _ in buttons(request)]
+
+
+async def add_manager(db: Database, user_id: int, name: str, now: datetime) -> None:
+    invite = await create_invite(db, OWNER_ID, now)
+    await redeem_invite(db, invite.token, user_id, name, None, "ru", now)
+
+
+async def detractor(
+    h: Harness,
+    db: Database,
+    *,
+    manager_id: int = MANAGER_ID,
+    name: str = "Анна Смирнова",
+    tg_id: int = CLIENT_ID,
+    score: int = 3,
+    consent: bool = True,
+    language: str = "ru",
+) -> int:
+    """A sale and a finished detractor answer, written through storage; returns the case id."""
+    now = h.clock()
+    sale = await record_sale(
+        db,
+        SaleInput(
+            idem_key=f"d{tg_id}:{now.isoformat()}",
+            manager_id=manager_id,
+            kind="client",
+            full_name=name,
+            organization=None,
+            phone=f"+7916123{next(_phones):04d}",
+            contact_tg_id=None,
+            birthday=None,
+            description="Кухонный гарнитур",
+            deal_date=date(2026, 11, 19),
+        ),
+        now,
+    )
+    _, survey = await open_survey(db, sale.survey_token, tg_id, language, now)
+    assert survey is not None
+    await record_score(db, survey.id, tg_id, score, now)
+    await record_reason(db, survey.id, tg_id, "Сломали дверцу", now)
+    await record_consent(db, survey.id, tg_id, consent, now)
+    case_id = await case_of_survey(db, survey.id)
+    assert case_id is not None
+    return case_id
+
+
+async def case_row(db: Database, case_id: int = 1) -> dict[str, Any]:
+    async with db.read() as conn:
+        row = await (await conn.execute("SELECT * FROM cases WHERE id = ?", (case_id,))).fetchone()
+    return dict(row)
+
+
+async def events(db: Database, case_id: int = 1) -> list[tuple[Any, ...]]:
+    async with db.read() as conn:
+        rows = await (
+            await conn.execute(
+                "SELECT action, actor_id, note FROM case_events WHERE case_id = ? ORDER BY id",
+                (case_id,),
+            )
+        ).fetchall()
+    return [tuple(r) for r in rows]
+
+
+async def act(h: Harness, user_id: int, case_id: int, action: str) -> list[TelegramMethod[Any]]:
+    user = h.user(user_id, "Сотрудник")
+    return await h.tap(user, CaseAct(case_id=case_id, action=action).pack())
+
+
+async def take_and_resolve(
+    h: Harness, user_id: int, case_id: int = 1, reason: str = "Заменили дверцу"
+) -> list[TelegramMethod[Any]]:
+    await act(h, user_id, case_id, "take")
+    await act(h, user_id, case_id, "resolve")
+    return await h.send(h.user(user_id, "Сотрудник"), reason)
+
+
+async def question_to(h: Harness, chat_id: int = CLIENT_ID) -> SendMessage:
+    delivered = sends(await h.drain(), chat_id)
+    asked = [r for r in delivered if any(d and d.startswith("kc:") for _, d in buttons(r))]
+    assert len(asked) == 1
+    return asked[0]
+
+
+# --- the list --------------------------------------------------------------------------------
+
+
+async def test_owner_sees_all_manager_only_theirs_stranger_refused(
+    h: Harness, db: Database
+) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
+    await add_manager(db, OTHER_MANAGER, "Мария Козлова", h.clock())
+    await detractor(h, db, name="Анна Смирнова", tg_id=5001)
+    h.clock.advance(hours=3)
+    await detractor(h, db, manager_id=OTHER_MANAGER, name="Борис Петров", tg_id=5002, score=0)
+    h.clock.advance(hours=26)
+
+    owner = h.user(OWNER_ID, "Ольга")
+    listing = sends(await h.send(owner, "/cases"), OWNER_ID)[0]
+    assert listing.text.splitlines() == [
+        "📂 <b>Открытые случаи: 2</b>",
+        "Сначала самые давние.",
+        "",
+        "№1 · Анна Смирнова · оценка 3 · 1 дн. 5 ч · никто",
+        "№2 · Борис Петров · оценка 0 · 1 дн. 2 ч · никто",
+    ]
+    assert buttons(listing) == [("№1 · Анна Смирнова", "ko:1:0"), ("№2 · Борис Петров", "ko:2:0")]
+
+    peter = h.user(MANAGER_ID, "Пётр")
+    mine = sends(await h.send(peter, "/cases"), MANAGER_ID)[0]
+    assert "№1 · Анна Смирнова" in mine.text and "Борис" not in mine.text
+    assert "случаи ваших клиентов" in mine.text
+    assert labels(mine) == ["№1 · Анна Смирнова"]
+    # somebody else's case by a forged button: the neutral refusal
+    assert answer(await h.tap(peter, "ko:2:0")) == "Эта кнопка больше не действует."
+    assert answer(await act(h, MANAGER_ID, 2, "take")) == "Эта кнопка больше не действует."
+    assert (await case_row(db, 2))["status"] == "open"
+
+    # the owner takes Anna's case: it stays on the list with its owner, oldest first
+    await act(h, OWNER_ID, 1, "take")
+    listing = sends(await h.send(owner, "/cases"), OWNER_ID)[-1]
+    assert "№1 · Анна Смирнова · оценка 3 · 1 дн. 5 ч · Ольга" in listing.text
+
+    # a case a manager owns is on their list even if the deal is not theirs
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE cases SET owner_id = ? WHERE id = 1", (OTHER_MANAGER,))
+    maria = h.user(OTHER_MANAGER, "Мария")
+    theirs = sends(await h.send(maria, "/cases"), OTHER_MANAGER)[0]
+    assert labels(theirs) == ["№1 · Анна Смирнова", "№2 · Борис Петров"]
+
+    stranger = h.user(STRANGER, "Гость")
+    refusal = sends(await h.send(stranger, "/cases"), STRANGER)[0]
+    assert (
+        refusal.text
+        == "Эта команда вам недоступна. Посмотрите /help — там всё, что я умею для вас."
+    )
+    assert answer(await h.tap(stranger, "ko:1:0")) == "Эта кнопка больше не действует."
+    assert answer(await act(h, STRANGER, 1, "reopen")) == "Эта кнопка больше не действует."
+
+
+async def test_no_open_cases(h: Harness, db: Database) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
+    await detractor(h, db)
+    await take_and_resolve(h, MANAGER_ID)
+    listing = sends(await h.send(h.user(OWNER_ID, "Ольга"), "/cases"), OWNER_ID)[0]
+    assert listing.text == "Открытых случаев нет. 🎉" and listing.reply_markup is None
+    en = h.user(MANAGER_ID, "Peter", lang="en")
+    listing = sends(await h.send(en, "/cases"), MANAGER_ID)[-1]
+    assert listing.text.startswith("No open cases.")
+
+
+async def test_paging_ten_to_a_page(h: Harness, db: Database) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
+    for n in range(12):
+        await detractor(h, db, name=f"Клиент {n + 1:02d}", tg_id=6000 + n)
+        h.clock.advance(minutes=30)
+    owner = h.user(OWNER_ID, "Ольга")
+    first = sends(await h.send(owner, "/cases"), OWNER_ID)[0]
+    assert "Открытые случаи: 12" in first.text and "Стр. 1 из 2" in first.text
+    assert labels(first) == [f"№{n} · Клиент {n:02d}" for n in range(1, 11)] + ["▶"]
+    assert "№1 · Клиент 01 · оценка 3 · 6 ч · никто" in first.text  # 12 × 30 min later
+
+    second = edit(await h.tap(owner, button_data(first, "▶"), as_message(first)))
+    assert "Стр. 2 из 2" in second.text
+    assert labels(second) == ["№11 · Клиент 11", "№12 · Клиент 12", "◀"]
+    assert button_data(second, "◀") == CaseList(page=0).pack()
+    # forged pages are clamped into range
+    assert "Стр. 2 из 2" in edit(await h.tap(owner, CaseList(page=7).pack())).text
+    assert "Стр. 1 из 2" in edit(await h.tap(owner, CaseList(page=-3).pack())).text
+
+    # a card opened from page 2 returns to page 2
+    card = edit(await h.tap(owner, button_data(second, "№12")))
+    assert card.text.startswith("📁 <b>Случай №12</b> · никто не взял")
+    assert button_data(card, "К списку") == CaseList(page=1).pack()
+    back = edit(await h.tap(owner, button_data(card, "К списку")))
+    assert "Стр. 2 из 2" in back.text
+
+
+# --- the card and its buttons -------------------------------------------------------------------
+
+
+async def test_card_take_note_resolve_reopen(h: Harness, db: Database) -> None:
+    payload = await setup_sale(h, db)
+    anna = Respondent(h)
+    await anna.open(payload)
+    await anna.tap("3")
+    await anna.send("Сломали дверцу при доставке")
+    await anna.tap("Да")
+    delivered = await h.drain()
+    assert len(sends(delivered, MANAGER_ID)) == len(sends(delivered, OWNER_ID)) == 1
+
+    peter = h.user(MANAGER_ID, "Пётр")
+    listing = sends(await h.send(peter, "/cases"), MANAGER_ID)[-1]
+    card = edit(await h.tap(peter, button_data(listing, "№1"), as_message(listing)))
+    for part in (
+        "📁 <b>Случай №1</b> · никто не взял",
+        "Открыт: 20.11.2026 10:00, 0 ч назад",
+        "Оценка: 3 из 10",
+        "Причина: «Сломали дверцу при доставке»",
+        "Связь: согласен(на), телефон +7 916 123-45-67",
+        "Кто: Анна Смирнова, ООО «Берёзка» (клиент)",
+        "Сделка: Кухонный гарнитур, 19.11.2026",
+        "Менеджер: Пётр Иванов",
+        "<b>История:</b>\n20.11.2026 10:00 — случай открыт",
+    ):
+        assert part in card.text, part
+    assert labels(card) == ["🙋 Беру случай", "📝 Заметка", "◀ К списку"]
+    # resolving a case nobody took is not offered, and a forged button says why
+    sent = await h.tap(peter, CaseAct(case_id=1, action="resolve").pack())
+    assert answer(sent) == (
+        "Случай №1 сейчас не в работе: решённым можно отметить только взятый случай."
+    )
+
+    # take: the card, and every alert, show who took it
+    h.clock.advance(minutes=15)
+    sent = await h.tap(peter, button_data(card, "Беру"))
+    assert answer(sent) == "Случай №1 ваш. Свяжитесь с человеком как можно скорее."
+    alerts = [e for e in sent if isinstance(e, EditMessageText) and "Недовольный" in e.text]
+    assert sorted(e.chat_id for e in alerts) == [OWNER_ID, MANAGER_ID]
+    assert all("✅ Случай взял(а): Пётр Иванов, 20.11.2026 10:15" in e.text for e in alerts)
+    card = [e for e in sent if isinstance(e, EditMessageText)][-1]
+    assert "· в работе у Пётр Иванов" in card.text
+    assert "20.11.2026 10:15 — Пётр Иванов: взял(а) случай" in card.text
+    assert labels(card) == ["📝 Заметка", "✅ Решено", "◀ К списку"]
+    # a double tap takes nothing twice
+    sent = await h.tap(peter, CaseAct(case_id=1, action="take").pack())
+    assert answer(sent) == "Случай уже взял(а) Пётр Иванов."
+
+    # a note: a sticker and a too long text are refused kindly, then the note is kept
+    sent = await h.tap(peter, button_data(card, "Заметка"))
+    assert "Напишите заметку к случаю №1" in sends(sent, MANAGER_ID)[0].text
+    assert (
+        "стикер или фото я сохранить не могу"
+        in sends(await h.send_sticker(peter), MANAGER_ID)[0].text
+    )
+    refusal = sends(await h.send(peter, "x" * 5000), MANAGER_ID)[0].text
+    assert "длиннее 1000 символов (5000)" in refusal
+    h.clock.advance(hours=1)
+    sent = await h.send(peter, "Позвонил, встреча <b>завтра</b>")
+    texts = [r.text for r in sends(sent, MANAGER_ID)]
+    assert texts[0] == "📝 Заметка добавлена к случаю №1."
+    assert (
+        "20.11.2026 11:15 — Пётр Иванов: заметка «Позвонил, встреча &lt;b&gt;завтра&lt;/b&gt;»"
+        in texts[1]
+    )
+    # the conversation is over: the next text is not a note
+    sent = await h.send(peter, "просто текст")
+    assert [e[0] for e in await events(db)] == ["opened", "taken", "note"]
+
+    # resolve: too short, too long, then a reason
+    await h.tap(peter, CaseAct(case_id=1, action="resolve").pack())
+    assert "Слишком коротко" in sends(await h.send(peter, "x"), MANAGER_ID)[0].text
+    assert "длиннее 500 символов (501)" in sends(await h.send(peter, "y" * 501), MANAGER_ID)[0].text
+    h.clock.advance(hours=2)
+    sent = await h.send(peter, "Заменили дверцу, извинились")
+    done = sends(sent, MANAGER_ID)
+    assert done[0].text == (
+        "✅ Случай №1 решён.\nБот спросит клиента, решена ли проблема; ответ появится в истории."
+    )
+    assert "📁 <b>Случай №1</b> · решён (Пётр Иванов)" in done[1].text
+    assert "Решение (20.11.2026 13:15): «Заменили дверцу, извинились»" in done[1].text
+    assert "Ждём ответа клиента" in done[1].text
+    assert labels(done[1]) == ["📝 Заметка", "↩️ Открыть заново", "◀ К списку"]
+    alerts = [e for e in sent if isinstance(e, EditMessageText) and "Недовольный" in e.text]
+    assert sorted(e.chat_id for e in alerts) == [OWNER_ID, MANAGER_ID]
+    assert all("✅ Случай решён (Пётр Иванов)." in e.text for e in alerts)
+    row = await case_row(db)
+    assert (row["status"], row["owner_id"], row["resolution"], row["resolved_at"]) == (
+        "resolved",
+        MANAGER_ID,
+        "Заменили дверцу, извинились",
+        ts(h.clock()),
+    )
+    question = await question_to(h)
+    assert labels(question) == ["👍 Да, решена", "👎 Нет, не решена"]
+    assert "сотрудник компании «Ромашка» отметил, что она решена" in question.text
+
+    # reopen by staff: back to the same owner; a double tap does nothing
+    sent = await h.tap(peter, CaseAct(case_id=1, action="reopen").pack())
+    assert answer(sent) == "Случай №1 снова в работе."
+    assert "· в работе у Пётр Иванов" in edit(sent, MANAGER_ID).text
+    row = await case_row(db)
+    assert (row["status"], row["owner_id"], row["reopened_count"], row["resolved_at"]) == (
+        "taken",
+        MANAGER_ID,
+        1,
+        None,
+    )
+    sent = await h.tap(peter, CaseAct(case_id=1, action="reopen").pack())
+    assert answer(sent) == "Случай №1 и так не закрыт."
+    assert (await case_row(db))["reopened_count"] == 1
+    assert [e[0] for e in await events(db)] == ["opened", "taken", "note", "resolved", "reopened"]
+    # the question about the earlier resolution no longer counts
+    sent = await h.tap(anna.user, button_data(question, "Да"), as_message(question))
+    assert answer(sent) == "Ответ уже записан, спасибо."
+    assert (await case_row(db))["client_confirmed"] is None
+    # an unknown action is a forged button
+    assert answer(await act(h, MANAGER_ID, 1, "delete")) == "Эта кнопка больше не действует."
+
+
+async def test_card_history_is_cut_to_fit_one_message(h: Harness, db: Database) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
+    await detractor(h, db)
+    peter = h.user(MANAGER_ID, "Пётр")
+    for n in range(12):
+        await act(h, MANAGER_ID, 1, "note")
+        await h.send(peter, f"{n:02d} " + "слово " * 160)
+    card = edit(await h.tap(peter, CaseOpen(case_id=1).pack()))
+    assert len(card.text) < 4096
+    assert "…и ещё" in card.text and "раньше" in card.text
+    assert "заметка «11 слово" in card.text  # the latest is always shown
+
+
+async def test_call_case_and_a_note_abandoned_by_opening_another_card(
+    h: Harness, db: Database
+) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
+    await detractor(h, db)
+    async with db.transaction() as conn:  # "not suitable" on the call after a sale
+        await conn.execute(
+            "INSERT INTO cases (contact_id, source, status, owner_id, opened_at, taken_at, "
+            "alerted_at) VALUES (1, 'call', 'taken', ?, ?, ?, ?)",
+            (MANAGER_ID, ts(h.clock()), ts(h.clock()), ts(h.clock())),
+        )
+        await conn.execute(
+            "INSERT INTO case_events (case_id, at, actor_id, action, note) "
+            "VALUES (2, ?, ?, 'opened', 'not suitable (call)')",
+            (ts(h.clock()), MANAGER_ID),
+        )
+    peter = h.user(MANAGER_ID, "Пётр")
+    listing = sends(await h.send(peter, "/cases"), MANAGER_ID)[0]
+    assert "№2 · Анна Смирнова · звонок: не подошло · 0 ч · Пётр Иванов" in listing.text
+    card = edit(await h.tap(peter, CaseOpen(case_id=2).pack()))
+    assert "Откуда: звонок после покупки — «не подошло»" in card.text
+    assert "Оценка" not in card.text and "случай открыт после звонка" in card.text
+
+    await act(h, MANAGER_ID, 1, "note")
+    await h.tap(peter, CaseOpen(case_id=2).pack())
+    sent = await h.send(peter, "Это не заметка")
+    assert sends(sent, MANAGER_ID)[0].text.startswith("Я не понял сообщение")
+    assert [e[0] for e in await events(db, 1)] == ["opened"]
+
+
+# --- the person's answer -------------------------------------------------------------------------
+
+
+async def test_client_yes_confirms_once(h: Harness, db: Database) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
+    await detractor(h, db)
+    await take_and_resolve(h, MANAGER_ID)
+    question = await question_to(h)
+    anna = h.user(CLIENT_ID, "Анна")
+    sent = await h.tap(anna, button_data(question, "Да"), as_message(question))
+    assert answer(sent) is None
+    closed = edit(sent, CLIENT_ID)
+    assert closed.text.endswith("<i>Ваш ответ: 👍 Да, решена</i>") and closed.reply_markup is None
+    assert sends(sent, CLIENT_ID)[0].text == "Спасибо! Рады, что всё решилось."
+    row = await case_row(db)
+    assert (row["status"], row["client_confirmed"]) == ("resolved", 1)
+    assert (await events(db))[-1] == ("confirmed", CLIENT_ID, None)
+    # a second tap, Yes or No, changes nothing
+    for label in ("Да", "Нет"):
+        sent = await h.tap(anna, button_data(question, label), as_message(question))
+        assert answer(sent) == "Ответ уже записан, спасибо." and not sends(sent, CLIENT_ID)
+    assert (await case_row(db))["client_confirmed"] == 1
+    card = edit(await h.tap(h.user(OWNER_ID, "Ольга"), CaseOpen(case_id=1).pack()))
+    assert "Клиент подтвердил: проблема решена ✅" in card.text
+    assert "клиент подтвердил, что проблема решена" in card.text
+
+
+async def test_client_no_reopens_and_tells_the_owner(h: Harness, db: Database) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
+    await detractor(h, db, language="en")
+    await take_and_resolve(h, MANAGER_ID)
+    question = await question_to(h)
+    assert question.text.startswith("Hello! You told us about a problem")  # their language
+    assert labels(question) == ["👍 Yes, resolved", "👎 No, not resolved"]
+    anna = h.user(CLIENT_ID, "Anna", lang="en")
+    h.clock.advance(days=1)
+    sent = await h.tap(anna, button_data(question, "No"), as_message(question))
+    assert edit(sent, CLIENT_ID).text.endswith("<i>Your answer: 👎 No, not resolved</i>")
+    assert "We are working on your issue again" in sends(sent, CLIENT_ID)[0].text
+    row = await case_row(db)
+    assert (row["status"], row["owner_id"], row["client_confirmed"], row["reopened_count"]) == (
+        "taken",
+        MANAGER_ID,
+        0,
+        1,
+    )
+    assert (await events(db))[-1] == ("reopened_by_client", CLIENT_ID, None)
+    # the owner of the case is told at once, through the outbox
+    notice = sends(await h.drain(), MANAGER_ID)
+    assert len(notice) == 1
+    assert notice[0].text.startswith("❗ Клиент ответил, что проблема <b>не решена</b>.")
+    assert "Случай №1: Анна Смирнова — снова в работе у вас." in notice[0].text
+    card = edit(await h.tap(h.user(MANAGER_ID, "Пётр"), button_data(notice[0], "Открыть случай")))
+    assert "Клиент ответил: проблема не решена ❌" in card.text
+    assert "21.11.2026 10:00 — клиент ответил, что проблема не решена" in card.text
+    assert labels(card) == ["📝 Заметка", "✅ Решено", "◀ К списку"]
+    # a second No does nothing
+    sent = await h.tap(anna, button_data(question, "No"), as_message(question))
+    assert answer(sent) == "Your answer is already recorded, thank you."
+    assert (await case_row(db))["reopened_count"] == 1 and not await h.drain()
+
+    # resolved again: a new question, and this time the person says Yes
+    await act(h, MANAGER_ID, 1, "resolve")
+    await h.send(h.user(MANAGER_ID, "Пётр"), "Приехали и всё исправили")
+    second = await question_to(h)
+    sent = await h.tap(anna, button_data(second, "Yes"), as_message(second))
+    assert (await case_row(db))["client_confirmed"] == 1
+
+
+async def test_forged_case_and_another_account_change_nothing(h: Harness, db: Database) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
+    await detractor(h, db)
+    await detractor(h, db, name="Борис Петров", tg_id=5002, consent=False)
+    await take_and_resolve(h, MANAGER_ID, 1)
+    await take_and_resolve(h, MANAGER_ID, 2)
+    await h.drain()
+    anna, boris = h.user(CLIENT_ID, "Анна"), h.user(5002, "Борис")
+    for user, data in (
+        (anna, CaseConfirm(case_id=99, yes=False).pack()),  # no such case
+        (boris, CaseConfirm(case_id=1, yes=False).pack()),  # somebody else's case
+        (h.user(MANAGER_ID, "Пётр"), CaseConfirm(case_id=1, yes=True).pack()),  # staff
+        (anna, CaseConfirm(case_id=2, yes=True).pack()),  # not Anna's
+        (boris, CaseConfirm(case_id=2, yes=False).pack()),  # his, but he was never asked
+    ):
+        sent = await h.tap(user, data)
+        assert answer(sent) == "Ответ уже записан, спасибо.", data
+        assert not [r for r in sent if isinstance(r, SendMessage | EditMessageText)]
+    for case_id in (1, 2):
+        row = await case_row(db, case_id)
+        assert (row["status"], row["client_confirmed"], row["reopened_count"]) == (
+            "resolved",
+            None,
+            0,
+        )
+    assert not await h.drain()
+
+
+async def test_no_question_without_consent(h: Harness, db: Database) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
+    await detractor(h, db, consent=False)
+    sent = await take_and_resolve(h, MANAGER_ID)
+    assert sends(sent, MANAGER_ID)[0].text == (
+        "✅ Случай №1 решён.\nКлиент не давал согласия на связь — бот его не спрашивает."
+    )
+    assert "Ждём ответа" not in sends(sent, MANAGER_ID)[1].text
+    assert not sends(await h.drain(), CLIENT_ID)
+    async with db.read() as conn:
+        queued = await (
+            await conn.execute("SELECT count(*) FROM outbox WHERE purpose = 'case_confirm'")
+        ).fetchone()
+    assert queued[0] == 0
+
+
+async def test_budget_does_not_block_the_question_but_opt_out_does(
+    h: Harness, db: Database
+) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
+    await detractor(h, db)
+    await detractor(h, db, name="Борис Петров", tg_id=5002)
+    async with db.transaction() as conn:
+        # the bot wrote first to Anna yesterday: her own case's question still goes out
+        await conn.execute(
+            "INSERT INTO contact_log (contact_id, at, channel, purpose) VALUES (1, ?, 'bot', 'x')",
+            (ts(h.clock() - timedelta(days=1)),),
+        )
+        await conn.execute("UPDATE contacts SET opted_out_at = ? WHERE id = 2", (ts(h.clock()),))
+    sent = await take_and_resolve(h, MANAGER_ID, 1)
+    assert "Бот спросит клиента" in sends(sent, MANAGER_ID)[0].text
+    await question_to(h, CLIENT_ID)
+    sent = await take_and_resolve(h, MANAGER_ID, 2)
+    assert sends(sent, MANAGER_ID)[0].text == (
+        "✅ Случай №2 решён.\nБот не может спросить клиента: человек отказался от сообщений."
+    )
+    assert not sends(await h.drain(), 5002)
+
+
+# --- the figures for /nps -------------------------------------------------------------------------
+
+
+async def _case(db: Database, opened: datetime, resolved_hours: float | None) -> None:
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "INSERT INTO contacts (kind, created_at, updated_at) VALUES ('client', ?, ?)",
+            (ts(opened), ts(opened)),
+        )
+        resolved = opened + timedelta(hours=resolved_hours) if resolved_hours is not None else None
+        await conn.execute(
+            "INSERT INTO cases (contact_id, status, opened_at, resolved_at) VALUES (?, ?, ?, ?)",
+            (
+                cur.lastrowid,
+                "resolved" if resolved else "taken",
+                ts(opened),
+                ts(resolved) if resolved else None,
+            ),
+        )
+
+
+async def test_case_stats(db: Database) -> None:
+    nov = datetime(2026, 11, 1, tzinfo=UTC)
+    dec = datetime(2026, 12, 1, tzinfo=UTC)
+    empty = await case_stats(db, None, None)
+    assert (empty.opened, empty.resolved, empty.resolved_share) == (0, 0, 0)
+    assert empty.median_hours_to_resolve is None
+
+    # November: three resolved (2 h, 10 h, 30 h) and one still open
+    await _case(db, nov + timedelta(days=1), 10)
+    await _case(db, nov + timedelta(days=2), 2)
+    await _case(db, nov + timedelta(days=3), 30)
+    await _case(db, nov + timedelta(days=4), None)
+    stats = await case_stats(db, nov, dec)
+    assert (stats.opened, stats.resolved, stats.resolved_share) == (4, 3, 75)
+    assert stats.median_hours_to_resolve == 10  # odd count: the middle one
+
+    # December: two resolved (1.5 h and 4.5 h) and one open; the median of an even count
+    await _case(db, dec, 4.5)
+    await _case(db, dec + timedelta(days=1), 1.5)
+    await _case(db, dec + timedelta(days=2), None)
+    stats = await case_stats(db, dec, None)
+    assert (stats.opened, stats.resolved, stats.resolved_share) == (3, 2, 67)
+    assert stats.median_hours_to_resolve == 3.0
+    everything = await case_stats(db, None, None)
+    assert (everything.opened, everything.resolved, everything.resolved_share) == (7, 5, 71)
+    assert everything.median_hours_to_resolve == 4.5  # 1.5, 2, 4.5, 10, 30
+
+    # nothing resolved in the period: the median is None, the share 0
+    await _case(db, datetime(2027, 1, 5, tzinfo=UTC), None)
+    jan = await case_stats(db, datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 2, 1, tzinfo=UTC))
+    assert (jan.opened, jan.resolved, jan.resolved_share) == (1, 0, 0)
+    assert jan.median_hours_to_resolve is None
+    # the period is half-open: the case opened exactly at `until` belongs to the next one
+    assert (await case_stats(db, nov, dec)).opened == 4
+    assert (await case_stats(db, nov, dec + timedelta(seconds=1))).opened == 5

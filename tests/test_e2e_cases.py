@@ -1,0 +1,139 @@
+"""End to end on the real `python -m bot` process: closing the loop on a detractor's case.
+
+A detractor answers → a case and alerts → the manager takes it from /cases → resolves it with a
+reason → the client is asked whether the issue is resolved and taps "No" → the case is reopened
+and its owner is told.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+from handlers import build_router
+from tests.fakes import process as process_module
+from tests.fakes.bot_api import FakeBotAPI, SentMessage
+from tests.fakes.process import BotProcess
+from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
+from tests.test_e2e_survey import MANAGER_ID, has, record_sale
+
+# Until handlers/__init__.py includes the case_admin router, the process is started with it
+# added before the fallback, exactly as tests/test_case_admin.py does in-process.
+_BOOT = """
+import sys
+import bot.app
+from tests.test_case_admin import with_case_admin
+bot.app.build_router = with_case_admin
+from bot.__main__ import main
+sys.exit(main())
+"""
+
+
+async def alert_says(server: FakeBotAPI, message: SentMessage, text: str) -> None:
+    """The alert is edited by the bot while it answers somebody else: wait for the text."""
+    await server.wait_until(lambda: text in (message.text or ""), description=repr(text))
+
+
+class CasesBotProcess(BotProcess):
+    async def start(self) -> None:
+        if any(r.name == "case_admin" for r in build_router().sub_routers):
+            await super().start()
+            return
+        real = asyncio.create_subprocess_exec
+
+        async def exec_with_cases(program: str, *args: str, **kwargs: Any) -> Any:
+            assert args[:2] == ("-m", "bot"), args
+            return await real(program, "-c", _BOOT, *args[2:], **kwargs)
+
+        with mock.patch.object(process_module.asyncio, "create_subprocess_exec", exec_with_cases):
+            await super().start()
+
+
+async def test_detractor_case_resolved_then_client_says_no(api: FakeBotAPI, tmp_path: Path) -> None:  # noqa: F811
+    env = bot_env(api, tmp_path)
+    process = CasesBotProcess(tmp_path, env)
+    await process.start()
+    try:
+        await api.wait_polling(timeout=60)
+        owner = api.user(OWNER_ID, "Ольга")
+        await owner.send("/invite")
+        invite = await owner.wait_message(has("t.me/"))
+        payload = re.search(r"start=(i_[A-Za-z0-9_-]+)", invite.text or "").group(1)  # type: ignore[union-attr]
+        manager = api.user(MANAGER_ID, "Пётр")
+        await manager.send(f"/start {payload}")
+        await manager.wait_message(has("зарегистрированы"))
+
+        # a detractor's answer opens a case and alerts the manager and the owner
+        link, _ = await record_sale(manager, "Анна Смирнова", "8 916 123-45-67", "Кухня")
+        anna = api.user(5001, "Анна")
+        await anna.send(f"/start {link}")
+        q1 = await anna.wait_message(has("порекомендуете"))
+        await anna.tap(q1, q1.button("2"))
+        await anna.wait_message(has("Что вас разочаровало?"))
+        await anna.send("Привезли не тот цвет фасадов")
+        q3 = await anna.wait_message(has("Можно ли связаться"))
+        await anna.tap(q3, q3.button("Да"))
+        await anna.wait_message(has("Спасибо, что рассказали"))
+        alert = await manager.wait_message(has("Недовольный отзыв"))
+        owner_alert = await owner.wait_message(has("Недовольный отзыв"))
+
+        # the manager finds it in /cases, opens the card and takes it
+        await manager.send("/cases")
+        screen = await manager.wait_message(has("Открытые случаи: 1"))
+        assert "№1 · Анна Смирнова · оценка 2 · 0 ч · никто" in (screen.text or "")
+        await manager.tap(screen, screen.button("№1"))
+        await manager.wait_edit(screen)
+        assert "Причина: «Привезли не тот цвет фасадов»" in (screen.text or "")
+        await manager.tap(screen, screen.button("Беру"))
+        await manager.wait_edit(screen)
+        assert "в работе у Пётр" in (screen.text or "")
+        await alert_says(api, owner_alert, "Случай взял(а): Пётр")
+        assert owner_alert.buttons() == [] and alert.buttons() == []
+
+        # resolved with a reason: every alert says so, and the client is asked
+        await manager.tap(screen, screen.button("Решено"))
+        await manager.wait_message(has("Как решили проблему"))
+        await manager.send("Заменили фасады на нужный цвет")
+        done = await manager.wait_message(has("Случай №1 решён"))
+        assert "Бот спросит клиента" in (done.text or "")
+        card = await manager.wait_message(has("Случай №1</b> · решён (Пётр)"))
+        assert "Решение" in (card.text or "") and "Заменили фасады на нужный цвет" in (
+            card.text or ""
+        )
+        await alert_says(api, owner_alert, "✅ Случай решён (Пётр).")
+        await alert_says(api, alert, "✅ Случай решён (Пётр).")
+
+        question = await anna.wait_message(has("действительно решена"))
+        await anna.tap(question, question.button("Нет"))
+        await anna.wait_message(has("Мы снова взялись за вашу проблему"))
+        assert question.buttons() == []
+
+        # the case is reopened and its owner is told at once
+        notice = await manager.wait_message(has("не решена"))
+        assert "Случай №1: Анна Смирнова — снова в работе у вас" in (notice.text or "")
+        await manager.tap(notice, notice.button("Открыть случай"))
+        await manager.wait_edit(notice)
+        assert "Клиент ответил: проблема не решена ❌" in (notice.text or "")
+        assert "в работе у Пётр" in (notice.text or "")
+        await alert_says(api, owner_alert, "Случай взял(а): Пётр")
+
+        await owner.send("/cases")
+        listing = await owner.wait_message(has("Открытые случаи: 1"))
+        assert "№1 · Анна Смирнова · оценка 2" in (listing.text or "")
+        assert "· Пётр" in (listing.text or "")
+    finally:
+        assert await process.stop() == 0
+    log = process.log()
+    assert "Traceback" not in log, log
+
+    with sqlite3.connect(tmp_path / "data" / "bot.sqlite3") as conn:
+        status, owner_id, confirmed, reopened = conn.execute(
+            "SELECT status, owner_id, client_confirmed, reopened_count FROM cases"
+        ).fetchone()
+        actions = [r[0] for r in conn.execute("SELECT action FROM case_events ORDER BY id")]
+    assert (status, owner_id, confirmed, reopened) == ("taken", MANAGER_ID, 0, 1)
+    assert actions == ["opened", "taken", "resolved", "reopened_by_client"]
