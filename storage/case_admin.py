@@ -395,30 +395,38 @@ async def client_answer(
 
 
 async def case_stats(db: Database, since: datetime | None, until: datetime | None) -> CaseStats:
-    """Cases opened in [since, until) (None: unbounded), of any source (survey or call)."""
+    """Cases opened in [since, until) (None: unbounded), of any source (survey or call).
+
+    Counted and the median taken in SQLite (count, then the middle one or two by OFFSET):
+    tens of thousands of cases never travel into Python."""
+    where = "(:since IS NULL OR opened_at >= :since) AND (:until IS NULL OR opened_at < :until)"
+    params = {"since": ts(since) if since else None, "until": ts(until) if until else None}
+    resolved_where = f"{where} AND status = 'resolved' AND resolved_at IS NOT NULL"
     async with db.read() as conn:
-        rows = await (
+        opened, resolved = await (
             await conn.execute(
-                "SELECT status, opened_at, resolved_at FROM cases "
-                "WHERE (:since IS NULL OR opened_at >= :since) "
-                "AND (:until IS NULL OR opened_at < :until)",
-                {
-                    "since": ts(since) if since else None,
-                    "until": ts(until) if until else None,
-                },
+                "SELECT count(*), "
+                "coalesce(sum(status = 'resolved' AND resolved_at IS NOT NULL), 0) "
+                f"FROM cases WHERE {where}",
+                params,
             )
-        ).fetchall()
-    hours = sorted(
-        (from_ts(r[2]) - from_ts(r[1])).total_seconds() / 3600
-        for r in rows
-        if r[0] == "resolved" and r[2] is not None
-    )
-    opened, resolved = len(rows), len(hours)
+        ).fetchone()
+        hours: list[float] = []
+        if resolved:
+            rows = await (
+                await conn.execute(
+                    "SELECT (strftime('%s', resolved_at) - strftime('%s', opened_at)) "
+                    "/ 3600.0 AS h "
+                    f"FROM cases WHERE {resolved_where} ORDER BY h LIMIT :take OFFSET :skip",
+                    {**params, "take": 2 - resolved % 2, "skip": (resolved - 1) // 2},
+                )
+            ).fetchall()
+            hours = [r[0] for r in rows]
     return CaseStats(
         opened=opened,
         resolved=resolved,
         resolved_share=percent(resolved, opened) if opened else 0,
-        median_hours_to_resolve=_median(hours),
+        median_hours_to_resolve=_median(hours) if hours else None,
     )
 
 

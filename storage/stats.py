@@ -112,30 +112,11 @@ async def nps_counts(db: Database, filters: Filters) -> NpsCounts:
 
 
 async def kinds_in_period(db: Database, filters: Filters) -> dict[str, NpsCounts]:
-    """The same figures per kind of person (only kinds that were invited or answered)."""
-    answered_where, answered_params = filters.where("scored_at")
-    invited_where, invited_params = filters.where("created_at")
-    async with db.read() as conn:
-        answered = await (
-            await conn.execute(
-                "SELECT kind, sum(score >= 9), sum(score BETWEEN 7 AND 8), sum(score <= 6) "
-                f"FROM surveys WHERE score IS NOT NULL AND {answered_where} GROUP BY kind",
-                answered_params,
-            )
-        ).fetchall()
-        invited = dict(
-            await (
-                await conn.execute(
-                    f"SELECT kind, count(*) FROM surveys WHERE {invited_where} GROUP BY kind",
-                    invited_params,
-                )
-            ).fetchall()
-        )
-    parts = {row[0]: (row[1] or 0, row[2] or 0, row[3] or 0) for row in answered}
+    """The same figures per kind of person (only kinds that were invited or answered): one
+    index range per kind (surveys_kind_created / surveys_kind_scored)."""
     out = {}
     for kind in KINDS:
-        p, n, d = parts.get(kind, (0, 0, 0))
-        counts = NpsCounts(p, n, d, invited.get(kind, 0))
+        counts = await nps_counts(db, Filters(filters.start, filters.end, kind, filters.manager_id))
         if counts.invited or counts.answered:
             out[kind] = counts
     return out
@@ -147,7 +128,7 @@ async def median_hours_to_answer(db: Database, filters: Filters) -> float | None
     Computed in SQLite (count, then the middle one or two by OFFSET) rather than by pulling
     every answer into Python."""
     where, params = filters.where("scored_at")
-    hours = "(julianday(scored_at) - julianday(created_at)) * 24"
+    hours = "(strftime('%s', scored_at) - strftime('%s', created_at)) / 3600.0"
     async with db.read() as conn:
         total = (
             await (
