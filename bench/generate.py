@@ -134,6 +134,7 @@ def build(path: Path, contacts: int, answers: int, managers: int, seed: int) -> 
                 scored if answered else None,
                 1 if answered and rng.random() < 0.6 else (0 if answered else None),
                 scored,
+                int((from_text(scored) - made).total_seconds()) if scored else None,
             )
         )
         if score is not None and score <= 6:
@@ -160,7 +161,8 @@ def build(path: Path, contacts: int, answers: int, managers: int, seed: int) -> 
         conn.executemany(
             "INSERT INTO surveys (id, token, contact_id, deal_id, manager_id, kind, status, "
             "respondent_tg_id, created_at, opened_at, score, scored_at, reason, reason_at, "
-            "consent, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "consent, answered_at, answer_seconds) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             surveys,
         )
         conn.executemany(

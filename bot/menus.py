@@ -28,6 +28,8 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "cases",
         "comments",
         "referrals",
+        "trend",
+        "export",
         "sale",
         "today",
         "find",

@@ -13,6 +13,7 @@ from handlers import (
     fallback,
     owner,
     referral,
+    reports,
     sale,
     start,
     survey,
@@ -37,6 +38,7 @@ def build_router() -> Router:
         tasks.router(),
         comments.router(),
         referral.router(),
+        reports.router(),
         fallback.router(),
     )
     return root

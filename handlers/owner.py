@@ -46,6 +46,7 @@ from storage.stats import (
     margin_of_error,
     median_hours_to_answer,
     nps_counts,
+    sum_counts,
 )
 
 log = logging.getLogger(__name__)
@@ -181,7 +182,9 @@ async def build_nps(
         return None
     one_kind = None if kind == "all" else kind
     filters = Filters(period.start, period.end, one_kind, manager or None)
-    counts = await nps_counts(db, filters)
+    by_kind = await kinds_in_period(db, filters) if kind == "all" else {}
+    # Every survey has one of the four kinds, so "all groups" is the sum of the kinds.
+    counts = sum_counts(by_kind.values()) if kind == "all" else await nps_counts(db, filters)
     previous = None
     if period.previous is not None:
         before = period.previous
@@ -201,7 +204,7 @@ async def build_nps(
         manager_name=name,
         counts=counts,
         previous=previous,
-        by_kind=await kinds_in_period(db, filters) if kind == "all" else {},
+        by_kind=by_kind,
         median_hours=await median_hours_to_answer(db, filters),
         cases=(stats.opened, stats.resolved, stats.median_hours_to_resolve) if stats else None,
     )

@@ -264,6 +264,9 @@ ALTER TABLE deals ADD COLUMN link_sent_at TEXT;
 -- The phone a respondent gave, kept on their answer even if it cannot go on the contact.
 ALTER TABLE surveys ADD COLUMN phone TEXT;
 ALTER TABLE surveys ADD COLUMN consent_at TEXT;
+-- Seconds from the link being made (the sale recorded) to the score: the median "time from sale
+-- to answer" sorts these from the index instead of parsing two timestamps per answer.
+ALTER TABLE surveys ADD COLUMN answer_seconds INTEGER;
 CREATE INDEX surveys_opened_unanswered ON surveys (opened_at)
     WHERE answered_at IS NULL AND nudged_at IS NULL AND opened_at IS NOT NULL;
 CREATE INDEX contact_log_initiated ON contact_log (contact_id, at) WHERE initiated = 1;
@@ -271,7 +274,7 @@ CREATE INDEX contact_log_initiated ON contact_log (contact_id, at) WHERE initiat
 -- from the index alone, without visiting 300,000 table rows.
 DROP INDEX surveys_scored;
 DROP INDEX surveys_created;
-CREATE INDEX surveys_scored ON surveys (scored_at, kind, manager_id, score, created_at)
+CREATE INDEX surveys_scored ON surveys (scored_at, kind, manager_id, score, answer_seconds)
     WHERE score IS NOT NULL;
 CREATE INDEX surveys_created ON surveys (created_at, kind, manager_id, opened_at);
 CREATE INDEX surveys_reason ON surveys (scored_at) WHERE reason IS NOT NULL;
@@ -279,7 +282,7 @@ CREATE INDEX deals_created ON deals (created_at, manager_id);
 CREATE INDEX tasks_overdue ON tasks (status, due_date, manager_id);
 -- Per kind of person: index ranges, so "suppliers this year" counts only suppliers' entries.
 CREATE INDEX surveys_kind_created ON surveys (kind, created_at, manager_id);
-CREATE INDEX surveys_kind_scored ON surveys (kind, scored_at, score, manager_id)
+CREATE INDEX surveys_kind_scored ON surveys (kind, scored_at, score, manager_id, answer_seconds)
     WHERE score IS NOT NULL;
 CREATE INDEX cases_opened ON cases (opened_at, status, resolved_at);
 """

@@ -8,6 +8,7 @@ score; "invited" is every survey link made. Later views (periods, managers, tren
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -128,12 +129,14 @@ async def median_hours_to_answer(db: Database, filters: Filters) -> float | None
     Computed in SQLite (count, then the middle one or two by OFFSET) rather than by pulling
     every answer into Python."""
     where, params = filters.where("scored_at")
-    hours = "(strftime('%s', scored_at) - strftime('%s', created_at)) / 3600.0"
+    hours = "answer_seconds / 3600.0"
     async with db.read() as conn:
         total = (
             await (
                 await conn.execute(
-                    f"SELECT count(*) FROM surveys WHERE score IS NOT NULL AND {where}", params
+                    "SELECT count(*) FROM surveys WHERE score IS NOT NULL "
+                    f"AND answer_seconds IS NOT NULL AND {where}",
+                    params,
                 )
             ).fetchone()
         )[0]
@@ -141,12 +144,23 @@ async def median_hours_to_answer(db: Database, filters: Filters) -> float | None
             return None
         rows = await (
             await conn.execute(
-                f"SELECT {hours} AS h FROM surveys WHERE score IS NOT NULL AND {where} "
-                "ORDER BY h LIMIT ? OFFSET ?",
+                f"SELECT {hours} AS h FROM surveys WHERE score IS NOT NULL "
+                f"AND answer_seconds IS NOT NULL AND {where} ORDER BY answer_seconds "
+                "LIMIT ? OFFSET ?",
                 [*params, 2 - total % 2, (total - 1) // 2],
             )
         ).fetchall()
     return median([r[0] for r in rows])
+
+
+def sum_counts(parts: Iterable[NpsCounts]) -> NpsCounts:
+    items = list(parts)
+    return NpsCounts(
+        promoters=sum(c.promoters for c in items),
+        passives=sum(c.passives for c in items),
+        detractors=sum(c.detractors for c in items),
+        invited=sum(c.invited for c in items),
+    )
 
 
 def median(values: list[float]) -> float | None:

@@ -142,9 +142,10 @@ async def record_score(
     """
     async with db.transaction() as conn:
         cur = await conn.execute(
-            "UPDATE surveys SET score = ?, scored_at = ? "
+            "UPDATE surveys SET score = ?, scored_at = ?, "
+            "answer_seconds = strftime('%s', ?) - strftime('%s', created_at) "
             "WHERE id = ? AND respondent_tg_id = ? AND score IS NULL",
-            (score, ts(now), survey_id, tg_user_id),
+            (score, ts(now), ts(now), survey_id, tg_user_id),
         )
         if cur.rowcount != 1:
             return None

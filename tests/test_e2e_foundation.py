@@ -53,7 +53,8 @@ async def test_owner_invites_manager_and_everything_survives_restart(
         owner_menu = api.commands_for({"type": "chat", "chat_id": OWNER_ID})
         assert owner_menu is not None
         assert [c["command"] for c in owner_menu] == [
-            *("nps", "managers", "cases", "comments", "referrals", "sale", "today", "find"),
+            *("nps", "managers", "cases", "comments", "referrals", "trend", "export"),
+            *("sale", "today", "find"),
             *("invite", "help", "cancel"),
         ]
 

@@ -1,0 +1,369 @@
+"""Owner reports: /trend (NPS by month as a chart) and /export (answers and contacts as files).
+
+Both take longer than any other command (a chart render; a file of up to 300,000 rows), so the
+rendering and file writing run in worker threads and the database is read in short chunks: the bot
+keeps answering everybody else meanwhile. One owner gets one report at a time: a second /trend or
+/export while one is being built is told to wait instead of starting the work twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, tzinfo
+from pathlib import Path
+from typing import TypeVar
+
+from aiogram import Bot, Router
+from aiogram.enums import ChatAction
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    FSInputFile,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+
+from bot.chart import Series, TrendChart, render_trend
+from bot.clock import Clock
+from bot.config import Settings
+from bot.exports import (
+    Column,
+    TableWriter,
+    Value,
+    answer_cells,
+    answer_columns,
+    contact_cells,
+    contact_columns,
+    fit_for_upload,
+)
+from bot.periods import resolve
+from bot.roles import Role
+from bot.texts import Raw, plain, t
+from handlers.callbacks import ExportPeriod
+from handlers.filters import HasRole
+from storage import Database
+from storage.reports import (
+    Month,
+    iter_answers,
+    iter_contacts,
+    last_months,
+    monthly_nps,
+)
+from storage.stats import KINDS, NpsCounts, sum_counts
+
+log = logging.getLogger(__name__)
+
+PERIODS = ("30", "90", "y", "all")  # the /export buttons, in bot.periods codes
+R = TypeVar("R")
+
+
+def router() -> Router:
+    reports = Reports()
+    r = Router(name="reports")
+    r.message.filter(HasRole(Role.OWNER))
+    r.callback_query.filter(HasRole(Role.OWNER))
+    r.message.register(reports.trend_command, Command("trend"))
+    r.message.register(reports.export_command, Command("export"))
+    r.callback_query.register(reports.export_period, ExportPeriod.filter())
+    return r
+
+
+class Busy:
+    """Owners with a report being built. The check and the claim happen with no `await` between
+    them, so on one event loop this is as good as a lock per user, and nothing needs cleaning up."""
+
+    def __init__(self) -> None:
+        self._users: set[int] = set()
+
+    def __contains__(self, user_id: int) -> bool:
+        return user_id in self._users
+
+    @contextmanager
+    def claim(self, user_id: int) -> Iterator[bool]:
+        if user_id in self._users:
+            yield False
+            return
+        self._users.add(user_id)
+        try:
+            yield True
+        finally:
+            self._users.discard(user_id)
+
+
+# ---- /trend ---------------------------------------------------------------------------------
+
+
+def signed(nps: int | None) -> str:
+    return f"{nps:+d}" if nps else "0"
+
+
+def _month_names(lang: str, key: str) -> list[str]:
+    return plain(lang, key).split(",")
+
+
+def build_chart(
+    months: Sequence[Month], counts: dict[tuple[int, str], NpsCounts], lang: str, company: str
+) -> TrendChart:
+    short = _month_names(lang, "trend.months")
+    series = []
+    for kind in KINDS:
+        per_month = [counts.get((i, kind), NpsCounts()) for i in range(len(months))]
+        answered = sum(c.answered for c in per_month)
+        if not answered:
+            continue
+        series.append(
+            Series(
+                key=kind,
+                label=plain(
+                    lang, "trend.legend", kind=plain(lang, f"kinds.{kind}"), answered=answered
+                ),
+                nps=tuple(c.nps for c in per_month),
+                answers=tuple(c.answered for c in per_month),
+            )
+        )
+    return TrendChart(
+        title=plain(lang, "trend.title", company=company),
+        months=tuple(f"{short[m.month - 1]}\n{m.year % 100:02d}" for m in months),
+        series=tuple(series),
+        footnote=plain(lang, "trend.footnote"),
+    )
+
+
+def trend_caption(
+    months: Sequence[Month], counts: dict[tuple[int, str], NpsCounts], lang: str
+) -> str:
+    """The whole window's NPS, then the latest and the earliest month that have answers."""
+    full = _month_names(lang, "trend.months_full")
+    per_month = [
+        sum_counts(c for (i, _), c in counts.items() if i == index) for index in range(len(months))
+    ]
+    overall = sum_counts(per_month)
+    with_answers = [i for i, c in enumerate(per_month) if c.answered]
+    first, last = with_answers[0], with_answers[-1]
+
+    def name(i: int) -> str:
+        return f"{full[months[i].month - 1]} {months[i].year}"
+
+    if first == last:
+        return t(
+            lang,
+            "trend.caption_one",
+            nps=signed(overall.nps),
+            answered=overall.answered,
+            month=name(last),
+        )
+    return t(
+        lang,
+        "trend.caption",
+        nps=signed(overall.nps),
+        answered=overall.answered,
+        last=name(last).capitalize(),
+        last_nps=signed(per_month[last].nps),
+        last_answered=per_month[last].answered,
+        first=name(first),
+        first_nps=signed(per_month[first].nps),
+        first_answered=per_month[first].answered,
+    )
+
+
+# ---- /export ---------------------------------------------------------------------------------
+
+
+def period_keyboard(lang: str) -> InlineKeyboardMarkup:
+    def button(code: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(
+            text=plain(lang, f"export.btn.{code}"), callback_data=ExportPeriod(period=code).pack()
+        )
+
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[button("30"), button("90")], [button("y"), button("all")]]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    csv: Path
+    xlsx: Path
+    rows: int
+
+
+def _write_chunk(
+    writer: TableWriter,
+    rows: list[R],
+    cells: Callable[[R, str, tzinfo], list[Value]],
+    lang: str,
+    tz: tzinfo,
+) -> None:
+    writer.write([cells(row, lang, tz) for row in rows])
+
+
+async def write_table(
+    folder: Path,
+    stem: str,
+    sheet: str,
+    columns: list[Column],
+    chunks: AsyncIterator[list[R]],
+    cells: Callable[[R, str, tzinfo], list[Value]],
+    lang: str,
+    tz: tzinfo,
+) -> Table:
+    """Stream the chunks into CSV and XLSX; file work happens in a worker thread, chunk by chunk."""
+    writer = await asyncio.to_thread(TableWriter, folder, stem, sheet, columns)
+    try:
+        async for rows in chunks:
+            await asyncio.to_thread(_write_chunk, writer, rows, cells, lang, tz)
+        csv_path, xlsx_path = await asyncio.to_thread(writer.close)
+    except BaseException:
+        await asyncio.to_thread(writer.abort)
+        raise
+    return Table(csv_path, xlsx_path, writer.rows)
+
+
+def period_label(code: str, first: date | None, last: date, lang: str) -> str:
+    if first is None:
+        return plain(lang, "export.period.all")
+    return plain(lang, f"export.period.{code}", first=f"{first:%d.%m.%Y}", last=f"{last:%d.%m.%Y}")
+
+
+class Reports:
+    """The handlers, sharing one `Busy` per dispatcher (a fresh one for every test)."""
+
+    def __init__(self) -> None:
+        self.busy = Busy()
+
+    async def trend_command(
+        self, message: Message, bot: Bot, lang: str, settings: Settings, db: Database, clock: Clock
+    ) -> None:
+        assert message.from_user is not None
+        with self.busy.claim(message.from_user.id) as claimed:
+            if not claimed:
+                await message.answer(t(lang, "trend.busy"))
+                return
+            now = clock()
+            months = last_months(now, settings.timezone)
+            counts = await monthly_nps(db, months)
+            if not counts:
+                await message.answer(t(lang, "trend.empty"))
+                return
+            try:
+                await bot.send_chat_action(message.chat.id, ChatAction.UPLOAD_PHOTO)
+            except TelegramAPIError as exc:  # only a courtesy: the chart still goes out
+                log.debug("chat action failed: %s", exc)
+            chart = build_chart(months, counts, lang, settings.company_name)
+            png = await asyncio.to_thread(render_trend, chart)
+            today = now.astimezone(settings.timezone).date()
+            await message.answer_photo(
+                BufferedInputFile(png, filename=f"nps-trend-{today.isoformat()}.png"),
+                caption=trend_caption(months, counts, lang),
+            )
+
+    async def export_command(self, message: Message, lang: str) -> None:
+        assert message.from_user is not None
+        if message.from_user.id in self.busy:
+            await message.answer(t(lang, "export.busy"))
+            return
+        await message.answer(t(lang, "export.ask"), reply_markup=period_keyboard(lang))
+
+    async def export_period(
+        self,
+        query: CallbackQuery,
+        callback_data: ExportPeriod,
+        bot: Bot,
+        lang: str,
+        settings: Settings,
+        db: Database,
+        clock: Clock,
+    ) -> None:
+        if callback_data.period not in PERIODS:
+            await query.answer(plain(lang, "button.forged"), show_alert=True)
+            return
+        user_id = query.from_user.id
+        with self.busy.claim(user_id) as claimed:
+            if not claimed:
+                await query.answer(plain(lang, "export.busy"), show_alert=True)
+                return
+            await query.answer()
+            tz = settings.timezone
+            now = clock()
+            today = now.astimezone(tz).date()
+            period = resolve(callback_data.period, today, tz)
+            assert period is not None  # every code in PERIODS resolves
+            label = period_label(callback_data.period, period.first_day, period.last_day, lang)
+            await self._status(query, bot, t(lang, "export.preparing", period=label))
+            folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="export-"))
+            try:
+                answers = await write_table(
+                    folder,
+                    f"answers-{today.isoformat()}",
+                    plain(lang, "export.sheet.answers"),
+                    answer_columns(lang),
+                    iter_answers(db, period.start, period.end),
+                    answer_cells,
+                    lang,
+                    tz,
+                )
+                contacts = await write_table(
+                    folder,
+                    f"contacts-{today.isoformat()}",
+                    plain(lang, "export.sheet.contacts"),
+                    contact_columns(lang),
+                    iter_contacts(db),
+                    contact_cells,
+                    lang,
+                    tz,
+                )
+                await self._status(
+                    query,
+                    bot,
+                    t(
+                        lang,
+                        "export.done",
+                        period=label,
+                        answers=answers.rows,
+                        contacts=contacts.rows,
+                    ),
+                )
+                await self._send_table(
+                    bot, user_id, answers, lang, "export.caption.answers", period=label
+                )
+                await self._send_table(bot, user_id, contacts, lang, "export.caption.contacts")
+            finally:
+                await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
+
+    async def _send_table(
+        self, bot: Bot, chat_id: int, table: Table, lang: str, caption: str, **values: object
+    ) -> None:
+        """Both files of a table, each with a caption that says what is in it and its format."""
+        for path in (table.csv, table.xlsx):
+            upload = await asyncio.to_thread(fit_for_upload, path)
+            if upload is None:
+                await bot.send_message(chat_id, t(lang, "export.too_large", name=path.name))
+                continue
+            if upload.suffix == ".zip":
+                kind = "export.format.zip"
+            else:
+                kind = "export.format.csv" if path.suffix == ".csv" else "export.format.xlsx"
+            await bot.send_document(
+                chat_id,
+                FSInputFile(upload, filename=upload.name),
+                caption=t(lang, caption, count=table.rows, format=Raw(t(lang, kind)), **values),
+            )
+
+    async def _status(self, query: CallbackQuery, bot: Bot, text: str) -> None:
+        """Show progress in the message with the period buttons (or a new one if it is gone)."""
+        if isinstance(query.message, Message):
+            try:
+                await query.message.edit_text(text)
+                return
+            except TelegramAPIError as exc:
+                log.debug("export status not edited: %s", exc)
+        await bot.send_message(query.from_user.id, text)

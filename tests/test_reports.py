@@ -1,0 +1,832 @@
+"""/trend and /export as the owner sees them: the chart photo and its caption, the four files.
+
+Expected figures are computed here from the answers each test creates (local months with zoneinfo,
+NPS with Decimal rounding), independently of storage/stats.py and storage/reports.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import itertools
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+from aiogram import Bot, Router
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageText,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    TelegramMethod,
+)
+from aiogram.types import BufferedInputFile, InputFile
+
+import bot.app
+import handlers
+import handlers.reports
+from bot.chart import LABEL_GAP, Y_MAX, Y_MIN, TrendChart, label_positions
+from bot.config import Settings
+from bot.exports import fit_for_upload
+from storage import Database
+from storage.contacts import SaleInput, record_sale
+from storage.reports import iter_answers, iter_contacts
+from storage.staff import create_invite, redeem_invite
+from storage.surveys import open_survey, record_consent, record_phone, record_reason, record_score
+from tests.conftest import OWNER_ID, make_settings
+from tests.harness import Harness, as_message, button_data, buttons
+
+MANAGERS = {222: "Пётр Иванов", 223: "Мария Котова"}
+STRANGER_ID = 9999
+MSK = ZoneInfo("Europe/Moscow")
+RU_MONTHS = ("январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август")
+RU_MONTHS += ("сентябрь", "октябрь", "ноябрь", "декабрь")
+_ids = itertools.count(1)
+
+
+# ---- the dispatcher, with this feature's router until handlers/__init__.py includes it ----------
+
+
+def _reports_included() -> bool:
+    return any(r.name == "reports" for r in handlers.build_router().sub_routers)
+
+
+def _root_with_reports() -> Router:
+    root = handlers.build_router()
+    reports = handlers.reports.router()
+    root.include_router(reports)
+    # before the fallback, which answers everything that reaches it
+    root.sub_routers.remove(reports)
+    index = next(i for i, r in enumerate(root.sub_routers) if r.name == "fallback")
+    root.sub_routers.insert(index, reports)
+    return root
+
+
+@pytest.fixture
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    """As in conftest, with the time zone a test may choose by parametrizing `settings`."""
+    return make_settings(tmp_path, timezone=ZoneInfo(getattr(request, "param", "Europe/Moscow")))
+
+
+@pytest.fixture
+def h(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Harness:
+    if not _reports_included():
+        monkeypatch.setattr(bot.app, "build_router", _root_with_reports)
+    return request.getfixturevalue("harness")
+
+
+@dataclass
+class Uploads:
+    """What Telegram received: each uploaded file's bytes by file name, read at request time."""
+
+    files: dict[str, bytes]
+    gate: asyncio.Event | None = None  # when set up, SendDocument waits for it
+    reached: asyncio.Event | None = None
+
+
+@pytest.fixture
+def uploads(h: Harness, monkeypatch: pytest.MonkeyPatch) -> Uploads:
+    seen = Uploads(files={})
+    original = h.session.make_request
+
+    async def make_request(
+        bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+    ) -> Any:
+        if isinstance(method, SendDocument) and isinstance(method.document, InputFile):
+            if seen.reached is not None:
+                seen.reached.set()
+            if seen.gate is not None:
+                await seen.gate.wait()
+            data = b"".join([chunk async for chunk in method.document.read(bot)])
+            seen.files[method.document.filename or ""] = data
+        return await original(bot, method, timeout)
+
+    monkeypatch.setattr(h.session, "make_request", make_request)
+    return seen
+
+
+@pytest.fixture
+def charts(monkeypatch: pytest.MonkeyPatch) -> list[TrendChart]:
+    """The data each rendered chart was drawn from (the real renderer still runs)."""
+    drawn: list[TrendChart] = []
+    render = handlers.reports.render_trend
+
+    def spy(chart: TrendChart) -> bytes:
+        drawn.append(chart)
+        return render(chart)
+
+    monkeypatch.setattr(handlers.reports, "render_trend", spy)
+    return drawn
+
+
+# ---- data -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Answer:
+    at: datetime  # when the score was given (UTC)
+    score: int
+    kind: str = "client"
+    manager: int = 222
+
+
+async def add_managers(db: Database, now: datetime) -> None:
+    for user_id, name in MANAGERS.items():
+        invite = await create_invite(db, OWNER_ID, now)
+        await redeem_invite(db, invite.token, user_id, name, None, "ru", now)
+
+
+async def sale(
+    db: Database,
+    *,
+    at: datetime,
+    kind: str = "client",
+    manager: int = 222,
+    name: str | None = None,
+    org: str | None = None,
+    phone: str | None = None,
+    description: str = "Кухонный гарнитур",
+) -> str:
+    n = next(_ids)
+    result = await record_sale(
+        db,
+        SaleInput(
+            idem_key=f"r{n}",
+            manager_id=manager,
+            kind=kind,
+            full_name=name or f"Контакт {n}",
+            organization=org,
+            phone=phone,
+            contact_tg_id=None,
+            birthday=None,
+            description=description,
+            deal_date=(at - timedelta(days=2)).astimezone(MSK).date(),
+        ),
+        at - timedelta(days=2),
+    )
+    return result.survey_token
+
+
+async def answer(
+    db: Database,
+    a: Answer,
+    *,
+    name: str | None = None,
+    org: str | None = None,
+    phone: str | None = None,
+    reason: str | None = None,
+    consent: bool | None = None,
+) -> int:
+    """A sale and its survey answered through the production storage calls; the survey id."""
+    token = await sale(db, at=a.at, kind=a.kind, manager=a.manager, name=name, org=org, phone=phone)
+    tg_id = 70_000 + next(_ids)
+    _, survey = await open_survey(db, token, tg_id, "ru", a.at - timedelta(hours=1))
+    assert survey is not None
+    assert await record_score(db, survey.id, tg_id, a.score, a.at)
+    if reason is not None or consent is not None:
+        await record_reason(db, survey.id, tg_id, reason, a.at + timedelta(minutes=1))
+    if consent is not None:
+        await record_consent(db, survey.id, tg_id, consent, a.at + timedelta(minutes=2))
+        if consent and phone is None:
+            await record_phone(db, survey.id, tg_id, None, a.at + timedelta(minutes=3))
+    return survey.id
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+# ---- independent figures ------------------------------------------------------------------------
+
+
+def expected_nps(scores: list[int]) -> int:
+    promoters = sum(s >= 9 for s in scores)
+    detractors = sum(s <= 6 for s in scores)
+    exact = Decimal(100 * (promoters - detractors)) / Decimal(len(scores))
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))  # halves away from zero
+
+
+def signed(n: int) -> str:
+    return f"{n:+d}" if n else "0"
+
+
+def window(now: datetime, tz: ZoneInfo) -> list[tuple[int, int]]:
+    local = now.astimezone(tz)
+    months = []
+    year, month = local.year, local.month
+    for _ in range(12):
+        months.append((year, month))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months[::-1]
+
+
+def by_month(answers: list[Answer], tz: ZoneInfo, now: datetime) -> dict[tuple[int, int], list]:
+    months = window(now, tz)
+    out: dict[tuple[int, int], list[Answer]] = {m: [] for m in months}
+    for a in answers:
+        local = a.at.astimezone(tz)
+        if (local.year, local.month) in out:
+            out[(local.year, local.month)].append(a)
+    return out
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    assert data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def photos(h: Harness, chat_id: int = OWNER_ID) -> list[SendPhoto]:
+    return [r for r in h.session.requests if isinstance(r, SendPhoto) and r.chat_id == chat_id]
+
+
+def documents(h: Harness) -> list[SendDocument]:
+    return [r for r in h.session.requests if isinstance(r, SendDocument)]
+
+
+def owner(h: Harness, lang: str = "ru") -> Any:
+    return h.user(OWNER_ID, "Ольга", lang=lang)
+
+
+# ---- /trend -------------------------------------------------------------------------------------
+
+
+async def test_trend_photo_caption_and_lines_match_the_answers(
+    h: Harness, db: Database, charts: list[TrendChart]
+) -> None:
+    now = h.clock()
+    await add_managers(db, now - timedelta(days=400))
+    plan = [  # (days before now, score, kind, manager)
+        (0, 10, "client", 222),
+        (1, 9, "client", 223),
+        (2, 3, "client", 222),
+        (3, 8, "supplier", 223),
+        (5, 10, "supplier", 222),
+        (25, 6, "client", 222),
+        (31, 9, "client", 223),
+        (40, 2, "contractor", 222),
+        (47, 10, "client", 222),
+        (75, 7, "supplier", 223),
+        (100, 10, "client", 222),
+        (101, 0, "client", 223),
+        (160, 9, "contractor", 222),
+        (220, 5, "client", 223),
+        (280, 9, "client", 222),
+        (330, 10, "client", 222),
+        (336, 4, "supplier", 223),
+        (345, 10, "client", 222),  # 2025-12-10: the first month of the window
+        (370, 10, "client", 222),  # 2025-11-15: a month too old, not on the chart
+    ]
+    answers = [Answer(now - timedelta(days=d, hours=3), s, k, m) for d, s, k, m in plan]
+    for a in answers:
+        await answer(db, a)
+    await sale(db, at=now - timedelta(days=3))  # a link nobody answered does not count
+
+    sent = await h.send(owner(h), "/trend")
+    photo = next(r for r in sent if isinstance(r, SendPhoto))
+    assert isinstance(photo.photo, BufferedInputFile)
+    assert png_size(photo.photo.data) == (1000, 700)
+    assert photo.photo.filename == "nps-trend-2026-11-20.png"
+
+    months = by_month(answers, MSK, now)
+    scores = [a.score for month in months.values() for a in month]
+    filled = [m for m, rows in months.items() if rows]
+    first, last = filled[0], filled[-1]
+    assert (first, last) == ((2025, 12), (2026, 11))
+
+    def month_name(m: tuple[int, int]) -> str:
+        return f"{RU_MONTHS[m[1] - 1]} {m[0]}"
+
+    last_scores = [a.score for a in months[last]]
+    first_scores = [a.score for a in months[first]]
+    assert photo.caption == (
+        f"📈 NPS за 12 месяцев: {signed(expected_nps(scores))} (ответов {len(scores)}). "
+        f"{month_name(last).capitalize()}: {signed(expected_nps(last_scores))} "
+        f"(ответов {len(last_scores)}); {month_name(first)}: "
+        f"{signed(expected_nps(first_scores))} (ответов {len(first_scores)})."
+    )
+
+    # the lines drawn: one per kind with answers, a point (and its count) per month with answers
+    chart = charts[-1]
+    assert chart.title == "NPS по месяцам — Ромашка"
+    assert chart.months[0] == "дек\n25" and chart.months[-1] == "ноя\n26"
+    assert [s.key for s in chart.series] == ["client", "supplier", "contractor"]
+    for series in chart.series:
+        rows = [[a for a in month if a.kind == series.key] for month in months.values()]
+        assert series.answers == tuple(len(r) for r in rows)
+        assert series.nps == tuple(expected_nps([a.score for a in r]) if r else None for r in rows)
+        assert series.label.endswith(f"({sum(len(r) for r in rows)})")
+    assert chart.series[0].label.startswith("Клиенты")
+
+
+async def test_trend_months_split_at_local_midnight_in_moscow(
+    h: Harness, db: Database, charts: list[TrendChart]
+) -> None:
+    await add_managers(db, utc(2025, 1, 1))
+    edges = [
+        Answer(utc(2025, 11, 30, 20, 59, 59), 10),  # 23:59:59 on 30 Nov 2025: outside the window
+        Answer(utc(2025, 11, 30, 21, 0, 0), 0),  # 00:00 on 1 Dec 2025: the first month
+        Answer(utc(2026, 10, 31, 20, 59, 59), 9),  # 23:59:59 on 31 Oct: October
+        Answer(utc(2026, 10, 31, 21, 0, 0), 3),  # 00:00 on 1 Nov: November
+        Answer(utc(2026, 11, 20, 6, 59, 59), 10),  # a second ago
+    ]
+    for a in edges:
+        await answer(db, a)
+    await h.send(owner(h), "/trend")
+    (client,) = charts[-1].series
+    assert client.answers == (1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2)
+    assert client.nps == (-100, *[None] * 9, 100, 0)
+    assert photos(h)[-1].caption == (
+        "📈 NPS за 12 месяцев: 0 (ответов 4). Ноябрь 2026: 0 (ответов 2); "
+        "декабрь 2025: -100 (ответов 1)."
+    )
+
+
+@pytest.mark.parametrize("settings", ["Europe/Berlin"], indirect=True)
+async def test_trend_months_follow_summer_and_winter_time(
+    h: Harness, db: Database, charts: list[TrendChart]
+) -> None:
+    """Berlin is UTC+2 in April and UTC+1 in November: no single offset splits both right."""
+    await add_managers(db, utc(2025, 1, 1))
+    edges = [
+        Answer(utc(2026, 3, 31, 21, 59, 59), 10, "supplier"),  # 23:59:59 CEST, 31 March
+        Answer(utc(2026, 3, 31, 22, 0, 0), 0, "supplier"),  # 00:00 CEST, 1 April
+        Answer(utc(2026, 10, 31, 22, 59, 59), 9, "supplier"),  # 23:59:59 CET, 31 October
+        Answer(utc(2026, 10, 31, 23, 0, 0), 2, "supplier"),  # 00:00 CET, 1 November
+    ]
+    for a in edges:
+        await answer(db, a)
+    await h.send(owner(h), "/trend")
+    (supplier,) = charts[-1].series
+    expected = by_month(edges, ZoneInfo("Europe/Berlin"), h.clock())
+    assert supplier.answers == tuple(len(v) for v in expected.values())
+    month_index = {m: i for i, m in enumerate(expected)}
+    for month, score in (
+        ((2026, 3), 100),
+        ((2026, 4), -100),
+        ((2026, 10), 100),
+        ((2026, 11), -100),
+    ):
+        assert supplier.nps[month_index[month]] == score, month
+    assert supplier.key == "supplier" and supplier.label == "Поставщики (4)"
+
+
+async def test_trend_without_answers_says_so_politely(
+    h: Harness, db: Database, charts: list[TrendChart]
+) -> None:
+    await add_managers(db, utc(2024, 1, 1))
+    await sale(db, at=h.clock() - timedelta(days=2))  # invited, not answered
+    await answer(db, Answer(utc(2025, 6, 1), 10))  # answered, but more than a year ago
+    sent = await h.send(owner(h), "/trend")
+    assert [type(r) for r in sent if not isinstance(r, SendMessage)] == []
+    (reply,) = [r.text for r in sent if isinstance(r, SendMessage)]
+    assert reply.startswith("📈 За последние 12 месяцев ответов на опросы пока нет")
+    assert charts == []
+
+
+async def test_trend_in_english(h: Harness, db: Database, charts: list[TrendChart]) -> None:
+    await add_managers(db, utc(2025, 1, 1))
+    await answer(db, Answer(utc(2026, 11, 2, 12), 9))
+    await answer(db, Answer(utc(2026, 11, 3, 12), 6, "partner"))
+    await h.send(owner(h, "en"), "/trend")
+    assert photos(h)[-1].caption == ("📈 NPS over 12 months: 0 (answers: 2, all in November 2026).")
+    chart = charts[-1]
+    assert chart.title == "NPS by month — Ромашка" and chart.months[-1] == "Nov\n26"
+    assert [s.label for s in chart.series] == ["Clients (1)", "Partners (1)"]
+
+
+async def test_trend_and_export_are_for_owners_only(
+    h: Harness, db: Database, uploads: Uploads
+) -> None:
+    await add_managers(db, utc(2025, 1, 1))
+    await answer(db, Answer(utc(2026, 11, 2, 12), 9), name="Анна")
+    for user in (h.user(222, "Пётр"), h.user(STRANGER_ID, "Чужой")):
+        for command in ("/trend", "/export"):
+            sent = await h.send(user, command)
+            texts = [r.text for r in sent if isinstance(r, SendMessage)]
+            assert texts == [
+                "Эта команда вам недоступна. Посмотрите /help — там всё, что я умею для вас."
+            ], (user.id, command)
+        sent = await h.tap(user, "xp:30")
+        alert = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
+        assert alert.text == "Эта кнопка больше не действует." and alert.show_alert
+    assert photos(h, 222) == [] and photos(h, STRANGER_ID) == []
+    assert documents(h) == [] and uploads.files == {}
+
+
+# ---- /export ------------------------------------------------------------------------------------
+
+REASON = 'Дверца; скрипит "сильно"\nи закрывается через раз'
+INJECTION = '=HYPERLINK("http://example.invalid","жми")'
+ANSWER_HEADER = [
+    "Дата ответа",
+    "Имя",
+    "Организация",
+    "Кто",
+    "Менеджер",
+    "Сделка",
+    "Дата сделки",
+    "Оценка",
+    "Категория",
+    "Что повлияло на оценку",
+    "Согласие на связь",
+    "Телефон",
+    "Опрос создан",
+    "Опрос открыт",
+]
+CONTACT_HEADER = [
+    "Имя",
+    "Кто",
+    "Организация",
+    "Телефон",
+    "День рождения",
+    "Менеджер",
+    "Последняя сделка",
+    "Сделок",
+    "Последняя оценка",
+    "Согласие на связь",
+    "Отписался",
+    "Недоступен в Telegram",
+    "Добавлен",
+]
+
+
+def read_csv(data: bytes) -> list[list[str]]:
+    assert data.startswith(b"\xef\xbb\xbf"), "no UTF-8 BOM: Excel would garble the Cyrillic"
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
+
+
+def read_xlsx(data: bytes) -> tuple[Any, list[list[str]]]:
+    """The sheet, and its rows as the CSV shows them (dates by each cell's own format)."""
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+
+    def text(cell: Any) -> str:
+        if cell.value is None:
+            return ""
+        if cell.is_date:
+            assert cell.number_format in ("DD.MM.YYYY", "DD.MM.YYYY HH:MM"), cell.number_format
+            timed = "HH:MM" in cell.number_format
+            return cell.value.strftime("%d.%m.%Y %H:%M" if timed else "%d.%m.%Y")
+        return str(cell.value)
+
+    return sheet, [[text(c) for c in row] for row in sheet.iter_rows()]
+
+
+async def run_export(h: Harness, label: str = "30 дней", lang: str = "ru") -> list[Any]:
+    user = owner(h, lang)
+    (ask,) = [r for r in await h.send(user, "/export") if isinstance(r, SendMessage)]
+    return await h.tap(user, button_data(ask, label), as_message(ask, now=h.clock()))
+
+
+@pytest.fixture
+async def export_data(h: Harness, db: Database) -> dict[str, int]:
+    """Answers inside and outside the last 30 days (20.11.2026 is today, 22.10 the first day)."""
+    now = h.clock()
+    await add_managers(db, now - timedelta(days=400))
+    ids = {
+        "anna": await answer(
+            db,
+            Answer(now - timedelta(days=3), 10),
+            name="Анна Смирнова",
+            org="ООО «Берёзка»",
+            phone="+79161234567",
+            reason=REASON,
+            consent=True,
+        ),
+        "boris": await answer(
+            db,
+            Answer(now - timedelta(days=5), 3, "supplier", 223),
+            name="Борис Петров",
+            phone="+79035550000",
+            reason=INJECTION,
+            consent=False,
+        ),
+        "vera": await answer(db, Answer(now - timedelta(days=1), 8, "contractor"), name="Вера"),
+        "grisha": await answer(
+            db,
+            Answer(now - timedelta(days=7), 6),
+            name="Григорий Забытый",
+            org="ИП Забытый",
+            phone="+79260001122",
+            reason="Позвоните мне вечером",
+            consent=True,
+        ),
+        "first_day": await answer(db, Answer(utc(2026, 10, 21, 21, 0, 0), 9), name="Первый День"),
+        "day_before": await answer(db, Answer(utc(2026, 10, 21, 20, 59, 59), 7), name="Накануне"),
+        "old": await answer(db, Answer(now - timedelta(days=200), 1), name="Давний"),
+    }
+    await sale(db, at=now - timedelta(days=1), name="Без ответа")
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE contacts SET forgotten_at = ? WHERE full_name = 'Григорий Забытый'",
+            ("2026-11-19 10:00:00",),
+        )
+    return ids
+
+
+async def test_export_sends_four_files_whose_rows_match_the_answers(
+    h: Harness, db: Database, uploads: Uploads, export_data: dict[str, int]
+) -> None:
+    sent = await run_export(h)
+    edits = [r.text for r in sent if isinstance(r, EditMessageText)]
+    assert edits[0] == "⏳ Готовлю выгрузку за 30 дней (22.10.2026 – 20.11.2026)…"
+    assert edits[-1].startswith(
+        "✅ Выгрузка за 30 дней (22.10.2026 – 20.11.2026) готова: ответов 5, контактов 7."
+    )
+    docs = documents(h)
+    names = [d.document.filename for d in docs]
+    assert names == [
+        "answers-2026-11-20.csv",
+        "answers-2026-11-20.xlsx",
+        "contacts-2026-11-20.csv",
+        "contacts-2026-11-20.xlsx",
+    ]
+    assert all(d.chat_id == OWNER_ID for d in docs)
+    assert docs[0].caption == (
+        "Ответы за 30 дней (22.10.2026 – 20.11.2026): 5. CSV: UTF-8, разделитель «;» — "
+        "откроется в Excel по двойному щелчку."
+    )
+    assert docs[1].caption.endswith(": 5. XLSX для Excel.")
+    assert docs[2].caption.startswith("Контакты (все, кроме удалённых по просьбе): 7. CSV")
+
+    rows = read_csv(uploads.files["answers-2026-11-20.csv"])
+    assert rows[0] == ANSWER_HEADER
+    by_name = {r[1]: r for r in rows[1:]}
+    assert len(rows) - 1 == 5
+    assert set(by_name) == {
+        "Анна Смирнова",
+        "Борис Петров",
+        "Вера",
+        "данные удалены",
+        "Первый День",
+    }
+    assert [r[0] for r in rows[1:]] == sorted(
+        (r[0] for r in rows[1:]), key=lambda s: datetime.strptime(s, "%d.%m.%Y %H:%M")
+    )
+
+    anna = dict(zip(ANSWER_HEADER, by_name["Анна Смирнова"], strict=True))
+    assert anna == {
+        "Дата ответа": "17.11.2026 10:00",
+        "Имя": "Анна Смирнова",
+        "Организация": "ООО «Берёзка»",
+        "Кто": "Клиент",
+        "Менеджер": "Пётр Иванов",
+        "Сделка": "Кухонный гарнитур",
+        "Дата сделки": "15.11.2026",
+        "Оценка": "10",
+        "Категория": "промоутер",
+        "Что повлияло на оценку": REASON,
+        "Согласие на связь": "да",
+        "Телефон": "+7 916 123-45-67",
+        "Опрос создан": "15.11.2026 10:00",
+        "Опрос открыт": "17.11.2026 09:00",
+    }
+    boris = dict(zip(ANSWER_HEADER, by_name["Борис Петров"], strict=True))
+    assert (boris["Кто"], boris["Менеджер"], boris["Оценка"], boris["Категория"]) == (
+        "Поставщик",
+        "Мария Котова",
+        "3",
+        "критик",
+    )
+    assert boris["Согласие на связь"] == "нет" and boris["Телефон"] == ""  # the phone is known
+    assert boris["Что повлияло на оценку"] == "'" + INJECTION  # kept as text by Excel
+    vera = dict(zip(ANSWER_HEADER, by_name["Вера"], strict=True))
+    assert (vera["Согласие на связь"], vera["Телефон"], vera["Что повлияло на оценку"]) == (
+        "",
+        "",
+        "",
+    )
+    grisha = dict(zip(ANSWER_HEADER, by_name["данные удалены"], strict=True))
+    assert grisha["Оценка"] == "6" and grisha["Категория"] == "критик"
+    assert grisha["Согласие на связь"] == "да"
+    for field in ("Организация", "Телефон", "Что повлияло на оценку", "Сделка"):
+        assert grisha[field] == "", field
+    assert by_name["Первый День"][0] == "22.10.2026 00:00"
+
+    # the XLSX has the same rows, a bold frozen header and typed cells
+    sheet, xrows = read_xlsx(uploads.files["answers-2026-11-20.xlsx"])
+    assert xrows[0] == ANSWER_HEADER
+    assert sheet["A1"].font.b and sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["J"].width >= 40  # the reason column is wide
+    expected = [[*r[:9], r[9].removeprefix("'"), *r[10:]] for r in rows[1:]]
+    assert xrows[1:] == expected
+    xanna = next(r for r in sheet.iter_rows(min_row=2) if r[1].value == "Анна Смирнова")
+    assert xanna[0].value == datetime(2026, 11, 17, 10, 0) and xanna[0].is_date
+    assert xanna[7].value == 10
+    xboris = next(r for r in sheet.iter_rows(min_row=2) if r[1].value == "Борис Петров")
+    assert xboris[9].value == INJECTION and xboris[9].data_type == "s"  # a string, not a formula
+
+    contacts = read_csv(uploads.files["contacts-2026-11-20.csv"])
+    assert contacts[0] == CONTACT_HEADER
+    names = [r[0] for r in contacts[1:]]
+    assert "Григорий Забытый" not in names and len(names) == 7
+    assert "Без ответа" in names and "Давний" in names
+    anna_c = dict(zip(CONTACT_HEADER, contacts[1 + names.index("Анна Смирнова")], strict=True))
+    assert anna_c == {
+        "Имя": "Анна Смирнова",
+        "Кто": "Клиент",
+        "Организация": "ООО «Берёзка»",
+        "Телефон": "+7 916 123-45-67",
+        "День рождения": "",
+        "Менеджер": "Пётр Иванов",
+        "Последняя сделка": "15.11.2026",
+        "Сделок": "1",
+        "Последняя оценка": "10",
+        "Согласие на связь": "да",
+        "Отписался": "",
+        "Недоступен в Telegram": "",
+        "Добавлен": "15.11.2026 10:00",
+    }
+    assert contacts[1 + names.index("Без ответа")][8] == ""  # no score yet
+    _, xcontacts = read_xlsx(uploads.files["contacts-2026-11-20.xlsx"])
+    assert xcontacts == contacts
+
+
+@pytest.mark.parametrize(("label", "count"), [("90 дней", 6), ("С начала года", 7)])
+async def test_export_other_periods(
+    h: Harness, db: Database, uploads: Uploads, export_data: dict[str, int], label: str, count: int
+) -> None:
+    await run_export(h, label)
+    rows = read_csv(uploads.files["answers-2026-11-20.csv"])
+    assert len(rows) - 1 == count
+    assert ("Давний" in {r[1] for r in rows}) == (count == 7)
+
+
+async def test_export_all_time_in_english(
+    h: Harness, db: Database, uploads: Uploads, export_data: dict[str, int]
+) -> None:
+    sent = await run_export(h, "All time", "en")
+    assert next(r.text for r in sent if isinstance(r, EditMessageText)) == (
+        "⏳ Preparing the export for all time…"
+    )
+    rows = read_csv(uploads.files["answers-2026-11-20.csv"])
+    assert rows[0][:3] == ["Answered", "Name", "Organisation"] and len(rows) - 1 == 7
+    assert {r[1] for r in rows[1:]} >= {"data erased", "Давний", "Накануне"}
+    assert documents(h)[1].caption == "Answers for all time: 7. XLSX for Excel."
+
+
+async def test_export_of_an_empty_period_still_has_headers(
+    h: Harness, db: Database, uploads: Uploads
+) -> None:
+    await add_managers(db, utc(2025, 1, 1))
+    await run_export(h)
+    assert read_csv(uploads.files["answers-2026-11-20.csv"]) == [ANSWER_HEADER]
+    _, xrows = read_xlsx(uploads.files["answers-2026-11-20.xlsx"])
+    assert xrows == [ANSWER_HEADER]
+
+
+async def test_export_asks_for_the_period_and_refuses_a_forged_one(
+    h: Harness, db: Database, uploads: Uploads
+) -> None:
+    sent = await h.send(owner(h), "/export")
+    (ask,) = [r for r in sent if isinstance(r, SendMessage)]
+    assert "За какой период выгрузить ответы?" in ask.text
+    assert buttons(ask) == [
+        ("30 дней", "xp:30"),
+        ("90 дней", "xp:90"),
+        ("С начала года", "xp:y"),
+        ("За всё время", "xp:all"),
+    ]
+    for forged in ("xp:7", "xp:m2026-11", "xp:"):
+        sent = await h.tap(owner(h), forged, as_message(ask))
+        alert = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
+        assert alert.text == "Эта кнопка больше не действует." and alert.show_alert
+    assert documents(h) == []
+
+
+async def test_second_request_while_export_is_built_is_told_to_wait(
+    h: Harness, db: Database, uploads: Uploads, export_data: dict[str, int]
+) -> None:
+    uploads.gate, uploads.reached = asyncio.Event(), asyncio.Event()
+    user = owner(h)
+    (ask,) = [r for r in await h.send(user, "/export") if isinstance(r, SendMessage)]
+    first = asyncio.create_task(h.tap(user, "xp:30", as_message(ask, now=h.clock())))
+    await asyncio.wait_for(uploads.reached.wait(), 10)  # the first file is being uploaded
+
+    busy = "⏳ Я ещё готовлю предыдущий отчёт — пришлю его через минуту, подождите, пожалуйста."
+    sent = await h.send(user, "/export")
+    assert [r.text for r in sent if isinstance(r, SendMessage)] == [busy]
+    sent = await h.send(user, "/trend")
+    assert [r.text for r in sent if isinstance(r, SendMessage)] == [busy]
+    sent = await h.tap(user, "xp:90", as_message(ask, now=h.clock()))
+    alert = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
+    assert alert.text == busy and alert.show_alert
+    assert photos(h) == []
+
+    uploads.gate.set()
+    await asyncio.wait_for(first, 10)
+    assert len(documents(h)) == 4  # the second tap started nothing
+    # once it is done, the owner may ask again
+    sent = await h.send(user, "/trend")
+    assert [type(r) for r in sent if isinstance(r, SendPhoto)] == [SendPhoto]
+
+
+async def test_failed_export_frees_the_owner_and_leaves_no_files(
+    h: Harness,
+    db: Database,
+    uploads: Uploads,
+    export_data: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    folders: list[Path] = []
+    real_mkdtemp = handlers.reports.tempfile.mkdtemp
+
+    def mkdtemp(prefix: str) -> str:
+        folders.append(Path(real_mkdtemp(prefix=prefix, dir=tmp_path)))
+        return str(folders[-1])
+
+    monkeypatch.setattr(handlers.reports.tempfile, "mkdtemp", mkdtemp)
+    h.session.fail_next("SendDocument", error_code=400, description="Bad Request: file is empty")
+    sent = await run_export(h)
+    assert [r.text for r in sent if isinstance(r, SendMessage)] == [
+        "Извините, что-то пошло не так. Попробуйте ещё раз чуть позже."
+    ]
+    assert len(folders) == 1 and not folders[0].exists()
+    sent = await h.send(owner(h), "/export")
+    assert "За какой период" in next(r.text for r in sent if isinstance(r, SendMessage))
+
+
+async def test_export_reads_in_chunks_without_gaps_or_repeats(h: Harness, db: Database) -> None:
+    """Keyset paging: answers given in the same second straddle a chunk boundary."""
+    await add_managers(db, utc(2025, 1, 1))
+    same_second = utc(2026, 11, 10, 12)
+    ids = [await answer(db, Answer(same_second, s)) for s in (9, 5, 10, 7, 8)]
+    ids.append(await answer(db, Answer(same_second + timedelta(seconds=1), 1)))
+    chunks = [[r.id for r in chunk] async for chunk in iter_answers(db, None, h.clock(), chunk=2)]
+    assert chunks == [ids[0:2], ids[2:4], ids[4:6]]
+    chunks = [[r.id for r in c] async for c in iter_answers(db, same_second, h.clock(), chunk=4)]
+    assert chunks == [ids[0:4], ids[4:6]]
+    contacts = [[r.id for r in c] async for c in iter_contacts(db, chunk=4)]
+    flat = [contact_id for chunk in contacts for contact_id in chunk]
+    assert [len(c) for c in contacts] == [4, 2] and flat == sorted(set(flat))
+
+
+def test_count_labels_of_one_month_do_not_overlap() -> None:
+    for values in ([40.0, 41.0, 39.0, 40.0], [-100.0, -100.0, -95.0], [100.0, 100.0], [12.0]):
+        heights = label_positions(values)
+        ordered = sorted(heights)
+        assert all(b - a >= LABEL_GAP - 1e-9 for a, b in itertools.pairwise(ordered)), values
+        assert all(Y_MIN < y < Y_MAX for y in heights), values
+        # each label stays next to its own point: the order of the points is kept
+        assert sorted(range(len(values)), key=lambda k: (values[k], heights[k])) == sorted(
+            range(len(values)), key=lambda k: heights[k]
+        )
+    assert label_positions([12.0]) == [12.0]
+
+
+def test_files_too_big_for_telegram_are_zipped_or_refused(tmp_path: Path) -> None:
+    table = tmp_path / "answers.csv"
+    table.write_text("Анна Смирнова;10;Быстро и вежливо\r\n" * 5000, encoding="utf-8-sig")
+    size = table.stat().st_size
+    assert fit_for_upload(table, limit=size) == table
+    packed = fit_for_upload(table, limit=size // 10)
+    assert packed is not None and packed.name == "answers.csv.zip"
+    with zipfile.ZipFile(packed) as z:
+        assert z.read("answers.csv") == table.read_bytes()
+    assert fit_for_upload(table, limit=100) is None
+    book = tmp_path / "answers.xlsx"
+    book.write_bytes(b"PK" + b"x" * 1000)
+    assert fit_for_upload(book, limit=1001) is None  # a ZIP already: not packed again
+
+
+async def test_export_zips_a_big_csv_and_says_when_a_file_cannot_be_sent(
+    h: Harness,
+    db: Database,
+    uploads: Uploads,
+    export_data: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = handlers.reports.fit_for_upload
+
+    def small_limit(path: Path) -> Path | None:  # as if the CSV were 60 MB and the XLSX 51 MB
+        return real(path, limit=path.stat().st_size - 1)
+
+    monkeypatch.setattr(handlers.reports, "fit_for_upload", small_limit)
+    sent = await run_export(h)
+    docs = documents(h)
+    assert [d.document.filename for d in docs] == [
+        "answers-2026-11-20.csv.zip",
+        "contacts-2026-11-20.csv.zip",
+    ]
+    assert docs[0].caption.endswith(
+        "CSV в архиве ZIP: без сжатия файл больше 50 МБ, и Telegram его не примет."
+    )
+    with zipfile.ZipFile(io.BytesIO(uploads.files["answers-2026-11-20.csv.zip"])) as z:
+        rows = read_csv(z.read("answers-2026-11-20.csv"))
+    assert rows[0] == ANSWER_HEADER and len(rows) - 1 == 5
+    refusals = [r.text for r in sent if isinstance(r, SendMessage)]
+    assert refusals == [
+        f"Файл {name}-2026-11-20.xlsx получился больше 50 МБ — Telegram не принимает такие файлы "
+        "от ботов. Выберите период покороче."
+        for name in ("answers", "contacts")
+    ]
