@@ -10,12 +10,13 @@ from aiogram.types import Message, ReplyKeyboardRemove
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.parsing import format_phone, parse_phone, parse_shared_phone
+from bot.parsing import format_phone
 from bot.plan import payload
 from bot.roles import Role
-from bot.texts import plain, t
+from bot.texts import t
 from handlers import keyboards
 from handlers.filters import HasRole
+from handlers.phone_input import read_own_phone
 from handlers.states import ReferralFlow
 from scheduler.sender import Sender
 from storage import Database
@@ -36,8 +37,7 @@ def router() -> Router:
     r = Router(name="referral")
     r.message.register(referrals_command, Command("referrals"), HasRole(Role.OWNER))
     r.message.register(on_name, ReferralFlow.name, F.text, not_command)
-    r.message.register(on_phone_contact, ReferralFlow.phone, F.contact)
-    r.message.register(on_phone_text, ReferralFlow.phone, F.text, not_command)
+    r.message.register(on_phone, ReferralFlow.phone, F.contact | (F.text & not_command))
     r.message.register(on_other, StateFilter(ReferralFlow), not_command)
     return r
 
@@ -134,7 +134,7 @@ async def _notice(
     return payload(text)
 
 
-async def on_phone_contact(
+async def on_phone(
     message: Message,
     state: FSMContext,
     lang: str,
@@ -143,36 +143,9 @@ async def on_phone_contact(
     clock: Clock,
     sender: Sender,
 ) -> None:
-    assert message.contact is not None and message.from_user is not None
-    if message.contact.user_id != message.from_user.id:
-        await message.answer(
-            t(lang, "survey.phone_not_own"), reply_markup=keyboards.share_phone(lang)
-        )
-        return
-    phone = parse_shared_phone(message.contact.phone_number, settings.phone_region, own=True)
-    await _finish(message, phone, state, lang, settings, db, clock, sender)
-
-
-async def on_phone_text(
-    message: Message,
-    state: FSMContext,
-    lang: str,
-    settings: Settings,
-    db: Database,
-    clock: Clock,
-    sender: Sender,
-) -> None:
-    text = (message.text or "").strip()
-    if text == plain(lang, "survey.btn_no_phone"):
-        await _finish(message, None, state, lang, settings, db, clock, sender)
-        return
-    phone = parse_phone(text, settings.phone_region)
-    if phone is None:
-        await message.answer(
-            t(lang, "survey.phone_invalid"), reply_markup=keyboards.share_phone(lang)
-        )
-        return
-    await _finish(message, phone, state, lang, settings, db, clock, sender)
+    reply = await read_own_phone(message, lang, settings)
+    if reply is not None:
+        await _finish(message, reply.phone, state, lang, settings, db, clock, sender)
 
 
 async def on_other(message: Message, state: FSMContext, lang: str) -> None:

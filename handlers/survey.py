@@ -18,11 +18,11 @@ from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from bot.clock import Clock
 from bot.config import Settings
 from bot.deeplinks import LinkKind, make_link
-from bot.parsing import parse_phone, parse_shared_phone
 from bot.roles import Role
 from bot.texts import plain, t
 from handlers import keyboards
 from handlers.callbacks import Consent, ReasonSkip, Score, SurveyResume
+from handlers.phone_input import read_own_phone
 from handlers.states import SurveyFlow
 from scheduler.alerts import queue_case_alerts, refresh_case_alerts
 from scheduler.sender import Sender
@@ -54,8 +54,7 @@ def router() -> Router:
     r.callback_query.register(on_consent, Consent.filter())
     r.callback_query.register(on_resume, SurveyResume.filter())
     r.message.register(on_reason, SurveyFlow.reason, F.text, not_command)
-    r.message.register(on_phone_contact, SurveyFlow.phone, F.contact)
-    r.message.register(on_phone_text, SurveyFlow.phone, F.text, not_command)
+    r.message.register(on_phone, SurveyFlow.phone, F.contact | (F.text & not_command))
     r.message.register(on_other, StateFilter(SurveyFlow), not_command)
     return r
 
@@ -316,7 +315,7 @@ async def _store_phone(
     await _after_answer(bot, message.chat.id, survey, state, lang, settings, db, clock, sender)
 
 
-async def on_phone_contact(
+async def on_phone(
     message: Message,
     bot: Bot,
     state: FSMContext,
@@ -326,43 +325,9 @@ async def on_phone_contact(
     clock: Clock,
     sender: Sender,
 ) -> None:
-    assert message.contact is not None and message.from_user is not None
-    if message.contact.user_id != message.from_user.id:
-        await message.answer(
-            t(lang, "survey.phone_not_own"), reply_markup=keyboards.share_phone(lang)
-        )
-        return
-    # The account's own number comes in international form, usually without the "+".
-    phone = parse_shared_phone(message.contact.phone_number, settings.phone_region, own=True)
-    if phone is None:
-        await message.answer(
-            t(lang, "survey.phone_invalid"), reply_markup=keyboards.share_phone(lang)
-        )
-        return
-    await _store_phone(message, phone, bot, state, lang, settings, db, clock, sender)
-
-
-async def on_phone_text(
-    message: Message,
-    bot: Bot,
-    state: FSMContext,
-    lang: str,
-    settings: Settings,
-    db: Database,
-    clock: Clock,
-    sender: Sender,
-) -> None:
-    text = (message.text or "").strip()
-    if text == plain(lang, "survey.btn_no_phone"):
-        await _store_phone(message, None, bot, state, lang, settings, db, clock, sender)
-        return
-    phone = parse_phone(text, settings.phone_region)
-    if phone is None:
-        await message.answer(
-            t(lang, "survey.phone_invalid"), reply_markup=keyboards.share_phone(lang)
-        )
-        return
-    await _store_phone(message, phone, bot, state, lang, settings, db, clock, sender)
+    reply = await read_own_phone(message, lang, settings)
+    if reply is not None:
+        await _store_phone(message, reply.phone, bot, state, lang, settings, db, clock, sender)
 
 
 async def on_other(
