@@ -24,8 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     from bot.logs import setup_logging
 
     setup_logging(settings.log_level, [settings.bot_token])
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is the normal way to stop
-        asyncio.run(run(settings))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is the normal way to stop
+            asyncio.run(run(settings))
+    except ConfigError as exc:  # found only by asking Telegram (a revoked token)
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

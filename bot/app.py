@@ -3,6 +3,7 @@ bot, and the polling loop with its start-up and shutdown hooks."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiogram import Bot, Dispatcher
@@ -11,10 +12,11 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.types import ErrorEvent
 
 from bot.clock import Clock, shifted_clock, system_clock
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.menus import set_all_menus
 from bot.middlewares import ContextMiddleware
 from bot.texts import pick_language, t
@@ -112,6 +114,28 @@ async def on_error(event: ErrorEvent, bot: Bot, settings: Settings) -> bool:
     return True
 
 
+async def wait_for_telegram(bot: Bot, settings: Settings) -> None:
+    """Check the token before anything else: a refused token is a configuration error (one clear
+    line, exit 2); an unreachable Bot API is retried with back-off, saying so in the log."""
+    delay = 1.0
+    while True:
+        try:
+            await bot.me()
+            return
+        except TelegramUnauthorizedError:
+            raise ConfigError(
+                "BOT_TOKEN was refused by Telegram (401 Unauthorized): check the token from "
+                "@BotFather in .env (see .env.example)."
+            ) from None
+        except TelegramNetworkError as exc:
+            where = settings.telegram_api_url or "api.telegram.org"
+            log.warning(
+                "cannot reach the Bot API at %s (%s); retrying in %.0f s", where, exc, delay
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 60.0)
+
+
 async def run(settings: Settings, clock: Clock = system_clock) -> None:
     if settings.test_clock_start is not None:
         log.warning("TEST_CLOCK_START is set: the clock starts at %s", settings.test_clock_start)
@@ -120,6 +144,7 @@ async def run(settings: Settings, clock: Clock = system_clock) -> None:
     await db.open()
     bot = create_bot(settings)
     try:
+        await wait_for_telegram(bot, settings)
         sender = Sender(bot, db, clock, rate=settings.send_rate)
         dp = create_dispatcher(settings, db, sender, clock)
         await dp.start_polling(bot, handle_signals=True)

@@ -108,3 +108,19 @@ async def test_owner_invites_manager_and_everything_survives_restart(
     assert "could not set the default command menu" in log
     assert TOKEN not in log and TOKEN.split(":")[1] not in log
     assert "Traceback" not in log, log
+
+
+async def test_refused_token_and_unreachable_api(api: FakeBotAPI, tmp_path: Path) -> None:
+    wrong = {**bot_env(api, tmp_path), "BOT_TOKEN": "123456789:" + "B" * 35}
+    process = BotProcess(tmp_path, wrong)
+    await process.start()
+    assert await process.wait(timeout=60) == 2
+    assert "BOT_TOKEN was refused by Telegram (401 Unauthorized)" in process.log()
+    assert "Traceback" not in process.log()
+    # an API that does not answer yet: logged and retried, no traceback
+    down = {**bot_env(api, tmp_path), "TELEGRAM_API_URL": "http://127.0.0.1:9"}
+    process = BotProcess(tmp_path, down)
+    await process.start()
+    await process.wait_for_log("cannot reach the Bot API at http://127.0.0.1:9", timeout=60)
+    await process.kill()
+    assert "Traceback" not in process.log()

@@ -42,6 +42,23 @@ class BotProcess:
     def running(self) -> bool:
         return self._proc is not None and self._proc.returncode is None
 
+    async def wait(self, timeout: float = 30.0) -> int:
+        """Wait for the process to end by itself; its exit code."""
+        proc = self._proc
+        assert proc is not None, "not started"
+        code = await asyncio.wait_for(proc.wait(), timeout)
+        self._proc = None
+        return code
+
+    async def wait_for_log(self, text: str, timeout: float = 30.0) -> None:
+        """Wait until the log contains `text` (polled: the log is a file the process writes)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while text not in self.log():
+            if loop.time() > deadline:
+                raise AssertionError(f"{text!r} not in the log after {timeout}s:\n{self.log()}")
+            await asyncio.sleep(0.2)
+
     async def stop(self, timeout: float = 15.0) -> int:
         """SIGTERM, as systemd or Docker would send, and wait for a clean exit."""
         return await self._end(signal.SIGTERM, timeout)
