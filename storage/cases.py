@@ -106,11 +106,6 @@ async def _card(conn: aiosqlite.Connection, case_id: int) -> CaseCard | None:
     )
 
 
-async def get_case(db: Database, case_id: int) -> CaseCard | None:
-    async with db.read() as conn:
-        return await _card(conn, case_id)
-
-
 async def _recipients(
     conn: aiosqlite.Connection, manager_id: int | None, owner_ids: Iterable[int]
 ) -> list[Recipient]:

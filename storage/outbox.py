@@ -16,7 +16,7 @@ from typing import Any
 import aiosqlite
 
 from storage.db import Database
-from storage.timefmt import from_ts, ts
+from storage.timefmt import ts
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,21 +123,3 @@ async def mark_failed(db: Database, row: OutboxRow, error: str) -> None:
             "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?",
             (error[:500], row.id),
         )
-
-
-async def next_due(db: Database) -> datetime | None:
-    async with db.read() as conn:
-        cur = await conn.execute("SELECT min(not_before) FROM outbox WHERE status = 'pending'")
-        row = await cur.fetchone()
-    return from_ts(row[0]) if row and row[0] else None
-
-
-async def sent_messages(db: Database, ref: str, purpose: str) -> list[tuple[int, int]]:
-    """(chat_id, message_id) of the messages already sent about `ref`, to edit them later."""
-    async with db.read() as conn:
-        cur = await conn.execute(
-            "SELECT chat_id, message_id FROM outbox WHERE ref = ? AND purpose = ? "
-            "AND status = 'sent' AND message_id IS NOT NULL ORDER BY id",
-            (ref, purpose),
-        )
-        return [(row[0], row[1]) for row in await cur.fetchall()]

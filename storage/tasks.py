@@ -403,19 +403,6 @@ async def snooze_task(
         return cur.rowcount == 1
 
 
-async def timed_reminders_due(db: Database, now: datetime) -> list[TaskView]:
-    """Time-bound tasks (a call-back at an hour, a snooze) whose hour has come."""
-    async with db.read() as conn:
-        rows = await (
-            await conn.execute(
-                _TASK_SQL + " WHERE t.status = 'pending' AND t.due_at IS NOT NULL "
-                "AND t.due_at <= ? AND t.notified_at IS NULL ORDER BY t.due_at",
-                (ts(now),),
-            )
-        ).fetchall()
-    return [_view(r) for r in rows]
-
-
 async def contact_comments(db: Database, contact_id: int, limit: int = 10) -> list[str]:
     async with db.read() as conn:
         rows = await (
