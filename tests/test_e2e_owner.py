@@ -1,0 +1,78 @@
+"""End to end on the real process: a promoter's referral link brings a lead (the manager is told),
+and /export sends documents whose rows match the answers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.process import BotProcess
+from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
+from tests.test_e2e_survey import MANAGER_ID, has, record_sale
+
+
+async def test_referral_brings_a_lead_and_export_matches(
+    api: FakeBotAPI,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    process = BotProcess(tmp_path, bot_env(api, tmp_path))
+    await process.start()
+    try:
+        await api.wait_polling(timeout=60)
+        owner = api.user(OWNER_ID, "Ольга")
+        await owner.send("/invite")
+        invite = await owner.wait_message(has("t.me/"))
+        payload = re.search(r"start=(i_[A-Za-z0-9_-]+)", invite.text or "").group(1)  # type: ignore[union-attr]
+        manager = api.user(MANAGER_ID, "Пётр")
+        await manager.send(f"/start {payload}")
+        await manager.wait_message(has("зарегистрированы"))
+        link, _ = await record_sale(manager, "Анна Смирнова", "8 916 123-45-67", "Кухня")
+
+        anna = api.user(5001, "Анна")
+        await anna.send(f"/start {link}")
+        q1 = await anna.wait_message(has("1 из 3"))
+        await anna.tap(q1, q1.button("10"))
+        q2 = await anna.wait_message(has("2 из 3"))
+        await anna.tap(q2, q2.button("Пропустить"))
+        q3 = await anna.wait_message(has("3 из 3"))
+        await anna.tap(q3, q3.button("Да"))
+        thanks = await anna.wait_message(has("Спасибо за высокую оценку"))
+        code = re.search(r"start=r_([A-Z2-9]{6})", thanks.text or "")
+        assert code, thanks.text
+
+        boris = api.user(6001, "Борис")
+        await boris.send(f"/start r_{code.group(1)}")
+        assert "Вас пригласил(а) Анна" in ((await boris.wait_message()).text or "")
+        await boris.send("Борис Петров")
+        await boris.wait_message(has("номер телефона"))
+        await boris.send_contact("79990001122")
+        assert "скоро свяжется" in ((await boris.wait_message()).text or "")
+        notice = await manager.wait_message(has("Новый клиент по рекомендации"))
+        assert "Борис Петров, +7 999 000-11-22" in (notice.text or "")
+
+        await owner.send("/export")
+        ask = await owner.wait_message(lambda m: bool(m.buttons()))
+        await owner.tap(ask, ask.button("30 дней"))
+        docs = []
+        for _ in range(4):
+            docs.append(await owner.wait_message(lambda m: m.method.lower() == "senddocument"))
+        answers = next(d for d in docs if "answers" in str(d.media) and ".csv" in str(d.media))
+        rows = list(
+            csv.reader(io.StringIO(answers.files["document"].decode("utf-8-sig")), delimiter=";")
+        )
+        assert len(rows) == 2  # the header and Anna's one answer
+        assert rows[1][1] == "Анна Смирнова" and "10" in rows[1]
+        contacts = next(d for d in docs if "contacts" in str(d.media) and ".csv" in str(d.media))
+        names = [
+            r[0]
+            for r in csv.reader(
+                io.StringIO(contacts.files["document"].decode("utf-8-sig")), delimiter=";"
+            )
+        ]
+        assert {"Анна Смирнова", "Борис Петров"} <= set(names)
+    finally:
+        assert await process.stop() == 0
+    assert "Traceback" not in process.log()
