@@ -88,6 +88,10 @@ def plan_message(
     return "\n".join(lines), _markup(rows)
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _who(task: TaskView, lang: str) -> str:
     return t(
         lang,
@@ -146,10 +150,12 @@ def task_card(
             ],
         ]
     elif kind == "offer":
-        listed = "\n".join(f"• {html.escape(p)}" for p in purchases or []) or t(lang, "card.none")
-        said = "\n".join(f"• «{html.escape(c[:300])}»" for c in comments or []) or t(
-            lang, "card.none"
-        )
+        # Telegram refuses a message over 4096 characters: at most 5 purchases and 5 comments,
+        # each line cut, so the card always fits.
+        listed = "\n".join(f"• {html.escape(_cut(p, 120))}" for p in (purchases or [])[:5])
+        said = "\n".join(f"• «{html.escape(_cut(c, 250))}»" for c in (comments or [])[:5])
+        listed = listed or t(lang, "card.none")
+        said = said or t(lang, "card.none")
         text = t(lang, "card.offer", who=who, purchases=Raw(listed), comments=Raw(said))
         rows = [
             [

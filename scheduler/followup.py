@@ -6,6 +6,7 @@ a bot stopped at 08:55 and started at 11:00 sends the 09:00 digest at 11:00, onc
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -39,6 +40,9 @@ class FollowUp:
         self.clock = clock
         self.sender = sender
         self._planned_for: date | None = None
+        # The minute job and the DIGEST_TIME job are two APScheduler jobs (max_instances is per
+        # job): this lock keeps their ticks from overlapping.
+        self._tick_lock = asyncio.Lock()
 
     def today(self, now: datetime | None = None) -> date:
         return (now or self.clock()).astimezone(self.settings.timezone).date()
@@ -143,6 +147,10 @@ class FollowUp:
 
     async def tick(self) -> int:
         """Everything that may have fallen due; safe to call at any moment, any number of times."""
+        async with self._tick_lock:
+            return await self._tick()
+
+    async def _tick(self) -> int:
         now = self.clock()
         if self._planned_for != self.today(now):
             await self.plan()

@@ -157,7 +157,8 @@ async def open_cases(db: Database) -> list[OpenCase]:
         rows = await (
             await conn.execute(
                 "SELECT k.id, k.status, k.opened_at, c.full_name, s.score, "
-                "coalesce(s.manager_id, c.manager_id) AS manager_id, o.full_name AS owner_name, "
+                "(SELECT user_id FROM staff WHERE active = 1 AND user_id = "
+                "coalesce(s.manager_id, c.manager_id)) AS manager_id, o.full_name AS owner_name, "
                 "k.reminded_at IS NOT NULL AS reminded, k.escalated_at IS NOT NULL AS escalated "
                 "FROM cases k JOIN contacts c ON c.id = k.contact_id "
                 "LEFT JOIN surveys s ON s.id = k.survey_id "
@@ -190,10 +191,14 @@ async def queue_case_message(
 ) -> int:
     """Queue a case's reminder or escalation (chat, idem key, payload) and mark it, once."""
     assert column in ("reminded_at", "escalated_at")
+    # Re-checked here: a case taken (for a reminder) or resolved (for an escalation) since the
+    # deadline was computed gets no stale message.
+    still = "status = 'open'" if column == "reminded_at" else "status != 'resolved'"
     queued = 0
     async with db.transaction() as conn:
         cur = await conn.execute(
-            f"UPDATE cases SET {column} = ? WHERE id = ? AND {column} IS NULL", (ts(now), case_id)
+            f"UPDATE cases SET {column} = ? WHERE id = ? AND {column} IS NULL AND {still}",
+            (ts(now), case_id),
         )
         if cur.rowcount != 1:
             return 0
@@ -264,7 +269,8 @@ async def claim_timed_reminders(
     async with db.transaction() as conn:
         rows = await (
             await conn.execute(
-                _TASK_SQL + " WHERE t.status = 'pending' AND t.due_at IS NOT NULL "
+                _TASK_SQL + " JOIN staff m ON m.user_id = t.manager_id AND m.active = 1 "
+                "WHERE t.status = 'pending' AND t.due_at IS NOT NULL "
                 "AND t.due_at <= ? AND t.notified_at IS NULL",
                 (ts(now),),
             )

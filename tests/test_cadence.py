@@ -406,3 +406,45 @@ async def test_a_simulated_year(harness: Harness, db: Database, settings) -> Non
     # one plan a day at most, and only on working days
     assert all(count == 1 for count in plans.values())
     assert all(d.weekday() < 5 for d in plans)
+
+
+def test_offer_card_fits_telegram_even_for_a_long_history(settings) -> None:  # noqa: ANN001
+    from bot.plan import task_card
+    from storage.tasks import TaskView
+
+    task = TaskView(
+        id=1,
+        kind="offer",
+        status="pending",
+        contact_id=1,
+        contact_name="Анна " * 20,
+        organization="ООО " * 30,
+        phone="+79161234567",
+        contact_kind="client",
+        birth_day=None,
+        birth_month=None,
+        tg_linked=True,
+        consent=True,
+        manager_id=222,
+        deal_id=None,
+        deal_description=None,
+        deal_date=None,
+        survey_id=None,
+        survey_token=None,
+        survey_score=None,
+        survey_reason=None,
+        case_id=None,
+        due_date=date(2026, 11, 23),
+        due_at=None,
+        attempts=0,
+        meta={},
+    )
+    text, _ = task_card(
+        task,
+        "ru",
+        settings,
+        date(2026, 11, 23),
+        purchases=["<Кухонный гарнитур> " * 30] * 10,
+        comments=["Очень долго & дорого " * 60] * 10,
+    )
+    assert len(text) < 4096 and text.count("• ") == 10
