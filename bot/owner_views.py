@@ -58,7 +58,13 @@ def nps_text(report: NpsReport, lang: str, margin: float | None) -> str:
     if not counts.answered:
         lines.append(t(lang, "nps.none_in_period"))
         lines.append(
-            t(lang, "nps.rate", answered=0, invited=counts.invited, rate=counts.response_rate)
+            t(
+                lang,
+                "nps.rate",
+                answered=counts.responded,
+                invited=counts.invited,
+                rate=counts.response_rate,
+            )
         )
     else:
         value = t(lang, "nps.value", nps=signed(counts.nps or 0))
@@ -94,7 +100,7 @@ def nps_text(report: NpsReport, lang: str, margin: float | None) -> str:
             t(
                 lang,
                 "nps.rate",
-                answered=counts.answered,
+                answered=counts.responded,
                 invited=counts.invited,
                 rate=counts.response_rate,
             ),

@@ -107,7 +107,7 @@ def render_managers(
                 deals=row.deals,
                 sent=row.sent,
                 opened=row.opened,
-                answered=row.counts.answered,
+                answered=row.counts.responded,
                 share=row.counts.response_rate,
                 nps=signed(nps) if nps is not None else t(lang, "managers.stats_none"),
                 overdue=row.overdue,

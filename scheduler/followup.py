@@ -28,7 +28,8 @@ from storage.followup import (
     queue_unreachable_notices,
     staff_language,
 )
-from storage.tasks import apply_plans, due_tasks, load_facts, staff_with_due_tasks
+from storage.staff import list_active_staff
+from storage.tasks import apply_plans, due_tasks, load_facts
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +77,22 @@ class FollowUp:
             return 0
         today = local.date()
         queued = 0
-        for user_id, language in await staff_with_due_tasks(self.db, today):
-            if await digest_queued(self.db, user_id, today):
+        for member in await list_active_staff(self.db):
+            if await digest_queued(self.db, member.user_id, today):
                 continue
-            tasks = await due_tasks(self.db, user_id, today, now)
-            if not tasks:
-                continue
-            text, markup = views.plan_message(tasks, 0, self.lang(language), today)
-            if await queue_digest(self.db, user_id, today, views.payload(text, markup), now):
+            # Time-bound tasks (a snooze, a call-back at an hour) come as their own reminder.
+            tasks = [
+                task
+                for task in await due_tasks(self.db, member.user_id, today, now)
+                if task.due_at is None
+            ]
+            # The plan is decided once a day, in the first tick after DIGEST_TIME: a day with
+            # nothing to do is marked too, so no "morning" plan turns up in the afternoon.
+            body = None
+            if tasks:
+                text, markup = views.plan_message(tasks, 0, self.lang(member.language), today)
+                body = views.payload(text, markup)
+            if await queue_digest(self.db, member.user_id, today, body, now) and body:
                 queued += 1
         return queued
 

@@ -298,20 +298,28 @@ async def claim_timed_reminders(
 
 
 async def queue_digest(
-    db: Database, user_id: int, day: date, payload: dict[str, Any], now: datetime
+    db: Database, user_id: int, day: date, payload: dict[str, Any] | None, now: datetime
 ) -> bool:
+    """Queue the day's plan, once; `None` marks a day with nothing to do (nothing is sent)."""
+    key = f"digest:{user_id}:{day.isoformat()}"
     async with db.transaction() as conn:
-        return (
-            await enqueue(
-                conn,
-                chat_id=user_id,
-                purpose="digest",
-                payload=payload,
-                now=now,
-                idem_key=f"digest:{user_id}:{day.isoformat()}",
+        if payload is None:
+            cur = await conn.execute(
+                "INSERT INTO outbox (idem_key, chat_id, purpose, payload, status, not_before, "
+                "created_at) VALUES (?, ?, 'digest', '{}', 'dropped', ?, ?) "
+                "ON CONFLICT (idem_key) DO NOTHING",
+                (key, user_id, ts(now), ts(now)),
             )
-            is not None
+            return cur.rowcount == 1
+        queued = await enqueue(
+            conn,
+            chat_id=user_id,
+            purpose="digest",
+            payload=payload,
+            now=now,
+            idem_key=key,
         )
+        return queued is not None
 
 
 async def digest_queued(db: Database, user_id: int, day: date) -> bool:

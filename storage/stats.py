@@ -40,7 +40,8 @@ class NpsCounts:
     promoters: int = 0
     passives: int = 0
     detractors: int = 0
-    invited: int = 0
+    invited: int = 0  # survey links made in the period
+    responded: int = 0  # of those links, how many have been answered (the response rate)
 
     @property
     def answered(self) -> int:
@@ -59,7 +60,9 @@ class NpsCounts:
 
     @property
     def response_rate(self) -> int:
-        return percent(self.answered, self.invited) if self.invited else 0
+        """Of the links made in the period, the share answered: like with like, never over 100%
+        (answers in a period can belong to links made before it)."""
+        return percent(self.responded, self.invited) if self.invited else 0
 
 
 # ---- figures for a period (issue: the owner's view) -------------------------------------------
@@ -104,11 +107,16 @@ async def nps_counts(db: Database, filters: Filters) -> NpsCounts:
         ).fetchone()
         invited = await (
             await conn.execute(
-                f"SELECT count(*) FROM surveys WHERE {invited_where}", invited_params
+                f"SELECT count(*), count(score) FROM surveys WHERE {invited_where}",
+                invited_params,
             )
         ).fetchone()
     return NpsCounts(
-        promoters=row[0] or 0, passives=row[1] or 0, detractors=row[2] or 0, invited=invited[0]
+        promoters=row[0] or 0,
+        passives=row[1] or 0,
+        detractors=row[2] or 0,
+        invited=invited[0],
+        responded=invited[1],
     )
 
 
@@ -160,6 +168,7 @@ def sum_counts(parts: Iterable[NpsCounts]) -> NpsCounts:
         passives=sum(c.passives for c in items),
         detractors=sum(c.detractors for c in items),
         invited=sum(c.invited for c in items),
+        responded=sum(c.responded for c in items),
     )
 
 
@@ -220,7 +229,7 @@ async def manager_rows(
             (since, until),
         )
         sent = await grouped(
-            "SELECT manager_id, count(*), count(opened_at) FROM surveys "
+            "SELECT manager_id, count(*), count(opened_at), count(score) FROM surveys "
             "WHERE created_at >= ? AND created_at < ? GROUP BY manager_id",
             (since, until),
         )
@@ -243,7 +252,7 @@ async def manager_rows(
         )
     out = []
     for user_id, name, active in staff:
-        links, opened = sent.get(user_id, (0, 0))
+        links, opened, responded = sent.get(user_id, (0, 0, 0))
         p, n, d = scores.get(user_id, (0, 0, 0))
         out.append(
             ManagerRow(
@@ -253,7 +262,7 @@ async def manager_rows(
                 deals=deals.get(user_id, (0,))[0],
                 sent=links,
                 opened=opened,
-                counts=NpsCounts(p or 0, n or 0, d or 0, links),
+                counts=NpsCounts(p or 0, n or 0, d or 0, links, responded),
                 overdue=overdue.get(user_id, (0,))[0],
                 open_cases=cases.get(user_id, (0,))[0],
             )

@@ -334,20 +334,6 @@ async def upcoming_tasks(db: Database, manager_id: int, start: date, end: date) 
     return [_view(r) for r in rows]
 
 
-async def staff_with_due_tasks(db: Database, today: date) -> list[tuple[int, str | None]]:
-    """(user id, language) of active staff who have something to do today."""
-    async with db.read() as conn:
-        rows = await (
-            await conn.execute(
-                "SELECT DISTINCT s.user_id, s.language FROM tasks t "
-                "JOIN staff s ON s.user_id = t.manager_id AND s.active = 1 "
-                "WHERE t.status = 'pending' AND t.due_date <= ? ORDER BY s.user_id",
-                (today.isoformat(),),
-            )
-        ).fetchall()
-    return [(r[0], r[1]) for r in rows]
-
-
 async def close_task(
     db: Database,
     task_id: int,

@@ -408,7 +408,7 @@ async def test_a_simulated_year(harness: Harness, db: Database, settings) -> Non
     assert all(d.weekday() < 5 for d in plans)
 
 
-def test_offer_card_fits_telegram_even_for_a_long_history(settings) -> None:  # noqa: ANN001
+def test_offer_card_fits_telegram_even_for_a_long_history(settings) -> None:
     from bot.plan import task_card
     from storage.tasks import TaskView
 
@@ -448,3 +448,16 @@ def test_offer_card_fits_telegram_even_for_a_long_history(settings) -> None:  # 
         comments=["Очень долго & дорого " * 60] * 10,
     )
     assert len(text) < 4096 and text.count("• ") == 10
+
+
+async def test_the_plan_is_decided_once_in_the_morning(harness: Harness, db: Database) -> None:
+    await add_manager(harness, db)
+    at(harness, 2026, 11, 20, 9, 0)  # Friday, nothing due: the day is decided (empty)
+    assert sends(await harness.tick(), MANAGER_ID) == []
+    await record(harness, db)
+    async with db.transaction() as conn:  # something becomes due today at noon
+        await conn.execute("UPDATE tasks SET due_date = '2026-11-20'")
+    at(harness, 2026, 11, 20, 14, 0)
+    assert sends(await harness.tick(), MANAGER_ID) == []  # no "morning" plan in the afternoon
+    user = harness.user(MANAGER_ID, "Пётр")
+    assert "дел — 1" in replies(await harness.send(user, "/today"))[0]  # but /today shows it

@@ -96,7 +96,7 @@ async def _fill(path: Path, rows: list[tuple]) -> Database:
 
 
 def _expected(rows: list[tuple], first: date | None, last: date, tz: ZoneInfo, **only: object):
-    counts = {"p": 0, "n": 0, "d": 0, "invited": 0}
+    counts = {"p": 0, "n": 0, "d": 0, "invited": 0, "responded": 0}
 
     def inside(moment: datetime) -> bool:
         day = moment.astimezone(tz).date()
@@ -108,10 +108,11 @@ def _expected(rows: list[tuple], first: date | None, last: date, tz: ZoneInfo, *
         created = BASE + timedelta(hours=created_h)
         if inside(created):
             counts["invited"] += 1
+            counts["responded"] += answered_h is not None
         if answered_h is not None and inside(created + timedelta(hours=answered_h)):
             key = "p" if score >= 9 else "n" if score >= 7 else "d"
             counts[key] += 1
-    return NpsCounts(counts["p"], counts["n"], counts["d"], counts["invited"])
+    return NpsCounts(counts["p"], counts["n"], counts["d"], counts["invited"], counts["responded"])
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -100,7 +100,7 @@ def test_nps_seed_example_and_rounding() -> None:
     assert NpsCounts(detractors=1, passives=7).nps == -13
     # 2 of 3 → 66.67 → 67
     assert NpsCounts(promoters=2, passives=1).nps == 67
-    counts = NpsCounts(promoters=1, passives=1, detractors=1, invited=6)
+    counts = NpsCounts(promoters=1, passives=1, detractors=1, invited=6, responded=3)
     assert counts.share(1) == 33 and counts.response_rate == 50
 
 
@@ -114,3 +114,10 @@ def test_percent_is_exact() -> None:
             exact = Fraction(100 * part, whole)
             expected = int(abs(exact) + Fraction(1, 2)) * (1 if exact >= 0 else -1)
             assert percent(part, whole) == expected, (part, whole)
+
+
+def test_response_rate_never_exceeds_100_percent() -> None:
+    # five answers this week to links made last week, two new links, none answered yet
+    counts = NpsCounts(promoters=5, invited=2, responded=0)
+    assert counts.response_rate == 0 and counts.answered == 5
+    assert NpsCounts(promoters=2, invited=2, responded=2).response_rate == 100
