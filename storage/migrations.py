@@ -276,12 +276,12 @@ DROP INDEX surveys_scored;
 DROP INDEX surveys_created;
 CREATE INDEX surveys_scored ON surveys (scored_at, kind, manager_id, score, answer_seconds)
     WHERE score IS NOT NULL;
-CREATE INDEX surveys_created ON surveys (created_at, kind, manager_id, opened_at);
+CREATE INDEX surveys_created ON surveys (created_at, kind, manager_id, opened_at, score);
 CREATE INDEX surveys_reason ON surveys (scored_at) WHERE reason IS NOT NULL;
 CREATE INDEX deals_created ON deals (created_at, manager_id);
 CREATE INDEX tasks_overdue ON tasks (status, due_date, manager_id);
 -- Per kind of person: index ranges, so "suppliers this year" counts only suppliers' entries.
-CREATE INDEX surveys_kind_created ON surveys (kind, created_at, manager_id);
+CREATE INDEX surveys_kind_created ON surveys (kind, created_at, manager_id, score);
 CREATE INDEX surveys_kind_scored ON surveys (kind, scored_at, score, manager_id, answer_seconds)
     WHERE score IS NOT NULL;
 CREATE INDEX cases_opened ON cases (opened_at, status, resolved_at);
