@@ -21,15 +21,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from bot.app import run
+    from bot.instance import AlreadyRunning, InstanceLock
     from bot.logs import setup_logging
 
     setup_logging(settings.log_level, [settings.bot_token])
+    lock = InstanceLock(settings.database_path)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        print(f"Not started: {exc}", file=sys.stderr)
+        return 3
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C is the normal way to stop
             asyncio.run(run(settings))
     except ConfigError as exc:  # found only by asking Telegram (a revoked token)
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        lock.release()
     return 0
 
 

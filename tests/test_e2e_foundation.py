@@ -124,3 +124,28 @@ async def test_refused_token_and_unreachable_api(api: FakeBotAPI, tmp_path: Path
     await process.wait_for_log("cannot reach the Bot API at http://127.0.0.1:9", timeout=60)
     await process.kill()
     assert "Traceback" not in process.log()
+
+
+async def test_a_second_instance_on_the_same_database_refuses(
+    api: FakeBotAPI, tmp_path: Path
+) -> None:
+    first = BotProcess(tmp_path, bot_env(api, tmp_path))
+    await first.start()
+    try:
+        await api.wait_polling(timeout=60)
+        second_dir = tmp_path / "second"
+        second_dir.mkdir()
+        second = BotProcess(second_dir, bot_env(api, tmp_path))
+        await second.start()
+        assert await second.wait(timeout=60) == 3
+        assert "another bot process" in second.log() and "already running" in second.log()
+        owner = api.user(OWNER_ID, "Ольга")
+        await owner.send("/start")
+        assert "владелец" in ((await owner.wait_message()).text or "")  # the first one works on
+    finally:
+        assert await first.stop() == 0
+    # the lock goes with the process (the kernel drops it): a new start works
+    again = BotProcess(tmp_path, bot_env(api, tmp_path))
+    await again.start()
+    await api.wait_polling(timeout=60)
+    await again.kill()
