@@ -6,14 +6,42 @@ import asyncio
 import contextlib
 import os
 import sys
+from pathlib import Path
 
 from dotenv import load_dotenv
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, database_path_from_env
+
+
+def backup(args: list[str]) -> int:
+    """`python -m bot backup PATH`: an online backup of the database (the bot may be running)."""
+    from storage.backup import backup_file
+
+    if len(args) != 1:
+        print("Usage: python -m bot backup PATH", file=sys.stderr)
+        return 2
+    try:
+        source = database_path_from_env(os.environ)
+        target = backup_file(source, Path(args[0]))
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"Backup failed: {exc}", file=sys.stderr)
+        return 2
+    print(f"Backup of {source} written to {target} ({target.stat().st_size // 1024} KiB)")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     load_dotenv(".env", override=False)
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "backup":
+        return backup(args[1:])
+    if args:
+        print(
+            "Usage: python -m bot            (run the bot)\n"
+            "       python -m bot backup PATH (an online backup of the database)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         settings = Settings.from_env(os.environ)
     except ConfigError as exc:

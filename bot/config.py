@@ -63,6 +63,7 @@ class Settings:
     log_level: str = "INFO"
     phone_region: str = "RU"
     send_rate: float = 25.0
+    backup_keep: int = 14
     cadence: Cadence = field(default_factory=lambda: Cadence())
     # Test-only: the clock starts at this instant (and then runs), so an end-to-end test can run
     # the real process "tomorrow at 09:00". Never set in production.
@@ -103,6 +104,7 @@ class Settings:
             log_level=_parse_log_level(get("LOG_LEVEL")),
             phone_region=_parse_region(get("PHONE_REGION")),
             send_rate=_parse_send_rate(get("SEND_RATE")),
+            backup_keep=_parse_int("BACKUP_KEEP", get("BACKUP_KEEP"), 14, 1, 365),
             cadence=_parse_cadence(get),
             test_clock_start=_parse_instant("TEST_CLOCK_START", get("TEST_CLOCK_START")),
         )
@@ -290,3 +292,9 @@ def _parse_instant(name: str, raw: str | None) -> datetime | None:
             f"{name} must be an ISO instant with a zone, e.g. 2026-11-21T09:00+03:00."
         )
     return value
+
+
+def database_path_from_env(env: Mapping[str, str]) -> Path:
+    """Only DATABASE_PATH, for commands that need no bot token (`python -m bot backup`)."""
+    raw = (env.get("DATABASE_PATH") or "").strip()
+    return _parse_path(raw or None)

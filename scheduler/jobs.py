@@ -9,12 +9,14 @@ of silently skipping a run more than one second late. `max_instances=1`: runs ne
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
 from scheduler.followup import FollowUp
+from storage.backup import daily_backup
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,18 @@ async def tick(followup: FollowUp) -> None:
         await followup.tick()
     except Exception:  # logged; the next tick tries again (our tables still hold what is due)
         log.exception("follow-up tick failed")
+
+
+async def backup(settings: Settings, followup: FollowUp) -> None:
+    """The daily online backup (in a worker thread: the bot keeps answering)."""
+    try:
+        made = await asyncio.to_thread(
+            daily_backup, settings.database_path, followup.today(), settings.backup_keep
+        )
+        if made is not None:
+            log.info("backup written to %s", made)
+    except Exception:  # logged; tomorrow's run tries again
+        log.exception("daily backup failed")
 
 
 def create_scheduler(settings: Settings, followup: FollowUp) -> AsyncIOScheduler:
@@ -42,6 +56,15 @@ def create_scheduler(settings: Settings, followup: FollowUp) -> AsyncIOScheduler
         minute=digest.minute,
         args=(followup,),
         id="digest",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        backup,
+        "cron",
+        hour=3,
+        minute=30,
+        args=(settings, followup),
+        id="backup",
         replace_existing=True,
     )
     return scheduler
