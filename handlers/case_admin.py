@@ -30,6 +30,7 @@ from bot.roles import Role
 from bot.texts import Raw, plain, t
 from handlers.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen
 from handlers.filters import HasRole
+from handlers.replies import show
 from handlers.states import CaseFlow
 from scheduler.alerts import refresh_case_alerts
 from scheduler.sender import Sender
@@ -313,21 +314,6 @@ def _viewer(role: Role, user_id: int) -> int | None:
     return None if role is Role.OWNER else user_id
 
 
-async def _show(
-    query: CallbackQuery, bot: Bot, text: str, markup: InlineKeyboardMarkup | None
-) -> None:
-    """Turn the tapped message into `text` (or send it anew if the message is out of reach)."""
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(text, reply_markup=markup)
-            return
-        except TelegramAPIError as exc:  # not modified (a double tap), or too old to edit
-            log.debug("case message not edited: %s", exc)
-            if "not modified" in str(exc):
-                return
-    await bot.send_message(query.from_user.id, text, reply_markup=markup)
-
-
 async def _forged(query: CallbackQuery, lang: str) -> None:
     await query.answer(plain(lang, "button.forged"), show_alert=True)
 
@@ -354,7 +340,7 @@ async def _show_card(
         text, markup = list_view(await list_cases(db, viewer, page), lang, now, viewer is not None)
     else:
         text, markup = card_view(detail, lang, settings, now, page)
-    await _show(query, bot, text, markup)
+    await show(query, bot, text, markup)
 
 
 async def _send_card(
@@ -409,7 +395,7 @@ async def on_list(
     await _leave_flow(state)
     viewer = _viewer(role, query.from_user.id)
     page = await list_cases(db, viewer, callback_data.page)
-    await _show(query, bot, *list_view(page, lang, clock(), viewer is not None))
+    await show(query, bot, *list_view(page, lang, clock(), viewer is not None))
 
 
 async def on_open(
@@ -430,7 +416,7 @@ async def on_open(
         return
     await query.answer()
     await _leave_flow(state)  # a half-typed note must not land on another case
-    await _show(query, bot, *card_view(detail, lang, settings, clock(), callback_data.page))
+    await show(query, bot, *card_view(detail, lang, settings, clock(), callback_data.page))
 
 
 async def on_act(

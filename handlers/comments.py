@@ -7,7 +7,6 @@ import logging
 import math
 
 from aiogram import Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
@@ -16,6 +15,7 @@ from bot.roles import Role
 from bot.texts import plain, t
 from handlers.callbacks import CommentsView
 from handlers.filters import HasRole
+from handlers.replies import edit_in_place
 from storage import Database
 from storage.stats import CATEGORY_SQL, KINDS, latest_comments
 
@@ -129,8 +129,4 @@ async def comments_view(
         await query.answer(plain(lang, "button.forged"), show_alert=True)
         return
     await query.answer()
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(built[0], reply_markup=built[1])
-        except TelegramAPIError as exc:
-            log.debug("comments not edited: %s", exc)
+    await edit_in_place(query, built[0], built[1])

@@ -28,6 +28,7 @@ from bot.roles import Role
 from bot.texts import plain, t
 from handlers.callbacks import ManagersPeriod, ManagerToggle, NpsPickManager, NpsView
 from handlers.filters import HasRole
+from handlers.replies import edit_in_place
 from storage import Database
 from storage.case_admin import case_stats
 from storage.staff import (
@@ -160,11 +161,7 @@ async def managers_period(
         await query.answer(plain(lang, "button.forged"), show_alert=True)
         return
     await query.answer()
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(view[0], reply_markup=view[1])
-        except TelegramAPIError as exc:
-            log.debug("managers view not edited: %s", exc)
+    await edit_in_place(query, view[0], view[1])
 
 
 async def build_nps(
@@ -244,11 +241,7 @@ async def nps_view(
         await query.answer(plain(lang, "button.forged"), show_alert=True)
         return
     await query.answer()
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(built[0], reply_markup=built[1])
-        except TelegramAPIError as exc:  # the same view tapped again
-            log.debug("nps view not edited: %s", exc)
+    await edit_in_place(query, built[0], built[1])
 
 
 async def nps_pick_manager(

@@ -13,7 +13,6 @@ import logging
 from datetime import date, datetime, timedelta
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -25,6 +24,7 @@ from bot.roles import Role
 from bot.texts import plain, t
 from handlers.callbacks import PlanPage, TaskAct, TaskOpen
 from handlers.filters import HasRole
+from handlers.replies import show
 from handlers.states import TaskFlow
 from scheduler.followup import FollowUp
 from scheduler.rules import TaskSpec, next_workday, workday_on_or_after
@@ -74,21 +74,6 @@ async def _plan(
     return views.plan_message(await due_tasks(db, user_id, today, now), page, lang, today)
 
 
-async def _show(
-    query: CallbackQuery, bot: Bot, text: str, markup: InlineKeyboardMarkup | None
-) -> None:
-    """Turn the plan message into `text` (or send it anew if the message is out of reach)."""
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_text(text, reply_markup=markup)
-            return
-        except TelegramAPIError as exc:  # not modified, or too old to edit
-            log.debug("plan message not edited: %s", exc)
-            if "not modified" in str(exc):
-                return
-    await bot.send_message(query.from_user.id, text, reply_markup=markup)
-
-
 async def _card(
     task: TaskView, bot: Bot, lang: str, settings: Settings, db: Database, today: date, page: int
 ) -> tuple[str, InlineKeyboardMarkup]:
@@ -136,7 +121,7 @@ async def on_page(
     await query.answer()
     await state.clear()
     text, markup = await _plan(db, query.from_user.id, callback_data.page, lang, followup)
-    await _show(query, bot, text, markup)
+    await show(query, bot, text, markup)
 
 
 async def _own_task(query: CallbackQuery, task_id: int, db: Database, lang: str) -> TaskView | None:
@@ -162,11 +147,11 @@ async def on_open(
     if task.status != "pending":
         await query.answer(plain(lang, "task.gone"), show_alert=True)
         text, markup = await _plan(db, query.from_user.id, callback_data.page, lang, followup)
-        await _show(query, bot, text, markup)
+        await show(query, bot, text, markup)
         return
     await query.answer()
     text, markup = await _card(task, bot, lang, settings, db, followup.today(), callback_data.page)
-    await _show(query, bot, text, markup)
+    await show(query, bot, text, markup)
 
 
 def _call_back(task: TaskView, due: date, key: str) -> TaskSpec:
@@ -209,16 +194,16 @@ async def on_act(
     if task.status != "pending":
         await query.answer(plain(lang, "task.gone"), show_alert=True)
         text, markup = await _plan(db, user_id, page, lang, followup)
-        await _show(query, bot, text, markup)
+        await show(query, bot, text, markup)
         return
 
     if action == "snz":
         await query.answer()
-        await _show(query, bot, *views.snooze_menu(task, lang, page))
+        await show(query, bot, *views.snooze_menu(task, lang, page))
         return
     if action == "notyet":
         await query.answer()
-        await _show(query, bot, *views.not_yet_menu(task, lang, page))
+        await show(query, bot, *views.not_yet_menu(task, lang, page))
         return
     if action == "stdate":
         await query.answer()
@@ -236,7 +221,7 @@ async def on_act(
     if action == "likes":
         if await close_task(db, task.id, user_id, "done", "likes", now):
             await query.answer()
-            await _show(query, bot, *views.likes_menu(task, lang, page))
+            await show(query, bot, *views.likes_menu(task, lang, page))
         else:
             await query.answer(plain(lang, "task.gone"), show_alert=True)
         return
@@ -302,7 +287,7 @@ async def on_act(
     if note is None:  # somebody (a second tap) closed it first
         await query.answer(plain(lang, "task.gone"), show_alert=True)
         text, markup = await _plan(db, user_id, page, lang, followup)
-        await _show(query, bot, text, markup)
+        await show(query, bot, text, markup)
         return
     await _back_to_plan(query, bot, note, lang, db, followup, page)
 
@@ -318,7 +303,7 @@ async def _back_to_plan(
 ) -> None:
     await query.answer(note or None)
     text, markup = await _plan(db, query.from_user.id, page, lang, followup)
-    await _show(query, bot, text, markup)
+    await show(query, bot, text, markup)
 
 
 async def _started_on(
