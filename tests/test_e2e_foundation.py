@@ -78,6 +78,7 @@ async def test_owner_invites_manager_and_everything_survives_restart(
         assert await process.stop() == 0
 
     # a restart: the database keeps the manager, the invite stays used
+    await api.wait_until(lambda: api.active_polls == 0, timeout=30, description="old poll gone")
     restarted = BotProcess(tmp_path, bot_env(api, tmp_path))
     await restarted.start()
     try:

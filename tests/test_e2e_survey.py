@@ -84,8 +84,16 @@ async def test_sale_survey_alert_crash_and_refusal(api: FakeBotAPI, tmp_path: Pa
 
         alerts = {}
         for person in (manager, owner):
-            alerts[person.id] = await person.wait_message(has("Недовольный отзыв"))
-            text = alerts[person.id].text or ""
+            alert = await person.wait_message(has("Недовольный отзыв"))
+            alerts[person.id] = alert
+            # The alert goes out on the score and is edited as the client answers: wait until
+            # it shows the finished survey (the fake applies edits to the message in place).
+            await api.wait_until(
+                lambda alert=alert: "ещё отвечает" not in (alert.text or ""),
+                timeout=30,
+                description="the alert to show the finished survey",
+            )
+            text = alert.text or ""
             assert "оценка 2 из 10" in text and "«Привезли не тот цвет фасадов»" in text
             assert "телефон +7 916 123-45-67" in text
         await manager.tap(alerts[MANAGER_ID], alerts[MANAGER_ID].button("Беру"))
@@ -104,13 +112,16 @@ async def test_sale_survey_alert_crash_and_refusal(api: FakeBotAPI, tmp_path: Pa
         await api.wait_updates_confirmed()
     finally:
         await process.kill()
+    # The killed process's long poll may still be open on the fake server for a moment: wait
+    # until it is gone, so that wait_polling below sees the new process, not the dead one.
+    await api.wait_until(lambda: api.active_polls == 0, timeout=30, description="old poll gone")
 
     restarted = BotProcess(tmp_path, bot_env(api, tmp_path))
     await restarted.start()
     try:
         await api.wait_polling(timeout=60)
         await boris.send("Быстро и аккуратно")
-        q3 = await boris.wait_message(has("Можно ли связаться"))
+        q3 = await boris.wait_message(has("Можно ли связаться"), timeout=30)
         await boris.tap(q3, q3.button("Нет"))
         assert "Спасибо за высокую оценку" in ((await boris.wait_message()).text or "")
 
