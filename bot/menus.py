@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.GUEST: ("start", "help"),
-    Role.MANAGER: ("sale", "today", "week", "find", "cases", "help", "cancel"),
+    Role.MANAGER: ("sale", "today", "week", "find", "cases", "import", "help", "cancel"),
     Role.OWNER: (
         "nps",
         "managers",
@@ -30,6 +30,8 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "referrals",
         "trend",
         "export",
+        "settings",
+        "import",
         "sale",
         "today",
         "find",

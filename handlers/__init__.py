@@ -11,10 +11,13 @@ from handlers import (
     comments,
     contacts,
     fallback,
+    forget,
+    imports,
     owner,
     referral,
     reports,
     sale,
+    settings,
     start,
     survey,
     tasks,
@@ -29,7 +32,9 @@ def build_router() -> Router:
     root.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     root.include_routers(
         start.router(),
+        forget.router(),
         owner.router(),
+        settings.router(),
         sale.router(),
         survey.router(),
         cases.router(),
@@ -39,6 +44,7 @@ def build_router() -> Router:
         comments.router(),
         referral.router(),
         reports.router(),
+        imports.router(),
         fallback.router(),
     )
     return root

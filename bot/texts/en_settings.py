@@ -1,0 +1,5 @@
+"""Texts for the owner's /settings."""
+
+TEXTS: dict[str, str] = {
+    "cmd.settings": "Bot settings",
+}

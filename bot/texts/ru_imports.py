@@ -1,0 +1,5 @@
+"""Texts for importing a client base from a CSV or XLSX file."""
+
+TEXTS: dict[str, str] = {
+    "cmd.import": "Загрузить базу клиентов",
+}

@@ -1,0 +1,9 @@
+"""Placeholder: filled in by issue 6 work."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+
+def router() -> Router:
+    return Router(name="settings")
