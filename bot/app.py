@@ -15,14 +15,16 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.types import ErrorEvent
 
+from bot import tunables
 from bot.clock import Clock, shifted_clock, system_clock
 from bot.config import ConfigError, Settings
+from bot.live_settings import LiveSettings
 from bot.menus import set_all_menus
 from bot.middlewares import ContextMiddleware
 from bot.texts import pick_language, t
 from handlers import build_router
 from scheduler.followup import FollowUp
-from scheduler.jobs import create_scheduler, tick
+from scheduler.jobs import create_scheduler, move_digest, tick
 from scheduler.sender import Sender
 from storage import Database
 from storage.fsm import SQLiteStorage
@@ -44,14 +46,20 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
 def create_dispatcher(
     settings: Settings, db: Database, sender: Sender, clock: Clock = system_clock
 ) -> Dispatcher:
-    """The dispatcher with everything long-lived in its workflow data (used by tests too)."""
+    """The dispatcher with everything long-lived in its workflow data (used by tests too).
+
+    `settings` in workflow data are the `.env` ones; each update gets the ones in force (with the
+    owner's chat changes) from `live_settings`, through the context middleware.
+    """
+    live = LiveSettings(settings, db)
     dp = Dispatcher(
         storage=SQLiteStorage(db, clock),
         settings=settings,
+        live_settings=live,
         db=db,
         clock=clock,
         sender=sender,
-        followup=FollowUp(db, settings, clock, sender),
+        followup=FollowUp(db, live, clock, sender),
     )
     dp.update.outer_middleware(ContextMiddleware())
     dp.include_router(build_router())
@@ -64,18 +72,27 @@ def create_dispatcher(
 async def on_startup(
     bot: Bot,
     dispatcher: Dispatcher,
-    settings: Settings,
+    live_settings: LiveSettings,
     db: Database,
     sender: Sender,
     followup: FollowUp,
 ) -> None:
     me = await bot.me()
     log.info("bot @%s (id %s) started", me.username, me.id)
+    settings = await live_settings.get()
     await set_all_menus(bot, settings, db)
     await sender.start()
     scheduler = create_scheduler(settings, followup)
     scheduler.start()  # needs the running loop, hence here and not in create_dispatcher
     dispatcher["scheduler"] = scheduler
+
+    async def follow_changes(current: Settings, key: str) -> None:
+        if key == tunables.DIGEST:
+            move_digest(scheduler, current)
+        elif key == tunables.LANGUAGE:
+            await set_all_menus(bot, current, db)
+
+    live_settings.subscribe(follow_changes)
     await tick(followup)  # whatever fell due while the bot was down
 
 
@@ -86,7 +103,7 @@ async def on_shutdown(dispatcher: Dispatcher, sender: Sender) -> None:
     await sender.stop()
 
 
-async def on_error(event: ErrorEvent, bot: Bot, settings: Settings) -> bool:
+async def on_error(event: ErrorEvent, bot: Bot, live_settings: LiveSettings) -> bool:
     """Log an unexpected failure and tell the person politely; the bot keeps working."""
     update = event.update
     log.exception("update %s failed", update.update_id, exc_info=event.exception)
@@ -99,7 +116,7 @@ async def on_error(event: ErrorEvent, bot: Bot, settings: Settings) -> bool:
         chat_id = user.id
     if user is None:
         return True
-    lang = pick_language(user.language_code, settings.default_language)
+    lang = pick_language(user.language_code, live_settings.current.default_language)
     text = t(lang, "error.generic")
     if update.callback_query is not None:
         try:

@@ -13,7 +13,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
 from bot.clock import Clock
-from bot.config import Settings
+from bot.live_settings import LiveSettings
 from bot.roles import Role
 from bot.texts import pick_language
 from storage import Database
@@ -28,7 +28,10 @@ class ContextMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         user: User | None = data.get("event_from_user")
-        settings: Settings = data["settings"]
+        # The settings in force now (the owner may have changed some in the chat).
+        live: LiveSettings = data["live_settings"]
+        settings = await live.get()
+        data["settings"] = settings
         db: Database = data["db"]
         clock: Clock = data["clock"]
         role = Role.GUEST

@@ -136,3 +136,33 @@ class ExportPeriod(CallbackData, prefix="xp"):
     """The period chosen for /export (30, 90, y or all; see handlers/reports.py)."""
 
     period: str
+
+
+class SettingOpen(CallbackData, prefix="so"):
+    key: str  # a `bot.tunables` key, or "card" for the list
+
+
+class SettingPick(CallbackData, prefix="sv"):
+    key: str
+    value: str  # canonical value with ":" written as "." (the separator of callback data)
+
+
+class SettingDay(CallbackData, prefix="sw"):
+    day: int  # Monday = 0
+
+
+class SettingReset(CallbackData, prefix="sz"):
+    key: str
+
+
+class ForgetMe(CallbackData, prefix="fg"):
+    """A person's answer to "delete my data?"; whose data is decided by who pressed, never here."""
+
+    yes: bool
+
+
+class ForgetContact(CallbackData, prefix="fo"):
+    """An owner erasing a contact from its card (re-checked: only owners may)."""
+
+    contact_id: int
+    action: str  # ask (the confirmation card), yes (erase), no (back to the card)

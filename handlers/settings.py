@@ -1,9 +1,194 @@
-"""Placeholder: filled in by issue 6 work."""
+"""`/settings`: the owner changes company name, plan time, working days, offer interval, birthday
+lead, contact budget and default language in the chat.
+
+A change is stored in the `settings` table and put in force at once through `LiveSettings`
+(the scheduler's plan job moves, the next tick plans with the new rules). Typed values are
+validated by `bot.tunables` and a wrong one gets the rule and the same buttons again.
+"""
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot import tunables
+from bot.clock import Clock
+from bot.live_settings import LiveSettings
+from bot.roles import Role
+from bot.settings_views import card, decode, editor, shown
+from bot.texts import Raw, plain, t
+from handlers.callbacks import SettingDay, SettingOpen, SettingPick, SettingReset
+from handlers.filters import HasRole
+from handlers.replies import show
+from handlers.states import SettingsFlow
 
 
 def router() -> Router:
-    return Router(name="settings")
+    r = Router(name="settings")
+    r.message.filter(HasRole(Role.OWNER))
+    r.callback_query.filter(HasRole(Role.OWNER))
+    r.message.register(settings_command, Command("settings"))
+    r.message.register(typed_value, SettingsFlow.value, F.text, ~F.text.startswith("/"))
+    r.message.register(not_text, SettingsFlow.value, ~F.text)
+    r.callback_query.register(open_view, SettingOpen.filter())
+    r.callback_query.register(pick_value, SettingPick.filter())
+    r.callback_query.register(toggle_day, SettingDay.filter())
+    r.callback_query.register(reset_value, SettingReset.filter())
+    return r
+
+
+async def settings_command(
+    message: Message, state: FSMContext, lang: str, live_settings: LiveSettings
+) -> None:
+    await state.clear()
+    settings = await live_settings.get()
+    text, markup = card(settings, live_settings.overrides, lang)
+    await message.answer(text, reply_markup=markup)
+
+
+async def open_view(
+    query: CallbackQuery,
+    callback_data: SettingOpen,
+    bot: Bot,
+    state: FSMContext,
+    lang: str,
+    live_settings: LiveSettings,
+) -> None:
+    settings = await live_settings.get()
+    key = callback_data.key
+    if key == "card":
+        await state.clear()
+        await query.answer()
+        await show(query, bot, *card(settings, live_settings.overrides, lang))
+        return
+    if key not in tunables.KEYS:
+        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        return
+    if key in tunables.TAP_ONLY:
+        await state.clear()
+    else:
+        await state.set_state(SettingsFlow.value)
+        await state.set_data({"setting": key})
+    await query.answer()
+    overridden = key in live_settings.overrides
+    await show(query, bot, *editor(settings, live_settings.base, key, overridden, lang))
+
+
+async def _save(
+    key: str, raw: str, owner_id: int, lang: str, live: LiveSettings, clock: Clock
+) -> str:
+    """Store a value; the note to show above the list (`InvalidValue` if it does not fit)."""
+    value = tunables.parse(key, raw)
+    settings = await live.get()
+    if value == tunables.value_of(settings, key):
+        return t(lang, "settings.unchanged")
+    settings = await live.set(key, value, owner_id, clock())
+    return t(
+        lang,
+        "settings.saved",
+        name=plain(lang, f"settings.name.{key}"),
+        value=Raw(shown(settings, key, lang)),
+    )
+
+
+async def typed_value(
+    message: Message,
+    state: FSMContext,
+    lang: str,
+    live_settings: LiveSettings,
+    clock: Clock,
+) -> None:
+    assert message.from_user is not None and message.text is not None
+    key = (await state.get_data()).get("setting")
+    if key not in tunables.KEYS or key in tunables.TAP_ONLY:
+        await state.clear()
+        await message.answer(t(lang, "settings.bad.unknown"))
+        return
+    try:
+        note = await _save(key, message.text, message.from_user.id, lang, live_settings, clock)
+    except tunables.InvalidValue as bad:
+        settings = live_settings.current
+        _, markup = editor(settings, live_settings.base, key, key in live_settings.overrides, lang)
+        await message.answer(t(lang, bad.key, **bad.values), reply_markup=markup)
+        return
+    await state.clear()
+    text, markup = card(live_settings.current, live_settings.overrides, lang, note)
+    await message.answer(text, reply_markup=markup)
+
+
+async def not_text(message: Message, lang: str) -> None:
+    await message.answer(t(lang, "settings.bad.not_text"))
+
+
+async def pick_value(
+    query: CallbackQuery,
+    callback_data: SettingPick,
+    bot: Bot,
+    state: FSMContext,
+    lang: str,
+    live_settings: LiveSettings,
+    clock: Clock,
+) -> None:
+    key = callback_data.key
+    if key not in tunables.PRESETS and key != tunables.LANGUAGE:
+        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        return
+    try:
+        note = await _save(
+            key, decode(callback_data.value), query.from_user.id, lang, live_settings, clock
+        )
+    except tunables.InvalidValue:
+        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        return
+    await state.clear()
+    await query.answer()
+    await show(query, bot, *card(live_settings.current, live_settings.overrides, lang, note))
+
+
+async def toggle_day(
+    query: CallbackQuery,
+    callback_data: SettingDay,
+    bot: Bot,
+    lang: str,
+    live_settings: LiveSettings,
+    clock: Clock,
+) -> None:
+    settings = await live_settings.get()
+    if callback_data.day not in range(7):
+        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        return
+    days = set(settings.cadence.workdays) ^ {callback_data.day}
+    try:
+        value = tunables.parse(tunables.WORKDAYS, ",".join(map(str, days)))
+    except tunables.InvalidValue as bad:
+        await query.answer(plain(lang, bad.key, **bad.values), show_alert=True)
+        return
+    settings = await live_settings.set(tunables.WORKDAYS, value, query.from_user.id, clock())
+    await query.answer()
+    await show(query, bot, *editor(settings, live_settings.base, tunables.WORKDAYS, True, lang))
+
+
+async def reset_value(
+    query: CallbackQuery,
+    callback_data: SettingReset,
+    bot: Bot,
+    state: FSMContext,
+    lang: str,
+    live_settings: LiveSettings,
+) -> None:
+    key = callback_data.key
+    if key not in tunables.KEYS:
+        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        return
+    await state.clear()
+    settings = await live_settings.reset(key, query.from_user.id)
+    note = t(
+        lang,
+        "settings.was_reset",
+        name=plain(lang, f"settings.name.{key}"),
+        value=Raw(shown(settings, key, lang)),
+    )
+    await query.answer()
+    await show(query, bot, *card(settings, live_settings.overrides, lang, note))

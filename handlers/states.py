@@ -49,3 +49,9 @@ class ReferralFlow(StatesGroup):
 
     name = State()
     phone = State()
+
+
+class SettingsFlow(StatesGroup):
+    """An owner typing a new value for the setting named in the state data."""
+
+    value = State()

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from bot import plan as views
 from bot.clock import Clock
 from bot.config import Settings
+from bot.live_settings import LiveSettings
 from scheduler.alerts import queue_case_alerts
 from scheduler.rules import add_working_days, add_working_hours, is_workday, plan_contact
 from scheduler.sender import Sender
@@ -35,15 +36,28 @@ log = logging.getLogger(__name__)
 
 
 class FollowUp:
-    def __init__(self, db: Database, settings: Settings, clock: Clock, sender: Sender) -> None:
+    def __init__(
+        self, db: Database, settings: Settings | LiveSettings, clock: Clock, sender: Sender
+    ) -> None:
         self.db = db
-        self.settings = settings
+        # The owner may change settings in the chat: every tick reads the ones in force.
+        self.live = settings if isinstance(settings, LiveSettings) else LiveSettings(settings)
         self.clock = clock
         self.sender = sender
         self._planned_for: date | None = None
         # The minute job and the DIGEST_TIME job are two APScheduler jobs (max_instances is per
         # job): this lock keeps their ticks from overlapping.
         self._tick_lock = asyncio.Lock()
+        self.live.subscribe(self._settings_changed)
+
+    async def _settings_changed(self, settings: Settings, key: str) -> None:
+        # A new interval, lead time or set of working days: plan everyone again at the next tick
+        # (planning is idempotent; tasks already made keep their dates).
+        self._planned_for = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.live.current
 
     def today(self, now: datetime | None = None) -> date:
         return (now or self.clock()).astimezone(self.settings.timezone).date()
@@ -53,6 +67,7 @@ class FollowUp:
 
     async def plan(self, contact_ids: Iterable[int] | None = None) -> int:
         """Create the tasks the rules ask for (all contacts, or just these)."""
+        await self.live.get()
         now = self.clock()
         today = self.today(now)
         cadence = self.settings.cadence
@@ -157,6 +172,7 @@ class FollowUp:
     async def tick(self) -> int:
         """Everything that may have fallen due; safe to call at any moment, any number of times."""
         async with self._tick_lock:
+            await self.live.get()
             return await self._tick()
 
     async def _tick(self) -> int:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Settings
 from scheduler.followup import FollowUp
@@ -41,6 +42,16 @@ async def backup(settings: Settings, followup: FollowUp) -> None:
             log.info("backup written to %s", made)
     except Exception:  # logged; tomorrow's run tries again
         log.exception("daily backup failed")
+
+
+def move_digest(scheduler: AsyncIOScheduler, settings: Settings) -> None:
+    """Put the DIGEST_TIME job at the time now in force (an owner changed it in the chat)."""
+    digest = settings.cadence.digest_time
+    scheduler.reschedule_job(
+        "digest",
+        trigger=CronTrigger(hour=digest.hour, minute=digest.minute, timezone=settings.timezone),
+    )
+    log.info("the plan job now runs at %s", digest.strftime("%H:%M"))
 
 
 def create_scheduler(settings: Settings, followup: FollowUp) -> AsyncIOScheduler:

@@ -1,0 +1,87 @@
+"""The settings in force right now: the `.env` settings with the owner's chat changes over them.
+
+`Settings` stays an immutable value; this holder swaps in a new one when an owner changes
+something, so every later update, tick and job sees the change without a restart. The process is
+the only writer (the instance lock guarantees one process per database), so a cache loaded once
+and replaced on every change is exact. Listeners (the digest job's time, the command menus) are
+told after each change; a failing listener is logged and never undoes the change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from bot import tunables
+from bot.config import Settings
+from storage.db import Database
+from storage.settings import delete_override, load_overrides, save_override
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[Settings, str], Awaitable[None]]
+
+
+class LiveSettings:
+    def __init__(self, base: Settings, db: Database | None = None) -> None:
+        self.base = base
+        self._db = db
+        self._overrides: dict[str, str] | None = None if db is not None else {}
+        self._current = base
+        self._listeners: list[Listener] = []
+
+    @property
+    def current(self) -> Settings:
+        """The settings as last loaded (call `get()` once first in a new process)."""
+        return self._current
+
+    @property
+    def overrides(self) -> dict[str, str]:
+        return dict(self._overrides or {})
+
+    async def get(self) -> Settings:
+        if self._overrides is None:
+            await self.reload()
+        return self._current
+
+    async def reload(self) -> None:
+        if self._db is None:
+            return
+        self._overrides = await load_overrides(self._db)
+        self._current = tunables.apply(self.base, self._overrides)
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    async def set(self, key: str, value: str, by: int, now: datetime) -> Settings:
+        """Store an already parsed value (`tunables.parse`) and put it in force."""
+        value = tunables.parse(key, value)
+        if self._db is None:
+            raise RuntimeError("settings without a database cannot be changed")
+        await self.get()
+        await save_override(self._db, key, value, by, now)
+        assert self._overrides is not None
+        self._overrides[key] = value
+        return await self._changed(key, by)
+
+    async def reset(self, key: str, by: int) -> Settings:
+        """Back to the `.env` value."""
+        if self._db is None:
+            raise RuntimeError("settings without a database cannot be changed")
+        await self.get()
+        await delete_override(self._db, key)
+        assert self._overrides is not None
+        self._overrides.pop(key, None)
+        return await self._changed(key, by)
+
+    async def _changed(self, key: str, by: int) -> Settings:
+        assert self._overrides is not None
+        self._current = tunables.apply(self.base, self._overrides)
+        log.info("setting %s changed by %s", key, by)
+        for listener in self._listeners:
+            try:
+                await listener(self._current, key)
+            except Exception:  # the change is stored and in force; a side effect failed
+                log.exception("after changing %s, a listener failed", key)
+        return self._current
