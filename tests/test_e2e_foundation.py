@@ -54,7 +54,7 @@ async def test_owner_invites_manager_and_everything_survives_restart(
         assert owner_menu is not None
         assert [c["command"] for c in owner_menu] == [
             *("nps", "managers", "cases", "comments", "referrals", "trend", "export"),
-            *("sale", "today", "find"),
+            *("settings", "import", "sale", "today", "find"),
             *("invite", "help", "cancel"),
         ]
 
@@ -93,7 +93,7 @@ async def test_owner_invites_manager_and_everything_survives_restart(
         manager_menu = api.commands_for({"type": "chat", "chat_id": 222})
         assert manager_menu is not None
         assert [c["command"] for c in manager_menu] == [
-            *("sale", "today", "week", "find", "cases", "help", "cancel"),
+            *("sale", "today", "week", "find", "cases", "import", "help", "cancel"),
         ]
 
         # the owner removes the manager's access with the button

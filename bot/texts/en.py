@@ -15,6 +15,11 @@ TEXTS: dict[str, str] = {
         "/today — your plan for today, /find — a client's card\n"
         "/invite — an invite link for a new manager (one-time, valid for 7 days)\n"
         "/managers — the list of managers; remove or restore access\n"
+        "/cases — unhappy clients' cases, /comments — what clients write\n"
+        "/trend — the NPS chart for a year, /export — CSV and XLSX export\n"
+        "/referrals — who brought whom\n"
+        "/settings — company name, plan time, working days and other settings\n"
+        "/import — load a client base from a spreadsheet (CSV or XLSX)\n"
         "/help — this help"
     ),
     "start.manager": (
@@ -25,12 +30,14 @@ TEXTS: dict[str, str] = {
         "/today — today's plan: calls, birthdays, offers\n"
         "/week — what is coming this week\n"
         "/find name or phone — a client's card\n"
+        "/import — load your clients from a spreadsheet (CSV or XLSX)\n"
         "/cancel — cancel what you started\n"
         "/help — this help"
     ),
     "help.guest": (
         "This bot collects feedback from the clients and partners of {company}.\n"
-        "To answer a survey, open the link your manager sent you."
+        "To answer a survey, open the link your manager sent you.\n"
+        "/forget — delete your data"
     ),
     "not_allowed": "This command is not available to you. See /help for what I can do for you.",
     "unknown_message": "I didn't understand that. See /help for what I can do for you.",
