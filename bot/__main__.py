@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.instance import AlreadyRunning, InstanceLock
     from bot.logs import setup_logging
 
-    setup_logging(settings.log_level, [settings.bot_token])
+    setup_logging(settings.log_level, [settings.bot_token, settings.webhook_secret or ""])
     lock = InstanceLock(settings.database_path)
     try:
         lock.acquire()

@@ -15,10 +15,11 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 from aiogram.types import ErrorEvent
 
-from bot import tunables
+from bot import tunables, webhook
 from bot.clock import Clock, shifted_clock, system_clock
 from bot.config import ConfigError, Settings
 from bot.live_settings import LiveSettings
+from bot.logs import UpdateLogContext
 from bot.menus import set_all_menus
 from bot.middlewares import ContextMiddleware
 from bot.texts import pick_language, t
@@ -61,6 +62,7 @@ def create_dispatcher(
         sender=sender,
         followup=FollowUp(db, live, clock, sender),
     )
+    dp.update.outer_middleware(UpdateLogContext())  # first: lines logged below carry the id
     dp.update.outer_middleware(ContextMiddleware())
     dp.include_router(build_router())
     dp.errors.register(on_error)
@@ -164,7 +166,11 @@ async def run(settings: Settings, clock: Clock = system_clock) -> None:
         await wait_for_telegram(bot, settings)
         sender = Sender(bot, db, clock, rate=settings.send_rate)
         dp = create_dispatcher(settings, db, sender, clock)
-        await dp.start_polling(bot, handle_signals=True)
+        if settings.webhook_url:
+            await webhook.serve(dp, bot, settings)
+        else:
+            await webhook.delete_leftover_webhook(bot)
+            await dp.start_polling(bot, handle_signals=True)
     finally:
         await bot.session.close()
         await db.close()

@@ -21,6 +21,10 @@ DEFAULT_API_URL = "https://api.telegram.org"
 
 # "<bot id>:<secret>": the id is digits, the secret is 35 characters of base64url in practice.
 _TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{30,64}$")
+# Telegram's rule for setWebhook's secret_token (sent back in X-Telegram-Bot-Api-Secret-Token).
+_WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# api.telegram.org delivers webhooks only to these ports; a local Bot API server to any.
+TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
 
 
 class ConfigError(Exception):
@@ -64,6 +68,11 @@ class Settings:
     phone_region: str = "RU"
     send_rate: float = 25.0
     backup_keep: int = 14
+    # Webhook mode when webhook_url is set (Telegram posts updates to it); long polling otherwise.
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8080
     cadence: Cadence = field(default_factory=lambda: Cadence())
     # Test-only: the clock starts at this instant (and then runs), so an end-to-end test can run
     # the real process "tomorrow at 09:00". Never set in production.
@@ -93,11 +102,15 @@ class Settings:
                 "BOT_TOKEN does not look like a bot token (expected '<digits>:<35 characters>' "
                 "from @BotFather); see .env.example."
             )
+        api_url = _parse_url(get("TELEGRAM_API_URL"))
+        webhook_url, webhook_secret = _parse_webhook(
+            get("WEBHOOK_URL"), get("WEBHOOK_SECRET"), local_api=api_url is not None
+        )
         return cls(
             bot_token=token,
             owner_ids=_parse_owner_ids(get("OWNER_IDS")),
             database_path=_parse_path(get("DATABASE_PATH")),
-            telegram_api_url=_parse_url(get("TELEGRAM_API_URL")),
+            telegram_api_url=api_url,
             timezone=_parse_timezone(get("TIMEZONE")),
             company_name=_parse_company(get("COMPANY_NAME")),
             default_language=_parse_language(get("DEFAULT_LANGUAGE")),
@@ -105,6 +118,10 @@ class Settings:
             phone_region=_parse_region(get("PHONE_REGION")),
             send_rate=_parse_send_rate(get("SEND_RATE")),
             backup_keep=_parse_int("BACKUP_KEEP", get("BACKUP_KEEP"), 14, 1, 365),
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            webhook_listen=_parse_listen(get("WEBHOOK_LISTEN")),
+            webhook_port=_parse_int("WEBHOOK_PORT", get("WEBHOOK_PORT"), 8080, 1, 65535),
             cadence=_parse_cadence(get),
             test_clock_start=_parse_instant("TEST_CLOCK_START", get("TEST_CLOCK_START")),
         )
@@ -144,6 +161,58 @@ def _parse_url(raw: str | None) -> str | None:
             f"got {raw!r}."
         )
     return raw.rstrip("/")
+
+
+def _parse_webhook(
+    raw_url: str | None, raw_secret: str | None, *, local_api: bool
+) -> tuple[str | None, str | None]:
+    """WEBHOOK_URL and WEBHOOK_SECRET. api.telegram.org only posts to https on a few ports; a
+    local Bot API server (TELEGRAM_API_URL set) also to plain http, as in the tests."""
+    if raw_secret is not None and not _WEBHOOK_SECRET_RE.match(raw_secret):
+        raise ConfigError(
+            "WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's "
+            'rule); make one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+        )
+    if raw_url is None:
+        return None, None
+    parsed = urlparse(raw_url)
+    allowed = ("https", "http") if local_api else ("https",)
+    if parsed.scheme not in allowed or not parsed.hostname:
+        raise ConfigError(
+            f"WEBHOOK_URL must be the bot's public https URL, e.g. "
+            f"https://bot.example.com/tg/webhook; got {raw_url!r}."
+        )
+    try:
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    except ValueError:
+        raise ConfigError(f"WEBHOOK_URL has an invalid port; got {raw_url!r}.") from None
+    if not local_api and port not in TELEGRAM_WEBHOOK_PORTS:
+        raise ConfigError(
+            f"WEBHOOK_URL port must be one of 443, 80, 88 or 8443 (Telegram posts nowhere "
+            f"else); got {port}. Put a reverse proxy on one of them."
+        )
+    if parsed.path.rstrip("/") == "/healthz" or parsed.query or parsed.fragment:
+        raise ConfigError(
+            f"WEBHOOK_URL must have a plain path other than /healthz, e.g. /tg/webhook; "
+            f"got {raw_url!r}."
+        )
+    if raw_secret is None:
+        raise ConfigError(
+            "WEBHOOK_SECRET is required with WEBHOOK_URL: Telegram sends it with every update "
+            "so the bot can refuse anyone else; make one with: "
+            'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+        )
+    return raw_url, raw_secret
+
+
+def _parse_listen(raw: str | None) -> str:
+    host = raw or "0.0.0.0"
+    if not re.fullmatch(r"[A-Za-z0-9.:_-]+", host):
+        raise ConfigError(
+            f"WEBHOOK_LISTEN must be an address to listen on, such as 0.0.0.0 or 127.0.0.1; "
+            f"got {raw!r}."
+        )
+    return host
 
 
 def _parse_timezone(raw: str | None) -> ZoneInfo:

@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Settings
+from bot.logs import log_context
 from scheduler.followup import FollowUp
 from storage.backup import daily_backup
 
@@ -26,10 +27,11 @@ JOB_DEFAULTS = {"misfire_grace_time": 3600, "coalesce": True, "max_instances": 1
 
 
 async def tick(followup: FollowUp) -> None:
-    try:
-        await followup.tick()
-    except Exception:  # logged; the next tick tries again (our tables still hold what is due)
-        log.exception("follow-up tick failed")
+    with log_context("tick"):
+        try:
+            await followup.tick()
+        except Exception:  # logged; the next tick tries again (our tables still hold what is due)
+            log.exception("follow-up tick failed")
 
 
 async def backup(settings: Settings, followup: FollowUp) -> None:

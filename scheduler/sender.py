@@ -31,6 +31,7 @@ from aiogram.methods import SendMessage
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.clock import Clock
+from bot.logs import log_context
 from storage import Database
 from storage.contacts import mark_unreachable
 from storage.outbox import (
@@ -138,7 +139,8 @@ class Sender:
                 if self._stopping:
                     await mark_retry(self._db, row, self._clock(), "stopped before sending")
                     continue
-                delivered += await self._send(row)
+                with log_context(f"outbox {row.id}"):
+                    delivered += await self._send(row)
         return delivered
 
     async def _wait_for_slot(self, chat_id: int) -> None:

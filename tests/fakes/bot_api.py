@@ -22,6 +22,8 @@ What is modelled:
 * Sending, editing and deleting messages in private chats (chat id == user id), photos and
   documents (uploaded bytes are kept), inline and reply keyboards, callback answers, bot commands,
   menu button, webhook settings. Result objects have the shapes aiogram expects.
+* Webhook mode: after the bot's ``setWebhook``, :meth:`FakeBotAPI.deliver_webhook` posts the
+  queued updates to its URL with the secret token, as Telegram does.
 * Telegram's errors for the common mistakes ("message is not modified", "message to edit not
   found", empty or too long text ...), and injected faults: :meth:`FakeBotAPI.fail_next` (any error
   code, e.g. 429 with ``retry_after``), :meth:`FakeBotAPI.drop_next` (connection closed without a
@@ -45,7 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self, TypeVar
 
-from aiohttp import web
+from aiohttp import ClientSession, web
 
 __all__ = [
     "BLOCKED",
@@ -765,6 +767,28 @@ class FakeBotAPI:
             timeout,
             lambda: f"{len(self._updates)} updates not confirmed in {timeout}s",
         )
+
+    async def deliver_webhook(self, *, secret_token: str | None = None) -> list[int]:
+        """Webhook mode: POST the queued updates, in order, to the URL set by setWebhook, with
+        its secret token as Telegram does (``secret_token`` overrides it, ``""`` sends none).
+        An update answered 2xx leaves the queue; the first refusal stops the delivery (Telegram
+        would retry it later). Returns the HTTP statuses."""
+        if not self.webhook_url:
+            raise AssertionError("no webhook is set: the bot did not call setWebhook")
+        token = self.webhook_secret_token if secret_token is None else secret_token
+        headers = {"X-Telegram-Bot-Api-Secret-Token": token} if token else {}
+        statuses: list[int] = []
+        async with ClientSession() as session:
+            while self._updates:
+                update = self._updates[0]
+                async with session.post(self.webhook_url, json=update, headers=headers) as reply:
+                    await reply.read()
+                statuses.append(reply.status)
+                if reply.status // 100 != 2:
+                    break
+                self._updates.remove(update)
+                self._changes.notify()
+        return statuses
 
     async def _wait(
         self, probe: Callable[[], _T | None], timeout: float, describe: Callable[[], str]

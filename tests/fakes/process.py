@@ -27,7 +27,7 @@ class BotProcess:
         env = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("BOT_", "OWNER_", "TELEGRAM_", "DATABASE_"))
+            if not key.startswith(("BOT_", "OWNER_", "TELEGRAM_", "DATABASE_", "WEBHOOK_"))
         }
         env.update(self.env)
         env["PYTHONPATH"] = str(ROOT)

@@ -1,0 +1,118 @@
+"""Webhook mode: Telegram posts each update to WEBHOOK_URL instead of the bot long-polling.
+
+The one non-obvious decision is the order of things, which is why aiogram's `setup_application`
+is not used. An update is answered only after its handler finished (`handle_in_background=False`),
+so a process killed mid-handler gets the update again from Telegram. On SIGTERM the server stops
+listening, waits for the updates in hand, and only then are the sender and the scheduler stopped
+(`setup_application` runs the shutdown hooks first and aiogram's handler closes the bot's session
+there, under the feet of a handler still at work). The webhook stays set when the bot stops, so
+Telegram keeps the updates that arrive during a restart and delivers them afterwards.
+
+Each request must carry WEBHOOK_SECRET in `X-Telegram-Bot-Api-Secret-Token`; anything else gets
+401 and is never handled. `GET /healthz` answers 200 "ok" for Docker and load balancers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiogram import Bot, Dispatcher
+from aiogram.exceptions import TelegramAPIError
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+
+from bot.config import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+HEALTH_PATH = "/healthz"
+# Docker gives 10 s between SIGTERM and SIGKILL: finish the updates in hand well before that.
+DRAIN_SECONDS = 7.0
+
+
+def build_app(dp: Dispatcher, bot: Bot, settings: Settings) -> web.Application:
+    """The aiohttp application: the webhook route (the path of WEBHOOK_URL) and /healthz."""
+    assert settings.webhook_url is not None and settings.webhook_secret is not None
+    updates = SimpleRequestHandler(
+        dp, bot, handle_in_background=False, secret_token=settings.webhook_secret
+    )
+
+    async def receive(request: web.Request) -> web.StreamResponse:
+        try:
+            response = await updates.handle(request)
+        except ValueError:  # not JSON, or not an Update (pydantic's error is one): not Telegram
+            log.warning("webhook: a request with an unreadable body refused")
+            return web.Response(status=400, text="Bad Request")
+        if response.status == 401:
+            log.warning("webhook: a request with a wrong or missing secret refused")
+        return response
+
+    async def health(request: web.Request) -> web.StreamResponse:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_post(urlsplit(settings.webhook_url).path or "/", receive)
+    app.router.add_get(HEALTH_PATH, health)
+    return app
+
+
+async def serve(
+    dp: Dispatcher, bot: Bot, settings: Settings, stop: asyncio.Event | None = None
+) -> None:
+    """Run in webhook mode until SIGTERM/SIGINT (or `stop` is set)."""
+    assert settings.webhook_url is not None
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    workflow: dict[str, Any] = {"dispatcher": dp, "bots": (bot,), **dp.workflow_data}
+    runner = web.AppRunner(
+        build_app(dp, bot, settings), access_log=None, shutdown_timeout=DRAIN_SECONDS
+    )
+    await dp.emit_startup(bot=bot, **workflow)
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, settings.webhook_listen, settings.webhook_port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {settings.webhook_listen}:{settings.webhook_port} "
+                f"(WEBHOOK_LISTEN, WEBHOOK_PORT): {exc.strerror or exc}."
+            ) from None
+        try:
+            await bot.set_webhook(
+                settings.webhook_url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=dp.resolve_used_update_types(),
+                drop_pending_updates=False,
+            )
+        except TelegramAPIError as exc:
+            raise ConfigError(f"Telegram refused WEBHOOK_URL: {exc.message}") from None
+        log.info(
+            "webhook mode: listening on %s:%d, Telegram posts to %s",
+            settings.webhook_listen,
+            settings.webhook_port,
+            settings.webhook_url,
+        )
+        await stop.wait()
+        log.info("stopping: finishing the updates in hand")
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        await runner.cleanup()
+        await dp.emit_shutdown(bot=bot, **workflow)
+        log.info("webhook mode stopped")
+
+
+async def delete_leftover_webhook(bot: Bot) -> None:
+    """Before long polling: a webhook left by an earlier webhook run makes getUpdates fail with
+    409 forever (aiogram's polling does not remove it). Pending updates are kept."""
+    info = await bot.get_webhook_info()
+    if info.url:
+        log.info("a webhook was set (%s): removing it to poll instead", info.url)
+        await bot.delete_webhook(drop_pending_updates=False)
