@@ -158,6 +158,11 @@ _HTML_TAG_RE = re.compile(r"<[^>]*>")
 
 _T = TypeVar("_T")
 
+# How long a test waits for what a user would wait for. Generous: a loaded machine (CI, or
+# several suites at once on two cores) can take seconds where an idle one takes milliseconds, and
+# a passing wait returns as soon as the thing arrives.
+WAIT_SECONDS = 30.0
+
 
 # ------------------------------------------------------------------------------------------------
 # Records
@@ -419,7 +424,7 @@ class FakeUser:
         self,
         predicate: Callable[[SentMessage], bool] | None = None,
         *,
-        timeout: float = 10.0,
+        timeout: float = WAIT_SECONDS,
     ) -> SentMessage:
         """The next message not returned by an earlier ``wait_message`` that matches
         ``predicate``; messages that do not match are skipped over for good."""
@@ -438,7 +443,9 @@ class FakeUser:
             lambda: f"{self} got no expected message in {timeout}s; received: {self.texts}",
         )
 
-    async def wait_edit(self, message: SentMessage, *, timeout: float = 10.0) -> SentMessage:
+    async def wait_edit(
+        self, message: SentMessage, *, timeout: float = WAIT_SECONDS
+    ) -> SentMessage:
         """Wait until ``message`` is edited (text, caption or markup) after this call."""
         seen = len(message.edits)
         return await self.api._wait(
@@ -451,7 +458,7 @@ class FakeUser:
         )
 
     async def wait_answer(
-        self, callback_query_id: str | None = None, *, timeout: float = 10.0
+        self, callback_query_id: str | None = None, *, timeout: float = WAIT_SECONDS
     ) -> dict[str, Any]:
         """Wait for answerCallbackQuery of ``callback_query_id`` (default: the latest tap)."""
         query_id = callback_query_id or self.api._last_callback.get(self.id)
@@ -731,7 +738,7 @@ class FakeBotAPI:
         return self._messages[(chat_id, message_id)]
 
     async def wait_calls(
-        self, method: str, count: int = 1, *, timeout: float = 10.0
+        self, method: str, count: int = 1, *, timeout: float = WAIT_SECONDS
     ) -> list[ApiCall]:
         """Wait until ``method`` has been called at least ``count`` times; returns all calls."""
         return await self._wait(
@@ -740,14 +747,14 @@ class FakeBotAPI:
             lambda: f"{method} called {len(self.calls(method))} times, expected {count}",
         )
 
-    async def wait_polling(self, *, timeout: float = 10.0) -> None:
+    async def wait_polling(self, *, timeout: float = WAIT_SECONDS) -> None:
         """Wait until the bot is long polling (a getUpdates request is waiting)."""
         await self.wait_until(
             lambda: self._active_polls > 0, timeout=timeout, description="the bot to poll"
         )
 
     async def wait_until(
-        self, condition: Callable[[], bool], *, timeout: float = 10.0, description: str = ""
+        self, condition: Callable[[], bool], *, timeout: float = WAIT_SECONDS, description: str = ""
     ) -> None:
         """Wait until ``condition()`` (about this fake's state) is true; it is re-checked after
         every request, update, message, edit and answer. AssertionError on timeout."""
@@ -760,7 +767,7 @@ class FakeBotAPI:
             ),
         )
 
-    async def wait_updates_confirmed(self, *, timeout: float = 10.0) -> None:
+    async def wait_updates_confirmed(self, *, timeout: float = WAIT_SECONDS) -> None:
         """Wait until the bot has confirmed (fetched and acknowledged) every queued update."""
         await self._wait(
             lambda: not self._updates,
