@@ -20,7 +20,7 @@ from storage.staff import list_active_staff
 log = logging.getLogger(__name__)
 
 COMMANDS: dict[Role, tuple[str, ...]] = {
-    Role.GUEST: ("start", "help"),
+    Role.GUEST: ("start", "help", "forget"),
     Role.MANAGER: ("sale", "today", "week", "find", "cases", "import", "help", "cancel"),
     Role.OWNER: (
         "nps",

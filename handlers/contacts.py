@@ -31,7 +31,7 @@ from bot.formatting import local_date
 from bot.parsing import Birthday, format_phone, parse_birthday, parse_phone
 from bot.roles import Role
 from bot.texts import CATALOGS, plain, t
-from handlers.callbacks import FindBirthday, FindComment, FindDeal, FindOpen
+from handlers.callbacks import FindBirthday, FindComment, FindDeal, FindOpen, ForgetContact
 from handlers.filters import HasRole
 from handlers.sale import start_sale_for_contact
 from handlers.states import ContactFlow
@@ -233,19 +233,23 @@ def render_card(card: ContactCard, lang: str, settings: Settings, notice: str = 
     return text
 
 
-def card_keyboard(lang: str, contact_id: int) -> InlineKeyboardMarkup:
+def card_keyboard(lang: str, contact_id: int, *, can_erase: bool = False) -> InlineKeyboardMarkup:
+    """The card's buttons; `can_erase` (owners only) adds "delete personal data" (/forget)."""
+
     def button(key: str, data: str) -> InlineKeyboardButton:
         return InlineKeyboardButton(text=plain(lang, key), callback_data=data)
 
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [button("find.btn_deal", FindDeal(contact_id=contact_id).pack())],
-            [
-                button("find.btn_comment", FindComment(contact_id=contact_id).pack()),
-                button("find.btn_birthday", FindBirthday(contact_id=contact_id).pack()),
-            ],
-        ]
-    )
+    rows = [
+        [button("find.btn_deal", FindDeal(contact_id=contact_id).pack())],
+        [
+            button("find.btn_comment", FindComment(contact_id=contact_id).pack()),
+            button("find.btn_birthday", FindBirthday(contact_id=contact_id).pack()),
+        ],
+    ]
+    if can_erase:
+        erase = ForgetContact(contact_id=contact_id, action="ask").pack()
+        rows.append([button("forget.btn_card", erase)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def _list_text(found: Found, lang: str, width: int) -> str:
@@ -288,11 +292,16 @@ def render_list(found: Found, lang: str) -> tuple[str, InlineKeyboardMarkup]:
 
 
 async def _send_card(
-    message: Message, card: ContactCard, lang: str, settings: Settings, notice: str = ""
+    message: Message,
+    card: ContactCard,
+    role: Role,
+    lang: str,
+    settings: Settings,
+    notice: str = "",
 ) -> None:
     await message.answer(
         render_card(card, lang, settings, notice),
-        reply_markup=card_keyboard(lang, card.contact.id),
+        reply_markup=card_keyboard(lang, card.contact.id, can_erase=role is Role.OWNER),
     )
 
 
@@ -325,7 +334,7 @@ async def find_command(
     if found.total == 1:
         card = await get_card(db, found.contacts[0].id, viewer)
     if card is not None:
-        await _send_card(message, card, lang, settings)
+        await _send_card(message, card, role, lang, settings)
     elif found.total > 1:
         text, markup = render_list(found, lang)
         await message.answer(text, reply_markup=markup)
@@ -360,7 +369,7 @@ async def on_open(
         return
     await query.answer()
     if isinstance(query.message, Message):
-        await _send_card(query.message, card, lang, settings)
+        await _send_card(query.message, card, role, lang, settings)
 
 
 async def on_new_deal(
@@ -478,7 +487,7 @@ async def _show_after_change(
     if card is None:
         await message.answer(notice)
         return
-    await _send_card(message, card, lang, settings, notice)
+    await _send_card(message, card, role, lang, settings, notice)
 
 
 async def on_comment_text(
