@@ -193,5 +193,20 @@ class Sender:
             log.error("outbox %d: refused by Telegram: %s", row.id, exc.message)
             await mark_failed(self._db, row, exc.message)
             return 0
-        await mark_sent(self._db, row, message.message_id, self._clock())
+        newer = await mark_sent(self._db, row, message.message_id, self._clock())
+        if newer is not None:
+            await self._edit(row, message.message_id, newer)
         return 1
+
+    async def _edit(self, row: OutboxRow, message_id: int, payload: dict[str, Any]) -> None:
+        """Bring a just-delivered message up to date with a change made while it was in flight."""
+        markup = payload.get("reply_markup")
+        try:
+            await self._bot.edit_message_text(
+                text=payload["text"],
+                chat_id=row.chat_id,
+                message_id=message_id,
+                reply_markup=InlineKeyboardMarkup.model_validate(markup) if markup else None,
+            )
+        except (TelegramAPIError, TelegramNetworkError) as exc:
+            log.info("outbox %d: update in flight not applied: %s", row.id, exc)

@@ -94,7 +94,12 @@ async def claim_due(db: Database, now: datetime, limit: int = 100) -> list[Outbo
     ]
 
 
-async def mark_sent(db: Database, row: OutboxRow, message_id: int, now: datetime) -> None:
+async def mark_sent(
+    db: Database, row: OutboxRow, message_id: int, now: datetime
+) -> dict[str, Any] | None:
+    """Record the delivery. Returns the row's payload if it was re-rendered while the message was
+    in flight (a case alert updated between claim and send), so the sender can edit the message:
+    otherwise that update would reach nobody, since it found the row not yet sent."""
     async with db.transaction() as conn:
         await conn.execute(
             "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, last_error = NULL "
@@ -107,6 +112,11 @@ async def mark_sent(db: Database, row: OutboxRow, message_id: int, now: datetime
                 "VALUES (?, ?, 'bot', ?, 1, ?)",
                 (row.contact_id, ts(now), row.purpose, row.id),
             )
+        stored = await (
+            await conn.execute("SELECT payload FROM outbox WHERE id = ?", (row.id,))
+        ).fetchone()
+    current = json.loads(stored[0]) if stored else row.payload
+    return current if current != row.payload else None
 
 
 async def mark_retry(db: Database, row: OutboxRow, not_before: datetime, error: str) -> None:

@@ -183,3 +183,25 @@ async def test_telegram_server_error_is_retried(
     clock.advance(seconds=2)
     assert await sender.drain_once() == 1
     assert [m.text for m in api.user(CHAT, "Анна").messages] == ["привет"]
+
+
+async def test_an_update_made_while_the_message_was_in_flight_is_applied(
+    api: FakeBotAPI, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """A case alert re-rendered between claim and send (the client answered meanwhile) finds the
+    row neither pending (to rewrite) nor sent (to edit): the sender must apply it after sending."""
+    await queue(db, clock(), "Клиент ещё отвечает")
+    (row,) = await claim_due(db, clock())
+    async with db.transaction() as conn:  # what refresh_case_alerts does to an unsent row
+        await conn.execute(
+            "UPDATE outbox SET payload = ? WHERE id = ?", ('{"text": "Ответ получен"}', row.id)
+        )
+    sender = make_sender(bot, db, clock)
+    assert await sender._send(row) == 1
+    message = api.user(CHAT, "Анна").messages[-1]
+    assert message.text == "Ответ получен"  # edited in place after delivery
+    assert (len(api.calls("sendMessage")), len(api.calls("editMessageText"))) == (1, 1)
+    # nothing changed in flight: no edit
+    await queue(db, clock(), "Второе")
+    assert await sender.drain_once() == 1
+    assert len(api.calls("editMessageText")) == 1
