@@ -1,9 +1,343 @@
-"""Placeholder: filled in by issue 6 work."""
+"""/import, /template, and a CSV or XLSX file sent by a manager or an owner.
+
+The handler answers at once and the import runs as a background job: the file is downloaded to
+a temporary folder (never held in memory), checked in full, written in chunks, and the one
+progress message is edited at most once a second (by the injected clock) and finally turned into
+the summary. The same job then plans the imported people: for a large base that takes longer
+than the import itself, which is why it comes after the summary (the daily planning would pick
+them up anyway). Anyone who is not staff never reaches this router with a file.
+"""
 
 from __future__ import annotations
 
-from aiogram import Router
+import asyncio
+import logging
+import shutil
+import tempfile
+from collections.abc import Coroutine, Iterable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.filters import Command
+from aiogram.types import BufferedInputFile, Document, FSInputFile, Message
+from aiohttp import ClientError
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.importing.messages import interrupted_text, progress_text, summary_text, unreadable_text
+from bot.importing.rows import Managers
+from bot.importing.runner import ImportContext, ImportReport, Interrupted, run_import
+from bot.importing.sources import MAX_FILE_BYTES, Unreadable, declared_format
+from bot.importing.template import template_xlsx
+from bot.roles import Role
+from bot.texts import plain, t
+from handlers.filters import HasRole
+from scheduler.followup import FollowUp
+from storage import Database
+from storage.staff import StaffMember, list_active_staff
+
+log = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL = timedelta(seconds=1)
+PLAN_CHUNK = 1000
+DOWNLOAD_TIMEOUT = 180
+NAME_LIMIT = 80
+SHUTDOWN_GRACE = 3.0  # seconds a stopping bot gives running imports (Docker allows 10 in all)
 
 
 def router() -> Router:
-    return Router(name="imports")
+    r = Router(name="imports")
+    r.message.filter(HasRole(Role.MANAGER, Role.OWNER))
+    r.message.register(import_command, Command("import"))
+    r.message.register(template_command, Command("template"))
+    r.message.register(on_document, F.document)
+    r.message.register(on_photo, F.photo)
+    r.startup.register(on_startup)
+    r.shutdown.register(on_shutdown)
+    return r
+
+
+class ImportJobs:
+    """Per dispatcher: who is importing now (one file at a time per person), and the running
+    import jobs (kept referenced, and awaitable by tests)."""
+
+    def __init__(self) -> None:
+        self.running: set[int] = set()
+        self.background: set[asyncio.Task[None]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def wait_idle(self) -> None:
+        while self.background:
+            await asyncio.gather(*self.background)
+
+    async def stop(self, grace: float) -> None:
+        """Let running imports finish for `grace` seconds, then cancel the rest (each tells its
+        person to send the file again)."""
+        if not self.background:
+            return
+        _, pending = await asyncio.wait(set(self.background), timeout=grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+def import_jobs(dispatcher: Dispatcher) -> ImportJobs:
+    return dispatcher.workflow_data.setdefault("import_jobs", ImportJobs())
+
+
+def scratch_folder(settings: Settings) -> Path:
+    """Where files being imported are kept: beside the database (so one bot's leftovers are its
+    own to clean), never in memory."""
+    return settings.database_path.parent / "import-tmp"
+
+
+async def on_startup(settings: Settings) -> None:
+    """A crash mid-import leaves the downloaded client base on disk: personal data, removed."""
+    folder = scratch_folder(settings)
+    if folder.is_dir():
+        await asyncio.to_thread(shutil.rmtree, folder, True)
+        log.info("removed files left by an interrupted import")
+
+
+async def on_shutdown(dispatcher: Dispatcher) -> None:
+    await import_jobs(dispatcher).stop(SHUTDOWN_GRACE)
+
+
+async def import_command(
+    message: Message, lang: str, member: StaffMember | None, followup: FollowUp
+) -> None:
+    await message.answer(t(lang, "import.help"))
+    await template_command(message, lang, member, followup)
+
+
+async def template_command(
+    message: Message, lang: str, member: StaffMember | None, followup: FollowUp
+) -> None:
+    user = message.from_user
+    name = member.full_name if member else (user.full_name if user else "")
+    data = template_xlsx(lang, name, followup.today())
+    await message.answer_document(
+        BufferedInputFile(data, filename=plain(lang, "import.template_file")),
+        caption=t(lang, "import.template_caption"),
+    )
+
+
+async def on_photo(message: Message, lang: str) -> None:
+    await message.answer(t(lang, "import.refuse.photo"))
+
+
+def _file_name(document: Document) -> str:
+    name = document.file_name or "file"
+    return name if len(name) <= NAME_LIMIT else name[: NAME_LIMIT - 1] + "…"
+
+
+async def on_document(
+    message: Message,
+    bot: Bot,
+    db: Database,
+    settings: Settings,
+    clock: Clock,
+    lang: str,
+    followup: FollowUp,
+    dispatcher: Dispatcher,
+) -> None:
+    document = message.document
+    assert document is not None and message.from_user is not None
+    name = _file_name(document)
+    declared = declared_format(document.file_name, document.mime_type)
+    if declared in ("xls", "sheet", "other"):
+        key = {"xls": "import.refuse.xls", "sheet": "import.refuse.sheet"}.get(declared)
+        await message.answer(t(lang, key or "import.refuse.format", name=name))
+        return
+    if document.file_size and document.file_size > MAX_FILE_BYTES:
+        size = f"{document.file_size / 1024 / 1024:.1f}"
+        await message.answer(t(lang, "import.refuse.too_big", name=name, size=size))
+        return
+    user_id = message.from_user.id
+    jobs = import_jobs(dispatcher)
+    if user_id in jobs.running:
+        await message.answer(t(lang, "import.busy"))
+        return
+    jobs.running.add(user_id)
+    try:
+        shown = await message.answer(t(lang, "import.received", name=name))
+    except BaseException:
+        jobs.running.discard(user_id)
+        raise
+    progress = _ProgressMessage(bot, shown, lang, name, clock)
+    jobs.spawn(_import(message, document, declared, progress, db, settings, followup, jobs))
+
+
+async def _import(
+    message: Message,
+    document: Document,
+    declared: str,
+    progress: _ProgressMessage,
+    db: Database,
+    settings: Settings,
+    followup: FollowUp,
+    jobs: ImportJobs,
+) -> None:
+    """The import itself, as a background job: the update is answered at once, so neither a
+    polling task nor a webhook request (which Telegram would time out and send again) waits for
+    a 30-second import."""
+    user_id, lang, name = progress.message.chat.id, progress.lang, progress.file_name
+    try:
+        scratch = scratch_folder(settings)
+        scratch.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="import-", dir=scratch) as folder:
+            workdir = Path(folder)
+            path = workdir / "upload"
+            try:
+                await progress.bot.download(document, destination=path, timeout=DOWNLOAD_TIMEOUT)
+            except (TelegramAPIError, ClientError, OSError, TimeoutError) as exc:
+                # only the kind of failure: an aiohttp error's text holds the file URL, and
+                # the URL holds the bot token
+                log.warning("import by %s: download failed (%s)", user_id, type(exc).__name__)
+                await progress.finish(t(lang, "import.download_failed", name=name))
+                return
+            context = ImportContext(
+                db=db,
+                managers=Managers(await list_active_staff(db)),
+                importer_id=user_id,
+                today=followup.today(),
+                now=followup.clock(),
+                region=settings.phone_region,
+                lang=lang,
+            )
+            report = await _run(path, declared, workdir, context, progress, user_id)
+            if report is None:
+                return
+            await progress.finish(summary_text(lang, name, report))
+            if report.rejected_path is not None:
+                await _send_rejected(message, lang, name, report)
+    except asyncio.CancelledError:
+        log.warning("import by %s stopped: the bot is shutting down", user_id)
+        await progress.finish(t(lang, "import.stopped", name=name), quiet=True)
+        raise
+    except Exception:
+        log.exception("import by %s failed", user_id)
+        await progress.finish(t(lang, "error.generic"), quiet=True)
+        return
+    finally:
+        jobs.running.discard(user_id)
+    if report.contact_ids:
+        await _plan(followup, report.contact_ids)
+
+
+async def _run(
+    path: Path,
+    declared: str,
+    workdir: Path,
+    context: ImportContext,
+    progress: _ProgressMessage,
+    user_id: int,
+) -> ImportReport | None:
+    lang, name = context.lang, progress.file_name
+    try:
+        report = await run_import(path, declared, workdir, context, progress)
+    except Unreadable as exc:
+        log.info("import by %s: unreadable file (%s)", user_id, exc.code)
+        await progress.finish(unreadable_text(lang, name, exc))
+        return None
+    except Interrupted as exc:
+        log.exception("import by %s: interrupted after %d rows", user_id, exc.report.written)
+        await progress.finish(interrupted_text(lang, name, exc.report))
+        return None
+    counts = report.counts
+    log.info(
+        "import by %s: %d rows, %d created, %d merged, %d duplicates, %d rejected, %d deals",
+        user_id,
+        report.rows,
+        counts.created,
+        counts.merged,
+        counts.duplicates,
+        report.rejected,
+        counts.deals,
+    )
+    return report
+
+
+async def _send_rejected(message: Message, lang: str, name: str, report: ImportReport) -> None:
+    assert report.rejected_path is not None
+    stem = Path(name).stem or "file"
+    try:
+        await message.answer_document(
+            FSInputFile(
+                report.rejected_path, filename=plain(lang, "import.rejected_file", name=stem)
+            ),
+            caption=t(lang, "import.rejected_caption", count=report.rejected),
+        )
+    except TelegramAPIError as exc:
+        log.warning("could not send the rejected rows file: %s", exc)
+
+
+async def _plan(followup: FollowUp, contact_ids: Iterable[int]) -> None:
+    """Plan the imported people now (the daily planning would, tomorrow morning)."""
+    unique = sorted(set(contact_ids))
+    created = 0
+    try:
+        for first in range(0, len(unique), PLAN_CHUNK):
+            created += await followup.plan(unique[first : first + PLAN_CHUNK])
+    except Exception:
+        log.exception("planning imported contacts failed; the daily planning will retry")
+        return
+    log.info("planned %d imported contacts: %d new tasks", len(unique), created)
+
+
+class _ProgressMessage:
+    """The one message that shows progress: edited at most once per PROGRESS_INTERVAL, and an
+    edit that fails (flood control, "not modified", network) never stops the import."""
+
+    def __init__(self, bot: Bot, message: Message, lang: str, file_name: str, clock: Clock) -> None:
+        self.bot = bot
+        self.message = message
+        self.lang = lang
+        self.file_name = file_name
+        self.clock = clock
+        self._next_at = clock() + PROGRESS_INTERVAL
+
+    async def __call__(self, phase: str, done: int, total: int | None, share: float) -> None:
+        now = self.clock()
+        if now < self._next_at:
+            return
+        self._next_at = now + PROGRESS_INTERVAL
+        text = progress_text(self.lang, self.file_name, phase, done, total, share)
+        try:
+            await self.bot.edit_message_text(
+                text, chat_id=self.message.chat.id, message_id=self.message.message_id
+            )
+        except TelegramRetryAfter as exc:
+            self._next_at = now + timedelta(seconds=exc.retry_after)
+        except TelegramAPIError as exc:
+            log.debug("progress not shown: %s", exc)
+
+    async def finish(self, text: str, *, quiet: bool = False) -> None:
+        """The final word replaces the progress; if that edit is refused, it is sent anew.
+        `quiet`: a failure is only logged (when the import itself has already failed)."""
+        try:
+            try:
+                await self.bot.edit_message_text(
+                    text, chat_id=self.message.chat.id, message_id=self.message.message_id
+                )
+                return
+            except TelegramRetryAfter as exc:
+                if quiet:
+                    raise
+                await asyncio.sleep(exc.retry_after)
+            except TelegramAPIError as exc:
+                log.debug("final edit refused: %s", exc)
+            await self.bot.send_message(self.message.chat.id, text)
+        except Exception as exc:
+            if not quiet:
+                raise
+            log.warning(
+                "could not tell user %s how the import ended: %s", self.message.chat.id, exc
+            )

@@ -20,7 +20,8 @@ What is modelled:
   queued by :class:`FakeUser` (``send``, ``send_contact``, ``send_photo``, ``tap`` ...) or raw with
   :meth:`FakeBotAPI.add_update`.
 * Sending, editing and deleting messages in private chats (chat id == user id), photos and
-  documents (uploaded bytes are kept), inline and reply keyboards, callback answers, bot commands,
+  documents (uploaded bytes are kept; files users send are served by ``getFile`` and the
+  ``/file/bot<token>/<path>`` download), inline and reply keyboards, callback answers, bot commands,
   menu button, webhook settings. Result objects have the shapes aiogram expects.
 * Webhook mode: after the bot's ``setWebhook``, :meth:`FakeBotAPI.deliver_webhook` posts the
   queued updates to its URL with the secret token, as Telegram does.
@@ -383,6 +384,23 @@ class FakeUser:
             content["caption"] = caption
         return self.api._user_message(self, content)
 
+    async def send_document(
+        self, data: bytes, file_name: str | None, *, mime_type: str | None = None
+    ) -> int:
+        """Queue a document (a file sent with the paperclip); the bot can getFile and download
+        it from ``/file/bot<token>/<file_path>``."""
+        file_id = self.api._register_file("BQAC", data)
+        document: dict[str, Any] = {
+            "file_id": file_id,
+            "file_unique_id": "U" + file_id,
+            "file_size": len(data),
+        }
+        if file_name is not None:
+            document["file_name"] = file_name
+        if mime_type is not None:
+            document["mime_type"] = mime_type
+        return self.api._user_message(self, {"document": document})
+
     async def press(self, text: str, *, phone_number: str | None = None) -> int:
         """Press a button of the reply keyboard currently shown: sends its text, or the user's
         contact for a request_contact button. AssertionError if there is no such button."""
@@ -588,6 +606,7 @@ class FakeBotAPI:
             "setwebhook": self._set_webhook,
             "deletewebhook": self._delete_webhook,
             "getwebhookinfo": self._get_webhook_info,
+            "getfile": self._get_file,
         }
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -595,6 +614,7 @@ class FakeBotAPI:
     async def start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         # handler_cancellation: a long poll ends as soon as the client goes away.
         self._runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=2.0
@@ -1160,6 +1180,24 @@ class FakeBotAPI:
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
+
+    def _get_file(self, call: ApiCall) -> dict[str, Any]:
+        file_id = call.params.get("file_id")
+        if not isinstance(file_id, str) or file_id not in self.files:
+            raise _ApiError(400, WRONG_FILE)
+        return {
+            "file_id": file_id,
+            "file_unique_id": "U" + file_id,
+            "file_size": len(self.files[file_id]),
+            "file_path": f"documents/{file_id}",
+        }
+
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        """A file's bytes, as api.telegram.org/file/bot<token>/<file_path> serves them."""
+        file_id = request.match_info["path"].rsplit("/", 1)[-1]
+        if request.match_info["token"] != self.token or file_id not in self.files:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=self.files[file_id], content_type="application/octet-stream")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -23,13 +23,14 @@ from aiogram.methods import (
     EditMessageCaption,
     EditMessageReplyMarkup,
     EditMessageText,
+    GetFile,
     GetMe,
     SendDocument,
     SendMessage,
     SendPhoto,
     TelegramMethod,
 )
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, InputFile
 
 
 @dataclass
@@ -49,6 +50,9 @@ class RecordingSession(BaseSession):
         self._failures: deque[_Failure] = deque()
         self._message_ids = itertools.count(1000)
         self._answered: set[str] = set()
+        self.files: dict[str, bytes] = {}
+        self.uploads: list[tuple[str | None, bytes]] = []
+        """(file name, bytes) of every document the bot sent, read when it was sent."""
 
     def fail_next(
         self,
@@ -64,7 +68,11 @@ class RecordingSession(BaseSession):
     async def close(self) -> None:
         pass
 
-    async def stream_content(  # pragma: no cover - the bot never downloads in these tests
+    def add_file(self, file_id: str, data: bytes) -> None:
+        """A file a user sent: getFile gives its path, and `bot.download` streams these bytes."""
+        self.files[file_id] = data
+
+    async def stream_content(
         self,
         url: str,
         headers: dict[str, Any] | None = None,
@@ -72,12 +80,17 @@ class RecordingSession(BaseSession):
         chunk_size: int = 65536,
         raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
-        yield b""
+        data = self.files[url.rsplit("/", 1)[-1]]
+        for first in range(0, len(data), chunk_size):
+            yield data[first : first + chunk_size]
 
     async def make_request(
         self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
     ) -> Any:
         self.requests.append(method)
+        if isinstance(method, SendDocument) and isinstance(method.document, InputFile):
+            data = b"".join([chunk async for chunk in method.document.read(bot)])
+            self.uploads.append((method.document.filename, data))
         name = type(method).__name__
         for failure in self._failures:
             if failure.method == name and (
@@ -133,6 +146,13 @@ class RecordingSession(BaseSession):
         if isinstance(method, SendDocument):
             doc = {"file_id": "doc1", "file_unique_id": "d1"}
             return self._message(bot, method, document=doc, caption=method.caption)
+        if isinstance(method, GetFile):
+            return {
+                "file_id": method.file_id,
+                "file_unique_id": "f" + method.file_id,
+                "file_size": len(self.files.get(method.file_id, b"")),
+                "file_path": f"documents/{method.file_id}",
+            }
         if isinstance(method, EditMessageReplyMarkup | EditMessageCaption):
             return self._message(bot, method, text="")
         return True

@@ -1,0 +1,107 @@
+"""What the person importing sees: the progress bar, the summary, the reason a file was refused.
+
+Numbers are grouped as each language writes them ("10 000", "10,000"): an import report is
+read for its figures.
+"""
+
+from __future__ import annotations
+
+from bot.importing.runner import ImportReport
+from bot.importing.sources import Unreadable
+from bot.texts import Raw, t
+
+BAR_CELLS = 10
+MAX_UNKNOWN_SHOWN = 10
+REASON_ORDER = (
+    "phone",
+    "no_name_phone",
+    "birthday",
+    "deal_date",
+    "deal_future",
+    "kind",
+    "manager",
+    "too_long",
+)
+
+
+def number(lang: str, value: int) -> str:
+    grouped = f"{value:,}"
+    return grouped.replace(",", "\u00a0") if lang == "ru" else grouped
+
+
+def progress_text(
+    lang: str, file_name: str, phase: str, done: int, total: int | None, share: float
+) -> str:
+    share = min(max(share, 0.0), 1.0)
+    filled = int(share * BAR_CELLS)
+    bar = "▓" * filled + "░" * (BAR_CELLS - filled)
+    return t(
+        lang,
+        f"import.progress.{phase}",
+        name=file_name,
+        bar=bar,
+        percent=int(share * 100),
+        done=number(lang, done),
+        total=number(lang, total or 0),
+    )
+
+
+def unreadable_text(lang: str, file_name: str, error: Unreadable) -> str:
+    values = {k: v for k, v in error.values.items() if k != "detail"}
+    if "limit" in values:
+        values["limit"] = number(lang, int(values["limit"]))
+    reason = t(lang, f"import.unreadable.{error.code}", **values)
+    return t(lang, "import.unreadable", name=file_name, reason=Raw(reason))
+
+
+def summary_text(lang: str, file_name: str, report: ImportReport) -> str:
+    counts = report.counts
+    lines = [
+        t(lang, "import.summary.title", name=file_name),
+        t(lang, "import.summary.rows", count=number(lang, report.rows)),
+        t(lang, "import.summary.created", count=number(lang, counts.created)),
+        t(lang, "import.summary.merged", count=number(lang, counts.merged)),
+    ]
+    if counts.duplicates:
+        lines.append(t(lang, "import.summary.duplicates", count=number(lang, counts.duplicates)))
+    lines.append(t(lang, "import.summary.rejected", count=number(lang, report.rejected)))
+    for code in sorted(report.reasons, key=REASON_ORDER.index):
+        lines.append(
+            t(
+                lang,
+                "import.summary.reason",
+                reason=t(lang, f"import.group.{code}"),
+                count=number(lang, report.reasons[code]),
+            )
+        )
+    lines.append(
+        t(
+            lang,
+            "import.summary.deals",
+            deals=number(lang, counts.deals),
+            notes=number(lang, counts.comments),
+        )
+    )
+    if report.unknown_columns:
+        shown = [f"«{c[:40]}»" for c in report.unknown_columns[:MAX_UNKNOWN_SHOWN]]
+        more = len(report.unknown_columns) - len(shown)
+        columns = ", ".join(shown) + (f" +{more}" if more > 0 else "")
+        lines.append(t(lang, "import.summary.unknown", columns=columns))
+    if report.notes_cut:
+        lines.append(t(lang, "import.summary.notes_cut", count=number(lang, report.notes_cut)))
+    lines.append("")
+    if report.rejected:
+        lines.append(t(lang, "import.summary.fix_hint"))
+    if counts.created or counts.merged:
+        lines.append(t(lang, "import.summary.plans"))
+    return "\n".join(lines).rstrip()
+
+
+def interrupted_text(lang: str, file_name: str, report: ImportReport) -> str:
+    return t(
+        lang,
+        "import.interrupted",
+        name=file_name,
+        done=number(lang, report.written),
+        created=number(lang, report.counts.created),
+    )
