@@ -47,6 +47,7 @@ class ContactFacts:
     pending_offer_key: str | None = None
     promoter_answers: tuple[tuple[int, date], ...] = ()  # survey id, answer date
     unopened_surveys: tuple[tuple[int, date], ...] = ()  # survey id, creation date
+    since: date | None = None  # when the contact entered the bot (an import: the import day)
 
 
 @dataclass
@@ -91,6 +92,20 @@ def offer_offset(contact_id: int, cadence: Cadence) -> int:
     return cadence.offer_min_days + (contact_id * 2654435761) % 4294967296 % span
 
 
+# An imported base brings old purchases whose first offer and passive-client reminder are long
+# overdue; they are spread over this many days from the import instead of all landing in the
+# first morning's plan (a fixed date per person, so re-planning does not move them).
+CATCH_UP_DAYS = 30
+
+
+def catch_up_day(facts: ContactFacts) -> date | None:
+    if facts.since is None:
+        return None
+    return facts.since + timedelta(
+        days=(facts.contact_id * 2246822519) % 4294967296 % CATCH_UP_DAYS
+    )
+
+
 def plan_contact(facts: ContactFacts, today: date, cadence: Cadence) -> Plan:
     plan = Plan()
     horizon = today + timedelta(days=HORIZON_DAYS)
@@ -105,6 +120,7 @@ def plan_contact(facts: ContactFacts, today: date, cadence: Cadence) -> Plan:
 
     # 4. One individual offer every OFFER_MIN–OFFER_MAX days after the last deal or offer.
     last_deal = facts.last_deal
+    catch_up = catch_up_day(facts)
     if last_deal is not None:
         anchor = max(last_deal, facts.last_offer) if facts.last_offer else last_deal
         key = f"offer:{facts.contact_id}:{anchor.isoformat()}"
@@ -113,6 +129,8 @@ def plan_contact(facts: ContactFacts, today: date, cadence: Cadence) -> Plan:
         due = anchor + timedelta(days=offer_offset(facts.contact_id, cadence))
         if facts.last_offer:
             due = max(due, facts.last_offer + timedelta(days=cadence.offer_min_days))
+        elif catch_up is not None and due < catch_up:
+            due = catch_up  # the first offer of an old (imported) purchase
         if due <= horizon and facts.pending_offer_key != key:
             add("offer", key, due)
 
@@ -134,6 +152,8 @@ def plan_contact(facts: ContactFacts, today: date, cadence: Cadence) -> Plan:
     # 5. A client who has not bought for a while stays in touch.
     if last_deal is not None:
         due = last_deal + timedelta(days=cadence.passive_after_days)
+        if catch_up is not None and due < catch_up:
+            due = catch_up  # with the first offer: one conversation, not two
         if due <= horizon:
             add("passive", f"passive:{facts.contact_id}:{last_deal.isoformat()}", due)
 

@@ -54,8 +54,8 @@ async def load_facts(
     async with db.read() as conn:
         contacts = await (
             await conn.execute(
-                "SELECT c.id, c.manager_id, c.birth_day, c.birth_month FROM contacts c "
-                "WHERE c.manager_id IS NOT NULL AND c.forgotten_at IS NULL" + where,
+                "SELECT c.id, c.manager_id, c.birth_day, c.birth_month, c.created_at "
+                "FROM contacts c WHERE c.manager_id IS NOT NULL AND c.forgotten_at IS NULL" + where,
                 params,
             )
         ).fetchall()
@@ -129,7 +129,7 @@ async def load_facts(
         ).fetchall():
             unopened[contact_id].append((survey_id, _local_date(created, tz)))
     facts = []
-    for contact_id, manager_id, birth_day, birth_month in contacts:
+    for contact_id, manager_id, birth_day, birth_month, created_at in contacts:
         deal_day = last_deal.get(contact_id)
         facts.append(
             ContactFacts(
@@ -142,6 +142,7 @@ async def load_facts(
                 pending_offer_key=pending_offer.get(contact_id),
                 promoter_answers=tuple(promoters.get(contact_id, ())),
                 unopened_surveys=tuple(unopened.get(contact_id, ())),
+                since=_local_date(created_at, tz),
             )
         )
     return facts

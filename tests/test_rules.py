@@ -115,3 +115,23 @@ def test_working_hours() -> None:
     night = datetime(2026, 11, 23, 2, 0, tzinfo=MSK)
     assert add_working_hours(night, 4, CAD, MSK) == datetime(2026, 11, 23, 13, 0, tzinfo=MSK)
     assert add_working_days(friday_4pm, 2, CAD, MSK) == datetime(2026, 11, 24, 16, 0, tzinfo=MSK)
+
+
+def test_old_purchases_get_their_first_offer_spread_after_the_import() -> None:
+    # Imported on FRI with a purchase from 2024: the first offer and the passive reminder are
+    # long overdue; they come together on one day of the 30 after the import, fixed per person.
+    days = set()
+    for contact_id in range(1, 201):
+        facts = ContactFacts(contact_id, 7, last_deal=date(2024, 3, 1), since=FRI)
+        due = {}
+        for today in (FRI + timedelta(days=n) for n in range(31)):
+            for key, day in keys(facts, today).items():
+                due.setdefault(key.split(":")[0], day)
+        assert due["offer"] == due["passive"]
+        assert FRI <= due["offer"] < FRI + timedelta(days=30)
+        days.add(due["offer"])
+    assert len(days) == 30  # spread over the whole month
+    # A deal recorded in the bot is not touched: its offer is 30–60 days after the deal.
+    fresh = ContactFacts(5, 7, last_deal=FRI, since=FRI)
+    offer = next(v for k, v in keys(fresh, FRI + timedelta(days=60)).items() if "offer" in k)
+    assert offer == FRI + timedelta(days=offer_offset(5, CAD))
