@@ -21,6 +21,7 @@ it: erasing that record would delete somebody else's data at their request.
 from __future__ import annotations
 
 import enum
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -150,7 +151,7 @@ async def erase_respondent(db: Database, tg_user_id: int, now: datetime) -> Eras
             foreign_cases = await _ids(
                 conn, f"SELECT id FROM cases WHERE survey_id IN ({_marks(surveys)})", surveys
             )
-            await _erase_answers(conn, surveys)
+            await _erase_answers(conn, surveys, now)
             await _erase_case_texts(conn, foreign_cases)
             await _scrub_outbox(conn, None, surveys, foreign_cases, [], None)
             cases += foreign_cases
@@ -165,12 +166,41 @@ async def erase_respondent(db: Database, tg_user_id: int, now: datetime) -> Eras
     return Erasure(tuple(contacts), tuple(surveys), tuple(cases))
 
 
+def phone_hash(phone: str) -> str:
+    """The digest kept of an erased phone (E.164): enough to recognise it, not to read it back
+    without trying numbers one by one, which is why nothing else about the person is kept."""
+    return hashlib.sha256(f"followup-bot erased phone {phone}".encode()).hexdigest()
+
+
+async def erased_phone_hashes(db: Database) -> frozenset[str]:
+    async with db.read() as conn:
+        rows = await (await conn.execute("SELECT phone_hash FROM erased_phones")).fetchall()
+    return frozenset(r[0] for r in rows)
+
+
+async def _remember_phones(
+    conn: aiosqlite.Connection, sql: str, params: Sequence[object], now: datetime
+) -> None:
+    phones = {r[0] for r in await (await conn.execute(sql, params)).fetchall() if r[0]}
+    await conn.executemany(
+        "INSERT OR IGNORE INTO erased_phones (phone_hash, erased_at) VALUES (?, ?)",
+        [(phone_hash(p), ts(now)) for p in sorted(phones)],
+    )
+
+
 async def _erase_contact(conn: aiosqlite.Connection, contact_id: int, now: datetime) -> list[int]:
     """Erase one contact inside the caller's transaction; returns the ids of its cases."""
     row = await (
         await conn.execute("SELECT full_name, tg_user_id FROM contacts WHERE id = ?", (contact_id,))
     ).fetchone()
     surveys = await _ids(conn, "SELECT id FROM surveys WHERE contact_id = ?", (contact_id,))
+    await _remember_phones(
+        conn,
+        "SELECT phone FROM contacts WHERE id = ? UNION SELECT phone FROM surveys "
+        "WHERE contact_id = ?",
+        (contact_id, contact_id),
+        now,
+    )
     cases = await _ids(conn, "SELECT id FROM cases WHERE contact_id = ?", (contact_id,))
     tasks = await _ids(conn, "SELECT id FROM tasks WHERE contact_id = ?", (contact_id,))
     await conn.execute(
@@ -181,7 +211,7 @@ async def _erase_contact(conn: aiosqlite.Connection, contact_id: int, now: datet
         "WHERE id = :id",
         {"now": ts(now), "id": contact_id},
     )
-    await _erase_answers(conn, surveys)
+    await _erase_answers(conn, surveys, now)
     await conn.execute("DELETE FROM comments WHERE contact_id = ?", (contact_id,))
     # NOT NULL column: an empty description reads as "no description" everywhere it is shown.
     await conn.execute("UPDATE deals SET description = '' WHERE contact_id = ?", (contact_id,))
@@ -204,11 +234,16 @@ async def _erase_contact(conn: aiosqlite.Connection, contact_id: int, now: datet
     return cases
 
 
-async def _erase_answers(conn: aiosqlite.Connection, survey_ids: Sequence[int]) -> None:
+async def _erase_answers(
+    conn: aiosqlite.Connection, survey_ids: Sequence[int], now: datetime
+) -> None:
     """The free text and phone of these answers, and the account and link that reach them."""
     if not survey_ids:
         return
     marks = _marks(survey_ids)
+    await _remember_phones(
+        conn, f"SELECT phone FROM surveys WHERE id IN ({marks})", survey_ids, now
+    )
     # The full text of a reason is kept as a comment written at the same instant as the answer.
     await conn.execute(
         "DELETE FROM comments WHERE source = 'survey' AND id IN (SELECT m.id FROM comments m "

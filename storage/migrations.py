@@ -287,7 +287,16 @@ CREATE INDEX surveys_kind_scored ON surveys (kind, scored_at, score, manager_id,
 CREATE INDEX cases_opened ON cases (opened_at, status, resolved_at);
 """
 
-MIGRATIONS: list[str] = [V1_ROLES_AND_CONVERSATIONS, V2_FOLLOW_UP, V3_CADENCE]
+V4_ERASED_PHONES = """
+-- Phones of people who asked to be forgotten (/forget), as salted SHA-256 digests, so that
+-- re-importing an old spreadsheet does not bring them back. Nothing else about them is kept.
+CREATE TABLE erased_phones (
+    phone_hash  TEXT PRIMARY KEY,
+    erased_at   TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: list[str] = [V1_ROLES_AND_CONVERSATIONS, V2_FOLLOW_UP, V3_CADENCE, V4_ERASED_PHONES]
 
 
 async def apply_migrations(conn: aiosqlite.Connection, target: int) -> None:

@@ -24,6 +24,7 @@ from handlers.imports import import_jobs
 from scheduler.sender import Sender
 from storage import Database
 from storage.contacts import SaleInput, record_sale
+from storage.forget import erase_contact, phone_hash
 from storage.staff import create_invite, redeem_invite
 from tests.conftest import OWNER_ID, START
 from tests.fakes.recording import RecordingSession
@@ -321,6 +322,29 @@ async def test_sending_the_same_file_again_changes_nothing(h: Harness, db: Datab
     assert "Покупок добавлено: 0 · заметок: 0" in summary
     assert {t: await count(db, t) for t in tables} == before
     assert await rows(db, "SELECT id, updated_at FROM contacts ORDER BY id") == stamps
+
+
+async def test_a_person_who_was_forgotten_is_not_imported_again(h: Harness, db: Database) -> None:
+    data = csv_bytes(
+        [
+            HEADER,
+            ["Анна", "", "", "8 916 123-45-67", "15.03", "", "01.10.2026", "Кухня", ""],
+            ["Борис", "", "", "+7 916 765-43-21", "", "", "01.09.2026", "", ""],
+        ]
+    )
+    await send_file(h, owner(h), "base.csv", data)
+    await import_jobs(h.dp).wait_idle()
+    (anna,) = await rows(db, "SELECT id FROM contacts WHERE phone = '+79161234567'")
+    await erase_contact(db, anna[0], h.clock(), by="owner")
+    assert await rows(db, "SELECT phone_hash FROM erased_phones") == [(phone_hash("+79161234567"),)]
+    # the company re-sends its old spreadsheet: Анна stays forgotten, Борис is merged
+    summary = last_text(await send_file(h, owner(h), "base.csv", data))
+    await import_jobs(h.dp).wait_idle()
+    assert "• новых контактов: 0" in summary
+    assert "— человек просил удалить свои данные: 1" in summary
+    assert await rows(db, "SELECT count(*) FROM contacts WHERE phone = '+79161234567'") == [(0,)]
+    _, rejected = h.session.uploads[-1]
+    assert "просил удалить свои данные (/forget)" in rejected.decode("utf-8-sig")
 
 
 async def test_a_known_contact_keeps_its_data_manager_and_kind(h: Harness, db: Database) -> None:

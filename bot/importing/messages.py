@@ -13,6 +13,7 @@ from bot.texts import Raw, t
 BAR_CELLS = 10
 MAX_UNKNOWN_SHOWN = 10
 REASON_ORDER = (
+    "erased",
     "phone",
     "no_name_phone",
     "birthday",

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from bot.importing.cells import Cell, cell_text
 from bot.importing.columns import Header
 from bot.importing.phones import PhoneReader
+from storage.forget import phone_hash
 from storage.staff import StaffMember
 
 MAX_NAME = 200
@@ -43,7 +44,8 @@ _TIME_TAIL = re.compile(r"[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?$")
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    code: str  # no_name_phone, phone, birthday, deal_date, deal_future, kind, manager, too_long
+    # erased, no_name_phone, phone, birthday, deal_date, deal_future, kind, manager, too_long
+    code: str
     value: str = ""  # what the cell said (or the column's header, for too_long)
     limit: int = 0
 
@@ -172,9 +174,16 @@ def person_key(name: str | None, organization: str | None) -> int:
 
 class RowValidator:
     def __init__(
-        self, header: Header, managers: Managers, importer_id: int, today: date, region: str
+        self,
+        header: Header,
+        managers: Managers,
+        importer_id: int,
+        today: date,
+        region: str,
+        erased: frozenset[str] = frozenset(),
     ) -> None:
         self.header = header
+        self.erased = erased  # digests of phones of people who asked to be forgotten
         self.managers = managers
         self.importer_id = importer_id
         self.today = today
@@ -221,6 +230,8 @@ class RowValidator:
             phone = self._phone(phone_cell)
             if phone is None:
                 problems.append(Problem("phone", cell_text(phone_cell)))
+            elif self.erased and phone_hash(phone) in self.erased:
+                problems.append(Problem("erased"))
         if not name and phone_cell is None:
             problems.append(Problem("no_name_phone"))
         kind_text = _text(picked.get("kind"))

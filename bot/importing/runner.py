@@ -29,6 +29,7 @@ from bot.importing.rows import ImportRow, Managers, Problem, RowValidator
 from bot.importing.sources import FORMULA_STARTS, Unreadable, open_source
 from bot.texts import plain
 from storage import Database
+from storage.forget import erased_phone_hashes
 from storage.imports import WriteCounts, checkpoints_deferred, phoneless_people, write_chunk
 
 BATCH = 200  # rows parsed between two yields to the event loop
@@ -185,6 +186,7 @@ async def _check(
     # Opening reads a workbook's whole shared-strings table, or checks a CSV's encoding over the
     # whole file: seconds of work for a big file, done in a thread so the bot keeps answering.
     source = await asyncio.to_thread(open_source, path, declared)
+    erased = await erased_phone_hashes(ctx.db)
     spool = _Spool(workdir / "rows.pickle")
     rejected: _RejectedFile | None = None
     header: Header | None = None
@@ -204,7 +206,7 @@ async def _check(
                     header = candidate
                     report.unknown_columns = header.unknown
                     validator = RowValidator(
-                        header, ctx.managers, ctx.importer_id, ctx.today, ctx.region
+                        header, ctx.managers, ctx.importer_id, ctx.today, ctx.region, erased
                     )
                     continue
                 skipped_above.append(" | ".join(t for t in texts if t))

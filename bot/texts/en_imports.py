@@ -126,6 +126,7 @@ TEXTS: dict[str, str] = {
         "⚠️ Importing «{name}» was stopped: the bot is restarting. In a minute, send the same "
         "file again — what was imported is not doubled."
     ),
+    "import.group.erased": "the person asked us to delete their data",
     "import.group.phone": "bad phone",
     "import.group.no_name_phone": "neither a name nor a phone",
     "import.group.birthday": "impossible birthday",
@@ -134,6 +135,8 @@ TEXTS: dict[str, str] = {
     "import.group.kind": "unknown kind",
     "import.group.manager": "unknown manager",
     "import.group.too_long": "value too long",
+    "import.reason.erased": "the person with this phone asked us to delete their data (/forget): "
+    "not loaded again",
     "import.reason.phone": "bad phone «{value}»",
     "import.reason.no_name_phone": "neither a name nor a phone",
     "import.reason.birthday": "impossible birthday «{value}»",

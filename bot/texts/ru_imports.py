@@ -128,6 +128,7 @@ TEXTS: dict[str, str] = {
         "⚠️ Загрузка «{name}» остановлена: бот перезапускается. Через минуту отправьте тот же "
         "файл ещё раз — уже загруженное не удвоится."
     ),
+    "import.group.erased": "человек просил удалить свои данные",
     "import.group.phone": "неверный телефон",
     "import.group.no_name_phone": "нет ни имени, ни телефона",
     "import.group.birthday": "невозможная дата рождения",
@@ -136,6 +137,8 @@ TEXTS: dict[str, str] = {
     "import.group.kind": "неизвестный тип",
     "import.group.manager": "неизвестный менеджер",
     "import.group.too_long": "слишком длинное значение",
+    "import.reason.erased": "человек с этим телефоном просил удалить свои данные (/forget) — "
+    "снова не загружаем",
     "import.reason.phone": "неверный телефон «{value}»",
     "import.reason.no_name_phone": "нет ни имени, ни телефона",
     "import.reason.birthday": "невозможная дата рождения «{value}»",
