@@ -288,7 +288,7 @@ CREATE INDEX cases_opened ON cases (opened_at, status, resolved_at);
 """
 
 V4_ERASED_PHONES = """
--- Phones of people who asked to be forgotten (/forget), as salted SHA-256 digests, so that
+-- Phones of people who asked to be forgotten (/forget), as SHA-256 digests, so that
 -- re-importing an old spreadsheet does not bring them back. Nothing else about them is kept.
 CREATE TABLE erased_phones (
     phone_hash  TEXT PRIMARY KEY,
