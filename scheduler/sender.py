@@ -41,6 +41,7 @@ from storage.outbox import (
     mark_retry,
     mark_sent,
     recover_claimed,
+    still_claimed,
 )
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,9 @@ class Sender:
 
     async def _send(self, row: OutboxRow) -> int:
         await self._wait_for_slot(row.chat_id)
+        if not await still_claimed(self._db, row):
+            log.info("outbox %d: dropped while waiting, not sent", row.id)
+            return 0
         try:
             message = await self._bot(build_method(row.chat_id, row.payload))
         except TelegramRetryAfter as exc:

@@ -299,8 +299,8 @@ async def _scrub_outbox(
 
     Rows are found through the indexes, by what they are about (each `idem_key` and `ref` as it
     is queued): the outbox keeps every message ever sent, and a scan of it would hold the one
-    connection for a second on a large base. A message already claimed by the sender is in flight
-    and is left alone."""
+    connection for a second on a large base. A message already claimed by the sender is dropped
+    too: the sender checks the row is still claimed right before the request."""
     lookups: list[tuple[str, list[object]]] = []
     exact = [f"nudge:{s}" for s in survey_ids]
     prefixes = [f"remind:{t}:" for t in task_ids]
@@ -308,7 +308,7 @@ async def _scrub_outbox(
         exact.append(f"lead:{contact_id}")
         prefixes += [f"unreachable:{contact_id}:", f"greeting:{contact_id}:"]
         # anything else queued to them (the pending rows are few, and indexed by status)
-        lookups.append(("status = 'pending' AND contact_id = ?", [contact_id]))
+        lookups.append(("status IN ('pending', 'claimed') AND contact_id = ?", [contact_id]))
     if exact:
         lookups.append((f"idem_key IN ({_marks(exact)})", list(exact)))
     lookups += [("idem_key >= ? AND idem_key < ?", list(_key_range(p))) for p in prefixes]
@@ -322,12 +322,10 @@ async def _scrub_outbox(
         marks = _marks(ids)
         await conn.execute(
             "UPDATE outbox SET status = 'dropped', last_error = ? "
-            f"WHERE status = 'pending' AND id IN ({marks})",
+            f"WHERE status IN ('pending', 'claimed') AND id IN ({marks})",
             [DROPPED_NOTE, *ids],
         )
-        await conn.execute(
-            f"UPDATE outbox SET payload = '{{}}' WHERE status != 'claimed' AND id IN ({marks})", ids
-        )
+        await conn.execute(f"UPDATE outbox SET payload = '{{}}' WHERE id IN ({marks})", ids)
     if contact_id is None or not name or len(name.strip()) < MIN_NEEDLE:
         return
     # The day plans of the managers who had tasks for the person name them in a button.

@@ -119,10 +119,21 @@ async def mark_sent(
     return current if current != row.payload else None
 
 
+async def still_claimed(db: Database, row: OutboxRow) -> bool:
+    """Right before the request: the row may have been dropped since it was claimed (the person
+    was erased with /forget)."""
+    async with db.read() as conn:
+        found = await (
+            await conn.execute("SELECT status FROM outbox WHERE id = ?", (row.id,))
+        ).fetchone()
+    return found is not None and found[0] == "claimed"
+
+
 async def mark_retry(db: Database, row: OutboxRow, not_before: datetime, error: str) -> None:
-    async with db.transaction() as conn:
+    async with db.transaction() as conn:  # a row dropped meanwhile stays dropped
         await conn.execute(
-            "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ? WHERE id = ?",
+            "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ? "
+            "WHERE id = ? AND status = 'claimed'",
             (ts(not_before), error[:500], row.id),
         )
 
@@ -130,6 +141,7 @@ async def mark_retry(db: Database, row: OutboxRow, not_before: datetime, error: 
 async def mark_failed(db: Database, row: OutboxRow, error: str) -> None:
     async with db.transaction() as conn:
         await conn.execute(
-            "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?",
+            "UPDATE outbox SET status = 'failed', last_error = ? "
+            "WHERE id = ? AND status = 'claimed'",
             (error[:500], row.id),
         )

@@ -14,6 +14,7 @@ from aiogram.client.telegram import TelegramAPIServer
 import scheduler.sender as sender_module
 from scheduler.sender import Sender
 from storage import Database
+from storage.forget import erase_contact
 from storage.outbox import claim_due, enqueue
 from storage.timefmt import ts
 from tests.fakes.bot_api import FakeBotAPI
@@ -205,3 +206,21 @@ async def test_an_update_made_while_the_message_was_in_flight_is_applied(
     await queue(db, clock(), "Второе")
     assert await sender.drain_once() == 1
     assert len(api.calls("editMessageText")) == 1
+
+
+async def test_a_message_dropped_after_its_claim_is_not_sent(
+    api: FakeBotAPI, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """/forget drops queued messages about the person, including ones the sender has claimed
+    but not yet sent (it waits its turn behind the per-chat pause or a 429)."""
+    contact = await add_contact(db, clock())
+    await queue(db, clock(), "С днём рождения, Анна!", contact_id=contact)
+    (row,) = await claim_due(db, clock())
+    await erase_contact(db, contact, clock(), by="owner")
+    sender = make_sender(bot, db, clock)
+    assert await sender._send(row) == 0
+    assert api.calls("sendMessage") == []
+    assert await outbox(db) == [("dropped", None, 1)]
+    async with db.read() as conn:
+        payload = await (await conn.execute("SELECT payload FROM outbox")).fetchone()
+    assert payload[0] == "{}"
