@@ -88,11 +88,16 @@ async def on_startup(
     scheduler.start()  # needs the running loop, hence here and not in create_dispatcher
     dispatcher["scheduler"] = scheduler
 
+    menu_tasks: set[asyncio.Task[None]] = set()
+
     async def follow_changes(current: Settings, key: str) -> None:
         if key == tunables.DIGEST:
             move_digest(scheduler, current)
         elif key == tunables.LANGUAGE:
-            await set_all_menus(bot, current, db)
+            # One request per person: in the background, so the owner's tap is answered now.
+            task = asyncio.create_task(set_all_menus(bot, current, db))
+            menu_tasks.add(task)
+            task.add_done_callback(menu_tasks.discard)
 
     live_settings.subscribe(follow_changes)
     await tick(followup)  # whatever fell due while the bot was down

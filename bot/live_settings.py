@@ -9,6 +9,7 @@ told after each change; a failing listener is logged and never undoes the change
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -30,6 +31,8 @@ class LiveSettings:
         self._overrides: dict[str, str] | None = None if db is not None else {}
         self._current = base
         self._listeners: list[Listener] = []
+        self._lock = asyncio.Lock()
+        self.version = 0  # counts changes, so a long planning run can tell it was overtaken
 
     @property
     def current(self) -> Settings:
@@ -55,29 +58,38 @@ class LiveSettings:
         self._listeners.append(listener)
 
     async def set(self, key: str, value: str, by: int, now: datetime) -> Settings:
-        """Store an already parsed value (`tunables.parse`) and put it in force."""
-        value = tunables.parse(key, value)
+        """Validate (`tunables.parse`), store and put in force a value."""
+        return await self.update(key, lambda _: value, by, now)
+
+    async def update(
+        self, key: str, change: Callable[[Settings], str], by: int, now: datetime
+    ) -> Settings:
+        """Read, change and store one setting as one step: two quick taps (two working days)
+        each see the other's change instead of both starting from the same old value."""
         if self._db is None:
             raise RuntimeError("settings without a database cannot be changed")
-        await self.get()
-        await save_override(self._db, key, value, by, now)
-        assert self._overrides is not None
-        self._overrides[key] = value
-        return await self._changed(key, by)
+        async with self._lock:
+            value = tunables.parse(key, change(await self.get()))
+            await save_override(self._db, key, value, by, now)
+            assert self._overrides is not None
+            self._overrides[key] = value
+            return await self._changed(key, by)
 
     async def reset(self, key: str, by: int) -> Settings:
         """Back to the `.env` value."""
         if self._db is None:
             raise RuntimeError("settings without a database cannot be changed")
-        await self.get()
-        await delete_override(self._db, key)
-        assert self._overrides is not None
-        self._overrides.pop(key, None)
-        return await self._changed(key, by)
+        async with self._lock:
+            await self.get()
+            await delete_override(self._db, key)
+            assert self._overrides is not None
+            self._overrides.pop(key, None)
+            return await self._changed(key, by)
 
     async def _changed(self, key: str, by: int) -> Settings:
         assert self._overrides is not None
         self._current = tunables.apply(self.base, self._overrides)
+        self.version += 1
         log.info("setting %s changed by %s", key, by)
         for listener in self._listeners:
             try:

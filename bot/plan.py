@@ -24,6 +24,7 @@ from scheduler.rules import next_birthday
 from storage.tasks import TaskView
 
 PAGE_SIZE = 8
+WEEK_PER_DAY = 6
 LABEL_LIMIT = 60
 CALL_KINDS = ("call", "call_back")
 
@@ -319,12 +320,18 @@ def week_message(tasks: list[TaskView], lang: str) -> str:
     if not tasks:
         return t(lang, "week.title") + "\n\n" + t(lang, "week.empty")
     lines = [t(lang, "week.title")]
-    current: date | None = None
-    for task in tasks[:60]:
-        if task.due_date != current:
-            current = task.due_date
-            lines += ["", t(lang, "week.day", date=current.strftime("%d.%m.%Y"))]
-        lines.append(t(lang, f"item.{task.kind}", name=task.contact_name or "—"))
+    by_day: dict[date, list[TaskView]] = {}
+    for task in tasks:
+        by_day.setdefault(task.due_date, []).append(task)
+    # Telegram refuses over 4096 characters: a few items a day (the most urgent kinds first),
+    # and how many more there are.
+    for day, items in by_day.items():
+        lines += ["", t(lang, "week.day", date=day.strftime("%d.%m.%Y"))]
+        for task in items[:WEEK_PER_DAY]:
+            name = _cut(task.contact_name or "—", 40)
+            lines.append(t(lang, f"item.{task.kind}", name=name))
+        if len(items) > WEEK_PER_DAY:
+            lines.append(t(lang, "week.more", count=len(items) - WEEK_PER_DAY))
     return "\n".join(lines)
 
 

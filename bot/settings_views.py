@@ -88,7 +88,7 @@ def editor(settings: Settings, base: Settings, key: str, overridden: bool, lang:
             [
                 InlineKeyboardButton(
                     text=("✅ " if day in on else "▫️ ") + names[day],
-                    callback_data=SettingDay(day=day).pack(),
+                    callback_data=SettingDay(day=day, on=day not in on).pack(),
                 )
                 for day in range(4)
             ]
@@ -97,7 +97,7 @@ def editor(settings: Settings, base: Settings, key: str, overridden: bool, lang:
             [
                 InlineKeyboardButton(
                     text=("✅ " if day in on else "▫️ ") + names[day],
-                    callback_data=SettingDay(day=day).pack(),
+                    callback_data=SettingDay(day=day, on=day not in on).pack(),
                 )
                 for day in range(4, 7)
             ]

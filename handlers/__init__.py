@@ -31,6 +31,7 @@ def build_router() -> Router:
     root.message.filter(F.chat.type == ChatType.PRIVATE)
     root.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     root.include_routers(
+        settings.prompt_router(),
         start.router(),
         forget.router(),
         owner.router(),

@@ -149,6 +149,7 @@ class SettingPick(CallbackData, prefix="sv"):
 
 class SettingDay(CallbackData, prefix="sw"):
     day: int  # Monday = 0
+    on: bool  # what the tap asks for (so a double tap does not switch the day back)
 
 
 class SettingReset(CallbackData, prefix="sz"):

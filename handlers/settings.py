@@ -9,12 +9,14 @@ validated by `bot.tunables` and a wrong one gets the rule and the same buttons a
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot import tunables
 from bot.clock import Clock
+from bot.config import Settings
 from bot.live_settings import LiveSettings
 from bot.roles import Role
 from bot.settings_views import card, decode, editor, shown
@@ -25,13 +27,21 @@ from handlers.replies import show
 from handlers.states import SettingsFlow
 
 
+def prompt_router() -> Router:
+    """First of all routers: any other command, or a file (an import), ends an open settings
+    prompt and then goes on to its own handler, so a later text is never taken as a value."""
+    r = Router(name="settings_prompt")
+    r.message.register(leave_prompt, SettingsFlow.value, F.text.startswith("/") | F.document)
+    return r
+
+
 def router() -> Router:
     r = Router(name="settings")
     r.message.filter(HasRole(Role.OWNER))
     r.callback_query.filter(HasRole(Role.OWNER))
     r.message.register(settings_command, Command("settings"))
-    r.message.register(typed_value, SettingsFlow.value, F.text, ~F.text.startswith("/"))
-    r.message.register(not_text, SettingsFlow.value, ~F.text)
+    r.message.register(typed_value, SettingsFlow.value, F.text)
+    r.message.register(not_text, SettingsFlow.value)
     r.callback_query.register(open_view, SettingOpen.filter())
     r.callback_query.register(pick_value, SettingPick.filter())
     r.callback_query.register(toggle_day, SettingDay.filter())
@@ -39,10 +49,25 @@ def router() -> Router:
     return r
 
 
+# A value typed this long after the prompt is not taken as an answer to it.
+PROMPT_MINUTES = 15
+
+
+async def _leave(state: FSMContext) -> None:
+    """End the settings prompt, and only it (never an owner's half-done /sale or comment)."""
+    if await state.get_state() == SettingsFlow.value.state:
+        await state.clear()
+
+
+async def leave_prompt(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    raise SkipHandler  # the command or the file is handled as if no prompt had been open
+
+
 async def settings_command(
     message: Message, state: FSMContext, lang: str, live_settings: LiveSettings
 ) -> None:
-    await state.clear()
+    await _leave(state)
     settings = await live_settings.get()
     text, markup = card(settings, live_settings.overrides, lang)
     await message.answer(text, reply_markup=markup)
@@ -55,11 +80,12 @@ async def open_view(
     state: FSMContext,
     lang: str,
     live_settings: LiveSettings,
+    clock: Clock,
 ) -> None:
     settings = await live_settings.get()
     key = callback_data.key
     if key == "card":
-        await state.clear()
+        await _leave(state)
         await query.answer()
         await show(query, bot, *card(settings, live_settings.overrides, lang))
         return
@@ -67,10 +93,10 @@ async def open_view(
         await query.answer(plain(lang, "button.forged"), show_alert=True)
         return
     if key in tunables.TAP_ONLY:
-        await state.clear()
+        await _leave(state)
     else:
         await state.set_state(SettingsFlow.value)
-        await state.set_data({"setting": key})
+        await state.set_data({"setting": key, "asked_at": clock().timestamp()})
     await query.answer()
     overridden = key in live_settings.overrides
     await show(query, bot, *editor(settings, live_settings.base, key, overridden, lang))
@@ -101,7 +127,11 @@ async def typed_value(
     clock: Clock,
 ) -> None:
     assert message.from_user is not None and message.text is not None
-    key = (await state.get_data()).get("setting")
+    data = await state.get_data()
+    key = data.get("setting")
+    if clock().timestamp() - float(data.get("asked_at", 0)) > PROMPT_MINUTES * 60:
+        await state.clear()  # a stale prompt: this text is about something else
+        raise SkipHandler
     if key not in tunables.KEYS or key in tunables.TAP_ONLY:
         await state.clear()
         await message.answer(t(lang, "settings.bad.unknown"))
@@ -142,7 +172,7 @@ async def pick_value(
     except tunables.InvalidValue:
         await query.answer(plain(lang, "button.forged"), show_alert=True)
         return
-    await state.clear()
+    await _leave(state)
     await query.answer()
     await show(query, bot, *card(live_settings.current, live_settings.overrides, lang, note))
 
@@ -155,17 +185,23 @@ async def toggle_day(
     live_settings: LiveSettings,
     clock: Clock,
 ) -> None:
-    settings = await live_settings.get()
-    if callback_data.day not in range(7):
+    day = callback_data.day
+    if day not in range(7):
         await query.answer(plain(lang, "button.forged"), show_alert=True)
         return
-    days = set(settings.cadence.workdays) ^ {callback_data.day}
+
+    def switch(settings: Settings) -> str:
+        days = set(settings.cadence.workdays)
+        days = days | {day} if callback_data.on else days - {day}
+        return ",".join(map(str, sorted(days)))
+
     try:
-        value = tunables.parse(tunables.WORKDAYS, ",".join(map(str, days)))
+        settings = await live_settings.update(
+            tunables.WORKDAYS, switch, query.from_user.id, clock()
+        )
     except tunables.InvalidValue as bad:
         await query.answer(plain(lang, bad.key, **bad.values), show_alert=True)
         return
-    settings = await live_settings.set(tunables.WORKDAYS, value, query.from_user.id, clock())
     await query.answer()
     await show(query, bot, *editor(settings, live_settings.base, tunables.WORKDAYS, True, lang))
 
@@ -182,7 +218,7 @@ async def reset_value(
     if key not in tunables.KEYS:
         await query.answer(plain(lang, "button.forged"), show_alert=True)
         return
-    await state.clear()
+    await _leave(state)
     settings = await live_settings.reset(key, query.from_user.id)
     note = t(
         lang,

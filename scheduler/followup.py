@@ -68,6 +68,7 @@ class FollowUp:
     async def plan(self, contact_ids: Iterable[int] | None = None) -> int:
         """Create the tasks the rules ask for (all contacts, or just these)."""
         await self.live.get()
+        version = self.live.version  # a change made while planning runs means: plan again
         now = self.clock()
         today = self.today(now)
         cadence = self.settings.cadence
@@ -80,7 +81,7 @@ class FollowUp:
             contact_ids,
         )
         created = await apply_plans(self.db, (plan_contact(f, today, cadence) for f in facts), now)
-        if contact_ids is None:
+        if contact_ids is None and self.live.version == version:
             self._planned_for = today
             log.info("planned %d contacts for %s: %d new tasks", len(facts), today, created)
         return created

@@ -92,18 +92,18 @@ def offer_offset(contact_id: int, cadence: Cadence) -> int:
     return cadence.offer_min_days + (contact_id * 2654435761) % 4294967296 % span
 
 
-# An imported base brings old purchases whose first offer and passive-client reminder are long
-# overdue; they are spread over this many days from the import instead of all landing in the
-# first morning's plan (a fixed date per person, so re-planning does not move them).
-CATCH_UP_DAYS = 30
+# An imported base brings old purchases whose first offer and passive-client reminder were due
+# before the contact even entered the bot; they are spread over this many working days after the
+# import instead of all landing in the first morning's plan (a fixed day per person, so
+# re-planning does not move them).
+CATCH_UP_WORKDAYS = 20
 
 
-def catch_up_day(facts: ContactFacts) -> date | None:
-    if facts.since is None:
-        return None
-    return facts.since + timedelta(
-        days=(facts.contact_id * 2246822519) % 4294967296 % CATCH_UP_DAYS
-    )
+def catch_up_day(contact_id: int, since: date, cadence: Cadence) -> date:
+    day = since
+    for _ in range((contact_id * 2246822519) % 4294967296 % CATCH_UP_WORKDAYS + 1):
+        day = next_workday(day, cadence)
+    return day
 
 
 def plan_contact(facts: ContactFacts, today: date, cadence: Cadence) -> Plan:
@@ -120,7 +120,7 @@ def plan_contact(facts: ContactFacts, today: date, cadence: Cadence) -> Plan:
 
     # 4. One individual offer every OFFER_MIN–OFFER_MAX days after the last deal or offer.
     last_deal = facts.last_deal
-    catch_up = catch_up_day(facts)
+    since = facts.since
     if last_deal is not None:
         anchor = max(last_deal, facts.last_offer) if facts.last_offer else last_deal
         key = f"offer:{facts.contact_id}:{anchor.isoformat()}"
@@ -129,8 +129,9 @@ def plan_contact(facts: ContactFacts, today: date, cadence: Cadence) -> Plan:
         due = anchor + timedelta(days=offer_offset(facts.contact_id, cadence))
         if facts.last_offer:
             due = max(due, facts.last_offer + timedelta(days=cadence.offer_min_days))
-        elif catch_up is not None and due < catch_up:
-            due = catch_up  # the first offer of an old (imported) purchase
+        elif since is not None and due < since:
+            # the first offer of an old (imported) purchase, overdue on arrival
+            due = catch_up_day(facts.contact_id, since, cadence)
         if due <= horizon and facts.pending_offer_key != key:
             add("offer", key, due)
 
@@ -152,8 +153,9 @@ def plan_contact(facts: ContactFacts, today: date, cadence: Cadence) -> Plan:
     # 5. A client who has not bought for a while stays in touch.
     if last_deal is not None:
         due = last_deal + timedelta(days=cadence.passive_after_days)
-        if catch_up is not None and due < catch_up:
-            due = catch_up  # with the first offer: one conversation, not two
+        if since is not None and due < since:
+            # on the same day as the first offer: one conversation, not two
+            due = catch_up_day(facts.contact_id, since, cadence)
         if due <= horizon:
             add("passive", f"passive:{facts.contact_id}:{last_deal.isoformat()}", due)
 

@@ -332,7 +332,8 @@ async def upcoming_tasks(db: Database, manager_id: int, start: date, end: date) 
                 (manager_id, start.isoformat(), end.isoformat()),
             )
         ).fetchall()
-    return [_view(r) for r in rows]
+    order = {kind: n for n, kind in enumerate(KIND_ORDER)}
+    return sorted((_view(r) for r in rows), key=lambda v: (v.due_date, order.get(v.kind, 99), v.id))
 
 
 async def close_task(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,7 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from bot import tunables
 from bot.app import create_dispatcher
 from bot.config import Settings
-from handlers.callbacks import SettingDay, SettingOpen, SettingPick, SettingReset
+from handlers.callbacks import SettingDay, SettingPick, SettingReset
 from storage import Database
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data, buttons, replies
@@ -142,7 +143,7 @@ async def test_working_days_change_who_gets_a_plan_on_saturday(
 ) -> None:
     owner = Owner(harness)
     await owner.open("Рабочие дни")
-    await owner.tap(SettingDay(day=5).pack())  # Saturday on
+    await owner.tap(SettingDay(day=5, on=True).pack())  # Saturday on
     assert [b[0] for b in buttons(owner.view)][5] == "✅ сб"
     # A sale on Friday: the next-day call is now on Saturday, and Saturday has a plan.
     await record(harness, db)
@@ -151,8 +152,8 @@ async def test_working_days_change_who_gets_a_plan_on_saturday(
     assert len(plan) == 1 and plan[0].text.startswith("📋 План на 21.11.2026")
     # Switching every day off is refused, and the last day stays on.
     for day in (0, 1, 2, 3, 4):
-        await owner.tap(SettingDay(day=day).pack())
-    sent = await owner.tap(SettingDay(day=5).pack())
+        await owner.tap(SettingDay(day=day, on=False).pack())
+    sent = await owner.tap(SettingDay(day=5, on=False).pack())
     assert alert(sent) == "Должен остаться хотя бы один рабочий день."
     assert harness.dp["live_settings"].current.cadence.workdays == frozenset({5})
 
@@ -277,4 +278,30 @@ async def test_a_stored_value_that_no_longer_fits_falls_back_to_env(
         )
     card = await Owner(harness).settings()
     assert "Напоминание о дне рождения: за 3 дн." in card.text
-    assert SettingOpen(key="card").pack()  # the list's own button exists
+
+
+async def test_another_command_or_a_late_message_ends_the_prompt(harness: Harness) -> None:
+    owner = Owner(harness)
+    await owner.open("Название компании")
+    # another command is answered as usual and closes the prompt
+    reply = replies(await harness.send(owner.user, "/help"))
+    assert reply and reply[0].startswith("Здравствуйте, Ольга!")
+    assert replies(await harness.send(owner.user, "Позвони Иванову завтра")) == [
+        "Я не понял сообщение. Посмотрите /help — там всё, что я умею для вас."
+    ]
+    # a prompt left open for a day does not take the next text as the company name
+    await owner.open("Название компании")
+    harness.clock.advance(days=1)
+    await harness.send(owner.user, "Позвони Иванову завтра")
+    assert harness.dp["live_settings"].current.company_name == "Ромашка"
+
+
+async def test_two_quick_taps_on_working_days_both_count(harness: Harness) -> None:
+    owner = Owner(harness)
+    await owner.open("Рабочие дни")
+    await asyncio.gather(
+        owner.tap(SettingDay(day=5, on=True).pack()),
+        owner.tap(SettingDay(day=6, on=True).pack()),
+        owner.tap(SettingDay(day=6, on=True).pack()),  # a double tap
+    )
+    assert harness.dp["live_settings"].current.cadence.workdays == frozenset(range(7))

@@ -124,14 +124,23 @@ def test_old_purchases_get_their_first_offer_spread_after_the_import() -> None:
     for contact_id in range(1, 201):
         facts = ContactFacts(contact_id, 7, last_deal=date(2024, 3, 1), since=FRI)
         due = {}
-        for today in (FRI + timedelta(days=n) for n in range(31)):
+        for today in (FRI + timedelta(days=n) for n in range(35)):
             for key, day in keys(facts, today).items():
                 due.setdefault(key.split(":")[0], day)
         assert due["offer"] == due["passive"]
-        assert FRI <= due["offer"] < FRI + timedelta(days=30)
+        assert FRI < due["offer"] < FRI + timedelta(days=30)
+        assert due["offer"].weekday() < 5
         days.add(due["offer"])
-    assert len(days) == 30  # spread over the whole month
+    assert len(days) == 20  # spread over the next 20 working days
     # A deal recorded in the bot is not touched: its offer is 30–60 days after the deal.
     fresh = ContactFacts(5, 7, last_deal=FRI, since=FRI)
     offer = next(v for k, v in keys(fresh, FRI + timedelta(days=60)).items() if "offer" in k)
     assert offer == FRI + timedelta(days=offer_offset(5, CAD))
+
+
+def test_a_due_date_after_the_contact_arrived_is_never_moved() -> None:
+    short = Cadence(offer_min_days=7, offer_max_days=7)
+    for contact_id in range(1, 50):
+        facts = ContactFacts(contact_id, 7, last_deal=FRI, since=FRI)
+        offer = [v for k, v in keys(facts, FRI + timedelta(days=7), short).items() if "offer" in k]
+        assert offer == [FRI + timedelta(days=7)]

@@ -10,6 +10,7 @@ TEXTS: dict[str, str] = {
     "plan.btn_prev": "◀",
     "plan.btn_next": "▶",
     "plan.btn_back": "◀ Back to the plan",
+    "week.more": "… and {count} more (they open in that day's plan)",
     "item.call": "📞 Call after purchase: {name}",
     "item.call_back": "📞 Call back: {name}",
     "item.meet": "🤝 Meet urgently: {name}",

@@ -10,6 +10,7 @@ TEXTS: dict[str, str] = {
     "plan.btn_prev": "◀",
     "plan.btn_next": "▶",
     "plan.btn_back": "◀ К плану",
+    "week.more": "… и ещё {count} (откроются в плане этого дня)",
     "item.call": "📞 Звонок после покупки: {name}",
     "item.call_back": "📞 Перезвонить: {name}",
     "item.meet": "🤝 Срочно встретиться: {name}",
