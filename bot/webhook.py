@@ -21,7 +21,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
@@ -84,15 +91,7 @@ async def serve(
                 f"cannot listen on {settings.webhook_listen}:{settings.webhook_port} "
                 f"(WEBHOOK_LISTEN, WEBHOOK_PORT): {exc.strerror or exc}."
             ) from None
-        try:
-            await bot.set_webhook(
-                settings.webhook_url,
-                secret_token=settings.webhook_secret,
-                allowed_updates=dp.resolve_used_update_types(),
-                drop_pending_updates=False,
-            )
-        except TelegramAPIError as exc:
-            raise ConfigError(f"Telegram refused WEBHOOK_URL: {exc.message}") from None
+        await _register(bot, dp, settings)
         log.info(
             "webhook mode: listening on %s:%d, Telegram posts to %s",
             settings.webhook_listen,
@@ -107,6 +106,31 @@ async def serve(
         await runner.cleanup()
         await dp.emit_shutdown(bot=bot, **workflow)
         log.info("webhook mode stopped")
+
+
+async def _register(bot: Bot, dp: Dispatcher, settings: Settings) -> None:
+    """setWebhook. Telegram refusing the URL is a configuration error (exit 2: restarting would
+    not help); a network error, a 5xx or a 429 is retried with back-off, as at start-up."""
+    assert settings.webhook_url is not None
+    delay = 1.0
+    while True:
+        try:
+            await bot.set_webhook(
+                settings.webhook_url,
+                secret_token=settings.webhook_secret,
+                allowed_updates=dp.resolve_used_update_types(),
+                drop_pending_updates=False,
+            )
+            return
+        except (TelegramBadRequest, TelegramUnauthorizedError, TelegramForbiddenError) as exc:
+            raise ConfigError(f"Telegram refused WEBHOOK_URL: {exc.message}") from None
+        except TelegramRetryAfter as exc:
+            wait = float(exc.retry_after)
+        except (TelegramNetworkError, TelegramServerError) as exc:
+            wait = delay
+            delay = min(delay * 2, 60.0)
+            log.warning("setWebhook failed (%s); retrying in %.0f s", exc, wait)
+        await asyncio.sleep(wait)
 
 
 async def delete_leftover_webhook(bot: Bot) -> None:

@@ -202,6 +202,27 @@ async def test_a_port_in_use_is_a_configuration_error(api: FakeBotAPI, tmp_path:
     assert "Traceback" not in log, log
 
 
+async def test_set_webhook_failures_retry_but_a_refused_url_stops(
+    api: FakeBotAPI, tmp_path: Path
+) -> None:
+    # Telegram briefly unavailable: registration is retried and the bot serves.
+    port = free_port()
+    api.fail_next("setWebhook", error_code=502, description="Bad Gateway")
+    process = BotProcess(tmp_path, bot_env(api, tmp_path, port))
+    await process.start()
+    try:
+        await api.wait_calls("setWebhook", count=2, timeout=30)
+        await process.wait_for_log("webhook mode: listening")
+    finally:
+        assert await process.stop() == 0
+    # A URL Telegram refuses: one line, exit 2 (systemd will not restart it in a loop).
+    api.fail_next("setWebhook", error_code=400, description="Bad Request: bad webhook")
+    process = BotProcess(tmp_path, bot_env(api, tmp_path, free_port()))
+    await process.start()
+    assert await process.wait(timeout=60) == 2
+    assert "Configuration error: Telegram refused WEBHOOK_URL" in process.log()
+
+
 async def test_a_stop_finishes_the_update_in_hand_before_the_shutdown(
     api: FakeBotAPI, tmp_path: Path
 ) -> None:
