@@ -8,11 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
-from aiogram.types import InlineKeyboardMarkup
 
 from bot.cards import case_alert_payload
 from bot.config import Settings
+from scheduler.sender import edit_to
 from storage import Database
 from storage.cases import CaseCard, Recipient, alert_messages, queue_alerts
 
@@ -36,14 +35,7 @@ async def refresh_case_alerts(
     """Re-render a case's alerts: queued ones in the outbox, delivered ones by editing them."""
     card, to_edit = await alert_messages(db, case_id, _renderer(settings))
     for chat_id, message_id, payload in to_edit:
-        markup = payload.get("reply_markup")
-        try:
-            await bot.edit_message_text(
-                text=payload["text"],
-                chat_id=chat_id,
-                message_id=message_id,
-                reply_markup=InlineKeyboardMarkup.model_validate(markup) if markup else None,
-            )
-        except (TelegramAPIError, TelegramNetworkError) as exc:  # e.g. "message is not modified"
-            log.info("case %d: alert in chat %d not edited: %s", case_id, chat_id, exc)
+        error = await edit_to(bot, chat_id, message_id, payload)
+        if error is not None:  # e.g. "message is not modified"
+            log.info("case %d: alert in chat %d not edited: %s", case_id, chat_id, error)
     return card

@@ -67,6 +67,22 @@ def build_method(chat_id: int, payload: dict[str, Any]) -> SendMessage:
     )
 
 
+async def edit_to(bot: Bot, chat_id: int, message_id: int, payload: dict[str, Any]) -> str | None:
+    """Edit a delivered message to show `payload`; the error, if Telegram refused (e.g. "message
+    is not modified") or could not be reached, else None."""
+    markup = payload.get("reply_markup")
+    try:
+        await bot.edit_message_text(
+            text=payload["text"],
+            chat_id=chat_id,
+            message_id=message_id,
+            reply_markup=InlineKeyboardMarkup.model_validate(markup) if markup else None,
+        )
+    except (TelegramAPIError, TelegramNetworkError) as exc:
+        return str(exc)
+    return None
+
+
 class Sender:
     def __init__(
         self,
@@ -204,13 +220,6 @@ class Sender:
 
     async def _edit(self, row: OutboxRow, message_id: int, payload: dict[str, Any]) -> None:
         """Bring a just-delivered message up to date with a change made while it was in flight."""
-        markup = payload.get("reply_markup")
-        try:
-            await self._bot.edit_message_text(
-                text=payload["text"],
-                chat_id=row.chat_id,
-                message_id=message_id,
-                reply_markup=InlineKeyboardMarkup.model_validate(markup) if markup else None,
-            )
-        except (TelegramAPIError, TelegramNetworkError) as exc:
-            log.info("outbox %d: update in flight not applied: %s", row.id, exc)
+        error = await edit_to(self._bot, row.chat_id, message_id, payload)
+        if error is not None:
+            log.info("outbox %d: update in flight not applied: %s", row.id, error)
