@@ -4,13 +4,12 @@ morning plan arrives with the call and its outcome buttons."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.process import BotProcess
 from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
-from tests.test_e2e_survey import MANAGER_ID, has, record_sale
+from tests.test_e2e_survey import has, invite_manager, record_sale
 
 
 async def test_next_day_call_arrives_in_the_morning_plan(
@@ -22,13 +21,7 @@ async def test_next_day_call_arrives_in_the_morning_plan(
     await process.start()
     try:
         await api.wait_polling(timeout=60)
-        owner = api.user(OWNER_ID, "Ольга")
-        await owner.send("/invite")
-        invite = await owner.wait_message(has("t.me/"))
-        payload = re.search(r"start=(i_[A-Za-z0-9_-]+)", invite.text or "").group(1)  # type: ignore[union-attr]
-        manager = api.user(MANAGER_ID, "Пётр")
-        await manager.send(f"/start {payload}")
-        await manager.wait_message(has("зарегистрированы"))
+        _, manager = await invite_manager(api)
         link, _ = await record_sale(manager, "Анна Смирнова", "8 916 123-45-67", "Кухня")
         anna = api.user(5001, "Анна")
         await anna.send(f"/start {link}")

@@ -8,7 +8,6 @@ and its owner is told.
 from __future__ import annotations
 
 import asyncio
-import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from tests.fakes import process as process_module
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
 from tests.fakes.process import BotProcess
 from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
-from tests.test_e2e_survey import MANAGER_ID, has, record_sale
+from tests.test_e2e_survey import MANAGER_ID, has, invite_manager, record_sale
 
 # Until handlers/__init__.py includes the case_admin router, the process is started with it
 # added before the fallback, exactly as tests/test_case_admin.py does in-process.
@@ -59,13 +58,7 @@ async def test_detractor_case_resolved_then_client_says_no(api: FakeBotAPI, tmp_
     await process.start()
     try:
         await api.wait_polling(timeout=60)
-        owner = api.user(OWNER_ID, "Ольга")
-        await owner.send("/invite")
-        invite = await owner.wait_message(has("t.me/"))
-        payload = re.search(r"start=(i_[A-Za-z0-9_-]+)", invite.text or "").group(1)  # type: ignore[union-attr]
-        manager = api.user(MANAGER_ID, "Пётр")
-        await manager.send(f"/start {payload}")
-        await manager.wait_message(has("зарегистрированы"))
+        owner, manager = await invite_manager(api)
 
         # a detractor's answer opens a case and alerts the manager and the owner
         link, _ = await record_sale(manager, "Анна Смирнова", "8 916 123-45-67", "Кухня")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from bench.import_files import write_xlsx_rows
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
 from tests.fakes.process import BotProcess
 from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
-from tests.test_e2e_survey import MANAGER_ID, has
+from tests.test_e2e_survey import has, invite_manager
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FRIDAY = date(2026, 11, 20)
@@ -68,13 +67,7 @@ async def test_an_xlsx_of_1000_contacts_imports_and_birthdays_reach_the_plans(
     await process.start()
     try:
         await api.wait_polling(timeout=60)
-        owner = api.user(OWNER_ID, "Ольга")
-        await owner.send("/invite")
-        invite = await owner.wait_message(has("t.me/"))
-        payload = re.search(r"start=(i_[A-Za-z0-9_-]+)", invite.text or "").group(1)  # type: ignore[union-attr]
-        manager = api.user(MANAGER_ID, "Пётр")
-        await manager.send(f"/start {payload}")
-        await manager.wait_message(has("зарегистрированы"))
+        owner, manager = await invite_manager(api)
 
         path = tmp_path / "клиенты.xlsx"
         base(path)

@@ -21,6 +21,19 @@ def has(text: str):
     return lambda m: text in (m.text or "")
 
 
+async def invite_manager(server: FakeBotAPI) -> tuple[FakeUser, FakeUser]:
+    """The owner makes an invite and the manager registers by it: (owner, manager)."""
+    owner = server.user(OWNER_ID, "Ольга")
+    await owner.send("/invite")
+    invite = await owner.wait_message(has("t.me/"))
+    match = re.search(r"start=(i_[A-Za-z0-9_-]+)", invite.text or "")
+    assert match, invite.text
+    manager = server.user(MANAGER_ID, "Пётр")
+    await manager.send(f"/start {match.group(1)}")
+    await manager.wait_message(has("зарегистрированы"))
+    return owner, manager
+
+
 async def record_sale(
     manager: FakeUser, name: str, phone: str | None, product: str
 ) -> tuple[str, SentMessage]:
@@ -56,13 +69,7 @@ async def test_sale_survey_alert_crash_and_refusal(api: FakeBotAPI, tmp_path: Pa
     await process.start()
     try:
         await api.wait_polling(timeout=60)
-        owner = api.user(OWNER_ID, "Ольга")
-        await owner.send("/invite")
-        invite = await owner.wait_message(has("t.me/"))
-        payload = re.search(r"start=(i_[A-Za-z0-9_-]+)", invite.text or "").group(1)  # type: ignore[union-attr]
-        manager = api.user(MANAGER_ID, "Пётр")
-        await manager.send(f"/start {payload}")
-        await manager.wait_message(has("зарегистрированы"))
+        owner, manager = await invite_manager(api)
 
         link, qr = await record_sale(manager, "Анна Смирнова", "8 916 123-45-67", "Кухня")
         assert qr.files["photo"].startswith(b"\x89PNG")

@@ -26,6 +26,7 @@ from tests.conftest import make_settings
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.process import BotProcess
 from tests.harness import TOKEN
+from tests.test_e2e_foundation import bot_env as polling_env
 
 OWNER_ID = 111
 BOT_ID = int(TOKEN.split(":")[0])
@@ -56,13 +57,7 @@ async def stopped_listening(port: int) -> None:
 
 
 def bot_env(api: FakeBotAPI, tmp_path: Path, port: int | None = None) -> dict[str, str]:
-    env = {
-        "BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": api.url,
-        "OWNER_IDS": str(OWNER_ID),
-        "DATABASE_PATH": str(tmp_path / "data" / "bot.sqlite3"),
-        "COMPANY_NAME": "Ромашка",
-    }
+    env = polling_env(api, tmp_path)
     if port is not None:
         env |= {
             "WEBHOOK_URL": f"http://127.0.0.1:{port}/tg/webhook",
