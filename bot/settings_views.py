@@ -84,24 +84,14 @@ def editor(settings: Settings, base: Settings, key: str, overridden: bool, lang:
     if key == tunables.WORKDAYS:
         names = t(lang, "settings.days").split(",")
         on = settings.cadence.workdays
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=("✅ " if day in on else "▫️ ") + names[day],
-                    callback_data=SettingDay(day=day, on=day not in on).pack(),
-                )
-                for day in range(4)
-            ]
-        )
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=("✅ " if day in on else "▫️ ") + names[day],
-                    callback_data=SettingDay(day=day, on=day not in on).pack(),
-                )
-                for day in range(4, 7)
-            ]
-        )
+        days = [
+            InlineKeyboardButton(
+                text=("✅ " if day in on else "▫️ ") + names[day],
+                callback_data=SettingDay(day=day, on=day not in on).pack(),
+            )
+            for day in range(7)
+        ]
+        rows += [days[:4], days[4:]]  # Monday–Thursday, Friday–Sunday
     elif key == tunables.LANGUAGE:
         rows.append(
             [
