@@ -42,6 +42,9 @@ class Cadence:
     workdays: frozenset[int] = frozenset(range(5))  # Monday = 0
     work_start: time = time(9, 0)
     work_end: time = time(18, 0)
+    # The bot writes first to respondents (nudges, greetings, questions) only in these hours.
+    respondent_start: time = time(10, 0)
+    respondent_end: time = time(20, 0)
     offer_min_days: int = 30
     offer_max_days: int = 60
     birthday_lead_days: int = 3
@@ -312,22 +315,33 @@ def _parse_workdays(raw: str | None) -> frozenset[int]:
     return frozenset(days)
 
 
+def _parse_hours(name: str, raw: str | None, default: tuple[time, time]) -> tuple[time, time]:
+    """`HH:MM-HH:MM` within one day, e.g. 09:00-18:00."""
+    if raw is None:
+        return default
+    example = f"{default[0]:%H:%M}-{default[1]:%H:%M}"
+    start_raw, sep, end_raw = raw.partition("-")
+    if not sep:
+        raise ConfigError(f"{name} must be like {example}; got {raw!r}.")
+    start = _parse_time(name, start_raw.strip(), default[0])
+    end = _parse_time(name, end_raw.strip(), default[1])
+    if end <= start:
+        raise ConfigError(f"{name} must end after it starts; got {raw!r}.")
+    return start, end
+
+
 def _parse_cadence(get: Callable[[str], str | None]) -> Cadence:
-    work_hours = get("WORK_HOURS")
-    work_start, work_end = time(9, 0), time(18, 0)
-    if work_hours is not None:
-        start_raw, sep, end_raw = work_hours.partition("-")
-        if not sep:
-            raise ConfigError(f"WORK_HOURS must be like 09:00-18:00; got {work_hours!r}.")
-        work_start = _parse_time("WORK_HOURS", start_raw.strip(), work_start)
-        work_end = _parse_time("WORK_HOURS", end_raw.strip(), work_end)
-        if work_end <= work_start:
-            raise ConfigError(f"WORK_HOURS must end after it starts; got {work_hours!r}.")
+    work_start, work_end = _parse_hours("WORK_HOURS", get("WORK_HOURS"), (time(9, 0), time(18, 0)))
+    respondent_start, respondent_end = _parse_hours(
+        "RESPONDENT_HOURS", get("RESPONDENT_HOURS"), (time(10, 0), time(20, 0))
+    )
     cadence = Cadence(
         digest_time=_parse_time("DIGEST_TIME", get("DIGEST_TIME"), time(9, 0)),
         workdays=_parse_workdays(get("WORKDAYS")),
         work_start=work_start,
         work_end=work_end,
+        respondent_start=respondent_start,
+        respondent_end=respondent_end,
         offer_min_days=_parse_int("OFFER_MIN_DAYS", get("OFFER_MIN_DAYS"), 30, 1, 365),
         offer_max_days=_parse_int("OFFER_MAX_DAYS", get("OFFER_MAX_DAYS"), 60, 1, 730),
         birthday_lead_days=_parse_int("BIRTHDAY_LEAD_DAYS", get("BIRTHDAY_LEAD_DAYS"), 3, 0, 30),

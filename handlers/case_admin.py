@@ -33,6 +33,7 @@ from handlers.filters import HasRole
 from handlers.replies import show
 from handlers.states import CaseFlow
 from scheduler.alerts import refresh_case_alerts
+from scheduler.daytime import respondent_moment
 from scheduler.sender import Sender
 from storage import Database
 from storage.case_admin import (
@@ -541,6 +542,7 @@ async def on_resolution_text(
     case_id, page = await _flow_case(state)
     viewer = _viewer(role, message.from_user.id)
     now = clock()
+    asked_at = respondent_moment(now, settings.cadence, settings.timezone)
     result = await resolve_case(
         db,
         case_id,
@@ -552,6 +554,7 @@ async def on_resolution_text(
         question=lambda cid, language: question_payload(
             cid, language or settings.default_language, settings
         ),
+        not_before=asked_at,
     )
     await state.clear()
     if result.change is Change.NOT_ALLOWED:
@@ -563,7 +566,20 @@ async def on_resolution_text(
         lines = [t(lang, "cases.resolved_done", case_id=case_id)]
         if result.asked:
             sender.kick()
-            lines.append(t(lang, "cases.client_asked"))
+            if asked_at > now:
+                when = local_datetime(asked_at, settings.timezone)
+                hours = settings.cadence
+                lines.append(
+                    t(
+                        lang,
+                        "cases.client_asked_later",
+                        when=when,
+                        start=f"{hours.respondent_start:%H:%M}",
+                        end=f"{hours.respondent_end:%H:%M}",
+                    )
+                )
+            else:
+                lines.append(t(lang, "cases.client_asked"))
         elif result.blocked is Blocked.NOCONSENT:
             lines.append(t(lang, "cases.client_no_consent"))
         elif result.blocked is not None:

@@ -26,6 +26,7 @@ from handlers.callbacks import PlanPage, TaskAct, TaskOpen
 from handlers.filters import HasRole
 from handlers.replies import show
 from handlers.states import TaskFlow
+from scheduler.daytime import respondent_moment
 from scheduler.followup import FollowUp
 from scheduler.rules import TaskSpec, next_workday, workday_on_or_after
 from scheduler.sender import Sender
@@ -275,12 +276,22 @@ async def on_act(
         if await close_task(db, task.id, user_id, "skipped", "skipped", now):
             note = plain(lang, "task.skipped")
     elif action == "greet":
-        blocked = await _greet(db, task, user_id, now, settings, sender)
+        goes_at = respondent_moment(now, cadence, settings.timezone)
+        blocked = await _greet(db, task, user_id, now, goes_at, settings, sender)
         if blocked is not None:
             reason = plain(lang, f"greet.reason_{blocked.value}", days=cadence.contact_min_days)
             await query.answer(plain(lang, "task.greet_blocked", reason=reason), show_alert=True)
             return
-        note = plain(lang, "task.greeted")
+        if goes_at > now:
+            note = plain(
+                lang,
+                "task.greet_later",
+                when=views.snoozed_until(goes_at, settings),
+                start=f"{cadence.respondent_start:%H:%M}",
+                end=f"{cadence.respondent_end:%H:%M}",
+            )
+        else:
+            note = plain(lang, "task.greeted")
     else:
         await query.answer(plain(lang, "button.forged"), show_alert=True)
         return
@@ -337,11 +348,12 @@ async def _greet(
     task: TaskView,
     user_id: int,
     now: datetime,
+    goes_at: datetime,
     settings: Settings,
     sender: Sender,
 ) -> Blocked | None:
     """The bot's birthday greeting, if the person agreed and the contact budget allows;
-    otherwise why not."""
+    otherwise why not. Tapped at night, it goes when the respondents' daytime begins."""
     if task.contact_id is None:
         return Blocked.UNLINKED
     blocked = await send_greeting(
@@ -352,6 +364,7 @@ async def _greet(
         lambda name, language: views.greeting_payload(
             name, language or settings.default_language, settings
         ),
+        not_before=goes_at,
     )
     if blocked is None:
         sender.kick()

@@ -16,6 +16,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.live_settings import LiveSettings
 from scheduler.alerts import queue_case_alerts
+from scheduler.daytime import in_respondent_hours
 from scheduler.rules import add_working_days, add_working_hours, is_workday, plan_contact
 from scheduler.sender import Sender
 from storage import Database
@@ -184,13 +185,16 @@ class FollowUp:
         queued = await queue_case_alerts(self.db, self.settings, now)
         queued += await self.queue_digests(now)
         queued += await self.queue_reminders(now)
-        queued += await queue_nudges(
-            self.db,
-            now,
-            cadence.nudge_after_hours,
-            cadence.contact_min_days,
-            lambda survey_id, language: views.nudge_payload(survey_id, self.lang(language)),
-        )
+        # Nudges are queued only in the respondents' daytime: one due at night stays due (not
+        # queued for later, so an answer given overnight still cancels it) until the morning.
+        if in_respondent_hours(now, cadence, self.settings.timezone):
+            queued += await queue_nudges(
+                self.db,
+                now,
+                cadence.nudge_after_hours,
+                cadence.contact_min_days,
+                lambda survey_id, language: views.nudge_payload(survey_id, self.lang(language)),
+            )
         queued += await self.queue_case_deadlines(now)
         queued += await queue_unreachable_notices(
             self.db,

@@ -253,9 +253,11 @@ async def resolve_case(
     *,
     min_days: int,
     question: Callable[[int, str | None], dict[str, Any]],
+    not_before: datetime | None = None,
 ) -> Resolved:
     """Resolve a taken case and, in the same transaction, queue the one question to the person
-    (`question(case_id, language)` renders it) if they agreed to be contacted."""
+    (`question(case_id, language)` renders it) if they agreed to be contacted; it goes at
+    `not_before` (the respondents' daytime) if that is later than now."""
     async with db.transaction() as conn:
         if not await _visible(conn, case_id, viewer):
             return Resolved(Change.NOT_ALLOWED, False, None)
@@ -291,6 +293,7 @@ async def resolve_case(
             contact_id=row["contact_id"],
             ref=f"case:{case_id}",
             idem_key=_confirm_key(case_id, row["reopened_count"]),
+            not_before=not_before,
         )
     return Resolved(Change.DONE, queued is not None, None)
 

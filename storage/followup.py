@@ -3,6 +3,8 @@
 Each function marks what it queued in the same transaction as the outbox rows (or relies on the
 outbox's idempotency key), so a tick that runs twice, or again after a restart, queues nothing new.
 `may_write_first` is the one contact budget every bot-initiated message to a person goes through.
+The budget counts only what the bot itself sent (`contact_log.channel = 'bot'`): a manager's call
+is human contact, shown on the card, and must not hold back the bot's survey nudge.
 """
 
 from __future__ import annotations
@@ -54,9 +56,11 @@ async def may_write_first(
     if needs_consent and not row["contact_consent"]:
         return Blocked.NOCONSENT
     since = ts(now - timedelta(days=min_days))
+    # Only the bot's own messages: calls are logged with initiated = 1 too (the company called).
     recent = await (
         await conn.execute(
-            "SELECT 1 FROM contact_log WHERE contact_id = ? AND initiated = 1 AND at > ? LIMIT 1",
+            "SELECT 1 FROM contact_log WHERE contact_id = ? AND initiated = 1 "
+            "AND channel = 'bot' AND at > ? LIMIT 1",
             (contact_id, since),
         )
     ).fetchone()
@@ -79,8 +83,10 @@ async def send_greeting(
     now: datetime,
     min_days: int,
     payload: Callable[[str | None, str | None], dict[str, Any]],
+    not_before: datetime | None = None,
 ) -> Blocked | None:
-    """Queue the bot's birthday greeting to a person, if the contact budget allows it."""
+    """Queue the bot's birthday greeting to a person, if the contact budget allows it; it goes
+    at `not_before` (the respondents' daytime) if that is later than now."""
     async with db.transaction() as conn:
         blocked = await may_write_first(conn, contact_id, now, min_days, needs_consent=True)
         if blocked is not None:
@@ -98,6 +104,7 @@ async def send_greeting(
             now=now,
             contact_id=contact_id,
             idem_key=f"greeting:{contact_id}:{now.year}",
+            not_before=not_before,
         )
     return None
 
@@ -109,33 +116,42 @@ async def queue_nudges(
     min_days: int,
     render: Callable[[int, str | None], dict[str, Any]],
 ) -> int:
-    """One gentle nudge for a survey opened but not finished (method 10)."""
+    """One gentle nudge for a survey opened but not finished (method 10).
+
+    The survey is marked nudged only when its nudge is queued: a nudge the contact budget holds
+    back stays due and goes at the first tick the budget allows. People the bot may never write
+    to first (opted out, blocked the bot, forgotten) are left out by the query itself, so their
+    surveys cost nothing per tick and are nudged if they come back with /start.
+    """
     queued = 0
     async with db.transaction() as conn:
         rows = await (
             await conn.execute(
-                "SELECT id, contact_id, respondent_tg_id, language FROM surveys "
-                "WHERE answered_at IS NULL AND nudged_at IS NULL AND opened_at IS NOT NULL "
-                "AND opened_at <= ? AND respondent_tg_id IS NOT NULL",
+                "SELECT s.id, s.contact_id, s.respondent_tg_id, s.language FROM surveys s "
+                "JOIN contacts c ON c.id = s.contact_id "
+                "WHERE s.answered_at IS NULL AND s.nudged_at IS NULL AND s.opened_at IS NOT NULL "
+                "AND s.opened_at <= ? AND s.respondent_tg_id IS NOT NULL "
+                "AND c.opted_out_at IS NULL AND c.unreachable_at IS NULL "
+                "AND c.forgotten_at IS NULL AND c.tg_user_id IS NOT NULL",
                 (ts(now - timedelta(hours=after_hours)),),
             )
         ).fetchall()
         for survey_id, contact_id, chat_id, language in rows:
-            if await may_write_first(conn, contact_id, now, min_days) is None:
-                await enqueue(
-                    conn,
-                    chat_id=chat_id,
-                    purpose="nudge",
-                    payload=render(survey_id, language),
-                    now=now,
-                    contact_id=contact_id,
-                    idem_key=f"nudge:{survey_id}",
-                )
-                queued += 1
-            # Once only: a nudge the budget did not allow is not tried again later.
+            if await may_write_first(conn, contact_id, now, min_days) is not None:
+                continue  # held back by the budget: tried again at a later tick
+            await enqueue(
+                conn,
+                chat_id=chat_id,
+                purpose="nudge",
+                payload=render(survey_id, language),
+                now=now,
+                contact_id=contact_id,
+                idem_key=f"nudge:{survey_id}",
+            )
             await conn.execute(
                 "UPDATE surveys SET nudged_at = ? WHERE id = ?", (ts(now), survey_id)
             )
+            queued += 1
     return queued
 
 

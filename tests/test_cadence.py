@@ -312,6 +312,7 @@ async def test_birthday_greeting_within_the_contact_budget(harness: Harness, db:
     assert "🎂 День рождения: Анна Смирнова" in [b[0] for b in buttons(plan)]
     card = await open_card(harness, plan, "День рождения")
     user = harness.user(MANAGER_ID, "Пётр")
+    at(harness, 2026, 11, 24, 10, 30)  # in the respondents' daytime: it goes at once
     sent = await harness.tap(user, button_data(card, "Поздравить от бота"), as_message(plan))
     assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == (
         "Поздравление отправлено."

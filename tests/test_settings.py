@@ -6,6 +6,7 @@ import dataclasses
 import os
 import subprocess
 import sys
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,13 @@ def test_defaults() -> None:
     assert s.default_language == "ru"
     assert s.bot_id == 123456789
     assert s.phone_region == "RU" and s.send_rate == 25.0
+    assert (s.cadence.respondent_start, s.cadence.respondent_end) == (time(10), time(20))
+
+
+def test_respondent_hours_parsed() -> None:
+    s = Settings.from_env({"BOT_TOKEN": TOKEN, "RESPONDENT_HOURS": " 09:30 - 21:00 "})
+    assert (s.cadence.respondent_start, s.cadence.respondent_end) == (time(9, 30), time(21))
+    assert (s.cadence.work_start, s.cadence.work_end) == (time(9), time(18))  # untouched
 
 
 def test_all_values_parsed() -> None:
@@ -70,6 +78,11 @@ def test_settings_are_immutable_and_hide_the_token() -> None:
         ({"BOT_TOKEN": TOKEN, "PHONE_REGION": "XX"}, "PHONE_REGION must be"),
         ({"BOT_TOKEN": TOKEN, "SEND_RATE": "fast"}, "SEND_RATE must be"),
         ({"BOT_TOKEN": TOKEN, "SEND_RATE": "100"}, "SEND_RATE must be"),
+        ({"BOT_TOKEN": TOKEN, "RESPONDENT_HOURS": "10:00"}, "RESPONDENT_HOURS must be like"),
+        ({"BOT_TOKEN": TOKEN, "RESPONDENT_HOURS": "10-20"}, "RESPONDENT_HOURS must be a time"),
+        ({"BOT_TOKEN": TOKEN, "RESPONDENT_HOURS": "20:00-10:00"}, "RESPONDENT_HOURS must end"),
+        ({"BOT_TOKEN": TOKEN, "RESPONDENT_HOURS": "10:00-25:00"}, "RESPONDENT_HOURS must be a"),
+        ({"BOT_TOKEN": TOKEN, "WORK_HOURS": "18:00-09:00"}, "WORK_HOURS must end after"),
     ],
 )
 def test_invalid_values_are_named(env: dict[str, str], needle: str) -> None:

@@ -79,6 +79,10 @@ TEXTS: dict[str, str] = {
         "The bot will ask the client whether the issue is resolved; the answer will appear in "
         "the history."
     ),
+    "cases.client_asked_later": (
+        "The bot will ask the client whether it is resolved at {when} (it writes to clients "
+        "from {start} to {end}); the answer will appear in the history."
+    ),
     "cases.client_no_consent": "The client did not agree to be contacted — the bot does not ask.",
     "cases.client_blocked": "The bot cannot ask the client: {reason}.",
     "cases.not_taken": (

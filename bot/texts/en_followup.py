@@ -101,6 +101,7 @@ TEXTS: dict[str, str] = {
     "task.note_invalid": "Please type the note as text, up to 2000 characters.",
     "task.note_saved": "Note saved.",
     "task.greeted": "The greeting was sent.",
+    "task.greet_later": "The greeting goes at {when}: the bot writes to clients from {start} to {end}.",
     "task.greet_blocked": "The bot cannot write first: {reason}",
     "greet.reason_optout": "the person opted out of messages",
     "greet.reason_unreachable": "the person blocked the bot",

@@ -77,6 +77,10 @@ TEXTS: dict[str, str] = {
     "cases.note_added": "📝 Заметка добавлена к случаю №{case_id}.",
     "cases.resolved_done": "✅ Случай №{case_id} решён.",
     "cases.client_asked": "Бот спросит клиента, решена ли проблема; ответ появится в истории.",
+    "cases.client_asked_later": (
+        "Бот спросит клиента, решена ли проблема, {when} (клиентам он пишет с {start} до {end}); "
+        "ответ появится в истории."
+    ),
     "cases.client_no_consent": "Клиент не давал согласия на связь — бот его не спрашивает.",
     "cases.client_blocked": "Бот не может спросить клиента: {reason}.",
     "cases.not_taken": (

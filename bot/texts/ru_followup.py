@@ -101,6 +101,7 @@ TEXTS: dict[str, str] = {
     "task.note_invalid": "Пожалуйста, напишите заметку текстом, до 2000 знаков.",
     "task.note_saved": "Заметка сохранена.",
     "task.greeted": "Поздравление отправлено.",
+    "task.greet_later": "Поздравление уйдёт {when}: бот пишет клиентам с {start} до {end}.",
     "task.greet_blocked": "Бот не может написать первым: {reason}",
     "greet.reason_optout": "человек отказался от сообщений",
     "greet.reason_unreachable": "человек заблокировал бота",
