@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -18,12 +19,27 @@ from bot.config import Settings
 from bot.deeplinks import LinkKind, make_link
 from bot.formatting import local_datetime
 from bot.parsing import format_phone
-from bot.texts import Raw, plain, t
+from bot.texts import CATALOGS, Raw, plain, plural, t
 from handlers.callbacks import CaseTake, PlanPage, SurveyResume, TaskAct, TaskOpen
 from scheduler.rules import next_birthday
 from storage.tasks import TaskView
 
-PAGE_SIZE = 8
+# A manager's usual day fits one message; 20 bounded lines stay far inside 4,096 characters.
+PAGE_SIZE = 20
+NAME_CUT = 40
+DETAIL_CUT = 40
+KIND_EMOJI = {
+    "call": "📞",
+    "call_back": "📞",
+    "meet": "🤝",
+    "offer": "🛍",
+    "birthday": "🎂",
+    "birthday_lead": "🎁",
+    "refresh": "💐",
+    "passive": "🔄",
+    "resend": "✉️",
+}
+_TAG = re.compile(r"<[^>]*>")
 WEEK_PER_DAY = 6
 LABEL_LIMIT = 60
 CALL_KINDS = ("call", "call_back")
@@ -52,20 +68,80 @@ def _back(lang: str, page: int) -> list[InlineKeyboardButton]:
     ]
 
 
+def telegram_length(html_text: str) -> int:
+    """The length Telegram checks against its 4,096 limit: the text after entity parsing (tags
+    gone, `&amp;` one character), in UTF-16 code units (an emoji counts two), the stricter count."""
+    visible = html.unescape(_TAG.sub("", html_text))
+    return len(visible.encode("utf-16-le")) // 2
+
+
+def _detail(task: TaskView, lang: str, today: date) -> str:
+    """A few words that tell one item from another: what was bought, the birthday, the score."""
+    kind = task.kind
+    if kind == "birthday_lead" and task.birth_day and task.birth_month:
+        upcoming = next_birthday(task.birth_day, task.birth_month, today)
+        return plain(lang, "plan.birthday_on", date=upcoming.strftime("%d.%m"))
+    if kind == "refresh" and task.survey_score is not None:
+        return plain(lang, "plan.score", score=task.survey_score)
+    if kind == "passive":
+        last = task.meta.get("last_deal") or (
+            task.deal_date.isoformat() if task.deal_date else None
+        )
+        if last:
+            shown = date.fromisoformat(last).strftime("%d.%m.%Y")
+            return plain(lang, "plan.last_deal", date=shown)
+    if kind in ("birthday", "birthday_lead", "refresh", "passive"):
+        return task.organization or ""
+    return task.deal_description or task.organization or ""
+
+
+def _plan_line(task: TaskView, lang: str, today: date) -> str:
+    # Cut before escaping, so an entity is never cut in half and the visible length is bounded.
+    line = (
+        f"{KIND_EMOJI.get(task.kind, '•')} {html.escape(_cut(task.contact_name or '—', NAME_CUT))}"
+    )
+    detail = _detail(task, lang, today)
+    if detail:
+        line += ", " + html.escape(_cut(detail, DETAIL_CUT))
+    if task.due_date < today:
+        line += t(lang, "plan.overdue", date=task.due_date.strftime("%d.%m"))
+    return line
+
+
 def plan_message(
     tasks: list[TaskView], page: int, lang: str, today: date
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The day's plan: a title and one button per task, PAGE_SIZE to a page."""
+    """The day's plan as a message that reads as the plan: the page's items listed by kind (an
+    emoji, the person, a few words), then one button per item that opens its card.
+
+    PAGE_SIZE items a page, each line bounded, so a page always fits Telegram's 4,096 characters
+    (checked with `telegram_length` in the tests on 200 items of the longest kinds); the rest is
+    announced as "… and N more" behind ▶. Items come grouped in the order `due_tasks` gives.
+    """
     day = today.strftime("%d.%m.%Y")
     if not tasks:
-        return t(lang, "plan.title", date=day, count=0) + "\n\n" + t(lang, "plan.empty"), None
+        return t(lang, "plan.title_empty", date=day) + "\n\n" + t(lang, "plan.empty"), None
     pages = math.ceil(len(tasks) / PAGE_SIZE)
     page = min(max(page, 0), pages - 1)
-    lines = [t(lang, "plan.title", date=day, count=len(tasks)), "", t(lang, "plan.pick")]
+    shown = tasks[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    lines = [t(lang, "plan.title", date=day, count=plural(lang, len(tasks), "plural.task"))]
     if pages > 1:
         lines.append(t(lang, "plan.page", page=page + 1, pages=pages))
+    kind = None
+    for task in shown:
+        if task.kind != kind:
+            kind = task.kind
+            lines.append("")
+            if f"plan.kind.{kind}" in CATALOGS["ru"]:
+                lines.append(f"<b>{t(lang, f'plan.kind.{kind}')}</b>")
+        lines.append(_plan_line(task, lang, today))
+    rest = len(tasks) - (page + 1) * PAGE_SIZE
+    lines.append("")
+    if rest > 0:
+        lines.append(t(lang, "plan.more", count=plural(lang, rest, "plural.task")))
+    lines.append(t(lang, "plan.pick"))
     rows = []
-    for task in tasks[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
+    for task in shown:
         label = plain(lang, f"item.{task.kind}", name=task.contact_name or "—")
         if task.due_date < today:
             label += plain(lang, "plan.overdue", date=task.due_date.strftime("%d.%m"))

@@ -76,7 +76,14 @@ async def test_sale_gives_one_morning_plan_with_the_call(harness: Harness, db: D
     at(harness, 2026, 11, 23, 9, 0)
     plan = sends(await harness.tick(), MANAGER_ID)
     assert len(plan) == 1
-    assert plan[0].text.startswith("📋 План на 23.11.2026: дел — 1")
+    assert plan[0].text.splitlines() == [
+        "📋 План на 23.11.2026: 1 дело",
+        "",
+        "<b>Звонки после покупки</b>",
+        "📞 Анна Смирнова, Кухонный гарнитур",
+        "",
+        "Нажмите на дело, чтобы открыть его и записать результат.",
+    ]
     assert [b[0] for b in buttons(plan[0])] == ["📞 Звонок после покупки: Анна Смирнова"]
     at(harness, 2026, 11, 23, 9, 1)
     assert sends(await harness.tick(), MANAGER_ID) == []  # once a day
@@ -115,7 +122,7 @@ async def test_not_used_yet_calls_back_after_the_start(harness: Harness, db: Dat
     answer = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
     assert answer.text == "Перезвоните 27.11.2026: задача в плане."  # starts Thu 26 → call Fri 27
     back = next(r for r in sent if isinstance(r, EditMessageText))
-    assert "дел — 0" in back.text and "На сегодня дел нет" in back.text
+    assert back.text == "📋 План на 23.11.2026\n\nНа сегодня дел нет. Хорошего дня!"
     assert ("call_back", "2026-11-27", "pending", None, "callback:1") in await tasks(db)
     at(harness, 2026, 11, 27)
     plan = sends(await harness.tick(), MANAGER_ID)[0]
@@ -210,7 +217,8 @@ async def test_snooze_an_hour_brings_a_reminder_at_its_hour(harness: Harness, db
     assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == (
         "Отложено до 23.11.2026 10:00."
     )
-    assert "дел — 0" in next(r for r in sent if isinstance(r, EditMessageText)).text
+    back = next(r for r in sent if isinstance(r, EditMessageText)).text
+    assert "На сегодня дел нет" in back and "Анна" not in back
     at(harness, 2026, 11, 23, 9, 59)
     assert sends(await harness.tick(), MANAGER_ID) == []
     at(harness, 2026, 11, 23, 10, 0)
@@ -461,4 +469,5 @@ async def test_the_plan_is_decided_once_in_the_morning(harness: Harness, db: Dat
     at(harness, 2026, 11, 20, 14, 0)
     assert sends(await harness.tick(), MANAGER_ID) == []  # no "morning" plan in the afternoon
     user = harness.user(MANAGER_ID, "Пётр")
-    assert "дел — 1" in replies(await harness.send(user, "/today"))[0]  # but /today shows it
+    today = replies(await harness.send(user, "/today"))[0]  # but /today shows it
+    assert "1 дело" in today and "📞 Анна Смирнова, Кухонный гарнитур" in today

@@ -40,7 +40,8 @@ async def test_next_day_call_arrives_in_the_morning_plan(
     await process.start()
     try:
         plan = await manager.wait_message(has("План на 23.11.2026"), timeout=60)
-        assert "дел — 1" in (plan.text or "")
+        assert "1 дело" in (plan.text or "")
+        assert "📞 Анна Смирнова, Кухня" in (plan.text or "")
         await manager.tap(plan, plan.button("Звонок после покупки"))
         card = await manager.wait_edit(plan)
         assert "Спросите, пользуется ли уже покупкой" in (card.text or "")

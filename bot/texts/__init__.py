@@ -2,6 +2,8 @@
 
 `t(lang, key, **values)` fills a template; values are HTML-escaped (messages use HTML parse mode)
 unless wrapped in `Raw`, so a client's name like "<b>Ivan" can never break or forge markup.
+`plural(lang, count, key)` picks a word's form for a count: a plural key holds the forms split by
+"|", Russian one|few|many ("дело|дела|дел"), English one|other ("task|tasks").
 """
 
 from __future__ import annotations
@@ -62,3 +64,21 @@ def t(lang: str, key: str, **values: Any) -> str:
         for name, value in values.items()
     }
     return template.format(**safe)
+
+
+def _plural_form(lang: str, count: int) -> int:
+    if lang == "en":
+        return 0 if count == 1 else 1
+    n = abs(count)
+    if n % 10 == 1 and n % 100 != 11:
+        return 0  # 1, 21, 101 дело
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return 1  # 2, 3, 4, 22 дела
+    return 2  # 0, 5–20, 25, 111 дел
+
+
+def plural(lang: str, count: int, key: str) -> str:
+    """The count and its word in the right form: `plural("ru", 21, "plural.task")` → "21 дело"."""
+    forms = CATALOGS.get(lang, CATALOGS["ru"])[key].split("|")
+    form = forms[min(_plural_form(lang if lang in CATALOGS else "ru", count), len(forms) - 1)]
+    return f"{count} {form}"

@@ -2,7 +2,22 @@
 
 TEXTS: dict[str, str] = {
     # --- the daily plan ---
-    "plan.title": "📋 Plan for {date}: {count} to do",
+    "plan.title": "📋 Plan for {date}: {count}",
+    "plan.title_empty": "📋 Plan for {date}",
+    "plan.more": "… and {count} more — tap ▶ to see them.",
+    "plural.task": "task|tasks",
+    "plan.kind.meet": "Meet urgently",
+    "plan.kind.call_back": "Call back",
+    "plan.kind.call": "Calls after the purchase",
+    "plan.kind.birthday": "Birthdays",
+    "plan.kind.birthday_lead": "Birthdays soon: prepare a gift",
+    "plan.kind.offer": "Individual offers",
+    "plan.kind.refresh": "Thank the promoters",
+    "plan.kind.resend": "Resend the survey",
+    "plan.kind.passive": "No purchase for a while",
+    "plan.score": "score {score}",
+    "plan.last_deal": "last purchase {date}",
+    "plan.birthday_on": "birthday on {date}",
     "plan.empty": "Nothing to do today. Have a good day!",
     "plan.pick": "Tap an item to open it and record the outcome.",
     "plan.overdue": " · since {date}",
@@ -14,7 +29,7 @@ TEXTS: dict[str, str] = {
     "item.call": "📞 Call after purchase: {name}",
     "item.call_back": "📞 Call back: {name}",
     "item.meet": "🤝 Meet urgently: {name}",
-    "item.offer": "🎁 Offer: {name}",
+    "item.offer": "🛍 Offer: {name}",
     "item.birthday": "🎂 Birthday: {name}",
     "item.birthday_lead": "🎁 Birthday soon: {name}",
     "item.refresh": "💐 Say thank you: {name}",
@@ -42,7 +57,7 @@ TEXTS: dict[str, str] = {
         "the problem."
     ),
     "card.offer": (
-        "🎁 <b>Individual offer</b>\n{who}\n\n<b>Purchases:</b>\n{purchases}\n\n"
+        "🛍 <b>Individual offer</b>\n{who}\n\n<b>Purchases:</b>\n{purchases}\n\n"
         "<b>What they said:</b>\n{comments}\n\n"
         "Offer 1–2 items that are useful to this person in particular."
     ),
@@ -101,7 +116,9 @@ TEXTS: dict[str, str] = {
     "task.note_invalid": "Please type the note as text, up to 2000 characters.",
     "task.note_saved": "Note saved.",
     "task.greeted": "The greeting was sent.",
-    "task.greet_later": "The greeting goes at {when}: the bot writes to clients from {start} to {end}.",
+    "task.greet_later": (
+        "The greeting goes at {when}: the bot writes to clients from {start} to {end}."
+    ),
     "task.greet_blocked": "The bot cannot write first: {reason}",
     "greet.reason_optout": "the person opted out of messages",
     "greet.reason_unreachable": "the person blocked the bot",

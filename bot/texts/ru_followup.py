@@ -2,7 +2,22 @@
 
 TEXTS: dict[str, str] = {
     # --- the daily plan ---
-    "plan.title": "📋 План на {date}: дел — {count}",
+    "plan.title": "📋 План на {date}: {count}",
+    "plan.title_empty": "📋 План на {date}",
+    "plan.more": "… и ещё {count} — нажмите ▶, чтобы увидеть их.",
+    "plural.task": "дело|дела|дел",
+    "plan.kind.meet": "Срочно встретиться",
+    "plan.kind.call_back": "Перезвонить",
+    "plan.kind.call": "Звонки после покупки",
+    "plan.kind.birthday": "Дни рождения",
+    "plan.kind.birthday_lead": "Скоро дни рождения: подготовить подарок",
+    "plan.kind.offer": "Индивидуальные предложения",
+    "plan.kind.refresh": "Поблагодарить промоутеров",
+    "plan.kind.resend": "Переслать опрос",
+    "plan.kind.passive": "Давно не покупали",
+    "plan.score": "оценка {score}",
+    "plan.last_deal": "последняя покупка {date}",
+    "plan.birthday_on": "день рождения {date}",
     "plan.empty": "На сегодня дел нет. Хорошего дня!",
     "plan.pick": "Нажмите на дело, чтобы открыть его и записать результат.",
     "plan.overdue": " · с {date}",
@@ -14,7 +29,7 @@ TEXTS: dict[str, str] = {
     "item.call": "📞 Звонок после покупки: {name}",
     "item.call_back": "📞 Перезвонить: {name}",
     "item.meet": "🤝 Срочно встретиться: {name}",
-    "item.offer": "🎁 Предложение: {name}",
+    "item.offer": "🛍 Предложение: {name}",
     "item.birthday": "🎂 День рождения: {name}",
     "item.birthday_lead": "🎁 Скоро день рождения: {name}",
     "item.refresh": "💐 Поблагодарить: {name}",
@@ -42,7 +57,7 @@ TEXTS: dict[str, str] = {
         "и решите проблему."
     ),
     "card.offer": (
-        "🎁 <b>Индивидуальное предложение</b>\n{who}\n\n<b>Покупки:</b>\n{purchases}\n\n"
+        "🛍 <b>Индивидуальное предложение</b>\n{who}\n\n<b>Покупки:</b>\n{purchases}\n\n"
         "<b>Что говорил(а):</b>\n{comments}\n\n"
         "Предложите 1–2 позиции, полезные именно этому человеку."
     ),
