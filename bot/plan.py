@@ -169,13 +169,16 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _who(task: TaskView, lang: str) -> str:
-    return t(
-        lang,
-        "card.who",
-        name=task.contact_name or "—",
-        org=f", {task.organization}" if task.organization else "",
-        phone=f", {format_phone(task.phone)}" if task.phone else "",
+def _who(task: TaskView, lang: str) -> Raw:
+    # Escaped once here; Raw so the card's template does not escape "&lt;" a second time.
+    return Raw(
+        t(
+            lang,
+            "card.who",
+            name=task.contact_name or "—",
+            org=f", {task.organization}" if task.organization else "",
+            phone=f", {format_phone(task.phone)}" if task.phone else "",
+        )
     )
 
 

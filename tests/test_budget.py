@@ -153,3 +153,24 @@ async def test_was_it_resolved_asked_at_night_goes_in_the_morning(
     assert sends(await harness.drain(), CLIENT_ID) == []
     at(harness, 2026, 11, 21, 10, 0)
     assert (await question_to(harness)).chat_id == CLIENT_ID
+
+
+def test_the_respondents_daytime_window() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.config import Cadence
+    from scheduler.daytime import respondent_moment
+
+    msk = ZoneInfo("Europe/Moscow")
+    cadence = Cadence()  # 10:00-20:00
+
+    def moment(h: int, m: int) -> datetime:
+        now = datetime(2026, 11, 20, h, m, tzinfo=msk).astimezone(UTC)
+        return respondent_moment(now, cadence, msk).astimezone(msk).replace(tzinfo=None)
+
+    assert moment(9, 59) == datetime(2026, 11, 20, 10, 0)
+    assert moment(10, 0) == datetime(2026, 11, 20, 10, 0)
+    assert moment(19, 59) == datetime(2026, 11, 20, 19, 59)
+    assert moment(20, 0) == datetime(2026, 11, 21, 10, 0)
+    assert moment(23, 40) == datetime(2026, 11, 21, 10, 0)

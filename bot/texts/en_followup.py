@@ -4,7 +4,7 @@ TEXTS: dict[str, str] = {
     # --- the daily plan ---
     "plan.title": "📋 Plan for {date}: {count}",
     "plan.title_empty": "📋 Plan for {date}",
-    "plan.more": "… and {count} more — tap ▶ to see them.",
+    "plan.more": "… plus {count} — tap ▶ to see them.",
     "plural.task": "task|tasks",
     "plan.kind.meet": "Meet urgently",
     "plan.kind.call_back": "Call back",
