@@ -296,7 +296,23 @@ CREATE TABLE erased_phones (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: list[str] = [V1_ROLES_AND_CONVERSATIONS, V2_FOLLOW_UP, V3_CADENCE, V4_ERASED_PHONES]
+V5_HELD_NUDGES = """
+-- Before this version a survey was marked nudged even when the contact budget held its nudge back
+-- (a manager's call counted against it), so that nudge never came. Those of the last 14 days
+-- become due again; older ones stay as they are (a nudge weeks late would be no help).
+UPDATE surveys SET nudged_at = NULL
+WHERE nudged_at IS NOT NULL AND answered_at IS NULL
+    AND opened_at > datetime('now', '-14 days')
+    AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.idem_key = 'nudge:' || surveys.id);
+"""
+
+MIGRATIONS: list[str] = [
+    V1_ROLES_AND_CONVERSATIONS,
+    V2_FOLLOW_UP,
+    V3_CADENCE,
+    V4_ERASED_PHONES,
+    V5_HELD_NUDGES,
+]
 
 
 async def apply_migrations(conn: aiosqlite.Connection, target: int) -> None:

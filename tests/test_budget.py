@@ -4,9 +4,17 @@ resolved?") is counted and timed; a manager's call is human contact and counts f
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 
+from bot.config import Cadence
+from scheduler.daytime import respondent_moment
 from storage import Database
+from storage.migrations import MIGRATIONS, V5_HELD_NUDGES
+from storage.timefmt import ts
 from tests.harness import Harness, as_message, button_data
 from tests.test_cadence import at, open_card, sends
 from tests.test_case_admin import add_manager, detractor, question_to, take_and_resolve
@@ -156,12 +164,6 @@ async def test_was_it_resolved_asked_at_night_goes_in_the_morning(
 
 
 def test_the_respondents_daytime_window() -> None:
-    from datetime import UTC, datetime
-    from zoneinfo import ZoneInfo
-
-    from bot.config import Cadence
-    from scheduler.daytime import respondent_moment
-
     msk = ZoneInfo("Europe/Moscow")
     cadence = Cadence()  # 10:00-20:00
 
@@ -174,3 +176,42 @@ def test_the_respondents_daytime_window() -> None:
     assert moment(19, 59) == datetime(2026, 11, 20, 19, 59)
     assert moment(20, 0) == datetime(2026, 11, 21, 10, 0)
     assert moment(23, 40) == datetime(2026, 11, 21, 10, 0)
+
+
+async def test_upgrade_brings_back_recent_nudges_the_budget_swallowed(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    db = Database(path)
+    await db.open(migrate_to=MIGRATIONS.index(V5_HELD_NUDGES))  # the schema before the fix
+    now = datetime.now(UTC)  # the migration compares with SQLite's own clock
+    recent, old = ts(now - timedelta(days=2)), ts(now - timedelta(days=30))
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO contacts (id, kind, tg_user_id, created_at, updated_at) "
+            "VALUES (1, 'client', 5001, ?, ?)",
+            (old, old),
+        )
+        for survey_id, opened in ((1, recent), (2, recent), (3, old)):
+            await conn.execute(
+                "INSERT INTO surveys (id, token, contact_id, kind, status, respondent_tg_id, "
+                "created_at, opened_at, nudged_at) VALUES (?, ?, 1, 'client', 'opened', 5001, "
+                "?, ?, ?)",
+                (survey_id, f"t{survey_id}", opened, opened, opened),
+            )
+        # survey 2's nudge really was queued (and sent)
+        await conn.execute(
+            "INSERT INTO outbox (idem_key, chat_id, contact_id, purpose, payload, status, "
+            "not_before, created_at) VALUES ('nudge:2', 5001, 1, 'nudge', '{}', 'sent', ?, ?)",
+            (recent, recent),
+        )
+    await db.close()
+    db = Database(path)
+    await db.open()
+    try:
+        async with db.read() as conn:
+            rows = await (
+                await conn.execute("SELECT id, nudged_at IS NULL FROM surveys ORDER BY id")
+            ).fetchall()
+        # only the recent one whose nudge never went is due again
+        assert [tuple(r) for r in rows] == [(1, 1), (2, 0), (3, 0)]
+    finally:
+        await db.close()
