@@ -2,158 +2,220 @@
 
 Every handler re-checks on the server that the person may press the button: callback data can be
 forged by any client, so it only says what was pressed, never that it is allowed.
+
+Every field is bounded here, so a forged button fails to parse and falls through to the polite
+fallback ("this button no longer works") instead of reaching SQLite: ids are positive and fit its
+signed 64-bit integer (a bigger one raised OverflowError inside the driver), pages are small
+non-negative numbers, and enum-like strings are `Literal`s. Prefixes and field order are stored
+data (buttons already in chats and outbox rows hold them): never rename or reorder them
+(tests/test_callback_bounds.py pins them).
 """
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Annotated, Literal
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import AfterValidator, Field
+
+SQLITE_MAX_INT = 2**63 - 1
+MAX_PAGE = 100_000  # far beyond any list we show; page * page size stays a small number
+
+RowId = Annotated[int, Field(ge=1, le=SQLITE_MAX_INT)]
+"""A row id of ours or a Telegram user id: positive, and within SQLite's INTEGER."""
+ManagerFilter = Annotated[int, Field(ge=0, le=SQLITE_MAX_INT)]  # 0: all managers
+Page = Annotated[int, Field(ge=0, le=MAX_PAGE)]
+ScoreValue = Annotated[int, Field(ge=0, le=10)]
+Weekday = Annotated[int, Field(ge=0, le=6)]  # Monday = 0
+PeriodCode = Annotated[str, Field(pattern=r"^(7|30|90|y|all|m[0-9]{4}-[0-9]{2})$")]
+"""A `bot.periods` code: 7, 30, 90, y, all, or mYYYY-MM (a typed month)."""
+
+
+def _real_date(value: str) -> str:
+    date.fromisoformat(value)  # ValueError for 2026-02-30: the button is refused
+    return value
+
+
+IsoDate = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), AfterValidator(_real_date)]
+
+Kind = Literal["client", "supplier", "contractor", "partner"]
+KindOrAll = Literal["all", "client", "supplier", "contractor", "partner"]
+SaleField = Literal["kind", "name", "org", "phone", "birthday", "product", "date"]
+SkippableField = Literal["org", "phone", "birthday"]
+SaleActionName = Literal[
+    "save", "cancel", "kind", "name", "org", "phone", "birthday", "product", "date"
+]
+CommentCategory = Literal["all", "promoter", "passive", "detractor"]
+ExportCode = Literal["30", "90", "y", "all"]
+TaskAction = Literal[
+    "likes", "notyet", "unsuit", "noans", "snz", "done", "note", "skip", "swk", "greet", "stom",
+    "st1", "st3", "st7", "stdate", "s1h", "s3h", "again", "nomore",
+]  # fmt: skip
+CaseAction = Literal["take", "note", "resolve", "reopen"]
+ForgetAction = Literal["ask", "yes", "no"]
+SettingKey = Literal[
+    "company_name", "digest_time", "workdays", "offer_interval", "birthday_lead_days",
+    "contact_min_days", "default_language",
+]  # fmt: skip
+SettingView = Literal[
+    "card", "company_name", "digest_time", "workdays", "offer_interval", "birthday_lead_days",
+    "contact_min_days", "default_language",
+]  # fmt: skip
+PickableKey = Literal[
+    "digest_time", "offer_interval", "birthday_lead_days", "contact_min_days", "default_language"
+]
+PickedValue = Literal[
+    "08.00", "09.00", "10.00", "30-60", "45-90", "60-90", "1", "3", "7", "14", "ru", "en",
+]  # fmt: skip
+"""Every value a preset or language button carries (`bot.tunables.PRESETS`, ":" as ".")."""
 
 
 class ManagerToggle(CallbackData, prefix="mg"):
-    user_id: int
+    user_id: RowId
     active: bool
 
 
 class SaleKind(CallbackData, prefix="sk"):
-    kind: str
+    kind: Kind
 
 
 class SaleSkip(CallbackData, prefix="ss"):
-    field: str
+    field: SkippableField
 
 
 class SaleDate(CallbackData, prefix="sd"):
-    day: str  # ISO date the button showed
+    day: IsoDate  # the date the button showed
 
 
 class SaleAction(CallbackData, prefix="sa"):
-    action: str  # save, cancel, or the name of a field to edit
+    action: SaleActionName  # save, cancel, or the name of a field to edit
 
 
 class Score(CallbackData, prefix="q1"):
-    survey_id: int
-    score: int
+    survey_id: RowId
+    score: ScoreValue
 
 
 class ReasonSkip(CallbackData, prefix="q2"):
-    survey_id: int
+    survey_id: RowId
 
 
 class Consent(CallbackData, prefix="q3"):
-    survey_id: int
+    survey_id: RowId
     yes: bool
 
 
 class CaseTake(CallbackData, prefix="ct"):
-    case_id: int
+    case_id: RowId
 
 
 class NpsView(CallbackData, prefix="nv"):
-    period: str  # 7, 30, 90, y, all, or mYYYY-MM
-    kind: str  # all, client, supplier, contractor, partner
-    manager: int  # 0: all managers
+    period: PeriodCode
+    kind: KindOrAll
+    manager: ManagerFilter  # 0: all managers
 
 
 class NpsPickManager(CallbackData, prefix="nm"):
-    period: str
-    kind: str
+    period: PeriodCode
+    kind: KindOrAll
 
 
 class ManagersPeriod(CallbackData, prefix="ms"):
-    period: str
+    period: PeriodCode
 
 
 class CommentsView(CallbackData, prefix="cm"):
-    category: str  # all, promoter, passive, detractor
-    kind: str  # all or a kind of person
-    page: int
+    category: CommentCategory
+    kind: KindOrAll
+    page: Page
 
 
 class PlanPage(CallbackData, prefix="pp"):
-    page: int
+    page: Page
 
 
 class TaskOpen(CallbackData, prefix="to"):
-    task_id: int
-    page: int = 0
+    task_id: RowId
+    page: Page = 0
 
 
 class TaskAct(CallbackData, prefix="ta"):
-    task_id: int
-    action: str  # an outcome, a snooze, or a menu to open (see handlers/tasks.py)
-    page: int = 0
+    task_id: RowId
+    action: TaskAction  # an outcome, a snooze, or a menu to open (see handlers/tasks.py)
+    page: Page = 0
 
 
 class SurveyResume(CallbackData, prefix="sr"):
-    survey_id: int
+    survey_id: RowId
 
 
 class FindOpen(CallbackData, prefix="fc"):
     """Open a contact's card (from the /find result list)."""
 
-    contact_id: int
+    contact_id: RowId
 
 
 class FindDeal(CallbackData, prefix="fn"):
-    contact_id: int
+    contact_id: RowId
 
 
 class FindComment(CallbackData, prefix="fm"):
-    contact_id: int
+    contact_id: RowId
 
 
 class FindBirthday(CallbackData, prefix="fb"):
-    contact_id: int
+    contact_id: RowId
 
 
 class CaseList(CallbackData, prefix="kl"):
     """A page of /cases."""
 
-    page: int
+    page: Page
 
 
 class CaseOpen(CallbackData, prefix="ko"):
     """Open a case's card (from /cases; `page` is where "back" returns)."""
 
-    case_id: int
-    page: int = 0
+    case_id: RowId
+    page: Page = 0
 
 
 class CaseAct(CallbackData, prefix="ka"):
-    case_id: int
-    action: str  # take, note, resolve, reopen (see handlers/case_admin.py)
-    page: int = 0
+    case_id: RowId
+    action: CaseAction  # see handlers/case_admin.py
+    page: Page = 0
 
 
 class CaseConfirm(CallbackData, prefix="kc"):
     """The person's answer to "Has your issue been resolved?"."""
 
-    case_id: int
+    case_id: RowId
     yes: bool
 
 
 class ExportPeriod(CallbackData, prefix="xp"):
     """The period chosen for /export (30, 90, y or all; see handlers/reports.py)."""
 
-    period: str
+    period: ExportCode
 
 
 class SettingOpen(CallbackData, prefix="so"):
-    key: str  # a `bot.tunables` key, or "card" for the list
+    key: SettingView  # a `bot.tunables` key, or "card" for the list
 
 
 class SettingPick(CallbackData, prefix="sv"):
-    key: str
-    value: str  # canonical value with ":" written as "." (the separator of callback data)
+    key: PickableKey
+    value: PickedValue  # canonical value with ":" written as "." (the separator of callback data)
 
 
 class SettingDay(CallbackData, prefix="sw"):
-    day: int  # Monday = 0
+    day: Weekday
     on: bool  # what the tap asks for (so a double tap does not switch the day back)
 
 
 class SettingReset(CallbackData, prefix="sz"):
-    key: str
+    key: SettingKey
 
 
 class ForgetMe(CallbackData, prefix="fg"):
@@ -165,5 +227,5 @@ class ForgetMe(CallbackData, prefix="fg"):
 class ForgetContact(CallbackData, prefix="fo"):
     """An owner erasing a contact from its card (re-checked: only owners may)."""
 
-    contact_id: int
-    action: str  # ask (the confirmation card), yes (erase), no (back to the card)
+    contact_id: RowId
+    action: ForgetAction  # ask (the confirmation card), yes (erase), no (back to the card)

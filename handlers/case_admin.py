@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -30,7 +29,7 @@ from bot.roles import Role
 from bot.texts import Raw, plain, t
 from handlers.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen
 from handlers.filters import HasRole
-from handlers.replies import show
+from handlers.replies import answer, append_note, forged, show
 from handlers.states import CaseFlow
 from scheduler.alerts import refresh_case_alerts
 from scheduler.daytime import respondent_moment
@@ -49,6 +48,7 @@ from storage.case_admin import (
     add_note,
     client_answer,
     get_case_detail,
+    is_about,
     list_cases,
     reopen_case,
     resolve_case,
@@ -315,10 +315,6 @@ def _viewer(role: Role, user_id: int) -> int | None:
     return None if role is Role.OWNER else user_id
 
 
-async def _forged(query: CallbackQuery, lang: str) -> None:
-    await query.answer(plain(lang, "button.forged"), show_alert=True)
-
-
 async def _leave_flow(state: FSMContext) -> None:
     """Abandon a half-typed note or resolution, never another feature's conversation."""
     if (await state.get_state() or "").startswith(f"{CaseFlow.__name__}:"):
@@ -392,7 +388,7 @@ async def on_list(
     db: Database,
     clock: Clock,
 ) -> None:
-    await query.answer()
+    await answer(query)
     await _leave_flow(state)
     viewer = _viewer(role, query.from_user.id)
     page = await list_cases(db, viewer, callback_data.page)
@@ -413,9 +409,9 @@ async def on_open(
     viewer = _viewer(role, query.from_user.id)
     detail = await get_case_detail(db, callback_data.case_id, viewer)
     if detail is None:
-        await _forged(query, lang)
+        await forged(query, lang)
         return
-    await query.answer()
+    await answer(query)
     await _leave_flow(state)  # a half-typed note must not land on another case
     await show(query, bot, *card_view(detail, lang, settings, clock(), callback_data.page))
 
@@ -438,24 +434,24 @@ async def on_act(
     if action == "take":
         outcome, card = await take_case(db, case_id, user_id, role is Role.OWNER, now)
         if outcome in (Take.NOT_FOUND, Take.NOT_ALLOWED) or card is None:
-            await _forged(query, lang)
+            await forged(query, lang)
             return
         if outcome is Take.ALREADY_TAKEN:
-            await query.answer(
-                plain(lang, "alert.already_taken", name=card.owner_name or "—"), show_alert=True
+            await answer(
+                query, plain(lang, "alert.already_taken", name=card.owner_name or "—"), alert=True
             )
         else:
-            await query.answer(plain(lang, "alert.taken_you", case_id=case_id), show_alert=True)
+            await answer(query, plain(lang, "alert.taken_you", case_id=case_id), alert=True)
             await refresh_case_alerts(db, bot, settings, case_id)
     elif action in ("note", "resolve"):
         detail = await get_case_detail(db, case_id, viewer)
         if detail is None:
-            await _forged(query, lang)
+            await forged(query, lang)
             return
         if action == "resolve" and detail.card.status != "taken":
-            await query.answer(plain(lang, "cases.not_taken", case_id=case_id), show_alert=True)
+            await answer(query, plain(lang, "cases.not_taken", case_id=case_id), alert=True)
         else:
-            await query.answer()
+            await answer(query)
             await state.set_state(CaseFlow.note if action == "note" else CaseFlow.resolution)
             await state.set_data({"case_id": case_id, "page": page})
             if action == "note":
@@ -473,15 +469,15 @@ async def on_act(
     elif action == "reopen":
         change = await reopen_case(db, case_id, viewer, user_id, now)
         if change is Change.NOT_ALLOWED:
-            await _forged(query, lang)
+            await forged(query, lang)
             return
         if change is Change.STALE:
-            await query.answer(plain(lang, "cases.not_resolved", case_id=case_id), show_alert=True)
+            await answer(query, plain(lang, "cases.not_resolved", case_id=case_id), alert=True)
         else:
-            await query.answer(plain(lang, "cases.reopened_done", case_id=case_id))
+            await answer(query, plain(lang, "cases.reopened_done", case_id=case_id))
             await refresh_case_alerts(db, bot, settings, case_id)
     else:
-        await _forged(query, lang)
+        await forged(query, lang)
         return
     await _show_card(query, bot, case_id, viewer, page, lang, settings, db, now)
 
@@ -619,9 +615,10 @@ async def on_confirm(
     sender: Sender,
 ) -> None:
     """ "Has your issue been resolved?" Yes / No. Anything but the first answer of the person
-    the case is about gets the same polite reply and changes nothing."""
+    the case is about changes nothing: their repeat gets "already recorded", anybody else (a
+    forged button) the same refusal as every other forged button."""
     user_id = query.from_user.id
-    answer = await client_answer(
+    outcome = await client_answer(
         db,
         callback_data.case_id,
         user_id,
@@ -630,18 +627,16 @@ async def on_confirm(
         settings.owner_ids,
         lambda card, language: reopened_notice_payload(card, language or settings.default_language),
     )
-    if answer is Answer.IGNORED:
-        await query.answer(plain(lang, "confirm.done_already"))
+    if outcome is Answer.IGNORED:
+        if await is_about(db, callback_data.case_id, user_id):
+            await answer(query, plain(lang, "confirm.done_already"))
+        else:
+            await forged(query, lang)
         return
-    await query.answer()
-    if isinstance(query.message, Message):
-        given = t(lang, "confirm.btn_yes" if callback_data.yes else "confirm.btn_no")
-        note = t(lang, "confirm.answer_given", answer=Raw(given))
-        try:
-            await query.message.edit_text(f"{query.message.html_text}\n\n<i>{note}</i>")
-        except TelegramAPIError as exc:  # already edited by a concurrent tap: nothing to do
-            log.debug("case question not edited: %s", exc)
-    if answer is Answer.CONFIRMED:
+    await answer(query)
+    given = t(lang, "confirm.btn_yes" if callback_data.yes else "confirm.btn_no")
+    await append_note(query, t(lang, "confirm.answer_given", answer=Raw(given)))
+    if outcome is Answer.CONFIRMED:
         await bot.send_message(user_id, t(lang, "confirm.thanks_yes"))
         return
     sender.kick()  # the owner's notice was queued with the reopening

@@ -11,6 +11,7 @@ from bot.roles import Role
 from bot.texts import plain
 from handlers.callbacks import CaseTake
 from handlers.filters import HasRole
+from handlers.replies import answer, forged
 from scheduler.alerts import refresh_case_alerts
 from storage import Database
 from storage.cases import Take, take_case
@@ -37,14 +38,14 @@ async def on_take(
         db, callback_data.case_id, query.from_user.id, role is Role.OWNER, clock()
     )
     if outcome in (Take.NOT_FOUND, Take.NOT_ALLOWED) or card is None:
-        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        await forged(query, lang)
         return
     if outcome is Take.ALREADY_TAKEN:
-        await query.answer(
-            plain(lang, "alert.already_taken", name=card.owner_name or "—"), show_alert=True
+        await answer(
+            query, plain(lang, "alert.already_taken", name=card.owner_name or "—"), alert=True
         )
         return
-    await query.answer(plain(lang, "alert.taken_you", case_id=card.case_id), show_alert=True)
+    await answer(query, plain(lang, "alert.taken_you", case_id=card.case_id), alert=True)
     # Everybody who got the alert now sees who took it, and the button is gone (also from
     # alerts still waiting in the outbox).
     await refresh_case_alerts(db, bot, settings, card.case_id)

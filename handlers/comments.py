@@ -15,7 +15,7 @@ from bot.roles import Role
 from bot.texts import plain, t
 from handlers.callbacks import CommentsView
 from handlers.filters import HasRole
-from handlers.replies import edit_in_place
+from handlers.replies import answer, edit_in_place, forged
 from storage import Database
 from storage.stats import CATEGORY_SQL, KINDS, latest_comments
 
@@ -126,7 +126,7 @@ async def comments_view(
         db, settings, lang, callback_data.category, callback_data.kind, callback_data.page
     )
     if built is None:
-        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        await forged(query, lang)
         return
-    await query.answer()
+    await answer(query)
     await edit_in_place(query, built[0], built[1])

@@ -33,6 +33,7 @@ from bot.roles import Role
 from bot.texts import CATALOGS, plain, t
 from handlers.callbacks import FindBirthday, FindComment, FindDeal, FindOpen, ForgetContact
 from handlers.filters import HasRole
+from handlers.replies import answer, forged
 from handlers.sale import start_sale_for_contact
 from handlers.states import ContactFlow
 from storage import Database
@@ -352,7 +353,7 @@ async def find_command(
 
 
 async def _forged(query: CallbackQuery, lang: str) -> None:
-    await query.answer(plain(lang, "button.forged"), show_alert=True)
+    await forged(query, lang)
 
 
 async def on_open(
@@ -367,7 +368,7 @@ async def on_open(
     if card is None:
         await _forged(query, lang)
         return
-    await query.answer()
+    await answer(query)
     if isinstance(query.message, Message):
         await _send_card(query.message, card, role, lang, settings)
 
@@ -386,7 +387,7 @@ async def on_new_deal(
     if contact is None:
         await _forged(query, lang)
         return
-    await query.answer()
+    await answer(query)
     if not isinstance(query.message, Message):
         return
     await start_sale_for_contact(
@@ -424,7 +425,7 @@ async def _start_flow(
     if contact is None:
         await _forged(query, lang)
         return
-    await query.answer()
+    await answer(query)
     if not isinstance(query.message, Message):
         return
     await state.clear()

@@ -12,6 +12,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.config import Settings
 from bot.roles import Role
 from bot.texts import t
+from handlers.replies import forged
 
 
 def router() -> Router:
@@ -34,4 +35,4 @@ async def other_message(message: Message, role: Role, lang: str, settings: Setti
 
 
 async def stale_button(query: CallbackQuery, lang: str) -> None:
-    await query.answer(t(lang, "button.forged"), show_alert=True)
+    await forged(query, lang)

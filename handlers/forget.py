@@ -13,7 +13,6 @@ import logging
 from collections.abc import Iterable
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
@@ -30,7 +29,7 @@ from bot.roles import Role
 from bot.texts import plain, t
 from handlers.callbacks import ForgetContact, ForgetMe
 from handlers.contacts import card_keyboard, display_name, render_card
-from handlers.replies import show
+from handlers.replies import answer, edit_markup, forged, show
 from scheduler.alerts import refresh_case_alerts
 from storage import Database
 from storage.contact_card import get_card
@@ -59,10 +58,6 @@ def _keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:
             [InlineKeyboardButton(text=text, callback_data=data)] for text, data in buttons
         ]
     )
-
-
-async def _refused(query: CallbackQuery, lang: str) -> None:
-    await query.answer(plain(lang, "button.forged"), show_alert=True)
 
 
 async def _refresh_alerts(
@@ -110,22 +105,18 @@ async def on_answer(
     clock: Clock,
 ) -> None:
     if role.is_staff:
-        await _refused(query, lang)
+        await forged(query, lang)
         return
     if not callback_data.yes:
-        await query.answer()
+        await answer(query)
         await show(query, bot, t(lang, "forget.cancelled"), None)
         return
     erasure = await erase_respondent(db, query.from_user.id, clock())
     if not erasure.erased_anything:  # a second tap, or a repeat: there is nothing left
-        await query.answer(plain(lang, "forget.nothing_left"), show_alert=True)
+        await answer(query, plain(lang, "forget.nothing_left"), alert=True)
         return
-    await query.answer()
-    if isinstance(query.message, Message):
-        try:
-            await query.message.edit_reply_markup(reply_markup=None)
-        except TelegramAPIError as exc:  # too old to edit: the buttons now do nothing anyway
-            log.debug("forget question not edited: %s", exc)
+    await answer(query)
+    await edit_markup(query, None)  # too old to edit: the buttons now do nothing anyway
     # A new message rather than an edit: it also removes a survey's "share phone" keyboard.
     await bot.send_message(
         query.from_user.id, t(lang, "forget.done"), reply_markup=ReplyKeyboardRemove()
@@ -161,29 +152,29 @@ async def on_owner(
 ) -> None:
     contact_id, action = callback_data.contact_id, callback_data.action
     if role is not Role.OWNER or action not in ("ask", "yes", "no"):
-        await _refused(query, lang)
+        await forged(query, lang)
         return
     if action == "yes":
         outcome, erasure = await erase_contact(
             db, contact_id, clock(), by=f"owner {query.from_user.id}"
         )
         if outcome is Outcome.NOT_FOUND:
-            await _refused(query, lang)
+            await forged(query, lang)
         elif outcome is Outcome.ALREADY:  # a double tap, or an old confirmation card
-            await query.answer(plain(lang, "forget.owner_already"), show_alert=True)
+            await answer(query, plain(lang, "forget.owner_already"), alert=True)
         else:
-            await query.answer()
+            await answer(query)
             await show(query, bot, t(lang, "forget.owner_done", contact_id=contact_id), None)
             await _refresh_alerts(bot, settings, db, erasure.case_ids)
         return
     card = await get_card(db, contact_id, None)
     if card is None:
         if await contact_status(db, contact_id) is Outcome.ALREADY:
-            await query.answer(plain(lang, "forget.owner_already"), show_alert=True)
+            await answer(query, plain(lang, "forget.owner_already"), alert=True)
         else:
-            await _refused(query, lang)
+            await forged(query, lang)
         return
-    await query.answer()
+    await answer(query)
     if action == "ask":
         name = display_name(card.contact, lang)
         text = t(lang, "forget.owner_ask", name=name, days=settings.backup_keep)

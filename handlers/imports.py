@@ -35,6 +35,7 @@ from bot.importing.template import template_xlsx
 from bot.roles import Role
 from bot.texts import plain, t
 from handlers.filters import HasRole
+from handlers.replies import edit_message
 from scheduler.followup import FollowUp
 from storage import Database
 from storage.staff import StaffMember, list_active_staff
@@ -311,9 +312,7 @@ class _ProgressMessage:
         self._next_at = now + PROGRESS_INTERVAL
         text = progress_text(self.lang, self.file_name, phase, done, total, share)
         try:
-            await self.bot.edit_message_text(
-                text, chat_id=self.message.chat.id, message_id=self.message.message_id
-            )
+            await edit_message(self.bot, self.message.chat.id, self.message.message_id, text)
         except TelegramRetryAfter as exc:
             self._next_at = now + timedelta(seconds=exc.retry_after)
         except TelegramAPIError as exc:
@@ -324,10 +323,10 @@ class _ProgressMessage:
         `quiet`: a failure is only logged (when the import itself has already failed)."""
         try:
             try:
-                await self.bot.edit_message_text(
-                    text, chat_id=self.message.chat.id, message_id=self.message.message_id
-                )
-                return
+                if await edit_message(
+                    self.bot, self.message.chat.id, self.message.message_id, text
+                ):
+                    return
             except TelegramRetryAfter as exc:
                 if quiet:
                     raise

@@ -28,7 +28,7 @@ from bot.roles import Role
 from bot.texts import plain, t
 from handlers.callbacks import ManagersPeriod, ManagerToggle, NpsPickManager, NpsView
 from handlers.filters import HasRole
-from handlers.replies import edit_in_place
+from handlers.replies import answer, edit_in_place, edit_markup, edit_message, forged
 from storage import Database
 from storage.case_admin import case_stats
 from storage.staff import (
@@ -158,9 +158,9 @@ async def managers_period(
 ) -> None:
     view = await _managers_view(db, settings, clock, lang, callback_data.period)
     if view is None:
-        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        await forged(query, lang)
         return
-    await query.answer()
+    await answer(query)
     await edit_in_place(query, view[0], view[1])
 
 
@@ -238,21 +238,20 @@ async def nps_view(
         db, settings, clock, lang, callback_data.period, callback_data.kind, callback_data.manager
     )
     if built is None:
-        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        await forged(query, lang)
         return
-    await query.answer()
+    await answer(query)
     await edit_in_place(query, built[0], built[1])
 
 
 async def nps_pick_manager(
     query: CallbackQuery, callback_data: NpsPickManager, lang: str, db: Database
 ) -> None:
-    await query.answer()
+    await answer(query)
     managers = [(m.user_id, m.full_name) for m in await list_managers(db)]
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(
-            reply_markup=manager_picker(callback_data.period, callback_data.kind, managers, lang)
-        )
+    await edit_markup(
+        query, manager_picker(callback_data.period, callback_data.kind, managers, lang)
+    )
 
 
 async def toggle_manager(
@@ -266,23 +265,15 @@ async def toggle_manager(
 ) -> None:
     member = await set_manager_active(db, callback_data.user_id, callback_data.active, clock())
     if member is None:
-        await query.answer(t(lang, "managers.not_found"), show_alert=True)
+        await forged(query, lang)
         return
     key = "managers.reactivated" if member.active else "managers.deactivated"
-    await query.answer(plain(lang, key, name=member.full_name))
+    await answer(query, plain(lang, key, name=member.full_name))
     view = await _managers_view(db, settings, clock, lang, "30")
     assert view is not None
     text, markup = view
-    if query.message is not None:
-        try:
-            await bot.edit_message_text(
-                text=text,
-                chat_id=query.message.chat.id,
-                message_id=query.message.message_id,
-                reply_markup=markup,
-            )
-        except TelegramAPIError as exc:  # "message is not modified" after a double tap
-            log.debug("managers list not edited: %s", exc)
+    if query.message is not None:  # an old message as well: it still has a chat and an id
+        await edit_message(bot, query.message.chat.id, query.message.message_id, text, markup)
     member_lang = member.language or settings.default_language
     await set_chat_menu(
         bot, member.user_id, Role.MANAGER if member.active else Role.GUEST, member_lang

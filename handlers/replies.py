@@ -1,14 +1,81 @@
-"""Turning the message whose button was tapped into a new view (lists, pages, cards)."""
+"""The one place handlers answer a tap and edit a message, with what Telegram refuses handled.
+
+Telegram answers some requests with a 400 that is not a failure of ours: an identical edit (a
+double tap on the same view) is "message is not modified", a message deleted or too old is
+"message to edit not found" / "message can't be edited", and a tap answered late or twice is
+"query is too old ... or query ID is invalid". Raised from a handler, each of them reached the
+error handler and the person read "something went wrong". Here they are classified once: an
+unchanged message counts as shown, a message out of reach is sent anew, and a query Telegram no
+longer takes is only logged. Every other error still propagates (the retry layer and the error
+handler deal with those); tests/test_replies.py checks no handler calls Telegram around these.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from bot.texts import plain
+
 log = logging.getLogger(__name__)
+
+_NOT_MODIFIED = "message is not modified"
+_QUERY_GONE = ("query is too old", "query id is invalid")
+
+
+def not_modified(exc: TelegramBadRequest) -> bool:
+    return _NOT_MODIFIED in exc.message.lower()
+
+
+def query_gone(exc: TelegramBadRequest) -> bool:
+    text = exc.message.lower()
+    return any(part in text for part in _QUERY_GONE)
+
+
+async def answer(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> bool:
+    """Answer a tap (the spinner stops; `text` as a toast, or a box with `alert`). False if
+    Telegram no longer takes an answer to it (too old, or answered already)."""
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramBadRequest as exc:
+        if not query_gone(exc):
+            raise
+        log.debug("callback %s not answered: %s", query.id, exc.message)
+        return False
+    return True
+
+
+async def forged(query: CallbackQuery, lang: str) -> None:
+    """The one reply to a button that no longer works, or never did (a forged one)."""
+    await answer(query, plain(lang, "button.forged"), alert=True)
+
+
+async def _refusal_handled(edit: Awaitable[object], what: str) -> bool:
+    try:
+        await edit
+    except TelegramBadRequest as exc:
+        log.debug("%s not edited: %s", what, exc.message)
+        return not_modified(exc)
+    return True
+
+
+async def edit_message(
+    bot: Bot,
+    chat_id: int,
+    message_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> bool:
+    """Edit a message the bot sent; False if Telegram refused it (gone, too old, cannot be
+    edited). The same text and buttons again ("not modified") counts as shown."""
+    edit = bot.edit_message_text(
+        text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+    )
+    return await _refusal_handled(edit, f"message {message_id}")
 
 
 async def edit_in_place(
@@ -18,12 +85,25 @@ async def edit_in_place(
     same view tapped twice is "not modified", which counts as shown)."""
     if not isinstance(query.message, Message):
         return False
-    try:
-        await query.message.edit_text(text, reply_markup=markup)
-    except TelegramAPIError as exc:
-        log.debug("message not edited: %s", exc)
-        return "not modified" in str(exc)
-    return True
+    return await _refusal_handled(
+        query.message.edit_text(text, reply_markup=markup), "tapped message"
+    )
+
+
+async def edit_markup(query: CallbackQuery, markup: InlineKeyboardMarkup | None) -> bool:
+    """Replace (or with None remove) the tapped message's buttons; as `edit_in_place`."""
+    if not isinstance(query.message, Message):
+        return False
+    return await _refusal_handled(query.message.edit_reply_markup(reply_markup=markup), "buttons")
+
+
+async def append_note(query: CallbackQuery, note: str) -> bool:
+    """Close a question: its text stays, the answer given is added in italics and the buttons go,
+    so it cannot be tapped again. A concurrent tap that edited it first is "not modified"."""
+    message = query.message
+    if not isinstance(message, Message):
+        return False
+    return await edit_in_place(query, f"{message.html_text}\n\n<i>{note}</i>", None)
 
 
 async def show(

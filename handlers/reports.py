@@ -50,6 +50,7 @@ from bot.roles import Role
 from bot.texts import Raw, plain, t
 from handlers.callbacks import ExportPeriod
 from handlers.filters import HasRole
+from handlers.replies import answer, forged, show
 from storage import Database
 from storage.reports import (
     Month,
@@ -284,14 +285,14 @@ class Reports:
         clock: Clock,
     ) -> None:
         if callback_data.period not in PERIODS:
-            await query.answer(plain(lang, "button.forged"), show_alert=True)
+            await forged(query, lang)
             return
         user_id = query.from_user.id
         with self.busy.claim(user_id) as claimed:
             if not claimed:
-                await query.answer(plain(lang, "export.busy"), show_alert=True)
+                await answer(query, plain(lang, "export.busy"), alert=True)
                 return
-            await query.answer()
+            await answer(query)
             tz = settings.timezone
             now = clock()
             today = now.astimezone(tz).date()
@@ -360,10 +361,4 @@ class Reports:
 
     async def _status(self, query: CallbackQuery, bot: Bot, text: str) -> None:
         """Show progress in the message with the period buttons (or a new one if it is gone)."""
-        if isinstance(query.message, Message):
-            try:
-                await query.message.edit_text(text)
-                return
-            except TelegramAPIError as exc:
-                log.debug("export status not edited: %s", exc)
-        await bot.send_message(query.from_user.id, text)
+        await show(query, bot, text, None)

@@ -33,6 +33,7 @@ from bot.texts import t
 from handlers import keyboards
 from handlers.callbacks import SaleAction, SaleDate, SaleKind, SaleSkip
 from handlers.filters import HasRole
+from handlers.replies import answer
 from handlers.states import Sale
 from scheduler.followup import FollowUp
 from storage import Database
@@ -187,7 +188,7 @@ async def on_kind(
     clock: Clock,
     settings: Settings,
 ) -> None:
-    await query.answer()
+    await answer(query)
     if callback_data.kind not in KINDS or not isinstance(query.message, Message):
         return
     await _next(query.message, state, Sale.kind, lang, clock, settings, kind=callback_data.kind)
@@ -282,7 +283,7 @@ async def on_date_button(
     clock: Clock,
     settings: Settings,
 ) -> None:
-    await query.answer()
+    await answer(query)
     # The button carries the date it showed: pressed after midnight, it still means that day.
     try:
         shown = date.fromisoformat(callback_data.day)
@@ -304,7 +305,7 @@ async def on_skip(
     clock: Clock,
     settings: Settings,
 ) -> None:
-    await query.answer()
+    await answer(query)
     target = SKIPPABLE.get(callback_data.field)
     # Only the question being asked can be skipped: an old message's button does nothing.
     if target is None or await state.get_state() != target.state:
@@ -332,22 +333,22 @@ async def on_action(
     action = callback_data.action
     if action == "cancel":
         await state.clear()
-        await query.answer()
+        await answer(query)
         if message:
             await message.answer(t(lang, "cancelled"))
         return
     if await state.get_state() != Sale.confirm.state or message is None:
-        await query.answer()
+        await answer(query)
         return
     if action in FIELD_STATE:
-        await query.answer()
+        await answer(query)
         await state.update_data(editing=True)
         await _ask(message, state, FIELD_STATE[action], lang, clock, settings)
         return
     if action == "save":
         await _save(query, message, state, bot, lang, settings, db, clock, followup)
         return
-    await query.answer()
+    await answer(query)
 
 
 async def _save(
@@ -363,7 +364,7 @@ async def _save(
 ) -> None:
     data = await state.get_data()
     if not {"idem", "kind", "name", "product", "deal_date"} <= data.keys():
-        await query.answer()
+        await answer(query)
         return
     bday = data.get("birthday")
     sale = SaleInput(
@@ -380,7 +381,7 @@ async def _save(
         existing_contact_id=data.get("contact_id"),
     )
     result = await record_sale(db, sale, clock())
-    await query.answer()
+    await answer(query)
     # Whoever claims the delivery sends the link: a concurrent second tap gets nothing, and a
     # tap after a failed send (the conversation is kept until the link is out) sends it again.
     if not await claim_link_delivery(db, result.deal_id, clock()):

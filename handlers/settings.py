@@ -23,7 +23,7 @@ from bot.settings_views import card, decode, editor, shown
 from bot.texts import Raw, plain, t
 from handlers.callbacks import SettingDay, SettingOpen, SettingPick, SettingReset
 from handlers.filters import HasRole
-from handlers.replies import show
+from handlers.replies import answer, forged, show
 from handlers.states import SettingsFlow
 
 
@@ -86,18 +86,18 @@ async def open_view(
     key = callback_data.key
     if key == "card":
         await _leave(state)
-        await query.answer()
+        await answer(query)
         await show(query, bot, *card(settings, live_settings.overrides, lang))
         return
     if key not in tunables.KEYS:
-        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        await forged(query, lang)
         return
     if key in tunables.TAP_ONLY:
         await _leave(state)
     else:
         await state.set_state(SettingsFlow.value)
         await state.set_data({"setting": key, "asked_at": clock().timestamp()})
-    await query.answer()
+    await answer(query)
     overridden = key in live_settings.overrides
     await show(query, bot, *editor(settings, live_settings.base, key, overridden, lang))
 
@@ -163,17 +163,17 @@ async def pick_value(
 ) -> None:
     key = callback_data.key
     if key not in tunables.PRESETS and key != tunables.LANGUAGE:
-        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        await forged(query, lang)
         return
     try:
         note = await _save(
             key, decode(callback_data.value), query.from_user.id, lang, live_settings, clock
         )
     except tunables.InvalidValue:
-        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        await forged(query, lang)
         return
     await _leave(state)
-    await query.answer()
+    await answer(query)
     await show(query, bot, *card(live_settings.current, live_settings.overrides, lang, note))
 
 
@@ -187,7 +187,7 @@ async def toggle_day(
 ) -> None:
     day = callback_data.day
     if day not in range(7):
-        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        await forged(query, lang)
         return
 
     def switch(settings: Settings) -> str:
@@ -200,9 +200,9 @@ async def toggle_day(
             tunables.WORKDAYS, switch, query.from_user.id, clock()
         )
     except tunables.InvalidValue as bad:
-        await query.answer(plain(lang, bad.key, **bad.values), show_alert=True)
+        await answer(query, plain(lang, bad.key, **bad.values), alert=True)
         return
-    await query.answer()
+    await answer(query)
     await show(query, bot, *editor(settings, live_settings.base, tunables.WORKDAYS, True, lang))
 
 
@@ -216,7 +216,7 @@ async def reset_value(
 ) -> None:
     key = callback_data.key
     if key not in tunables.KEYS:
-        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        await forged(query, lang)
         return
     await _leave(state)
     settings = await live_settings.reset(key, query.from_user.id)
@@ -226,5 +226,5 @@ async def reset_value(
         name=plain(lang, f"settings.name.{key}"),
         value=Raw(shown(settings, key, lang)),
     )
-    await query.answer()
+    await answer(query)
     await show(query, bot, *card(settings, live_settings.overrides, lang, note))

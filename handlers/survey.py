@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
@@ -23,6 +22,7 @@ from bot.texts import plain, t
 from handlers import keyboards
 from handlers.callbacks import Consent, ReasonSkip, Score, SurveyResume
 from handlers.phone_input import read_own_phone
+from handlers.replies import answer, append_note, forged
 from handlers.states import SurveyFlow
 from scheduler.alerts import queue_case_alerts, refresh_case_alerts
 from scheduler.sender import Sender
@@ -127,12 +127,7 @@ async def ask(
 
 async def _close_question(query: CallbackQuery, note: str) -> None:
     """Replace a question's buttons by the answer given, so it cannot be tapped again."""
-    if not isinstance(query.message, Message):
-        return
-    try:
-        await query.message.edit_text(f"{query.message.html_text}\n\n<i>{note}</i>")
-    except TelegramAPIError as exc:  # already edited by a concurrent tap: nothing to do
-        log.debug("survey question not edited: %s", exc)
+    await append_note(query, note)
 
 
 async def _after_answer(
@@ -191,6 +186,16 @@ async def _resume(
     await ask(bot, chat_id, survey, state, lang, settings)
 
 
+async def _not_recorded(query: CallbackQuery, survey_id: int, lang: str, db: Database) -> None:
+    """A tap that stored nothing: on the person's own survey it was answered already (a double
+    tap, an old message); any other survey id is a forged button, told apart by nothing else."""
+    survey = await get_survey(db, survey_id)
+    if survey is None or survey.respondent_tg_id != query.from_user.id:
+        await forged(query, lang)
+    else:
+        await answer(query, plain(lang, "survey.done_already"))
+
+
 async def _survey_id(state: FSMContext) -> int | None:
     value = (await state.get_data()).get("survey_id")
     return value if isinstance(value, int) else None
@@ -208,14 +213,14 @@ async def on_score(
     sender: Sender,
 ) -> None:
     if not 0 <= callback_data.score <= 10:
-        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        await forged(query, lang)
         return
     user_id = query.from_user.id
     survey = await record_score(db, callback_data.survey_id, user_id, callback_data.score, clock())
     if survey is None:  # a double tap, an old message, or somebody else's survey
-        await query.answer(plain(lang, "survey.done_already"))
+        await _not_recorded(query, callback_data.survey_id, lang, db)
         return
-    await query.answer()
+    await answer(query)
     await _close_question(query, t(lang, "survey.score_given", score=callback_data.score))
     await _after_answer(bot, user_id, survey, state, lang, settings, db, clock, sender)
 
@@ -234,9 +239,9 @@ async def on_reason_skip(
     user_id = query.from_user.id
     survey = await record_reason(db, callback_data.survey_id, user_id, None, clock())
     if survey is None:
-        await query.answer(plain(lang, "survey.done_already"))
+        await _not_recorded(query, callback_data.survey_id, lang, db)
         return
-    await query.answer()
+    await answer(query)
     await _close_question(query, t(lang, "survey.reason_skipped"))
     await _after_answer(bot, user_id, survey, state, lang, settings, db, clock, sender)
 
@@ -283,11 +288,11 @@ async def on_consent(
     user_id = query.from_user.id
     survey = await record_consent(db, callback_data.survey_id, user_id, callback_data.yes, clock())
     if survey is None:
-        await query.answer(plain(lang, "survey.done_already"))
+        await _not_recorded(query, callback_data.survey_id, lang, db)
         return
-    await query.answer()
-    answer = t(lang, "survey.btn_yes" if callback_data.yes else "survey.btn_no")
-    await _close_question(query, t(lang, "survey.consent_given", answer=answer))
+    await answer(query)
+    given = t(lang, "survey.btn_yes" if callback_data.yes else "survey.btn_no")
+    await _close_question(query, t(lang, "survey.consent_given", answer=given))
     await _after_answer(bot, user_id, survey, state, lang, settings, db, clock, sender)
 
 
@@ -357,7 +362,7 @@ async def on_resume(
     """ "Continue the survey" on the gentle nudge."""
     survey = await get_survey(db, callback_data.survey_id)
     if survey is None or survey.respondent_tg_id != query.from_user.id:
-        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        await forged(query, lang)
         return
-    await query.answer()
+    await answer(query)
     await ask(bot, query.from_user.id, survey, state, lang, settings)

@@ -24,7 +24,7 @@ from bot.roles import Role
 from bot.texts import plain, t
 from handlers.callbacks import PlanPage, TaskAct, TaskOpen
 from handlers.filters import HasRole
-from handlers.replies import show
+from handlers.replies import answer, forged, show
 from handlers.states import TaskFlow
 from scheduler.daytime import respondent_moment
 from scheduler.followup import FollowUp
@@ -119,7 +119,7 @@ async def on_page(
     db: Database,
     followup: FollowUp,
 ) -> None:
-    await query.answer()
+    await answer(query)
     await state.clear()
     text, markup = await _plan(db, query.from_user.id, callback_data.page, lang, followup)
     await show(query, bot, text, markup)
@@ -128,7 +128,7 @@ async def on_page(
 async def _own_task(query: CallbackQuery, task_id: int, db: Database, lang: str) -> TaskView | None:
     task = await get_task(db, task_id)
     if task is None or task.manager_id != query.from_user.id:
-        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        await forged(query, lang)
         return None
     return task
 
@@ -146,11 +146,11 @@ async def on_open(
     if task is None:
         return
     if task.status != "pending":
-        await query.answer(plain(lang, "task.gone"), show_alert=True)
+        await answer(query, plain(lang, "task.gone"), alert=True)
         text, markup = await _plan(db, query.from_user.id, callback_data.page, lang, followup)
         await show(query, bot, text, markup)
         return
-    await query.answer()
+    await answer(query)
     text, markup = await _card(task, bot, lang, settings, db, followup.today(), callback_data.page)
     await show(query, bot, text, markup)
 
@@ -193,27 +193,27 @@ async def on_act(
         await _back_to_plan(query, bot, None, lang, db, followup, page)
         return
     if task.status != "pending":
-        await query.answer(plain(lang, "task.gone"), show_alert=True)
+        await answer(query, plain(lang, "task.gone"), alert=True)
         text, markup = await _plan(db, user_id, page, lang, followup)
         await show(query, bot, text, markup)
         return
 
     if action == "snz":
-        await query.answer()
+        await answer(query)
         await show(query, bot, *views.snooze_menu(task, lang, page))
         return
     if action == "notyet":
-        await query.answer()
+        await answer(query)
         await show(query, bot, *views.not_yet_menu(task, lang, page))
         return
     if action == "stdate":
-        await query.answer()
+        await answer(query)
         await state.set_state(TaskFlow.start_date)
         await state.set_data({"task_id": task.id, "page": page})
         await bot.send_message(user_id, t(lang, "task.ask_date"))
         return
     if action == "note":
-        await query.answer()
+        await answer(query)
         await state.set_state(TaskFlow.note)
         await state.set_data({"task_id": task.id, "page": page})
         await bot.send_message(user_id, t(lang, "task.ask_note"))
@@ -221,10 +221,10 @@ async def on_act(
 
     if action == "likes":
         if await close_task(db, task.id, user_id, "done", "likes", now):
-            await query.answer()
+            await answer(query)
             await show(query, bot, *views.likes_menu(task, lang, page))
         else:
-            await query.answer(plain(lang, "task.gone"), show_alert=True)
+            await answer(query, plain(lang, "task.gone"), alert=True)
         return
     if action in ("st1", "st3", "st7"):
         start = today + timedelta(days=int(action[2:]))
@@ -280,7 +280,7 @@ async def on_act(
         blocked = await _greet(db, task, user_id, now, goes_at, settings, sender)
         if blocked is not None:
             reason = plain(lang, f"greet.reason_{blocked.value}", days=cadence.contact_min_days)
-            await query.answer(plain(lang, "task.greet_blocked", reason=reason), show_alert=True)
+            await answer(query, plain(lang, "task.greet_blocked", reason=reason), alert=True)
             return
         if goes_at > now:
             note = plain(
@@ -293,10 +293,10 @@ async def on_act(
         else:
             note = plain(lang, "task.greeted")
     else:
-        await query.answer(plain(lang, "button.forged"), show_alert=True)
+        await forged(query, lang)
         return
     if note is None:  # somebody (a second tap) closed it first
-        await query.answer(plain(lang, "task.gone"), show_alert=True)
+        await answer(query, plain(lang, "task.gone"), alert=True)
         text, markup = await _plan(db, user_id, page, lang, followup)
         await show(query, bot, text, markup)
         return
@@ -312,7 +312,7 @@ async def _back_to_plan(
     followup: FollowUp,
     page: int,
 ) -> None:
-    await query.answer(note or None)
+    await answer(query, note or None)
     text, markup = await _plan(db, query.from_user.id, page, lang, followup)
     await show(query, bot, text, markup)
 

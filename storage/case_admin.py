@@ -342,6 +342,17 @@ async def _notice_recipients(
     return out
 
 
+async def is_about(db: Database, case_id: int, tg_user_id: int) -> bool:
+    """Whether the case is about the person with this Telegram account."""
+    async with db.read() as conn:
+        cur = await conn.execute(
+            "SELECT 1 FROM cases k JOIN contacts c ON c.id = k.contact_id "
+            "WHERE k.id = ? AND c.tg_user_id = ?",
+            (case_id, tg_user_id),
+        )
+        return await cur.fetchone() is not None
+
+
 async def client_answer(
     db: Database,
     case_id: int,

@@ -241,9 +241,9 @@ async def test_paging_ten_to_a_page(h: Harness, db: Database) -> None:
     assert "Стр. 2 из 2" in second.text
     assert labels(second) == ["№11 · Клиент 11", "№12 · Клиент 12", "◀"]
     assert button_data(second, "◀") == CaseList(page=0).pack()
-    # forged pages are clamped into range
+    # a page past the end is clamped into range; a negative one is a forged button
     assert "Стр. 2 из 2" in edit(await h.tap(owner, CaseList(page=7).pack())).text
-    assert "Стр. 1 из 2" in edit(await h.tap(owner, CaseList(page=-3).pack())).text
+    assert answer(await h.tap(owner, "kl:-3")) == "Эта кнопка больше не действует."
 
     # a card opened from page 2 returns to page 2
     card = edit(await h.tap(owner, button_data(second, "№12")))
@@ -372,7 +372,8 @@ async def test_card_take_note_resolve_reopen(h: Harness, db: Database) -> None:
     assert answer(sent) == "Ответ уже записан, спасибо."
     assert (await case_row(db))["client_confirmed"] is None
     # an unknown action is a forged button
-    assert answer(await act(h, MANAGER_ID, 1, "delete")) == "Эта кнопка больше не действует."
+    sent = await h.tap(h.user(MANAGER_ID, "Пётр"), "ka:1:delete:0")
+    assert answer(sent) == "Эта кнопка больше не действует."
 
 
 async def test_card_history_is_cut_to_fit_one_message(h: Harness, db: Database) -> None:
@@ -495,15 +496,16 @@ async def test_forged_case_and_another_account_change_nothing(h: Harness, db: Da
     await take_and_resolve(h, MANAGER_ID, 2)
     await h.drain()
     anna, boris = h.user(CLIENT_ID, "Анна"), h.user(5002, "Борис")
-    for user, data in (
-        (anna, CaseConfirm(case_id=99, yes=False).pack()),  # no such case
-        (boris, CaseConfirm(case_id=1, yes=False).pack()),  # somebody else's case
-        (h.user(MANAGER_ID, "Пётр"), CaseConfirm(case_id=1, yes=True).pack()),  # staff
-        (anna, CaseConfirm(case_id=2, yes=True).pack()),  # not Anna's
-        (boris, CaseConfirm(case_id=2, yes=False).pack()),  # his, but he was never asked
+    forged, recorded = "Эта кнопка больше не действует.", "Ответ уже записан, спасибо."
+    for user, data, expected in (
+        (anna, CaseConfirm(case_id=99, yes=False).pack(), forged),  # no such case
+        (boris, CaseConfirm(case_id=1, yes=False).pack(), forged),  # somebody else's case
+        (h.user(MANAGER_ID, "Пётр"), CaseConfirm(case_id=1, yes=True).pack(), forged),  # staff
+        (anna, CaseConfirm(case_id=2, yes=True).pack(), forged),  # not Anna's
+        (boris, CaseConfirm(case_id=2, yes=False).pack(), recorded),  # his, but never asked
     ):
         sent = await h.tap(user, data)
-        assert answer(sent) == "Ответ уже записан, спасибо.", data
+        assert answer(sent) == expected, data
         assert not [r for r in sent if isinstance(r, SendMessage | EditMessageText)]
     for case_id in (1, 2):
         row = await case_row(db, case_id)

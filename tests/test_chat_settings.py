@@ -94,7 +94,7 @@ async def test_only_owners_may_change_settings(harness: Harness, db: Database) -
         "Эта команда вам недоступна. Посмотрите /help — там всё, что я умею для вас."
     ]
     # a forged button from a manager changes nothing
-    sent = await harness.tap(manager, SettingPick(key="digest_time", value="07.00").pack())
+    sent = await harness.tap(manager, SettingPick(key="digest_time", value="08.00").pack())
     assert alert(sent) == "Эта кнопка больше не действует."
     stranger = harness.user(999, "Чужой")
     sent = await harness.tap(stranger, SettingReset(key="company_name").pack())

@@ -198,10 +198,10 @@ async def test_forged_manager_button_from_non_owner(harness: Harness, db: Databa
     assert answer.text == "Эта кнопка больше не действует." and answer.show_alert
     member = await get_member(db, MANAGER_ID)
     assert member is not None and member.active  # nothing changed
-    # a forged id from the owner: polite "no such manager", nothing created
+    # a forged id from the owner: the same refusal, nothing created
     sent = await harness.tap(harness.user(OWNER_ID, "Ольга"), "mg:999999:0")
     assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == (
-        "Такого менеджера нет."
+        "Эта кнопка больше не действует."
     )
     # garbage callback data
     sent = await harness.tap(harness.user(OWNER_ID, "Ольга"), "mg:abc:zz")

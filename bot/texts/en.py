@@ -75,7 +75,6 @@ TEXTS: dict[str, str] = {
     "managers.btn_reactivate": "✅ Restore: {name}",
     "managers.deactivated": "{name}: access removed.",
     "managers.reactivated": "{name}: access restored.",
-    "managers.not_found": "There is no such manager.",
     "managers.more": "…and {count} more: the list shows the first 40.",
     "manager.access_removed": "The owner has removed your manager access to {company}'s bot.",
     "manager.access_restored": (
