@@ -245,8 +245,17 @@ async def nps_view(
 
 
 async def nps_pick_manager(
-    query: CallbackQuery, callback_data: NpsPickManager, lang: str, db: Database
+    query: CallbackQuery,
+    callback_data: NpsPickManager,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
 ) -> None:
+    today = clock().astimezone(settings.timezone).date()
+    if resolve(callback_data.period, today, settings.timezone) is None:  # a month never shown
+        await forged(query, lang)
+        return
     await answer(query)
     managers = [(m.user_id, m.full_name) for m in await list_managers(db)]
     await edit_markup(
