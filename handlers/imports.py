@@ -254,11 +254,13 @@ async def _run(
         return None
     counts = report.counts
     log.info(
-        "import by %s: %d rows, %d created, %d merged, %d duplicates, %d rejected, %d deals",
+        "import by %s: %d rows, %d created, %d merged (%d filled), %d duplicates, %d rejected, "
+        "%d deals",
         user_id,
         report.rows,
         counts.created,
         counts.merged,
+        counts.filled,
         counts.duplicates,
         report.rejected,
         counts.deals,

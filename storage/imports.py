@@ -35,6 +35,7 @@ IMPORT_CHECKPOINT_PAGES = 4000
 class WriteCounts:
     created: int = 0
     merged: int = 0  # matched a contact that was in the base before this file
+    filled: int = 0  # of those, rows that filled an empty field (the rest changed nothing)
     duplicates: int = 0  # matched a contact an earlier row of the same file made or matched
     deals: int = 0
     comments: int = 0
@@ -42,6 +43,7 @@ class WriteCounts:
     def add(self, other: WriteCounts) -> None:
         self.created += other.created
         self.merged += other.merged
+        self.filled += other.filled
         self.duplicates += other.duplicates
         self.deals += other.deals
         self.comments += other.comments
@@ -50,6 +52,19 @@ class WriteCounts:
 def deal_key(contact_id: int, deal_date: str, product: str | None) -> str:
     digest = hashlib.sha1((product or "").casefold().encode()).hexdigest()[:10]
     return f"import:{contact_id}:{deal_date}:{digest}"
+
+
+_FILL_GAPS = (
+    "UPDATE contacts SET full_name = coalesce(full_name, ?), "
+    "organization = coalesce(organization, ?), "
+    "birth_day = CASE WHEN birth_month IS NULL THEN ? ELSE birth_day END, "
+    "birth_month = coalesce(birth_month, ?), "
+    "birth_year = CASE WHEN birth_month IS NULL THEN ? ELSE birth_year END, "
+    "manager_id = coalesce(manager_id, ?), updated_at = ? "
+    "WHERE id = ? AND forgotten_at IS NULL AND ("
+    "(full_name IS NULL AND ? IS NOT NULL) OR (organization IS NULL AND ? IS NOT NULL) "
+    "OR (birth_month IS NULL AND ? IS NOT NULL) OR (manager_id IS NULL AND ? IS NOT NULL))"
+)
 
 
 @asynccontextmanager
@@ -110,7 +125,8 @@ async def write_chunk(
         row = await (await conn.execute("SELECT coalesce(max(id), 0) FROM contacts")).fetchone()
         next_id = int(row[0]) + 1
         inserts: list[tuple[object, ...]] = []
-        updates: list[tuple[object, ...]] = []
+        updates: list[tuple[object, ...]] = []  # rows matching a contact already in the base
+        repeats: list[tuple[object, ...]] = []  # rows repeating an earlier row of the file
         deals: list[tuple[object, ...]] = []
         passive: list[tuple[object, ...]] = []
         notes: list[tuple[object, ...]] = []
@@ -145,7 +161,7 @@ async def write_chunk(
                     counts.duplicates += 1
                 else:
                     counts.merged += 1
-                updates.append(
+                (repeats if r.duplicate else updates).append(
                     (
                         r.name,
                         r.organization,
@@ -186,20 +202,14 @@ async def write_chunk(
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'import', ?, ?)",
             inserts,
         )
-        await conn.executemany(
-            # Only gaps are filled, and a row that fills none is not touched at all (so a
-            # re-sent file leaves even `updated_at` as it was).
-            "UPDATE contacts SET full_name = coalesce(full_name, ?), "
-            "organization = coalesce(organization, ?), "
-            "birth_day = CASE WHEN birth_month IS NULL THEN ? ELSE birth_day END, "
-            "birth_month = coalesce(birth_month, ?), "
-            "birth_year = CASE WHEN birth_month IS NULL THEN ? ELSE birth_year END, "
-            "manager_id = coalesce(manager_id, ?), updated_at = ? "
-            "WHERE id = ? AND forgotten_at IS NULL AND ("
-            "(full_name IS NULL AND ? IS NOT NULL) OR (organization IS NULL AND ? IS NOT NULL) "
-            "OR (birth_month IS NULL AND ? IS NOT NULL) OR (manager_id IS NULL AND ? IS NOT NULL))",
-            updates,
-        )
+        # Only gaps are filled, and a row that fills none is not touched at all (so a re-sent
+        # file leaves even `updated_at` as it was, and the summary says it filled nothing): each
+        # statement changes at most the one contact it names, so the change count is the number
+        # of rows that filled something. A file's first row of a person comes before its repeats.
+        before = conn.total_changes
+        await conn.executemany(_FILL_GAPS, updates)
+        counts.filled = conn.total_changes - before
+        await conn.executemany(_FILL_GAPS, repeats)
         before = conn.total_changes
         await conn.executemany(
             "INSERT INTO deals (contact_id, manager_id, description, deal_date, source, idem_key, "

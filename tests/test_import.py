@@ -317,11 +317,72 @@ async def test_sending_the_same_file_again_changes_nothing(h: Harness, db: Datab
     h.clock.advance(hours=1)
     summary = last_text(await send_file(h, owner(h), "base.csv", data))
     await import_jobs(h.dp).wait_idle()
-    assert "• новых контактов: 0" in summary
-    assert "• уже были в базе (тот же телефон), дополнены: 2" in summary
-    assert "Покупок добавлено: 0 · заметок: 0" in summary
+    # the summary says what happened: nothing (issue 10: it said "completed: 2" and promised
+    # these people in tomorrow's plans)
+    assert summary.splitlines() == [
+        "✅ <b>База загружена</b> из «base.csv»",
+        "Строк с данными: 3",
+        "• новых контактов: 0",
+        "• уже были в базе, дополнять нечего: 2",
+        "• повторы внутри файла, объединены: 1",
+        "• не загружено: 0",
+        "Покупок добавлено: 0 · заметок: 0",
+        "",
+        "Ничего нового: всё из этого файла уже есть в базе.",
+    ]
     assert {t: await count(db, t) for t in tables} == before
     assert await rows(db, "SELECT id, updated_at FROM contacts ORDER BY id") == stamps
+
+
+async def test_a_csv_with_a_title_line_above_the_header_imports(h: Harness, db: Database) -> None:
+    data = (
+        "Клиенты компании «Ромашка» на 01.12.2026\r\n"
+        "\r\n"
+        "Имя;Телефон;День рождения\r\n"
+        "Анна;8 916 123-45-67;15.03\r\n"
+        "Борис;+7 916 765-43-21;\r\n"
+    ).encode("cp1251")
+    summary = last_text(await send_file(h, owner(h), "клиенты.csv", data))
+    assert summary.startswith("✅")
+    assert "• новых контактов: 2" in summary
+    assert await rows(db, "SELECT full_name, phone FROM contacts ORDER BY id") == [
+        ("Анна", "+79161234567"),
+        ("Борис", "+79167654321"),
+    ]
+
+
+async def test_the_summary_counts_only_rows_that_filled_something(h: Harness, db: Database) -> None:
+    first = csv_bytes(
+        [
+            ["Имя", "Телефон", "День рождения"],
+            ["Анна", "8 916 123-45-67", ""],
+            ["Борис", "+7 916 765-43-21", "01.02"],
+        ]
+    )
+    await send_file(h, owner(h), "base.csv", first)
+    await import_jobs(h.dp).wait_idle()
+    again = csv_bytes(
+        [
+            ["Имя", "Телефон", "День рождения"],
+            ["Анна", "8 916 123-45-67", "15.03"],
+            ["Борис", "+7 916 765-43-21", "01.02"],
+        ]
+    )
+    summary = last_text(await send_file(h, owner(h), "base.csv", again))
+    assert "• новых контактов: 0" in summary
+    assert "• уже были в базе, дополнены пустые поля: 1" in summary  # Анна's birthday
+    assert "• уже были в базе, дополнять нечего: 1" in summary  # Борис
+    assert "С завтрашнего утра эти люди появятся в планах менеджеров" in summary
+    assert "Ничего нового" not in summary
+    assert await rows(db, "SELECT birth_day, birth_month FROM contacts ORDER BY id") == [
+        (15, 3),
+        (1, 2),
+    ]
+    # in English too
+    summary = last_text(await send_file(h, owner(h, "en"), "base.csv", again))
+    assert "• already in the base, nothing to fill in: 2" in summary
+    assert "Nothing new: everything in this file is already in the base." in summary
+    assert "filled in:" not in summary and "plans" not in summary
 
 
 async def test_a_person_who_was_forgotten_is_not_imported_again(h: Harness, db: Database) -> None:
@@ -376,7 +437,9 @@ async def test_a_known_contact_keeps_its_data_manager_and_kind(h: Harness, db: D
     )
     summary = last_text(await send_file(h, owner(h), "base.csv", data))
     assert "• новых контактов: 0" in summary
-    assert "• уже были в базе (тот же телефон), дополнены: 1" in summary
+    assert "• уже были в базе, дополнены пустые поля: 1" in summary
+    assert "дополнять нечего" not in summary
+    assert "С завтрашнего утра эти люди появятся в планах менеджеров" in summary
     contact = (sale.contact_id, "supplier", "Анна Петровна", "ООО Ромашка", 15, 3, 1985)
     assert await rows(
         db,
@@ -741,7 +804,8 @@ async def test_an_import_cut_short_is_completed_by_sending_the_file_again(
     monkeypatch.setattr(runner, "write_chunk", real)
     summary = last_text(await send_file(h, owner(h), "base.csv", data))
     assert "• новых контактов: 3\u00a0000" in summary
-    assert "• уже были в базе (тот же телефон), дополнены: 2\u00a0000" in summary
+    assert "• уже были в базе, дополнять нечего: 2\u00a0000" in summary
+    assert "дополнены" not in summary
     assert [await count(db, t) for t in ("contacts", "deals")] == [5000, 5000]
 
 

@@ -107,6 +107,35 @@ def test_csv_with_excel_sep_line_and_quoted_newlines(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("title", "delimiter"),
+    [
+        ("Клиенты компании «Ромашка»", ";"),  # no separator at all (issue 10: refused)
+        ("Клиенты, выгрузка от 01.12.2026", ";"),  # a comma, but the header uses ";"
+        ("Base; exported 01.12.2026; page 1", ","),  # semicolons, but the header uses ","
+        ("Клиенты, поставщики", "\t"),
+    ],
+)
+def test_csv_separator_is_taken_from_the_header_line_below_a_title(
+    tmp_path: Path, title: str, delimiter: str
+) -> None:
+    path = tmp_path / "base.csv"
+    header = delimiter.join(["Имя", "Телефон", "Заметки"])
+    row = delimiter.join(["Анна", "8 916 123-45-67", "любит сюрпризы"])
+    path.write_text(f"{title}\n\n{header}\n{row}\n", "cp1251")
+    rows = read_all(path, "csv")
+    assert rows[-2:] == [
+        (3, ["Имя", "Телефон", "Заметки"]),
+        (4, ["Анна", "8 916 123-45-67", "любит сюрпризы"]),
+    ]
+
+
+def test_csv_without_any_header_line_keeps_the_first_lines_separator(tmp_path: Path) -> None:
+    path = tmp_path / "base.csv"
+    path.write_text("a;b;c\n1;2;3\n", "utf-8")
+    assert read_all(path, "csv") == [(1, ["a", "b", "c"]), (2, ["1", "2", "3"])]
+
+
 def test_cp1251_is_detected_even_when_the_first_rows_are_ascii(tmp_path: Path) -> None:
     path = tmp_path / "base.csv"
     lines = ["Name,Phone"] + [f"Client {n},+7916000{n:04d}" for n in range(5000)] + ["Юля,"]

@@ -140,6 +140,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 FIELDS = tuple(f for f in SYNONYMS if f != "skip")
 
 
+HEADER_SEARCH_ROWS = 10  # a title or blank rows above the header are skipped
+
+
 def normalize(header: str) -> str:
     folded = header.casefold().replace("ё", "е")
     return "".join(ch for ch in folded if ch.isalnum())

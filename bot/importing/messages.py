@@ -61,8 +61,12 @@ def summary_text(lang: str, file_name: str, report: ImportReport) -> str:
         t(lang, "import.summary.title", name=file_name),
         t(lang, "import.summary.rows", count=number(lang, report.rows)),
         t(lang, "import.summary.created", count=number(lang, counts.created)),
-        t(lang, "import.summary.merged", count=number(lang, counts.merged)),
     ]
+    if counts.filled:
+        lines.append(t(lang, "import.summary.filled", count=number(lang, counts.filled)))
+    if counts.merged - counts.filled:
+        unchanged = number(lang, counts.merged - counts.filled)
+        lines.append(t(lang, "import.summary.unchanged", count=unchanged))
     if counts.duplicates:
         lines.append(t(lang, "import.summary.duplicates", count=number(lang, counts.duplicates)))
     lines.append(t(lang, "import.summary.rejected", count=number(lang, report.rejected)))
@@ -93,8 +97,11 @@ def summary_text(lang: str, file_name: str, report: ImportReport) -> str:
     lines.append("")
     if report.rejected:
         lines.append(t(lang, "import.summary.fix_hint"))
-    if counts.created or counts.merged:
+    # Only what happened: a file sent again adds nobody and nothing to plan.
+    if counts.created or counts.filled or counts.deals:
         lines.append(t(lang, "import.summary.plans"))
+    elif not (counts.comments or report.rejected) and counts.merged + counts.duplicates:
+        lines.append(t(lang, "import.summary.nothing_new"))
     return "\n".join(lines).rstrip()
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from bot.importing.cells import Cell, cell_text
-from bot.importing.columns import Header, read_header
+from bot.importing.columns import HEADER_SEARCH_ROWS, Header, read_header
 from bot.importing.rows import ImportRow, Managers, Problem, RowValidator
 from bot.importing.sources import FORMULA_STARTS, Unreadable, open_source
 from bot.texts import plain
@@ -34,7 +34,6 @@ from storage.imports import WriteCounts, checkpoints_deferred, phoneless_people,
 
 BATCH = 200  # rows parsed between two yields to the event loop
 CHUNK = 2000  # rows per write transaction
-HEADER_SEARCH_ROWS = 10  # a title or blank rows above the header are skipped
 MAX_ROWS = 200_000
 
 # phase ("check" or "write"), rows done, rows in all (None while unknown), share done 0..1

@@ -3,7 +3,9 @@
 The file's name says what the sender meant; its first bytes say what it is: an `.xlsx` that is
 not a zip is refused, a `.csv` that is really a workbook is read as one, an old binary `.xls` gets
 a hint to save it as `.xlsx`. A CSV's encoding is decided by reading the whole file as strict
-UTF-8 once (a Windows-1251 file almost never passes), and its delimiter by the header line.
+UTF-8 once (a Windows-1251 file almost never passes), and its delimiter by the header line:
+the first of the top lines that names a name or phone column when split by `;`, `,` or tab (a
+title line above it, "Клиенты на 01.12", has no separator to go by, or the wrong one).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.importing.cells import Cell
+from bot.importing.columns import HEADER_SEARCH_ROWS, read_header
 from bot.importing.xlsx import XlsxError, XlsxReader
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download (getFile)
@@ -116,11 +119,32 @@ def _encoding(path: Path, head: bytes) -> str:
     return "utf-8"
 
 
+DELIMITERS = (";", ",", "\t")
+
+
 def _delimiter(first_line: str) -> str:
     bare = _QUOTED.sub("", first_line)
-    counts = {d: bare.count(d) for d in (";", ",", "\t")}
+    counts = {d: bare.count(d) for d in DELIMITERS}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
+
+
+def _header_delimiter(lines: list[str]) -> str | None:
+    """The delimiter that makes one of the top lines a readable header (the first such line;
+    on it, the delimiter that finds the most columns), or None if no line reads as one."""
+    for line in lines[:HEADER_SEARCH_ROWS]:
+        found = []
+        for delimiter in DELIMITERS:
+            try:
+                cells = next(csv.reader([line], delimiter=delimiter), [])
+            except csv.Error:
+                continue
+            header = read_header(1, cells)
+            if header.readable:
+                found.append((len(header.columns), -DELIMITERS.index(delimiter), delimiter))
+        if found:
+            return max(found)[2]
+    return None
 
 
 def _csv_source(path: Path, head: bytes) -> Source:
@@ -129,7 +153,8 @@ def _csv_source(path: Path, head: bytes) -> Source:
     lines = [line for line in preview.splitlines() if line.strip()]
     first = lines[0] if lines else ""
     sep = _SEP_LINE.match(first)
-    delimiter = sep.group(1) if sep else _delimiter(first)
+    # Without a header line, the first line's: the check then says there is no header.
+    delimiter = sep.group(1) if sep else _header_delimiter(lines) or _delimiter(first)
     size = max(path.stat().st_size, 1)
     raw = path.open("rb")
     text = io.TextIOWrapper(raw, encoding=encoding, newline="")

@@ -103,7 +103,8 @@ TEXTS: dict[str, str] = {
     "import.summary.title": "✅ <b>Base imported</b> from «{name}»",
     "import.summary.rows": "Rows with data: {count}",
     "import.summary.created": "• new contacts: {count}",
-    "import.summary.merged": "• already in the base (same phone), completed: {count}",
+    "import.summary.filled": "• already in the base, empty fields filled in: {count}",
+    "import.summary.unchanged": "• already in the base, nothing to fill in: {count}",
     "import.summary.duplicates": "• repeated within the file, merged: {count}",
     "import.summary.rejected": "• not imported: {count}",
     "import.summary.reason": "   — {reason}: {count}",
@@ -118,6 +119,7 @@ TEXTS: dict[str, str] = {
         "From tomorrow morning these people appear in the managers' plans: birthdays, offers, "
         "clients who have not bought for a while."
     ),
+    "import.summary.nothing_new": "Nothing new: everything in this file is already in the base.",
     "import.interrupted": (
         "⚠️ Importing «{name}» stopped after {done} rows (new contacts: {created}). "
         "Send the same file again: what was imported is not doubled, the rest is added."

@@ -105,7 +105,8 @@ TEXTS: dict[str, str] = {
     "import.summary.title": "✅ <b>База загружена</b> из «{name}»",
     "import.summary.rows": "Строк с данными: {count}",
     "import.summary.created": "• новых контактов: {count}",
-    "import.summary.merged": "• уже были в базе (тот же телефон), дополнены: {count}",
+    "import.summary.filled": "• уже были в базе, дополнены пустые поля: {count}",
+    "import.summary.unchanged": "• уже были в базе, дополнять нечего: {count}",
     "import.summary.duplicates": "• повторы внутри файла, объединены: {count}",
     "import.summary.rejected": "• не загружено: {count}",
     "import.summary.reason": "   — {reason}: {count}",
@@ -120,6 +121,7 @@ TEXTS: dict[str, str] = {
         "С завтрашнего утра эти люди появятся в планах менеджеров: дни рождения, предложения, "
         "давно не покупавшие."
     ),
+    "import.summary.nothing_new": "Ничего нового: всё из этого файла уже есть в базе.",
     "import.interrupted": (
         "⚠️ Загрузка «{name}» прервалась после {done} строк (новых контактов: {created}). "
         "Отправьте тот же файл ещё раз: уже загруженное не удвоится, остальное догрузится."
