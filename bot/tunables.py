@@ -78,7 +78,8 @@ def parse(key: str, raw: str) -> str:
             raise InvalidValue("settings.bad.language")
         return text
     if key == WORKDAYS:
-        days = sorted({int(d) for d in text.split(",") if d.strip().isdigit()})
+        # isdecimal, not isdigit: "²" is a digit that int() refuses (a ValueError, not a refusal)
+        days = sorted({int(d) for d in text.split(",") if d.strip().isdecimal()})
         if not days or any(d > 6 for d in days):
             raise InvalidValue("settings.bad.workdays")
         return ",".join(map(str, days))

@@ -262,6 +262,8 @@ async def test_values_are_validated_where_they_are_parsed() -> None:
         ("company_name", "two\nlines"),
         ("default_language", "de"),
         ("workdays", ""),
+        ("workdays", "²"),
+        ("workdays", "9999999999999999999999"),
         ("nope", "1"),
     ]:
         with pytest.raises(tunables.InvalidValue):
