@@ -7,7 +7,7 @@ double tap on the same view) is "message is not modified", a message deleted or 
 error handler and the person read "something went wrong". Here they are classified once: an
 unchanged message counts as shown, a message out of reach is sent anew, and a query Telegram no
 longer takes is only logged. Every other error still propagates (the retry layer and the error
-handler deal with those); tests/test_replies.py checks no handler calls Telegram around these.
+handler deal with those); tests/test_callback_bounds.py checks no handler goes around them.
 """
 
 from __future__ import annotations
