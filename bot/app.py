@@ -17,11 +17,13 @@ from aiogram.types import ErrorEvent
 
 from bot import tunables, webhook
 from bot.clock import Clock, shifted_clock, system_clock
-from bot.config import ConfigError, Settings
+from bot.config import DEFAULT_API_URL, ConfigError, Settings
 from bot.live_settings import LiveSettings
 from bot.logs import UpdateLogContext
 from bot.menus import set_all_menus
 from bot.middlewares import ContextMiddleware
+from bot.retries import Failure, classify, describe, no_retries
+from bot.retries import install as install_retries
 from bot.texts import pick_language, t
 from handlers import build_router
 from scheduler.followup import FollowUp
@@ -34,9 +36,12 @@ log = logging.getLogger(__name__)
 
 
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
-    """The bot with the project's defaults; tests pass a recording session."""
-    if session is None and settings.telegram_api_url:
-        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    """The bot with the project's defaults: every call retried on Telegram's transient errors
+    (bot/retries.py), whatever the session; tests pass a recording session."""
+    if session is None:
+        api = TelegramAPIServer.from_base(settings.telegram_api_url or DEFAULT_API_URL)
+        session = AiohttpSession(api=api, timeout=settings.telegram_timeout)
+    install_retries(session, settings.telegram_retry_seconds)
     return Bot(
         token=settings.bot_token,
         session=session,
@@ -113,6 +118,13 @@ async def on_shutdown(dispatcher: Dispatcher, sender: Sender) -> None:
 async def on_error(event: ErrorEvent, bot: Bot, live_settings: LiveSettings) -> bool:
     """Log an unexpected failure and tell the person politely; the bot keeps working."""
     update = event.update
+    if classify(event.exception) is not Failure.FINAL:
+        # Telegram did not take a reply even after the retries (or it may have arrived: a
+        # timeout). An apology would go the same way, or come after an answer that did arrive.
+        log.warning(
+            "update %s: a reply did not go through: %s", update.update_id, describe(event.exception)
+        )
+        return True
     log.exception("update %s failed", update.update_id, exc_info=event.exception)
     user = None
     if update.message is not None:
@@ -144,7 +156,8 @@ async def wait_for_telegram(bot: Bot, settings: Settings) -> None:
     delay = 1.0
     while True:
         try:
-            await bot.me()
+            with no_retries():  # this loop retries and says so in its own words
+                await bot.me()
             return
         except TelegramUnauthorizedError:
             raise ConfigError(

@@ -70,6 +70,10 @@ class Settings:
     log_level: str = "INFO"
     phone_region: str = "RU"
     send_rate: float = 25.0
+    # How long one Bot API request may take, and how long one call may keep retrying Telegram's
+    # transient errors (429, 5xx, a connection lost before the answer): see bot/retries.py.
+    telegram_timeout: int = 30
+    telegram_retry_seconds: int = 30
     backup_keep: int = 14
     # Webhook mode when webhook_url is set (Telegram posts updates to it); long polling otherwise.
     webhook_url: str | None = None
@@ -120,6 +124,10 @@ class Settings:
             log_level=_parse_log_level(get("LOG_LEVEL")),
             phone_region=_parse_region(get("PHONE_REGION")),
             send_rate=_parse_send_rate(get("SEND_RATE")),
+            telegram_timeout=_parse_int("TELEGRAM_TIMEOUT", get("TELEGRAM_TIMEOUT"), 30, 1, 300),
+            telegram_retry_seconds=_parse_int(
+                "TELEGRAM_RETRY_SECONDS", get("TELEGRAM_RETRY_SECONDS"), 30, 0, 600
+            ),
             backup_keep=_parse_int("BACKUP_KEEP", get("BACKUP_KEEP"), 14, 1, 365),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,

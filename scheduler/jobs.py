@@ -5,6 +5,7 @@ deadlines, alerts, and a digest that was missed while the bot was down) and a cr
 DIGEST_TIME so the plan arrives on the minute. `misfire_grace_time` is large and `coalesce` on: a
 late run (the machine slept, the loop was busy) still runs, once, instead of APScheduler's default
 of silently skipping a run more than one second late. `max_instances=1`: runs never overlap.
+The owners' delivery line (scheduler/health.py) runs with the plan, at DIGEST_TIME.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot.config import Settings
 from bot.logs import log_context
 from scheduler.followup import FollowUp
+from scheduler.health import report_delivery
 from storage.backup import daily_backup
 
 log = logging.getLogger(__name__)
@@ -46,13 +48,23 @@ async def backup(settings: Settings, followup: FollowUp) -> None:
         log.exception("daily backup failed")
 
 
+async def delivery_line(followup: FollowUp) -> None:
+    """The owners' daily delivery line, only when messages failed since the last one."""
+    with log_context("tick"):
+        try:
+            await report_delivery(followup)
+        except Exception:  # logged; tomorrow's run counts these failures too
+            log.exception("delivery line failed")
+
+
 def move_digest(scheduler: AsyncIOScheduler, settings: Settings) -> None:
     """Put the DIGEST_TIME job at the time now in force (an owner changed it in the chat)."""
     digest = settings.cadence.digest_time
-    scheduler.reschedule_job(
-        "digest",
-        trigger=CronTrigger(hour=digest.hour, minute=digest.minute, timezone=settings.timezone),
-    )
+    for job_id in ("digest", "delivery"):
+        scheduler.reschedule_job(
+            job_id,
+            trigger=CronTrigger(hour=digest.hour, minute=digest.minute, timezone=settings.timezone),
+        )
     log.info("the plan job now runs at %s", digest.strftime("%H:%M"))
 
 
@@ -69,6 +81,15 @@ def create_scheduler(settings: Settings, followup: FollowUp) -> AsyncIOScheduler
         minute=digest.minute,
         args=(followup,),
         id="digest",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        delivery_line,
+        "cron",
+        hour=digest.hour,
+        minute=digest.minute,
+        args=(followup,),
+        id="delivery",
         replace_existing=True,
     )
     scheduler.add_job(

@@ -1,10 +1,18 @@
 """The one sender for everything the bot writes first: drains the outbox within Telegram's limits.
 
 Limits: a global rate (`SEND_RATE` per second, Telegram allows about 30) and about one message per
-second per chat. A 429 pauses all sending for `retry_after` and re-queues the row. A 403 (blocked,
-deactivated) fails the row and marks the person unreachable. A connection error is retried with
-back-off; a timeout is not, because the message may have been delivered and Telegram has no
-idempotency key (a duplicate alert is worse than the one missing message the log reports).
+second per chat. Each request already goes through the bot's retry middleware (bot/retries.py:
+429, 5xx and lost connections retried for `TELEGRAM_RETRY_SECONDS`); what still fails lands here,
+row by row, and no exception leaves a row "claimed":
+
+* 429 beyond the middleware's budget: all sending pauses for `retry_after`, the row is re-queued;
+* 403 (blocked, deactivated): the row fails and the person is marked unreachable;
+* a timeout, or an answer that says "done" but cannot be read: the row fails at once, never
+  repeated, because the message may have arrived and Telegram has no idempotency key (a duplicate
+  alert is worse than the one missing message the log and the owners' daily line report);
+* another refusal (400 ...) or a payload that cannot be built: the row fails;
+* anything else (5xx, a lost connection, an unexpected exception): re-queued with back-off, and
+  given up ("expired") a day after its first failure.
 
 Handlers never send through here synchronously: they enqueue in their own transaction and `kick()`
 the loop, so a fan-out to many people never delays the person in front of the bot.
@@ -21,41 +29,46 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramForbiddenError,
     TelegramNetworkError,
     TelegramRetryAfter,
-    TelegramServerError,
 )
 from aiogram.methods import SendMessage
 from aiogram.types import InlineKeyboardMarkup
+from pydantic import ValidationError
 
 from bot.clock import Clock
 from bot.logs import log_context
+from bot.retries import Failure, classify, describe
 from storage import Database
 from storage.contacts import mark_unreachable
 from storage.outbox import (
+    BLOCKED,
+    EXPIRED,
+    REFUSED,
+    TIMEOUT,
+    UNREADABLE,
     OutboxRow,
     claim_due,
     mark_failed,
     mark_retry,
     mark_sent,
     recover_claimed,
+    release,
     still_claimed,
 )
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8
+GIVE_UP_AFTER = timedelta(days=1)
 IDLE_WAKEUP_SECONDS = 5.0
+RECORD_ATTEMPTS = 3
 
 
 def _retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(600, 2 ** min(attempts, 10)))
-
-
-def _is_timeout(exc: TelegramNetworkError) -> bool:
-    return "timeout" in exc.message.lower()
 
 
 def build_method(chat_id: int, payload: dict[str, Any]) -> SendMessage:
@@ -78,8 +91,8 @@ async def edit_to(bot: Bot, chat_id: int, message_id: int, payload: dict[str, An
             message_id=message_id,
             reply_markup=InlineKeyboardMarkup.model_validate(markup) if markup else None,
         )
-    except (TelegramAPIError, TelegramNetworkError) as exc:
-        return str(exc)
+    except (TelegramAPIError, TelegramNetworkError, ClientDecodeError) as exc:
+        return describe(exc)
     return None
 
 
@@ -153,12 +166,23 @@ class Sender:
             if not rows:
                 break
             for row in rows:
-                if self._stopping:
-                    await mark_retry(self._db, row, self._clock(), "stopped before sending")
-                    continue
                 with log_context(f"outbox {row.id}"):
-                    delivered += await self._send(row)
+                    if self._stopping:
+                        await mark_retry(self._db, row, self._clock(), "stopped before sending")
+                        continue
+                    try:
+                        delivered += await self._send(row)
+                    except Exception as exc:  # the sender's own step failed (the database?)
+                        log.exception("outbox %d: send step failed; re-queued", row.id)
+                        await self._release(row, exc)
         return delivered
+
+    async def _release(self, row: OutboxRow, exc: Exception) -> None:
+        try:
+            when = self._clock() + _retry_delay(row.attempts)
+            await release(self._db, row, when, f"sender: {describe(exc)}")
+        except Exception:  # nothing more to do here; the next start re-queues claimed rows
+            log.exception("outbox %d: could not be re-queued", row.id)
 
     async def _wait_for_slot(self, chat_id: int) -> None:
         now = time.monotonic()
@@ -180,43 +204,65 @@ class Sender:
             return 0
         try:
             message = await self._bot(build_method(row.chat_id, row.payload))
-        except TelegramRetryAfter as exc:
-            self._paused_until = time.monotonic() + exc.retry_after
-            log.warning("outbox %d: flood control, retry in %ss", row.id, exc.retry_after)
-            when = self._clock() + timedelta(seconds=exc.retry_after)
-            await mark_retry(self._db, row, when, f"429 retry after {exc.retry_after}s")
+        except Exception as exc:
+            await self._failed(row, exc)
             return 0
-        except TelegramForbiddenError as exc:
-            log.warning("outbox %d: chat %d unreachable: %s", row.id, row.chat_id, exc.message)
-            await mark_failed(self._db, row, f"403 {exc.message}")
-            if row.contact_id is not None:
-                await mark_unreachable(self._db, row.contact_id, self._clock())
-            return 0
-        except TelegramServerError as exc:  # Telegram's 5xx: it did not take the message
-            when = self._clock() + _retry_delay(row.attempts)
-            if row.attempts >= MAX_ATTEMPTS:
-                await mark_failed(self._db, row, f"server: {exc.message}")
-            else:
-                log.warning("outbox %d: Telegram server error, retry at %s", row.id, when)
-                await mark_retry(self._db, row, when, f"server: {exc.message}")
-            return 0
-        except TelegramNetworkError as exc:
-            if _is_timeout(exc) or row.attempts >= MAX_ATTEMPTS:
-                log.error("outbox %d: not retried (%s); it may have been delivered", row.id, exc)
-                await mark_failed(self._db, row, f"network: {exc.message}")
-            else:
-                when = self._clock() + _retry_delay(row.attempts)
-                log.warning("outbox %d: connection failed, retry at %s: %s", row.id, when, exc)
-                await mark_retry(self._db, row, when, f"network: {exc.message}")
-            return 0
-        except TelegramAPIError as exc:
-            log.error("outbox %d: refused by Telegram: %s", row.id, exc.message)
-            await mark_failed(self._db, row, exc.message)
-            return 0
-        newer = await mark_sent(self._db, row, message.message_id, self._clock())
-        if newer is not None:
-            await self._edit(row, message.message_id, newer)
+        await self._delivered(row, message.message_id)
         return 1
+
+    async def _failed(self, row: OutboxRow, exc: Exception) -> None:
+        """Record why a request failed: re-queued, or failed for good (see the module docs)."""
+        now = self._clock()
+        if isinstance(exc, TelegramForbiddenError):
+            log.warning("outbox %d: chat %d unreachable: %s", row.id, row.chat_id, exc.message)
+            await mark_failed(self._db, row, f"403 {exc.message}", reason=BLOCKED, now=now)
+            if row.contact_id is not None:
+                await mark_unreachable(self._db, row.contact_id, now)
+            return
+        failure = classify(exc)
+        if failure in (Failure.MAYBE_DONE, Failure.DONE):
+            log.error("outbox %d: not repeated (%s); it may have arrived", row.id, describe(exc))
+            reason = TIMEOUT if failure is Failure.MAYBE_DONE else UNREADABLE
+            await mark_failed(self._db, row, describe(exc), reason=reason, now=now)
+            return
+        if isinstance(exc, TelegramAPIError | ValidationError) and failure is Failure.FINAL:
+            log.error("outbox %d: refused: %s", row.id, describe(exc))
+            await mark_failed(self._db, row, describe(exc), reason=REFUSED, now=now)
+            return
+        first_failure = row.failing_since or now
+        if now - first_failure >= GIVE_UP_AFTER:
+            log.error("outbox %d: given up after a day of failures: %s", row.id, describe(exc))
+            await mark_failed(self._db, row, describe(exc), reason=EXPIRED, now=now)
+            return
+        if isinstance(exc, TelegramRetryAfter):
+            self._paused_until = time.monotonic() + exc.retry_after
+            when = now + timedelta(seconds=exc.retry_after)
+            log.warning("outbox %d: flood control, retry in %ss", row.id, exc.retry_after)
+        else:
+            when = now + _retry_delay(row.attempts)
+            if failure is Failure.FINAL:  # not Telegram's: a bug or the unexpected
+                log.error("outbox %d: failed, retry at %s", row.id, when, exc_info=exc)
+            else:
+                log.warning("outbox %d: %s, retry at %s", row.id, describe(exc), when)
+        await mark_retry(self._db, row, when, describe(exc), failed_at=now)
+
+    async def _delivered(self, row: OutboxRow, message_id: int) -> None:
+        """Record a delivery; it is never sent again, so a failure to record it is retried
+        here rather than by re-queueing the row."""
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                newer = await mark_sent(self._db, row, message_id, self._clock())
+                break
+            except Exception:
+                log.exception("outbox %d: delivered, not recorded (try %d)", row.id, attempt)
+                await asyncio.sleep(attempt)
+        else:
+            return  # the database is failing: a restart re-sends this one row
+        if newer is not None:
+            try:
+                await self._edit(row, message_id, newer)
+            except Exception:  # the delivery stands; only the late change is missing
+                log.exception("outbox %d: update in flight not applied", row.id)
 
     async def _edit(self, row: OutboxRow, message_id: int, payload: dict[str, Any]) -> None:
         """Bring a just-delivered message up to date with a change made while it was in flight."""

@@ -306,12 +306,24 @@ WHERE nudged_at IS NOT NULL AND answered_at IS NULL
     AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.idem_key = 'nudge:' || surveys.id);
 """
 
+V6_DELIVERY_HEALTH = """
+-- A message that keeps failing is retried for a day from its first failure, then given up;
+-- failed messages are counted in the owners' daily delivery line, by why they failed:
+-- blocked (403), timeout (may have arrived), unreadable (carried out, answer unreadable),
+-- refused (another 4xx), expired (not taken for a day).
+ALTER TABLE outbox ADD COLUMN failing_since TEXT;
+ALTER TABLE outbox ADD COLUMN failed_at TEXT;
+ALTER TABLE outbox ADD COLUMN fail_reason TEXT;
+CREATE INDEX outbox_failed ON outbox (failed_at) WHERE failed_at IS NOT NULL;
+"""
+
 MIGRATIONS: list[str] = [
     V1_ROLES_AND_CONVERSATIONS,
     V2_FOLLOW_UP,
     V3_CADENCE,
     V4_ERASED_PHONES,
     V5_HELD_NUDGES,
+    V6_DELIVERY_HEALTH,
 ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -165,3 +166,16 @@ async def redeem_invite(
         )
     outcome = Redeem.REACTIVATED if existing is not None else Redeem.REGISTERED
     return outcome, invited_by
+
+
+async def staff_languages(conn: aiosqlite.Connection, user_ids: Iterable[int]) -> dict[int, str]:
+    """The language each of these people uses with the bot, for those it knows."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    marks = ", ".join("?" * len(ids))
+    cur = await conn.execute(
+        f"SELECT user_id, language FROM staff WHERE user_id IN ({marks}) AND language IS NOT NULL",
+        ids,
+    )
+    return {user_id: language for user_id, language in await cur.fetchall()}

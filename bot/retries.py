@@ -1,0 +1,236 @@
+"""Retrying Telegram's transient errors for every Bot API call (a request middleware on the
+bot's session, registered by `create_bot`, so handlers, the sender and the tests all get it).
+
+aiogram does not retry (its open enhancement #1875), so one 429, one 502 page from a proxy or
+one dropped connection used to lose a reply for good. Here a call is repeated, with back-off,
+until it succeeds or its time budget (`TELEGRAM_RETRY_SECONDS`) is spent, when it failed:
+
+* with 429 Too Many Requests: after Telegram's `retry_after` (at once raised if that is beyond
+  the budget, so the outbox re-queues the row instead of blocking);
+* with a 5xx, or an answer that is not Telegram's JSON at all (`ClientDecodeError`: an HTML error
+  page of a proxy) — Telegram did not take the request;
+* before an answer could exist: connection refused, connect timeout, upload aborted, connection
+  reset or closed without a reply.
+
+The one non-obvious decision: a *read timeout* (and a reply cut off half-way) of a method that
+creates a message (`send*`, `copyMessage`, `forwardMessage` …) is never retried, because the
+request may have been carried out and Telegram has no idempotency key: a duplicate alert or
+question is worse than the one reply the log reports. Idempotent methods (edits, callback
+answers, getUpdates, getMe, setMyCommands …) are retried after a timeout too, and a retry that
+Telegram refuses because the first attempt did land ("query is too old", "message to delete not
+found", "message is not modified") counts as success. Likewise a well-formed `ok: true` answer
+our models cannot read means the request *was* carried out: it is never repeated.
+
+Each retry is logged at WARNING with the method name and the reason; never the token (the URL
+is not logged, and `bot.logs` redacts whatever else might contain it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiohttp import client_exceptions
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BUDGET_SECONDS = 30.0
+FIRST_DELAY = 0.5
+MAX_DELAY = 5.0
+
+# Methods that create something each time they are carried out: a timeout may hide a success.
+_CREATING_PREFIXES = ("send", "copymessage", "forwardmessage", "createchatinvitelink")
+
+# Refusals that, after an attempt that may have landed, mean it did.
+_ALREADY_DONE = {
+    "answercallbackquery": ("query is too old", "query id is invalid"),
+    "deletemessage": ("message to delete not found",),
+    "editmessagetext": ("message is not modified",),
+    "editmessagecaption": ("message is not modified",),
+    "editmessagereplymarkup": ("message is not modified",),
+}
+
+
+# aiohttp errors raised before any answer could exist: connection refused or timed out while
+# connecting, the upload aborted, the connection reset or closed without a reply (some names
+# are missing from older aiohttp releases).
+_NOT_SENT_ERRORS: tuple[type[BaseException], ...] = tuple(
+    getattr(client_exceptions, name)
+    for name in (
+        "ConnectionTimeoutError",
+        "ClientConnectorError",
+        "UploadAbortedError",
+        "ServerDisconnectedError",
+        "ClientConnectionResetError",
+        "ClientOSError",
+    )
+    if hasattr(client_exceptions, name)
+)
+
+
+_disabled: contextvars.ContextVar[bool] = contextvars.ContextVar("retries_disabled", default=False)
+
+
+@contextmanager
+def no_retries() -> Iterator[None]:
+    """Calls made inside are tried once: for a caller with its own retry loop and log line (the
+    start-up check of the token)."""
+    token = _disabled.set(True)
+    try:
+        yield
+    finally:
+        _disabled.reset(token)
+
+
+class Failure(Enum):
+    """What a failed attempt tells about the request."""
+
+    FLOOD = "429"
+    SERVER = "5xx"  # Telegram (or a proxy in front of it) did not take the request
+    NOT_SENT = "not sent"  # failed before any answer could exist
+    MAYBE_DONE = "timeout"  # the request may have been carried out
+    DONE = "done"  # carried out, but the answer could not be read
+    FINAL = "final"  # a real refusal (400, 403 ...) or a bug: retrying cannot help
+
+
+def classify(exc: BaseException) -> Failure:
+    if isinstance(exc, TelegramRetryAfter):
+        return Failure.FLOOD
+    if isinstance(exc, TelegramServerError):
+        return Failure.SERVER
+    if isinstance(exc, ClientDecodeError):
+        data = exc.data
+        if isinstance(data, dict) and data.get("ok") is True:
+            return Failure.DONE
+        return Failure.SERVER
+    if isinstance(exc, TelegramNetworkError):
+        cause = exc.__cause__
+        if isinstance(cause, _NOT_SENT_ERRORS):
+            return Failure.NOT_SENT
+        if cause is None and "timeout" not in exc.message.lower():
+            return Failure.NOT_SENT
+        return Failure.MAYBE_DONE  # a read timeout, a reply cut off, anything unclear
+    return Failure.FINAL
+
+
+def describe(exc: BaseException) -> str:
+    """One short line about a failure (a proxy's error page is not copied into the log)."""
+    if isinstance(exc, ClientDecodeError):
+        content = " ".join(str(exc.data).split())
+        return f"unreadable answer: {content[:80]}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def creates_message(method: TelegramMethod[Any]) -> bool:
+    return method.__api_method__.lower().startswith(_CREATING_PREFIXES)
+
+
+def _already_done(method: TelegramMethod[Any], exc: BaseException) -> bool:
+    phrases = _ALREADY_DONE.get(method.__api_method__.lower(), ())
+    return isinstance(exc, TelegramBadRequest) and any(p in exc.message for p in phrases)
+
+
+class RetryMiddleware(BaseRequestMiddleware):
+    """Retries one Bot API call within `budget` seconds; see the module docstring."""
+
+    def __init__(
+        self,
+        budget: float = DEFAULT_BUDGET_SECONDS,
+        *,
+        first_delay: float = FIRST_DELAY,
+        max_delay: float = MAX_DELAY,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.budget = budget
+        self._first_delay = first_delay
+        self._max_delay = max_delay
+        self._sleep = sleep
+        self._monotonic = monotonic
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if _disabled.get():
+            return await make_request(bot, method)
+        name = method.__api_method__
+        deadline = self._monotonic() + self.budget
+        delay = self._first_delay
+        attempt = 1
+        maybe_landed = False  # an earlier attempt may have been carried out
+        while True:
+            try:
+                return await make_request(bot, method)
+            except Exception as exc:
+                if maybe_landed and _already_done(method, exc):
+                    log.info("%s: done by the earlier attempt (%s)", name, describe(exc))
+                    return True  # type: ignore[return-value]  # what these methods return
+                failure = classify(exc)
+                if failure in (Failure.FINAL, Failure.DONE):
+                    raise
+                if failure is Failure.MAYBE_DONE:
+                    if creates_message(method):
+                        log.warning(
+                            "%s: %s; not repeated, it may have arrived", name, describe(exc)
+                        )
+                        raise
+                    maybe_landed = True
+                wait = float(exc.retry_after) if isinstance(exc, TelegramRetryAfter) else delay
+                left = deadline - self._monotonic()
+                if wait > left:
+                    log.warning(
+                        "%s failed (%s, %s); giving up after %d attempts",
+                        name,
+                        failure.value,
+                        describe(exc),
+                        attempt,
+                    )
+                    raise
+                log.warning(
+                    "%s failed (%s, %s); attempt %d in %.1f s",
+                    name,
+                    failure.value,
+                    describe(exc),
+                    attempt + 1,
+                    wait,
+                )
+                await self._sleep(wait)
+                if not isinstance(exc, TelegramRetryAfter):
+                    delay = min(delay * 2, self._max_delay)
+                attempt += 1
+
+
+def install(session: Any, budget: float) -> RetryMiddleware:
+    """Register the retry middleware on `session` once (a session shared by tests keeps one)."""
+    for existing in session.middleware:
+        if isinstance(existing, RetryMiddleware):
+            existing.budget = budget
+            return existing
+    middleware = RetryMiddleware(budget)
+    session.middleware(middleware)
+    return middleware
