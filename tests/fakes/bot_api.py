@@ -29,6 +29,11 @@ What is modelled:
   found", empty or too long text ...), and injected faults: :meth:`FakeBotAPI.fail_next` (any error
   code, e.g. 429 with ``retry_after``), :meth:`FakeBotAPI.drop_next` (connection closed without a
   reply) and :meth:`FakeBotAPI.block` (403 "bot was blocked by the user").
+* Chaos: :meth:`FakeBotAPI.chaos` answers a random share of all calls (seeded) with 429 +
+  ``retry_after``, a 5xx as JSON, a 5xx as a proxy's HTML page, a dropped connection (the call
+  is NOT carried out) or a timeout (the call IS carried out and the reply held until the client
+  gives up: the message arrived, the bot does not know it). :attr:`FakeBotAPI.chaos_served`
+  lists what was served.
 
 Any method not listed is recorded and answered ``{"ok": true, "result": true}``. Everything runs in
 the test's event loop; the waiting helpers wake on changes (no sleep-polling), and raise
@@ -41,6 +46,7 @@ import asyncio
 import html
 import json
 import mimetypes
+import random
 import re
 import struct
 import time
@@ -159,6 +165,14 @@ _HTML_TAG_RE = re.compile(r"<[^>]*>")
 
 _T = TypeVar("_T")
 
+ChaosKind = Literal["429", "5xx_json", "5xx_html", "drop", "timeout"]
+CHAOS_KINDS: tuple[ChaosKind, ...] = ("429", "5xx_json", "5xx_html", "drop", "timeout")
+BAD_GATEWAY_PAGE = (
+    "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    "<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n"
+    "</html>\r\n"
+)
+
 # How long a test waits for what a user would wait for. Generous: a loaded machine (CI, or
 # several suites at once on two cores) can take seconds where an idle one takes milliseconds, and
 # a passing wait returns as soon as the thing arrives.
@@ -181,9 +195,10 @@ class ApiCall:
     files: dict[str, bytes] = field(default_factory=dict)
     """Uploaded files keyed by the parameter that references them (``photo``, ``document``)."""
     file_names: dict[str, str] = field(default_factory=dict)
-    outcome: Literal["pending", "ok", "error", "dropped", "cancelled"] = "pending"
-    """``ok`` (answered with a result), ``error`` (answered ok=false), ``dropped`` (connection
-    closed by drop_next) or ``cancelled`` (the client went away, e.g. during a long poll)."""
+    outcome: Literal["pending", "ok", "error", "dropped", "cancelled", "timed_out"] = "pending"
+    """``ok`` (answered with a result), ``error`` (answered ok=false, or a chaos error page),
+    ``dropped`` (connection closed by drop_next or chaos), ``cancelled`` (the client went away,
+    e.g. during a long poll) or ``timed_out`` (carried out by chaos, the reply never sent)."""
     error_code: int | None = None
     description: str | None = None
     result: Any = None
@@ -499,6 +514,32 @@ class FakeUser:
 
 
 @dataclass
+class _Chaos:
+    rate: float
+    rng: random.Random
+    kinds: tuple[ChaosKind, ...]
+    retry_after: int
+    max_streak: int
+    hold_seconds: float
+    streaks: dict[tuple[str, Any], int] = field(default_factory=dict)
+
+    def pick(self, call: ApiCall) -> ChaosKind | None:
+        """The fault for this call, or None to serve it. A key (method, chat) never fails more
+        than ``max_streak`` times in a row, so a test's outcome does not hang on a lucky run."""
+        key = (call.name, call.chat_id)
+        roll, choice = self.rng.random(), self.rng.choice(self.kinds)
+        if roll >= self.rate or self.streaks.get(key, 0) >= self.max_streak:
+            self.streaks[key] = 0
+            return None
+        if choice == "timeout" and call.name == "getupdates":
+            # A held long poll only delays everything by the client's whole poll timeout.
+            self.streaks[key] = 0
+            return None
+        self.streaks[key] = self.streaks.get(key, 0) + 1
+        return choice
+
+
+@dataclass
 class _Fault:
     method: str  # lower case
     remaining: int
@@ -581,8 +622,12 @@ class FakeBotAPI:
         self._callbacks: dict[str, FakeUser] = {}
         self._last_callback: dict[int, str] = {}
         self._callback_count = 0
+        self._answered: set[str] = set()
         self._file_count = 0
         self._faults: list[_Fault] = []
+        self._chaos: _Chaos | None = None
+        self.chaos_served: list[tuple[str, ChaosKind]] = []
+        """(method, kind) of every call chaos answered with a fault, in order."""
         self._active_polls = 0
         self._closing = False
         self._changes = _Changes()
@@ -716,6 +761,31 @@ class FakeBotAPI:
         takes effect (the message is delivered) and only the reply is lost."""
         self._faults.append(_Fault(method.lower(), times, chat_id, executed=executed))
 
+    def chaos(
+        self,
+        rate: float = 1 / 3,
+        *,
+        seed: int = 0,
+        kinds: tuple[ChaosKind, ...] = CHAOS_KINDS,
+        retry_after: int = 1,
+        max_streak: int = 3,
+        hold_seconds: float = 120.0,
+    ) -> None:
+        """From now on answer about ``rate`` of all calls (any method, chosen with a seeded
+        random generator) with a fault of one of ``kinds``: ``429`` (with ``retry_after``),
+        ``5xx_json`` (500/502 as Telegram's JSON), ``5xx_html`` (a proxy's 502 page),
+        ``drop`` (connection closed without a reply, the call not carried out) or ``timeout``
+        (the call carried out, the reply held for ``hold_seconds`` or until the client goes
+        away). getUpdates gets every kind but the timeout. Explicit ``fail_next`` and
+        ``drop_next`` faults come first."""
+        self._chaos = _Chaos(
+            rate, random.Random(seed), kinds, retry_after, max_streak, hold_seconds
+        )
+
+    def calm(self) -> None:
+        """End chaos: every call is served again."""
+        self._chaos = None
+
     def block(self, user_id: int) -> None:
         """The user blocks the bot: every send to the chat answers 403 from now on."""
         self.blocked.add(user_id)
@@ -837,6 +907,9 @@ class FakeBotAPI:
         fault = next((f for f in self._faults if f.matches(call)), None)
         if fault is not None:
             fault.remaining -= 1
+        elif self._chaos is not None and (kind := self._chaos.pick(call)) is not None:
+            self.chaos_served.append((call.method, kind))
+            return await self._chaotic(request, call, kind)
         try:
             if fault is not None and fault.error_code is not None:
                 raise _ApiError(fault.error_code, fault.description, fault.retry_after)
@@ -856,6 +929,40 @@ class FakeBotAPI:
             call.outcome = "dropped"
             if request.transport is not None:
                 request.transport.close()
+        self._changes.notify()
+        return response
+
+    async def _chaotic(
+        self, request: web.Request, call: ApiCall, kind: ChaosKind
+    ) -> web.StreamResponse:
+        chaos = self._chaos
+        assert chaos is not None
+        call.outcome = "error"
+        if kind == "429":
+            call.error_code = 429
+            call.description = f"Too Many Requests: retry after {chaos.retry_after}"
+            response = _error_response(429, call.description, chaos.retry_after)
+        elif kind == "5xx_json":
+            call.error_code = chaos.rng.choice((500, 502))
+            call.description = _DEFAULT_DESCRIPTIONS[call.error_code]
+            response = _error_response(call.error_code, call.description)
+        elif kind == "5xx_html":
+            call.error_code, call.description = 502, "Bad Gateway (HTML)"
+            response = web.Response(status=502, text=BAD_GATEWAY_PAGE, content_type="text/html")
+        elif kind == "drop":
+            call.outcome = "dropped"
+            response = web.Response(status=500)
+            if request.transport is not None:
+                request.transport.close()
+        else:  # timeout: carried out (the message arrives), the answer never does
+            try:
+                call.result = await self._execute(call)
+            except _ApiError as error:
+                call.error_code, call.description = error.error_code, error.description
+            call.outcome = "timed_out"
+            self._changes.notify()
+            await asyncio.sleep(chaos.hold_seconds)  # cancelled when the client gives up
+            response = web.Response(status=504)
         self._changes.notify()
         return response
 
@@ -1124,9 +1231,11 @@ class FakeBotAPI:
         return True
 
     def _answer_callback_query(self, call: ApiCall) -> bool:
-        user = self._callbacks.get(str(call.params.get("callback_query_id")))
-        if user is None:
+        query_id = str(call.params.get("callback_query_id"))
+        user = self._callbacks.get(query_id)
+        if user is None or query_id in self._answered:  # Telegram takes one answer per query
             raise _ApiError(400, QUERY_INVALID)
+        self._answered.add(query_id)
         user.answers.append(call.params)
         self._changes.notify()
         return True
