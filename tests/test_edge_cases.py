@@ -55,13 +55,28 @@ async def test_concurrent_double_tap_on_save_sends_one_link(harness: Harness, db
         assert (await (await conn.execute("SELECT count(*) FROM deals")).fetchone())[0] == 1
 
 
-async def test_failed_link_send_can_be_retried(harness: Harness, db: Database) -> None:
+async def test_a_502_on_the_link_is_retried_at_once(harness: Harness, db: Database) -> None:
     await add_manager(harness, db)
     m = SaleBot(harness)
     await m.fill()
     confirm = m.last
     harness.session.fail_next(
         "SendMessage", error_code=502, description="Bad Gateway", chat_id=MANAGER_ID
+    )
+    sent = await harness.tap(m.user, button_data(confirm, "Сохранить"), as_message(confirm))
+    saved = [t for t in replies(sent) if t.startswith("Сделка сохранена")]
+    assert len(saved) == 2  # the 502 and its retry: the recording session records both
+    assert any(isinstance(r, SendPhoto) for r in sent)
+    assert not any("что-то пошло не так" in t for t in replies(sent))
+
+
+async def test_failed_link_send_can_be_retried(harness: Harness, db: Database) -> None:
+    await add_manager(harness, db)
+    m = SaleBot(harness)
+    await m.fill()
+    confirm = m.last
+    harness.session.fail_next(
+        "SendMessage", error_code=400, description="Bad Request: odd", chat_id=MANAGER_ID
     )
     sent = await harness.tap(m.user, button_data(confirm, "Сохранить"), as_message(confirm))
     # the button was already answered, so the apology comes as a message
