@@ -42,6 +42,7 @@ from aiogram.client.session.middlewares.base import (
 )
 from aiogram.exceptions import (
     ClientDecodeError,
+    TelegramAPIError,
     TelegramBadRequest,
     TelegramNetworkError,
     TelegramRetryAfter,
@@ -140,6 +141,10 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, ClientDecodeError):
         content = " ".join(str(exc.data).split())
         return f"unreadable answer: {content[:80]}"
+    if isinstance(exc, TelegramRetryAfter):
+        return f"retry after {exc.retry_after} s"
+    if isinstance(exc, TelegramAPIError):
+        return f"{type(exc).__name__}: {exc.message.splitlines()[0]}"
     return f"{type(exc).__name__}: {exc}"
 
 

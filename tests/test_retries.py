@@ -24,7 +24,7 @@ from aiogram.exceptions import (
 from aiogram.methods import GetMe, SendMessage
 
 from bot.app import create_bot
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.retries import Failure, RetryMiddleware, classify, no_retries
 from tests.fakes.bot_api import FakeBotAPI
 from tests.harness import TOKEN
@@ -257,3 +257,14 @@ async def test_create_bot_installs_it_once_with_the_settings(tmp_path: Any) -> N
         assert bot.session.timeout == 7 and again.session is bot.session
     finally:
         await bot.session.close()
+
+
+def test_the_settings_are_read_and_checked() -> None:
+    base = {"BOT_TOKEN": TOKEN}
+    settings = Settings.from_env({**base, "TELEGRAM_TIMEOUT": "10", "TELEGRAM_RETRY_SECONDS": "0"})
+    assert (settings.telegram_timeout, settings.telegram_retry_seconds) == (10, 0)
+    assert Settings.from_env(base).telegram_timeout == 30
+    with pytest.raises(ConfigError, match="TELEGRAM_TIMEOUT must be a whole number from 1 to 300"):
+        Settings.from_env({**base, "TELEGRAM_TIMEOUT": "0"})
+    with pytest.raises(ConfigError, match="TELEGRAM_RETRY_SECONDS"):
+        Settings.from_env({**base, "TELEGRAM_RETRY_SECONDS": "soon"})

@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import replace
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ from bot.config import Settings
 from bot.live_settings import LiveSettings
 from scheduler.followup import FollowUp
 from scheduler.health import report_delivery
+from scheduler.jobs import create_scheduler, move_digest
 from scheduler.sender import Sender
 from storage import Database
 from storage.outbox import delivery_health, enqueue
@@ -264,3 +266,16 @@ async def test_the_delivery_line_in_russian_counts_timeouts(
     assert "не отправлено сообщений с прошлой сводки — 2" in line
     assert "Telegram отказал (ошибка в запросе): 1" in line
     assert "возможно, дошли — не повторялись: 1" in line
+
+
+async def test_the_delivery_line_runs_with_the_plan_and_moves_with_it(
+    settings: Settings, db: Database, clock: FakeClock
+) -> None:
+    sender, _ = sender_with(db, clock)
+    scheduler = create_scheduler(settings, FollowUp(db, LiveSettings(settings, db), clock, sender))
+    assert str(scheduler.get_job("delivery").trigger) == str(scheduler.get_job("digest").trigger)
+    move_digest(
+        scheduler, replace(settings, cadence=replace(settings.cadence, digest_time=time(8, 30)))
+    )
+    trigger = str(scheduler.get_job("delivery").trigger)
+    assert "hour='8'" in trigger and "minute='30'" in trigger
