@@ -12,7 +12,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.types import ErrorEvent
 
 from bot import tunables, webhook
@@ -152,7 +152,8 @@ async def on_error(event: ErrorEvent, bot: Bot, live_settings: LiveSettings) -> 
 
 async def wait_for_telegram(bot: Bot, settings: Settings) -> None:
     """Check the token before anything else: a refused token is a configuration error (one clear
-    line, exit 2); an unreachable Bot API is retried with back-off, saying so in the log."""
+    line, exit 2); an unreachable or failing Bot API (5xx, an error page, 429) is retried with
+    back-off, saying so in the log."""
     delay = 1.0
     while True:
         try:
@@ -164,12 +165,18 @@ async def wait_for_telegram(bot: Bot, settings: Settings) -> None:
                 "BOT_TOKEN was refused by Telegram (401 Unauthorized): check the token from "
                 "@BotFather in .env (see .env.example)."
             ) from None
-        except TelegramNetworkError as exc:
+        except Exception as exc:  # unreachable, 5xx, an error page, 429: wait and try again
+            if classify(exc) is Failure.FINAL:
+                raise
             where = settings.telegram_api_url or "api.telegram.org"
+            wait = max(delay, float(getattr(exc, "retry_after", 0)))
             log.warning(
-                "cannot reach the Bot API at %s (%s); retrying in %.0f s", where, exc, delay
+                "cannot reach the Bot API at %s (%s); retrying in %.0f s",
+                where,
+                describe(exc),
+                wait,
             )
-            await asyncio.sleep(delay)
+            await asyncio.sleep(wait)
             delay = min(delay * 2, 60.0)
 
 

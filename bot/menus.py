@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
+from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramNetworkError
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
 from bot.config import Settings
@@ -53,7 +53,7 @@ async def set_chat_menu(bot: Bot, user_id: int, role: Role, lang: str) -> None:
             await bot.delete_my_commands(scope=scope)
         else:
             await bot.set_my_commands(commands_for(role, lang), scope=scope)
-    except (TelegramAPIError, TelegramNetworkError) as exc:
+    except (TelegramAPIError, TelegramNetworkError, ClientDecodeError) as exc:
         log.warning("could not set the command menu for user %s: %s", user_id, exc)
 
 
@@ -64,7 +64,7 @@ async def set_all_menus(bot: Bot, settings: Settings, db: Database) -> None:
             await bot.set_my_commands(
                 commands_for(Role.GUEST, lang), scope=BotCommandScopeDefault(), language_code=code
             )
-        except (TelegramAPIError, TelegramNetworkError) as exc:
+        except (TelegramAPIError, TelegramNetworkError, ClientDecodeError) as exc:
             log.warning("could not set the default command menu (%s): %s", lang, exc)
     staff = {m.user_id: m for m in await list_active_staff(db)}
     for owner_id in sorted(settings.owner_ids):

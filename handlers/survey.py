@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 from bot.clock import Clock
 from bot.config import Settings
 from bot.deeplinks import LinkKind, make_link
+from bot.retries import Failure, classify, describe
 from bot.roles import Role
 from bot.texts import plain, t
 from handlers import keyboards
@@ -92,10 +93,22 @@ async def open_link(
         if survey.step is Step.SCORE:
             key = "survey.greeting_client" if survey.kind == "client" else "survey.greeting_partner"
             manager = survey.manager_name or t(lang, "survey.manager_fallback")
-            await message.answer(t(lang, key, company=settings.company_name, manager=manager))
+            await _greet(message, t(lang, key, company=settings.company_name, manager=manager))
         else:
-            await message.answer(t(lang, "survey.resume"))
+            await _greet(message, t(lang, "survey.resume"))
         await ask(bot, user.id, survey, state, lang, settings)
+
+
+async def _greet(message: Message, text: str) -> None:
+    """The greeting before the question. If Telegram's answer to it is lost (a timeout: it most
+    likely arrived) or it cannot be sent at all, the question still follows: without it the
+    person would have nothing to tap and would have to open the link again."""
+    try:
+        await message.answer(text)
+    except Exception as exc:
+        if classify(exc) is Failure.FINAL:
+            raise
+        log.warning("survey greeting not confirmed (%s); the question follows", describe(exc))
 
 
 async def ask(

@@ -23,11 +23,13 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import GetMe, SendMessage
 
-from bot.app import create_bot
+from bot.app import create_bot, wait_for_telegram
 from bot.config import ConfigError, Settings
 from bot.retries import Failure, RetryMiddleware, classify, no_retries
+from storage import Database
 from tests.fakes.bot_api import FakeBotAPI
-from tests.harness import TOKEN
+from tests.harness import TOKEN, Harness
+from tests.test_survey import Respondent, setup_sale
 
 CHAT = 4001
 
@@ -268,3 +270,38 @@ def test_the_settings_are_read_and_checked() -> None:
         Settings.from_env({**base, "TELEGRAM_TIMEOUT": "0"})
     with pytest.raises(ConfigError, match="TELEGRAM_RETRY_SECONDS"):
         Settings.from_env({**base, "TELEGRAM_RETRY_SECONDS": "soon"})
+
+
+async def test_the_start_up_check_waits_out_an_error_page(api: FakeBotAPI, tmp_path: Any) -> None:
+    """The token check tries once per round (its own loop logs and waits): a 502 page or a 429
+    from a proxy in front of Telegram is waited out, not a crash."""
+    settings = Settings(bot_token=TOKEN, telegram_api_url=api.url)
+    bot = create_bot(settings)
+    api.chaos(1.0, kinds=("5xx_html",), max_streak=1)
+    try:
+        await wait_for_telegram(bot, settings)
+    finally:
+        await bot.session.close()
+    assert [c.outcome for c in api.calls("getMe")] == ["error", "ok"]
+
+
+async def test_a_greeting_whose_answer_is_lost_is_followed_by_the_question(
+    harness: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The greeting arrives but its answer times out (not repeated): the first question must still
+    come, or the respondent has nothing to tap and must open the link again."""
+    payload = await setup_sale(harness, db)
+    real = harness.session.make_request
+    lost: list[str] = []
+
+    async def greeting_times_out(bot: Bot, method: Any, timeout: int | None = None) -> Any:
+        result = await real(bot, method, timeout)  # recorded: it did arrive
+        if isinstance(method, SendMessage) and not lost:
+            lost.append(method.text)
+            raise TelegramNetworkError(method, "Request timeout error") from TimeoutError()
+        return result
+
+    monkeypatch.setattr(harness.session, "make_request", greeting_times_out)
+    texts = await Respondent(harness).open(payload)
+    assert len(texts) == 2 and texts[0] == lost[0] and "Здравствуйте" in texts[0]
+    assert "порекомендуете" in texts[1]
