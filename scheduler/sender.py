@@ -175,6 +175,10 @@ class Sender:
                     except Exception as exc:  # the sender's own step failed (the database?)
                         log.exception("outbox %d: send step failed; re-queued", row.id)
                         await self._release(row, exc)
+                    except asyncio.CancelledError:  # stopped mid-retry: as a restart would
+                        log.warning("outbox %d: stopped while sending; re-queued", row.id)
+                        await mark_retry(self._db, row, self._clock(), "stopped while sending")
+                        raise
         return delivered
 
     async def _release(self, row: OutboxRow, exc: Exception) -> None:

@@ -279,3 +279,25 @@ async def test_the_delivery_line_runs_with_the_plan_and_moves_with_it(
     )
     trigger = str(scheduler.get_job("delivery").trigger)
     assert "hour='8'" in trigger and "minute='30'" in trigger
+
+
+async def test_a_stop_in_the_middle_of_retries_leaves_nothing_claimed(
+    db: Database, clock: FakeClock
+) -> None:
+    """The sender's stop gives up after 10 s while the retry middleware may wait for 30: the row
+    goes back to pending (re-sent at the next start, as a restart always did), not "claimed"."""
+    started = asyncio.Event()
+
+    class Hanging(ScriptedSession):
+        async def make_request(self, bot: Bot, method: Any, timeout: int | None = None) -> Any:
+            started.set()
+            await asyncio.Event().wait()  # a request that never ends
+
+    await queue(db, clock, "привет")
+    sender = Sender(Bot(TOKEN, session=Hanging()), db, clock, rate=0, per_chat_interval=0)
+    task = asyncio.create_task(sender.drain_once())
+    await started.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [r[0] for r in await rows(db)] == ["pending"]
