@@ -523,20 +523,27 @@ class _Chaos:
     hold_seconds: float
     streaks: dict[tuple[str, Any], int] = field(default_factory=dict)
 
+    bag: list[ChaosKind] = field(default_factory=list)
+
     def pick(self, call: ApiCall) -> ChaosKind | None:
-        """The fault for this call, or None to serve it. A key (method, chat) never fails more
-        than ``max_streak`` times in a row, so a test's outcome does not hang on a lucky run."""
+        """The fault for this call, or None to serve it. Kinds come out of a shuffled bag, so
+        every kind is served once in each run of ``len(kinds)`` faults (in random order). A key
+        (method, chat) never fails more than ``max_streak`` times in a row, so a test's outcome
+        does not hang on a lucky run."""
         key = (call.name, call.chat_id)
-        roll, choice = self.rng.random(), self.rng.choice(self.kinds)
-        if roll >= self.rate or self.streaks.get(key, 0) >= self.max_streak:
+        if self.rng.random() >= self.rate or self.streaks.get(key, 0) >= self.max_streak:
             self.streaks[key] = 0
             return None
-        if choice == "timeout" and call.name == "getupdates":
-            # A held long poll only delays everything by the client's whole poll timeout.
+        if not self.bag:
+            self.bag = list(self.kinds)
+            self.rng.shuffle(self.bag)
+        if self.bag[-1] == "timeout" and call.name == "getupdates":
+            # A held long poll only delays everything by the client's whole poll timeout: the
+            # timeout is kept for the next call.
             self.streaks[key] = 0
             return None
         self.streaks[key] = self.streaks.get(key, 0) + 1
-        return choice
+        return self.bag.pop()
 
 
 @dataclass
