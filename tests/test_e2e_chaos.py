@@ -25,7 +25,7 @@ from tests.test_e2e_survey import has, invite_manager, record_sale
 SEED = int(os.environ.get("CHAOS_SEED", "20261120"))
 WAIT = 90.0  # retries take seconds each (429 waits, back-off, 3-second timeouts)
 FRIDAY = "2026-11-20T10:00:00+03:00"
-MONDAY = "2026-11-23T09:00:05+03:00"
+MONDAY = "2026-11-23T10:00:05+03:00"  # the 09:00 plan is sent late, nudges go from 10:00
 
 
 def chaos_env(server: FakeBotAPI, tmp_path: Path, start: str) -> dict[str, str]:
