@@ -1,12 +1,12 @@
 """Wiring: the one factory that builds the dispatcher (used by `main()` and by every test), the
-bot, and the polling loop with its start-up and shutdown hooks."""
+bot, and the start-up and shutdown hooks; `run` picks long polling (`bot.polling`) or a webhook."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
@@ -18,10 +18,11 @@ from aiogram.types import ErrorEvent
 from bot import tunables, webhook
 from bot.clock import Clock, shifted_clock, system_clock
 from bot.config import DEFAULT_API_URL, ConfigError, Settings
+from bot.dispatching import Dispatcher
 from bot.live_settings import LiveSettings
-from bot.logs import UpdateLogContext
 from bot.menus import set_all_menus
 from bot.middlewares import ContextMiddleware
+from bot.polling import Poller
 from bot.retries import Failure, classify, describe, no_retries
 from bot.retries import install as install_retries
 from bot.texts import pick_language, t
@@ -31,6 +32,7 @@ from scheduler.jobs import create_scheduler, move_digest, tick
 from scheduler.sender import Sender
 from storage import Database
 from storage.fsm import SQLiteStorage
+from storage.updates import prune_updates
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,6 @@ def create_dispatcher(
         sender=sender,
         followup=FollowUp(db, live, clock, sender),
     )
-    dp.update.outer_middleware(UpdateLogContext())  # first: lines logged below carry the id
     dp.update.outer_middleware(ContextMiddleware())
     dp.include_router(build_router())
     dp.errors.register(on_error)
@@ -83,11 +84,13 @@ async def on_startup(
     db: Database,
     sender: Sender,
     followup: FollowUp,
+    clock: Clock,
 ) -> None:
     me = await bot.me()
     log.info("bot @%s (id %s) started", me.username, me.id)
     settings = await live_settings.get()
     await set_all_menus(bot, settings, db)
+    await prune_updates(db, clock())
     await sender.start()
     scheduler = create_scheduler(settings, followup)
     scheduler.start()  # needs the running loop, hence here and not in create_dispatcher
@@ -195,7 +198,7 @@ async def run(settings: Settings, clock: Clock = system_clock) -> None:
             await webhook.serve(dp, bot, settings)
         else:
             await webhook.delete_leftover_webhook(bot)
-            await dp.start_polling(bot, handle_signals=True)
+            await Poller(dp, bot).run(handle_signals=True)
     finally:
         await bot.session.close()
         await db.close()

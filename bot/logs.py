@@ -1,8 +1,8 @@
 """Logging: one line per event, `time level module [context] message`; never a secret or a phone.
 
-The context is what the line is about: `update 123` for anything logged while a handler runs (set
-by `UpdateLogContext` on `dp.update`), `outbox 45` for the sender's row, `tick` for the follow-up
-run, `-` otherwise. It lives in a contextvar, so concurrent updates never see each other's id.
+The context is what the line is about: `update 123` for anything logged while an update is
+handled (set by `bot.dispatching.Dispatcher.feed_update`, error handler included), `outbox 45`
+for the sender's row, `tick` for the follow-up run, `-` otherwise. It lives in a contextvar, so concurrent updates never see each other's id.
 
 Redaction sits on the handler, so it covers every logger in the process (aiohttp or aiogram may put
 a Bot API URL, which holds the token, into an error message). Phone numbers are masked down to
@@ -21,12 +21,9 @@ import contextvars
 import logging
 import re
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
-
-from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update
+from typing import TextIO
 
 LINE_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(context)s] %(message)s"
 
@@ -46,21 +43,6 @@ def log_context(label: str) -> Iterator[None]:
         yield
     finally:
         _context.reset(token)
-
-
-class UpdateLogContext(BaseMiddleware):
-    """Outer middleware on `dp.update`: every line logged while an update is handled says which."""
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        if not isinstance(event, Update):
-            return await handler(event, data)
-        with log_context(f"update {event.update_id}"):
-            return await handler(event, data)
 
 
 def _mask_phone(match: re.Match[str]) -> str:

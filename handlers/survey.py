@@ -3,23 +3,31 @@
 The survey row in SQLite is the truth about where the person is; the FSM state only routes their
 next typed message. Buttons carry the survey id and are re-checked against the person who pressed
 them, so a forged or replayed button records nothing.
+
+Every question sent is noted on the survey row (`asked_step`) right after it went out. An update
+handled again after a crash (`replayed`), a repeated answer and the catch-up at start-up send the
+next question only when the person does not have it yet; only the person asking for it (reopening
+the link, "continue", a sticker where a button is expected) gets a question again.
 """
 
 from __future__ import annotations
 
 import logging
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.deeplinks import LinkKind, make_link
+from bot.live_settings import LiveSettings
 from bot.retries import Failure, classify, describe
 from bot.roles import Role
-from bot.texts import plain, t
+from bot.texts import pick_language, plain, t
 from handlers import keyboards
 from handlers.callbacks import Consent, ReasonSkip, Score, SurveyResume
 from handlers.phone_input import read_own_phone
@@ -36,11 +44,13 @@ from storage.surveys import (
     Step,
     Survey,
     get_survey,
+    mark_asked,
     open_survey,
     record_consent,
     record_phone,
     record_reason,
     record_score,
+    surveys_left_waiting,
 )
 
 log = logging.getLogger(__name__)
@@ -57,6 +67,7 @@ def router() -> Router:
     r.message.register(on_reason, SurveyFlow.reason, F.text, not_command)
     r.message.register(on_phone, SurveyFlow.phone, F.contact | (F.text & not_command))
     r.message.register(on_other, StateFilter(SurveyFlow), not_command)
+    r.startup.register(catch_up_waiting)
     return r
 
 
@@ -71,6 +82,7 @@ async def open_link(
     settings: Settings,
     db: Database,
     clock: Clock,
+    replayed: bool = False,
 ) -> None:
     """The person opened `t.me/<bot>?start=s_<token>`."""
     user = message.from_user
@@ -81,6 +93,8 @@ async def open_link(
         await message.answer(t(lang, "survey.staff"))
         return
     outcome, survey = await open_survey(db, token, user.id, lang, clock())
+    if replayed and survey is not None and survey.asked_step == survey.step:
+        return  # handled before a crash, up to the question: the person has it
     if outcome is Opened.NOT_FOUND:
         await message.answer(t(lang, "link.invalid"))
     elif outcome is Opened.OTHER_ACCOUNT:
@@ -96,7 +110,7 @@ async def open_link(
             await _greet(message, t(lang, key, company=settings.company_name, manager=manager))
         else:
             await _greet(message, t(lang, "survey.resume"))
-        await ask(bot, user.id, survey, state, lang, settings)
+        await ask(bot, user.id, survey, state, lang, settings, db)
 
 
 async def _greet(message: Message, text: str) -> None:
@@ -112,9 +126,16 @@ async def _greet(message: Message, text: str) -> None:
 
 
 async def ask(
-    bot: Bot, chat_id: int, survey: Survey, state: FSMContext, lang: str, settings: Settings
+    bot: Bot,
+    chat_id: int,
+    survey: Survey,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
 ) -> None:
-    """Ask the question the survey is at, and route the person's next message to it.
+    """Ask the question the survey is at, route the person's next message to it, and note that
+    it was sent.
 
     Sent by chat id rather than as a reply, so it works for a button on a message Telegram no
     longer gives us (an "inaccessible" message older than 48 hours)."""
@@ -136,6 +157,7 @@ async def ask(
     else:
         text, markup = t(lang, "survey.ask_phone"), keyboards.share_phone(lang)
     await bot.send_message(chat_id, text, reply_markup=markup)
+    await mark_asked(db, survey.id, step)
 
 
 async def _close_question(query: CallbackQuery, note: str) -> None:
@@ -162,8 +184,21 @@ async def _after_answer(
             case_id = await case_of_survey(db, survey.id)
             if case_id is not None:
                 await refresh_case_alerts(db, bot, settings, case_id)
+    await deliver_next(bot, chat_id, survey, state, lang, settings, db)
+
+
+async def deliver_next(
+    bot: Bot,
+    chat_id: int,
+    survey: Survey,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+) -> None:
+    """What follows the last answer: the next question, or the closing thank-you."""
     if survey.step is not Step.DONE:
-        await ask(bot, chat_id, survey, state, lang, settings)
+        await ask(bot, chat_id, survey, state, lang, settings, db)
         return
     await state.clear()
     if survey.category == "detractor":
@@ -179,6 +214,54 @@ async def _after_answer(
         link = make_link(me.username or "", LinkKind.REFERRAL, code)
         text += t(lang, "referral.thanks", code=code, link=link)
     await bot.send_message(chat_id, text, reply_markup=ReplyKeyboardRemove())
+    await mark_asked(db, survey.id, Step.DONE)
+
+
+async def _catch_up(
+    bot: Bot,
+    chat_id: int,
+    survey_id: int,
+    user_id: int,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+) -> None:
+    """An answer already stored (a double tap, or an update handled again after a crash): send
+    what follows it only if the person does not have it yet."""
+    survey = await get_survey(db, survey_id)
+    if survey is None or survey.respondent_tg_id != user_id or survey.asked_step == survey.step:
+        return
+    await deliver_next(bot, chat_id, survey, state, lang, settings, db)
+
+
+async def catch_up_waiting(
+    bot: Bot, dispatcher: Dispatcher, db: Database, live_settings: LiveSettings
+) -> None:
+    """At start-up: everyone whose answer was stored but whose next question never went out
+    (the process died in between) gets it now, once."""
+    waiting = await surveys_left_waiting(db)
+    if not waiting:
+        return
+    settings = await live_settings.get()
+    sent = 0
+    for survey in waiting:
+        user_id = survey.respondent_tg_id
+        assert user_id is not None
+        lang = pick_language(survey.language, settings.default_language)
+        key = StorageKey(bot_id=bot.id, chat_id=user_id, user_id=user_id)
+        state = FSMContext(storage=dispatcher.storage, key=key)
+        try:
+            await deliver_next(bot, user_id, survey, state, lang, settings, db)
+            sent += 1
+        except TelegramForbiddenError:
+            log.info("survey %s: the respondent blocked the bot; not asked", survey.id)
+            await mark_asked(db, survey.id, survey.step)
+        except Exception:  # the next start tries again
+            log.exception("survey %s: the waiting question could not be sent", survey.id)
+    log.info(
+        "after the restart: %d of %d waiting respondents got their question", sent, len(waiting)
+    )
 
 
 async def _resume(
@@ -196,7 +279,24 @@ async def _resume(
     if survey is None or survey.respondent_tg_id != user_id:
         await state.clear()
         return
-    await ask(bot, chat_id, survey, state, lang, settings)
+    await ask(bot, chat_id, survey, state, lang, settings, db)
+
+
+async def _answered_before(
+    query: CallbackQuery,
+    survey_id: int,
+    bot: Bot,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+) -> None:
+    """A tap that stored nothing; if it was the person's own answer, stored by a first tap that a
+    crash cut short, the next question goes out now unless it already did."""
+    await _not_recorded(query, survey_id, lang, db)
+    await _catch_up(
+        bot, query.from_user.id, survey_id, query.from_user.id, state, lang, settings, db
+    )
 
 
 async def _not_recorded(query: CallbackQuery, survey_id: int, lang: str, db: Database) -> None:
@@ -231,7 +331,7 @@ async def on_score(
     user_id = query.from_user.id
     survey = await record_score(db, callback_data.survey_id, user_id, callback_data.score, clock())
     if survey is None:  # a double tap, an old message, or somebody else's survey
-        await _not_recorded(query, callback_data.survey_id, lang, db)
+        await _answered_before(query, callback_data.survey_id, bot, state, lang, settings, db)
         return
     await answer(query)
     await _close_question(query, t(lang, "survey.score_given", score=callback_data.score))
@@ -252,7 +352,7 @@ async def on_reason_skip(
     user_id = query.from_user.id
     survey = await record_reason(db, callback_data.survey_id, user_id, None, clock())
     if survey is None:
-        await _not_recorded(query, callback_data.survey_id, lang, db)
+        await _answered_before(query, callback_data.survey_id, bot, state, lang, settings, db)
         return
     await answer(query)
     await _close_question(query, t(lang, "survey.reason_skipped"))
@@ -278,7 +378,7 @@ async def on_reason(
     text = message.text.strip()
     survey = await record_reason(db, survey_id, user_id, text or None, clock())
     if survey is None:
-        await _resume(bot, message.chat.id, survey_id, user_id, state, lang, settings, db)
+        await _catch_up(bot, message.chat.id, survey_id, user_id, state, lang, settings, db)
         return
     if len(text) > REASON_LIMIT:
         await message.answer(
@@ -301,7 +401,7 @@ async def on_consent(
     user_id = query.from_user.id
     survey = await record_consent(db, callback_data.survey_id, user_id, callback_data.yes, clock())
     if survey is None:
-        await _not_recorded(query, callback_data.survey_id, lang, db)
+        await _answered_before(query, callback_data.survey_id, bot, state, lang, settings, db)
         return
     await answer(query)
     given = t(lang, "survey.btn_yes" if callback_data.yes else "survey.btn_no")
@@ -328,7 +428,7 @@ async def _store_phone(
         return
     survey = await record_phone(db, survey_id, user_id, phone, clock())
     if survey is None:
-        await _resume(bot, message.chat.id, survey_id, user_id, state, lang, settings, db)
+        await _catch_up(bot, message.chat.id, survey_id, user_id, state, lang, settings, db)
         return
     await _after_answer(bot, message.chat.id, survey, state, lang, settings, db, clock, sender)
 
@@ -349,10 +449,25 @@ async def on_phone(
 
 
 async def on_other(
-    message: Message, bot: Bot, state: FSMContext, lang: str, settings: Settings, db: Database
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    replayed: bool = False,
 ) -> None:
-    """A sticker, photo or text where a button is expected: say so kindly, ask again."""
+    """A sticker, photo or text where a button is expected: say so kindly, ask again.
+
+    Handled again after a crash, this is usually the person's answer itself, routed here because
+    the state had already moved on: no hint then, only the question if it never went out."""
     assert message.from_user is not None
+    if replayed:
+        survey_id = await _survey_id(state)
+        if survey_id is not None:
+            user_id = message.from_user.id
+            await _catch_up(bot, message.chat.id, survey_id, user_id, state, lang, settings, db)
+        return
     current = await state.get_state()
     hint = "survey.text_expected" if current == SurveyFlow.reason.state else "survey.use_buttons"
     await message.answer(t(lang, hint))
@@ -371,11 +486,14 @@ async def on_resume(
     lang: str,
     settings: Settings,
     db: Database,
+    replayed: bool = False,
 ) -> None:
     """ "Continue the survey" on the gentle nudge."""
     survey = await get_survey(db, callback_data.survey_id)
     if survey is None or survey.respondent_tg_id != query.from_user.id:
         await forged(query, lang)
         return
+    if replayed and survey.asked_step == survey.step:
+        return
     await answer(query)
-    await ask(bot, query.from_user.id, survey, state, lang, settings)
+    await ask(bot, query.from_user.id, survey, state, lang, settings, db)

@@ -317,6 +317,44 @@ ALTER TABLE outbox ADD COLUMN fail_reason TEXT;
 CREATE INDEX outbox_failed ON outbox (failed_at) WHERE failed_at IS NOT NULL;
 """
 
+V7_UPDATE_JOURNAL = """
+-- Updates from Telegram this bot began or finished handling, so that one delivered again after a
+-- crash (long polling confirms only handled updates; a webhook is retried when not answered 200)
+-- is recognised: a finished one is skipped, an interrupted one is handled as a replay. Rows older
+-- than two days are pruned (Telegram keeps an unconfirmed update for 24 hours).
+CREATE TABLE handled_updates (
+    update_id   INTEGER PRIMARY KEY,
+    started_at  TEXT    NOT NULL,
+    done_at     TEXT
+);
+CREATE INDEX handled_updates_started ON handled_updates (started_at);
+
+-- Which step's question (or, for 'done', the closing thank-you) the respondent was last sent, so
+-- a replayed answer or the catch-up after a restart never sends a question twice. Surveys already
+-- under way are taken as having their current question.
+ALTER TABLE surveys ADD COLUMN asked_step TEXT;
+UPDATE surveys SET asked_step = CASE
+    WHEN score IS NULL THEN 'score'
+    WHEN reason_at IS NULL THEN 'reason'
+    WHEN consent IS NULL THEN 'consent'
+    WHEN answered_at IS NULL THEN 'phone'
+    ELSE 'done' END
+WHERE respondent_tg_id IS NOT NULL;
+
+-- Imports in progress, so that one cut short by a crash is reported to its sender at the next
+-- start ("send the file again") instead of its progress message staying at "20%" forever.
+CREATE TABLE import_runs (
+    id          INTEGER PRIMARY KEY,
+    user_id     INTEGER NOT NULL,
+    message_id  INTEGER NOT NULL,                  -- the progress message in the user's chat
+    file_name   TEXT    NOT NULL,
+    language    TEXT    NOT NULL,
+    started_at  TEXT    NOT NULL,
+    ended_at    TEXT
+);
+CREATE INDEX import_runs_open ON import_runs (ended_at);
+"""
+
 MIGRATIONS: list[str] = [
     V1_ROLES_AND_CONVERSATIONS,
     V2_FOLLOW_UP,
@@ -324,6 +362,7 @@ MIGRATIONS: list[str] = [
     V4_ERASED_PHONES,
     V5_HELD_NUDGES,
     V6_DELIVERY_HEALTH,
+    V7_UPDATE_JOURNAL,
 ]
 
 

@@ -3,7 +3,9 @@
 Every answer is a conditional UPDATE (`... WHERE score IS NULL`), so a double tap, a replayed
 button or two concurrent updates record one answer; the caller learns whether its write won.
 The survey row is the truth about the conversation: which question comes next is derived from it,
-so the survey resumes exactly where it stopped after a restart or a reopened link.
+so the survey resumes exactly where it stopped after a restart or a reopened link; `asked_step`
+says which question the person was last sent, so a replayed update or the catch-up after a crash
+sends a question only if the person does not have it yet.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Survey:
     reason_at: str | None
     consent: int | None
     answered_at: str | None
+    asked_step: str | None = None
 
     @property
     def category(self) -> str | None:
@@ -75,7 +78,7 @@ class Survey:
 _SELECT = """
 SELECT s.id, s.token, s.contact_id, s.deal_id, s.kind, s.manager_id, m.full_name AS manager_name,
        c.full_name AS contact_name, c.phone AS contact_phone, s.respondent_tg_id, s.language,
-       s.score, s.reason, s.reason_at, s.consent, s.answered_at
+       s.score, s.reason, s.reason_at, s.consent, s.answered_at, s.asked_step
 FROM surveys s
 JOIN contacts c ON c.id = s.contact_id
 LEFT JOIN staff m ON m.user_id = s.manager_id
@@ -248,3 +251,27 @@ async def _finish(conn: aiosqlite.Connection, survey: Survey, now: datetime) -> 
                 "AND care_status IS NOT 'pending'",
                 (survey.contact_id,),
             )
+
+
+async def mark_asked(db: Database, survey_id: int, step: Step) -> None:
+    """The question of `step` (or, for DONE, the closing message) has reached the person."""
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE surveys SET asked_step = ? WHERE id = ?", (step.value, survey_id)
+        )
+
+
+async def surveys_left_waiting(db: Database) -> list[Survey]:
+    """Respondents whose last answer is stored but whose next question (or closing message) was
+    never sent: a crash between the two. Not those who stopped the bot, blocked it or were
+    forgotten."""
+    async with db.read() as conn:
+        cur = await conn.execute(
+            f"{_SELECT} WHERE s.respondent_tg_id IS NOT NULL "
+            "AND c.forgotten_at IS NULL AND c.unreachable_at IS NULL AND c.opted_out_at IS NULL "
+            "AND s.asked_step IS NOT (CASE WHEN s.score IS NULL THEN 'score' "
+            "WHEN s.reason_at IS NULL THEN 'reason' WHEN s.consent IS NULL THEN 'consent' "
+            "WHEN s.answered_at IS NULL THEN 'phone' ELSE 'done' END) "
+            "ORDER BY s.id"
+        )
+        return [_survey(row) for row in await cur.fetchall()]

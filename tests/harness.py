@@ -41,6 +41,12 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
+# One sequence for every harness of the run, as Telegram's update ids never repeat: a test that
+# builds a second dispatcher on the same database (a restart) must not feed ids the update
+# journal has already seen, or they would be skipped as redeliveries.
+_UPDATE_IDS = itertools.count(1)
+
+
 @dataclass
 class Harness:
     bot: Bot
@@ -48,8 +54,10 @@ class Harness:
     session: RecordingSession
     clock: FakeClock
     sender: Sender
-    _update_ids: Any = field(default_factory=lambda: itertools.count(1))
+    _update_ids: Any = field(default_factory=lambda: _UPDATE_IDS)
     _message_ids: Any = field(default_factory=lambda: itertools.count(1))
+    last_update_id: int = 0
+    """The id of the update fed last."""
 
     @staticmethod
     def user(user_id: int, first_name: str = "Иван", lang: str | None = "ru", **kw: Any) -> User:
@@ -70,6 +78,7 @@ class Harness:
     async def feed(self, update_kwargs: dict[str, Any]) -> list[TelegramMethod[Any]]:
         before = len(self.session.requests)
         update = Update(update_id=next(self._update_ids), **update_kwargs)
+        self.last_update_id = update.update_id
         await self.dp.feed_update(self.bot, update)
         return self.session.requests[before:]
 

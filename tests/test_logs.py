@@ -130,14 +130,28 @@ async def test_handler_lines_carry_the_update_id(harness: Harness, captured: io.
     sent = await harness.send(harness.user(OWNER_ID, "Ольга"), "/invite")
     link = re.search(rf"t\.me/{BOT_USERNAME}\?start=(i_[A-Za-z0-9_-]+)", replies(sent)[0])
     assert link
-    await harness.send(harness.user(222, "Пётр"), f"/start {link.group(1)}")  # update 2
+    await harness.send(harness.user(222, "Пётр"), f"/start {link.group(1)}")
     (line,) = [m for m in lines(captured) if "registered through an invite" in m["message"]]
     assert line["module"] == "handlers.start"
-    assert line["context"] == "update 2"
+    assert line["context"] == f"update {harness.last_update_id}"
     assert line["message"] == f"manager 222 registered through an invite of {OWNER_ID}"
     # after the update, lines are about nothing in particular again
     logging.getLogger("bot.sample").info("idle")
     assert lines(captured)[-1]["context"] == "-"
+
+
+async def test_failure_lines_carry_the_update_id(harness: Harness, captured: io.StringIO) -> None:
+    """aiogram's errors middleware runs before any middleware of ours: the error handler's line
+    (and aiogram's own "Update id=... is handled") must still say which update it is about."""
+    harness.session.fail_next("SendMessage", error_code=400, description="Bad Request: odd")
+    sent = await harness.send(harness.user(777, "Гость"), "/help")
+    update = f"update {harness.last_update_id}"
+    (failed,) = [m for m in lines(captured) if m["message"].startswith(f"{update} failed")]
+    assert (failed["level"], failed["module"], failed["context"]) == ("ERROR", "bot.app", update)
+    assert "TelegramBadRequest" in failed["message"]
+    (done,) = [m for m in lines(captured) if "is handled" in m["message"]]
+    assert done["context"] == update
+    assert "что-то пошло не так" in replies(sent)[-1]  # and the person was told
 
 
 async def test_scheduler_and_sender_lines_carry_the_tick_and_outbox_id(
