@@ -2,7 +2,8 @@
 
 The context is what the line is about: `update 123` for anything logged while an update is
 handled (set by `bot.dispatching.Dispatcher.feed_update`, error handler included), `outbox 45`
-for the sender's row, `tick` for the follow-up run, `-` otherwise. It lives in a contextvar, so concurrent updates never see each other's id.
+for the sender's row, `tick` for the follow-up run, `-` otherwise. It lives in a contextvar,
+so concurrent updates never see each other's id.
 
 Redaction sits on the handler, so it covers every logger in the process (aiohttp or aiogram may put
 a Bot API URL, which holds the token, into an error message). Phone numbers are masked down to
