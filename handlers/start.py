@@ -92,6 +92,7 @@ async def start_with_payload(
     settings: Settings,
     db: Database,
     clock: Clock,
+    replayed: bool = False,
 ) -> None:
     parsed = parse_payload(command.args)
     if parsed is None:
@@ -102,7 +103,17 @@ async def start_with_payload(
         await _redeem_invite(message, token, bot, role, lang, settings, db, clock)
     elif kind is LinkKind.SURVEY:
         await survey.open_link(
-            message, token, state, bot, role, member is not None, lang, settings, db, clock
+            message,
+            token,
+            state,
+            bot,
+            role,
+            member is not None,
+            lang,
+            settings,
+            db,
+            clock,
+            replayed,
         )
     else:
         await referral.open_referral(
