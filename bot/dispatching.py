@@ -7,9 +7,9 @@ error handler runs outside every middleware of ours; only wrapping `feed_update`
 lines carry `[update N]` too, and lets a failed update (the apology sent) count as finished.
 
 An update is noted in the journal (`storage/updates.py`) before it is handled and marked finished
-afterwards, whatever the outcome. One finished before (a redelivery after a crash) is skipped; one
-begun but never finished is handled again with `replayed=True` in the handler data, so handlers
-can avoid repeating what the person already has.
+afterwards, whatever the outcome short of the process stopping. One finished before (a redelivery
+after a crash) is skipped; one begun but never finished is handled again with `replayed=True` in
+the handler data, so handlers can avoid repeating what the person already has.
 """
 
 from __future__ import annotations
@@ -87,20 +87,21 @@ class Dispatcher(AiogramDispatcher):
             if seen is Seen.INTERRUPTED:
                 log.info("its handling was interrupted (a crash?): handling it again")
             try:
-                return await super().feed_update(
+                result = await super().feed_update(
                     bot, update, **kwargs, replayed=seen is Seen.INTERRUPTED
                 )
-            finally:
-                # A failure that got this far has been logged and apologised for by the error
-                # handler: handling it again would fail the same way. Only a cancellation (the
-                # process stopping) leaves the update unfinished, to be handled after the restart.
-                if not _cancelled():
-                    await finish_update(db, update.update_id, clock())
-                    self._finished += 1
-                    if self._finished % PRUNE_EVERY == 0:
-                        await prune_updates(db, clock())
+            except Exception:
+                # Got this far, a failure has been logged and apologised for by the error handler
+                # (or the apology failed too): handling it again would fail the same way.
+                await self._finish(db, update.update_id, clock)
+                raise
+            # A cancellation (the process stopping) passes by: the update stays unfinished and is
+            # handled again after the restart, as after a crash.
+            await self._finish(db, update.update_id, clock)
+            return result
 
-
-def _cancelled() -> bool:
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
+    async def _finish(self, db: Database, update_id: int, clock: Clock) -> None:
+        await finish_update(db, update_id, clock())
+        self._finished += 1
+        if self._finished % PRUNE_EVERY == 0:
+            await prune_updates(db, clock())

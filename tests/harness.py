@@ -58,6 +58,8 @@ class Harness:
     _message_ids: Any = field(default_factory=lambda: itertools.count(1))
     last_update_id: int = 0
     """The id of the update fed last."""
+    last_update: dict[str, Any] = field(default_factory=dict)
+    """The update fed last, as JSON (to feed it again, as Telegram redelivers)."""
 
     @staticmethod
     def user(user_id: int, first_name: str = "Иван", lang: str | None = "ru", **kw: Any) -> User:
@@ -79,6 +81,7 @@ class Harness:
         before = len(self.session.requests)
         update = Update(update_id=next(self._update_ids), **update_kwargs)
         self.last_update_id = update.update_id
+        self.last_update = update.model_dump(mode="json", exclude_none=True)
         await self.dp.feed_update(self.bot, update)
         return self.session.requests[before:]
 
