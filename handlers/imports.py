@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher, F, Router
-from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, Document, FSInputFile, Message
 from aiohttp import ClientError
@@ -38,6 +38,7 @@ from handlers.filters import HasRole
 from handlers.replies import edit_message
 from scheduler.followup import FollowUp
 from storage import Database
+from storage.import_runs import end_run, start_run, unfinished_runs
 from storage.staff import StaffMember, list_active_staff
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ def router() -> Router:
     r.message.register(on_document, F.document)
     r.message.register(on_photo, F.photo)
     r.startup.register(on_startup)
+    r.startup.register(tell_cut_short)
     r.shutdown.register(on_shutdown)
     return r
 
@@ -105,6 +107,29 @@ async def on_startup(settings: Settings) -> None:
     if folder.is_dir():
         await asyncio.to_thread(shutil.rmtree, folder, True)
         log.info("removed files left by an interrupted import")
+
+
+async def tell_cut_short(bot: Bot, db: Database, clock: Clock) -> None:
+    """At start-up: whoever was importing when the process died, still looking at a progress
+    message that will never move, is told to send the file again."""
+    for run in await unfinished_runs(db):
+        text = t(run.language, "import.crashed", name=run.file_name)
+        try:
+            try:
+                await bot.edit_message_text(text, chat_id=run.user_id, message_id=run.message_id)
+            except TelegramForbiddenError:
+                raise
+            except TelegramAPIError as exc:  # the progress message is gone: a new one instead
+                log.debug("progress message not edited: %s", exc)
+                await bot.send_message(run.user_id, text)
+        except TelegramForbiddenError:
+            log.info("import by %s cut short by a restart; they blocked the bot", run.user_id)
+        except Exception as exc:  # the next start tries again
+            log.warning("import by %s cut short: could not tell them (%s)", run.user_id, exc)
+            continue
+        else:
+            log.info("import by %s was cut short by a restart: asked to send it again", run.user_id)
+        await end_run(db, run.id, clock())
 
 
 async def on_shutdown(dispatcher: Dispatcher) -> None:
@@ -169,11 +194,12 @@ async def on_document(
     jobs.running.add(user_id)
     try:
         shown = await message.answer(t(lang, "import.received", name=name))
+        run_id = await start_run(db, user_id, shown.message_id, name, lang, clock())
     except BaseException:
         jobs.running.discard(user_id)
         raise
     progress = _ProgressMessage(bot, shown, lang, name, clock)
-    jobs.spawn(_import(message, document, declared, progress, db, settings, followup, jobs))
+    jobs.spawn(_import(message, document, declared, progress, db, settings, followup, jobs, run_id))
 
 
 async def _import(
@@ -185,6 +211,7 @@ async def _import(
     settings: Settings,
     followup: FollowUp,
     jobs: ImportJobs,
+    run_id: int,
 ) -> None:
     """The import itself, as a background job: the update is answered at once, so neither a
     polling task nor a webhook request (which Telegram would time out and send again) waits for
@@ -229,6 +256,7 @@ async def _import(
         return
     finally:
         jobs.running.discard(user_id)
+        await end_run(db, run_id, followup.clock())
     if report.contact_ids:
         await _plan(followup, report.contact_ids)
 

@@ -128,6 +128,10 @@ TEXTS: dict[str, str] = {
         "⚠️ Importing «{name}» was stopped: the bot is restarting. In a minute, send the same "
         "file again — what was imported is not doubled."
     ),
+    "import.crashed": (
+        "⚠️ Importing «{name}» was cut short: the bot restarted. Send the same file again — "
+        "what was imported is not doubled."
+    ),
     "import.group.erased": "the person asked us to delete their data",
     "import.group.phone": "bad phone",
     "import.group.no_name_phone": "neither a name nor a phone",
