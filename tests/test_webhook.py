@@ -266,3 +266,59 @@ async def test_a_stop_finishes_the_update_in_hand_before_the_shutdown(
         await asyncio.gather(server, return_exceptions=True)
         await bot.session.close()
         await db.close()
+
+
+async def test_the_answer_waits_for_the_handler_and_a_redelivery_is_skipped(
+    api: FakeBotAPI, tmp_path: Path
+) -> None:
+    """Telegram sends an update again when it was not answered 200: the answer goes only once
+    the update is handled, and an update answered before is recognised and not handled twice."""
+    port = free_port()
+    settings = make_settings(
+        tmp_path,
+        telegram_api_url=api.url,
+        webhook_url=f"http://127.0.0.1:{port}/tg/webhook",
+        webhook_secret=SECRET,
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+    )
+    db = Database(settings.database_path)
+    await db.open()
+    bot = create_bot(settings)
+    dp = create_dispatcher(settings, db, Sender(bot, db, system_clock), system_clock)
+    entered, release = asyncio.Event(), asyncio.Event()
+    handled: list[int] = []
+
+    async def hold(handler: Any, event: Any, data: dict[str, Any]) -> Any:
+        handled.append(event.update_id)
+        entered.set()
+        await release.wait()
+        return await handler(event, data)
+
+    dp.update.outer_middleware(hold)
+    stop = asyncio.Event()
+    server = asyncio.create_task(webhook.serve(dp, bot, settings, stop))
+    try:
+        await api.wait_calls("setWebhook", timeout=30)
+        owner = api.user(OWNER_ID, "Ольга")
+        await owner.send("/start")
+        update = dict(api._updates[0])
+        delivery = asyncio.create_task(api.deliver_webhook())
+        await asyncio.wait_for(entered.wait(), 30)
+        await asyncio.sleep(0.3)
+        assert not delivery.done()  # no answer while the handler works
+        release.set()
+        assert await asyncio.wait_for(delivery, 30) == [200]
+        assert len(owner.messages) == 1
+        async with aiohttp.ClientSession() as session:  # Telegram delivers it again
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            url = f"http://127.0.0.1:{port}/tg/webhook"
+            async with session.post(url, json=update, headers=headers) as reply:
+                assert reply.status == 200
+        assert handled == [update["update_id"]] and len(owner.messages) == 1
+    finally:
+        release.set()
+        stop.set()
+        await asyncio.gather(server, return_exceptions=True)
+        await bot.session.close()
+        await db.close()
