@@ -28,6 +28,8 @@ from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.methods import GetUpdates
 from aiogram.types import Update
 
+from bot.logs import log_context
+
 log = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 30  # seconds Telegram holds a getUpdates open when there is nothing new
@@ -58,7 +60,8 @@ async def _in_order(dp: Dispatcher, bot: Bot, updates: list[Update]) -> None:
         try:
             await dp.feed_update(bot, update)
         except Exception:  # the error handler itself failed; the journal counts it as finished
-            log.exception("update %s failed", update.update_id)
+            with log_context(f"update {update.update_id}"):
+                log.exception("failed, and the person could not be told")
 
 
 class Poller:
