@@ -256,9 +256,10 @@ async def _finish(conn: aiosqlite.Connection, survey: Survey, now: datetime) -> 
 async def mark_asked(db: Database, survey_id: int, step: Step) -> None:
     """The question of `step` (or, for DONE, the closing message) has reached the person.
 
-    One statement, atomic by itself, without BEGIN/COMMIT round trips: the shorter the time
-    between the send and this note, the smaller the gap in which a crash repeats a question."""
-    async with db.read() as conn:
+    One statement, atomic by itself, ahead of everything waiting for the database: the shorter
+    the time between the send and this note, the smaller the gap in which a crash repeats a
+    question."""
+    async with db.urgent() as conn:
         await conn.execute(
             "UPDATE surveys SET asked_step = ? WHERE id = ?", (step.value, survey_id)
         )

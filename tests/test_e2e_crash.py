@@ -185,6 +185,7 @@ async def test_killed_during_bursts_nothing_lost_nothing_repeated(
             active = [p if p.actions < len(STEPS) else newcomer() for p in active]
             everyone.extend(p for p in active if p not in everyone)
         await api.wait_updates_confirmed(timeout=60)
+        await api.wait_polling(timeout=60)  # the last start may still be under way
         assert await process.stop() == 0
 
     log = process.log()

@@ -173,3 +173,36 @@ async def test_fsm_concurrent_updates_lose_nothing(db: Database, clock: FakeCloc
     storage = SQLiteStorage(db, clock)
     await asyncio.gather(*(storage.update_data(KEY, {f"k{i}": i}) for i in range(50)))
     assert await storage.get_data(KEY) == {f"k{i}": i for i in range(50)}
+
+
+async def test_the_urgent_lane_goes_before_everybody_waiting(db: Database) -> None:
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def holder() -> None:
+        async with db.read():
+            order.append("holder")
+            await release.wait()
+
+    async def reader(name: str) -> None:
+        async with db.read():
+            order.append(name)
+
+    async def urgent() -> None:
+        async with db.urgent():
+            order.append("urgent")
+
+    first = asyncio.create_task(holder())
+    await asyncio.sleep(0)
+    waiting = [asyncio.create_task(reader(f"r{n}")) for n in range(3)]
+    await asyncio.sleep(0)
+    fast = asyncio.create_task(urgent())
+    await asyncio.sleep(0)
+    cancelled = asyncio.create_task(reader("cancelled"))
+    await asyncio.sleep(0)
+    cancelled.cancel()
+    release.set()
+    await asyncio.gather(first, fast, *waiting, return_exceptions=True)
+    assert order == ["holder", "urgent", "r0", "r1", "r2"]
+    async with db.read():  # and the lock is free again
+        pass
