@@ -4,6 +4,10 @@ Both take longer than any other command (a chart render; a file of up to 300,000
 rendering and file writing run in worker threads and the database is read in short chunks: the bot
 keeps answering everybody else meanwhile. One owner gets one report at a time: a second /trend or
 /export while one is being built is told to wait instead of starting the work twice.
+
+An export (minutes for "all time" on a large base) runs as a background job after the tap is
+answered, not inside the update: one person's updates are handled one after another, so an export
+inside its update would hold up every other message of that owner until it is done.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from datetime import date, tzinfo
 from pathlib import Path
 from typing import TypeVar
 
-from aiogram import Bot, Router
+from aiogram import Bot, Dispatcher, Router
 from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
@@ -45,12 +49,13 @@ from bot.exports import (
     contact_columns,
     fit_for_upload,
 )
-from bot.periods import resolve
+from bot.periods import Period, resolve
 from bot.roles import Role
 from bot.texts import Raw, plain, t
 from handlers.callbacks import ExportPeriod
 from handlers.filters import HasRole
 from handlers.replies import answer, forged, show
+from handlers.imports import SHUTDOWN_GRACE, ImportJobs
 from storage import Database
 from storage.reports import (
     Month,
@@ -75,7 +80,17 @@ def router() -> Router:
     r.message.register(reports.trend_command, Command("trend"))
     r.message.register(reports.export_command, Command("export"))
     r.callback_query.register(reports.export_period, ExportPeriod.filter())
+    r.shutdown.register(on_shutdown)
     return r
+
+
+def export_jobs(dispatcher: Dispatcher) -> ImportJobs:
+    """The exports running now (kept referenced, awaitable by tests, stopped at shutdown)."""
+    return dispatcher.workflow_data.setdefault("export_jobs", ImportJobs())
+
+
+async def on_shutdown(dispatcher: Dispatcher) -> None:
+    await export_jobs(dispatcher).stop(SHUTDOWN_GRACE)
 
 
 class Busy:
@@ -88,16 +103,25 @@ class Busy:
     def __contains__(self, user_id: int) -> bool:
         return user_id in self._users
 
+    def take(self, user_id: int) -> bool:
+        """Claim for a job that outlives the handler (`release` when it ends); False if busy."""
+        if user_id in self._users:
+            return False
+        self._users.add(user_id)
+        return True
+
+    def release(self, user_id: int) -> None:
+        self._users.discard(user_id)
+
     @contextmanager
     def claim(self, user_id: int) -> Iterator[bool]:
-        if user_id in self._users:
+        if not self.take(user_id):
             yield False
             return
-        self._users.add(user_id)
         try:
             yield True
         finally:
-            self._users.discard(user_id)
+            self.release(user_id)
 
 
 # ---- /trend ---------------------------------------------------------------------------------
@@ -283,15 +307,16 @@ class Reports:
         settings: Settings,
         db: Database,
         clock: Clock,
+        dispatcher: Dispatcher,
     ) -> None:
         if callback_data.period not in PERIODS:
             await forged(query, lang)
             return
         user_id = query.from_user.id
-        with self.busy.claim(user_id) as claimed:
-            if not claimed:
-                await answer(query, plain(lang, "export.busy"), alert=True)
-                return
+        if not self.busy.take(user_id):
+            await answer(query, plain(lang, "export.busy"), alert=True)
+            return
+        try:
             await answer(query)
             tz = settings.timezone
             now = clock()
@@ -300,6 +325,27 @@ class Reports:
             assert period is not None  # every code in PERIODS resolves
             label = period_label(callback_data.period, period.first_day, period.last_day, lang)
             await self._status(query, bot, t(lang, "export.preparing", period=label))
+        except BaseException:
+            self.busy.release(user_id)
+            raise
+        export_jobs(dispatcher).spawn(
+            self._export(user_id, query, period, label, today, bot, lang, tz, db)
+        )
+
+    async def _export(
+        self,
+        user_id: int,
+        query: CallbackQuery,
+        period: Period,
+        label: str,
+        today: date,
+        bot: Bot,
+        lang: str,
+        tz: tzinfo,
+        db: Database,
+    ) -> None:
+        """The files themselves, as a background job; the owner is free again when it ends."""
+        try:
             folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="export-"))
             try:
                 answers = await write_table(
@@ -339,6 +385,14 @@ class Reports:
                 await self._send_table(bot, user_id, contacts, lang, "export.caption.contacts")
             finally:
                 await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
+        except Exception:
+            log.exception("export for %s failed", user_id)
+            try:
+                await bot.send_message(user_id, t(lang, "error.generic"))
+            except Exception:  # the apology itself failed (network, blocked)
+                log.warning("could not tell user %s about the failed export", user_id)
+        finally:
+            self.busy.release(user_id)
 
     async def _send_table(
         self, bot: Bot, chat_id: int, table: Table, lang: str, caption: str, **values: object

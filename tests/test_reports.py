@@ -37,6 +37,7 @@ import handlers.reports
 from bot.chart import LABEL_GAP, Y_MAX, Y_MIN, TrendChart, label_positions
 from bot.config import Settings
 from bot.exports import fit_for_upload
+from handlers.reports import export_jobs
 from storage import Database
 from storage.contacts import SaleInput, record_sale
 from storage.reports import iter_answers, iter_contacts
@@ -484,7 +485,10 @@ def read_xlsx(data: bytes) -> tuple[Any, list[list[str]]]:
 async def run_export(h: Harness, label: str = "30 дней", lang: str = "ru") -> list[Any]:
     user = owner(h, lang)
     (ask,) = [r for r in await h.send(user, "/export") if isinstance(r, SendMessage)]
-    return await h.tap(user, button_data(ask, label), as_message(ask, now=h.clock()))
+    before = len(h.session.requests)
+    await h.tap(user, button_data(ask, label), as_message(ask, now=h.clock()))
+    await export_jobs(h.dp).wait_idle()  # the files are made in the background
+    return h.session.requests[before:]
 
 
 @pytest.fixture
@@ -724,6 +728,7 @@ async def test_second_request_while_export_is_built_is_told_to_wait(
 
     uploads.gate.set()
     await asyncio.wait_for(first, 10)
+    await asyncio.wait_for(export_jobs(h.dp).wait_idle(), 30)
     assert len(documents(h)) == 4  # the second tap started nothing
     # once it is done, the owner may ask again
     sent = await h.send(user, "/trend")
