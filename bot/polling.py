@@ -6,8 +6,8 @@ later loses updates nobody has handled (aiogram issue #1397). Here a batch is ha
 (every update finished or failed for good) before the next `getUpdates` confirms it: a killed
 process gets the unfinished ones again, and the update journal (`bot.dispatching`) recognises the
 ones it had finished. Within a batch one person's updates run in order and different people's run
-at once, so the batch takes as long as its slowest person; long work (imports) runs as background
-jobs outside the update for that reason.
+at once, so the batch takes as long as its slowest person; long work (imports, exports) runs in
+background jobs outside the update for that reason.
 
 On SIGTERM the batch in hand is finished (for up to `DRAIN_SECONDS`; whatever is cut short stays
 unconfirmed and is handled after the restart) and confirmed; nothing new is fetched. Network and
