@@ -27,6 +27,7 @@ from aiogram.types import InputFile, ReplyKeyboardRemove
 from bot.config import Settings
 from bot.texts import CATALOGS
 from handlers.callbacks import ForgetContact, ForgetMe
+from handlers.reports import export_jobs
 from storage import Database
 from storage.case_admin import add_note, client_answer, resolve_case
 from storage.cases import take_case
@@ -481,6 +482,7 @@ async def export_files(h: Harness, monkeypatch: pytest.MonkeyPatch) -> dict[str,
     owner = h.user(OWNER_ID, "Ольга")
     ask = sends(await h.send(owner, "/export"), OWNER_ID)[-1]
     await h.tap(owner, button_data(ask, "30 дней"), as_message(ask, now=h.clock()))
+    await export_jobs(h.dp).wait_idle()  # the files are made in the background
     monkeypatch.setattr(h.session, "make_request", original)
     return files
 
