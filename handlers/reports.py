@@ -54,8 +54,8 @@ from bot.roles import Role
 from bot.texts import Raw, plain, t
 from handlers.callbacks import ExportPeriod
 from handlers.filters import HasRole
-from handlers.replies import answer, forged, show
 from handlers.imports import SHUTDOWN_GRACE, ImportJobs
+from handlers.replies import answer, forged, show
 from storage import Database
 from storage.reports import (
     Month,
