@@ -115,13 +115,8 @@ async def tell_cut_short(bot: Bot, db: Database, clock: Clock) -> None:
     for run in await unfinished_runs(db):
         text = t(run.language, "import.crashed", name=run.file_name)
         try:
-            try:
-                await bot.edit_message_text(text, chat_id=run.user_id, message_id=run.message_id)
-            except TelegramForbiddenError:
-                raise
-            except TelegramAPIError as exc:  # the progress message is gone: a new one instead
-                log.debug("progress message not edited: %s", exc)
-                await bot.send_message(run.user_id, text)
+            if not await edit_message(bot, run.user_id, run.message_id, text):
+                await bot.send_message(run.user_id, text)  # the progress message is gone
         except TelegramForbiddenError:
             log.info("import by %s cut short by a restart; they blocked the bot", run.user_id)
         except Exception as exc:  # the next start tries again

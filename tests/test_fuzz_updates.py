@@ -78,8 +78,11 @@ class World:
 
     async def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         async with self.db.read() as conn:
+            # handled_updates: the update journal notes every update, forged or not (its own
+            # bookkeeping, not an effect of the button)
             cur = await conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name != 'handled_updates' ORDER BY name"
             )
             tables = [row[0] for row in await cur.fetchall()]
             dump = {}
