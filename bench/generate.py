@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from storage import Database
+from storage.migrations import MIGRATIONS, reconciled_plan
 from storage.timefmt import ts
 
 KINDS = ["client"] * 7 + ["supplier", "contractor", "partner"]
@@ -34,11 +35,14 @@ REASONS = [
     "Не перезвонили, как обещали",
     "Отличное качество",
 ]
+CHUNK = 100_000  # rows per transaction: memory stays flat up to a million contacts
 SCORES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
 WEIGHTS = [1, 1, 1, 2, 2, 4, 6, 10, 14, 22, 20]
 
 
-def build(path: Path, contacts: int, answers: int, managers: int, seed: int) -> dict[str, float]:
+def build(
+    path: Path, contacts: int, answers: int, managers: int, seed: int, schema: int | None = None
+) -> dict[str, float]:
     rng = random.Random(seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
@@ -46,7 +50,7 @@ def build(path: Path, contacts: int, answers: int, managers: int, seed: int) -> 
 
     async def migrate() -> None:
         db = Database(path)
-        await db.open()
+        await db.open(migrate_to=schema)  # an older schema: to time the upgrade of a big file
         await db.close()
 
     asyncio.run(migrate())
@@ -71,34 +75,68 @@ def build(path: Path, contacts: int, answers: int, managers: int, seed: int) -> 
             "INSERT INTO staff VALUES (1, 'owner', 'Владелец', NULL, 'ru', 1, NULL, ?, ?)",
             (stamp, stamp),
         )
-        rows = []
-        for cid in range(1, contacts + 1):
-            bday = rng.random() < 0.6
-            rows.append(
-                (
-                    cid,
-                    rng.choice(KINDS),
-                    f"{rng.choice(FIRST)} {rng.choice(LAST)} {cid}",
-                    f"+7916{cid:07d}",
-                    rng.randint(1, 28) if bday else None,
-                    rng.randint(1, 12) if bday else None,
-                    rng.choice(manager_ids),
-                    stamp,
-                    stamp,
+        kinds: list[str] = [""]  # by contact id (lists: a million entries stay small)
+        managers_of: list[int] = [0]
+        for first in range(1, contacts + 1, CHUNK):
+            rows = []
+            for cid in range(first, min(first + CHUNK, contacts + 1)):
+                bday = rng.random() < 0.6
+                rows.append(
+                    (
+                        cid,
+                        rng.choice(KINDS),
+                        f"{rng.choice(FIRST)} {rng.choice(LAST)} {cid}",
+                        f"+7916{cid:07d}",
+                        rng.randint(1, 28) if bday else None,
+                        rng.randint(1, 12) if bday else None,
+                        rng.choice(manager_ids),
+                        stamp,
+                        stamp,
+                    )
                 )
+                kinds.append(rows[-1][1])
+                managers_of.append(rows[-1][6])
+            conn.executemany(
+                "INSERT INTO contacts (id, kind, full_name, phone, birth_day, birth_month, "
+                "manager_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
             )
-        conn.executemany(
-            "INSERT INTO contacts (id, kind, full_name, phone, birth_day, birth_month, "
-            "manager_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-    kinds = {r[0]: r[1] for r in rows}
-    managers_of = {r[0]: r[6] for r in rows}
-    del rows
+        del rows
     deals, surveys, comments, cases = [], [], [], []
     unanswered = int(answers * 0.35)  # links never answered, more of them for careless managers
     links = answers + unanswered
     sid = 0
+    answered_count = cases_count = 0
+
+    def flush() -> None:
+        with conn:
+            conn.executemany(
+                "INSERT INTO deals (id, contact_id, manager_id, description, deal_date, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                deals,
+            )
+            conn.executemany(
+                "INSERT INTO surveys (id, token, contact_id, deal_id, manager_id, kind, status, "
+                "respondent_tg_id, created_at, opened_at, score, scored_at, reason, reason_at, "
+                "consent, answered_at, answer_seconds) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                surveys,
+            )
+            conn.executemany(
+                "INSERT INTO comments (contact_id, source, text, created_at) "
+                "VALUES (?, 'survey', ?, ?)",
+                comments,
+            )
+            conn.executemany(
+                "INSERT INTO cases (contact_id, survey_id, deal_id, status, opened_at, "
+                "resolved_at, alerted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                cases,
+            )
+        deals.clear()
+        surveys.clear()
+        comments.clear()
+        cases.clear()
+
     while sid < links:
         cid = rng.randint(1, contacts)
         manager = managers_of[cid]
@@ -111,6 +149,7 @@ def build(path: Path, contacts: int, answers: int, managers: int, seed: int) -> 
         score = scored = reason = None
         opened = ts(made + timedelta(hours=rng.randint(1, 48))) if answered else None
         if answered:
+            answered_count += 1
             score = rng.choices(SCORES, WEIGHTS)[0]
             scored = ts(made + timedelta(hours=rng.randint(1, 24 * 10)))
             if rng.random() < 0.45:
@@ -139,6 +178,7 @@ def build(path: Path, contacts: int, answers: int, managers: int, seed: int) -> 
         )
         if score is not None and score <= 6:
             resolved = rng.random() < 0.7
+            cases_count += 1
             cases.append(
                 (
                     cid,
@@ -152,29 +192,10 @@ def build(path: Path, contacts: int, answers: int, managers: int, seed: int) -> 
                     scored,
                 )
             )
+        if len(surveys) >= CHUNK:
+            flush()
+    flush()
     with conn:
-        conn.executemany(
-            "INSERT INTO deals (id, contact_id, manager_id, description, deal_date, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            deals,
-        )
-        conn.executemany(
-            "INSERT INTO surveys (id, token, contact_id, deal_id, manager_id, kind, status, "
-            "respondent_tg_id, created_at, opened_at, score, scored_at, reason, reason_at, "
-            "consent, answered_at, answer_seconds) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            surveys,
-        )
-        conn.executemany(
-            "INSERT INTO comments (contact_id, source, text, created_at) "
-            "VALUES (?, 'survey', ?, ?)",
-            comments,
-        )
-        conn.executemany(
-            "INSERT INTO cases (contact_id, survey_id, deal_id, status, opened_at, resolved_at, "
-            "alerted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            cases,
-        )
         today = now.date()
         conn.executemany(
             "INSERT INTO tasks (idem_key, kind, contact_id, manager_id, due_date, created_at) "
@@ -192,13 +213,12 @@ def build(path: Path, contacts: int, answers: int, managers: int, seed: int) -> 
         )
     conn.execute("ANALYZE")
     conn.close()
-    answered_count = sum(1 for s in surveys if s[10] is not None)
     return {
         "seconds": time.perf_counter() - t0,
         "contacts": contacts,
         "links": links,
         "answers": answered_count,
-        "cases": len(cases),
+        "cases": cases_count,
     }
 
 
@@ -213,8 +233,16 @@ def main() -> None:
     parser.add_argument("--answers", type=int, default=300_000)
     parser.add_argument("--managers", type=int, default=20)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--schema", type=int, default=None, help="stop at this schema version")
+    parser.add_argument(
+        "--before-planner",
+        action="store_true",
+        help="the schema before the planner's migration (to time that upgrade)",
+    )
     args = parser.parse_args()
-    result = build(args.path, args.contacts, args.answers, args.managers, args.seed)
+    if args.before_planner:
+        args.schema = MIGRATIONS.index(reconciled_plan)
+    result = build(args.path, args.contacts, args.answers, args.managers, args.seed, args.schema)
     print(
         f"{args.path}: {result['contacts']:,} contacts, {result['links']:,} survey links, "
         f"{result['answers']:,} answers, {result['cases']:,} cases in {result['seconds']:.1f} s"

@@ -28,7 +28,7 @@ from bot.retries import install as install_retries
 from bot.texts import pick_language, t
 from handlers import build_router
 from scheduler.followup import FollowUp
-from scheduler.jobs import create_scheduler, move_digest, tick
+from scheduler.jobs import create_scheduler, move_digest
 from scheduler.sender import Sender
 from storage import Database
 from storage.fsm import SQLiteStorage
@@ -108,13 +108,16 @@ async def on_startup(
             task.add_done_callback(menu_tasks.discard)
 
     live_settings.subscribe(follow_changes)
-    await tick(followup)  # whatever fell due while the bot was down
+    # Whatever fell due while the bot was down, in the background: people are answered from the
+    # first second, however big the base and however much there is to plan.
+    followup.start_catch_up()
 
 
-async def on_shutdown(dispatcher: Dispatcher, sender: Sender) -> None:
+async def on_shutdown(dispatcher: Dispatcher, sender: Sender, followup: FollowUp) -> None:
     scheduler = dispatcher.workflow_data.pop("scheduler", None)
     if scheduler is not None:
         scheduler.shutdown(wait=False)
+    await followup.stop()
     await sender.stop()
 
 

@@ -112,6 +112,7 @@ def render_managers(
                 share=row.counts.response_rate,
                 nps=signed(nps) if nps is not None else t(lang, "managers.stats_none"),
                 overdue=row.overdue,
+                missed=row.missed,
                 cases=row.open_cases,
             )
         )

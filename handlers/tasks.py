@@ -18,7 +18,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot import plan as views
-from bot.config import Settings
+from bot.config import Cadence, Settings
 from bot.parsing import parse_future_date
 from bot.roles import Role
 from bot.texts import plain, t
@@ -28,7 +28,7 @@ from handlers.replies import answer, forged, show
 from handlers.states import TaskFlow
 from scheduler.daytime import respondent_moment
 from scheduler.followup import FollowUp
-from scheduler.rules import TaskSpec, next_workday, workday_on_or_after
+from scheduler.rules import TaskSpec, lapse_for, next_workday, workday_on_or_after
 from scheduler.sender import Sender
 from storage import Database
 from storage.followup import Blocked, send_greeting
@@ -155,9 +155,18 @@ async def on_open(
     await show(query, bot, text, markup)
 
 
-def _call_back(task: TaskView, due: date, key: str) -> TaskSpec:
+def _call_back(task: TaskView, due: date, key: str, cadence: Cadence) -> TaskSpec:
     assert task.contact_id is not None and task.manager_id is not None
-    return TaskSpec("call_back", key, task.contact_id, task.manager_id, due, deal_id=task.deal_id)
+    lapses = lapse_for("call_back", due, cadence)
+    return TaskSpec(
+        "call_back",
+        key,
+        task.contact_id,
+        task.manager_id,
+        due,
+        deal_id=task.deal_id,
+        lapses_on=lapses,
+    )
 
 
 async def on_act(
@@ -184,7 +193,7 @@ async def on_act(
     if action == "again":  # after "likes it": a call tomorrow to ask about the effect
         if task.status == "done" and task.contact_id is not None:
             due = next_workday(today, cadence)
-            spec = _call_back(task, due, f"callback:{task.id}:likes")
+            spec = _call_back(task, due, f"callback:{task.id}:likes", cadence)
             await create_task(db, spec, now, {"likes": True})
             note = plain(lang, "task.call_back_set", date=due.strftime("%d.%m.%Y"))
         await _back_to_plan(query, bot, note, lang, db, followup, page)
@@ -243,6 +252,7 @@ async def on_act(
                 user_id,
                 due,
                 deal_id=task.deal_id,
+                lapses_on=lapse_for(task.kind, due, cadence),
             )
             meta = {**task.meta, "attempt": attempt + 1}
             if await close_task(
@@ -261,13 +271,13 @@ async def on_act(
     elif action in ("s1h", "s3h"):
         until = now + timedelta(hours=int(action[1]))
         if await snooze_task(
-            db, task.id, user_id, until.astimezone(settings.timezone).date(), until
+            db, task.id, user_id, until.astimezone(settings.timezone).date(), until, cadence
         ):
             note = plain(lang, "task.snoozed", when=views.snoozed_until(until, settings))
     elif action in ("stom", "swk"):
         days = 1 if action == "stom" else 7
         due = workday_on_or_after(today + timedelta(days=days), cadence)
-        if await snooze_task(db, task.id, user_id, due, None):
+        if await snooze_task(db, task.id, user_id, due, None, cadence):
             note = plain(lang, "task.snoozed", when=due.strftime("%d.%m.%Y"))
     elif action == "done":
         if await close_task(db, task.id, user_id, "done", "done", now):
@@ -328,7 +338,7 @@ async def _started_on(
 ) -> str | None:
     """ "Not used yet": call back the working day after the day they said they will start."""
     due = next_workday(start, settings.cadence)
-    spec = _call_back(task, due, f"callback:{task.id}")
+    spec = _call_back(task, due, f"callback:{task.id}", settings.cadence)
     if await close_task(
         db,
         task.id,

@@ -2,6 +2,13 @@
 deadlines, unreachable notices, detractor alerts). Every step is idempotent and reads "what is due
 now" from our tables, so running it late, twice, or after downtime sends each thing exactly once:
 a bot stopped at 08:55 and started at 11:00 sends the 09:00 digest at 11:00, once.
+
+Planning is reconciliation (storage/tasks.replan) and happens in three places: in the same
+transaction as any change of a person's facts (the database calls `_replan_in` before COMMIT);
+once a day for the people whose `next_plan_on` has come (work proportional to what falls due);
+and for everyone, in the background in small batches, after a change of the settings the rules
+read (in the chat, or in `.env` between two runs: a fingerprint of them is stored). Start-up never
+waits for any of it: `start_catch_up` runs in the background while polling answers people.
 """
 
 from __future__ import annotations
@@ -11,13 +18,15 @@ import logging
 from collections.abc import Iterable
 from datetime import date, datetime
 
+import aiosqlite
+
 from bot import plan as views
 from bot.clock import Clock
 from bot.config import Settings
 from bot.live_settings import LiveSettings
 from scheduler.alerts import queue_case_alerts
 from scheduler.daytime import in_respondent_hours
-from scheduler.rules import add_working_days, add_working_hours, is_workday, plan_contact
+from scheduler.rules import add_working_days, add_working_hours, is_workday
 from scheduler.sender import Sender
 from storage import Database
 from storage.followup import (
@@ -31,7 +40,7 @@ from storage.followup import (
     staff_language,
 )
 from storage.staff import list_active_staff
-from storage.tasks import apply_plans, due_tasks, load_facts
+from storage.tasks import PLAN_CHUNK, contacts_due, due_tasks, replan, sweep_lapsed
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +58,121 @@ class FollowUp:
         # The minute job and the DIGEST_TIME job are two APScheduler jobs (max_instances is per
         # job): this lock keeps their ticks from overlapping.
         self._tick_lock = asyncio.Lock()
+        self._background: set[asyncio.Task[object]] = set()
+        self._everyone: asyncio.Task[int] | None = None
+        self._fingerprint = self.fingerprint()  # replaced by the stored one at start-up
+        self._replanning = 0  # re-planning everyone in progress: the daily run would repeat it
         self.live.subscribe(self._settings_changed)
+        db.attach_planner(self._replan_in)
+
+    def fingerprint(self, settings: Settings | None = None) -> str:
+        """What the plans depend on among the settings (a change means: re-plan everyone)."""
+        s = settings or self.settings
+        c = s.cadence
+        return repr(
+            (
+                s.timezone.key,
+                sorted(c.workdays),
+                c.offer_min_days,
+                c.offer_max_days,
+                c.birthday_lead_days,
+                c.refresh_after_days,
+                c.passive_after_days,
+                c.resend_after_days,
+            )
+        )
 
     async def _settings_changed(self, settings: Settings, key: str) -> None:
-        # A new interval, lead time or set of working days: plan everyone again at the next tick
-        # (planning is idempotent; tasks already made keep their dates).
-        self._planned_for = None
+        if self.fingerprint(settings) != self._fingerprint:
+            self.replan_everyone_soon()
+
+    def _spawn(self, coro: object, name: str) -> asyncio.Task[object]:
+        task: asyncio.Task[object] = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    def start_catch_up(self) -> None:
+        """At start-up, in the background: re-plan everyone if the settings the plans were made
+        with changed meanwhile (`.env` edited), then everything that fell due while down."""
+        self._spawn(self._catch_up(), "plan-catch-up")
+
+    async def _catch_up(self) -> None:
+        try:
+            await self.live.get()
+            async with self.db.read() as conn:
+                row = await (
+                    await conn.execute("SELECT value FROM planner_state WHERE key = 'settings'")
+                ).fetchone()
+            self._fingerprint = row[0] if row else None
+            if self._fingerprint != self.fingerprint():
+                await self.replan_everyone()
+            await self.tick()
+        except Exception:  # logged; the minute tick tries again
+            log.exception("catching up at start failed")
+
+    def replan_everyone_soon(self) -> asyncio.Task[int]:
+        """Re-plan every person in the background (a newer request replaces a running one)."""
+        if self._everyone is not None and not self._everyone.done():
+            self._everyone.cancel()
+        task = asyncio.create_task(self.replan_everyone(), name="replan-everyone")
+        self._everyone = task
+        self._background.add(task)  # type: ignore[arg-type]
+        task.add_done_callback(self._background.discard)  # type: ignore[arg-type]
+        return task
+
+    async def replan_everyone(self, batch: int = 200) -> int:
+        """Everyone, in transactions of `batch` people by id, letting handlers in between."""
+        await self.live.get()
+        fingerprint = self.fingerprint()
+        self._replanning += 1
+        try:
+            return await self._replan_from(0, batch, fingerprint)
+        finally:
+            self._replanning -= 1
+
+    async def _replan_from(self, last: int, batch: int, fingerprint: str) -> int:
+        """Everyone with an id above `last`; then the fingerprint of the settings is stored."""
+        created = people = 0
+        while True:
+            async with self.db.transaction() as conn:
+                ids = [
+                    r[0]
+                    for r in await conn.execute_fetchall(
+                        "SELECT id FROM contacts WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+                    )
+                ]
+                if not ids:
+                    await conn.execute(
+                        "INSERT INTO planner_state (key, value) VALUES ('settings', ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        (fingerprint,),
+                    )
+                    break
+                created += await self._replan_in(conn, ids)
+            people += len(ids)
+            last = ids[-1]
+            await asyncio.sleep(0)
+        self._fingerprint = fingerprint
+        log.info("re-planned everyone (%d people): %d tasks created", people, created)
+        return created
+
+    async def stop(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def wait_background(self) -> None:
+        """For tests and benchmarks: until the background planning is finished."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    async def _replan_in(self, conn: aiosqlite.Connection, contact_ids: list[int]) -> int:
+        now = self.clock()
+        settings = self.settings
+        return await replan(
+            conn, contact_ids, self.today(now), settings.cadence, settings.timezone, now
+        )
 
     @property
     def settings(self) -> Settings:
@@ -67,24 +185,44 @@ class FollowUp:
         return language or self.settings.default_language
 
     async def plan(self, contact_ids: Iterable[int] | None = None) -> int:
-        """Create the tasks the rules ask for (all contacts, or just these)."""
+        """Re-plan these people now; or, without ids, the daily run: close what lapsed, and
+        re-plan the people whose `next_plan_on` has come. Returns the tasks created."""
         await self.live.get()
-        version = self.live.version  # a change made while planning runs means: plan again
+        if contact_ids is not None:
+            ids = sorted(set(contact_ids))
+            created = 0
+            for first in range(0, len(ids), PLAN_CHUNK):
+                async with self.db.transaction() as conn:
+                    created += await self._replan_in(conn, ids[first : first + PLAN_CHUNK])
+            return created
         now = self.clock()
         today = self.today(now)
-        cadence = self.settings.cadence
-        facts = await load_facts(
-            self.db,
+        missed = 0
+        while True:
+            async with self.db.transaction() as conn:
+                closed = await sweep_lapsed(conn, today, now)
+            missed += closed
+            if not closed:
+                break
+            await asyncio.sleep(0)
+        created = people = 0
+        while True:
+            async with self.db.transaction() as conn:
+                ids = await contacts_due(conn, today, PLAN_CHUNK)
+                if ids:
+                    created += await self._replan_in(conn, ids)
+            if not ids:
+                break
+            people += len(ids)
+            await asyncio.sleep(0)
+        self._planned_for = today
+        log.info(
+            "daily planning for %s: %d people due, %d tasks created, %d lapsed",
             today,
-            self.settings.timezone,
-            cadence.refresh_after_days,
-            cadence.resend_after_days,
-            contact_ids,
+            people,
+            created,
+            missed,
         )
-        created = await apply_plans(self.db, (plan_contact(f, today, cadence) for f in facts), now)
-        if contact_ids is None and self.live.version == version:
-            self._planned_for = today
-            log.info("planned %d contacts for %s: %d new tasks", len(facts), today, created)
         return created
 
     async def queue_digests(self, now: datetime) -> int:
@@ -179,11 +317,16 @@ class FollowUp:
 
     async def _tick(self) -> int:
         now = self.clock()
-        if self._planned_for != self.today(now):
+        # While everyone is being re-planned (a new setting, the first start after the upgrade)
+        # the daily run would only repeat that work, and the morning plan would miss what is
+        # not re-planned yet: both wait for the next tick after it.
+        settled = not self._replanning
+        if settled and self._planned_for != self.today(now):
             await self.plan()
         cadence = self.settings.cadence
         queued = await queue_case_alerts(self.db, self.settings, now)
-        queued += await self.queue_digests(now)
+        if settled:
+            queued += await self.queue_digests(now)
         queued += await self.queue_reminders(now)
         # Nudges are queued only in the respondents' daytime: one due at night stays due (not
         # queued for later, so an answer given overnight still cancels it) until the morning.

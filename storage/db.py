@@ -8,6 +8,14 @@ despite the busy timeout). SQLite has one writer anyway; the lock costs nothing 
 `urgent()` takes the lock ahead of everybody waiting, for the one write whose delay matters:
 noting that a message went out (a crash between the send and the note repeats the message after
 the restart, and with twenty people answering at once the queue for the lock is long).
+
+Re-planning follows every change of a person's facts without each write having to ask for it:
+once a planner is attached, temporary triggers (on this connection only, not in the schema)
+note the contact of every insert or relevant update by calling `note_contact()`, a Python
+function (not an INSERT: changes made by triggers would count in `total_changes`, which callers
+use to count their own rows), and `transaction()` hands the noted contacts to the planner just
+before COMMIT, inside the same transaction. A write added later gets the same treatment; a change
+and the plan it implies commit together or not at all.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -26,6 +34,33 @@ from storage.migrations import MIGRATIONS, apply_migrations
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+
+Planner = Callable[[aiosqlite.Connection, list[int]], Awaitable[object]]
+
+# Which writes change what the rules read (scheduler/rules.py, storage/tasks.load_facts).
+_REPLAN_TRIGGERS = """
+CREATE TEMP TRIGGER IF NOT EXISTS replan_contact_new AFTER INSERT ON main.contacts
+BEGIN SELECT note_contact(NEW.id); END;
+CREATE TEMP TRIGGER IF NOT EXISTS replan_contact_facts
+AFTER UPDATE OF birth_day, birth_month, manager_id, forgotten_at, kind, created_at ON main.contacts
+BEGIN SELECT note_contact(NEW.id); END;
+CREATE TEMP TRIGGER IF NOT EXISTS replan_deal_new AFTER INSERT ON main.deals
+BEGIN SELECT note_contact(NEW.contact_id); END;
+CREATE TEMP TRIGGER IF NOT EXISTS replan_deal_facts
+AFTER UPDATE OF contact_id, deal_date, source ON main.deals
+BEGIN SELECT note_contact(OLD.contact_id), note_contact(NEW.contact_id); END;
+CREATE TEMP TRIGGER IF NOT EXISTS replan_survey_new AFTER INSERT ON main.surveys
+BEGIN SELECT note_contact(NEW.contact_id); END;
+CREATE TEMP TRIGGER IF NOT EXISTS replan_survey_facts
+AFTER UPDATE OF contact_id, status, score, scored_at, created_at ON main.surveys
+BEGIN SELECT note_contact(OLD.contact_id), note_contact(NEW.contact_id); END;
+CREATE TEMP TRIGGER IF NOT EXISTS replan_offer_closed AFTER UPDATE OF status ON main.tasks
+WHEN NEW.kind = 'offer' AND OLD.status = 'pending' AND NEW.status IN ('done', 'skipped', 'missed')
+BEGIN SELECT note_contact(NEW.contact_id); END;
+CREATE TEMP TRIGGER IF NOT EXISTS replan_staff_access AFTER UPDATE OF active ON main.staff
+WHEN OLD.active IS NOT NEW.active
+BEGIN SELECT note_contact(id) FROM main.contacts WHERE manager_id = NEW.user_id; END
+"""
 
 
 def _casefold(value: object) -> object:
@@ -71,6 +106,17 @@ class Database:
         self.path = Path(path)
         self._conn: aiosqlite.Connection | None = None
         self._lock = _Lock()
+        self._planner: Planner | None = None
+        self._triggers = False
+        self._noted: set[int] = set()
+
+    def _note(self, contact_id: int | None) -> None:
+        if contact_id is not None:
+            self._noted.add(contact_id)
+
+    def attach_planner(self, planner: Planner) -> None:
+        """From now on every transaction re-plans the contacts whose facts it changed."""
+        self._planner = planner
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -95,7 +141,9 @@ class Database:
         await conn.execute("PRAGMA temp_store = MEMORY")
         # SQLite's lower()/NOCASE fold ASCII only; names here are mostly Cyrillic.
         await conn.create_function("casefold", 1, _casefold, deterministic=True)
+        await conn.create_function("note_contact", 1, self._note)
         self._conn = conn
+        self._triggers = False
         target = len(MIGRATIONS) if migrate_to is None else migrate_to
         async with self._locked():
             await apply_migrations(conn, target)
@@ -105,6 +153,7 @@ class Database:
             async with self._locked():
                 await self._conn.close()
                 self._conn = None
+                self._triggers = False
 
     async def schema_version(self) -> int:
         async with self.read() as conn:
@@ -134,11 +183,27 @@ class Database:
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self._locked():
             conn = self.conn
+            if self._planner is not None and not self._triggers:
+                await conn.executescript(_REPLAN_TRIGGERS)
+                self._triggers = True
             await conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                await self._replan(conn)
             except BaseException:
+                self._noted.clear()
                 await conn.execute("ROLLBACK")
                 raise
             else:
                 await conn.execute("COMMIT")
+
+    async def _replan(self, conn: aiosqlite.Connection) -> None:
+        if self._planner is None or not self._triggers:
+            return
+        # The planner's own writes can note a contact again (an offer lapsing moves the next
+        # offer's anchor): a few rounds settle it.
+        for _ in range(4):
+            if not self._noted:
+                return
+            noted, self._noted = sorted(self._noted), set()
+            await self._planner(conn, noted)

@@ -11,6 +11,7 @@ them); calendar dates in the company's time zone are `YYYY-MM-DD`; Telegram user
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 import aiosqlite
 
@@ -355,7 +356,97 @@ CREATE TABLE import_runs (
 CREATE INDEX import_runs_open ON import_runs (ended_at);
 """
 
-MIGRATIONS: list[str] = [
+_OLD_STATUS = "CHECK (status IN ('pending', 'done', 'skipped', 'cancelled'))"
+_NEW_STATUS = "CHECK (status IN ('pending', 'done', 'skipped', 'cancelled', 'missed'))"
+
+# A birthday in a given year from the contact's day and month (29.02 → 28.02 in other years:
+# SQLite's date() rolls 2027-02-29 over to 03-01, which tells an impossible date).
+_BDAY = (
+    "CASE WHEN date(printf('%04d-%02d-%02d', {y}, c.birth_month, c.birth_day)) = "
+    "printf('%04d-%02d-%02d', {y}, c.birth_month, c.birth_day) "
+    "THEN printf('%04d-%02d-%02d', {y}, c.birth_month, c.birth_day) "
+    "ELSE printf('%04d-02-28', {y}) END"
+)
+
+
+async def reconciled_plan(conn: aiosqlite.Connection) -> None:
+    """The planner reconciles: tasks can lapse (`missed`, with `lapses_on`), birthday keys carry
+    the birthday's date instead of its year, and each contact stores `next_plan_on`.
+
+    SQLite cannot alter a CHECK constraint, so `tasks` is rebuilt the documented way (new table,
+    copy, drop, rename, indexes back), from its stored definition: columns other migrations
+    added are carried over whatever their order."""
+    table = await (
+        await conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'tasks'")
+    ).fetchone()
+    sql = str(table[0])
+    if _OLD_STATUS not in sql:
+        raise RuntimeError("tasks.status has an unexpected CHECK constraint")
+    extras = await conn.execute_fetchall(
+        "SELECT sql FROM sqlite_master WHERE tbl_name = 'tasks' AND type IN ('index', 'trigger') "
+        "AND sql IS NOT NULL"
+    )
+    columns = ", ".join(
+        f'"{row[1]}"' for row in await conn.execute_fetchall("PRAGMA table_info(tasks)")
+    )
+    new_sql = sql.replace(_OLD_STATUS, _NEW_STATUS).replace(
+        "CREATE TABLE tasks", "CREATE TABLE tasks_rebuilt", 1
+    )
+    await conn.execute(new_sql)
+    await conn.execute(f"INSERT INTO tasks_rebuilt ({columns}) SELECT {columns} FROM tasks")
+    await conn.execute("DROP TABLE tasks")
+    await conn.execute("ALTER TABLE tasks_rebuilt RENAME TO tasks")
+    for (statement,) in extras:
+        await conn.execute(statement)
+    for statement in _split(PLAN_COLUMNS):
+        await conn.execute(statement)
+    # Birthday keys: `bday:<contact>:<year>` → `bday:<contact>:<YYYY-MM-DD>` (history too, so a
+    # birthday already greeted is not planned again under its new key).
+    for prefix in ("bday", "bday_lead"):
+        year = f"substr(t.idem_key, length('{prefix}:' || t.contact_id || ':') + 1)"
+        await conn.execute(
+            f"UPDATE tasks AS t SET idem_key = '{prefix}:' || t.contact_id || ':' || "
+            + _BDAY.format(y=f"CAST({year} AS INTEGER)")
+            + " FROM contacts c WHERE c.id = t.contact_id AND c.birth_day IS NOT NULL "
+            f"AND c.birth_month IS NOT NULL AND t.idem_key GLOB '{prefix}:*' "
+            f"AND t.idem_key = '{prefix}:' || t.contact_id || ':' || {year} "
+            f"AND {year} GLOB '[0-9][0-9][0-9][0-9]'"
+        )
+    # The shelf life of what is pending (the rules' own values, working days approximated).
+    await conn.execute(
+        "UPDATE tasks SET lapses_on = CASE "
+        "WHEN kind = 'birthday_lead' AND idem_key GLOB 'bday_lead:*-*-*' "
+        "THEN max(due_date, date(substr(idem_key, -10), '-1 day')) "
+        "WHEN kind IN ('call', 'call_back') THEN date(due_date, '+5 days') "
+        "WHEN kind = 'birthday' THEN date(due_date, '+3 days') "
+        "WHEN kind IN ('offer', 'passive', 'refresh') THEN date(due_date, '+14 days') "
+        "WHEN kind = 'meet' THEN date(due_date, '+10 days') "
+        "ELSE date(due_date, '+7 days') END WHERE status = 'pending'"
+    )
+
+
+PLAN_COLUMNS = """
+-- The last day a task is worth doing; after it the task is closed as `missed`.
+ALTER TABLE tasks ADD COLUMN lapses_on TEXT;
+-- The due day the planner gave it: a task whose due_date differs was snoozed by the manager, and
+-- a change of the settings does not move it back (NULL: made before this column, never moved).
+ALTER TABLE tasks ADD COLUMN planned_due TEXT;
+CREATE INDEX tasks_lapsing ON tasks (lapses_on) WHERE status = 'pending';
+CREATE INDEX tasks_missed ON tasks (closed_at, manager_id) WHERE status = 'missed';
+-- The first day the rules could want something new for the person ('' = plan at the next run,
+-- which is every contact right after this upgrade and every new row until it is planned).
+ALTER TABLE contacts ADD COLUMN next_plan_on TEXT NOT NULL DEFAULT '';
+CREATE INDEX contacts_next_plan ON contacts (next_plan_on);
+-- What the plans were last computed with (settings fingerprint), to re-plan after a change.
+CREATE TABLE planner_state (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
+"""
+
+Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
+
+MIGRATIONS: list[Migration] = [
     V1_ROLES_AND_CONVERSATIONS,
     V2_FOLLOW_UP,
     V3_CADENCE,
@@ -363,6 +454,7 @@ MIGRATIONS: list[str] = [
     V5_HELD_NUDGES,
     V6_DELIVERY_HEALTH,
     V7_UPDATE_JOURNAL,
+    reconciled_plan,
 ]
 
 
@@ -376,16 +468,28 @@ async def apply_migrations(conn: aiosqlite.Connection, target: int) -> None:
             f"this code knows {len(MIGRATIONS)}); update the bot."
         )
     for version in range(current + 1, target + 1):
-        script = MIGRATIONS[version - 1]
-        await conn.execute("BEGIN IMMEDIATE")
+        step = MIGRATIONS[version - 1]
+        rebuilds = callable(step)
+        if rebuilds:
+            # A step that rebuilds a table copies its rows unchanged: foreign keys stay off
+            # meanwhile (SQLite ignores the pragma inside a transaction, hence out here).
+            await conn.execute("PRAGMA foreign_keys = OFF")
         try:
-            for statement in _split(script):
-                await conn.execute(statement)
-            await conn.execute(f"PRAGMA user_version = {version}")
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
-        await conn.execute("COMMIT")
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                if callable(step):
+                    await step(conn)
+                else:
+                    for statement in _split(step):
+                        await conn.execute(statement)
+                await conn.execute(f"PRAGMA user_version = {version}")
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+        finally:
+            if rebuilds:
+                await conn.execute("PRAGMA foreign_keys = ON")
         log.info("database migrated to schema version %d", version)
 
 

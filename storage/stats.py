@@ -201,14 +201,16 @@ class ManagerRow:
     counts: NpsCounts
     overdue: int
     open_cases: int
+    missed: int = 0  # tasks of the period that lapsed undone (closed as missed)
 
 
 async def manager_rows(
     db: Database, start: datetime | None, end: datetime, today: str
 ) -> list[ManagerRow]:
-    """Per manager for the period: deals, survey links made, opened, answered, NPS; and now:
-    overdue follow-up tasks and open cases. Problems first: the lowest share answered, then the
-    most overdue tasks. One grouped query per figure (not one per manager)."""
+    """Per manager for the period: deals, survey links made, opened, answered, NPS, tasks missed
+    (lapsed undone); and now: overdue follow-up tasks and open cases. Problems first: the lowest
+    share answered, then the most overdue tasks. One grouped query per figure (not one per
+    manager)."""
     since = ts(start) if start else "0000"
     until = ts(end)
     async with db.read() as conn:
@@ -244,6 +246,11 @@ async def manager_rows(
             "GROUP BY manager_id",
             (today,),
         )
+        missed = await grouped(
+            "SELECT manager_id, count(*) FROM tasks INDEXED BY tasks_missed "
+            "WHERE status = 'missed' AND closed_at >= ? AND closed_at < ? GROUP BY manager_id",
+            (since, until),
+        )
         cases = await grouped(
             "SELECT coalesce(s.manager_id, c.manager_id), count(*) FROM cases k "
             "LEFT JOIN surveys s ON s.id = k.survey_id JOIN contacts c ON c.id = k.contact_id "
@@ -265,6 +272,7 @@ async def manager_rows(
                 counts=NpsCounts(p or 0, n or 0, d or 0, links, responded),
                 overdue=overdue.get(user_id, (0,))[0],
                 open_cases=cases.get(user_id, (0,))[0],
+                missed=missed.get(user_id, (0,))[0],
             )
         )
     return sorted(
@@ -273,6 +281,7 @@ async def manager_rows(
             not m.active,
             m.counts.response_rate if m.sent else 101,
             -m.overdue,
+            -m.missed,
             -m.open_cases,
             m.name,
         ),

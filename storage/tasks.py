@@ -1,151 +1,149 @@
-"""Follow-up tasks: the facts the rules need, storing plans idempotently, and the task queries
-of the daily plan. Facts are loaded with a handful of set-based queries (not one per person), so
-planning a base of 100,000 contacts stays a matter of seconds."""
+"""Follow-up tasks: the facts the rules need, reconciling a person's pending tasks with their
+plan, and the task queries of the daily plan.
+
+`replan` runs inside the caller's transaction (the database calls it before every commit that
+changed a person's facts, see `storage.db`), so a change and its consequences for the plan are
+one atomic step. Facts are loaded for a whole batch with a handful of set-based queries (the ids
+go in as one JSON array), so re-planning one person or 2,000 costs the same number of queries.
+"""
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import aiosqlite
 
-from scheduler.rules import HORIZON_DAYS, ContactFacts, Plan, TaskSpec
+from bot.config import Cadence
+from scheduler.rules import (
+    FACT_MARGIN_DAYS,
+    NEVER,
+    ContactFacts,
+    Plan,
+    TaskSpec,
+    is_planned_key,
+    lapse_for,
+    plan_contact,
+)
 from storage.db import Database
 from storage.timefmt import from_ts, ts
 
-# A call is planned only for deals this recent: a deal recorded weeks late needs no "next day".
-CALL_WINDOW_DAYS = 14
+# Planning runs in transactions of this many people (about 0.1–0.2 s each), so handlers answer
+# between them.
+PLAN_CHUNK = 500
+# `outcome` of a task the planner cancelled because its fact is gone: only these come back when
+# the fact does (a birthday corrected and corrected back); a manager's own decisions never do.
+REPLANNED = "replanned"
+LAPSED = "lapsed"
 
 
 def _local_date(stamp: str, tz: tzinfo) -> date:
     return from_ts(stamp).astimezone(tz).date()
 
 
+# The ids of a batch, as one JSON array parameter. Conditions on other columns of `tasks` are
+# written `+status = ...`: without statistics (the bot never runs ANALYZE) SQLite may otherwise
+# walk an index on `status`, every pending task of the base, instead of `tasks_contact`.
+_IDS = "(SELECT value FROM json_each(?))"
+
+
+async def fallback_owner(conn: aiosqlite.Connection) -> int | None:
+    """Who gets the tasks of people whose manager lost access: the first active owner."""
+    row = await (
+        await conn.execute("SELECT min(user_id) FROM staff WHERE role = 'owner' AND active = 1")
+    ).fetchone()
+    return row[0] if row else None
+
+
 async def load_facts(
-    db: Database,
-    today: date,
+    conn: aiosqlite.Connection,
+    contact_ids: Sequence[int],
     tz: tzinfo,
-    refresh_after_days: int,
-    resend_after_days: int,
-    contact_ids: Iterable[int] | None = None,
+    today: date | None = None,
+    cadence: Cadence | None = None,
 ) -> list[ContactFacts]:
-    only = sorted(set(contact_ids)) if contact_ids is not None else None
-    where = ""
-    params: list[Any] = []
-    if only is not None:
-        if not only:
-            return []
-        where = f" AND c.id IN ({','.join('?' * len(only))})"
-        params = list(only)
-    # instants older than these can have produced a task by now (UTC text compares correctly)
-    refresh_cut = ts(
-        datetime.combine(today, datetime.min.time(), tz)
-        - timedelta(days=refresh_after_days - HORIZON_DAYS - 1)
+    """The facts of these people (the forgotten and those without a manager have none).
+
+    With `today` and `cadence`, facts too old to justify any task (rules.FACT_MARGIN_DAYS) are
+    left in the database: a long history costs nothing to plan."""
+    ids = json.dumps(list(contact_ids))
+    deals_since = answers_since = links_since = ""
+    if today is not None and cadence is not None:
+        old = datetime.combine(today - timedelta(days=FACT_MARGIN_DAYS + 2), time(0), tz)
+        deals_since = (today - timedelta(days=FACT_MARGIN_DAYS + 2)).isoformat()
+        answers_since = ts(old - timedelta(days=cadence.refresh_after_days))
+        links_since = ts(old - timedelta(days=cadence.resend_after_days))
+    owner = await fallback_owner(conn)
+    contacts = await conn.execute_fetchall(
+        "SELECT c.id, CASE WHEN s.active = 1 THEN c.manager_id "
+        "ELSE coalesce(?, c.manager_id) END, c.birth_day, c.birth_month, c.created_at "
+        "FROM contacts c LEFT JOIN staff s ON s.user_id = c.manager_id "
+        f"WHERE c.id IN {_IDS} AND c.manager_id IS NOT NULL AND c.forgotten_at IS NULL",
+        (owner, ids),
     )
-    resend_cut = ts(
-        datetime.combine(today, datetime.min.time(), tz)
-        - timedelta(days=resend_after_days - HORIZON_DAYS - 1)
-    )
-    call_since = (today - timedelta(days=CALL_WINDOW_DAYS)).isoformat()
-    async with db.read() as conn:
-        contacts = await (
-            await conn.execute(
-                "SELECT c.id, c.manager_id, c.birth_day, c.birth_month, c.created_at "
-                "FROM contacts c WHERE c.manager_id IS NOT NULL AND c.forgotten_at IS NULL" + where,
-                params,
-            )
-        ).fetchall()
-        last_deal = dict(
-            await (
-                await conn.execute(
-                    "SELECT d.contact_id, max(d.deal_date) FROM deals d "
-                    "JOIN contacts c ON c.id = d.contact_id WHERE 1"
-                    + where
-                    + " GROUP BY d.contact_id",
-                    params,
-                )
-            ).fetchall()
+    last_deal: dict[int, date] = {}
+    bot_deals: dict[int, list[tuple[int, date]]] = defaultdict(list)
+    for contact_id, latest in await conn.execute_fetchall(
+        f"SELECT contact_id, max(deal_date) FROM deals WHERE contact_id IN {_IDS} "
+        "GROUP BY contact_id",
+        (ids,),
+    ):
+        last_deal[contact_id] = date.fromisoformat(latest)
+    for contact_id, deal_id, deal_date in await conn.execute_fetchall(
+        f"SELECT contact_id, id, deal_date FROM deals WHERE contact_id IN {_IDS} "
+        "AND source = 'bot' AND deal_date >= ?",
+        (ids, deals_since),
+    ):
+        bot_deals[contact_id].append((deal_id, date.fromisoformat(deal_date)))
+    last_offer = {
+        contact_id: _local_date(closed, tz)
+        for contact_id, closed in await conn.execute_fetchall(
+            "SELECT contact_id, max(closed_at) FROM tasks "
+            f"WHERE contact_id IN {_IDS} AND +kind = 'offer' "
+            "AND +status IN ('done', 'skipped', 'missed') AND closed_at IS NOT NULL "
+            "GROUP BY contact_id",
+            (ids,),
         )
-        uncalled: dict[int, list[tuple[int, date]]] = defaultdict(list)
-        for deal_id, contact_id, deal_date in await (
-            await conn.execute(
-                "SELECT d.id, d.contact_id, d.deal_date FROM deals d "
-                "JOIN contacts c ON c.id = d.contact_id "
-                "WHERE d.source = 'bot' AND d.deal_date >= ? "
-                "AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.idem_key = 'call:' || d.id)" + where,
-                [call_since, *params],
-            )
-        ).fetchall():
-            uncalled[contact_id].append((deal_id, date.fromisoformat(deal_date)))
-        last_offer = {
-            contact_id: _local_date(closed, tz)
-            for contact_id, closed in await (
-                await conn.execute(
-                    "SELECT t.contact_id, max(t.closed_at) FROM tasks t "
-                    "JOIN contacts c ON c.id = t.contact_id WHERE t.kind = 'offer' "
-                    "AND t.status IN ('done', 'skipped') AND t.closed_at IS NOT NULL"
-                    + where
-                    + " GROUP BY t.contact_id",
-                    params,
-                )
-            ).fetchall()
-        }
-        pending_offer = dict(
-            await (
-                await conn.execute(
-                    "SELECT t.contact_id, t.idem_key FROM tasks t "
-                    "JOIN contacts c ON c.id = t.contact_id "
-                    "WHERE t.kind = 'offer' AND t.status = 'pending'" + where,
-                    params,
-                )
-            ).fetchall()
+    }
+    pending_offer: dict[int, date] = {}
+    for contact_id, key in await conn.execute_fetchall(
+        f"SELECT contact_id, idem_key FROM tasks WHERE contact_id IN {_IDS} AND +kind = 'offer' "
+        "AND +status = 'pending' AND idem_key GLOB ?",
+        (ids, "offer:*:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"),
+    ):
+        anchor = date.fromisoformat(key[-10:])
+        pending_offer[contact_id] = max(anchor, pending_offer.get(contact_id, anchor))
+    promoters: dict[int, list[tuple[int, date]]] = defaultdict(list)
+    unopened: dict[int, list[tuple[int, date]]] = defaultdict(list)
+    for contact_id, survey_id, status, score, scored_at, created_at in await conn.execute_fetchall(
+        "SELECT contact_id, id, status, score, scored_at, created_at FROM surveys "
+        f"WHERE contact_id IN {_IDS} AND ((score >= 9 AND scored_at >= ?) "
+        "OR (status = 'created' AND created_at >= ?))",
+        (ids, answers_since, links_since),
+    ):
+        if score is not None and score >= 9 and scored_at:
+            promoters[contact_id].append((survey_id, _local_date(scored_at, tz)))
+        if status == "created":
+            unopened[contact_id].append((survey_id, _local_date(created_at, tz)))
+    return [
+        ContactFacts(
+            contact_id=contact_id,
+            manager_id=manager_id,
+            birthday=(birth_day, birth_month) if birth_day and birth_month else None,
+            last_deal=last_deal.get(contact_id),
+            bot_deals=tuple(sorted(bot_deals.get(contact_id, ()))),
+            last_offer=last_offer.get(contact_id),
+            promoter_answers=tuple(sorted(promoters.get(contact_id, ()))),
+            unopened_surveys=tuple(sorted(unopened.get(contact_id, ()))),
+            since=_local_date(created_at, tz),
+            pending_offer=pending_offer.get(contact_id),
         )
-        promoters: dict[int, list[tuple[int, date]]] = defaultdict(list)
-        for survey_id, contact_id, scored in await (
-            await conn.execute(
-                "SELECT s.id, s.contact_id, s.scored_at FROM surveys s "
-                "JOIN contacts c ON c.id = s.contact_id "
-                "WHERE s.score >= 9 AND s.scored_at <= ? "
-                "AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.idem_key = 'refresh:' || s.id)"
-                + where,
-                [refresh_cut, *params],
-            )
-        ).fetchall():
-            promoters[contact_id].append((survey_id, _local_date(scored, tz)))
-        unopened: dict[int, list[tuple[int, date]]] = defaultdict(list)
-        for survey_id, contact_id, created in await (
-            await conn.execute(
-                "SELECT s.id, s.contact_id, s.created_at FROM surveys s "
-                "JOIN contacts c ON c.id = s.contact_id "
-                "WHERE s.status = 'created' AND s.created_at <= ? "
-                "AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.idem_key = 'resend:' || s.id)"
-                + where,
-                [resend_cut, *params],
-            )
-        ).fetchall():
-            unopened[contact_id].append((survey_id, _local_date(created, tz)))
-    facts = []
-    for contact_id, manager_id, birth_day, birth_month, created_at in contacts:
-        deal_day = last_deal.get(contact_id)
-        facts.append(
-            ContactFacts(
-                contact_id=contact_id,
-                manager_id=manager_id,
-                birthday=(birth_day, birth_month) if birth_day and birth_month else None,
-                last_deal=date.fromisoformat(deal_day) if deal_day else None,
-                uncalled_deals=tuple(uncalled.get(contact_id, ())),
-                last_offer=last_offer.get(contact_id),
-                pending_offer_key=pending_offer.get(contact_id),
-                promoter_answers=tuple(promoters.get(contact_id, ())),
-                unopened_surveys=tuple(unopened.get(contact_id, ())),
-                since=_local_date(created_at, tz),
-            )
-        )
-    return facts
+        for contact_id, manager_id, birth_day, birth_month, created_at in contacts
+    ]
 
 
 async def insert_tasks(
@@ -153,11 +151,19 @@ async def insert_tasks(
     specs: Iterable[TaskSpec],
     now: datetime,
     meta: dict[str, Any] | None = None,
+    cadence: Cadence | None = None,
 ) -> int:
+    """Store tasks; a known idem_key adds nothing, except that a task the planner cancelled
+    (`outcome = 'replanned'`) is brought back: its fact came back."""
+    cadence = cadence or Cadence()
     cur = await conn.executemany(
         "INSERT INTO tasks (idem_key, kind, contact_id, deal_id, survey_id, manager_id, "
-        "due_date, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (idem_key) DO NOTHING",
+        "due_date, planned_due, lapses_on, meta, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (idem_key) DO UPDATE SET status = 'pending', outcome = NULL, "
+        "closed_at = NULL, manager_id = excluded.manager_id, due_date = excluded.due_date, "
+        "planned_due = excluded.planned_due, lapses_on = excluded.lapses_on "
+        f"WHERE tasks.status = 'cancelled' AND tasks.outcome = '{REPLANNED}'",
         [
             (
                 s.idem_key,
@@ -167,6 +173,8 @@ async def insert_tasks(
                 s.survey_id,
                 s.manager_id,
                 s.due_date.isoformat(),
+                s.due_date.isoformat(),
+                (s.lapses_on or lapse_for(s.kind, s.due_date, cadence)).isoformat(),
                 json.dumps(meta) if meta else None,
                 ts(now),
             )
@@ -176,44 +184,123 @@ async def insert_tasks(
     return cur.rowcount
 
 
-PLAN_CHUNK = 2000
-
-
-async def apply_plans(db: Database, plans: Iterable[Plan], now: datetime) -> int:
-    """Store new tasks (a known idem_key is skipped) and cancel obsolete ones.
-
-    Written in transactions of PLAN_CHUNK rows, so planning a whole base (hundreds of thousands
-    of tasks after an import) never holds the one connection for long: handlers answer between
-    chunks. Each chunk is idempotent, so an interrupted run is simply completed by the next."""
-    creates: list[TaskSpec] = []
-    cancels: list[str] = []
-    for plan in plans:
-        creates += plan.create
-        cancels += plan.cancel
-    created = 0
-    for first in range(0, max(len(creates), len(cancels)), PLAN_CHUNK):
-        async with db.transaction() as conn:
-            chunk_cancels = cancels[first : first + PLAN_CHUNK]
-            if chunk_cancels:
-                await conn.executemany(
-                    "UPDATE tasks SET status = 'cancelled', closed_at = ? "
-                    "WHERE idem_key = ? AND status = 'pending'",
-                    [(ts(now), key) for key in chunk_cancels],
-                )
-            before = conn.total_changes
-            await insert_tasks(conn, creates[first : first + PLAN_CHUNK], now)
-            created += conn.total_changes - before
-    if creates:
-        async with db.transaction() as conn:
-            # The facts were read before these transactions: a link opened in between must
-            # not leave a "resend it" task behind.
-            await conn.execute(
-                "UPDATE tasks SET status = 'cancelled', closed_at = ? WHERE kind = 'resend' "
-                "AND status = 'pending' AND survey_id IN "
-                "(SELECT id FROM surveys WHERE status != 'created')",
-                (ts(now),),
-            )
+async def replan(
+    conn: aiosqlite.Connection,
+    contact_ids: Sequence[int],
+    today: date,
+    cadence: Cadence,
+    tz: tzinfo,
+    now: datetime,
+) -> int:
+    """Reconcile these people's pending tasks with their plans, inside the caller's transaction:
+    create what is missing, cancel planned tasks whose fact is gone, close lapsed ones as missed,
+    move tasks to whoever now looks after the person, and store each `next_plan_on`.
+    Returns the number of tasks created (or brought back)."""
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return 0
+    plans: dict[int, Plan] = {
+        facts.contact_id: plan_contact(facts, today, cadence)
+        for facts in await load_facts(conn, ids, tz, today, cadence)
+    }
+    before = conn.total_changes
+    await insert_tasks(
+        conn, [spec for plan in plans.values() for spec in plan.wanted], now, cadence=cadence
+    )
+    created = conn.total_changes - before
+    managers = {
+        contact_id: plan.candidates[0].manager_id
+        for contact_id, plan in plans.items()
+        if plan.candidates
+    }
+    candidates = {
+        contact_id: {s.idem_key: s for s in plan.candidates} for contact_id, plan in plans.items()
+    }
+    wanted = {s.idem_key for plan in plans.values() for s in plan.wanted}
+    cancel: list[tuple[str, int]] = []
+    missed: list[tuple[str, int]] = []
+    move: list[tuple[int, int]] = []
+    redate: list[tuple[str, str, str, int]] = []
+    stamp = ts(now)
+    day = today.isoformat()
+    for (
+        task_id,
+        contact_id,
+        key,
+        manager_id,
+        due,
+        due_at,
+        planned_due,
+        lapses_on,
+    ) in await conn.execute_fetchall(
+        "SELECT id, contact_id, idem_key, manager_id, due_date, due_at, planned_due, "
+        "lapses_on "
+        f"FROM tasks WHERE contact_id IN {_IDS} AND +status = 'pending'",
+        (json.dumps(ids),),
+    ):
+        planned = is_planned_key(key)
+        spec = candidates.get(contact_id, {}).get(key)
+        if planned and spec is None:  # the fact behind it is gone
+            cancel.append((stamp, task_id))
+            continue
+        if lapses_on is not None and lapses_on < day:
+            missed.append((stamp, task_id))
+            continue
+        if spec is not None and due == planned_due and due_at is None:  # not snoozed since
+            if key not in wanted:  # a new setting shows it later: back when it is due
+                cancel.append((stamp, task_id))
+                continue
+            new_due, new_lapse = spec.due_date.isoformat(), str(spec.lapses_on)
+            if (new_due, new_lapse) != (due, lapses_on):  # a new setting moved it
+                redate.append((new_due, new_due, new_lapse, task_id))
+        if contact_id in managers and manager_id != managers[contact_id]:
+            move.append((managers[contact_id], task_id))
+    if cancel:
+        await conn.executemany(
+            f"UPDATE tasks SET status = 'cancelled', outcome = '{REPLANNED}', closed_at = ? "
+            "WHERE id = ?",
+            cancel,
+        )
+    if missed:
+        await conn.executemany(
+            f"UPDATE tasks SET status = 'missed', outcome = '{LAPSED}', closed_at = ? WHERE id = ?",
+            missed,
+        )
+    if redate:
+        await conn.executemany(
+            "UPDATE tasks SET due_date = ?, planned_due = ?, lapses_on = ? WHERE id = ?", redate
+        )
+    if move:
+        await conn.executemany("UPDATE tasks SET manager_id = ? WHERE id = ?", move)
+    await conn.executemany(
+        "UPDATE contacts SET next_plan_on = ? WHERE id = ?",
+        [((plans[c].next_plan_on if c in plans else NEVER).isoformat(), c) for c in ids],
+    )
     return created
+
+
+async def sweep_lapsed(
+    conn: aiosqlite.Connection, today: date, now: datetime, limit: int = PLAN_CHUNK
+) -> int:
+    """Close up to `limit` pending tasks whose shelf life is over as missed (an index range:
+    the work follows what lapses, not the size of the base). A lapsed offer re-plans its
+    person (the next offer counts from it) in the same transaction, hence the limit."""
+    cur = await conn.execute(
+        f"UPDATE tasks SET status = 'missed', outcome = '{LAPSED}', closed_at = ? "
+        "WHERE id IN (SELECT id FROM tasks INDEXED BY tasks_lapsing "
+        "WHERE status = 'pending' AND lapses_on < ? LIMIT ?)",
+        (ts(now), today.isoformat(), limit),
+    )
+    return cur.rowcount
+
+
+async def contacts_due(conn: aiosqlite.Connection, today: date, limit: int) -> list[int]:
+    """People whose plan may want something new by today (`next_plan_on` is indexed)."""
+    rows = await conn.execute_fetchall(
+        "SELECT id FROM contacts WHERE next_plan_on <= ? ORDER BY next_plan_on LIMIT ?",
+        (today.isoformat(), limit),
+    )
+    return [r[0] for r in rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,8 +401,8 @@ async def due_tasks(db: Database, manager_id: int, today: date, now: datetime) -
             await conn.execute(
                 _TASK_SQL + " WHERE t.manager_id = ? AND t.status = 'pending' "
                 "AND t.due_date <= ? AND (t.due_at IS NULL OR t.due_at <= ?) "
-                "ORDER BY t.due_date, t.id",
-                (manager_id, today.isoformat(), ts(now)),
+                "AND (t.lapses_on IS NULL OR t.lapses_on >= ?) ORDER BY t.due_date, t.id",
+                (manager_id, today.isoformat(), ts(now), today.isoformat()),
             )
         ).fetchall()
     views = [_view(r) for r in rows]
@@ -328,8 +415,9 @@ async def upcoming_tasks(db: Database, manager_id: int, start: date, end: date) 
         rows = await (
             await conn.execute(
                 _TASK_SQL + " WHERE t.manager_id = ? AND t.status = 'pending' "
-                "AND t.due_date BETWEEN ? AND ? ORDER BY t.due_date, t.id",
-                (manager_id, start.isoformat(), end.isoformat()),
+                "AND t.due_date BETWEEN ? AND ? AND (t.lapses_on IS NULL OR t.lapses_on >= ?) "
+                "ORDER BY t.due_date, t.id",
+                (manager_id, start.isoformat(), end.isoformat(), start.isoformat()),
             )
         ).fetchall()
     order = {kind: n for n, kind in enumerate(KIND_ORDER)}
@@ -381,12 +469,28 @@ async def snooze_task(
     manager_id: int,
     due_date: date,
     due_at: datetime | None,
+    cadence: Cadence | None = None,
 ) -> bool:
+    """Move a pending task; its shelf life moves with it (never shortened)."""
     async with db.transaction() as conn:
+        row = await (
+            await conn.execute("SELECT kind FROM tasks WHERE id = ?", (task_id,))
+        ).fetchone()
+        if row is None:
+            return False
+        lapses = lapse_for(row[0], due_date, cadence or Cadence()).isoformat()
         cur = await conn.execute(
-            "UPDATE tasks SET due_date = ?, due_at = ?, notified_at = NULL "
+            "UPDATE tasks SET due_date = ?, due_at = ?, notified_at = NULL, "
+            "lapses_on = max(coalesce(lapses_on, ?), ?) "
             "WHERE id = ? AND manager_id = ? AND status = 'pending'",
-            (due_date.isoformat(), ts(due_at) if due_at else None, task_id, manager_id),
+            (
+                due_date.isoformat(),
+                ts(due_at) if due_at else None,
+                lapses,
+                lapses,
+                task_id,
+                manager_id,
+            ),
         )
         return cur.rowcount == 1
 
@@ -441,7 +545,7 @@ async def close_unsuitable(
         )
         await conn.execute(
             "INSERT INTO tasks (idem_key, kind, contact_id, deal_id, case_id, manager_id, "
-            "due_date, created_at) VALUES (?, 'meet', ?, ?, ?, ?, ?, ?) "
+            "due_date, lapses_on, created_at) VALUES (?, 'meet', ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (idem_key) DO NOTHING",
             (
                 f"meet:{task.id}",
@@ -450,6 +554,7 @@ async def close_unsuitable(
                 case_id,
                 manager_id,
                 meet_due.isoformat(),
+                lapse_for("meet", meet_due, Cadence()).isoformat(),
                 ts(now),
             ),
         )

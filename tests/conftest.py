@@ -57,4 +57,5 @@ async def harness(settings: Settings, db: Database, clock: FakeClock) -> AsyncIt
     sender = Sender(bot, db, clock, rate=0, per_chat_interval=0)
     dp = create_dispatcher(settings, db, sender, clock)
     yield Harness(bot=bot, dp=dp, session=session, clock=clock, sender=sender)
+    await dp["followup"].stop()
     await bot.session.close()

@@ -463,7 +463,10 @@ async def test_card_shows_the_whole_history(team: Harness, db: Database) -> None
         "• 19.11.2026 — итог «weird»",
         "• 18.11.2026 — ещё не начал пользоваться",
         "",
-        "<b>Открытые задачи</b> (2):",
+        # the sale planned its call and, the link being unopened, a resend at once
+        "<b>Открытые задачи</b> (4):",
+        "• Звонок после сделки — срок 20.11.2026",
+        "• Ещё раз отправить ссылку на опрос — срок 23.11.2026",
         "• Перезвонить — срок 23.11.2026",
         "• Индивидуальное предложение — срок 20.12.2026",
     ]
@@ -505,7 +508,8 @@ async def test_huge_history_fits_one_message(team: Harness, db: Database) -> Non
     card = (await m.say("/find смирнова"))[0]
     assert len(card) < 3500
     assert "<b>Сделки</b> (31):" in card and "…и ещё" in card
-    assert "<b>Комментарии</b> (30):" in card and "<b>Открытые задачи</b> (30):" in card
+    # 30 made here, and the sale's own call and link resend
+    assert "<b>Комментарии</b> (30):" in card and "<b>Открытые задачи</b> (32):" in card
     assert "&lt;Смирнова&gt;" in card and "<Смирнова>" not in card
 
 

@@ -158,7 +158,7 @@ async def test_scheduler_and_sender_lines_carry_the_tick_and_outbox_id(
     harness: Harness, captured: io.StringIO, db: Database
 ) -> None:
     await tick(harness.dp["followup"])
-    (planned,) = [m for m in lines(captured) if m["message"].startswith("planned ")]
+    (planned,) = [m for m in lines(captured) if m["message"].startswith("daily planning ")]
     assert (planned["module"], planned["context"]) == ("scheduler.followup", "tick")
 
     async with db.transaction() as conn:

@@ -43,7 +43,7 @@ TEXTS: dict[str, str] = {
     "managers.stats_line": (
         "{n}. <b>{name}</b>{inactive}\n"
         "   deals {deals} · surveys {sent} · opened {opened} · answered {answered} ({share}%)"
-        " · NPS {nps} · overdue tasks {overdue} · open cases {cases}"
+        " · NPS {nps} · overdue tasks {overdue} · missed {missed} · open cases {cases}"
     ),
     "managers.inactive_mark": " (access removed)",
     "managers.stats_none": "none",

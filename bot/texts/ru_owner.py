@@ -40,7 +40,7 @@ TEXTS: dict[str, str] = {
     "managers.stats_line": (
         "{n}. <b>{name}</b>{inactive}\n"
         "   сделок {deals} · опросов {sent} · открыли {opened} · ответили {answered} ({share}%)"
-        " · NPS {nps} · просрочено дел {overdue} · открытых случаев {cases}"
+        " · NPS {nps} · просрочено дел {overdue} · упущено {missed} · открытых случаев {cases}"
     ),
     "managers.inactive_mark": " (отключён)",
     "managers.stats_none": "нет",
