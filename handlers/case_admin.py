@@ -29,7 +29,7 @@ from bot.roles import Role
 from bot.texts import Raw, plain, t
 from handlers.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen
 from handlers.filters import HasRole
-from handlers.replies import answer, append_note, forged, show
+from handlers.replies import answer, append_note, forged, send_or_log, show
 from handlers.states import CaseFlow
 from scheduler.alerts import refresh_case_alerts
 from scheduler.daytime import respondent_moment
@@ -510,7 +510,7 @@ async def on_note_text(
     if change is not Change.DONE:
         await message.answer(t(lang, "cases.unavailable"))
         return
-    await message.answer(t(lang, "cases.note_added", case_id=case_id))
+    await send_or_log(message.answer(t(lang, "cases.note_added", case_id=case_id)), "note added")
     await _send_card(message, case_id, viewer, page, lang, settings, db, now)
 
 
@@ -585,7 +585,7 @@ async def on_resolution_text(
                 days=settings.cadence.contact_min_days,
             )
             lines.append(t(lang, "cases.client_blocked", reason=reason))
-        await message.answer("\n".join(lines))
+        await send_or_log(message.answer("\n".join(lines)), "case resolved")
         await refresh_case_alerts(db, bot, settings, case_id)
     await _send_card(message, case_id, viewer, page, lang, settings, db, now)
 
@@ -640,5 +640,5 @@ async def on_confirm(
         await bot.send_message(user_id, t(lang, "confirm.thanks_yes"))
         return
     sender.kick()  # the owner's notice was queued with the reopening
-    await bot.send_message(user_id, t(lang, "confirm.thanks_no"))
+    await send_or_log(bot.send_message(user_id, t(lang, "confirm.thanks_no")), "reopen thanks")
     await refresh_case_alerts(db, bot, settings, callback_data.case_id)

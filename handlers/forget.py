@@ -29,7 +29,7 @@ from bot.roles import Role
 from bot.texts import plain, t
 from handlers.callbacks import ForgetContact, ForgetMe
 from handlers.contacts import card_keyboard, display_name, render_card
-from handlers.replies import answer, edit_markup, forged, show
+from handlers.replies import answer, edit_markup, forged, send_or_log, show
 from scheduler.alerts import refresh_case_alerts
 from storage import Database
 from storage.contact_card import get_card
@@ -118,8 +118,10 @@ async def on_answer(
     await answer(query)
     await edit_markup(query, None)  # too old to edit: the buttons now do nothing anyway
     # A new message rather than an edit: it also removes a survey's "share phone" keyboard.
-    await bot.send_message(
-        query.from_user.id, t(lang, "forget.done"), reply_markup=ReplyKeyboardRemove()
+    done = t(lang, "forget.done")
+    await send_or_log(
+        bot.send_message(query.from_user.id, done, reply_markup=ReplyKeyboardRemove()),
+        "erasure done",
     )
     await _refresh_alerts(bot, settings, db, erasure.case_ids)
 

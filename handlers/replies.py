@@ -8,20 +8,30 @@ error handler and the person read "something went wrong". Here they are classifi
 unchanged message counts as shown, a message out of reach is sent anew, and a query Telegram no
 longer takes is only logged. Every other error still propagates (the retry layer and the error
 handler deal with those); tests/test_callback_bounds.py checks no handler goes around them.
+
+A send that timed out (`send_or_log`) is the other case: the retry layer does not repeat it,
+since it may have arrived, and re-raises. Raised in the middle of a handler, it used to stop
+the handler there (no QR photo after "deal saved", no case card after "resolved"); a handler
+whose send is followed by more sends or writes awaits it through `send_or_log`, which logs the
+timeout and lets the rest run. Every other error of a send still propagates.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
+from typing import TypeVar
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from bot.retries import Failure, classify
 from bot.texts import plain
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _NOT_MODIFIED = "message is not modified"
 _QUERY_GONE = ("query is too old", "query id is invalid")
@@ -34,6 +44,19 @@ def not_modified(exc: TelegramBadRequest) -> bool:
 def query_gone(exc: TelegramBadRequest) -> bool:
     text = exc.message.lower()
     return any(part in text for part in _QUERY_GONE)
+
+
+async def send_or_log(send: Awaitable[T], what: str) -> T | None:
+    """Await a send; None if it timed out after the request may have reached Telegram (the
+    retry layer does not repeat those): logged, and the caller goes on with its other sends and
+    writes, as the message most likely arrived. Any other failure propagates."""
+    try:
+        return await send
+    except TelegramNetworkError as exc:
+        if classify(exc) is not Failure.MAYBE_DONE:
+            raise
+        log.warning("%s: the send timed out, it may have arrived; going on", what)
+        return None
 
 
 async def answer(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> bool:

@@ -55,7 +55,7 @@ from bot.texts import Raw, plain, t
 from handlers.callbacks import ExportPeriod
 from handlers.filters import HasRole
 from handlers.imports import SHUTDOWN_GRACE, ImportJobs
-from handlers.replies import answer, forged, show
+from handlers.replies import answer, forged, send_or_log, show
 from storage import Database
 from storage.reports import (
     Month,
@@ -401,17 +401,19 @@ class Reports:
         for path in (table.csv, table.xlsx):
             upload = await asyncio.to_thread(fit_for_upload, path)
             if upload is None:
-                await bot.send_message(chat_id, t(lang, "export.too_large", name=path.name))
+                too_large = t(lang, "export.too_large", name=path.name)
+                await send_or_log(bot.send_message(chat_id, too_large), "export too large")
                 continue
             if upload.suffix == ".zip":
                 kind = "export.format.zip"
             else:
                 kind = "export.format.csv" if path.suffix == ".csv" else "export.format.xlsx"
-            await bot.send_document(
+            document = bot.send_document(
                 chat_id,
                 FSInputFile(upload, filename=upload.name),
                 caption=t(lang, caption, count=table.rows, format=Raw(t(lang, kind)), **values),
             )
+            await send_or_log(document, upload.name)
 
     async def _status(self, query: CallbackQuery, bot: Bot, text: str) -> None:
         """Show progress in the message with the period buttons (or a new one if it is gone)."""

@@ -33,7 +33,7 @@ from bot.texts import t
 from handlers import keyboards
 from handlers.callbacks import SaleAction, SaleDate, SaleKind, SaleSkip
 from handlers.filters import HasRole
-from handlers.replies import answer
+from handlers.replies import answer, send_or_log
 from handlers.states import Sale
 from scheduler.followup import FollowUp
 from storage import Database
@@ -390,12 +390,13 @@ async def _save(
         me = await bot.me()
         link = make_link(me.username or "", LinkKind.SURVEY, result.survey_token)
         merged = t(lang, "sale.merged") if result.merged else ""
-        await message.answer(t(lang, "sale.saved", merged=merged, name=sale.full_name, link=link))
+        saved = t(lang, "sale.saved", merged=merged, name=sale.full_name, link=link)
+        await send_or_log(message.answer(saved), "deal saved")
         key = "sale.invitation_client" if result.kind == "client" else "sale.invitation_partner"
         caption = t(lang, key, name=sale.full_name, company=settings.company_name, link=link)
         photo = BufferedInputFile(qr_png(link), filename="survey-qr.png")
-        await message.answer_photo(photo, caption=caption)
-    except BaseException:
+        await send_or_log(message.answer_photo(photo, caption=caption), "survey QR")
+    except BaseException:  # not sent at all: a tap on "Save" again sends it
         await release_link_delivery(db, result.deal_id)
         raise
     await state.clear()

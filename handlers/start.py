@@ -17,6 +17,7 @@ from bot.menus import set_chat_menu
 from bot.roles import Role
 from bot.texts import t
 from handlers import referral, survey
+from handlers.replies import send_or_log
 from storage import Database
 from storage.followup import set_opt_out
 from storage.staff import Redeem, StaffMember, get_member, redeem_invite
@@ -58,7 +59,7 @@ async def start_plain(
 ) -> None:
     assert message.from_user is not None
     if not role.is_staff and await set_opt_out(db, message.from_user.id, False, clock()):
-        await message.answer(t(lang, "stop.resumed"))
+        await send_or_log(message.answer(t(lang, "stop.resumed")), "contact resumed")
         return
     await message.answer(role_help(role, lang, message.from_user.first_name, settings))
 
@@ -146,7 +147,8 @@ async def _redeem_invite(
         await message.answer(t(lang, "invite.already_staff"))
         return
     key = "invite.welcome" if outcome is Redeem.REGISTERED else "invite.reactivated"
-    await message.answer(t(lang, key, name=user.first_name, company=settings.company_name))
+    welcome = t(lang, key, name=user.first_name, company=settings.company_name)
+    await send_or_log(message.answer(welcome), "manager welcome")
     log.info("manager %s registered through an invite of %s", user.id, invited_by)
     await set_chat_menu(bot, user.id, Role.MANAGER, lang)
     if invited_by is not None:

@@ -31,7 +31,7 @@ from bot.texts import pick_language, plain, t
 from handlers import keyboards
 from handlers.callbacks import Consent, ReasonSkip, Score, SurveyResume
 from handlers.phone_input import read_own_phone
-from handlers.replies import answer, append_note, forged
+from handlers.replies import answer, append_note, forged, send_or_log
 from handlers.states import SurveyFlow
 from scheduler.alerts import queue_case_alerts, refresh_case_alerts
 from scheduler.sender import Sender
@@ -156,7 +156,7 @@ async def ask(
         text, markup = t(lang, "survey.q3"), keyboards.consent(lang, survey.id)
     else:
         text, markup = t(lang, "survey.ask_phone"), keyboards.share_phone(lang)
-    await bot.send_message(chat_id, text, reply_markup=markup)
+    await send_or_log(bot.send_message(chat_id, text, reply_markup=markup), "survey question")
     await mark_asked(db, survey.id, step)
 
 
@@ -213,7 +213,8 @@ async def deliver_next(
         me = await bot.me()
         link = make_link(me.username or "", LinkKind.REFERRAL, code)
         text += t(lang, "referral.thanks", code=code, link=link)
-    await bot.send_message(chat_id, text, reply_markup=ReplyKeyboardRemove())
+    thanks = bot.send_message(chat_id, text, reply_markup=ReplyKeyboardRemove())
+    await send_or_log(thanks, "survey thanks")
     await mark_asked(db, survey.id, Step.DONE)
 
 
@@ -381,9 +382,8 @@ async def on_reason(
         await _catch_up(bot, message.chat.id, survey_id, user_id, state, lang, settings, db)
         return
     if len(text) > REASON_LIMIT:
-        await message.answer(
-            t(lang, "survey.reason_too_long", limit=REASON_LIMIT, length=len(text))
-        )
+        cut = t(lang, "survey.reason_too_long", limit=REASON_LIMIT, length=len(text))
+        await send_or_log(message.answer(cut), "reason cut")
     await _after_answer(bot, message.chat.id, survey, state, lang, settings, db, clock, sender)
 
 

@@ -612,3 +612,21 @@ async def test_case_stats(db: Database) -> None:
     # the period is half-open: the case opened exactly at `until` belongs to the next one
     assert (await case_stats(db, nov, dec)).opened == 4
     assert (await case_stats(db, nov, dec + timedelta(seconds=1))).opened == 5
+
+
+async def test_a_timed_out_resolved_message_does_not_stop_the_card_and_alerts(
+    h: Harness, db: Database
+) -> None:
+    """ "Case resolved" times out (it may have arrived): the card still comes, and the case is
+    resolved once."""
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
+    await detractor(h, db)
+    await act(h, MANAGER_ID, 1, "take")
+    await act(h, MANAGER_ID, 1, "resolve")
+    h.session.time_out_next("SendMessage", chat_id=MANAGER_ID)
+    sent = await h.send(h.user(MANAGER_ID, "Пётр"), "Заменили дверцу, извинились")
+    done = sends(sent, MANAGER_ID)
+    assert done[0].text.startswith("✅ Случай №1 решён.")  # sent; its answer never came
+    assert "📁 <b>Случай №1</b> · решён" in done[1].text
+    assert (await case_row(db))["status"] == "resolved"
+    assert [e[0] for e in await events(db)].count("resolved") == 1

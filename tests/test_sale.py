@@ -296,3 +296,26 @@ async def test_old_skip_button_does_nothing(harness: Harness, db: Database) -> N
     )
     assert replies(sent) == []  # a stale button neither skips the phone nor errors
     assert "Телефон" in harness.last_text(MANAGER_ID)
+
+
+async def test_a_timed_out_saved_message_does_not_stop_the_qr(
+    harness: Harness, db: Database
+) -> None:
+    """The "deal saved" send times out (it may have arrived, so it is not repeated): the QR
+    photo with the link still goes, the conversation ends, and the deal is stored once."""
+    await add_manager(harness, db)
+    m = SaleBot(harness)
+    await m.fill()
+    confirm = m.last
+    harness.session.time_out_next("SendMessage", chat_id=MANAGER_ID)
+    sent = await harness.tap(m.user, button_data(confirm, "Сохранить"), as_message(confirm))
+    assert "Сделка сохранена." in replies(sent)[0]  # it went out, its answer never came
+    photo = next(r for r in sent if isinstance(r, SendPhoto))
+    assert LINK_RE.search(photo.caption or "")
+    assert not any("что-то пошло не так" in text for text in replies(sent))
+    again = await harness.tap(m.user, button_data(confirm, "Сохранить"), as_message(confirm))
+    assert not [r for r in again if isinstance(r, SendMessage | SendPhoto)]
+    async with db.read() as conn:
+        assert (await (await conn.execute("SELECT count(*) FROM deals")).fetchone())[0] == 1
+        assert (await (await conn.execute("SELECT count(*) FROM surveys")).fetchone())[0] == 1
+    assert "Я не понял" in (await m.say("ещё текст"))[0]

@@ -18,6 +18,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
+from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageCaption,
@@ -40,6 +41,7 @@ class _Failure:
     description: str
     retry_after: int | None
     chat_id: int | None
+    timeout: bool = False
 
 
 class RecordingSession(BaseSession):
@@ -64,6 +66,11 @@ class RecordingSession(BaseSession):
         chat_id: int | None = None,
     ) -> None:
         self._failures.append(_Failure(method, error_code, description, retry_after, chat_id))
+
+    def time_out_next(self, method: str, *, chat_id: int | None = None) -> None:
+        """The next `method` call is carried out (recorded, as the message did arrive) but its
+        answer never comes: the read timeout aiogram raises as `TelegramNetworkError`."""
+        self._failures.append(_Failure(method, 0, "", None, chat_id, timeout=True))
 
     async def close(self) -> None:
         pass
@@ -97,6 +104,8 @@ class RecordingSession(BaseSession):
                 failure.chat_id is None or getattr(method, "chat_id", None) == failure.chat_id
             ):
                 self._failures.remove(failure)
+                if failure.timeout:
+                    raise TelegramNetworkError(method, "Request timeout error") from TimeoutError()
                 body: dict[str, Any] = {
                     "ok": False,
                     "error_code": failure.error_code,
