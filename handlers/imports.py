@@ -110,20 +110,22 @@ async def on_startup(settings: Settings) -> None:
 
 
 async def tell_cut_short(bot: Bot, db: Database, clock: Clock) -> None:
-    """At start-up: whoever was importing when the process died, still looking at a progress
-    message that will never move, is told to send the file again."""
+    """At start-up: whoever was importing or exporting when the process died, still looking at a
+    progress message that will never move, is told to send the file (ask for the export) again."""
     for run in await unfinished_runs(db):
-        text = t(run.language, "import.crashed", name=run.file_name)
+        text = t(run.language, f"{run.kind}.crashed", name=run.file_name)
         try:
             if not await edit_message(bot, run.user_id, run.message_id, text):
                 await bot.send_message(run.user_id, text)  # the progress message is gone
         except TelegramForbiddenError:
-            log.info("import by %s cut short by a restart; they blocked the bot", run.user_id)
+            log.info("%s by %s cut short by a restart; they blocked the bot", run.kind, run.user_id)
         except Exception as exc:  # the next start tries again
-            log.warning("import by %s cut short: could not tell them (%s)", run.user_id, exc)
+            log.warning("%s by %s cut short: could not tell them (%s)", run.kind, run.user_id, exc)
             continue
         else:
-            log.info("import by %s was cut short by a restart: asked to send it again", run.user_id)
+            log.info(
+                "%s by %s was cut short by a restart: told to ask again", run.kind, run.user_id
+            )
         await end_run(db, run.id, clock())
 
 

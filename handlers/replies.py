@@ -131,7 +131,10 @@ async def append_note(query: CallbackQuery, note: str) -> bool:
 
 async def show(
     query: CallbackQuery, bot: Bot, text: str, markup: InlineKeyboardMarkup | None
-) -> None:
-    """Edit the tapped message, or send the view anew if it cannot be edited (too old)."""
-    if not await edit_in_place(query, text, markup):
-        await bot.send_message(query.from_user.id, text, reply_markup=markup)
+) -> int:
+    """Edit the tapped message, or send the view anew if it cannot be edited (too old); the id
+    of the message that shows it."""
+    if await edit_in_place(query, text, markup) and query.message is not None:
+        return query.message.message_id
+    sent = await bot.send_message(query.from_user.id, text, reply_markup=markup)
+    return sent.message_id

@@ -57,6 +57,7 @@ from handlers.filters import HasRole
 from handlers.imports import SHUTDOWN_GRACE, ImportJobs
 from handlers.replies import answer, forged, send_or_log, show
 from storage import Database
+from storage.import_runs import EXPORT, end_run, start_run
 from storage.reports import (
     Month,
     iter_answers,
@@ -324,12 +325,13 @@ class Reports:
             period = resolve(callback_data.period, today, tz)
             assert period is not None  # every code in PERIODS resolves
             label = period_label(callback_data.period, period.first_day, period.last_day, lang)
-            await self._status(query, bot, t(lang, "export.preparing", period=label))
+            shown = await self._status(query, bot, t(lang, "export.preparing", period=label))
+            run_id = await start_run(db, user_id, shown, label, lang, now, kind=EXPORT)
         except BaseException:
             self.busy.release(user_id)
             raise
         export_jobs(dispatcher).spawn(
-            self._export(user_id, query, period, label, today, bot, lang, tz, db)
+            self._export(user_id, query, period, label, today, bot, lang, tz, db, clock, run_id)
         )
 
     async def _export(
@@ -343,8 +345,11 @@ class Reports:
         lang: str,
         tz: tzinfo,
         db: Database,
+        clock: Clock,
+        run_id: int,
     ) -> None:
-        """The files themselves, as a background job; the owner is free again when it ends."""
+        """The files themselves, as a background job; the owner is free again when it ends.
+        Its run stays open if it is cancelled (a shutdown): the next start tells the owner."""
         try:
             folder = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="export-"))
             try:
@@ -393,6 +398,7 @@ class Reports:
                 log.warning("could not tell user %s about the failed export", user_id)
         finally:
             self.busy.release(user_id)
+        await end_run(db, run_id, clock())
 
     async def _send_table(
         self, bot: Bot, chat_id: int, table: Table, lang: str, caption: str, **values: object
@@ -415,6 +421,7 @@ class Reports:
             )
             await send_or_log(document, upload.name)
 
-    async def _status(self, query: CallbackQuery, bot: Bot, text: str) -> None:
-        """Show progress in the message with the period buttons (or a new one if it is gone)."""
-        await show(query, bot, text, None)
+    async def _status(self, query: CallbackQuery, bot: Bot, text: str) -> int:
+        """Show progress in the message with the period buttons (or a new one if it is gone);
+        the id of the message showing it."""
+        return await show(query, bot, text, None)

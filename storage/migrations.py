@@ -444,6 +444,12 @@ CREATE TABLE planner_state (
 );
 """
 
+# Exports run as background jobs too: one cut short by a crash is reported at the next start
+# through the same table ("ask for it again") instead of its "preparing…" staying forever.
+V9_EXPORT_RUNS = """
+ALTER TABLE import_runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'import';
+"""
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -455,6 +461,7 @@ MIGRATIONS: list[Migration] = [
     V6_DELIVERY_HEALTH,
     V7_UPDATE_JOURNAL,
     reconciled_plan,
+    V9_EXPORT_RUNS,
 ]
 
 

@@ -34,17 +34,21 @@ from aiogram.types import BufferedInputFile, InputFile
 import bot.app
 import handlers
 import handlers.reports
+from bot.app import create_bot
 from bot.chart import LABEL_GAP, Y_MAX, Y_MIN, TrendChart, label_positions
 from bot.config import Settings
 from bot.exports import fit_for_upload
+from handlers.imports import tell_cut_short
 from handlers.reports import export_jobs
 from storage import Database
 from storage.contacts import SaleInput, record_sale
+from storage.import_runs import unfinished_runs
 from storage.reports import iter_answers, iter_contacts
 from storage.staff import create_invite, redeem_invite
 from storage.surveys import open_survey, record_consent, record_phone, record_reason, record_score
 from tests.conftest import OWNER_ID, make_settings
-from tests.harness import Harness, as_message, button_data, buttons
+from tests.fakes.recording import RecordingSession
+from tests.harness import BOT_USERNAME, Harness, as_message, button_data, buttons
 
 MANAGERS = {222: "Пётр Иванов", 223: "Мария Котова"}
 STRANGER_ID = 9999
@@ -835,3 +839,42 @@ async def test_export_zips_a_big_csv_and_says_when_a_file_cannot_be_sent(
         "от ботов. Выберите период покороче."
         for name in ("answers", "contacts")
     ]
+
+
+async def test_an_export_cut_short_by_a_crash_is_reported_at_the_next_start(
+    h: Harness, db: Database, settings: Settings, uploads: Uploads, export_data: dict[str, int]
+) -> None:
+    """The process dies while the files are being sent: at the next start the owner's
+    "preparing…" message says the export was interrupted and to ask again, once."""
+    uploads.gate, uploads.reached = asyncio.Event(), asyncio.Event()
+    user = owner(h)
+    (ask,) = [r for r in await h.send(user, "/export") if isinstance(r, SendMessage)]
+    await h.tap(user, "xp:30", as_message(ask, message_id=77, now=h.clock()))
+    await asyncio.wait_for(uploads.reached.wait(), 10)  # stuck sending the first file
+    # "preparing…" then "done, files below" were shown in the tapped message
+    assert {e.message_id for e in h.session.requests if isinstance(e, EditMessageText)} == {77}
+
+    # The restart: a new bot on the same database runs the start-up hook.
+    session = RecordingSession(BOT_USERNAME)
+    again = create_bot(settings, session=session)
+    await tell_cut_short(again, db, h.clock)
+    (notice,) = session.requests
+    assert isinstance(notice, EditMessageText)
+    assert (notice.chat_id, notice.message_id) == (OWNER_ID, 77)
+    assert notice.text.startswith("⚠️ Выгрузка за 30 дней (22.10.2026 – 20.11.2026) прервалась")
+    assert notice.text.endswith("Запросите её ещё раз: /export")
+    await tell_cut_short(again, db, h.clock)  # a second start says nothing more
+    assert len(session.requests) == 1
+
+    uploads.gate.set()  # let the abandoned process's job end before the test does
+    await asyncio.wait_for(export_jobs(h.dp).wait_idle(), 30)
+    await again.session.close()
+
+
+async def test_a_finished_or_failed_export_leaves_no_run_to_report(
+    h: Harness, db: Database, uploads: Uploads, export_data: dict[str, int]
+) -> None:
+    await run_export(h)
+    h.session.fail_next("SendDocument", error_code=400, description="Bad Request: file is empty")
+    await run_export(h)
+    assert await unfinished_runs(db) == []

@@ -38,6 +38,7 @@ TEXTS: dict[str, str] = {
     "export.period.y": "for this year ({first} – {last})",
     "export.period.all": "for all time",
     "export.preparing": "⏳ Preparing the export {period}…",
+    "export.crashed": "⚠️ The export {name} was interrupted: the bot restarted. Ask again: /export",
     "export.done": (
         "✅ The export {period} is ready: {answers} answers, {contacts} contacts. The files are "
         "below, each in two forms: CSV (UTF-8, separated by “;”) and XLSX for Excel."

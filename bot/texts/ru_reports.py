@@ -41,6 +41,9 @@ TEXTS: dict[str, str] = {
     "export.period.y": "с начала года ({first} – {last})",
     "export.period.all": "за всё время",
     "export.preparing": "⏳ Готовлю выгрузку {period}…",
+    "export.crashed": (
+        "⚠️ Выгрузка {name} прервалась: бот перезапустился. Запросите её ещё раз: /export"
+    ),
     "export.done": (
         "✅ Выгрузка {period} готова: ответов {answers}, контактов {contacts}. Файлы ниже — "
         "каждый в двух видах: CSV (UTF-8, разделитель «;») и XLSX для Excel."
