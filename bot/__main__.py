@@ -1,12 +1,21 @@
-"""`python -m bot`: read the settings, then run the bot until stopped."""
+"""`python -m bot`: read the settings, then run the bot until stopped.
+
+A stop (SIGTERM from systemd or Docker, Ctrl+C) can come at any moment, also while the bot is
+still starting (migrating the database, waiting for the Bot API): before the poller or the
+webhook server install their own handlers, SIGTERM is turned into the KeyboardInterrupt Python
+raises for Ctrl+C, so both unwind start-up the same way (the database closed, the instance lock
+released) and the process exits 0 without a traceback, instead of dying by the signal's default
+action."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 
 from dotenv import load_dotenv
 
@@ -30,6 +39,10 @@ def backup(args: list[str]) -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     load_dotenv(".env", override=False)
     args = sys.argv[1:] if argv is None else argv
@@ -42,6 +55,14 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _run_bot()
+    except KeyboardInterrupt:  # stopped while starting: nothing is running yet
+        return 0
+
+
+def _run_bot() -> int:
     try:
         settings = Settings.from_env(os.environ)
     except ConfigError as exc:

@@ -6,11 +6,13 @@ Owner → invite → manager, as users would do it, then a restart: everything i
 from __future__ import annotations
 
 import re
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from bot.instance import InstanceLock
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.process import BotProcess
 from tests.harness import TOKEN
@@ -150,3 +152,21 @@ async def test_a_second_instance_on_the_same_database_refuses(
     await again.start()
     await api.wait_polling(timeout=60)
     await again.kill()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_a_stop_during_start_up_is_a_clean_exit(
+    api: FakeBotAPI, tmp_path: Path, sig: signal.Signals
+) -> None:
+    """Stopped before polling began (still waiting for the Bot API to answer getMe): exit 0,
+    no traceback, and the instance lock is free at once."""
+    api.fail_next("getMe", error_code=502, times=1000)
+    process = BotProcess(tmp_path, bot_env(api, tmp_path))
+    await process.start()
+    await process.wait_for_log("cannot reach the Bot API", timeout=60)
+    assert await process.signal(sig) == 0, process.log()
+    log = process.log()
+    assert "Traceback" not in log and "long polling as" not in log, log
+    lock = InstanceLock(tmp_path / "data" / "bot.sqlite3")
+    lock.acquire()  # AlreadyRunning if it were still held
+    lock.release()

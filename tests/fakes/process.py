@@ -66,6 +66,10 @@ class BotProcess:
         """SIGTERM, as systemd or Docker would send, and wait for a clean exit."""
         return await self._end(signal.SIGTERM, timeout)
 
+    async def signal(self, sig: signal.Signals, timeout: float = 15.0) -> int:
+        """Send `sig` and wait for the process to end; its exit code (-N: killed by signal N)."""
+        return await self._end(sig, timeout)
+
     async def kill(self) -> int:
         """SIGKILL: a crash. Nothing in the process gets to clean up."""
         return await self._end(signal.SIGKILL, 10.0)
