@@ -2,19 +2,32 @@
 
 The conversation lives in the SQLite FSM storage, so a restart in the middle loses nothing. Each
 conversation carries an idempotency key: a double tap on "Save" records one deal.
+
+A typed answer handled again after a crash (`replayed`) must not be taken as the answer to the
+*next* question (the conversation had already moved on): each step notes in the conversation data
+which message moved it to which state (`moved`), and each question which state it was sent for
+(`asked`). `_ReplayGuard` skips a replayed message that already moved the conversation, and only
+asks the current question if it never went out.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import BaseMiddleware, Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+    TelegramObject,
+)
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -78,6 +91,7 @@ def router() -> Router:
     staff = HasRole(Role.OWNER, Role.MANAGER)
     r.message.filter(staff)
     r.callback_query.filter(staff)
+    r.message.middleware(_ReplayGuard())
     r.message.register(start_sale, Command("sale"))
     r.callback_query.register(on_kind, SaleKind.filter(), Sale.kind)
     r.message.register(on_name, Sale.name, text_input)
@@ -122,10 +136,35 @@ def _question(
 async def _ask(
     message: Message, state: FSMContext, target: State, lang: str, clock: Clock, settings: Settings
 ) -> None:
-    """Put the conversation in `target` and ask its question."""
+    """Put the conversation in `target` and ask its question (noted as asked once it went)."""
     await state.set_state(target)
     text, markup = _question(target, await state.get_data(), lang, clock, settings)
     await message.answer(text, reply_markup=markup)
+    await state.update_data(asked=target.state)
+
+
+class _ReplayGuard(BaseMiddleware):
+    """A replayed message that already moved the conversation on changes nothing more; the
+    question it led to is sent only if it never went out (the crash came before it)."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        state: FSMContext | None = data.get("state")
+        if not data.get("replayed") or state is None or not isinstance(event, Message):
+            return await handler(event, data)
+        current = await state.get_state()
+        fsm = await state.get_data()
+        if fsm.get("moved") != [event.message_id, current]:
+            return await handler(event, data)  # not taken before the crash: handle it now
+        if fsm.get("asked") != current:
+            target = next((s for s in [*ORDER, Sale.confirm] if s.state == current), None)
+            if target is not None:
+                await _ask(event, state, target, data["lang"], data["clock"], data["settings"])
+        return None
 
 
 async def _retry(
@@ -148,11 +187,13 @@ async def _next(
     **values: Any,
 ) -> None:
     """Store the answer and go on: to the next question, or back to the summary when editing."""
-    data = await state.update_data(**values)
+    data = await state.get_data()
     if data.get("editing") or current == ORDER[-1]:
-        await _ask(message, state, Sale.confirm, lang, clock, settings)
+        target = Sale.confirm
     else:
-        await _ask(message, state, ORDER[ORDER.index(current) + 1], lang, clock, settings)
+        target = ORDER[ORDER.index(current) + 1]
+    await state.update_data(**values, moved=[message.message_id, target.state])
+    await _ask(message, state, target, lang, clock, settings)
 
 
 def _summary(data: dict[str, Any], lang: str) -> str:
@@ -176,7 +217,8 @@ async def start_sale(
     message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
 ) -> None:
     await state.clear()
-    await state.set_data({"idem": secrets.token_urlsafe(12)})
+    moved = [message.message_id, Sale.kind.state]
+    await state.set_data({"idem": secrets.token_urlsafe(12), "moved": moved})
     await _ask(message, state, Sale.kind, lang, clock, settings)
 
 

@@ -6,12 +6,14 @@ import re
 
 import pytest
 from aiogram.methods import SendMessage, SendPhoto
+from aiogram.types import Update
 
 from bot.qr import qr_png
 from storage import Database
 from storage.staff import create_invite, redeem_invite
 from tests.conftest import OWNER_ID
 from tests.harness import BOT_USERNAME, Harness, as_message, button_data, buttons, replies
+from tests.test_replay import Crash, crash_on, feed
 
 MANAGER_ID = 222
 LINK_RE = re.compile(rf"https://t\.me/{BOT_USERNAME}\?start=s_([A-Za-z0-9_-]+)")
@@ -319,3 +321,37 @@ async def test_a_timed_out_saved_message_does_not_stop_the_qr(
         assert (await (await conn.execute("SELECT count(*) FROM deals")).fetchone())[0] == 1
         assert (await (await conn.execute("SELECT count(*) FROM surveys")).fetchone())[0] == 1
     assert "Я не понял" in (await m.say("ещё текст"))[0]
+
+
+@pytest.mark.parametrize("crash", ["after the last write", "before the question went"])
+async def test_a_replayed_answer_is_not_taken_for_the_next_question(
+    harness: Harness, db: Database, crash: str
+) -> None:
+    """The name, handled again after a crash, is not stored as the organisation; the
+    organisation question is sent once: again only if it had not gone out."""
+    await add_manager(harness, db)
+    m = SaleBot(harness)
+    await m.say("/sale")
+    await m.press("Клиент")
+    if crash == "after the last write":
+        await m.say("Анна Смирнова")
+        async with db.transaction() as conn:  # the journal never noted the end
+            await conn.execute("UPDATE handled_updates SET done_at = NULL")
+    else:
+        asks_org = lambda r: isinstance(r, SendMessage) and "Организация" in r.text  # noqa: E731
+        crash_on(harness, asks_org, delivered=False)
+        with pytest.raises(Crash):
+            await m.say("Анна Смирнова")
+    update = Update.model_validate(harness.last_update, context={"bot": harness.bot})
+    texts = await feed(harness, update)
+    if crash == "after the last write":
+        assert texts == []
+    else:
+        assert len(texts) == 1 and texts[0].startswith("Организация")
+    assert len([t for t in harness.texts(MANAGER_ID) if t.startswith("Организация")]) == 1
+    assert await feed(harness, update) == []  # finished now: skipped
+    m.last = harness.sent(MANAGER_ID)[-1]  # type: ignore[assignment]
+    await m.say("ООО «Берёзка»")  # the organisation question is the one being answered
+    assert "Телефон" in m.last.text  # type: ignore[union-attr]
+    state = await harness.dp.fsm.get_context(harness.bot, MANAGER_ID, MANAGER_ID).get_data()
+    assert (state["name"], state["org"]) == ("Анна Смирнова", "ООО «Берёзка»")
