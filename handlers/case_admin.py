@@ -18,6 +18,7 @@ from typing import Any
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.clock import Clock
@@ -356,6 +357,14 @@ async def _send_card(
         await message.answer(text, reply_markup=markup)
 
 
+async def _asked_already(state: FSMContext, flow: State, case_id: int) -> bool:
+    """The note or resolution prompt for this case went out (noted after it was sent)."""
+    if await state.get_state() != flow.state:
+        return False
+    data = await state.get_data()
+    return data.get("case_id") == case_id and data.get("asked") is True
+
+
 async def _flow_case(state: FSMContext) -> tuple[int, int]:
     data = await state.get_data()
     case_id, page = data.get("case_id"), data.get("page", 0)
@@ -426,6 +435,7 @@ async def on_act(
     settings: Settings,
     db: Database,
     clock: Clock,
+    replayed: bool = False,
 ) -> None:
     user_id = query.from_user.id
     viewer = _viewer(role, user_id)
@@ -452,7 +462,10 @@ async def on_act(
             await answer(query, plain(lang, "cases.not_taken", case_id=case_id), alert=True)
         else:
             await answer(query)
-            await state.set_state(CaseFlow.note if action == "note" else CaseFlow.resolution)
+            flow = CaseFlow.note if action == "note" else CaseFlow.resolution
+            if replayed and await _asked_already(state, flow, case_id):
+                return  # handled before a crash, up to the prompt: the person has it
+            await state.set_state(flow)
             await state.set_data({"case_id": case_id, "page": page})
             if action == "note":
                 ask = t(lang, "cases.ask_note", case_id=case_id, limit=NOTE_LIMIT)
@@ -465,6 +478,7 @@ async def on_act(
                     limit=RESOLUTION_LIMIT,
                 )
             await bot.send_message(user_id, ask)
+            await state.update_data(asked=True)
             return
     elif action == "reopen":
         change = await reopen_case(db, case_id, viewer, user_id, now)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiogram import Router
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, TelegramMethod
+from aiogram.types import Update
 
 import bot.app
 from handlers import build_router, case_admin
@@ -630,3 +631,21 @@ async def test_a_timed_out_resolved_message_does_not_stop_the_card_and_alerts(
     assert "📁 <b>Случай №1</b> · решён" in done[1].text
     assert (await case_row(db))["status"] == "resolved"
     assert [e[0] for e in await events(db)].count("resolved") == 1
+
+
+async def test_a_replayed_note_tap_does_not_repeat_the_prompt(h: Harness, db: Database) -> None:
+    """The tap on "Note" handled again after a crash that came after its prompt went out: no
+    second prompt; the note typed next is still taken."""
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
+    await detractor(h, db)
+    await act(h, MANAGER_ID, 1, "take")
+    sent = await act(h, MANAGER_ID, 1, "note")
+    assert "Напишите заметку к случаю №1" in sends(sent, MANAGER_ID)[0].text
+    async with db.transaction() as conn:  # the process died before the journal noted the end
+        await conn.execute("UPDATE handled_updates SET done_at = NULL")
+    tap = Update.model_validate(h.last_update, context={"bot": h.bot})
+    before = len(h.session.requests)
+    await h.dp.feed_update(h.bot, tap)
+    assert sends(h.session.requests[before:], MANAGER_ID) == []
+    sent = await h.send(h.user(MANAGER_ID, "Пётр"), "Позвонил")
+    assert sends(sent, MANAGER_ID)[0].text == "📝 Заметка добавлена к случаю №1."
