@@ -420,6 +420,7 @@ async def _start_flow(
     role: Role,
     lang: str,
     db: Database,
+    replayed: bool,
 ) -> None:
     contact = await get_contact(db, contact_id, _viewer(role, query.from_user.id))
     if contact is None:
@@ -428,10 +429,15 @@ async def _start_flow(
     await answer(query)
     if not isinstance(query.message, Message):
         return
+    if replayed and await state.get_state() == flow.state:
+        data = await state.get_data()
+        if data.get("contact_id") == contact.id and data.get("asked") is True:
+            return  # handled before a crash, up to the question: the person has it
     await state.clear()
     await state.set_state(flow)
     await state.set_data({"contact_id": contact.id})
     await query.message.answer(_question(flow.state, contact, lang))
+    await state.update_data(asked=True)
 
 
 async def on_add_comment(
@@ -441,8 +447,10 @@ async def on_add_comment(
     role: Role,
     lang: str,
     db: Database,
+    replayed: bool = False,
 ) -> None:
-    await _start_flow(query, callback_data.contact_id, ContactFlow.comment, state, role, lang, db)
+    flow = ContactFlow.comment
+    await _start_flow(query, callback_data.contact_id, flow, state, role, lang, db, replayed)
 
 
 async def on_set_birthday(
@@ -452,8 +460,10 @@ async def on_set_birthday(
     role: Role,
     lang: str,
     db: Database,
+    replayed: bool = False,
 ) -> None:
-    await _start_flow(query, callback_data.contact_id, ContactFlow.birthday, state, role, lang, db)
+    flow = ContactFlow.birthday
+    await _start_flow(query, callback_data.contact_id, flow, state, role, lang, db, replayed)
 
 
 # --- what the person types after a button ----------------------------------------------------

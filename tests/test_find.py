@@ -12,7 +12,7 @@ import pytest
 from aiogram import Dispatcher, F, Router
 from aiogram.enums import ChatType
 from aiogram.methods import AnswerCallbackQuery, SendMessage, SendPhoto, TelegramMethod
-from aiogram.types import User
+from aiogram.types import Update, User
 
 from bot.app import create_bot, create_dispatcher, on_error
 from bot.config import Settings
@@ -681,3 +681,22 @@ async def test_a_new_search_drops_a_half_typed_comment_but_not_a_sale(
     await m.press("Клиент")
     assert "Анна Смирнова" in (await m.say("/find Смирнова"))[0]
     assert "Организация" in (await m.say("Борис Петров"))[0]
+
+
+async def test_a_replayed_comment_tap_does_not_repeat_the_question(
+    team: Harness, db: Database
+) -> None:
+    """ "Add comment" handled again after a crash that came after its question went out: no
+    second question, and the comment typed next is kept."""
+    await add_contact(team, db, "Анна Смирнова")
+    m = Staff(team, MANAGER_ID)
+    await m.say("/find Смирнова")
+    assert len(replies(await m.press("Добавить комментарий"))) == 1
+    async with db.transaction() as conn:  # the process died before the journal noted the end
+        await conn.execute("UPDATE handled_updates SET done_at = NULL")
+    tap = Update.model_validate(team.last_update, context={"bot": team.bot})
+    before = len(team.session.requests)
+    await team.dp.feed_update(team.bot, tap)
+    assert replies(team.session.requests[before:]) == []
+    card = (await m.say("Хочет кухню"))[0]
+    assert card.startswith("Комментарий сохранён.")
