@@ -57,12 +57,19 @@ class LiveSettings:
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    async def set(self, key: str, value: str, by: int, now: datetime) -> Settings:
+    async def set(
+        self, key: str, value: str, by: int, now: datetime, source_key: str | None = None
+    ) -> Settings:
         """Validate (`tunables.parse`), store and put in force a value."""
-        return await self.update(key, lambda _: value, by, now)
+        return await self.update(key, lambda _: value, by, now, source_key)
 
     async def update(
-        self, key: str, change: Callable[[Settings], str], by: int, now: datetime
+        self,
+        key: str,
+        change: Callable[[Settings], str],
+        by: int,
+        now: datetime,
+        source_key: str | None = None,
     ) -> Settings:
         """Read, change and store one setting as one step: two quick taps (two working days)
         each see the other's change instead of both starting from the same old value."""
@@ -70,7 +77,7 @@ class LiveSettings:
             raise RuntimeError("settings without a database cannot be changed")
         async with self._lock:
             value = tunables.parse(key, change(await self.get()))
-            await save_override(self._db, key, value, by, now)
+            await save_override(self._db, key, value, by, now, source_key)
             assert self._overrides is not None
             self._overrides[key] = value
             return await self._changed(key, by)

@@ -15,6 +15,7 @@ from handlers import (
     imports,
     owner,
     referral,
+    replays,
     reports,
     sale,
     settings,
@@ -46,6 +47,7 @@ def build_router() -> Router:
         referral.router(),
         reports.router(),
         imports.router(),
+        replays.router(),
         fallback.router(),
     )
     return root

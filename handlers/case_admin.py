@@ -56,6 +56,7 @@ from storage.case_admin import (
 )
 from storage.cases import CaseCard, Take, take_case
 from storage.followup import Blocked
+from storage.replays import source_key
 
 log = logging.getLogger(__name__)
 
@@ -519,7 +520,8 @@ async def on_note_text(
     case_id, page = await _flow_case(state)
     viewer = _viewer(role, message.from_user.id)
     now = clock()
-    change = await add_note(db, case_id, viewer, message.from_user.id, text, now)
+    key = source_key(message.chat.id, message.message_id)
+    change = await add_note(db, case_id, viewer, message.from_user.id, text, now, key)
     await state.clear()
     if change is not Change.DONE:
         await message.answer(t(lang, "cases.unavailable"))
@@ -565,6 +567,7 @@ async def on_resolution_text(
             cid, language or settings.default_language, settings
         ),
         not_before=asked_at,
+        source_key=source_key(message.chat.id, message.message_id),
     )
     await state.clear()
     if result.change is Change.NOT_ALLOWED:

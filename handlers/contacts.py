@@ -48,6 +48,7 @@ from storage.contact_card import (
     search_contacts,
     set_birthday,
 )
+from storage.replays import source_key
 from storage.stats import category
 
 QUERY_LIMIT = 100
@@ -524,7 +525,8 @@ async def on_comment_text(
     if contact is None:
         return
     viewer = _viewer(role, message.from_user.id)
-    saved = await add_comment(db, contact.id, viewer, message.from_user.id, text, clock())
+    key = source_key(message.chat.id, message.message_id)
+    saved = await add_comment(db, contact.id, viewer, message.from_user.id, text, clock(), key)
     await state.clear()
     if not saved:
         await message.answer(t(lang, "find.gone"))

@@ -25,6 +25,8 @@ from handlers.callbacks import SettingDay, SettingOpen, SettingPick, SettingRese
 from handlers.filters import HasRole
 from handlers.replies import answer, forged, show
 from handlers.states import SettingsFlow
+from storage import Database
+from storage.replays import Stored, source_key, stored_from
 
 
 def prompt_router() -> Router:
@@ -103,14 +105,23 @@ async def open_view(
 
 
 async def _save(
-    key: str, raw: str, owner_id: int, lang: str, live: LiveSettings, clock: Clock
+    key: str,
+    raw: str,
+    owner_id: int,
+    lang: str,
+    live: LiveSettings,
+    clock: Clock,
+    source: str | None = None,
+    stored: bool = False,
 ) -> str:
-    """Store a value; the note to show above the list (`InvalidValue` if it does not fit)."""
+    """Store a value; the note to show above the list (`InvalidValue` if it does not fit).
+    `stored`: this very message already saved it (a replay after a crash): say "saved" again."""
     value = tunables.parse(key, raw)
     settings = await live.get()
-    if value == tunables.value_of(settings, key):
+    if value == tunables.value_of(settings, key) and not stored:
         return t(lang, "settings.unchanged")
-    settings = await live.set(key, value, owner_id, clock())
+    if not stored:
+        settings = await live.set(key, value, owner_id, clock(), source)
     return t(
         lang,
         "settings.saved",
@@ -125,6 +136,8 @@ async def typed_value(
     lang: str,
     live_settings: LiveSettings,
     clock: Clock,
+    db: Database,
+    replayed: bool = False,
 ) -> None:
     assert message.from_user is not None and message.text is not None
     data = await state.get_data()
@@ -136,8 +149,12 @@ async def typed_value(
         await state.clear()
         await message.answer(t(lang, "settings.bad.unknown"))
         return
+    source = source_key(message.chat.id, message.message_id)
+    stored = replayed and await stored_from(db, source) == Stored("setting", key)
     try:
-        note = await _save(key, message.text, message.from_user.id, lang, live_settings, clock)
+        note = await _save(
+            key, message.text, message.from_user.id, lang, live_settings, clock, source, stored
+        )
     except tunables.InvalidValue as bad:
         settings = live_settings.current
         _, markup = editor(settings, live_settings.base, key, key in live_settings.overrides, lang)

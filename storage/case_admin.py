@@ -222,21 +222,44 @@ async def _event(
     actor_id: int | None,
     action: str,
     note: str | None = None,
-) -> None:
-    await conn.execute(
-        "INSERT INTO case_events (case_id, at, actor_id, action, note) VALUES (?, ?, ?, ?, ?)",
-        (case_id, ts(now), actor_id, action, note),
+    source_key: str | None = None,
+) -> bool:
+    """Record an event; False if one from the same message (`source_key`) is already there."""
+    cur = await conn.execute(
+        "INSERT INTO case_events (case_id, at, actor_id, action, note, source_key) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (case_id, ts(now), actor_id, action, note, source_key),
     )
+    return cur.rowcount == 1
 
 
 async def add_note(
-    db: Database, case_id: int, viewer: int | None, actor_id: int, text: str, now: datetime
+    db: Database,
+    case_id: int,
+    viewer: int | None,
+    actor_id: int,
+    text: str,
+    now: datetime,
+    source_key: str | None = None,
 ) -> Change:
+    """A note on a case; the same message (`source_key`) handled again adds nothing and is DONE."""
     async with db.transaction() as conn:
         if not await _visible(conn, case_id, viewer):
             return Change.NOT_ALLOWED
-        await _event(conn, case_id, now, actor_id, "note", text[:NOTE_LIMIT])
+        await _event(conn, case_id, now, actor_id, "note", text[:NOTE_LIMIT], source_key)
     return Change.DONE
+
+
+async def _stored_event(
+    conn: aiosqlite.Connection, case_id: int, action: str, source_key: str
+) -> bool:
+    row = await (
+        await conn.execute(
+            "SELECT 1 FROM case_events WHERE source_key = ? AND case_id = ? AND action = ?",
+            (source_key, case_id, action),
+        )
+    ).fetchone()
+    return row is not None
 
 
 def _confirm_key(case_id: int, round_: int) -> str:
@@ -254,13 +277,30 @@ async def resolve_case(
     min_days: int,
     question: Callable[[int, str | None], dict[str, Any]],
     not_before: datetime | None = None,
+    source_key: str | None = None,
 ) -> Resolved:
     """Resolve a taken case and, in the same transaction, queue the one question to the person
     (`question(case_id, language)` renders it) if they agreed to be contacted; it goes at
-    `not_before` (the respondents' daytime) if that is later than now."""
+    `not_before` (the respondents' daytime) if that is later than now. A resolution already
+    stored from the same message (`source_key`, a replay after a crash) changes nothing and is
+    reported DONE, with `asked` saying whether the question was queued then."""
     async with db.transaction() as conn:
         if not await _visible(conn, case_id, viewer):
             return Resolved(Change.NOT_ALLOWED, False, None)
+        if source_key is not None and await _stored_event(conn, case_id, "resolved", source_key):
+            row = await (
+                await conn.execute(
+                    "SELECT reopened_count FROM cases WHERE id = ?",
+                    (case_id,),
+                )
+            ).fetchone()
+            queued = await (
+                await conn.execute(
+                    "SELECT 1 FROM outbox WHERE idem_key = ?",
+                    (_confirm_key(case_id, row["reopened_count"]),),
+                )
+            ).fetchone()
+            return Resolved(Change.DONE, queued is not None, None)
         cur = await conn.execute(
             "UPDATE cases SET status = 'resolved', resolved_at = ?, resolution = ?, "
             "client_confirmed = NULL WHERE id = ? AND status = 'taken'",
@@ -268,7 +308,9 @@ async def resolve_case(
         )
         if cur.rowcount != 1:
             return Resolved(Change.STALE, False, None)
-        await _event(conn, case_id, now, actor_id, "resolved", resolution[:RESOLUTION_LIMIT])
+        await _event(
+            conn, case_id, now, actor_id, "resolved", resolution[:RESOLUTION_LIMIT], source_key
+        )
         row = await (
             await conn.execute(
                 "SELECT k.contact_id, k.reopened_count, s.consent, c.tg_user_id, c.language "

@@ -262,17 +262,41 @@ async def get_card(db: Database, contact_id: int, viewer: int | None) -> Contact
 
 
 async def add_comment(
-    db: Database, contact_id: int, viewer: int | None, author_id: int, text: str, now: datetime
+    db: Database,
+    contact_id: int,
+    viewer: int | None,
+    author_id: int,
+    text: str,
+    now: datetime,
+    source_key: str | None = None,
 ) -> bool:
-    """A manual comment; False if the viewer may (no longer) see the contact."""
+    """A manual comment; False if the viewer may (no longer) see the contact. The same message
+    (`source_key`) handled again after a crash adds nothing and still counts as saved."""
     async with db.transaction() as conn:
         cur = await conn.execute(
-            "INSERT INTO comments (contact_id, author_id, source, text, created_at) "
-            f"SELECT c.id, :author, 'manual', :text, :now FROM contacts c "
-            f"WHERE c.id = :id AND {_VISIBLE}",
-            {"author": author_id, "text": text, "now": ts(now), "id": contact_id, "viewer": viewer},
+            "INSERT INTO comments (contact_id, author_id, source, text, created_at, source_key) "
+            f"SELECT c.id, :author, 'manual', :text, :now, :key FROM contacts c "
+            f"WHERE c.id = :id AND {_VISIBLE} ON CONFLICT DO NOTHING",
+            {
+                "author": author_id,
+                "text": text,
+                "now": ts(now),
+                "id": contact_id,
+                "viewer": viewer,
+                "key": source_key,
+            },
         )
-        return cur.rowcount == 1
+        if cur.rowcount == 1:
+            return True
+        if source_key is None:
+            return False
+        row = await (
+            await conn.execute(
+                "SELECT 1 FROM comments WHERE source_key = ? AND contact_id = ?",
+                (source_key, contact_id),
+            )
+        ).fetchone()
+        return row is not None
 
 
 async def set_birthday(

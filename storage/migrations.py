@@ -450,6 +450,19 @@ V9_EXPORT_RUNS = """
 ALTER TABLE import_runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'import';
 """
 
+# What staff type after a button (a case note or resolution, a contact comment, a settings value)
+# carries the Telegram message it came from ("chat id:message id"): a message handled again after
+# a crash stores nothing new (INSERT ... ON CONFLICT DO NOTHING) and is recognised as saved. NULL
+# for everything else (unique indexes let NULLs repeat). A settings row keeps the key of its latest
+# change only: it is replaced, not added to.
+V10_SOURCE_KEYS = """
+ALTER TABLE case_events ADD COLUMN source_key TEXT;
+CREATE UNIQUE INDEX case_events_source ON case_events (source_key);
+ALTER TABLE comments ADD COLUMN source_key TEXT;
+CREATE UNIQUE INDEX comments_source ON comments (source_key);
+ALTER TABLE settings ADD COLUMN source_key TEXT;
+"""
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -462,6 +475,7 @@ MIGRATIONS: list[Migration] = [
     V7_UPDATE_JOURNAL,
     reconciled_plan,
     V9_EXPORT_RUNS,
+    V10_SOURCE_KEYS,
 ]
 
 

@@ -18,13 +18,23 @@ async def load_overrides(db: Database) -> dict[str, str]:
     return {key: value for key, value in rows}
 
 
-async def save_override(db: Database, key: str, value: str, by: int, now: datetime) -> None:
+async def save_override(
+    db: Database,
+    key: str,
+    value: str,
+    by: int,
+    now: datetime,
+    source_key: str | None = None,
+) -> None:
+    """Store a value; `source_key` names the typed message it came from (None for a tap)."""
     async with db.transaction() as conn:
         await conn.execute(
-            "INSERT INTO settings (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?) "
+            "INSERT INTO settings (key, value, updated_by, updated_at, source_key) "
+            "VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value, "
-            "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-            (key, value, by, ts(now)),
+            "updated_by = excluded.updated_by, updated_at = excluded.updated_at, "
+            "source_key = excluded.source_key",
+            (key, value, by, ts(now), source_key),
         )
 
 
