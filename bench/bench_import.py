@@ -8,8 +8,8 @@ Each step runs in a fresh process (peak RSS is per process): the file is made by
 `bench.import_files`, then imported into a new database through the same `run_import` the
 handler calls, in a process that loads nothing else. Also measured while importing: the longest
 the event loop was blocked, and the longest another request waited for the database (what a
-manager using the bot during an import would feel). Planning the imported people, which the bot
-does in the background after the summary, is timed in a third process.
+manager using the bot during an import would feel). As in the bot, a planner is attached to the
+database, so every chunk's transaction also plans its people: the import time includes planning.
 """
 
 from __future__ import annotations
@@ -68,6 +68,7 @@ async def _python_peak(path: Path, fmt: str, folder: Path) -> float:
     in MiB (RSS also counts SQLite's page cache and the memory-mapped database file)."""
     db = Database(folder / "traced.sqlite3")
     await db.open()
+    _attach_planner(db)
     await touch_owner(db, OWNER, "Ольга", None, "ru", NOW)
     context = ImportContext(db, Managers([]), OWNER, NOW.date(), NOW, "RU", "ru")
 
@@ -82,9 +83,18 @@ async def _python_peak(path: Path, fmt: str, folder: Path) -> float:
     return peak / 2**20
 
 
+def _attach_planner(db: Database) -> None:
+    """What the bot's FollowUp does when it is created: every transaction plans its people."""
+    import handlers.imports  # noqa: F401  (the routers and their imports load first)
+    from scheduler.followup import FollowUp
+
+    FollowUp(db, Settings(bot_token=TOKEN, database_path=db.path), clock, _Sender())  # type: ignore[arg-type]
+
+
 async def import_file(path: Path, fmt: str, db_path: Path) -> dict[str, Any]:
     db = Database(db_path)
     await db.open()
+    _attach_planner(db)
     await touch_owner(db, OWNER, "Ольга", None, "ru", NOW)
     context = ImportContext(
         db=db,
@@ -112,6 +122,8 @@ async def import_file(path: Path, fmt: str, db_path: Path) -> dict[str, Any]:
         elapsed = time.perf_counter() - start
     for task in watchers:
         task.cancel()
+    async with db.read() as conn:
+        row = await (await conn.execute("SELECT count(*) FROM tasks")).fetchone()
     await db.close()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with tempfile.TemporaryDirectory(prefix="bench-traced-") as folder:
@@ -125,30 +137,12 @@ async def import_file(path: Path, fmt: str, db_path: Path) -> dict[str, Any]:
         "duplicates": report.counts.duplicates,
         "rejected": report.rejected,
         "deals": report.counts.deals,
+        "tasks": int(row[0]) if row else 0,
         "max_loop_stall_ms": max(stalls, default=0) * 1000,
         "max_db_wait_ms": max(waits, default=0) * 1000,
         "peak_rss_mib": rss,
         "python_peak_mib": python_peak,
     }
-
-
-async def plan_all(db_path: Path) -> dict[str, Any]:
-    """What the handler does after the summary: plan the imported contacts in chunks."""
-    from handlers.imports import PLAN_CHUNK  # loads the routers (and their imports) first
-    from scheduler.followup import FollowUp
-
-    db = Database(db_path)
-    await db.open()
-    settings = Settings(bot_token=TOKEN, database_path=db_path)
-    followup = FollowUp(db, settings, clock, _Sender())  # type: ignore[arg-type]
-    async with db.read() as conn:
-        ids = [r[0] for r in await (await conn.execute("SELECT id FROM contacts")).fetchall()]
-    start = time.perf_counter()
-    tasks = 0
-    for first in range(0, len(ids), PLAN_CHUNK):
-        tasks += await followup.plan(ids[first : first + PLAN_CHUNK])
-    await db.close()
-    return {"plan_seconds": time.perf_counter() - start, "plan_tasks": tasks}
 
 
 def _child(*args: str) -> dict[str, Any]:
@@ -172,7 +166,6 @@ def measure(fmt: str, rows: int, folder: Path) -> dict[str, Any]:
         )
     db_path = folder / f"bot-{fmt}-{rows}.sqlite3"
     result = _child("--import", fmt, str(path), str(db_path))
-    result.update(_child("--plan", str(db_path)))
     result["file_mb"] = path.stat().st_size / 1e6
     return result
 
@@ -182,18 +175,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--formats", nargs="*", default=["csv", "xlsx"])
     parser.add_argument("--import", nargs=3, dest="one", help=argparse.SUPPRESS)
-    parser.add_argument("--plan", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         fmt, path, db_path = args.one
         print(json.dumps(asyncio.run(import_file(Path(path), fmt, Path(db_path)))))
         return
-    if args.plan:
-        print(json.dumps(asyncio.run(plan_all(Path(args.plan)))))
-        return
     print(
         "| file | size, MB | rows | import, s | rows/s | check pass, s | longest loop stall, ms "
-        "| longest DB wait, ms | peak RSS, MiB | Python heap peak, MiB | planning afterwards, s |"
+        "| longest DB wait, ms | peak RSS, MiB | Python heap peak, MiB | tasks planned |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(prefix="bench-files-") as folder:
@@ -205,13 +194,13 @@ def main() -> None:
                     f"| {r['rows'] / r['seconds']:,.0f} | {r['check_seconds']:.1f} "
                     f"| {r['max_loop_stall_ms']:.0f} | {r['max_db_wait_ms']:.0f} "
                     f"| {r['peak_rss_mib']:.0f} | {r['python_peak_mib']:.1f} "
-                    f"| {r['plan_seconds']:.1f} |",
+                    f"| {r['tasks']:,} |",
                     flush=True,
                 )
                 print(
                     f"<!-- {fmt} {rows}: created {r['created']}, merged {r['merged']}, "
                     f"duplicates {r['duplicates']}, rejected {r['rejected']}, "
-                    f"deals {r['deals']}, tasks planned {r['plan_tasks']} -->",
+                    f"deals {r['deals']} -->",
                     flush=True,
                 )
 

@@ -3,9 +3,10 @@
 The handler answers at once and the import runs as a background job: the file is downloaded to
 a temporary folder (never held in memory), checked in full, written in chunks, and the one
 progress message is edited at most once a second (by the injected clock) and finally turned into
-the summary. The same job then plans the imported people: for a large base that takes longer
-than the import itself, which is why it comes after the summary (the daily planning would pick
-them up anyway). Anyone who is not staff never reaches this router with a file.
+the summary. The imported people are planned as they are written, chunk by chunk, in the
+transaction of their chunk (storage/db.py re-plans every contact a transaction touches), so the
+summary comes when their tasks already exist. Anyone who is not staff never reaches this router
+with a file.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 import logging
 import shutil
 import tempfile
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,6 @@ from storage.staff import StaffMember, list_active_staff
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = timedelta(seconds=1)
-PLAN_CHUNK = 1000
 DOWNLOAD_TIMEOUT = 180
 NAME_LIMIT = 80
 SHUTDOWN_GRACE = 3.0  # seconds a stopping bot gives running imports (Docker allows 10 in all)
@@ -254,8 +254,6 @@ async def _import(
     finally:
         jobs.running.discard(user_id)
         await end_run(db, run_id, followup.clock())
-    if report.contact_ids:
-        await _plan(followup, report.contact_ids)
 
 
 async def _run(
@@ -305,19 +303,6 @@ async def _send_rejected(message: Message, lang: str, name: str, report: ImportR
         )
     except TelegramAPIError as exc:
         log.warning("could not send the rejected rows file: %s", exc)
-
-
-async def _plan(followup: FollowUp, contact_ids: Iterable[int]) -> None:
-    """Plan the imported people now (the daily planning would, tomorrow morning)."""
-    unique = sorted(set(contact_ids))
-    created = 0
-    try:
-        for first in range(0, len(unique), PLAN_CHUNK):
-            created += await followup.plan(unique[first : first + PLAN_CHUNK])
-    except Exception:
-        log.exception("planning imported contacts failed; the daily planning will retry")
-        return
-    log.info("planned %d imported contacts: %d new tasks", len(unique), created)
 
 
 class _ProgressMessage:

@@ -48,7 +48,6 @@ from handlers.callbacks import SaleAction, SaleDate, SaleKind, SaleSkip
 from handlers.filters import HasRole
 from handlers.replies import answer, send_or_log
 from handlers.states import Sale
-from scheduler.followup import FollowUp
 from storage import Database
 from storage.contacts import (
     KINDS,
@@ -369,7 +368,6 @@ async def on_action(
     clock: Clock,
     settings: Settings,
     db: Database,
-    followup: FollowUp,
 ) -> None:
     message = query.message if isinstance(query.message, Message) else None
     action = callback_data.action
@@ -388,7 +386,7 @@ async def on_action(
         await _ask(message, state, FIELD_STATE[action], lang, clock, settings)
         return
     if action == "save":
-        await _save(query, message, state, bot, lang, settings, db, clock, followup)
+        await _save(query, message, state, bot, lang, settings, db, clock)
         return
     await answer(query)
 
@@ -402,7 +400,6 @@ async def _save(
     settings: Settings,
     db: Database,
     clock: Clock,
-    followup: FollowUp,
 ) -> None:
     data = await state.get_data()
     if not {"idem", "kind", "name", "product", "deal_date"} <= data.keys():
@@ -442,8 +439,6 @@ async def _save(
         await release_link_delivery(db, result.deal_id)
         raise
     await state.clear()
-    # The next-day call exists at once (and shows in /week), not only after tonight's planning.
-    await followup.plan([result.contact_id])
 
 
 async def on_other(

@@ -106,12 +106,11 @@ async def write_chunk(
     importer_id: int,
     default_description: str,
     now: datetime,
-) -> tuple[WriteCounts, list[int]]:
-    """Write these rows in one transaction; the counts and the ids of the contacts touched.
-    `people` (phone-less contacts by key) is kept up to date for the next chunks."""
+) -> WriteCounts:
+    """Write these rows in one transaction (which also re-plans every contact they change);
+    the counts. `people` (phone-less contacts by key) is kept up to date for the next chunks."""
     stamp = ts(now)
     counts = WriteCounts()
-    contact_ids: list[int] = []
     async with db.transaction() as conn:
         phones = sorted({r.phone for r in rows if r.phone})
         by_phone: dict[str, int] = {}
@@ -177,7 +176,6 @@ async def write_chunk(
                         r.manager_id,
                     )
                 )
-            contact_ids.append(contact_id)
             if r.deal_date:
                 key_ = deal_key(contact_id, r.deal_date, r.product)
                 deals.append(
@@ -242,4 +240,4 @@ async def write_chunk(
             notes,
         )
         counts.comments = conn.total_changes - before
-    return counts, contact_ids
+    return counts

@@ -108,8 +108,8 @@ async def send_file(
     mime: str | None = None,
     size: int | None = None,
 ) -> list[TelegramMethod[Any]]:
-    """Send a file and wait for its import (and the planning after it) to finish; what the bot
-    did meanwhile."""
+    """Send a file and wait for its import (its people planned as it writes) to finish; what the
+    bot did meanwhile."""
     before = len(h.session.requests)
     await feed_file(h, user, name, data, mime=mime, size=size)
     await import_jobs(h.dp).wait_idle()
@@ -640,7 +640,6 @@ async def test_imported_people_reach_the_plans_but_get_no_next_day_call(
         ]
     )
     await send_file(h, owner(h), "base.csv", data)
-    await import_jobs(h.dp).wait_idle()  # the background planning
     tasks = await rows(
         db,
         "SELECT c.full_name, t.kind, t.due_date FROM tasks t JOIN contacts c "
@@ -671,6 +670,53 @@ async def test_imported_people_reach_the_plans_but_get_no_next_day_call(
     assert [kind for kind, _ in vera] == ["offer", "passive"]
     assert vera[0][1] == vera[1][1]
     assert "2026-11-23" <= vera[0][1] <= "2026-12-18"
+
+
+async def test_each_chunk_is_planned_in_its_own_transaction(
+    h: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No planning pass after the import: the transaction that writes a chunk plans its people,
+    so they are planned as soon as their chunk is in, even when a later chunk fails."""
+    from bot.importing import runner
+
+    await add_manager(h, db)
+    monkeypatch.setattr(runner, "CHUNK", 2)
+    real = runner.write_chunk
+    seen: list[tuple[int, int]] = []  # (contacts, birthday tasks) right after each chunk
+
+    async def watched(*args: Any, **kwargs: Any) -> Any:
+        if len(seen) == 2:
+            raise OSError("disk I/O error")
+        counts = await real(*args, **kwargs)
+        (people, planned) = (
+            await rows(
+                db,
+                "SELECT (SELECT count(*) FROM contacts), (SELECT count(DISTINCT contact_id) "
+                "FROM tasks WHERE kind = 'birthday' AND status = 'pending')",
+            )
+        )[0]
+        seen.append((people, planned))
+        return counts
+
+    monkeypatch.setattr(runner, "write_chunk", watched)
+    data = csv_bytes(
+        [
+            HEADER,
+            *(
+                [f"Клиент {i}", "", "", "", f"{24 + i}.11", "Пётр Сидоров", "", "", ""]
+                for i in range(5)
+            ),
+        ]
+    )
+    text = last_text(await send_file(h, owner(h), "base.csv", data))
+    assert text.startswith("⚠️ Загрузка «base.csv» прервалась после 4")
+    assert seen == [(2, 2), (4, 4)]
+    assert [d for (d,) in await rows(db, "SELECT due_date FROM tasks WHERE kind = 'birthday'")] == [
+        "2026-11-24",
+        "2026-11-25",
+        "2026-11-26",
+        "2026-11-27",
+    ]
 
 
 async def test_a_big_old_base_does_not_flood_the_first_plan(h: Harness, db: Database) -> None:

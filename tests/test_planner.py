@@ -60,6 +60,19 @@ async def rows(db: Database, sql: str, *params: object) -> list[tuple]:
         return [tuple(r) for r in await conn.execute_fetchall(sql, params)]
 
 
+async def test_a_sale_plans_its_next_day_call_in_its_own_transaction(
+    harness: Harness, db: Database
+) -> None:
+    """No tick and no planning call by the handler: the transaction that saves the deal plans
+    the call (Friday's sale: Monday), so it is in /week the moment the link is out."""
+    await sale(harness, db)
+    assert await rows(db, "SELECT status, due_date FROM tasks WHERE kind = 'call'") == [
+        ("pending", "2026-11-23")
+    ]
+    week = week_days((await Staff(harness, MANAGER_ID).say("/week"))[0])
+    assert item("call") in week["23.11.2026"]
+
+
 async def test_a_corrected_birthday_moves_its_reminders(harness: Harness, db: Database) -> None:
     await sale(harness, db, birthday="10.12")
     at(harness, 2026, 12, 4)  # Friday: the heads-up (07.12) and the day (10.12) are planned

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import pickle
-from array import array
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -60,7 +59,6 @@ class ImportReport:
     unknown_columns: tuple[str, ...] = ()
     notes_cut: int = 0
     rejected_path: Path | None = None
-    contact_ids: array = field(default_factory=lambda: array("q"))  # type: ignore[type-arg]
     written: int = 0  # clean rows written so far
 
 
@@ -161,11 +159,10 @@ async def run_import(
     try:
         async with checkpoints_deferred(ctx.db):
             for chunk in spool.chunks():
-                counts, ids = await write_chunk(
+                counts = await write_chunk(
                     ctx.db, chunk, people, ctx.importer_id, default_description, ctx.now
                 )
                 report.counts.add(counts)
-                report.contact_ids.extend(ids)
                 report.written += len(chunk)
                 share = report.written / spool.count
                 await progress("write", report.written, spool.count, share)
