@@ -837,6 +837,7 @@ async def test_an_import_cut_short_is_completed_by_sending_the_file_again(
         return await real(*args, **kwargs)
 
     monkeypatch.setattr(runner, "write_chunk", failing)
+    monkeypatch.setattr(runner, "CHUNK", 2000)  # the figures below count in chunks of 2,000
     data = csv_bytes(
         [["Имя", "Телефон", "Дата последней покупки"]]
         + [[f"Клиент {n}", f"+7916{n:07d}", "01.10.2026"] for n in range(5000)]

@@ -32,7 +32,7 @@ from storage.forget import erased_phone_hashes
 from storage.imports import WriteCounts, checkpoints_deferred, phoneless_people, write_chunk
 
 BATCH = 200  # rows parsed between two yields to the event loop
-CHUNK = 2000  # rows per write transaction
+CHUNK = 500  # rows per write transaction (each plans its people too: keep it short)
 MAX_ROWS = 200_000
 
 # phase ("check" or "write"), rows done, rows in all (None while unknown), share done 0..1
