@@ -26,7 +26,8 @@ class BotProcess:
         self.log_path = workdir / "bot.log"
         self._proc: asyncio.subprocess.Process | None = None
 
-    async def start(self) -> None:
+    def process_env(self) -> dict[str, str]:
+        """The machine's environment without the bot's own settings, then the test's."""
         env = {
             key: value
             for key, value in os.environ.items()
@@ -35,6 +36,10 @@ class BotProcess:
         env.update(self.env)
         env["PYTHONPATH"] = str(ROOT)
         env.setdefault("LOG_LEVEL", "INFO")
+        return env
+
+    async def start(self) -> None:
+        env = self.process_env()
         log = self.log_path.open("ab")
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", cwd=self.workdir, env=env, stdout=log, stderr=log
@@ -171,15 +176,7 @@ class ForkedBot(BotProcess):
         self._pid: int | None = None
 
     async def start(self) -> None:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("BOT_", "OWNER_", "TELEGRAM_", "DATABASE_", "WEBHOOK_"))
-        }
-        env.update(self.env)
-        env["PYTHONPATH"] = str(ROOT)
-        env.setdefault("LOG_LEVEL", "INFO")
-        self._pid = await self._launcher._spawn(self.workdir, self.log_path, env)
+        self._pid = await self._launcher._spawn(self.workdir, self.log_path, self.process_env())
 
     @property
     def running(self) -> bool:
