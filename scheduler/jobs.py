@@ -57,10 +57,14 @@ async def delivery_line(followup: FollowUp) -> None:
             log.exception("delivery line failed")
 
 
+# The jobs that run at DIGEST_TIME: made together, moved together when the time changes.
+DIGEST_JOBS = {"digest": tick, "delivery": delivery_line}
+
+
 def move_digest(scheduler: AsyncIOScheduler, settings: Settings) -> None:
     """Put the DIGEST_TIME job at the time now in force (an owner changed it in the chat)."""
     digest = settings.cadence.digest_time
-    for job_id in ("digest", "delivery"):
+    for job_id in DIGEST_JOBS:
         scheduler.reschedule_job(
             job_id,
             trigger=CronTrigger(hour=digest.hour, minute=digest.minute, timezone=settings.timezone),
@@ -74,24 +78,16 @@ def create_scheduler(settings: Settings, followup: FollowUp) -> AsyncIOScheduler
         tick, "interval", seconds=TICK_SECONDS, args=(followup,), id="tick", replace_existing=True
     )
     digest = settings.cadence.digest_time
-    scheduler.add_job(
-        tick,
-        "cron",
-        hour=digest.hour,
-        minute=digest.minute,
-        args=(followup,),
-        id="digest",
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        delivery_line,
-        "cron",
-        hour=digest.hour,
-        minute=digest.minute,
-        args=(followup,),
-        id="delivery",
-        replace_existing=True,
-    )
+    for job_id, job in DIGEST_JOBS.items():
+        scheduler.add_job(
+            job,
+            "cron",
+            hour=digest.hour,
+            minute=digest.minute,
+            args=(followup,),
+            id=job_id,
+            replace_existing=True,
+        )
     scheduler.add_job(
         backup,
         "cron",
