@@ -13,13 +13,10 @@ import io
 import math
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg", force=True)
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 WIDTH_IN, HEIGHT_IN, DPI = 5.0, 3.5, 200
 COLORS = {
@@ -64,6 +61,14 @@ def render_trend(chart: TrendChart) -> bytes:
         if len(s.nps) != len(chart.months) or len(s.answers) != len(chart.months):
             raise ValueError(f"series {s.key!r} does not have one value per month")
     with _render_lock:
+        # matplotlib (about 40 MiB and a second of start-up) is loaded by the first chart, not by
+        # every process that imports the reports handler.
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
         fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
         try:
             FigureCanvasAgg(fig)

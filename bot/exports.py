@@ -12,18 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Literal
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
 
 from bot.parsing import format_phone
 from bot.texts import plain
@@ -59,6 +54,13 @@ class TableWriter:
         self._csv_file = self.csv_path.open("w", encoding="utf-8-sig", newline="")
         self._csv = csv.writer(self._csv_file, delimiter=";", lineterminator="\r\n")
         self._csv.writerow([c.header for c in self.columns])
+        # openpyxl (about 30 MiB) is loaded by the first export, not at start-up.
+        from openpyxl import Workbook
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Font
+        from openpyxl.utils import get_column_letter
+
+        self._cell = WriteOnlyCell
         self._book = Workbook(write_only=True)
         self._sheet = self._book.create_sheet(sheet[:31])
         for i, column in enumerate(self.columns, start=1):
@@ -67,7 +69,7 @@ class TableWriter:
         bold = Font(bold=True)
         header = []
         for column in self.columns:
-            cell = WriteOnlyCell(self._sheet, _xlsx_text(column.header))
+            cell = self._cell(self._sheet, _xlsx_text(column.header))
             cell.font = bold
             header.append(cell)
         self._sheet.append(header)
@@ -84,6 +86,8 @@ class TableWriter:
 
     def close(self) -> tuple[Path, Path]:
         self._csv_file.close()
+        from openpyxl.utils import get_column_letter
+
         last = get_column_letter(len(self.columns))
         self._sheet.auto_filter.ref = f"A1:{last}{self.rows + 1}"
         self._book.save(self.xlsx_path)
@@ -99,21 +103,26 @@ class TableWriter:
 
     def _xlsx_value(self, value: Value) -> object:
         if isinstance(value, datetime):
-            cell = WriteOnlyCell(self._sheet, value)
+            cell = self._cell(self._sheet, value)
             cell.number_format = _XLSX_DATETIME
             return cell
         if isinstance(value, date):
-            cell = WriteOnlyCell(self._sheet, value)
+            cell = self._cell(self._sheet, value)
             cell.number_format = _XLSX_DATE
             return cell
         if isinstance(value, str):
             text = _xlsx_text(value)
             if text.startswith("="):  # openpyxl would store it as a formula
-                cell = WriteOnlyCell(self._sheet, text)
+                cell = self._cell(self._sheet, text)
                 cell.data_type = "s"
                 return cell
             return text
         return value
+
+
+# openpyxl's ILLEGAL_CHARACTERS_RE (control characters XML 1.0 cannot hold), copied so that this
+# module does not load openpyxl at import; tests/test_reports.py checks the two stay equal.
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 def _xlsx_text(value: str) -> str:

@@ -7,10 +7,6 @@ from __future__ import annotations
 import io
 from datetime import date, timedelta
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.worksheet.datavalidation import DataValidation
-
 from bot.texts import plain
 
 TEMPLATE_FIELDS = (
@@ -28,6 +24,10 @@ _WIDTHS = (24, 14, 22, 20, 16, 22, 24, 26, 40)
 
 
 def template_xlsx(lang: str, manager_name: str, today: date) -> bytes:
+    from openpyxl import Workbook  # loaded by the first template asked for, not at start-up
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     wb = Workbook()
     ws = wb.active
     assert ws is not None

@@ -19,9 +19,6 @@ from typing import IO, Any
 from xml.etree import ElementTree
 from xml.parsers import expat
 
-from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
-from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
-
 Value = str | int | float | bool | datetime | None
 
 FEED_BYTES = 64 * 1024  # ~250 rows of sheet XML: the event loop gets a turn after each
@@ -127,6 +124,8 @@ class XlsxReader:
         )
         rels = self._rels(workbook)
         root = self._xml(workbook)
+        from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
+
         epoch = CALENDAR_WINDOWS_1900
         sheet_rel = None
         for el in root.iter():
@@ -160,6 +159,8 @@ class XlsxReader:
                     custom[int(fmt.get("numFmtId", "0"))] = fmt.get("formatCode", "")
             elif tag == "cellXfs":
                 xfs = [int(xf.get("numFmtId", "0")) for xf in el]
+        from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+
         dates = set()
         for index, fmt_id in enumerate(xfs):
             code = custom.get(fmt_id) or BUILTIN_FORMATS.get(fmt_id)
@@ -325,6 +326,8 @@ class _Converter:
         number = _value(text, "n")
         if not isinstance(number, int | float):
             return number
+        from openpyxl.utils.datetime import from_excel  # loaded once the reader exists
+
         try:
             moment = from_excel(number, self.epoch)
         except (ValueError, OverflowError):
