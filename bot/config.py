@@ -85,10 +85,6 @@ class Settings:
     # the real process "tomorrow at 09:00". Never set in production.
     test_clock_start: datetime | None = None
 
-    @property
-    def bot_id(self) -> int:
-        return int(self.bot_token.split(":", 1)[0])
-
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         def get(name: str) -> str | None:

@@ -6,12 +6,10 @@ from dataclasses import dataclass
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.periods import Period
+from bot.periods import CODES, Period
 from bot.texts import plain, t
 from handlers.callbacks import ManagersPeriod, NpsPickManager, NpsView
 from storage.stats import KINDS, NpsCounts
-
-PERIOD_BUTTONS = ("7", "30", "90", "y", "all")
 
 
 def period_label(period: Period, lang: str) -> str:
@@ -161,7 +159,7 @@ def nps_keyboard(
             text=_mark(plain(lang, f"period.{code}"), code == period),
             callback_data=view(code, kind, manager),
         )
-        for code in PERIOD_BUTTONS
+        for code in CODES
     ]
     kinds = [
         InlineKeyboardButton(

@@ -8,13 +8,9 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import pytest
-from aiogram import Router
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, TelegramMethod
 from aiogram.types import Update
 
-import bot.app
-from handlers import build_router, case_admin
 from handlers.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen
 from storage import Database
 from storage.case_admin import case_stats
@@ -30,29 +26,6 @@ from tests.test_survey import CLIENT_ID, MANAGER_ID, Respondent, setup_sale
 OTHER_MANAGER = 333
 STRANGER = 999
 _phones: Iterator[int] = itertools.count(1000)
-
-
-def with_case_admin() -> Router:
-    """build_router() with this feature's router before the fallback (until it is wired in)."""
-    root = build_router()
-    if any(r.name == "case_admin" for r in root.sub_routers):
-        return root
-    fallback = next(r for r in root.sub_routers if r.name == "fallback")
-    root.sub_routers.remove(fallback)
-    root.include_router(case_admin.router())
-    root.sub_routers.append(fallback)
-    return root
-
-
-@pytest.fixture
-def _routes(monkeypatch: pytest.MonkeyPatch) -> None:
-    if not any(r.name == "case_admin" for r in build_router().sub_routers):
-        monkeypatch.setattr(bot.app, "build_router", with_case_admin)
-
-
-@pytest.fixture
-def h(_routes: None, harness: Harness) -> Harness:
-    return harness
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -85,7 +58,7 @@ async def add_manager(db: Database, user_id: int, name: str, now: datetime) -> N
 
 
 async def detractor(
-    h: Harness,
+    harness: Harness,
     db: Database,
     *,
     manager_id: int = MANAGER_ID,
@@ -96,7 +69,7 @@ async def detractor(
     language: str = "ru",
 ) -> int:
     """A sale and a finished detractor answer, written through storage; returns the case id."""
-    now = h.clock()
+    now = harness.clock()
     sale = await record_sale(
         db,
         SaleInput(
@@ -140,21 +113,23 @@ async def events(db: Database, case_id: int = 1) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in rows]
 
 
-async def act(h: Harness, user_id: int, case_id: int, action: str) -> list[TelegramMethod[Any]]:
-    user = h.user(user_id, "Сотрудник")
-    return await h.tap(user, CaseAct(case_id=case_id, action=action).pack())
+async def act(
+    harness: Harness, user_id: int, case_id: int, action: str
+) -> list[TelegramMethod[Any]]:
+    user = harness.user(user_id, "Сотрудник")
+    return await harness.tap(user, CaseAct(case_id=case_id, action=action).pack())
 
 
 async def take_and_resolve(
-    h: Harness, user_id: int, case_id: int = 1, reason: str = "Заменили дверцу"
+    harness: Harness, user_id: int, case_id: int = 1, reason: str = "Заменили дверцу"
 ) -> list[TelegramMethod[Any]]:
-    await act(h, user_id, case_id, "take")
-    await act(h, user_id, case_id, "resolve")
-    return await h.send(h.user(user_id, "Сотрудник"), reason)
+    await act(harness, user_id, case_id, "take")
+    await act(harness, user_id, case_id, "resolve")
+    return await harness.send(harness.user(user_id, "Сотрудник"), reason)
 
 
-async def question_to(h: Harness, chat_id: int = CLIENT_ID) -> SendMessage:
-    delivered = sends(await h.drain(), chat_id)
+async def question_to(harness: Harness, chat_id: int = CLIENT_ID) -> SendMessage:
+    delivered = sends(await harness.drain(), chat_id)
     asked = [r for r in delivered if any(d and d.startswith("kc:") for _, d in buttons(r))]
     assert len(asked) == 1
     return asked[0]
@@ -164,17 +139,17 @@ async def question_to(h: Harness, chat_id: int = CLIENT_ID) -> SendMessage:
 
 
 async def test_owner_sees_all_manager_only_theirs_stranger_refused(
-    h: Harness, db: Database
+    harness: Harness, db: Database
 ) -> None:
-    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
-    await add_manager(db, OTHER_MANAGER, "Мария Козлова", h.clock())
-    await detractor(h, db, name="Анна Смирнова", tg_id=5001)
-    h.clock.advance(hours=3)
-    await detractor(h, db, manager_id=OTHER_MANAGER, name="Борис Петров", tg_id=5002, score=0)
-    h.clock.advance(hours=26)
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
+    await add_manager(db, OTHER_MANAGER, "Мария Козлова", harness.clock())
+    await detractor(harness, db, name="Анна Смирнова", tg_id=5001)
+    harness.clock.advance(hours=3)
+    await detractor(harness, db, manager_id=OTHER_MANAGER, name="Борис Петров", tg_id=5002, score=0)
+    harness.clock.advance(hours=26)
 
-    owner = h.user(OWNER_ID, "Ольга")
-    listing = sends(await h.send(owner, "/cases"), OWNER_ID)[0]
+    owner = harness.user(OWNER_ID, "Ольга")
+    listing = sends(await harness.send(owner, "/cases"), OWNER_ID)[0]
     assert listing.text.splitlines() == [
         "📂 <b>Открытые случаи: 2</b>",
         "Сначала самые давние.",
@@ -184,92 +159,92 @@ async def test_owner_sees_all_manager_only_theirs_stranger_refused(
     ]
     assert buttons(listing) == [("№1 · Анна Смирнова", "ko:1:0"), ("№2 · Борис Петров", "ko:2:0")]
 
-    peter = h.user(MANAGER_ID, "Пётр")
-    mine = sends(await h.send(peter, "/cases"), MANAGER_ID)[0]
+    peter = harness.user(MANAGER_ID, "Пётр")
+    mine = sends(await harness.send(peter, "/cases"), MANAGER_ID)[0]
     assert "№1 · Анна Смирнова" in mine.text and "Борис" not in mine.text
     assert "случаи ваших клиентов" in mine.text
     assert labels(mine) == ["№1 · Анна Смирнова"]
     # somebody else's case by a forged button: the neutral refusal
-    assert answer(await h.tap(peter, "ko:2:0")) == "Эта кнопка больше не действует."
-    assert answer(await act(h, MANAGER_ID, 2, "take")) == "Эта кнопка больше не действует."
+    assert answer(await harness.tap(peter, "ko:2:0")) == "Эта кнопка больше не действует."
+    assert answer(await act(harness, MANAGER_ID, 2, "take")) == "Эта кнопка больше не действует."
     assert (await case_row(db, 2))["status"] == "open"
 
     # the owner takes Anna's case: it stays on the list with its owner, oldest first
-    await act(h, OWNER_ID, 1, "take")
-    listing = sends(await h.send(owner, "/cases"), OWNER_ID)[-1]
+    await act(harness, OWNER_ID, 1, "take")
+    listing = sends(await harness.send(owner, "/cases"), OWNER_ID)[-1]
     assert "№1 · Анна Смирнова · оценка 3 · 1 дн. 5 ч · Ольга" in listing.text
 
     # a case a manager owns is on their list even if the deal is not theirs
     async with db.transaction() as conn:
         await conn.execute("UPDATE cases SET owner_id = ? WHERE id = 1", (OTHER_MANAGER,))
-    maria = h.user(OTHER_MANAGER, "Мария")
-    theirs = sends(await h.send(maria, "/cases"), OTHER_MANAGER)[0]
+    maria = harness.user(OTHER_MANAGER, "Мария")
+    theirs = sends(await harness.send(maria, "/cases"), OTHER_MANAGER)[0]
     assert labels(theirs) == ["№1 · Анна Смирнова", "№2 · Борис Петров"]
 
-    stranger = h.user(STRANGER, "Гость")
-    refusal = sends(await h.send(stranger, "/cases"), STRANGER)[0]
+    stranger = harness.user(STRANGER, "Гость")
+    refusal = sends(await harness.send(stranger, "/cases"), STRANGER)[0]
     assert (
         refusal.text
         == "Эта команда вам недоступна. Посмотрите /help — там всё, что я умею для вас."
     )
-    assert answer(await h.tap(stranger, "ko:1:0")) == "Эта кнопка больше не действует."
-    assert answer(await act(h, STRANGER, 1, "reopen")) == "Эта кнопка больше не действует."
+    assert answer(await harness.tap(stranger, "ko:1:0")) == "Эта кнопка больше не действует."
+    assert answer(await act(harness, STRANGER, 1, "reopen")) == "Эта кнопка больше не действует."
 
 
-async def test_no_open_cases(h: Harness, db: Database) -> None:
-    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
-    await detractor(h, db)
-    await take_and_resolve(h, MANAGER_ID)
-    listing = sends(await h.send(h.user(OWNER_ID, "Ольга"), "/cases"), OWNER_ID)[0]
+async def test_no_open_cases(harness: Harness, db: Database) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
+    await detractor(harness, db)
+    await take_and_resolve(harness, MANAGER_ID)
+    listing = sends(await harness.send(harness.user(OWNER_ID, "Ольга"), "/cases"), OWNER_ID)[0]
     assert listing.text == "Открытых случаев нет. 🎉" and listing.reply_markup is None
-    en = h.user(MANAGER_ID, "Peter", lang="en")
-    listing = sends(await h.send(en, "/cases"), MANAGER_ID)[-1]
+    en = harness.user(MANAGER_ID, "Peter", lang="en")
+    listing = sends(await harness.send(en, "/cases"), MANAGER_ID)[-1]
     assert listing.text.startswith("No open cases.")
 
 
-async def test_paging_ten_to_a_page(h: Harness, db: Database) -> None:
-    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
+async def test_paging_ten_to_a_page(harness: Harness, db: Database) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
     for n in range(12):
-        await detractor(h, db, name=f"Клиент {n + 1:02d}", tg_id=6000 + n)
-        h.clock.advance(minutes=30)
-    owner = h.user(OWNER_ID, "Ольга")
-    first = sends(await h.send(owner, "/cases"), OWNER_ID)[0]
+        await detractor(harness, db, name=f"Клиент {n + 1:02d}", tg_id=6000 + n)
+        harness.clock.advance(minutes=30)
+    owner = harness.user(OWNER_ID, "Ольга")
+    first = sends(await harness.send(owner, "/cases"), OWNER_ID)[0]
     assert "Открытые случаи: 12" in first.text and "Стр. 1 из 2" in first.text
     assert labels(first) == [f"№{n} · Клиент {n:02d}" for n in range(1, 11)] + ["▶"]
     assert "№1 · Клиент 01 · оценка 3 · 6 ч · никто" in first.text  # 12 × 30 min later
 
-    second = edit(await h.tap(owner, button_data(first, "▶"), as_message(first)))
+    second = edit(await harness.tap(owner, button_data(first, "▶"), as_message(first)))
     assert "Стр. 2 из 2" in second.text
     assert labels(second) == ["№11 · Клиент 11", "№12 · Клиент 12", "◀"]
     assert button_data(second, "◀") == CaseList(page=0).pack()
     # a page past the end is clamped into range; a negative one is a forged button
-    assert "Стр. 2 из 2" in edit(await h.tap(owner, CaseList(page=7).pack())).text
-    assert answer(await h.tap(owner, "kl:-3")) == "Эта кнопка больше не действует."
+    assert "Стр. 2 из 2" in edit(await harness.tap(owner, CaseList(page=7).pack())).text
+    assert answer(await harness.tap(owner, "kl:-3")) == "Эта кнопка больше не действует."
 
     # a card opened from page 2 returns to page 2
-    card = edit(await h.tap(owner, button_data(second, "№12")))
+    card = edit(await harness.tap(owner, button_data(second, "№12")))
     assert card.text.startswith("📁 <b>Случай №12</b> · никто не взял")
     assert button_data(card, "К списку") == CaseList(page=1).pack()
-    back = edit(await h.tap(owner, button_data(card, "К списку")))
+    back = edit(await harness.tap(owner, button_data(card, "К списку")))
     assert "Стр. 2 из 2" in back.text
 
 
 # --- the card and its buttons -------------------------------------------------------------------
 
 
-async def test_card_take_note_resolve_reopen(h: Harness, db: Database) -> None:
-    payload = await setup_sale(h, db)
-    anna = Respondent(h)
+async def test_card_take_note_resolve_reopen(harness: Harness, db: Database) -> None:
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
     await anna.open(payload)
     await anna.tap("3")
     await anna.send("Сломали дверцу при доставке")
     await anna.tap("Да")
-    delivered = await h.drain()
+    delivered = await harness.drain()
     assert len(sends(delivered, MANAGER_ID)) == len(sends(delivered, OWNER_ID)) == 1
 
-    peter = h.user(MANAGER_ID, "Пётр")
-    listing = sends(await h.send(peter, "/cases"), MANAGER_ID)[-1]
-    card = edit(await h.tap(peter, button_data(listing, "№1"), as_message(listing)))
+    peter = harness.user(MANAGER_ID, "Пётр")
+    listing = sends(await harness.send(peter, "/cases"), MANAGER_ID)[-1]
+    card = edit(await harness.tap(peter, button_data(listing, "№1"), as_message(listing)))
     for part in (
         "📁 <b>Случай №1</b> · никто не взял",
         "Открыт: 20.11.2026 10:00, 0 ч назад",
@@ -284,14 +259,14 @@ async def test_card_take_note_resolve_reopen(h: Harness, db: Database) -> None:
         assert part in card.text, part
     assert labels(card) == ["🙋 Беру случай", "📝 Заметка", "◀ К списку"]
     # resolving a case nobody took is not offered, and a forged button says why
-    sent = await h.tap(peter, CaseAct(case_id=1, action="resolve").pack())
+    sent = await harness.tap(peter, CaseAct(case_id=1, action="resolve").pack())
     assert answer(sent) == (
         "Случай №1 сейчас не в работе: решённым можно отметить только взятый случай."
     )
 
     # take: the card, and every alert, show who took it
-    h.clock.advance(minutes=15)
-    sent = await h.tap(peter, button_data(card, "Беру"))
+    harness.clock.advance(minutes=15)
+    sent = await harness.tap(peter, button_data(card, "Беру"))
     assert answer(sent) == "Случай №1 ваш. Свяжитесь с человеком как можно скорее."
     alerts = [e for e in sent if isinstance(e, EditMessageText) and "Недовольный" in e.text]
     assert sorted(e.chat_id for e in alerts) == [OWNER_ID, MANAGER_ID]
@@ -301,20 +276,20 @@ async def test_card_take_note_resolve_reopen(h: Harness, db: Database) -> None:
     assert "20.11.2026 10:15 — Пётр Иванов: взял(а) случай" in card.text
     assert labels(card) == ["📝 Заметка", "✅ Решено", "◀ К списку"]
     # a double tap takes nothing twice
-    sent = await h.tap(peter, CaseAct(case_id=1, action="take").pack())
+    sent = await harness.tap(peter, CaseAct(case_id=1, action="take").pack())
     assert answer(sent) == "Случай уже взял(а) Пётр Иванов."
 
     # a note: a sticker and a too long text are refused kindly, then the note is kept
-    sent = await h.tap(peter, button_data(card, "Заметка"))
+    sent = await harness.tap(peter, button_data(card, "Заметка"))
     assert "Напишите заметку к случаю №1" in sends(sent, MANAGER_ID)[0].text
     assert (
         "стикер или фото я сохранить не могу"
-        in sends(await h.send_sticker(peter), MANAGER_ID)[0].text
+        in sends(await harness.send_sticker(peter), MANAGER_ID)[0].text
     )
-    refusal = sends(await h.send(peter, "x" * 5000), MANAGER_ID)[0].text
+    refusal = sends(await harness.send(peter, "x" * 5000), MANAGER_ID)[0].text
     assert "длиннее 1000 символов (5000)" in refusal
-    h.clock.advance(hours=1)
-    sent = await h.send(peter, "Позвонил, встреча <b>завтра</b>")
+    harness.clock.advance(hours=1)
+    sent = await harness.send(peter, "Позвонил, встреча <b>завтра</b>")
     texts = [r.text for r in sends(sent, MANAGER_ID)]
     assert texts[0] == "📝 Заметка добавлена к случаю №1."
     assert (
@@ -322,15 +297,18 @@ async def test_card_take_note_resolve_reopen(h: Harness, db: Database) -> None:
         in texts[1]
     )
     # the conversation is over: the next text is not a note
-    sent = await h.send(peter, "просто текст")
+    sent = await harness.send(peter, "просто текст")
     assert [e[0] for e in await events(db)] == ["opened", "taken", "note"]
 
     # resolve: too short, too long, then a reason
-    await h.tap(peter, CaseAct(case_id=1, action="resolve").pack())
-    assert "Слишком коротко" in sends(await h.send(peter, "x"), MANAGER_ID)[0].text
-    assert "длиннее 500 символов (501)" in sends(await h.send(peter, "y" * 501), MANAGER_ID)[0].text
-    h.clock.advance(hours=2)
-    sent = await h.send(peter, "Заменили дверцу, извинились")
+    await harness.tap(peter, CaseAct(case_id=1, action="resolve").pack())
+    assert "Слишком коротко" in sends(await harness.send(peter, "x"), MANAGER_ID)[0].text
+    assert (
+        "длиннее 500 символов (501)"
+        in sends(await harness.send(peter, "y" * 501), MANAGER_ID)[0].text
+    )
+    harness.clock.advance(hours=2)
+    sent = await harness.send(peter, "Заменили дверцу, извинились")
     done = sends(sent, MANAGER_ID)
     assert done[0].text == (
         "✅ Случай №1 решён.\nБот спросит клиента, решена ли проблема; ответ появится в истории."
@@ -347,14 +325,14 @@ async def test_card_take_note_resolve_reopen(h: Harness, db: Database) -> None:
         "resolved",
         MANAGER_ID,
         "Заменили дверцу, извинились",
-        ts(h.clock()),
+        ts(harness.clock()),
     )
-    question = await question_to(h)
+    question = await question_to(harness)
     assert labels(question) == ["👍 Да, решена", "👎 Нет, не решена"]
     assert "сотрудник компании «Ромашка» отметил, что она решена" in question.text
 
     # reopen by staff: back to the same owner; a double tap does nothing
-    sent = await h.tap(peter, CaseAct(case_id=1, action="reopen").pack())
+    sent = await harness.tap(peter, CaseAct(case_id=1, action="reopen").pack())
     assert answer(sent) == "Случай №1 снова в работе."
     assert "· в работе у Пётр Иванов" in edit(sent, MANAGER_ID).text
     row = await case_row(db)
@@ -364,58 +342,58 @@ async def test_card_take_note_resolve_reopen(h: Harness, db: Database) -> None:
         1,
         None,
     )
-    sent = await h.tap(peter, CaseAct(case_id=1, action="reopen").pack())
+    sent = await harness.tap(peter, CaseAct(case_id=1, action="reopen").pack())
     assert answer(sent) == "Случай №1 и так не закрыт."
     assert (await case_row(db))["reopened_count"] == 1
     assert [e[0] for e in await events(db)] == ["opened", "taken", "note", "resolved", "reopened"]
     # the question about the earlier resolution no longer counts
-    sent = await h.tap(anna.user, button_data(question, "Да"), as_message(question))
+    sent = await harness.tap(anna.user, button_data(question, "Да"), as_message(question))
     assert answer(sent) == "Ответ уже записан, спасибо."
     assert (await case_row(db))["client_confirmed"] is None
     # an unknown action is a forged button
-    sent = await h.tap(h.user(MANAGER_ID, "Пётр"), "ka:1:delete:0")
+    sent = await harness.tap(harness.user(MANAGER_ID, "Пётр"), "ka:1:delete:0")
     assert answer(sent) == "Эта кнопка больше не действует."
 
 
-async def test_card_history_is_cut_to_fit_one_message(h: Harness, db: Database) -> None:
-    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
-    await detractor(h, db)
-    peter = h.user(MANAGER_ID, "Пётр")
+async def test_card_history_is_cut_to_fit_one_message(harness: Harness, db: Database) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
+    await detractor(harness, db)
+    peter = harness.user(MANAGER_ID, "Пётр")
     for n in range(12):
-        await act(h, MANAGER_ID, 1, "note")
-        await h.send(peter, f"{n:02d} " + "слово " * 160)
-    card = edit(await h.tap(peter, CaseOpen(case_id=1).pack()))
+        await act(harness, MANAGER_ID, 1, "note")
+        await harness.send(peter, f"{n:02d} " + "слово " * 160)
+    card = edit(await harness.tap(peter, CaseOpen(case_id=1).pack()))
     assert len(card.text) < 4096
     assert "…и ещё" in card.text and "раньше" in card.text
     assert "заметка «11 слово" in card.text  # the latest is always shown
 
 
 async def test_call_case_and_a_note_abandoned_by_opening_another_card(
-    h: Harness, db: Database
+    harness: Harness, db: Database
 ) -> None:
-    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
-    await detractor(h, db)
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
+    await detractor(harness, db)
     async with db.transaction() as conn:  # "not suitable" on the call after a sale
         await conn.execute(
             "INSERT INTO cases (contact_id, source, status, owner_id, opened_at, taken_at, "
             "alerted_at) VALUES (1, 'call', 'taken', ?, ?, ?, ?)",
-            (MANAGER_ID, ts(h.clock()), ts(h.clock()), ts(h.clock())),
+            (MANAGER_ID, ts(harness.clock()), ts(harness.clock()), ts(harness.clock())),
         )
         await conn.execute(
             "INSERT INTO case_events (case_id, at, actor_id, action, note) "
             "VALUES (2, ?, ?, 'opened', 'not suitable (call)')",
-            (ts(h.clock()), MANAGER_ID),
+            (ts(harness.clock()), MANAGER_ID),
         )
-    peter = h.user(MANAGER_ID, "Пётр")
-    listing = sends(await h.send(peter, "/cases"), MANAGER_ID)[0]
+    peter = harness.user(MANAGER_ID, "Пётр")
+    listing = sends(await harness.send(peter, "/cases"), MANAGER_ID)[0]
     assert "№2 · Анна Смирнова · звонок: не подошло · 0 ч · Пётр Иванов" in listing.text
-    card = edit(await h.tap(peter, CaseOpen(case_id=2).pack()))
+    card = edit(await harness.tap(peter, CaseOpen(case_id=2).pack()))
     assert "Откуда: звонок после покупки — «не подошло»" in card.text
     assert "Оценка" not in card.text and "случай открыт после звонка" in card.text
 
-    await act(h, MANAGER_ID, 1, "note")
-    await h.tap(peter, CaseOpen(case_id=2).pack())
-    sent = await h.send(peter, "Это не заметка")
+    await act(harness, MANAGER_ID, 1, "note")
+    await harness.tap(peter, CaseOpen(case_id=2).pack())
+    sent = await harness.send(peter, "Это не заметка")
     assert sends(sent, MANAGER_ID)[0].text.startswith("Я не понял сообщение")
     assert [e[0] for e in await events(db, 1)] == ["opened"]
 
@@ -423,13 +401,13 @@ async def test_call_case_and_a_note_abandoned_by_opening_another_card(
 # --- the person's answer -------------------------------------------------------------------------
 
 
-async def test_client_yes_confirms_once(h: Harness, db: Database) -> None:
-    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
-    await detractor(h, db)
-    await take_and_resolve(h, MANAGER_ID)
-    question = await question_to(h)
-    anna = h.user(CLIENT_ID, "Анна")
-    sent = await h.tap(anna, button_data(question, "Да"), as_message(question))
+async def test_client_yes_confirms_once(harness: Harness, db: Database) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
+    await detractor(harness, db)
+    await take_and_resolve(harness, MANAGER_ID)
+    question = await question_to(harness)
+    anna = harness.user(CLIENT_ID, "Анна")
+    sent = await harness.tap(anna, button_data(question, "Да"), as_message(question))
     assert answer(sent) is None
     closed = edit(sent, CLIENT_ID)
     assert closed.text.endswith("<i>Ваш ответ: 👍 Да, решена</i>") and closed.reply_markup is None
@@ -439,24 +417,24 @@ async def test_client_yes_confirms_once(h: Harness, db: Database) -> None:
     assert (await events(db))[-1] == ("confirmed", CLIENT_ID, None)
     # a second tap, Yes or No, changes nothing
     for label in ("Да", "Нет"):
-        sent = await h.tap(anna, button_data(question, label), as_message(question))
+        sent = await harness.tap(anna, button_data(question, label), as_message(question))
         assert answer(sent) == "Ответ уже записан, спасибо." and not sends(sent, CLIENT_ID)
     assert (await case_row(db))["client_confirmed"] == 1
-    card = edit(await h.tap(h.user(OWNER_ID, "Ольга"), CaseOpen(case_id=1).pack()))
+    card = edit(await harness.tap(harness.user(OWNER_ID, "Ольга"), CaseOpen(case_id=1).pack()))
     assert "Клиент подтвердил: проблема решена ✅" in card.text
     assert "клиент подтвердил, что проблема решена" in card.text
 
 
-async def test_client_no_reopens_and_tells_the_owner(h: Harness, db: Database) -> None:
-    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
-    await detractor(h, db, language="en")
-    await take_and_resolve(h, MANAGER_ID)
-    question = await question_to(h)
+async def test_client_no_reopens_and_tells_the_owner(harness: Harness, db: Database) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
+    await detractor(harness, db, language="en")
+    await take_and_resolve(harness, MANAGER_ID)
+    question = await question_to(harness)
     assert question.text.startswith("Hello! You told us about a problem")  # their language
     assert labels(question) == ["👍 Yes, resolved", "👎 No, not resolved"]
-    anna = h.user(CLIENT_ID, "Anna", lang="en")
-    h.clock.advance(days=1)
-    sent = await h.tap(anna, button_data(question, "No"), as_message(question))
+    anna = harness.user(CLIENT_ID, "Anna", lang="en")
+    harness.clock.advance(days=1)
+    sent = await harness.tap(anna, button_data(question, "No"), as_message(question))
     assert edit(sent, CLIENT_ID).text.endswith("<i>Your answer: 👎 No, not resolved</i>")
     assert "We are working on your issue again" in sends(sent, CLIENT_ID)[0].text
     row = await case_row(db)
@@ -468,44 +446,54 @@ async def test_client_no_reopens_and_tells_the_owner(h: Harness, db: Database) -
     )
     assert (await events(db))[-1] == ("reopened_by_client", CLIENT_ID, None)
     # the owner of the case is told at once, through the outbox
-    notice = sends(await h.drain(), MANAGER_ID)
+    notice = sends(await harness.drain(), MANAGER_ID)
     assert len(notice) == 1
     assert notice[0].text.startswith("❗ Клиент ответил, что проблема <b>не решена</b>.")
     assert "Случай №1: Анна Смирнова — снова в работе у вас." in notice[0].text
-    card = edit(await h.tap(h.user(MANAGER_ID, "Пётр"), button_data(notice[0], "Открыть случай")))
+    card = edit(
+        await harness.tap(
+            harness.user(MANAGER_ID, "Пётр"), button_data(notice[0], "Открыть случай")
+        )
+    )
     assert "Клиент ответил: проблема не решена ❌" in card.text
     assert "21.11.2026 10:00 — клиент ответил, что проблема не решена" in card.text
     assert labels(card) == ["📝 Заметка", "✅ Решено", "◀ К списку"]
     # a second No does nothing
-    sent = await h.tap(anna, button_data(question, "No"), as_message(question))
+    sent = await harness.tap(anna, button_data(question, "No"), as_message(question))
     assert answer(sent) == "Your answer is already recorded, thank you."
-    assert (await case_row(db))["reopened_count"] == 1 and not await h.drain()
+    assert (await case_row(db))["reopened_count"] == 1 and not await harness.drain()
 
     # resolved again: a new question, and this time the person says Yes
-    await act(h, MANAGER_ID, 1, "resolve")
-    await h.send(h.user(MANAGER_ID, "Пётр"), "Приехали и всё исправили")
-    second = await question_to(h)
-    sent = await h.tap(anna, button_data(second, "Yes"), as_message(second))
+    await act(harness, MANAGER_ID, 1, "resolve")
+    await harness.send(harness.user(MANAGER_ID, "Пётр"), "Приехали и всё исправили")
+    second = await question_to(harness)
+    sent = await harness.tap(anna, button_data(second, "Yes"), as_message(second))
     assert (await case_row(db))["client_confirmed"] == 1
 
 
-async def test_forged_case_and_another_account_change_nothing(h: Harness, db: Database) -> None:
-    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
-    await detractor(h, db)
-    await detractor(h, db, name="Борис Петров", tg_id=5002, consent=False)
-    await take_and_resolve(h, MANAGER_ID, 1)
-    await take_and_resolve(h, MANAGER_ID, 2)
-    await h.drain()
-    anna, boris = h.user(CLIENT_ID, "Анна"), h.user(5002, "Борис")
+async def test_forged_case_and_another_account_change_nothing(
+    harness: Harness, db: Database
+) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
+    await detractor(harness, db)
+    await detractor(harness, db, name="Борис Петров", tg_id=5002, consent=False)
+    await take_and_resolve(harness, MANAGER_ID, 1)
+    await take_and_resolve(harness, MANAGER_ID, 2)
+    await harness.drain()
+    anna, boris = harness.user(CLIENT_ID, "Анна"), harness.user(5002, "Борис")
     forged, recorded = "Эта кнопка больше не действует.", "Ответ уже записан, спасибо."
     for user, data, expected in (
         (anna, CaseConfirm(case_id=99, yes=False).pack(), forged),  # no such case
         (boris, CaseConfirm(case_id=1, yes=False).pack(), forged),  # somebody else's case
-        (h.user(MANAGER_ID, "Пётр"), CaseConfirm(case_id=1, yes=True).pack(), forged),  # staff
+        (
+            harness.user(MANAGER_ID, "Пётр"),
+            CaseConfirm(case_id=1, yes=True).pack(),
+            forged,
+        ),  # staff
         (anna, CaseConfirm(case_id=2, yes=True).pack(), forged),  # not Anna's
         (boris, CaseConfirm(case_id=2, yes=False).pack(), recorded),  # his, but never asked
     ):
-        sent = await h.tap(user, data)
+        sent = await harness.tap(user, data)
         assert answer(sent) == expected, data
         assert not [r for r in sent if isinstance(r, SendMessage | EditMessageText)]
     for case_id in (1, 2):
@@ -515,18 +503,18 @@ async def test_forged_case_and_another_account_change_nothing(h: Harness, db: Da
             None,
             0,
         )
-    assert not await h.drain()
+    assert not await harness.drain()
 
 
-async def test_no_question_without_consent(h: Harness, db: Database) -> None:
-    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
-    await detractor(h, db, consent=False)
-    sent = await take_and_resolve(h, MANAGER_ID)
+async def test_no_question_without_consent(harness: Harness, db: Database) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
+    await detractor(harness, db, consent=False)
+    sent = await take_and_resolve(harness, MANAGER_ID)
     assert sends(sent, MANAGER_ID)[0].text == (
         "✅ Случай №1 решён.\nКлиент не давал согласия на связь — бот его не спрашивает."
     )
     assert "Ждём ответа" not in sends(sent, MANAGER_ID)[1].text
-    assert not sends(await h.drain(), CLIENT_ID)
+    assert not sends(await harness.drain(), CLIENT_ID)
     async with db.read() as conn:
         queued = await (
             await conn.execute("SELECT count(*) FROM outbox WHERE purpose = 'case_confirm'")
@@ -535,26 +523,28 @@ async def test_no_question_without_consent(h: Harness, db: Database) -> None:
 
 
 async def test_budget_does_not_block_the_question_but_opt_out_does(
-    h: Harness, db: Database
+    harness: Harness, db: Database
 ) -> None:
-    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
-    await detractor(h, db)
-    await detractor(h, db, name="Борис Петров", tg_id=5002)
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
+    await detractor(harness, db)
+    await detractor(harness, db, name="Борис Петров", tg_id=5002)
     async with db.transaction() as conn:
         # the bot wrote first to Anna yesterday: her own case's question still goes out
         await conn.execute(
             "INSERT INTO contact_log (contact_id, at, channel, purpose) VALUES (1, ?, 'bot', 'x')",
-            (ts(h.clock() - timedelta(days=1)),),
+            (ts(harness.clock() - timedelta(days=1)),),
         )
-        await conn.execute("UPDATE contacts SET opted_out_at = ? WHERE id = 2", (ts(h.clock()),))
-    sent = await take_and_resolve(h, MANAGER_ID, 1)
+        await conn.execute(
+            "UPDATE contacts SET opted_out_at = ? WHERE id = 2", (ts(harness.clock()),)
+        )
+    sent = await take_and_resolve(harness, MANAGER_ID, 1)
     assert "Бот спросит клиента" in sends(sent, MANAGER_ID)[0].text
-    await question_to(h, CLIENT_ID)
-    sent = await take_and_resolve(h, MANAGER_ID, 2)
+    await question_to(harness, CLIENT_ID)
+    sent = await take_and_resolve(harness, MANAGER_ID, 2)
     assert sends(sent, MANAGER_ID)[0].text == (
         "✅ Случай №2 решён.\nБот не может спросить клиента: человек отказался от сообщений."
     )
-    assert not sends(await h.drain(), 5002)
+    assert not sends(await harness.drain(), 5002)
 
 
 # --- the figures for /nps -------------------------------------------------------------------------
@@ -616,16 +606,16 @@ async def test_case_stats(db: Database) -> None:
 
 
 async def test_a_timed_out_resolved_message_does_not_stop_the_card_and_alerts(
-    h: Harness, db: Database
+    harness: Harness, db: Database
 ) -> None:
     """ "Case resolved" times out (it may have arrived): the card still comes, and the case is
     resolved once."""
-    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
-    await detractor(h, db)
-    await act(h, MANAGER_ID, 1, "take")
-    await act(h, MANAGER_ID, 1, "resolve")
-    h.session.time_out_next("SendMessage", chat_id=MANAGER_ID)
-    sent = await h.send(h.user(MANAGER_ID, "Пётр"), "Заменили дверцу, извинились")
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
+    await detractor(harness, db)
+    await act(harness, MANAGER_ID, 1, "take")
+    await act(harness, MANAGER_ID, 1, "resolve")
+    harness.session.time_out_next("SendMessage", chat_id=MANAGER_ID)
+    sent = await harness.send(harness.user(MANAGER_ID, "Пётр"), "Заменили дверцу, извинились")
     done = sends(sent, MANAGER_ID)
     assert done[0].text.startswith("✅ Случай №1 решён.")  # sent; its answer never came
     assert "📁 <b>Случай №1</b> · решён" in done[1].text
@@ -633,19 +623,21 @@ async def test_a_timed_out_resolved_message_does_not_stop_the_card_and_alerts(
     assert [e[0] for e in await events(db)].count("resolved") == 1
 
 
-async def test_a_replayed_note_tap_does_not_repeat_the_prompt(h: Harness, db: Database) -> None:
+async def test_a_replayed_note_tap_does_not_repeat_the_prompt(
+    harness: Harness, db: Database
+) -> None:
     """The tap on "Note" handled again after a crash that came after its prompt went out: no
     second prompt; the note typed next is still taken."""
-    await add_manager(db, MANAGER_ID, "Пётр Иванов", h.clock())
-    await detractor(h, db)
-    await act(h, MANAGER_ID, 1, "take")
-    sent = await act(h, MANAGER_ID, 1, "note")
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
+    await detractor(harness, db)
+    await act(harness, MANAGER_ID, 1, "take")
+    sent = await act(harness, MANAGER_ID, 1, "note")
     assert "Напишите заметку к случаю №1" in sends(sent, MANAGER_ID)[0].text
     async with db.transaction() as conn:  # the process died before the journal noted the end
         await conn.execute("UPDATE handled_updates SET done_at = NULL")
-    tap = Update.model_validate(h.last_update, context={"bot": h.bot})
-    before = len(h.session.requests)
-    await h.dp.feed_update(h.bot, tap)
-    assert sends(h.session.requests[before:], MANAGER_ID) == []
-    sent = await h.send(h.user(MANAGER_ID, "Пётр"), "Позвонил")
+    tap = Update.model_validate(harness.last_update, context={"bot": harness.bot})
+    before = len(harness.session.requests)
+    await harness.dp.feed_update(harness.bot, tap)
+    assert sends(harness.session.requests[before:], MANAGER_ID) == []
+    sent = await harness.send(harness.user(MANAGER_ID, "Пётр"), "Позвонил")
     assert sends(sent, MANAGER_ID)[0].text == "📝 Заметка добавлена к случаю №1."

@@ -7,29 +7,13 @@ and its owner is told.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from pathlib import Path
-from typing import Any
-from unittest import mock
 
-from handlers import build_router
-from tests.fakes import process as process_module
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
 from tests.fakes.process import BotProcess
 from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
 from tests.test_e2e_survey import MANAGER_ID, has, invite_manager, record_sale
-
-# Until handlers/__init__.py includes the case_admin router, the process is started with it
-# added before the fallback, exactly as tests/test_case_admin.py does in-process.
-_BOOT = """
-import sys
-import bot.app
-from tests.test_case_admin import with_case_admin
-bot.app.build_router = with_case_admin
-from bot.__main__ import main
-sys.exit(main())
-"""
 
 
 async def alert_says(server: FakeBotAPI, message: SentMessage, text: str) -> None:
@@ -37,24 +21,9 @@ async def alert_says(server: FakeBotAPI, message: SentMessage, text: str) -> Non
     await server.wait_until(lambda: text in (message.text or ""), description=repr(text))
 
 
-class CasesBotProcess(BotProcess):
-    async def start(self) -> None:
-        if any(r.name == "case_admin" for r in build_router().sub_routers):
-            await super().start()
-            return
-        real = asyncio.create_subprocess_exec
-
-        async def exec_with_cases(program: str, *args: str, **kwargs: Any) -> Any:
-            assert args[:2] == ("-m", "bot"), args
-            return await real(program, "-c", _BOOT, *args[2:], **kwargs)
-
-        with mock.patch.object(process_module.asyncio, "create_subprocess_exec", exec_with_cases):
-            await super().start()
-
-
 async def test_detractor_case_resolved_then_client_says_no(api: FakeBotAPI, tmp_path: Path) -> None:  # noqa: F811
     env = bot_env(api, tmp_path)
-    process = CasesBotProcess(tmp_path, env)
+    process = BotProcess(tmp_path, env)
     await process.start()
     try:
         await api.wait_polling(timeout=60)

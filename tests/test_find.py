@@ -9,21 +9,16 @@ from datetime import date
 from typing import Any
 
 import pytest
-from aiogram import Dispatcher, F, Router
-from aiogram.enums import ChatType
 from aiogram.methods import AnswerCallbackQuery, SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import Update, User
 
-from bot.app import create_bot, create_dispatcher, on_error
+from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
-from bot.middlewares import ContextMiddleware
 from bot.texts import CATALOGS
-from handlers import build_router, cases, contacts, fallback, owner, sale, start, survey
 from handlers.callbacks import FindBirthday, FindComment, FindDeal, FindOpen
 from scheduler.sender import Sender
 from storage import Database
 from storage.contacts import SaleInput, record_sale
-from storage.fsm import SQLiteStorage
 from storage.staff import create_invite, redeem_invite
 from tests.conftest import OWNER_ID
 from tests.fakes.recording import RecordingSession
@@ -44,35 +39,6 @@ _keys = itertools.count(1)
 FORGED = CATALOGS["ru"]["button.forged"]
 
 
-def _root() -> Router:
-    """The production router tree with the contacts router where it belongs (before fallback)."""
-    root = Router(name="root")
-    root.message.filter(F.chat.type == ChatType.PRIVATE)
-    root.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
-    root.include_routers(
-        start.router(),
-        owner.router(),
-        sale.router(),
-        survey.router(),
-        cases.router(),
-        contacts.router(),
-        fallback.router(),
-    )
-    return root
-
-
-def _dispatcher(settings: Settings, db: Database, sender: Sender, clock: FakeClock) -> Dispatcher:
-    if any(r.name == "contacts" for r in build_router().sub_routers):
-        return create_dispatcher(settings, db, sender, clock)  # already wired: test production
-    dp = Dispatcher(
-        storage=SQLiteStorage(db, clock), settings=settings, db=db, clock=clock, sender=sender
-    )
-    dp.update.outer_middleware(ContextMiddleware())
-    dp.include_router(_root())
-    dp.errors.register(on_error)
-    return dp
-
-
 @pytest.fixture
 async def find_harness(
     settings: Settings, db: Database, clock: FakeClock
@@ -83,7 +49,7 @@ async def find_harness(
     sender = Sender(bot, db, clock, rate=0, per_chat_interval=0)
     h = Harness(
         bot=bot,
-        dp=_dispatcher(settings, db, sender, clock),
+        dp=create_dispatcher(settings, db, sender, clock),
         session=session,
         clock=clock,
         sender=sender,

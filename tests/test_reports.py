@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from aiogram import Bot, Router
+from aiogram import Bot
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageText,
@@ -31,7 +31,6 @@ from aiogram.methods import (
 )
 from aiogram.types import BufferedInputFile, InputFile
 
-import bot.app
 import handlers
 import handlers.reports
 from bot.app import create_bot
@@ -58,35 +57,10 @@ RU_MONTHS += ("сентябрь", "октябрь", "ноябрь", "декаб�
 _ids = itertools.count(1)
 
 
-# ---- the dispatcher, with this feature's router until handlers/__init__.py includes it ----------
-
-
-def _reports_included() -> bool:
-    return any(r.name == "reports" for r in handlers.build_router().sub_routers)
-
-
-def _root_with_reports() -> Router:
-    root = handlers.build_router()
-    reports = handlers.reports.router()
-    root.include_router(reports)
-    # before the fallback, which answers everything that reaches it
-    root.sub_routers.remove(reports)
-    index = next(i for i, r in enumerate(root.sub_routers) if r.name == "fallback")
-    root.sub_routers.insert(index, reports)
-    return root
-
-
 @pytest.fixture
 def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     """As in conftest, with the time zone a test may choose by parametrizing `settings`."""
     return make_settings(tmp_path, timezone=ZoneInfo(getattr(request, "param", "Europe/Moscow")))
-
-
-@pytest.fixture
-def h(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Harness:
-    if not _reports_included():
-        monkeypatch.setattr(bot.app, "build_router", _root_with_reports)
-    return request.getfixturevalue("harness")
 
 
 @dataclass
@@ -99,9 +73,9 @@ class Uploads:
 
 
 @pytest.fixture
-def uploads(h: Harness, monkeypatch: pytest.MonkeyPatch) -> Uploads:
+def uploads(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Uploads:
     seen = Uploads(files={})
-    original = h.session.make_request
+    original = harness.session.make_request
 
     async def make_request(
         bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
@@ -115,7 +89,7 @@ def uploads(h: Harness, monkeypatch: pytest.MonkeyPatch) -> Uploads:
             seen.files[method.document.filename or ""] = data
         return await original(bot, method, timeout)
 
-    monkeypatch.setattr(h.session, "make_request", make_request)
+    monkeypatch.setattr(harness.session, "make_request", make_request)
     return seen
 
 
@@ -250,25 +224,27 @@ def png_size(data: bytes) -> tuple[int, int]:
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
-def photos(h: Harness, chat_id: int = OWNER_ID) -> list[SendPhoto]:
-    return [r for r in h.session.requests if isinstance(r, SendPhoto) and r.chat_id == chat_id]
+def photos(harness: Harness, chat_id: int = OWNER_ID) -> list[SendPhoto]:
+    return [
+        r for r in harness.session.requests if isinstance(r, SendPhoto) and r.chat_id == chat_id
+    ]
 
 
-def documents(h: Harness) -> list[SendDocument]:
-    return [r for r in h.session.requests if isinstance(r, SendDocument)]
+def documents(harness: Harness) -> list[SendDocument]:
+    return [r for r in harness.session.requests if isinstance(r, SendDocument)]
 
 
-def owner(h: Harness, lang: str = "ru") -> Any:
-    return h.user(OWNER_ID, "Ольга", lang=lang)
+def owner(harness: Harness, lang: str = "ru") -> Any:
+    return harness.user(OWNER_ID, "Ольга", lang=lang)
 
 
 # ---- /trend -------------------------------------------------------------------------------------
 
 
 async def test_trend_photo_caption_and_lines_match_the_answers(
-    h: Harness, db: Database, charts: list[TrendChart]
+    harness: Harness, db: Database, charts: list[TrendChart]
 ) -> None:
-    now = h.clock()
+    now = harness.clock()
     await add_managers(db, now - timedelta(days=400))
     plan = [  # (days before now, score, kind, manager)
         (0, 10, "client", 222),
@@ -296,7 +272,7 @@ async def test_trend_photo_caption_and_lines_match_the_answers(
         await answer(db, a)
     await sale(db, at=now - timedelta(days=3))  # a link nobody answered does not count
 
-    sent = await h.send(owner(h), "/trend")
+    sent = await harness.send(owner(harness), "/trend")
     photo = next(r for r in sent if isinstance(r, SendPhoto))
     assert isinstance(photo.photo, BufferedInputFile)
     assert png_size(photo.photo.data) == (1000, 700)
@@ -334,7 +310,7 @@ async def test_trend_photo_caption_and_lines_match_the_answers(
 
 
 async def test_trend_months_split_at_local_midnight_in_moscow(
-    h: Harness, db: Database, charts: list[TrendChart]
+    harness: Harness, db: Database, charts: list[TrendChart]
 ) -> None:
     await add_managers(db, utc(2025, 1, 1))
     edges = [
@@ -346,11 +322,11 @@ async def test_trend_months_split_at_local_midnight_in_moscow(
     ]
     for a in edges:
         await answer(db, a)
-    await h.send(owner(h), "/trend")
+    await harness.send(owner(harness), "/trend")
     (client,) = charts[-1].series
     assert client.answers == (1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2)
     assert client.nps == (-100, *[None] * 9, 100, 0)
-    assert photos(h)[-1].caption == (
+    assert photos(harness)[-1].caption == (
         "📈 NPS за 12 месяцев: 0 (ответов 4). Ноябрь 2026: 0 (ответов 2); "
         "декабрь 2025: -100 (ответов 1)."
     )
@@ -358,7 +334,7 @@ async def test_trend_months_split_at_local_midnight_in_moscow(
 
 @pytest.mark.parametrize("settings", ["Europe/Berlin"], indirect=True)
 async def test_trend_months_follow_summer_and_winter_time(
-    h: Harness, db: Database, charts: list[TrendChart]
+    harness: Harness, db: Database, charts: list[TrendChart]
 ) -> None:
     """Berlin is UTC+2 in April and UTC+1 in November: no single offset splits both right."""
     await add_managers(db, utc(2025, 1, 1))
@@ -370,9 +346,9 @@ async def test_trend_months_follow_summer_and_winter_time(
     ]
     for a in edges:
         await answer(db, a)
-    await h.send(owner(h), "/trend")
+    await harness.send(owner(harness), "/trend")
     (supplier,) = charts[-1].series
-    expected = by_month(edges, ZoneInfo("Europe/Berlin"), h.clock())
+    expected = by_month(edges, ZoneInfo("Europe/Berlin"), harness.clock())
     assert supplier.answers == tuple(len(v) for v in expected.values())
     month_index = {m: i for i, m in enumerate(expected)}
     for month, score in (
@@ -386,46 +362,48 @@ async def test_trend_months_follow_summer_and_winter_time(
 
 
 async def test_trend_without_answers_says_so_politely(
-    h: Harness, db: Database, charts: list[TrendChart]
+    harness: Harness, db: Database, charts: list[TrendChart]
 ) -> None:
     await add_managers(db, utc(2024, 1, 1))
-    await sale(db, at=h.clock() - timedelta(days=2))  # invited, not answered
+    await sale(db, at=harness.clock() - timedelta(days=2))  # invited, not answered
     await answer(db, Answer(utc(2025, 6, 1), 10))  # answered, but more than a year ago
-    sent = await h.send(owner(h), "/trend")
+    sent = await harness.send(owner(harness), "/trend")
     assert [type(r) for r in sent if not isinstance(r, SendMessage)] == []
     (reply,) = [r.text for r in sent if isinstance(r, SendMessage)]
     assert reply.startswith("📈 За последние 12 месяцев ответов на опросы пока нет")
     assert charts == []
 
 
-async def test_trend_in_english(h: Harness, db: Database, charts: list[TrendChart]) -> None:
+async def test_trend_in_english(harness: Harness, db: Database, charts: list[TrendChart]) -> None:
     await add_managers(db, utc(2025, 1, 1))
     await answer(db, Answer(utc(2026, 11, 2, 12), 9))
     await answer(db, Answer(utc(2026, 11, 3, 12), 6, "partner"))
-    await h.send(owner(h, "en"), "/trend")
-    assert photos(h)[-1].caption == ("📈 NPS over 12 months: 0 (answers: 2, all in November 2026).")
+    await harness.send(owner(harness, "en"), "/trend")
+    assert photos(harness)[-1].caption == (
+        "📈 NPS over 12 months: 0 (answers: 2, all in November 2026)."
+    )
     chart = charts[-1]
     assert chart.title == "NPS by month — Ромашка" and chart.months[-1] == "Nov\n26"
     assert [s.label for s in chart.series] == ["Clients (1)", "Partners (1)"]
 
 
 async def test_trend_and_export_are_for_owners_only(
-    h: Harness, db: Database, uploads: Uploads
+    harness: Harness, db: Database, uploads: Uploads
 ) -> None:
     await add_managers(db, utc(2025, 1, 1))
     await answer(db, Answer(utc(2026, 11, 2, 12), 9), name="Анна")
-    for user in (h.user(222, "Пётр"), h.user(STRANGER_ID, "Чужой")):
+    for user in (harness.user(222, "Пётр"), harness.user(STRANGER_ID, "Чужой")):
         for command in ("/trend", "/export"):
-            sent = await h.send(user, command)
+            sent = await harness.send(user, command)
             texts = [r.text for r in sent if isinstance(r, SendMessage)]
             assert texts == [
                 "Эта команда вам недоступна. Посмотрите /help — там всё, что я умею для вас."
             ], (user.id, command)
-        sent = await h.tap(user, "xp:30")
+        sent = await harness.tap(user, "xp:30")
         alert = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
         assert alert.text == "Эта кнопка больше не действует." and alert.show_alert
-    assert photos(h, 222) == [] and photos(h, STRANGER_ID) == []
-    assert documents(h) == [] and uploads.files == {}
+    assert photos(harness, 222) == [] and photos(harness, STRANGER_ID) == []
+    assert documents(harness) == [] and uploads.files == {}
 
 
 # ---- /export ------------------------------------------------------------------------------------
@@ -486,19 +464,19 @@ def read_xlsx(data: bytes) -> tuple[Any, list[list[str]]]:
     return sheet, [[text(c) for c in row] for row in sheet.iter_rows()]
 
 
-async def run_export(h: Harness, label: str = "30 дней", lang: str = "ru") -> list[Any]:
-    user = owner(h, lang)
-    (ask,) = [r for r in await h.send(user, "/export") if isinstance(r, SendMessage)]
-    before = len(h.session.requests)
-    await h.tap(user, button_data(ask, label), as_message(ask, now=h.clock()))
-    await export_jobs(h.dp).wait_idle()  # the files are made in the background
-    return h.session.requests[before:]
+async def run_export(harness: Harness, label: str = "30 дней", lang: str = "ru") -> list[Any]:
+    user = owner(harness, lang)
+    (ask,) = [r for r in await harness.send(user, "/export") if isinstance(r, SendMessage)]
+    before = len(harness.session.requests)
+    await harness.tap(user, button_data(ask, label), as_message(ask, now=harness.clock()))
+    await export_jobs(harness.dp).wait_idle()  # the files are made in the background
+    return harness.session.requests[before:]
 
 
 @pytest.fixture
-async def export_data(h: Harness, db: Database) -> dict[str, int]:
+async def export_data(harness: Harness, db: Database) -> dict[str, int]:
     """Answers inside and outside the last 30 days (20.11.2026 is today, 22.10 the first day)."""
-    now = h.clock()
+    now = harness.clock()
     await add_managers(db, now - timedelta(days=400))
     ids = {
         "anna": await answer(
@@ -542,15 +520,15 @@ async def export_data(h: Harness, db: Database) -> dict[str, int]:
 
 
 async def test_export_sends_four_files_whose_rows_match_the_answers(
-    h: Harness, db: Database, uploads: Uploads, export_data: dict[str, int]
+    harness: Harness, db: Database, uploads: Uploads, export_data: dict[str, int]
 ) -> None:
-    sent = await run_export(h)
+    sent = await run_export(harness)
     edits = [r.text for r in sent if isinstance(r, EditMessageText)]
     assert edits[0] == "⏳ Готовлю выгрузку за 30 дней (22.10.2026 – 20.11.2026)…"
     assert edits[-1].startswith(
         "✅ Выгрузка за 30 дней (22.10.2026 – 20.11.2026) готова: ответов 5, контактов 7."
     )
-    docs = documents(h)
+    docs = documents(harness)
     names = [d.document.filename for d in docs]
     assert names == [
         "answers-2026-11-20.csv",
@@ -661,41 +639,46 @@ async def test_export_sends_four_files_whose_rows_match_the_answers(
 
 @pytest.mark.parametrize(("label", "count"), [("90 дней", 6), ("С начала года", 7)])
 async def test_export_other_periods(
-    h: Harness, db: Database, uploads: Uploads, export_data: dict[str, int], label: str, count: int
+    harness: Harness,
+    db: Database,
+    uploads: Uploads,
+    export_data: dict[str, int],
+    label: str,
+    count: int,
 ) -> None:
-    await run_export(h, label)
+    await run_export(harness, label)
     rows = read_csv(uploads.files["answers-2026-11-20.csv"])
     assert len(rows) - 1 == count
     assert ("Давний" in {r[1] for r in rows}) == (count == 7)
 
 
 async def test_export_all_time_in_english(
-    h: Harness, db: Database, uploads: Uploads, export_data: dict[str, int]
+    harness: Harness, db: Database, uploads: Uploads, export_data: dict[str, int]
 ) -> None:
-    sent = await run_export(h, "All time", "en")
+    sent = await run_export(harness, "All time", "en")
     assert next(r.text for r in sent if isinstance(r, EditMessageText)) == (
         "⏳ Preparing the export for all time…"
     )
     rows = read_csv(uploads.files["answers-2026-11-20.csv"])
     assert rows[0][:3] == ["Answered", "Name", "Organisation"] and len(rows) - 1 == 7
     assert {r[1] for r in rows[1:]} >= {"data erased", "Давний", "Накануне"}
-    assert documents(h)[1].caption == "Answers for all time: 7. XLSX for Excel."
+    assert documents(harness)[1].caption == "Answers for all time: 7. XLSX for Excel."
 
 
 async def test_export_of_an_empty_period_still_has_headers(
-    h: Harness, db: Database, uploads: Uploads
+    harness: Harness, db: Database, uploads: Uploads
 ) -> None:
     await add_managers(db, utc(2025, 1, 1))
-    await run_export(h)
+    await run_export(harness)
     assert read_csv(uploads.files["answers-2026-11-20.csv"]) == [ANSWER_HEADER]
     _, xrows = read_xlsx(uploads.files["answers-2026-11-20.xlsx"])
     assert xrows == [ANSWER_HEADER]
 
 
 async def test_export_asks_for_the_period_and_refuses_a_forged_one(
-    h: Harness, db: Database, uploads: Uploads
+    harness: Harness, db: Database, uploads: Uploads
 ) -> None:
-    sent = await h.send(owner(h), "/export")
+    sent = await harness.send(owner(harness), "/export")
     (ask,) = [r for r in sent if isinstance(r, SendMessage)]
     assert "За какой период выгрузить ответы?" in ask.text
     assert buttons(ask) == [
@@ -705,42 +688,42 @@ async def test_export_asks_for_the_period_and_refuses_a_forged_one(
         ("За всё время", "xp:all"),
     ]
     for forged in ("xp:7", "xp:m2026-11", "xp:"):
-        sent = await h.tap(owner(h), forged, as_message(ask))
+        sent = await harness.tap(owner(harness), forged, as_message(ask))
         alert = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
         assert alert.text == "Эта кнопка больше не действует." and alert.show_alert
-    assert documents(h) == []
+    assert documents(harness) == []
 
 
 async def test_second_request_while_export_is_built_is_told_to_wait(
-    h: Harness, db: Database, uploads: Uploads, export_data: dict[str, int]
+    harness: Harness, db: Database, uploads: Uploads, export_data: dict[str, int]
 ) -> None:
     uploads.gate, uploads.reached = asyncio.Event(), asyncio.Event()
-    user = owner(h)
-    (ask,) = [r for r in await h.send(user, "/export") if isinstance(r, SendMessage)]
-    first = asyncio.create_task(h.tap(user, "xp:30", as_message(ask, now=h.clock())))
+    user = owner(harness)
+    (ask,) = [r for r in await harness.send(user, "/export") if isinstance(r, SendMessage)]
+    first = asyncio.create_task(harness.tap(user, "xp:30", as_message(ask, now=harness.clock())))
     await asyncio.wait_for(uploads.reached.wait(), 10)  # the first file is being uploaded
 
     busy = "⏳ Я ещё готовлю предыдущий отчёт — пришлю его через минуту, подождите, пожалуйста."
-    sent = await h.send(user, "/export")
+    sent = await harness.send(user, "/export")
     assert [r.text for r in sent if isinstance(r, SendMessage)] == [busy]
-    sent = await h.send(user, "/trend")
+    sent = await harness.send(user, "/trend")
     assert [r.text for r in sent if isinstance(r, SendMessage)] == [busy]
-    sent = await h.tap(user, "xp:90", as_message(ask, now=h.clock()))
+    sent = await harness.tap(user, "xp:90", as_message(ask, now=harness.clock()))
     alert = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
     assert alert.text == busy and alert.show_alert
-    assert photos(h) == []
+    assert photos(harness) == []
 
     uploads.gate.set()
     await asyncio.wait_for(first, 10)
-    await asyncio.wait_for(export_jobs(h.dp).wait_idle(), 30)
-    assert len(documents(h)) == 4  # the second tap started nothing
+    await asyncio.wait_for(export_jobs(harness.dp).wait_idle(), 30)
+    assert len(documents(harness)) == 4  # the second tap started nothing
     # once it is done, the owner may ask again
-    sent = await h.send(user, "/trend")
+    sent = await harness.send(user, "/trend")
     assert [type(r) for r in sent if isinstance(r, SendPhoto)] == [SendPhoto]
 
 
 async def test_failed_export_frees_the_owner_and_leaves_no_files(
-    h: Harness,
+    harness: Harness,
     db: Database,
     uploads: Uploads,
     export_data: dict[str, int],
@@ -755,25 +738,33 @@ async def test_failed_export_frees_the_owner_and_leaves_no_files(
         return str(folders[-1])
 
     monkeypatch.setattr(handlers.reports.tempfile, "mkdtemp", mkdtemp)
-    h.session.fail_next("SendDocument", error_code=400, description="Bad Request: file is empty")
-    sent = await run_export(h)
+    harness.session.fail_next(
+        "SendDocument", error_code=400, description="Bad Request: file is empty"
+    )
+    sent = await run_export(harness)
     assert [r.text for r in sent if isinstance(r, SendMessage)] == [
         "Извините, что-то пошло не так. Попробуйте ещё раз чуть позже."
     ]
     assert len(folders) == 1 and not folders[0].exists()
-    sent = await h.send(owner(h), "/export")
+    sent = await harness.send(owner(harness), "/export")
     assert "За какой период" in next(r.text for r in sent if isinstance(r, SendMessage))
 
 
-async def test_export_reads_in_chunks_without_gaps_or_repeats(h: Harness, db: Database) -> None:
+async def test_export_reads_in_chunks_without_gaps_or_repeats(
+    harness: Harness, db: Database
+) -> None:
     """Keyset paging: answers given in the same second straddle a chunk boundary."""
     await add_managers(db, utc(2025, 1, 1))
     same_second = utc(2026, 11, 10, 12)
     ids = [await answer(db, Answer(same_second, s)) for s in (9, 5, 10, 7, 8)]
     ids.append(await answer(db, Answer(same_second + timedelta(seconds=1), 1)))
-    chunks = [[r.id for r in chunk] async for chunk in iter_answers(db, None, h.clock(), chunk=2)]
+    chunks = [
+        [r.id for r in chunk] async for chunk in iter_answers(db, None, harness.clock(), chunk=2)
+    ]
     assert chunks == [ids[0:2], ids[2:4], ids[4:6]]
-    chunks = [[r.id for r in c] async for c in iter_answers(db, same_second, h.clock(), chunk=4)]
+    chunks = [
+        [r.id for r in c] async for c in iter_answers(db, same_second, harness.clock(), chunk=4)
+    ]
     assert chunks == [ids[0:4], ids[4:6]]
     contacts = [[r.id for r in c] async for c in iter_contacts(db, chunk=4)]
     flat = [contact_id for chunk in contacts for contact_id in chunk]
@@ -809,7 +800,7 @@ def test_files_too_big_for_telegram_are_zipped_or_refused(tmp_path: Path) -> Non
 
 
 async def test_export_zips_a_big_csv_and_says_when_a_file_cannot_be_sent(
-    h: Harness,
+    harness: Harness,
     db: Database,
     uploads: Uploads,
     export_data: dict[str, int],
@@ -821,8 +812,8 @@ async def test_export_zips_a_big_csv_and_says_when_a_file_cannot_be_sent(
         return real(path, limit=path.stat().st_size - 1)
 
     monkeypatch.setattr(handlers.reports, "fit_for_upload", small_limit)
-    sent = await run_export(h)
-    docs = documents(h)
+    sent = await run_export(harness)
+    docs = documents(harness)
     assert [d.document.filename for d in docs] == [
         "answers-2026-11-20.csv.zip",
         "contacts-2026-11-20.csv.zip",
@@ -842,39 +833,47 @@ async def test_export_zips_a_big_csv_and_says_when_a_file_cannot_be_sent(
 
 
 async def test_an_export_cut_short_by_a_crash_is_reported_at_the_next_start(
-    h: Harness, db: Database, settings: Settings, uploads: Uploads, export_data: dict[str, int]
+    harness: Harness,
+    db: Database,
+    settings: Settings,
+    uploads: Uploads,
+    export_data: dict[str, int],
 ) -> None:
     """The process dies while the files are being sent: at the next start the owner's
     "preparing…" message says the export was interrupted and to ask again, once."""
     uploads.gate, uploads.reached = asyncio.Event(), asyncio.Event()
-    user = owner(h)
-    (ask,) = [r for r in await h.send(user, "/export") if isinstance(r, SendMessage)]
-    await h.tap(user, "xp:30", as_message(ask, message_id=77, now=h.clock()))
+    user = owner(harness)
+    (ask,) = [r for r in await harness.send(user, "/export") if isinstance(r, SendMessage)]
+    await harness.tap(user, "xp:30", as_message(ask, message_id=77, now=harness.clock()))
     await asyncio.wait_for(uploads.reached.wait(), 10)  # stuck sending the first file
     # "preparing…" then "done, files below" were shown in the tapped message
-    assert {e.message_id for e in h.session.requests if isinstance(e, EditMessageText)} == {77}
+    assert {e.message_id for e in harness.session.requests if isinstance(e, EditMessageText)} == {
+        77
+    }
 
     # The restart: a new bot on the same database runs the start-up hook.
     session = RecordingSession(BOT_USERNAME)
     again = create_bot(settings, session=session)
-    await tell_cut_short(again, db, h.clock)
+    await tell_cut_short(again, db, harness.clock)
     (notice,) = session.requests
     assert isinstance(notice, EditMessageText)
     assert (notice.chat_id, notice.message_id) == (OWNER_ID, 77)
     assert notice.text.startswith("⚠️ Выгрузка за 30 дней (22.10.2026 – 20.11.2026) прервалась")
     assert notice.text.endswith("Запросите её ещё раз: /export")
-    await tell_cut_short(again, db, h.clock)  # a second start says nothing more
+    await tell_cut_short(again, db, harness.clock)  # a second start says nothing more
     assert len(session.requests) == 1
 
     uploads.gate.set()  # let the abandoned process's job end before the test does
-    await asyncio.wait_for(export_jobs(h.dp).wait_idle(), 30)
+    await asyncio.wait_for(export_jobs(harness.dp).wait_idle(), 30)
     await again.session.close()
 
 
 async def test_a_finished_or_failed_export_leaves_no_run_to_report(
-    h: Harness, db: Database, uploads: Uploads, export_data: dict[str, int]
+    harness: Harness, db: Database, uploads: Uploads, export_data: dict[str, int]
 ) -> None:
-    await run_export(h)
-    h.session.fail_next("SendDocument", error_code=400, description="Bad Request: file is empty")
-    await run_export(h)
+    await run_export(harness)
+    harness.session.fail_next(
+        "SendDocument", error_code=400, description="Bad Request: file is empty"
+    )
+    await run_export(harness)
     assert await unfinished_runs(db) == []

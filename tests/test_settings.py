@@ -24,7 +24,6 @@ def test_defaults() -> None:
     assert s.telegram_api_url is None
     assert s.timezone.key == "Europe/Moscow"
     assert s.default_language == "ru"
-    assert s.bot_id == 123456789
     assert s.phone_region == "RU" and s.send_rate == 25.0
     assert (s.cadence.respondent_start, s.cadence.respondent_end) == (time(10), time(20))
 

@@ -137,8 +137,6 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "skip": ("Строка", "Причина", "Row", "Reason"),
 }
 
-FIELDS = tuple(f for f in SYNONYMS if f != "skip")
-
 
 HEADER_SEARCH_ROWS = 10  # a title or blank rows above the header are skipped
 
