@@ -27,9 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings
 from bot.importing.rows import Managers
 from bot.importing.runner import ImportContext, run_import
+from domain.settings import Settings
 from storage import Database
 from storage.staff import list_active_staff, touch_owner
 

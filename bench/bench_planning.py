@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import handlers  # noqa: F401  (first, as the bot imports it: bot.plan and handlers import each other)
-from bot.config import Settings
+from domain.settings import Settings
 from scheduler.followup import FollowUp
 from storage import Database
 from storage.contact_card import set_birthday

@@ -35,8 +35,8 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bot.app import create_bot, create_dispatcher
 from bot.clock import system_clock
-from bot.config import Settings
 from bot.polling import Poller
+from domain.settings import Settings
 from scheduler.sender import Sender
 from storage import Database
 from tests.fakes.bot_api import FakeBotAPI

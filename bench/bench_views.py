@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings
+from domain.settings import Settings
 from handlers.comments import render as render_comments
 from handlers.owner import _managers_view, build_nps
 from scheduler.followup import FollowUp

@@ -19,7 +19,7 @@ from types import FrameType
 
 from dotenv import load_dotenv
 
-from bot.config import ConfigError, Settings, database_path_from_env
+from bot.config import ConfigError, database_path_from_env, load_settings
 
 
 def backup(args: list[str]) -> int:
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run_bot() -> int:
     try:
-        settings = Settings.from_env(os.environ)
+        settings = load_settings(os.environ)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2

@@ -16,8 +16,8 @@ from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.types import ErrorEvent
 
 from bot import tunables, webhook
-from bot.clock import Clock, shifted_clock, system_clock
-from bot.config import DEFAULT_API_URL, ConfigError, Settings
+from bot.clock import shifted_clock, system_clock
+from bot.config import DEFAULT_API_URL, ConfigError
 from bot.dispatching import Dispatcher
 from bot.live_settings import LiveSettings
 from bot.menus import set_all_menus
@@ -26,6 +26,8 @@ from bot.polling import Poller
 from bot.retries import Failure, classify, describe, no_retries
 from bot.retries import install as install_retries
 from bot.texts import pick_language, t
+from domain.clock import Clock
+from domain.settings import Settings
 from handlers import build_router
 from scheduler.followup import FollowUp
 from scheduler.jobs import create_scheduler, move_digest

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -16,7 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
-SUPPORTED_LANGUAGES = ("ru", "en")
+from domain.settings import SUPPORTED_LANGUAGES, WEEKDAYS, Cadence, Settings
+
 DEFAULT_API_URL = "https://api.telegram.org"
 
 # "<bot id>:<secret>": the id is digits, the secret is 35 characters of base64url in practice.
@@ -31,107 +31,54 @@ class ConfigError(Exception):
     """A setting is missing or invalid. The message is shown to the person starting the bot."""
 
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """The settings from the environment, each value checked; ConfigError names a wrong one."""
 
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
 
-@dataclass(frozen=True, slots=True)
-class Cadence:
-    """The follow-up rules' settings (method sections 3–6, 9, 10 of the product brief)."""
-
-    digest_time: time = time(9, 0)
-    workdays: frozenset[int] = frozenset(range(5))  # Monday = 0
-    work_start: time = time(9, 0)
-    work_end: time = time(18, 0)
-    # The bot writes first to respondents (nudges, greetings, questions) only in these hours.
-    respondent_start: time = time(10, 0)
-    respondent_end: time = time(20, 0)
-    offer_min_days: int = 30
-    offer_max_days: int = 60
-    birthday_lead_days: int = 3
-    refresh_after_days: int = 180
-    passive_after_days: int = 180
-    contact_min_days: int = 7
-    nudge_after_hours: int = 24
-    resend_after_days: int = 3
-    case_take_hours: int = 4
-    case_resolve_days: int = 2
-    max_call_attempts: int = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    bot_token: str = field(repr=False)
-    owner_ids: frozenset[int] = frozenset()
-    database_path: Path = Path("data/bot.sqlite3")
-    telegram_api_url: str | None = None
-    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Moscow"))
-    company_name: str = "Наша компания"
-    default_language: str = "ru"
-    log_level: str = "INFO"
-    phone_region: str = "RU"
-    send_rate: float = 25.0
-    # How long one Bot API request may take, and how long one call may keep retrying Telegram's
-    # transient errors (429, 5xx, a connection lost before the answer): see bot/retries.py.
-    telegram_timeout: int = 30
-    telegram_retry_seconds: int = 30
-    backup_keep: int = 14
-    # Webhook mode when webhook_url is set (Telegram posts updates to it); long polling otherwise.
-    webhook_url: str | None = None
-    webhook_secret: str | None = field(default=None, repr=False)
-    webhook_listen: str = "0.0.0.0"
-    webhook_port: int = 8080
-    cadence: Cadence = field(default_factory=lambda: Cadence())
-    # Test-only: the clock starts at this instant (and then runs), so an end-to-end test can run
-    # the real process "tomorrow at 09:00". Never set in production.
-    test_clock_start: datetime | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
-        def get(name: str) -> str | None:
-            value = env.get(name)
-            if value is None:
-                return None
-            value = value.strip()
-            return value or None
-
-        token = get("BOT_TOKEN")
-        if token is None:
-            raise ConfigError(
-                "BOT_TOKEN is not set: put the token from @BotFather into .env "
-                "(see .env.example) or the environment."
-            )
-        if not _TOKEN_RE.match(token):
-            raise ConfigError(
-                "BOT_TOKEN does not look like a bot token (expected '<digits>:<35 characters>' "
-                "from @BotFather); see .env.example."
-            )
-        api_url = _parse_url(get("TELEGRAM_API_URL"))
-        webhook_url, webhook_secret = _parse_webhook(
-            get("WEBHOOK_URL"), get("WEBHOOK_SECRET"), local_api=api_url is not None
+    token = get("BOT_TOKEN")
+    if token is None:
+        raise ConfigError(
+            "BOT_TOKEN is not set: put the token from @BotFather into .env "
+            "(see .env.example) or the environment."
         )
-        return cls(
-            bot_token=token,
-            owner_ids=_parse_owner_ids(get("OWNER_IDS")),
-            database_path=_parse_path(get("DATABASE_PATH")),
-            telegram_api_url=api_url,
-            timezone=_parse_timezone(get("TIMEZONE")),
-            company_name=_parse_company(get("COMPANY_NAME")),
-            default_language=_parse_language(get("DEFAULT_LANGUAGE")),
-            log_level=_parse_log_level(get("LOG_LEVEL")),
-            phone_region=_parse_region(get("PHONE_REGION")),
-            send_rate=_parse_send_rate(get("SEND_RATE")),
-            telegram_timeout=_parse_int("TELEGRAM_TIMEOUT", get("TELEGRAM_TIMEOUT"), 30, 1, 300),
-            telegram_retry_seconds=_parse_int(
-                "TELEGRAM_RETRY_SECONDS", get("TELEGRAM_RETRY_SECONDS"), 30, 0, 600
-            ),
-            backup_keep=_parse_int("BACKUP_KEEP", get("BACKUP_KEEP"), 14, 1, 365),
-            webhook_url=webhook_url,
-            webhook_secret=webhook_secret,
-            webhook_listen=_parse_listen(get("WEBHOOK_LISTEN")),
-            webhook_port=_parse_int("WEBHOOK_PORT", get("WEBHOOK_PORT"), 8080, 1, 65535),
-            cadence=_parse_cadence(get),
-            test_clock_start=_parse_instant("TEST_CLOCK_START", get("TEST_CLOCK_START")),
+    if not _TOKEN_RE.match(token):
+        raise ConfigError(
+            "BOT_TOKEN does not look like a bot token (expected '<digits>:<35 characters>' "
+            "from @BotFather); see .env.example."
         )
+    api_url = _parse_url(get("TELEGRAM_API_URL"))
+    webhook_url, webhook_secret = _parse_webhook(
+        get("WEBHOOK_URL"), get("WEBHOOK_SECRET"), local_api=api_url is not None
+    )
+    return Settings(
+        bot_token=token,
+        owner_ids=_parse_owner_ids(get("OWNER_IDS")),
+        database_path=_parse_path(get("DATABASE_PATH")),
+        telegram_api_url=api_url,
+        timezone=_parse_timezone(get("TIMEZONE")),
+        company_name=_parse_company(get("COMPANY_NAME")),
+        default_language=_parse_language(get("DEFAULT_LANGUAGE")),
+        log_level=_parse_log_level(get("LOG_LEVEL")),
+        phone_region=_parse_region(get("PHONE_REGION")),
+        send_rate=_parse_send_rate(get("SEND_RATE")),
+        telegram_timeout=_parse_int("TELEGRAM_TIMEOUT", get("TELEGRAM_TIMEOUT"), 30, 1, 300),
+        telegram_retry_seconds=_parse_int(
+            "TELEGRAM_RETRY_SECONDS", get("TELEGRAM_RETRY_SECONDS"), 30, 0, 600
+        ),
+        backup_keep=_parse_int("BACKUP_KEEP", get("BACKUP_KEEP"), 14, 1, 365),
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        webhook_listen=_parse_listen(get("WEBHOOK_LISTEN")),
+        webhook_port=_parse_int("WEBHOOK_PORT", get("WEBHOOK_PORT"), 8080, 1, 65535),
+        cadence=_parse_cadence(get),
+        test_clock_start=_parse_instant("TEST_CLOCK_START", get("TEST_CLOCK_START")),
+    )
 
 
 def _parse_owner_ids(raw: str | None) -> frozenset[int]:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from bot import tunables
-from bot.config import Settings
+from domain.settings import Settings
 from storage.db import Database
 from storage.settings import delete_override, load_overrides, save_override
 

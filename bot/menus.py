@@ -11,9 +11,9 @@ from aiogram import Bot
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramNetworkError
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
-from bot.config import Settings
-from bot.roles import Role
 from bot.texts import LANGUAGES, t
+from domain.roles import Role
+from domain.settings import Settings
 from storage import Database
 from storage.staff import list_active_staff
 

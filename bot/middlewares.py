@@ -12,10 +12,10 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
-from bot.clock import Clock
 from bot.live_settings import LiveSettings
-from bot.roles import Role
 from bot.texts import pick_language
+from domain.clock import Clock
+from domain.roles import Role
 from storage import Database
 from storage.staff import get_member, touch_owner
 

@@ -15,11 +15,11 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.config import Settings
 from bot.deeplinks import LinkKind, make_link
 from bot.formatting import local_datetime
 from bot.parsing import format_phone
 from bot.texts import CATALOGS, Raw, plain, plural, t
+from domain.settings import Settings
 from handlers.callbacks import CaseTake, PlanPage, SurveyResume, TaskAct, TaskOpen
 from scheduler.rules import next_birthday
 from storage.tasks import TaskView

@@ -7,8 +7,8 @@ import html
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import tunables
-from bot.config import Settings
 from bot.texts import Raw, plain, t
+from domain.settings import Settings
 from handlers.callbacks import SettingDay, SettingOpen, SettingPick, SettingReset
 
 View = tuple[str, InlineKeyboardMarkup]

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from datetime import time
 
-from bot.config import SUPPORTED_LANGUAGES, Settings
+from domain.settings import SUPPORTED_LANGUAGES, Settings
 
 log = logging.getLogger(__name__)
 

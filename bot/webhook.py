@@ -35,7 +35,8 @@ from aiogram.exceptions import (
 from aiogram.types import Update
 from aiohttp import web
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError
+from domain.settings import Settings
 
 log = logging.getLogger(__name__)
 

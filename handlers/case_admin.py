@@ -21,13 +21,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.clock import Clock
-from bot.config import Settings
 from bot.formatting import local_datetime
 from bot.parsing import format_phone
 from bot.plan import payload
-from bot.roles import Role
 from bot.texts import Raw, plain, t
+from domain.clock import Clock
+from domain.roles import Role
+from domain.settings import Settings
 from handlers.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen
 from handlers.filters import HasRole
 from handlers.replies import answer, append_note, forged, send_or_log, show

@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiogram import Bot, Router
 from aiogram.types import CallbackQuery
 
-from bot.clock import Clock
-from bot.config import Settings
-from bot.roles import Role
 from bot.texts import plain
+from domain.clock import Clock
+from domain.roles import Role
+from domain.settings import Settings
 from handlers.callbacks import CaseTake
 from handlers.filters import HasRole
 from handlers.replies import answer, forged

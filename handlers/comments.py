@@ -10,9 +10,9 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.config import Settings
-from bot.roles import Role
 from bot.texts import plain, t
+from domain.roles import Role
+from domain.settings import Settings
 from handlers.callbacks import CommentsView
 from handlers.filters import HasRole
 from handlers.replies import answer, edit_in_place, forged

@@ -25,12 +25,12 @@ from aiogram.types import (
     Message,
 )
 
-from bot.clock import Clock
-from bot.config import Settings
 from bot.formatting import local_date
 from bot.parsing import Birthday, format_phone, parse_birthday, parse_phone
-from bot.roles import Role
 from bot.texts import CATALOGS, plain, t
+from domain.clock import Clock
+from domain.roles import Role
+from domain.settings import Settings
 from handlers.callbacks import FindBirthday, FindComment, FindDeal, FindOpen, ForgetContact
 from handlers.filters import HasRole
 from handlers.replies import answer, forged

@@ -9,9 +9,9 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
-from bot.config import Settings
-from bot.roles import Role
 from bot.texts import t
+from domain.roles import Role
+from domain.settings import Settings
 from handlers.replies import forged
 
 

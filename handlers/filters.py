@@ -7,7 +7,7 @@ from typing import Any
 from aiogram.filters import Filter
 from aiogram.types import TelegramObject
 
-from bot.roles import Role
+from domain.roles import Role
 
 
 class HasRole(Filter):

@@ -23,10 +23,10 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from bot.clock import Clock
-from bot.config import Settings
-from bot.roles import Role
 from bot.texts import plain, t
+from domain.clock import Clock
+from domain.roles import Role
+from domain.settings import Settings
 from handlers.callbacks import ForgetContact, ForgetMe
 from handlers.contacts import card_keyboard, display_name, render_card
 from handlers.replies import answer, edit_markup, forged, send_or_log, show

@@ -26,21 +26,21 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, Document, FSInputFile, Message
 from aiohttp import ClientError
 
-from bot.clock import Clock
-from bot.config import Settings
 from bot.importing.messages import interrupted_text, progress_text, summary_text, unreadable_text
 from bot.importing.rows import Managers
 from bot.importing.runner import ImportContext, ImportReport, Interrupted, run_import
 from bot.importing.sources import MAX_FILE_BYTES, Unreadable, declared_format
 from bot.importing.template import template_xlsx
-from bot.roles import Role
 from bot.texts import plain, t
+from domain.clock import Clock
+from domain.roles import Role, StaffMember
+from domain.settings import Settings
 from handlers.filters import HasRole
 from handlers.replies import edit_message
 from scheduler.followup import FollowUp
 from storage import Database
 from storage.import_runs import end_run, start_run, unfinished_runs
-from storage.staff import StaffMember, list_active_staff
+from storage.staff import list_active_staff
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,6 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.clock import Clock
-from bot.config import Settings
 from bot.deeplinks import LinkKind, make_link
 from bot.formatting import local_datetime
 from bot.menus import set_chat_menu
@@ -24,20 +22,16 @@ from bot.owner_views import (
     signed,
 )
 from bot.periods import Period, resolve
-from bot.roles import Role
 from bot.texts import plain, t
+from domain.clock import Clock
+from domain.roles import Role, StaffMember
+from domain.settings import Settings
 from handlers.callbacks import ManagersPeriod, ManagerToggle, NpsPickManager, NpsView
 from handlers.filters import HasRole
 from handlers.replies import answer, edit_in_place, edit_markup, edit_message, forged
 from storage import Database
 from storage.case_admin import case_stats
-from storage.staff import (
-    StaffMember,
-    create_invite,
-    get_member,
-    list_managers,
-    set_manager_active,
-)
+from storage.staff import create_invite, get_member, list_managers, set_manager_active
 from storage.stats import (
     KINDS,
     Filters,

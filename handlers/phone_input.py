@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from aiogram.types import Message
 
-from bot.config import Settings
 from bot.parsing import parse_phone, parse_shared_phone
 from bot.texts import plain, t
+from domain.settings import Settings
 from handlers import keyboards
 
 

@@ -8,12 +8,12 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, ReplyKeyboardRemove
 
-from bot.clock import Clock
-from bot.config import Settings
 from bot.parsing import format_phone
 from bot.plan import payload
-from bot.roles import Role
 from bot.texts import t
+from domain.clock import Clock
+from domain.roles import Role
+from domain.settings import Settings
 from handlers import keyboards
 from handlers.filters import HasRole
 from handlers.phone_input import read_own_phone

@@ -14,10 +14,10 @@ from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.types import Message
 
-from bot.config import Settings
 from bot.live_settings import LiveSettings
 from bot.settings_views import shown
 from bot.texts import Raw, plain, t
+from domain.settings import Settings
 from scheduler.alerts import refresh_case_alerts
 from scheduler.sender import Sender
 from storage import Database

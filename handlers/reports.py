@@ -37,8 +37,6 @@ from aiogram.types import (
 )
 
 from bot.chart import Series, TrendChart, render_trend
-from bot.clock import Clock
-from bot.config import Settings
 from bot.exports import (
     Column,
     TableWriter,
@@ -50,8 +48,10 @@ from bot.exports import (
     fit_for_upload,
 )
 from bot.periods import Period, resolve
-from bot.roles import Role
 from bot.texts import Raw, plain, t
+from domain.clock import Clock
+from domain.roles import Role
+from domain.settings import Settings
 from handlers.callbacks import ExportPeriod
 from handlers.filters import HasRole
 from handlers.imports import SHUTDOWN_GRACE, ImportJobs

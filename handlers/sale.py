@@ -29,8 +29,6 @@ from aiogram.types import (
     TelegramObject,
 )
 
-from bot.clock import Clock
-from bot.config import Settings
 from bot.deeplinks import LinkKind, make_link
 from bot.parsing import (
     Birthday,
@@ -41,8 +39,10 @@ from bot.parsing import (
     parse_shared_phone,
 )
 from bot.qr import qr_png
-from bot.roles import Role
 from bot.texts import t
+from domain.clock import Clock
+from domain.roles import Role
+from domain.settings import Settings
 from handlers import keyboards
 from handlers.callbacks import SaleAction, SaleDate, SaleKind, SaleSkip
 from handlers.filters import HasRole

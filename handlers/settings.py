@@ -15,12 +15,12 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot import tunables
-from bot.clock import Clock
-from bot.config import Settings
 from bot.live_settings import LiveSettings
-from bot.roles import Role
 from bot.settings_views import card, decode, editor, shown
 from bot.texts import Raw, plain, t
+from domain.clock import Clock
+from domain.roles import Role
+from domain.settings import Settings
 from handlers.callbacks import SettingDay, SettingOpen, SettingPick, SettingReset
 from handlers.filters import HasRole
 from handlers.replies import answer, forged, show

@@ -10,17 +10,17 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, ReplyKeyboardRemove
 
-from bot.clock import Clock
-from bot.config import Settings
 from bot.deeplinks import LinkKind, parse_payload
 from bot.menus import set_chat_menu
-from bot.roles import Role
 from bot.texts import t
+from domain.clock import Clock
+from domain.roles import Role, StaffMember
+from domain.settings import Settings
 from handlers import referral, survey
 from handlers.replies import send_or_log
 from storage import Database
 from storage.followup import set_opt_out
-from storage.staff import Redeem, StaffMember, get_member, redeem_invite
+from storage.staff import Redeem, get_member, redeem_invite
 
 log = logging.getLogger(__name__)
 

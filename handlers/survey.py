@@ -21,13 +21,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 
-from bot.clock import Clock
-from bot.config import Settings
 from bot.deeplinks import LinkKind, make_link
 from bot.live_settings import LiveSettings
 from bot.retries import Failure, classify, describe
-from bot.roles import Role
 from bot.texts import pick_language, plain, t
+from domain.clock import Clock
+from domain.roles import Role
+from domain.settings import Settings
 from handlers import keyboards
 from handlers.callbacks import Consent, ReasonSkip, Score, SurveyResume
 from handlers.phone_input import read_own_phone

@@ -18,10 +18,10 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot import plan as views
-from bot.config import Cadence, Settings
 from bot.parsing import parse_future_date
-from bot.roles import Role
 from bot.texts import plain, t
+from domain.roles import Role
+from domain.settings import Cadence, Settings
 from handlers.callbacks import PlanPage, TaskAct, TaskOpen
 from handlers.filters import HasRole
 from handlers.replies import answer, forged, show

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
 
-from bot.config import Cadence
+from domain.settings import Cadence
 
 
 def respondent_moment(now: datetime, cadence: Cadence, tz: tzinfo) -> datetime:

@@ -21,9 +21,9 @@ from datetime import date, datetime
 import aiosqlite
 
 from bot import plan as views
-from bot.clock import Clock
-from bot.config import Settings
 from bot.live_settings import LiveSettings
+from domain.clock import Clock
+from domain.settings import Settings
 from scheduler.alerts import queue_case_alerts
 from scheduler.daytime import in_respondent_hours
 from scheduler.rules import add_working_days, add_working_hours, is_workday

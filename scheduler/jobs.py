@@ -16,8 +16,8 @@ import logging
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.config import Settings
 from bot.logs import log_context
+from domain.settings import Settings
 from scheduler.followup import FollowUp
 from scheduler.health import report_delivery
 from storage.backup import daily_backup

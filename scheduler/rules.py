@@ -33,7 +33,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from typing import NamedTuple
 
-from bot.config import Cadence
+from domain.settings import Cadence
 
 # Tasks are created this many days ahead, so /week can show what is coming.
 HORIZON_DAYS = 7

@@ -10,21 +10,11 @@ from datetime import datetime, timedelta
 
 import aiosqlite
 
+from domain.roles import StaffMember
 from storage.db import Database
 from storage.timefmt import from_ts, ts
 
 INVITE_TTL = timedelta(days=7)
-
-
-@dataclass(frozen=True, slots=True)
-class StaffMember:
-    user_id: int
-    role: str
-    full_name: str
-    username: str | None
-    language: str | None
-    active: bool
-    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 import aiosqlite
 
-from bot.config import Cadence
+from domain.settings import Cadence
 from scheduler.rules import (
     FACT_MARGIN_DAYS,
     NEVER,

@@ -9,7 +9,7 @@ import pytest
 from aiogram.types import User
 
 from bot.app import create_bot, create_dispatcher
-from bot.config import Settings
+from domain.settings import Settings
 from scheduler.sender import Sender
 from storage import Database
 from tests.fakes.recording import RecordingSession

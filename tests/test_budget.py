@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 
-from bot.config import Cadence
+from domain.settings import Cadence
 from scheduler.daytime import respondent_moment
 from storage import Database
 from storage.migrations import MIGRATIONS, V5_HELD_NUDGES

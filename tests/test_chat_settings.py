@@ -11,7 +11,7 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 
 from bot import tunables
 from bot.app import create_dispatcher
-from bot.config import Settings
+from domain.settings import Settings
 from handlers.callbacks import SettingDay, SettingPick, SettingReset
 from storage import Database
 from tests.conftest import OWNER_ID

@@ -13,8 +13,8 @@ from aiogram.methods import AnswerCallbackQuery, SendMessage, SendPhoto, Telegra
 from aiogram.types import Update, User
 
 from bot.app import create_bot, create_dispatcher
-from bot.config import Settings
 from bot.texts import CATALOGS
+from domain.settings import Settings
 from handlers.callbacks import FindBirthday, FindComment, FindDeal, FindOpen
 from scheduler.sender import Sender
 from storage import Database

@@ -24,8 +24,8 @@ from aiogram.methods import (
 )
 from aiogram.types import InputFile, ReplyKeyboardRemove
 
-from bot.config import Settings
 from bot.texts import CATALOGS
+from domain.settings import Settings
 from handlers.callbacks import ForgetContact, ForgetMe
 from handlers.reports import export_jobs
 from storage import Database

@@ -18,8 +18,8 @@ from aiogram.types import Document, PhotoSize, User
 from openpyxl import Workbook, load_workbook
 
 from bot.app import create_bot, create_dispatcher
-from bot.config import Settings
 from bot.texts import CATALOGS
+from domain.settings import Settings
 from handlers.imports import import_jobs
 from scheduler.sender import Sender
 from storage import Database

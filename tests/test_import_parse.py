@@ -29,7 +29,7 @@ from bot.importing.rows import (
 )
 from bot.importing.sources import Unreadable, declared_format, open_source
 from bot.importing.xlsx import XlsxReader
-from storage.staff import StaffMember
+from domain.roles import StaffMember
 
 TODAY = date(2026, 11, 20)
 

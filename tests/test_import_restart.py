@@ -9,7 +9,7 @@ from aiogram.methods import EditMessageText, GetFile, SendMessage, TelegramMetho
 from aiogram.types import User
 
 from bot.app import create_bot, create_dispatcher
-from bot.config import Settings
+from domain.settings import Settings
 from handlers.imports import import_jobs, tell_cut_short
 from scheduler.sender import Sender
 from storage import Database

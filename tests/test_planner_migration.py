@@ -12,7 +12,7 @@ from aiogram.methods import SendMessage
 from aiogram.types import User
 
 from bot.app import create_bot, create_dispatcher
-from bot.config import Cadence
+from domain.settings import Cadence
 from scheduler.rules import offer_offset
 from scheduler.sender import Sender
 from storage import Database

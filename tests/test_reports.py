@@ -35,8 +35,8 @@ import handlers
 import handlers.reports
 from bot.app import create_bot
 from bot.chart import LABEL_GAP, Y_MAX, Y_MIN, TrendChart, label_positions
-from bot.config import Settings
 from bot.exports import fit_for_upload
+from domain.settings import Settings
 from handlers.imports import tell_cut_short
 from handlers.reports import export_jobs
 from storage import Database

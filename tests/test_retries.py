@@ -24,8 +24,9 @@ from aiogram.exceptions import (
 from aiogram.methods import GetMe, SendMessage
 
 from bot.app import create_bot, wait_for_telegram
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, load_settings
 from bot.retries import Failure, RetryMiddleware, classify, no_retries
+from domain.settings import Settings
 from storage import Database
 from tests.fakes.bot_api import FakeBotAPI
 from tests.harness import TOKEN, Harness
@@ -263,13 +264,13 @@ async def test_create_bot_installs_it_once_with_the_settings(tmp_path: Any) -> N
 
 def test_the_settings_are_read_and_checked() -> None:
     base = {"BOT_TOKEN": TOKEN}
-    settings = Settings.from_env({**base, "TELEGRAM_TIMEOUT": "10", "TELEGRAM_RETRY_SECONDS": "0"})
+    settings = load_settings({**base, "TELEGRAM_TIMEOUT": "10", "TELEGRAM_RETRY_SECONDS": "0"})
     assert (settings.telegram_timeout, settings.telegram_retry_seconds) == (10, 0)
-    assert Settings.from_env(base).telegram_timeout == 30
+    assert load_settings(base).telegram_timeout == 30
     with pytest.raises(ConfigError, match="TELEGRAM_TIMEOUT must be a whole number from 1 to 300"):
-        Settings.from_env({**base, "TELEGRAM_TIMEOUT": "0"})
+        load_settings({**base, "TELEGRAM_TIMEOUT": "0"})
     with pytest.raises(ConfigError, match="TELEGRAM_RETRY_SECONDS"):
-        Settings.from_env({**base, "TELEGRAM_RETRY_SECONDS": "soon"})
+        load_settings({**base, "TELEGRAM_RETRY_SECONDS": "soon"})
 
 
 async def test_the_start_up_check_waits_out_an_error_page(api: FakeBotAPI, tmp_path: Any) -> None:

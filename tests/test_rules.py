@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config import Cadence
+from domain.settings import Cadence
 from scheduler.rules import (
     NEVER,
     ContactFacts,

@@ -26,8 +26,8 @@ from aiogram.methods import TelegramMethod
 from aiohttp import ServerDisconnectedError
 
 import scheduler.sender as sender_module
-from bot.config import Settings
 from bot.live_settings import LiveSettings
+from domain.settings import Settings
 from scheduler.followup import FollowUp
 from scheduler.health import report_delivery
 from scheduler.jobs import create_scheduler, move_digest

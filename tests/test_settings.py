@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, load_settings
 from tests.harness import TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_defaults() -> None:
-    s = Settings.from_env({"BOT_TOKEN": TOKEN})
+    s = load_settings({"BOT_TOKEN": TOKEN})
     assert s.owner_ids == frozenset()
     assert s.database_path == Path("data/bot.sqlite3")
     assert s.telegram_api_url is None
@@ -29,13 +29,13 @@ def test_defaults() -> None:
 
 
 def test_respondent_hours_parsed() -> None:
-    s = Settings.from_env({"BOT_TOKEN": TOKEN, "RESPONDENT_HOURS": " 09:30 - 21:00 "})
+    s = load_settings({"BOT_TOKEN": TOKEN, "RESPONDENT_HOURS": " 09:30 - 21:00 "})
     assert (s.cadence.respondent_start, s.cadence.respondent_end) == (time(9, 30), time(21))
     assert (s.cadence.work_start, s.cadence.work_end) == (time(9), time(18))  # untouched
 
 
 def test_all_values_parsed() -> None:
-    s = Settings.from_env(
+    s = load_settings(
         {
             "BOT_TOKEN": f"  {TOKEN} ",
             "OWNER_IDS": "111, 222,,333",
@@ -54,7 +54,7 @@ def test_all_values_parsed() -> None:
 
 
 def test_settings_are_immutable_and_hide_the_token() -> None:
-    s = Settings.from_env({"BOT_TOKEN": TOKEN})
+    s = load_settings({"BOT_TOKEN": TOKEN})
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.company_name = "x"  # type: ignore[misc]
     assert TOKEN not in repr(s)
@@ -86,12 +86,12 @@ def test_settings_are_immutable_and_hide_the_token() -> None:
 )
 def test_invalid_values_are_named(env: dict[str, str], needle: str) -> None:
     with pytest.raises(ConfigError, match=needle):
-        Settings.from_env(env)
+        load_settings(env)
 
 
 def test_database_path_that_is_a_folder(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="DATABASE_PATH must be a file path"):
-        Settings.from_env({"BOT_TOKEN": TOKEN, "DATABASE_PATH": str(tmp_path)})
+        load_settings({"BOT_TOKEN": TOKEN, "DATABASE_PATH": str(tmp_path)})
 
 
 def _run_bot(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,7 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from aiogram.types import ReplyKeyboardMarkup, ReplyKeyboardRemove, User
 
 from bot.app import create_bot, create_dispatcher
-from bot.config import Settings
+from domain.settings import Settings
 from scheduler.alerts import queue_case_alerts
 from scheduler.sender import Sender
 from storage import Database

@@ -19,8 +19,8 @@ from typing import Any, NamedTuple
 from bot.importing.cells import Cell, cell_text
 from bot.importing.columns import Header
 from bot.importing.phones import PhoneReader
+from domain.roles import StaffMember
 from storage.forget import phone_hash
-from storage.staff import StaffMember
 
 MAX_NAME = 200
 MAX_ORGANIZATION = 200
