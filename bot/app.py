@@ -15,7 +15,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.types import ErrorEvent
 
-from bot import tunables, webhook
+from bot import webhook
 from bot.clock import shifted_clock, system_clock
 from bot.config import DEFAULT_API_URL, ConfigError
 from bot.dispatching import Dispatcher
@@ -26,6 +26,7 @@ from bot.polling import Poller
 from bot.retries import Failure, classify, describe, no_retries
 from bot.retries import install as install_retries
 from bot.texts import pick_language, t
+from domain import tunables
 from domain.clock import Clock
 from domain.settings import Settings
 from handlers import build_router

@@ -26,8 +26,8 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
 from aiogram.types import Update
 
-from bot.logs import log_context
 from domain.clock import Clock
+from domain.log_context import log_context
 from storage import Database
 from storage.updates import Seen, begin_update, finish_update, prune_updates
 

@@ -20,10 +20,10 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Literal
 
-from bot.parsing import format_phone
 from bot.texts import plain
+from domain.nps import category
+from domain.parsing import format_phone
 from storage.reports import AnswerRow, ContactRow
-from storage.stats import category
 from storage.timefmt import from_ts
 
 Value = str | int | date | datetime | None

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from bot import tunables
+from domain import tunables
 from domain.settings import Settings
 from storage.db import Database
 from storage.settings import delete_override, load_overrides, save_override

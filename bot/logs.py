@@ -18,32 +18,19 @@ a supergroup id is `-100` and 10 digits. An ISO date (`2026-11-20 07:00`) is nev
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import re
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TextIO
 
-LINE_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(context)s] %(message)s"
+from domain.log_context import current_context
 
-_context: contextvars.ContextVar[str] = contextvars.ContextVar("log_context", default="-")
+LINE_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(context)s] %(message)s"
 
 # A candidate: digits with separators in between, optionally led by "+"; not glued to letters,
 # digits or a preceding "+"/"-" (a negative chat id is an id).
 _NUMBER_RE = re.compile(r"(?<![\w+\-])\+?\d(?:[ \-()]*\d)*(?![\w])")
 _ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-@contextmanager
-def log_context(label: str) -> Iterator[None]:
-    """Lines logged inside carry `[label]` (e.g. `outbox 45`)."""
-    token = _context.set(label)
-    try:
-        yield
-    finally:
-        _context.reset(token)
 
 
 def _mask_phone(match: re.Match[str]) -> str:
@@ -86,7 +73,7 @@ class RedactingFilter(logging.Filter):
             record.exc_text = self._redact(record.exc_text)
         if record.stack_info:
             record.stack_info = self._redact(record.stack_info)
-        record.context = _context.get()
+        record.context = current_context()
         return True
 
 
@@ -98,7 +85,7 @@ class OneLineFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         if not hasattr(record, "context"):
-            record.context = _context.get()
+            record.context = current_context()
         return super().format(record).replace("\r\n", " | ").replace("\n", " | ")
 
 

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.periods import CODES, Period
 from bot.texts import plain, t
+from domain.nps import NpsCounts
+from domain.periods import CODES, Period
+from domain.vocabulary import KINDS
 from handlers.callbacks import ManagersPeriod, NpsPickManager, NpsView
-from storage.stats import KINDS, NpsCounts
 
 
 def period_label(period: Period, lang: str) -> str:

@@ -15,13 +15,13 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.deeplinks import LinkKind, make_link
 from bot.formatting import local_datetime
-from bot.parsing import format_phone
 from bot.texts import CATALOGS, Raw, plain, plural, t
+from domain.deeplinks import LinkKind, make_link
+from domain.parsing import format_phone
+from domain.planning import next_birthday
 from domain.settings import Settings
 from handlers.callbacks import CaseTake, PlanPage, SurveyResume, TaskAct, TaskOpen
-from scheduler.rules import next_birthday
 from storage.tasks import TaskView
 
 # A manager's usual day fits one message; 20 bounded lines stay far inside 4,096 characters.

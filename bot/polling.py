@@ -28,7 +28,7 @@ from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.methods import GetUpdates
 from aiogram.types import Update
 
-from bot.logs import log_context
+from domain.log_context import log_context
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import html
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import tunables
 from bot.texts import Raw, plain, t
+from domain import tunables
 from domain.settings import Settings
 from handlers.callbacks import SettingDay, SettingOpen, SettingPick, SettingReset
 

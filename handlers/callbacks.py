@@ -29,7 +29,7 @@ Page = Annotated[int, Field(ge=0, le=MAX_PAGE)]
 ScoreValue = Annotated[int, Field(ge=0, le=10)]
 Weekday = Annotated[int, Field(ge=0, le=6)]  # Monday = 0
 PeriodCode = Annotated[str, Field(pattern=r"^(7|30|90|y|all|m[0-9]{4}-[0-9]{2})$")]
-"""A `bot.periods` code: 7, 30, 90, y, all, or mYYYY-MM (a typed month)."""
+"""A `domain.periods` code: 7, 30, 90, y, all, or mYYYY-MM (a typed month)."""
 
 
 def _real_date(value: str) -> str:
@@ -68,7 +68,7 @@ PickableKey = Literal[
 PickedValue = Literal[
     "08.00", "09.00", "10.00", "30-60", "45-90", "60-90", "1", "3", "7", "14", "ru", "en",
 ]  # fmt: skip
-"""Every value a preset or language button carries (`bot.tunables.PRESETS`, ":" as ".")."""
+"""Every value a preset or language button carries (`domain.tunables.PRESETS`, ":" as ".")."""
 
 
 class ManagerToggle(CallbackData, prefix="mg"):
@@ -201,7 +201,7 @@ class ExportPeriod(CallbackData, prefix="xp"):
 
 
 class SettingOpen(CallbackData, prefix="so"):
-    key: SettingView  # a `bot.tunables` key, or "card" for the list
+    key: SettingView  # a `domain.tunables` key, or "card" for the list
 
 
 class SettingPick(CallbackData, prefix="sv"):

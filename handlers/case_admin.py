@@ -22,10 +22,11 @@ from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.formatting import local_datetime
-from bot.parsing import format_phone
 from bot.plan import payload
 from bot.texts import Raw, plain, t
 from domain.clock import Clock
+from domain.daytime import respondent_moment
+from domain.parsing import format_phone
 from domain.roles import Role
 from domain.settings import Settings
 from handlers.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen
@@ -33,7 +34,6 @@ from handlers.filters import HasRole
 from handlers.replies import answer, append_note, forged, send_or_log, show
 from handlers.states import CaseFlow
 from scheduler.alerts import refresh_case_alerts
-from scheduler.daytime import respondent_moment
 from scheduler.sender import Sender
 from storage import Database
 from storage.case_admin import (

@@ -26,9 +26,10 @@ from aiogram.types import (
 )
 
 from bot.formatting import local_date
-from bot.parsing import Birthday, format_phone, parse_birthday, parse_phone
 from bot.texts import CATALOGS, plain, t
 from domain.clock import Clock
+from domain.nps import category
+from domain.parsing import Birthday, format_phone, parse_birthday, parse_phone
 from domain.roles import Role
 from domain.settings import Settings
 from handlers.callbacks import FindBirthday, FindComment, FindDeal, FindOpen, ForgetContact
@@ -49,7 +50,6 @@ from storage.contact_card import (
     set_birthday,
 )
 from storage.replays import source_key
-from storage.stats import category
 
 QUERY_LIMIT = 100
 COMMENT_LIMIT = 2000

@@ -12,6 +12,7 @@ from aiogram.types import (
 )
 
 from bot.texts import plain
+from domain.vocabulary import KINDS
 from handlers.callbacks import (
     CaseTake,
     Consent,
@@ -22,7 +23,6 @@ from handlers.callbacks import (
     SaleSkip,
     Score,
 )
-from storage.contacts import KINDS
 
 SALE_FIELDS = ("kind", "name", "org", "phone", "birthday", "product", "date")
 

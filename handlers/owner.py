@@ -9,7 +9,6 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.deeplinks import LinkKind, make_link
 from bot.formatting import local_datetime
 from bot.menus import set_chat_menu
 from bot.owner_views import (
@@ -21,11 +20,14 @@ from bot.owner_views import (
     period_label,
     signed,
 )
-from bot.periods import Period, resolve
 from bot.texts import plain, t
 from domain.clock import Clock
+from domain.deeplinks import LinkKind, make_link
+from domain.nps import margin_of_error, sum_counts
+from domain.periods import Period, resolve
 from domain.roles import Role, StaffMember
 from domain.settings import Settings
+from domain.vocabulary import KINDS
 from handlers.callbacks import ManagersPeriod, ManagerToggle, NpsPickManager, NpsView
 from handlers.filters import HasRole
 from handlers.replies import answer, edit_in_place, edit_markup, edit_message, forged
@@ -33,15 +35,12 @@ from storage import Database
 from storage.case_admin import case_stats
 from storage.staff import create_invite, get_member, list_managers, set_manager_active
 from storage.stats import (
-    KINDS,
     Filters,
     ManagerRow,
     kinds_in_period,
     manager_rows,
-    margin_of_error,
     median_hours_to_answer,
     nps_counts,
-    sum_counts,
 )
 
 log = logging.getLogger(__name__)

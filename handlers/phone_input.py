@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from aiogram.types import Message
 
-from bot.parsing import parse_phone, parse_shared_phone
 from bot.texts import plain, t
+from domain.parsing import parse_phone, parse_shared_phone
 from domain.settings import Settings
 from handlers import keyboards
 

@@ -8,10 +8,10 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, ReplyKeyboardRemove
 
-from bot.parsing import format_phone
 from bot.plan import payload
 from bot.texts import t
 from domain.clock import Clock
+from domain.parsing import format_phone
 from domain.roles import Role
 from domain.settings import Settings
 from handlers import keyboards

@@ -47,11 +47,13 @@ from bot.exports import (
     contact_columns,
     fit_for_upload,
 )
-from bot.periods import Period, resolve
 from bot.texts import Raw, plain, t
 from domain.clock import Clock
+from domain.nps import NpsCounts, sum_counts
+from domain.periods import Period, resolve
 from domain.roles import Role
 from domain.settings import Settings
+from domain.vocabulary import KINDS
 from handlers.callbacks import ExportPeriod
 from handlers.filters import HasRole
 from handlers.imports import SHUTDOWN_GRACE, ImportJobs
@@ -65,11 +67,10 @@ from storage.reports import (
     last_months,
     monthly_nps,
 )
-from storage.stats import KINDS, NpsCounts, sum_counts
 
 log = logging.getLogger(__name__)
 
-PERIODS = ("30", "90", "y", "all")  # the /export buttons, in bot.periods codes
+PERIODS = ("30", "90", "y", "all")  # the /export buttons, in domain.periods codes
 R = TypeVar("R")
 
 

@@ -29,8 +29,11 @@ from aiogram.types import (
     TelegramObject,
 )
 
-from bot.deeplinks import LinkKind, make_link
-from bot.parsing import (
+from bot.qr import qr_png
+from bot.texts import t
+from domain.clock import Clock
+from domain.deeplinks import LinkKind, make_link
+from domain.parsing import (
     Birthday,
     format_phone,
     parse_birthday,
@@ -38,24 +41,16 @@ from bot.parsing import (
     parse_phone,
     parse_shared_phone,
 )
-from bot.qr import qr_png
-from bot.texts import t
-from domain.clock import Clock
 from domain.roles import Role
 from domain.settings import Settings
+from domain.vocabulary import KINDS
 from handlers import keyboards
 from handlers.callbacks import SaleAction, SaleDate, SaleKind, SaleSkip
 from handlers.filters import HasRole
 from handlers.replies import answer, send_or_log
 from handlers.states import Sale
 from storage import Database
-from storage.contacts import (
-    KINDS,
-    SaleInput,
-    claim_link_delivery,
-    record_sale,
-    release_link_delivery,
-)
+from storage.contacts import SaleInput, claim_link_delivery, record_sale, release_link_delivery
 
 NAME_LIMITS = (2, 100)
 ORG_LIMIT = 150

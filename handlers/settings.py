@@ -3,7 +3,7 @@ lead, contact budget and default language in the chat.
 
 A change is stored in the `settings` table and put in force at once through `LiveSettings`
 (the scheduler's plan job moves, the next tick plans with the new rules). Typed values are
-validated by `bot.tunables` and a wrong one gets the rule and the same buttons again.
+validated by `domain.tunables` and a wrong one gets the rule and the same buttons again.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot import tunables
 from bot.live_settings import LiveSettings
 from bot.settings_views import card, decode, editor, shown
 from bot.texts import Raw, plain, t
+from domain import tunables
 from domain.clock import Clock
 from domain.roles import Role
 from domain.settings import Settings

@@ -10,10 +10,10 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, ReplyKeyboardRemove
 
-from bot.deeplinks import LinkKind, parse_payload
 from bot.menus import set_chat_menu
 from bot.texts import t
 from domain.clock import Clock
+from domain.deeplinks import LinkKind, parse_payload
 from domain.roles import Role, StaffMember
 from domain.settings import Settings
 from handlers import referral, survey

@@ -21,11 +21,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 
-from bot.deeplinks import LinkKind, make_link
 from bot.live_settings import LiveSettings
 from bot.retries import Failure, classify, describe
 from bot.texts import pick_language, plain, t
 from domain.clock import Clock
+from domain.deeplinks import LinkKind, make_link
 from domain.roles import Role
 from domain.settings import Settings
 from handlers import keyboards

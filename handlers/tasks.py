@@ -18,17 +18,17 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot import plan as views
-from bot.parsing import parse_future_date
 from bot.texts import plain, t
+from domain.daytime import respondent_moment
+from domain.parsing import parse_future_date
+from domain.planning import TaskSpec, lapse_for, next_workday, workday_on_or_after
 from domain.roles import Role
 from domain.settings import Cadence, Settings
 from handlers.callbacks import PlanPage, TaskAct, TaskOpen
 from handlers.filters import HasRole
 from handlers.replies import answer, forged, show
 from handlers.states import TaskFlow
-from scheduler.daytime import respondent_moment
 from scheduler.followup import FollowUp
-from scheduler.rules import TaskSpec, lapse_for, next_workday, workday_on_or_after
 from scheduler.sender import Sender
 from storage import Database
 from storage.followup import Blocked, send_greeting

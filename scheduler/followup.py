@@ -23,10 +23,10 @@ import aiosqlite
 from bot import plan as views
 from bot.live_settings import LiveSettings
 from domain.clock import Clock
+from domain.daytime import in_respondent_hours
+from domain.planning import add_working_days, add_working_hours, is_workday
 from domain.settings import Settings
 from scheduler.alerts import queue_case_alerts
-from scheduler.daytime import in_respondent_hours
-from scheduler.rules import add_working_days, add_working_hours, is_workday
 from scheduler.sender import Sender
 from storage import Database
 from storage.followup import (

@@ -16,7 +16,7 @@ import logging
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.logs import log_context
+from domain.log_context import log_context
 from domain.settings import Settings
 from scheduler.followup import FollowUp
 from scheduler.health import report_delivery

@@ -21,11 +21,11 @@ from typing import Any
 
 import aiosqlite
 
+from domain.nps import percent
 from storage.cases import CaseCard, _card
 from storage.db import Database
 from storage.followup import Blocked, may_write_first
 from storage.outbox import enqueue
-from storage.stats import percent
 from storage.timefmt import from_ts, ts
 
 PAGE_SIZE = 10

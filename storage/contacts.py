@@ -11,8 +11,6 @@ import aiosqlite
 from storage.db import Database
 from storage.timefmt import ts
 
-KINDS = ("client", "supplier", "contractor", "partner")
-
 
 @dataclass(frozen=True, slots=True)
 class SaleInput:

@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
+from domain.nps import NpsCounts
 from storage.db import Database
-from storage.stats import NpsCounts
 from storage.timefmt import ts
 
 CHUNK = 2000

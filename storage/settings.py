@@ -1,7 +1,7 @@
 """The owner's settings changed in the chat (`settings` table): canonical text values by key.
 
-Values are validated before they get here (`bot.tunables`); this module only stores them, with who
-changed them and when, so `/settings` can say which values differ from the `.env` defaults.
+Values are validated before they get here (`domain.tunables`); this module only stores them,
+with who changed them and when, so `/settings` can say which values differ from the `.env` defaults.
 """
 
 from __future__ import annotations

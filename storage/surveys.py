@@ -16,8 +16,8 @@ from datetime import datetime
 
 import aiosqlite
 
+from domain.nps import category
 from storage.db import Database
-from storage.stats import category
 from storage.timefmt import ts
 
 REASON_LIMIT = 1000

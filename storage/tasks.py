@@ -18,8 +18,7 @@ from typing import Any
 
 import aiosqlite
 
-from domain.settings import Cadence
-from scheduler.rules import (
+from domain.planning import (
     FACT_MARGIN_DAYS,
     NEVER,
     ContactFacts,
@@ -29,6 +28,7 @@ from scheduler.rules import (
     lapse_for,
     plan_contact,
 )
+from domain.settings import Cadence
 from storage.db import Database
 from storage.timefmt import from_ts, ts
 

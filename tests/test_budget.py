@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 
+from domain.daytime import respondent_moment
 from domain.settings import Cadence
-from scheduler.daytime import respondent_moment
 from storage import Database
 from storage.migrations import MIGRATIONS, V5_HELD_NUDGES
 from storage.timefmt import ts

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 
-from scheduler.rules import offer_offset
+from domain.planning import offer_offset
 from storage import Database
 from storage.contacts import SaleInput, record_sale
 from storage.tasks import close_task

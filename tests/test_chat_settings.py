@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 
-from bot import tunables
 from bot.app import create_dispatcher
+from domain import tunables
 from domain.settings import Settings
 from handlers.callbacks import SettingDay, SettingPick, SettingReset
 from storage import Database

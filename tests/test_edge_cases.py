@@ -10,7 +10,7 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage, SendPhoto
 from aiogram.types import CallbackQuery, Chat, InaccessibleMessage, Message, User
 
-from bot.parsing import parse_shared_phone
+from domain.parsing import parse_shared_phone
 from storage import Database
 from storage.staff import create_invite, redeem_invite, set_manager_active
 from tests.conftest import OWNER_ID

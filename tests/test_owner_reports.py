@@ -13,9 +13,10 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.periods import resolve
+from domain.nps import NpsCounts
+from domain.periods import resolve
 from storage import Database
-from storage.stats import Filters, NpsCounts, manager_rows, nps_counts
+from storage.stats import Filters, manager_rows, nps_counts
 from storage.timefmt import ts
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data, replies

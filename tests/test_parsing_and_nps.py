@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from bot.parsing import Birthday, format_phone, parse_birthday, parse_deal_date, parse_phone
-from storage.stats import NpsCounts, category
+from domain.nps import NpsCounts, category
+from domain.parsing import Birthday, format_phone, parse_birthday, parse_deal_date, parse_phone
 
 TODAY = date(2026, 11, 20)
 
@@ -107,7 +107,7 @@ def test_nps_seed_example_and_rounding() -> None:
 def test_percent_is_exact() -> None:
     from fractions import Fraction
 
-    from storage.stats import percent
+    from domain.nps import percent
 
     for whole in range(1, 60):
         for part in range(-whole, whole + 1):

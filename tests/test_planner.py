@@ -9,8 +9,8 @@ from datetime import date
 from aiogram.methods import SendMessage
 from aiogram.types import InlineKeyboardMarkup
 
-from bot import tunables
 from bot.texts import plain
+from domain import tunables
 from storage import Database
 from storage.forget import erase_contact
 from tests.conftest import OWNER_ID

@@ -12,8 +12,8 @@ from aiogram.methods import SendMessage
 from aiogram.types import User
 
 from bot.app import create_bot, create_dispatcher
+from domain.planning import offer_offset
 from domain.settings import Cadence
-from scheduler.rules import offer_offset
 from scheduler.sender import Sender
 from storage import Database
 from storage.migrations import MIGRATIONS, reconciled_plan

@@ -21,12 +21,12 @@ from aiogram.types import User
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import tunables
 from bot.app import create_bot
 from bot.importing.rows import ImportRow
 from bot.live_settings import LiveSettings
+from domain import tunables
+from domain.planning import TaskSpec, is_planned_key, lapse_for, next_workday, plan_contact
 from scheduler.followup import FollowUp
-from scheduler.rules import TaskSpec, is_planned_key, lapse_for, next_workday, plan_contact
 from scheduler.sender import Sender
 from storage import Database
 from storage.contact_card import set_birthday

@@ -6,8 +6,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from domain.settings import Cadence
-from scheduler.rules import (
+from domain.planning import (
     NEVER,
     ContactFacts,
     add_working_days,
@@ -20,6 +19,7 @@ from scheduler.rules import (
     plan_contact,
     workday_on_or_after,
 )
+from domain.settings import Cadence
 
 CAD = Cadence()
 MSK = ZoneInfo("Europe/Moscow")

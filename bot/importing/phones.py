@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, region_code_for_country_code
 
 from bot.importing.cells import Cell, cell_text
-from bot.parsing import MAX_PHONE_INPUT, parse_phone
+from domain.parsing import MAX_PHONE_INPUT, parse_phone
 
 _PHONE_SPLIT = re.compile(r"[,;/]|\s{2,}")
 _SHAPE = re.compile(r"^\+?[0-9\s().\-]+$")
