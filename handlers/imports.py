@@ -27,12 +27,13 @@ from aiogram.types import BufferedInputFile, Document, FSInputFile, Message
 from aiohttp import ClientError
 
 from bot.importing.messages import interrupted_text, progress_text, summary_text, unreadable_text
-from bot.importing.rows import Managers
-from bot.importing.runner import ImportContext, ImportReport, Interrupted, run_import
-from bot.importing.sources import MAX_FILE_BYTES, Unreadable, declared_format
+from bot.importing.runner import ImportContext, Interrupted, run_import
+from bot.importing.sources import MAX_FILE_BYTES, declared_format
 from bot.importing.template import template_xlsx
 from bot.texts import plain, t
 from domain.clock import Clock
+from domain.importing.report import ImportReport, Unreadable
+from domain.importing.rows import Managers
 from domain.roles import Role, StaffMember
 from domain.settings import Settings
 from handlers.filters import HasRole

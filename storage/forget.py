@@ -21,7 +21,6 @@ it: erasing that record would delete somebody else's data at their request.
 from __future__ import annotations
 
 import enum
-import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -31,6 +30,7 @@ from datetime import datetime
 
 import aiosqlite
 
+from domain.privacy import phone_hash
 from storage.case_admin import CLIENT_ACTIONS
 from storage.db import Database
 from storage.timefmt import ts
@@ -164,12 +164,6 @@ async def erase_respondent(db: Database, tg_user_id: int, now: datetime) -> Eras
     for survey_id in surveys:
         log.info("answers of survey %d forgotten by respondent", survey_id)
     return Erasure(tuple(contacts), tuple(surveys), tuple(cases))
-
-
-def phone_hash(phone: str) -> str:
-    """The digest kept of an erased phone (E.164): enough to recognise it, not to read it back
-    without trying numbers one by one, which is why nothing else about the person is kept."""
-    return hashlib.sha256(f"followup-bot erased phone {phone}".encode()).hexdigest()
 
 
 async def erased_phone_hashes(db: Database) -> frozenset[str]:

@@ -16,11 +16,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.importing.rows import ImportRow, person_key
+from domain.importing.report import WriteCounts
+from domain.importing.rows import ImportRow, person_key
 from storage.db import Database
 from storage.timefmt import ts
 
@@ -29,24 +29,6 @@ DEFAULT_CHECKPOINT_PAGES = 1000  # SQLite's default
 # longest chunk (the one whose commit checkpoints) under 0.3 s; 50,000 saved no more and made
 # that chunk hold the database for a second.
 IMPORT_CHECKPOINT_PAGES = 4000
-
-
-@dataclass
-class WriteCounts:
-    created: int = 0
-    merged: int = 0  # matched a contact that was in the base before this file
-    filled: int = 0  # of those, rows that filled an empty field (the rest changed nothing)
-    duplicates: int = 0  # matched a contact an earlier row of the same file made or matched
-    deals: int = 0
-    comments: int = 0
-
-    def add(self, other: WriteCounts) -> None:
-        self.created += other.created
-        self.merged += other.merged
-        self.filled += other.filled
-        self.duplicates += other.duplicates
-        self.deals += other.deals
-        self.comments += other.comments
 
 
 def deal_key(contact_id: int, deal_date: str, product: str | None) -> str:

@@ -19,12 +19,13 @@ from openpyxl import Workbook, load_workbook
 
 from bot.app import create_bot, create_dispatcher
 from bot.texts import CATALOGS
+from domain.privacy import phone_hash
 from domain.settings import Settings
 from handlers.imports import import_jobs
 from scheduler.sender import Sender
 from storage import Database
 from storage.contacts import SaleInput, record_sale
-from storage.forget import erase_contact, phone_hash
+from storage.forget import erase_contact
 from storage.staff import create_invite, redeem_invite
 from tests.conftest import OWNER_ID, START
 from tests.fakes.recording import RecordingSession

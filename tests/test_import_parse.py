@@ -17,9 +17,12 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from bench.import_files import write_xlsx
-from bot.importing.columns import read_header
-from bot.importing.phones import PhoneReader, parse_phone_cell
-from bot.importing.rows import (
+from bot.importing.sources import declared_format, open_source
+from bot.importing.xlsx import XlsxReader
+from domain.importing.columns import read_header
+from domain.importing.phones import PhoneReader, parse_phone_cell
+from domain.importing.report import Unreadable
+from domain.importing.rows import (
     ImportRow,
     Managers,
     RowValidator,
@@ -27,8 +30,6 @@ from bot.importing.rows import (
     parse_deal_date_cell,
     parse_kind,
 )
-from bot.importing.sources import Unreadable, declared_format, open_source
-from bot.importing.xlsx import XlsxReader
 from domain.roles import StaffMember
 
 TODAY = date(2026, 11, 20)

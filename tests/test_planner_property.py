@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import create_bot
-from bot.importing.rows import ImportRow
 from bot.live_settings import LiveSettings
 from domain import tunables
+from domain.importing.rows import ImportRow
 from domain.planning import TaskSpec, is_planned_key, lapse_for, next_workday, plan_contact
 from scheduler.followup import FollowUp
 from scheduler.sender import Sender

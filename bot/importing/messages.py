@@ -6,9 +6,8 @@ read for its figures.
 
 from __future__ import annotations
 
-from bot.importing.runner import ImportReport
-from bot.importing.sources import Unreadable
 from bot.texts import Raw, t
+from domain.importing.report import ImportReport, Unreadable
 
 BAR_CELLS = 10
 MAX_UNKNOWN_SHOWN = 10

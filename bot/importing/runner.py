@@ -15,21 +15,21 @@ from __future__ import annotations
 import asyncio
 import csv
 import pickle
-from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO
 
-from bot.importing.cells import Cell, cell_text
-from bot.importing.columns import HEADER_SEARCH_ROWS, Header, read_header
-from bot.importing.rows import ImportRow, Managers, Problem, RowValidator
-from bot.importing.sources import FORMULA_STARTS, Unreadable, open_source
+from bot.importing.sources import FORMULA_STARTS, open_source
 from bot.texts import plain
+from domain.importing.cells import Cell, cell_text
+from domain.importing.columns import HEADER_SEARCH_ROWS, Header, read_header
+from domain.importing.report import ImportReport, Unreadable
+from domain.importing.rows import ImportRow, Managers, Problem, RowValidator
 from storage import Database
 from storage.forget import erased_phone_hashes
-from storage.imports import WriteCounts, checkpoints_deferred, phoneless_people, write_chunk
+from storage.imports import checkpoints_deferred, phoneless_people, write_chunk
 
 BATCH = 200  # rows parsed between two yields to the event loop
 CHUNK = 500  # rows per write transaction (each plans its people too: keep it short)
@@ -48,18 +48,6 @@ class ImportContext:
     now: datetime
     region: str
     lang: str
-
-
-@dataclass
-class ImportReport:
-    rows: int = 0  # non-empty data rows
-    counts: WriteCounts = field(default_factory=WriteCounts)
-    rejected: int = 0
-    reasons: Counter[str] = field(default_factory=Counter)  # main reason of each rejected row
-    unknown_columns: tuple[str, ...] = ()
-    notes_cut: int = 0
-    rejected_path: Path | None = None
-    written: int = 0  # clean rows written so far
 
 
 class Interrupted(Exception):

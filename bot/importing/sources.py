@@ -17,11 +17,11 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from bot.importing.cells import Cell
-from bot.importing.columns import HEADER_SEARCH_ROWS, read_header
 from bot.importing.xlsx import XlsxError, XlsxReader
+from domain.importing.cells import Cell
+from domain.importing.columns import HEADER_SEARCH_ROWS, read_header
+from domain.importing.report import Unreadable
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download (getFile)
 HEAD_BYTES = 64 * 1024
@@ -33,15 +33,6 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Excel 97-2003 .xls (and old 
 FORMULA_STARTS = ("=", "+", "-", "@")
 _SEP_LINE = re.compile(r"^sep=(.)\s*$")
 _QUOTED = re.compile(r'"[^"]*"')
-
-
-class Unreadable(Exception):
-    """The file cannot be read at all; nothing is imported. `code` names the text to show."""
-
-    def __init__(self, code: str, **values: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.values = values
 
 
 @dataclass

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, region_code_for_country_code
 
-from bot.importing.cells import Cell, cell_text
+from domain.importing.cells import Cell, cell_text
 from domain.parsing import MAX_PHONE_INPUT, parse_phone
 
 _PHONE_SPLIT = re.compile(r"[,;/]|\s{2,}")

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from bot.importing.cells import Cell, cell_text
-from bot.importing.columns import Header
-from bot.importing.phones import PhoneReader
+from domain.importing.cells import Cell, cell_text
+from domain.importing.columns import Header
+from domain.importing.phones import PhoneReader
+from domain.privacy import phone_hash
 from domain.roles import StaffMember
-from storage.forget import phone_hash
 
 MAX_NAME = 200
 MAX_ORGANIZATION = 200
