@@ -19,7 +19,6 @@ from bot import webhook
 from bot.clock import shifted_clock, system_clock
 from bot.config import DEFAULT_API_URL, ConfigError
 from bot.dispatching import Dispatcher
-from bot.live_settings import LiveSettings
 from bot.menus import set_all_menus
 from bot.middlewares import ContextMiddleware
 from bot.polling import Poller
@@ -35,6 +34,7 @@ from scheduler.jobs import create_scheduler, move_digest
 from scheduler.sender import Sender
 from storage import Database
 from storage.fsm import SQLiteStorage
+from storage.settings import LiveSettings
 from storage.updates import prune_updates
 
 log = logging.getLogger(__name__)

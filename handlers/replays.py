@@ -14,7 +14,6 @@ from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.types import Message
 
-from bot.live_settings import LiveSettings
 from bot.settings_views import shown
 from bot.texts import Raw, plain, t
 from domain.settings import Settings
@@ -22,6 +21,7 @@ from scheduler.alerts import refresh_case_alerts
 from scheduler.sender import Sender
 from storage import Database
 from storage.replays import source_key, stored_from
+from storage.settings import LiveSettings
 
 
 def router() -> Router:

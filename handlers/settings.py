@@ -14,7 +14,6 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot.live_settings import LiveSettings
 from bot.settings_views import card, decode, editor, shown
 from bot.texts import Raw, plain, t
 from domain import tunables
@@ -27,6 +26,7 @@ from handlers.replies import answer, forged, show
 from handlers.states import SettingsFlow
 from storage import Database
 from storage.replays import Stored, source_key, stored_from
+from storage.settings import LiveSettings
 
 
 def prompt_router() -> Router:

@@ -21,7 +21,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 
-from bot.live_settings import LiveSettings
 from bot.retries import Failure, classify, describe
 from bot.texts import pick_language, plain, t
 from domain.clock import Clock
@@ -38,6 +37,7 @@ from scheduler.sender import Sender
 from storage import Database
 from storage.cases import case_of_survey
 from storage.referrals import code_for_contact
+from storage.settings import LiveSettings
 from storage.surveys import (
     REASON_LIMIT,
     Opened,

@@ -21,7 +21,6 @@ from datetime import date, datetime
 import aiosqlite
 
 from bot import plan as views
-from bot.live_settings import LiveSettings
 from domain.clock import Clock
 from domain.daytime import in_respondent_hours
 from domain.planning import add_working_days, add_working_hours, is_workday
@@ -39,6 +38,7 @@ from storage.followup import (
     queue_unreachable_notices,
     staff_language,
 )
+from storage.settings import LiveSettings
 from storage.staff import list_active_staff
 from storage.tasks import PLAN_CHUNK, contacts_due, due_tasks, replan, sweep_lapsed
 

@@ -25,7 +25,6 @@ from aiogram.methods import (
 from aiogram.types import ErrorEvent
 
 import bot.app
-from bot.live_settings import LiveSettings
 from bot.settings_views import encode
 from domain import tunables
 from domain.vocabulary import KINDS
@@ -33,6 +32,7 @@ from handlers import callbacks
 from handlers.reports import PERIODS
 from handlers.sale import FIELD_STATE, SKIPPABLE
 from storage import Database
+from storage.settings import LiveSettings
 from storage.stats import CATEGORY_SQL
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data

@@ -37,10 +37,10 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from bot.app import create_bot, create_dispatcher, on_error
-from bot.live_settings import LiveSettings
 from handlers import callbacks
 from scheduler.sender import Sender
 from storage import Database
+from storage.settings import LiveSettings
 from storage.surveys import open_survey
 from tests.conftest import OWNER_ID, START, make_settings
 from tests.fakes.recording import RecordingSession

@@ -22,7 +22,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import create_bot
-from bot.live_settings import LiveSettings
 from domain import tunables
 from domain.importing.rows import ImportRow
 from domain.planning import TaskSpec, is_planned_key, lapse_for, next_workday, plan_contact
@@ -33,6 +32,7 @@ from storage.contact_card import set_birthday
 from storage.contacts import SaleInput, record_sale
 from storage.forget import erase_contact
 from storage.imports import write_chunk
+from storage.settings import LiveSettings
 from storage.staff import create_invite, redeem_invite, set_manager_active
 from storage.surveys import open_survey, record_score
 from storage.tasks import close_task, due_tasks, load_facts, snooze_task

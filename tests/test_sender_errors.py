@@ -26,7 +26,6 @@ from aiogram.methods import TelegramMethod
 from aiohttp import ServerDisconnectedError
 
 import scheduler.sender as sender_module
-from bot.live_settings import LiveSettings
 from domain.settings import Settings
 from scheduler.followup import FollowUp
 from scheduler.health import report_delivery
@@ -34,6 +33,7 @@ from scheduler.jobs import create_scheduler, move_digest
 from scheduler.sender import Sender
 from storage import Database
 from storage.outbox import delivery_health, enqueue
+from storage.settings import LiveSettings
 from storage.timefmt import ts
 from tests.conftest import OWNER_ID
 from tests.harness import TOKEN, FakeClock
