@@ -15,6 +15,7 @@ COPY handlers /src/handlers
 COPY storage /src/storage
 COPY scheduler /src/scheduler
 COPY domain /src/domain
+COPY views /src/views
 RUN pip install --no-cache-dir /src \
     && rm -rf /src \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin bot \

@@ -24,7 +24,6 @@ from bot.middlewares import ContextMiddleware
 from bot.polling import Poller
 from bot.retries import Failure, classify, describe, no_retries
 from bot.retries import install as install_retries
-from bot.texts import pick_language, t
 from domain import tunables
 from domain.clock import Clock
 from domain.settings import Settings
@@ -36,6 +35,7 @@ from storage import Database
 from storage.fsm import SQLiteStorage
 from storage.settings import LiveSettings
 from storage.updates import prune_updates
+from views.texts import pick_language, t
 
 log = logging.getLogger(__name__)
 

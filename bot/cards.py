@@ -8,11 +8,11 @@ from typing import Any
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.formatting import local_datetime
-from bot.texts import t
 from domain.parsing import format_phone
 from domain.settings import Settings
 from handlers.keyboards import take_case
 from storage.cases import CaseCard
+from views.texts import t
 
 
 def case_alert(

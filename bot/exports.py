@@ -20,11 +20,11 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Literal
 
-from bot.texts import plain
 from domain.nps import category
 from domain.parsing import format_phone
 from storage.reports import AnswerRow, ContactRow
 from storage.timefmt import from_ts
+from views.texts import plain
 
 Value = str | int | date | datetime | None
 Kind = Literal["text", "phone", "int", "date", "datetime"]

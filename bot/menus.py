@@ -11,11 +11,11 @@ from aiogram import Bot
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramNetworkError
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 
-from bot.texts import LANGUAGES, t
 from domain.roles import Role
 from domain.settings import Settings
 from storage import Database
 from storage.staff import list_active_staff
+from views.texts import LANGUAGES, t
 
 log = logging.getLogger(__name__)
 

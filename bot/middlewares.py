@@ -12,12 +12,12 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
-from bot.texts import pick_language
 from domain.clock import Clock
 from domain.roles import Role
 from storage import Database
 from storage.settings import LiveSettings
 from storage.staff import get_member, touch_owner
+from views.texts import pick_language
 
 
 class ContextMiddleware(BaseMiddleware):

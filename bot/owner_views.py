@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.texts import plain, t
 from domain.nps import NpsCounts
 from domain.periods import CODES, Period
 from domain.vocabulary import KINDS
 from handlers.callbacks import ManagersPeriod, NpsPickManager, NpsView
+from views.texts import plain, t
 
 
 def period_label(period: Period, lang: str) -> str:

@@ -16,13 +16,13 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.formatting import local_datetime
-from bot.texts import CATALOGS, Raw, plain, plural, t
 from domain.deeplinks import LinkKind, make_link
 from domain.parsing import format_phone
 from domain.planning import next_birthday
 from domain.settings import Settings
 from handlers.callbacks import CaseTake, PlanPage, SurveyResume, TaskAct, TaskOpen
 from storage.tasks import TaskView
+from views.texts import CATALOGS, Raw, plain, plural, t
 
 # A manager's usual day fits one message; 20 bounded lines stay far inside 4,096 characters.
 PAGE_SIZE = 20

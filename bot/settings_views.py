@@ -6,10 +6,10 @@ import html
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.texts import Raw, plain, t
 from domain import tunables
 from domain.settings import Settings
 from handlers.callbacks import SettingDay, SettingOpen, SettingPick, SettingReset
+from views.texts import Raw, plain, t
 
 View = tuple[str, InlineKeyboardMarkup]
 

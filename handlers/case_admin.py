@@ -23,7 +23,6 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.formatting import local_datetime
 from bot.plan import payload
-from bot.texts import Raw, plain, t
 from domain.clock import Clock
 from domain.daytime import respondent_moment
 from domain.parsing import format_phone
@@ -57,6 +56,7 @@ from storage.case_admin import (
 from storage.cases import CaseCard, Take, take_case
 from storage.followup import Blocked
 from storage.replays import source_key
+from views.texts import Raw, plain, t
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiogram import Bot, Router
 from aiogram.types import CallbackQuery
 
-from bot.texts import plain
 from domain.clock import Clock
 from domain.roles import Role
 from domain.settings import Settings
@@ -15,6 +14,7 @@ from handlers.replies import answer, forged
 from scheduler.alerts import refresh_case_alerts
 from storage import Database
 from storage.cases import Take, take_case
+from views.texts import plain
 
 
 def router() -> Router:

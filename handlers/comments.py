@@ -10,7 +10,6 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.texts import plain, t
 from domain.roles import Role
 from domain.settings import Settings
 from domain.vocabulary import KINDS
@@ -19,6 +18,7 @@ from handlers.filters import HasRole
 from handlers.replies import answer, edit_in_place, forged
 from storage import Database
 from storage.stats import CATEGORY_SQL, latest_comments
+from views.texts import plain, t
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,6 @@ from aiogram.types import (
 )
 
 from bot.formatting import local_date
-from bot.texts import CATALOGS, plain, t
 from domain.clock import Clock
 from domain.nps import category
 from domain.parsing import Birthday, format_phone, parse_birthday, parse_phone
@@ -50,6 +49,7 @@ from storage.contact_card import (
     set_birthday,
 )
 from storage.replays import source_key
+from views.texts import CATALOGS, plain, t
 
 QUERY_LIMIT = 100
 COMMENT_LIMIT = 2000

@@ -9,10 +9,10 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
-from bot.texts import t
 from domain.roles import Role
 from domain.settings import Settings
 from handlers.replies import forged
+from views.texts import t
 
 
 def router() -> Router:

@@ -23,7 +23,6 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from bot.texts import plain, t
 from domain.clock import Clock
 from domain.roles import Role
 from domain.settings import Settings
@@ -40,6 +39,7 @@ from storage.forget import (
     erase_respondent,
     holds_data_about,
 )
+from views.texts import plain, t
 
 log = logging.getLogger(__name__)
 

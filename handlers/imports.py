@@ -30,7 +30,6 @@ from bot.importing.messages import interrupted_text, progress_text, summary_text
 from bot.importing.runner import ImportContext, Interrupted, run_import
 from bot.importing.sources import MAX_FILE_BYTES, declared_format
 from bot.importing.template import template_xlsx
-from bot.texts import plain, t
 from domain.clock import Clock
 from domain.importing.report import ImportReport, Unreadable
 from domain.importing.rows import Managers
@@ -42,6 +41,7 @@ from scheduler.followup import FollowUp
 from storage import Database
 from storage.import_runs import end_run, start_run, unfinished_runs
 from storage.staff import list_active_staff
+from views.texts import plain, t
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 
-from bot.texts import plain
 from domain.vocabulary import KINDS
 from handlers.callbacks import (
     CaseTake,
@@ -23,6 +22,7 @@ from handlers.callbacks import (
     SaleSkip,
     Score,
 )
+from views.texts import plain
 
 SALE_FIELDS = ("kind", "name", "org", "phone", "birthday", "product", "date")
 

@@ -20,7 +20,6 @@ from bot.owner_views import (
     period_label,
     signed,
 )
-from bot.texts import plain, t
 from domain.clock import Clock
 from domain.deeplinks import LinkKind, make_link
 from domain.nps import margin_of_error, sum_counts
@@ -42,6 +41,7 @@ from storage.stats import (
     median_hours_to_answer,
     nps_counts,
 )
+from views.texts import plain, t
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from aiogram.types import Message
 
-from bot.texts import plain, t
 from domain.parsing import parse_phone, parse_shared_phone
 from domain.settings import Settings
 from handlers import keyboards
+from views.texts import plain, t
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, ReplyKeyboardRemove
 
 from bot.plan import payload
-from bot.texts import t
 from domain.clock import Clock
 from domain.parsing import format_phone
 from domain.roles import Role
@@ -28,6 +27,7 @@ from storage.referrals import (
     record_lead,
     referral_table,
 )
+from views.texts import t
 
 not_command = ~F.text.startswith("/")
 NAME_LIMITS = (2, 100)

@@ -27,7 +27,7 @@ from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot.retries import Failure, classify
-from bot.texts import plain
+from views.texts import plain
 
 log = logging.getLogger(__name__)
 

@@ -47,7 +47,6 @@ from bot.exports import (
     contact_columns,
     fit_for_upload,
 )
-from bot.texts import Raw, plain, t
 from domain.clock import Clock
 from domain.nps import NpsCounts, sum_counts
 from domain.periods import Period, resolve
@@ -67,6 +66,7 @@ from storage.reports import (
     last_months,
     monthly_nps,
 )
+from views.texts import Raw, plain, t
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,6 @@ from aiogram.types import (
 )
 
 from bot.qr import qr_png
-from bot.texts import t
 from domain.clock import Clock
 from domain.deeplinks import LinkKind, make_link
 from domain.parsing import (
@@ -51,6 +50,7 @@ from handlers.replies import answer, send_or_log
 from handlers.states import Sale
 from storage import Database
 from storage.contacts import SaleInput, claim_link_delivery, record_sale, release_link_delivery
+from views.texts import t
 
 NAME_LIMITS = (2, 100)
 ORG_LIMIT = 150

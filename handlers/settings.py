@@ -15,7 +15,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot.settings_views import card, decode, editor, shown
-from bot.texts import Raw, plain, t
 from domain import tunables
 from domain.clock import Clock
 from domain.roles import Role
@@ -27,6 +26,7 @@ from handlers.states import SettingsFlow
 from storage import Database
 from storage.replays import Stored, source_key, stored_from
 from storage.settings import LiveSettings
+from views.texts import Raw, plain, t
 
 
 def prompt_router() -> Router:

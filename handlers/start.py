@@ -11,7 +11,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, ReplyKeyboardRemove
 
 from bot.menus import set_chat_menu
-from bot.texts import t
 from domain.clock import Clock
 from domain.deeplinks import LinkKind, parse_payload
 from domain.roles import Role, StaffMember
@@ -21,6 +20,7 @@ from handlers.replies import send_or_log
 from storage import Database
 from storage.followup import set_opt_out
 from storage.staff import Redeem, get_member, redeem_invite
+from views.texts import t
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,6 @@ from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 
 from bot.retries import Failure, classify, describe
-from bot.texts import pick_language, plain, t
 from domain.clock import Clock
 from domain.deeplinks import LinkKind, make_link
 from domain.roles import Role
@@ -52,6 +51,7 @@ from storage.surveys import (
     record_score,
     surveys_left_waiting,
 )
+from views.texts import pick_language, plain, t
 
 log = logging.getLogger(__name__)
 

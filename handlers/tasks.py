@@ -18,7 +18,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from bot import plan as views
-from bot.texts import plain, t
 from domain.daytime import respondent_moment
 from domain.parsing import parse_future_date
 from domain.planning import TaskSpec, lapse_for, next_workday, workday_on_or_after
@@ -44,6 +43,7 @@ from storage.tasks import (
     snooze_task,
     upcoming_tasks,
 )
+from views.texts import plain, t
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 
-from bot.texts import t
 from scheduler.followup import FollowUp
 from storage.outbox import HEALTH_PURPOSE, delivery_health, enqueue
 from storage.staff import staff_languages
+from views.texts import t
 
 log = logging.getLogger(__name__)
 

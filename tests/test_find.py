@@ -13,7 +13,6 @@ from aiogram.methods import AnswerCallbackQuery, SendMessage, SendPhoto, Telegra
 from aiogram.types import Update, User
 
 from bot.app import create_bot, create_dispatcher
-from bot.texts import CATALOGS
 from domain.settings import Settings
 from handlers.callbacks import FindBirthday, FindComment, FindDeal, FindOpen
 from scheduler.sender import Sender
@@ -31,6 +30,7 @@ from tests.harness import (
     buttons,
     replies,
 )
+from views.texts import CATALOGS
 
 MANAGER_ID = 222
 OTHER_MANAGER_ID = 333

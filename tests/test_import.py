@@ -18,7 +18,6 @@ from aiogram.types import Document, PhotoSize, User
 from openpyxl import Workbook, load_workbook
 
 from bot.app import create_bot, create_dispatcher
-from bot.texts import CATALOGS
 from domain.privacy import phone_hash
 from domain.settings import Settings
 from handlers.imports import import_jobs
@@ -30,6 +29,7 @@ from storage.staff import create_invite, redeem_invite
 from tests.conftest import OWNER_ID, START
 from tests.fakes.recording import RecordingSession
 from tests.harness import BOT_USERNAME, FakeClock, Harness, replies
+from views.texts import CATALOGS
 
 MANAGER_ID = 222
 _file_ids = itertools.count(1)

@@ -9,7 +9,6 @@ from datetime import date
 from aiogram.methods import SendMessage
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.texts import plain
 from domain import tunables
 from storage import Database
 from storage.forget import erase_contact
@@ -19,6 +18,7 @@ from tests.test_cadence import at, sends
 from tests.test_find import Staff
 from tests.test_sale import SaleBot, add_manager
 from tests.test_survey import MANAGER_ID
+from views.texts import plain
 
 ANNA = "Анна Смирнова"
 

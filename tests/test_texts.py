@@ -6,7 +6,7 @@ import re
 import string
 from pathlib import Path
 
-from bot.texts import CATALOGS, Raw, pick_language, plain, t
+from views.texts import CATALOGS, Raw, pick_language, plain, t
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -6,8 +6,8 @@ read for its figures.
 
 from __future__ import annotations
 
-from bot.texts import Raw, t
 from domain.importing.report import ImportReport, Unreadable
+from views.texts import Raw, t
 
 BAR_CELLS = 10
 MAX_UNKNOWN_SHOWN = 10

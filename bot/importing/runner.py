@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import IO
 
 from bot.importing.sources import FORMULA_STARTS, open_source
-from bot.texts import plain
 from domain.importing.cells import Cell, cell_text
 from domain.importing.columns import HEADER_SEARCH_ROWS, Header, read_header
 from domain.importing.report import ImportReport, Unreadable
@@ -30,6 +29,7 @@ from domain.importing.rows import ImportRow, Managers, Problem, RowValidator
 from storage import Database
 from storage.forget import erased_phone_hashes
 from storage.imports import checkpoints_deferred, phoneless_people, write_chunk
+from views.texts import plain
 
 BATCH = 200  # rows parsed between two yields to the event loop
 CHUNK = 500  # rows per write transaction (each plans its people too: keep it short)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 from datetime import date, timedelta
 
-from bot.texts import plain
+from views.texts import plain
 
 TEMPLATE_FIELDS = (
     "name",

@@ -21,9 +21,9 @@ _FEATURES = sorted(
 
 
 def _catalog(lang: str) -> dict[str, str]:
-    merged: dict[str, str] = dict(importlib.import_module(f"bot.texts.{lang}").TEXTS)
+    merged: dict[str, str] = dict(importlib.import_module(f"{__name__}.{lang}").TEXTS)
     for feature in _FEATURES:
-        extra = importlib.import_module(f"bot.texts.{lang}_{feature}").TEXTS
+        extra = importlib.import_module(f"{__name__}.{lang}_{feature}").TEXTS
         clash = merged.keys() & extra.keys()
         if clash:
             raise RuntimeError(f"text keys defined twice: {sorted(clash)}")

@@ -1,0 +1,1 @@
+"""What a person sees: texts, callback data, keyboards, formatting, one module per feature."""
