@@ -21,7 +21,6 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import bot.app  # noqa: F401  (loads the handlers before bot.plan, in the order the app does)
 from bot.plan import KIND_EMOJI, plan_message, telegram_length
 from storage import Database
 from storage.followup import queue_nudges

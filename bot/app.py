@@ -19,7 +19,6 @@ from bot import webhook
 from bot.clock import shifted_clock, system_clock
 from bot.config import DEFAULT_API_URL, ConfigError
 from bot.dispatching import Dispatcher
-from bot.menus import set_all_menus
 from bot.middlewares import ContextMiddleware
 from bot.polling import Poller
 from bot.retries import Failure, classify, describe, no_retries
@@ -30,6 +29,7 @@ from domain.settings import Settings
 from handlers import build_router
 from scheduler.followup import FollowUp
 from scheduler.jobs import create_scheduler, move_digest
+from scheduler.menus import set_all_menus
 from scheduler.sender import Sender
 from storage import Database
 from storage.fsm import SQLiteStorage

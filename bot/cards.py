@@ -7,11 +7,11 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 
-from bot.formatting import local_datetime
 from domain.parsing import format_phone
 from domain.settings import Settings
-from handlers.keyboards import take_case
 from storage.cases import CaseCard
+from views.cases import take_case
+from views.common import local_datetime, payload
 from views.texts import t
 
 
@@ -58,8 +58,4 @@ def case_alert(
 
 
 def case_alert_payload(card: CaseCard, lang: str, settings: Settings) -> dict[str, Any]:
-    text, markup = case_alert(card, lang, settings)
-    payload: dict[str, Any] = {"text": text}
-    if markup is not None:
-        payload["reply_markup"] = markup.model_dump(mode="json", exclude_none=True)
-    return payload
+    return payload(*case_alert(card, lang, settings))

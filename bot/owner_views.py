@@ -9,7 +9,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from domain.nps import NpsCounts
 from domain.periods import CODES, Period
 from domain.vocabulary import KINDS
-from handlers.callbacks import ManagersPeriod, NpsPickManager, NpsView
+from views.callbacks import ManagersPeriod, NpsPickManager, NpsView
+from views.common import signed
 from views.texts import plain, t
 
 
@@ -20,10 +21,6 @@ def period_label(period: Period, lang: str) -> str:
     first = period.first_day.strftime("%d.%m.%Y")
     name = t(lang, f"period.{period.code}") if not period.code.startswith("m") else period.code[1:]
     return f"{name} ({t(lang, 'period.range', first=first, last=last)})"
-
-
-def signed(value: int) -> str:
-    return f"{value:+d}" if value else "0"
 
 
 def duration(hours: float | None, lang: str) -> str:

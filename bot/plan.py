@@ -15,13 +15,13 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.formatting import local_datetime
 from domain.deeplinks import LinkKind, make_link
 from domain.parsing import format_phone
 from domain.planning import next_birthday
 from domain.settings import Settings
-from handlers.callbacks import CaseTake, PlanPage, SurveyResume, TaskAct, TaskOpen
 from storage.tasks import TaskView
+from views.callbacks import CaseTake, PlanPage, SurveyResume, TaskAct, TaskOpen
+from views.common import local_datetime, payload
 from views.texts import CATALOGS, Raw, plain, plural, t
 
 # A manager's usual day fits one message; 20 bounded lines stay far inside 4,096 characters.
@@ -334,13 +334,6 @@ def likes_menu(task: TaskView, lang: str, page: int) -> tuple[str, InlineKeyboar
             ],
         ]
     )
-
-
-def payload(text: str, markup: InlineKeyboardMarkup | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"text": text}
-    if markup is not None:
-        body["reply_markup"] = markup.model_dump(mode="json", exclude_none=True)
-    return body
 
 
 def reminder_payload(

@@ -8,7 +8,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from domain import tunables
 from domain.settings import Settings
-from handlers.callbacks import SettingDay, SettingOpen, SettingPick, SettingReset
+from views.callbacks import SettingDay, SettingOpen, SettingPick, SettingReset
 from views.texts import Raw, plain, t
 
 View = tuple[str, InlineKeyboardMarkup]

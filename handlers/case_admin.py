@@ -21,14 +21,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.formatting import local_datetime
-from bot.plan import payload
 from domain.clock import Clock
 from domain.daytime import respondent_moment
 from domain.parsing import format_phone
 from domain.roles import Role
 from domain.settings import Settings
-from handlers.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen
 from handlers.filters import HasRole
 from handlers.replies import answer, append_note, forged, send_or_log, show
 from handlers.states import CaseFlow
@@ -56,6 +53,8 @@ from storage.case_admin import (
 from storage.cases import CaseCard, Take, take_case
 from storage.followup import Blocked
 from storage.replays import source_key
+from views.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen
+from views.common import button, cut, local_datetime, payload
 from views.texts import Raw, plain, t
 
 log = logging.getLogger(__name__)
@@ -85,15 +84,6 @@ def router() -> Router:
 # --- rendering -------------------------------------------------------------------------------
 
 
-def _cut(text: str, width: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
-
-
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data)
-
-
 def age(opened_at: datetime, now: datetime, lang: str) -> str:
     """How long a case has been open: hours under a day, then days and hours."""
     hours = max(0, int((now - opened_at).total_seconds() // 3600))
@@ -119,7 +109,7 @@ def list_view(
     lines.append("")
     rows = []
     for case in page.cases:
-        name = _cut(_name(case.contact_name, case.organization), NAME_LIMIT)
+        name = cut(_name(case.contact_name, case.organization), NAME_LIMIT)
         score = (
             plain(lang, "cases.score", score=case.score)
             if case.score is not None
@@ -137,12 +127,12 @@ def list_view(
             )
         )
         data = CaseOpen(case_id=case.case_id, page=page.page).pack()
-        rows.append([_button(plain(lang, "cases.btn_open", case_id=case.case_id, name=name), data)])
+        rows.append([button(plain(lang, "cases.btn_open", case_id=case.case_id, name=name), data)])
     nav = []
     if page.page > 0:
-        nav.append(_button(plain(lang, "cases.btn_prev"), CaseList(page=page.page - 1).pack()))
+        nav.append(button(plain(lang, "cases.btn_prev"), CaseList(page=page.page - 1).pack()))
     if page.page < page.pages - 1:
-        nav.append(_button(plain(lang, "cases.btn_next"), CaseList(page=page.page + 1).pack()))
+        nav.append(button(plain(lang, "cases.btn_next"), CaseList(page=page.page + 1).pack()))
     if nav:
         rows.append(nav)
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
@@ -163,14 +153,14 @@ def _event_line(event: CaseEvent, detail: CaseDetail, lang: str, tz: Any, width:
     if action == "opened":
         what = t(lang, "cases.ev_opened_call" if detail.source == "call" else "cases.ev_opened")
     elif action in ("note", "resolved"):
-        what = t(lang, f"cases.ev_{action}", note=_cut(event.note or "", width))
+        what = t(lang, f"cases.ev_{action}", note=cut(event.note or "", width))
     elif action in ("taken", "reopened", *CLIENT_ACTIONS):
         what = t(lang, f"cases.ev_{action}")
     else:
-        what = t(lang, "cases.ev_other", action=_cut(action, 40))
+        what = t(lang, "cases.ev_other", action=cut(action, 40))
     when = local_datetime(event.at, tz)
     if event.actor_name and action not in CLIENT_ACTIONS:
-        actor = _cut(event.actor_name, NAME_LIMIT)
+        actor = cut(event.actor_name, NAME_LIMIT)
         return t(lang, "cases.ev_actor", when=when, actor=actor, what=Raw(what))
     return t(lang, "cases.ev_plain", when=when, what=Raw(what))
 
@@ -179,7 +169,7 @@ def _card_text(
     detail: CaseDetail, lang: str, settings: Settings, now: datetime, events: int, width: int
 ) -> str:
     card, tz = detail.card, settings.timezone
-    owner = _cut(card.owner_name or "—", NAME_LIMIT)
+    owner = cut(card.owner_name or "—", NAME_LIMIT)
     status = {
         "open": t(lang, "cases.status_open"),
         "taken": t(lang, "cases.status_taken", name=owner),
@@ -200,7 +190,7 @@ def _card_text(
     else:
         score = card.score if card.score is not None else "—"
         if card.reason:
-            reason = t(lang, "cases.card_reason", reason=f"«{_cut(card.reason, width * 3)}»")
+            reason = t(lang, "cases.card_reason", reason=f"«{cut(card.reason, width * 3)}»")
         else:
             pending = card.in_progress and not card.reason_given
             reason = t(
@@ -216,24 +206,24 @@ def _card_text(
     deal = t(lang, "alert.deal_none")
     if card.deal_description:
         when = card.deal_date.strftime("%d.%m.%Y") if card.deal_date else ""
-        deal = html.escape(f"{_cut(card.deal_description, width)}, {when}".strip(", "))
+        deal = html.escape(f"{cut(card.deal_description, width)}, {when}".strip(", "))
     lines += [
         "",
         t(
             lang,
             "cases.card_who",
-            name=_cut(card.contact_name or "—", width),
-            org=f", {_cut(card.organization, width)}" if card.organization else "",
+            name=cut(card.contact_name or "—", width),
+            org=f", {cut(card.organization, width)}" if card.organization else "",
             kind=plain(lang, f"kind.{card.kind}").lower(),
         ),
         t(lang, "cases.card_deal", deal=Raw(deal)),
-        t(lang, "cases.card_manager", manager=_cut(card.manager_name or "—", NAME_LIMIT)),
+        t(lang, "cases.card_manager", manager=cut(card.manager_name or "—", NAME_LIMIT)),
     ]
     outcome = []
     if card.status == "resolved" and detail.resolution:
         when = local_datetime(detail.resolved_at, tz) if detail.resolved_at else ""
         outcome.append(
-            t(lang, "cases.card_resolution", when=when, text=_cut(detail.resolution, width * 2))
+            t(lang, "cases.card_resolution", when=when, text=cut(detail.resolution, width * 2))
         )
     if detail.client_confirmed is not None:
         outcome.append(
@@ -266,7 +256,7 @@ def card_view(
     case_id, status = detail.card.case_id, detail.card.status
 
     def act(key: str, action: str) -> InlineKeyboardButton:
-        return _button(plain(lang, key), CaseAct(case_id=case_id, action=action, page=page).pack())
+        return button(plain(lang, key), CaseAct(case_id=case_id, action=action, page=page).pack())
 
     rows = []
     if status == "open":
@@ -275,7 +265,7 @@ def card_view(
         rows = [[act("cases.btn_note", "note"), act("cases.btn_resolve", "resolve")]]
     elif status == "resolved":
         rows = [[act("cases.btn_note", "note"), act("cases.btn_reopen", "reopen")]]
-    rows.append([_button(plain(lang, "cases.btn_back"), CaseList(page=page).pack())])
+    rows.append([button(plain(lang, "cases.btn_back"), CaseList(page=page).pack())])
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -284,10 +274,10 @@ def question_payload(case_id: int, lang: str, settings: Settings) -> dict[str, A
     markup = InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                _button(
+                button(
                     plain(lang, "confirm.btn_yes"), CaseConfirm(case_id=case_id, yes=True).pack()
                 ),
-                _button(
+                button(
                     plain(lang, "confirm.btn_no"), CaseConfirm(case_id=case_id, yes=False).pack()
                 ),
             ]
@@ -302,11 +292,11 @@ def reopened_notice_payload(card: CaseCard, lang: str) -> dict[str, Any]:
         lang,
         "cases.reopened_notice",
         case_id=card.case_id,
-        name=_cut(card.contact_name or "—", NAME_LIMIT),
-        org=f", {_cut(card.organization, NAME_LIMIT)}" if card.organization else "",
+        name=cut(card.contact_name or "—", NAME_LIMIT),
+        org=f", {cut(card.organization, NAME_LIMIT)}" if card.organization else "",
     )
-    button = _button(plain(lang, "cases.btn_open_case"), CaseOpen(case_id=card.case_id).pack())
-    return payload(text, InlineKeyboardMarkup(inline_keyboard=[[button]]))
+    open_case = button(plain(lang, "cases.btn_open_case"), CaseOpen(case_id=card.case_id).pack())
+    return payload(text, InlineKeyboardMarkup(inline_keyboard=[[open_case]]))
 
 
 # --- helpers -----------------------------------------------------------------------------------

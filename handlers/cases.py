@@ -8,12 +8,12 @@ from aiogram.types import CallbackQuery
 from domain.clock import Clock
 from domain.roles import Role
 from domain.settings import Settings
-from handlers.callbacks import CaseTake
 from handlers.filters import HasRole
 from handlers.replies import answer, forged
 from scheduler.alerts import refresh_case_alerts
 from storage import Database
 from storage.cases import Take, take_case
+from views.callbacks import CaseTake
 from views.texts import plain
 
 

@@ -13,11 +13,11 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from domain.roles import Role
 from domain.settings import Settings
 from domain.vocabulary import KINDS
-from handlers.callbacks import CommentsView
 from handlers.filters import HasRole
 from handlers.replies import answer, edit_in_place, forged
 from storage import Database
 from storage.stats import CATEGORY_SQL, latest_comments
+from views.callbacks import CommentsView
 from views.texts import plain, t
 
 log = logging.getLogger(__name__)

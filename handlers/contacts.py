@@ -25,13 +25,11 @@ from aiogram.types import (
     Message,
 )
 
-from bot.formatting import local_date
 from domain.clock import Clock
 from domain.nps import category
 from domain.parsing import Birthday, format_phone, parse_birthday, parse_phone
 from domain.roles import Role
 from domain.settings import Settings
-from handlers.callbacks import FindBirthday, FindComment, FindDeal, FindOpen, ForgetContact
 from handlers.filters import HasRole
 from handlers.replies import answer, forged
 from handlers.sale import start_sale_for_contact
@@ -49,6 +47,8 @@ from storage.contact_card import (
     set_birthday,
 )
 from storage.replays import source_key
+from views.callbacks import FindBirthday, FindComment, FindDeal, FindOpen, ForgetContact
+from views.common import cut, local_date
 from views.texts import CATALOGS, plain, t
 
 QUERY_LIMIT = 100
@@ -86,12 +86,6 @@ def _viewer(role: Role, user_id: int) -> int | None:
 
 
 # --- rendering -------------------------------------------------------------------------------
-
-
-def _cut(text: str, width: int) -> str:
-    """One line of at most `width` characters (whitespace and line breaks collapsed)."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1].rstrip() + "…"
 
 
 def _day(value: date) -> str:
@@ -133,15 +127,15 @@ def _card_text(
     unset = t(lang, "find.not_set")
     lines = [notice, ""] if notice else []
     lines += [
-        t(lang, "find.card_title", name=_cut(display_name(c, lang), width)),
+        t(lang, "find.card_title", name=cut(display_name(c, lang), width)),
         t(lang, "find.card_kind", kind=plain(lang, f"kind.{c.kind}")),
-        t(lang, "find.card_org", org=_cut(c.organization, width) if c.organization else unset),
+        t(lang, "find.card_org", org=cut(c.organization, width) if c.organization else unset),
         t(lang, "find.card_phone", phone=format_phone(c.phone) if c.phone else unset),
         t(lang, "find.card_birthday", birthday=str(Birthday(*c.birthday)) if c.birthday else unset),
         t(
             lang,
             "find.card_manager",
-            manager=_cut(card.manager_name, width) if card.manager_name else unset,
+            manager=cut(card.manager_name, width) if card.manager_name else unset,
         ),
     ]
     if card.consent is not None:
@@ -156,9 +150,7 @@ def _card_text(
         "find.deals_header",
         card.deals,
         items,
-        lambda d: t(
-            lang, "find.deal_line", date=_day(d.deal_date), text=_cut(d.description, width)
-        ),
+        lambda d: t(lang, "find.deal_line", date=_day(d.deal_date), text=cut(d.description, width)),
     )
     _section(
         lines,
@@ -172,7 +164,7 @@ def _card_text(
             date=local_date(a.at, tz),
             score=a.score,
             category=plain(lang, f"find.cat_{category(a.score)}"),
-            reason=_cut(a.reason, width) if a.reason else plain(lang, "find.answer_no_reason"),
+            reason=cut(a.reason, width) if a.reason else plain(lang, "find.answer_no_reason"),
         ),
     )
     _section(
@@ -186,7 +178,7 @@ def _card_text(
             "find.comment_line",
             date=local_date(m.at, tz),
             source=_label(lang, f"find.source_{m.source}", "find.source_manual"),
-            text=_cut(m.text, width),
+            text=cut(m.text, width),
         ),
     )
     _section(
@@ -203,7 +195,7 @@ def _card_text(
                 lang,
                 f"find.outcome_{call.outcome}",
                 "find.outcome_other",
-                code=_cut(call.outcome, 40),
+                code=cut(call.outcome, 40),
             ),
         ),
     )
@@ -216,9 +208,7 @@ def _card_text(
         lambda task: t(
             lang,
             "find.task_line",
-            kind=_label(
-                lang, f"find.task_{task.kind}", "find.task_other", kind=_cut(task.kind, 40)
-            ),
+            kind=_label(lang, f"find.task_{task.kind}", "find.task_other", kind=cut(task.kind, 40)),
             date=_day(task.due_date),
         ),
     )
@@ -264,8 +254,8 @@ def _list_text(found: Found, lang: str, width: int) -> str:
                 lang,
                 "find.list_line",
                 n=n,
-                name=_cut(display_name(c, lang), width),
-                details=f" — {_cut(details, width)}" if details else "",
+                name=cut(display_name(c, lang), width),
+                details=f" — {cut(details, width)}" if details else "",
             )
         )
     if found.total > len(found.contacts):
@@ -283,7 +273,7 @@ def render_list(found: Found, lang: str) -> tuple[str, InlineKeyboardMarkup]:
         [
             InlineKeyboardButton(
                 text=plain(
-                    lang, "find.btn_open", n=n, name=_cut(display_name(c, lang), BUTTON_NAME_LIMIT)
+                    lang, "find.btn_open", n=n, name=cut(display_name(c, lang), BUTTON_NAME_LIMIT)
                 ),
                 callback_data=FindOpen(contact_id=c.id).pack(),
             )

@@ -26,7 +26,6 @@ from aiogram.types import (
 from domain.clock import Clock
 from domain.roles import Role
 from domain.settings import Settings
-from handlers.callbacks import ForgetContact, ForgetMe
 from handlers.contacts import card_keyboard, display_name, render_card
 from handlers.replies import answer, edit_markup, forged, send_or_log, show
 from scheduler.alerts import refresh_case_alerts
@@ -39,6 +38,7 @@ from storage.forget import (
     erase_respondent,
     holds_data_about,
 )
+from views.callbacks import ForgetContact, ForgetMe
 from views.texts import plain, t
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,7 @@ from aiogram.types import (
 )
 
 from domain.vocabulary import KINDS
-from handlers.callbacks import (
-    CaseTake,
+from views.callbacks import (
     Consent,
     ReasonSkip,
     SaleAction,
@@ -22,23 +21,20 @@ from handlers.callbacks import (
     SaleSkip,
     Score,
 )
+from views.common import button
 from views.texts import plain
 
 SALE_FIELDS = ("kind", "name", "org", "phone", "birthday", "product", "date")
 
 
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text=text, callback_data=data)
-
-
 def _cancel(lang: str) -> InlineKeyboardButton:
-    return _button(plain(lang, "btn.cancel"), SaleAction(action="cancel").pack())
+    return button(plain(lang, "btn.cancel"), SaleAction(action="cancel").pack())
 
 
 def kinds(lang: str) -> InlineKeyboardMarkup:
     rows = [
-        [_button(plain(lang, f"kind.{k}"), SaleKind(kind=k).pack()) for k in KINDS[:2]],
-        [_button(plain(lang, f"kind.{k}"), SaleKind(kind=k).pack()) for k in KINDS[2:]],
+        [button(plain(lang, f"kind.{k}"), SaleKind(kind=k).pack()) for k in KINDS[:2]],
+        [button(plain(lang, f"kind.{k}"), SaleKind(kind=k).pack()) for k in KINDS[2:]],
         [_cancel(lang)],
     ]
     return InlineKeyboardMarkup(inline_keyboard=rows)
@@ -47,7 +43,7 @@ def kinds(lang: str) -> InlineKeyboardMarkup:
 def skip_or_cancel(lang: str, field: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [_button(plain(lang, "btn.skip"), SaleSkip(field=field).pack())],
+            [button(plain(lang, "btn.skip"), SaleSkip(field=field).pack())],
             [_cancel(lang)],
         ]
     )
@@ -62,11 +58,11 @@ def deal_dates(lang: str, today: date) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                _button(
+                button(
                     plain(lang, "sale.btn_today", date=today.strftime("%d.%m")),
                     SaleDate(day=today.isoformat()).pack(),
                 ),
-                _button(
+                button(
                     plain(lang, "sale.btn_yesterday", date=yesterday.strftime("%d.%m")),
                     SaleDate(day=yesterday.isoformat()).pack(),
                 ),
@@ -78,12 +74,12 @@ def deal_dates(lang: str, today: date) -> InlineKeyboardMarkup:
 
 def sale_confirm(lang: str) -> InlineKeyboardMarkup:
     edits = [
-        _button(plain(lang, f"sale.btn_edit_{field}"), SaleAction(action=field).pack())
+        button(plain(lang, f"sale.btn_edit_{field}"), SaleAction(action=field).pack())
         for field in SALE_FIELDS
     ]
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [_button(plain(lang, "sale.btn_save"), SaleAction(action="save").pack())],
+            [button(plain(lang, "sale.btn_save"), SaleAction(action="save").pack())],
             edits[0:3],
             edits[3:5],
             edits[5:7],
@@ -96,14 +92,14 @@ def scores(survey_id: int) -> InlineKeyboardMarkup:
     """0…10 in two rows that fit a phone screen: 0–5 and 6–10."""
 
     def row(values: range) -> list[InlineKeyboardButton]:
-        return [_button(str(v), Score(survey_id=survey_id, score=v).pack()) for v in values]
+        return [button(str(v), Score(survey_id=survey_id, score=v).pack()) for v in values]
 
     return InlineKeyboardMarkup(inline_keyboard=[row(range(0, 6)), row(range(6, 11))])
 
 
 def reason_skip(lang: str, survey_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        inline_keyboard=[[_button(plain(lang, "btn.skip"), ReasonSkip(survey_id=survey_id).pack())]]
+        inline_keyboard=[[button(plain(lang, "btn.skip"), ReasonSkip(survey_id=survey_id).pack())]]
     )
 
 
@@ -111,10 +107,10 @@ def consent(lang: str, survey_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [
-                _button(
+                button(
                     plain(lang, "survey.btn_yes"), Consent(survey_id=survey_id, yes=True).pack()
                 ),
-                _button(
+                button(
                     plain(lang, "survey.btn_no"), Consent(survey_id=survey_id, yes=False).pack()
                 ),
             ]
@@ -130,10 +126,4 @@ def share_phone(lang: str) -> ReplyKeyboardMarkup:
         ],
         resize_keyboard=True,
         one_time_keyboard=True,
-    )
-
-
-def take_case(lang: str, case_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[_button(plain(lang, "alert.btn_take"), CaseTake(case_id=case_id).pack())]]
     )

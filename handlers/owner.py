@@ -9,8 +9,6 @@ from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.formatting import local_datetime
-from bot.menus import set_chat_menu
 from bot.owner_views import (
     NpsReport,
     manager_picker,
@@ -18,7 +16,6 @@ from bot.owner_views import (
     nps_keyboard,
     nps_text,
     period_label,
-    signed,
 )
 from domain.clock import Clock
 from domain.deeplinks import LinkKind, make_link
@@ -27,9 +24,9 @@ from domain.periods import Period, resolve
 from domain.roles import Role, StaffMember
 from domain.settings import Settings
 from domain.vocabulary import KINDS
-from handlers.callbacks import ManagersPeriod, ManagerToggle, NpsPickManager, NpsView
 from handlers.filters import HasRole
 from handlers.replies import answer, edit_in_place, edit_markup, edit_message, forged
+from scheduler.menus import set_chat_menu
 from storage import Database
 from storage.case_admin import case_stats
 from storage.staff import create_invite, get_member, list_managers, set_manager_active
@@ -41,6 +38,8 @@ from storage.stats import (
     median_hours_to_answer,
     nps_counts,
 )
+from views.callbacks import ManagersPeriod, ManagerToggle, NpsPickManager, NpsView
+from views.common import local_datetime, signed
 from views.texts import plain, t
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,6 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, ReplyKeyboardRemove
 
-from bot.plan import payload
 from domain.clock import Clock
 from domain.parsing import format_phone
 from domain.roles import Role
@@ -27,6 +26,7 @@ from storage.referrals import (
     record_lead,
     referral_table,
 )
+from views.common import payload
 from views.texts import t
 
 not_command = ~F.text.startswith("/")

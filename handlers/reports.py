@@ -53,7 +53,6 @@ from domain.periods import Period, resolve
 from domain.roles import Role
 from domain.settings import Settings
 from domain.vocabulary import KINDS
-from handlers.callbacks import ExportPeriod
 from handlers.filters import HasRole
 from handlers.imports import SHUTDOWN_GRACE, ImportJobs
 from handlers.replies import answer, forged, send_or_log, show
@@ -66,6 +65,8 @@ from storage.reports import (
     last_months,
     monthly_nps,
 )
+from views.callbacks import ExportPeriod
+from views.common import signed
 from views.texts import Raw, plain, t
 
 log = logging.getLogger(__name__)
@@ -127,10 +128,6 @@ class Busy:
 
 
 # ---- /trend ---------------------------------------------------------------------------------
-
-
-def signed(nps: int | None) -> str:
-    return f"{nps:+d}" if nps else "0"
 
 
 def _month_names(lang: str, key: str) -> list[str]:

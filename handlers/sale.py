@@ -44,12 +44,12 @@ from domain.roles import Role
 from domain.settings import Settings
 from domain.vocabulary import KINDS
 from handlers import keyboards
-from handlers.callbacks import SaleAction, SaleDate, SaleKind, SaleSkip
 from handlers.filters import HasRole
 from handlers.replies import answer, send_or_log
 from handlers.states import Sale
 from storage import Database
 from storage.contacts import SaleInput, claim_link_delivery, record_sale, release_link_delivery
+from views.callbacks import SaleAction, SaleDate, SaleKind, SaleSkip
 from views.texts import t
 
 NAME_LIMITS = (2, 100)

@@ -19,13 +19,13 @@ from domain import tunables
 from domain.clock import Clock
 from domain.roles import Role
 from domain.settings import Settings
-from handlers.callbacks import SettingDay, SettingOpen, SettingPick, SettingReset
 from handlers.filters import HasRole
 from handlers.replies import answer, forged, show
 from handlers.states import SettingsFlow
 from storage import Database
 from storage.replays import Stored, source_key, stored_from
 from storage.settings import LiveSettings
+from views.callbacks import SettingDay, SettingOpen, SettingPick, SettingReset
 from views.texts import Raw, plain, t
 
 

@@ -10,13 +10,13 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, ReplyKeyboardRemove
 
-from bot.menus import set_chat_menu
 from domain.clock import Clock
 from domain.deeplinks import LinkKind, parse_payload
 from domain.roles import Role, StaffMember
 from domain.settings import Settings
 from handlers import referral, survey
 from handlers.replies import send_or_log
+from scheduler.menus import set_chat_menu
 from storage import Database
 from storage.followup import set_opt_out
 from storage.staff import Redeem, get_member, redeem_invite

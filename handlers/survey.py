@@ -27,7 +27,6 @@ from domain.deeplinks import LinkKind, make_link
 from domain.roles import Role
 from domain.settings import Settings
 from handlers import keyboards
-from handlers.callbacks import Consent, ReasonSkip, Score, SurveyResume
 from handlers.phone_input import read_own_phone
 from handlers.replies import answer, append_note, forged, send_or_log
 from handlers.states import SurveyFlow
@@ -51,6 +50,7 @@ from storage.surveys import (
     record_score,
     surveys_left_waiting,
 )
+from views.callbacks import Consent, ReasonSkip, Score, SurveyResume
 from views.texts import pick_language, plain, t
 
 log = logging.getLogger(__name__)

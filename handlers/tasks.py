@@ -23,7 +23,6 @@ from domain.parsing import parse_future_date
 from domain.planning import TaskSpec, lapse_for, next_workday, workday_on_or_after
 from domain.roles import Role
 from domain.settings import Cadence, Settings
-from handlers.callbacks import PlanPage, TaskAct, TaskOpen
 from handlers.filters import HasRole
 from handlers.replies import answer, forged, show
 from handlers.states import TaskFlow
@@ -43,6 +42,7 @@ from storage.tasks import (
     snooze_task,
     upcoming_tasks,
 )
+from views.callbacks import PlanPage, TaskAct, TaskOpen
 from views.texts import plain, t
 
 log = logging.getLogger(__name__)

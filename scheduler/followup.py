@@ -41,6 +41,7 @@ from storage.followup import (
 from storage.settings import LiveSettings
 from storage.staff import list_active_staff
 from storage.tasks import PLAN_CHUNK, contacts_due, due_tasks, replan, sweep_lapsed
+from views.common import payload
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +247,7 @@ class FollowUp:
             body = None
             if tasks:
                 text, markup = views.plan_message(tasks, 0, self.lang(member.language), today)
-                body = views.payload(text, markup)
+                body = payload(text, markup)
             if await queue_digest(self.db, member.user_id, today, body, now) and body:
                 queued += 1
         return queued

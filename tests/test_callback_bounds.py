@@ -28,7 +28,6 @@ import bot.app
 from bot.settings_views import encode
 from domain import tunables
 from domain.vocabulary import KINDS
-from handlers import callbacks
 from handlers.reports import PERIODS
 from handlers.sale import FIELD_STATE, SKIPPABLE
 from storage import Database
@@ -38,6 +37,7 @@ from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data
 from tests.test_case_admin import add_manager, detractor
 from tests.test_survey import CLIENT_ID, MANAGER_ID
+from views import callbacks
 
 FORGED = "Эта кнопка больше не действует."
 GENERIC = "Извините, что-то пошло не так. Попробуйте ещё раз чуть позже."

@@ -11,7 +11,6 @@ from typing import Any
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, TelegramMethod
 from aiogram.types import Update
 
-from handlers.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen
 from storage import Database
 from storage.case_admin import case_stats
 from storage.cases import case_of_survey
@@ -22,6 +21,7 @@ from storage.timefmt import ts
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data, buttons
 from tests.test_survey import CLIENT_ID, MANAGER_ID, Respondent, setup_sale
+from views.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen
 
 OTHER_MANAGER = 333
 STRANGER = 999

@@ -12,12 +12,12 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from bot.app import create_dispatcher
 from domain import tunables
 from domain.settings import Settings
-from handlers.callbacks import SettingDay, SettingPick, SettingReset
 from storage import Database
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data, buttons, replies
 from tests.test_cadence import at, record, sends, tasks
 from tests.test_survey import MANAGER_ID, Respondent, setup_sale
+from views.callbacks import SettingDay, SettingPick, SettingReset
 
 MSK = ZoneInfo("Europe/Moscow")
 

@@ -14,7 +14,6 @@ from aiogram.types import Update, User
 
 from bot.app import create_bot, create_dispatcher
 from domain.settings import Settings
-from handlers.callbacks import FindBirthday, FindComment, FindDeal, FindOpen
 from scheduler.sender import Sender
 from storage import Database
 from storage.contacts import SaleInput, record_sale
@@ -30,6 +29,7 @@ from tests.harness import (
     buttons,
     replies,
 )
+from views.callbacks import FindBirthday, FindComment, FindDeal, FindOpen
 from views.texts import CATALOGS
 
 MANAGER_ID = 222

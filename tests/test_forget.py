@@ -25,7 +25,6 @@ from aiogram.methods import (
 from aiogram.types import InputFile, ReplyKeyboardRemove
 
 from domain.settings import Settings
-from handlers.callbacks import ForgetContact, ForgetMe
 from handlers.reports import export_jobs
 from storage import Database
 from storage.case_admin import add_note, client_answer, resolve_case
@@ -43,6 +42,7 @@ from tests.test_e2e_foundation import api, bot_env  # noqa: F401 - fixture
 from tests.test_e2e_survey import has
 from tests.test_e2e_survey import record_sale as e2e_sale
 from tests.test_survey import CLIENT_ID, MANAGER_ID, Respondent, setup_sale
+from views.callbacks import ForgetContact, ForgetMe
 from views.texts import CATALOGS
 
 NAME = "Анна Смирнова"

@@ -37,7 +37,6 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from bot.app import create_bot, create_dispatcher, on_error
-from handlers import callbacks
 from scheduler.sender import Sender
 from storage import Database
 from storage.settings import LiveSettings
@@ -48,6 +47,7 @@ from tests.harness import BOT_USERNAME, FakeClock, Harness
 from tests.test_callback_bounds import FORGED, GENERIC, all_factories, refusal, texts
 from tests.test_case_admin import add_manager, detractor
 from tests.test_survey import CLIENT_ID, MANAGER_ID, setup_sale
+from views import callbacks
 
 STRANGER = 999
 ROLES = {"owner": OWNER_ID, "manager": MANAGER_ID, "respondent": CLIENT_ID, "stranger": STRANGER}

@@ -31,7 +31,6 @@ from aiogram.methods import (
 )
 from aiogram.types import BufferedInputFile, InputFile
 
-import handlers
 import handlers.reports
 from bot.app import create_bot
 from bot.chart import LABEL_GAP, Y_MAX, Y_MIN, TrendChart, label_positions

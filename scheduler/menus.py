@@ -1,4 +1,5 @@
-"""The command menu per role (`setMyCommands` with per-chat scopes, in each person's language).
+"""Setting the command menu per role (`setMyCommands` with per-chat scopes, in each person's
+language); the table of commands is views/menus.py.
 
 Menus are a convenience: a failure here is logged and never stops start-up or a handler.
 """
@@ -9,41 +10,16 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramNetworkError
-from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from aiogram.types import BotCommandScopeChat, BotCommandScopeDefault
 
 from domain.roles import Role
 from domain.settings import Settings
 from storage import Database
 from storage.staff import list_active_staff
-from views.texts import LANGUAGES, t
+from views.menus import commands_for
+from views.texts import LANGUAGES
 
 log = logging.getLogger(__name__)
-
-COMMANDS: dict[Role, tuple[str, ...]] = {
-    Role.GUEST: ("start", "help", "forget"),
-    Role.MANAGER: ("sale", "today", "week", "find", "cases", "import", "help", "cancel"),
-    Role.OWNER: (
-        "nps",
-        "managers",
-        "cases",
-        "comments",
-        "referrals",
-        "trend",
-        "export",
-        "settings",
-        "import",
-        "sale",
-        "today",
-        "find",
-        "invite",
-        "help",
-        "cancel",
-    ),
-}
-
-
-def commands_for(role: Role, lang: str) -> list[BotCommand]:
-    return [BotCommand(command=c, description=t(lang, f"cmd.{c}")) for c in COMMANDS[role]]
 
 
 async def set_chat_menu(bot: Bot, user_id: int, role: Role, lang: str) -> None:
