@@ -21,11 +21,11 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from bot.plan import KIND_EMOJI, plan_message, telegram_length
 from storage import Database
 from storage.followup import queue_nudges
 from storage.tasks import TaskView
 from storage.timefmt import ts
+from views.tasks import KIND_EMOJI, plan_message, telegram_length
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 REPEAT = 5

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import handlers  # noqa: F401  (first, as the bot imports it: bot.plan and handlers import each other)
+import handlers  # noqa: F401  (first, as the bot imports it: views.tasks and handlers import each other)
 from domain.settings import Settings
 from scheduler.followup import FollowUp
 from storage import Database

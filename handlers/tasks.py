@@ -17,7 +17,6 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot import plan as views
 from domain.daytime import respondent_moment
 from domain.parsing import parse_future_date
 from domain.planning import TaskSpec, lapse_for, next_workday, workday_on_or_after
@@ -42,6 +41,7 @@ from storage.tasks import (
     snooze_task,
     upcoming_tasks,
 )
+from views import tasks as views
 from views.callbacks import PlanPage, TaskAct, TaskOpen
 from views.texts import plain, t
 

@@ -20,7 +20,6 @@ from datetime import date, datetime
 
 import aiosqlite
 
-from bot import plan as views
 from domain.clock import Clock
 from domain.daytime import in_respondent_hours
 from domain.planning import add_working_days, add_working_hours, is_workday
@@ -41,7 +40,10 @@ from storage.followup import (
 from storage.settings import LiveSettings
 from storage.staff import list_active_staff
 from storage.tasks import PLAN_CHUNK, contacts_due, due_tasks, replan, sweep_lapsed
+from views import tasks as task_views
+from views.cases import case_escalate_payload, case_remind_payload
 from views.common import payload
+from views.survey import nudge_payload
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +248,7 @@ class FollowUp:
             # nothing to do is marked too, so no "morning" plan turns up in the afternoon.
             body = None
             if tasks:
-                text, markup = views.plan_message(tasks, 0, self.lang(member.language), today)
+                text, markup = task_views.plan_message(tasks, 0, self.lang(member.language), today)
                 body = payload(text, markup)
             if await queue_digest(self.db, member.user_id, today, body, now) and body:
                 queued += 1
@@ -256,8 +258,8 @@ class FollowUp:
         me = await self.sender.bot.me()
         today = self.today(now)
 
-        def render(task: views.TaskView, language: str | None) -> dict:  # type: ignore[type-arg]
-            return views.reminder_payload(
+        def render(task: task_views.TaskView, language: str | None) -> dict:  # type: ignore[type-arg]
+            return task_views.reminder_payload(
                 task, self.lang(language), self.settings, today, me.username or ""
             )
 
@@ -277,7 +279,7 @@ class FollowUp:
                 lang = self.lang(
                     (await staff_language(self.db, [case.manager_id]))[case.manager_id]
                 )
-                body = views.case_remind_payload(
+                body = case_remind_payload(
                     case.case_id, case.contact_name, case.score, cadence.case_take_hours, lang
                 )
                 message = (case.manager_id, f"case_remind:{case.case_id}", body)
@@ -294,7 +296,7 @@ class FollowUp:
                     (
                         owner,
                         f"case_escalate:{case.case_id}:{owner}",
-                        views.case_escalate_payload(
+                        case_escalate_payload(
                             case.case_id,
                             case.contact_name,
                             case.score,
@@ -337,13 +339,13 @@ class FollowUp:
                 now,
                 cadence.nudge_after_hours,
                 cadence.contact_min_days,
-                lambda survey_id, language: views.nudge_payload(survey_id, self.lang(language)),
+                lambda survey_id, language: nudge_payload(survey_id, self.lang(language)),
             )
         queued += await self.queue_case_deadlines(now)
         queued += await queue_unreachable_notices(
             self.db,
             now,
-            lambda name, phone, language: views.unreachable_payload(
+            lambda name, phone, language: task_views.unreachable_payload(
                 name, phone, self.lang(language)
             ),
         )

@@ -418,8 +418,8 @@ async def test_a_simulated_year(harness: Harness, db: Database, settings) -> Non
 
 
 def test_offer_card_fits_telegram_even_for_a_long_history(settings) -> None:
-    from bot.plan import task_card
     from storage.tasks import TaskView
+    from views.tasks import task_card
 
     task = TaskView(
         id=1,

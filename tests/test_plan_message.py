@@ -10,7 +10,6 @@ from html.parser import HTMLParser
 
 from aiogram.methods import EditMessageText, SendMessage
 
-from bot.plan import KIND_EMOJI, plan_message, telegram_length
 from storage import Database
 from storage.contacts import SaleInput, record_sale
 from storage.staff import create_invite, redeem_invite
@@ -19,6 +18,7 @@ from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data, buttons
 from tests.test_cadence import at, sends
 from tests.test_survey import MANAGER_ID
+from views.tasks import KIND_EMOJI, plan_message, telegram_length
 from views.texts import plural
 
 LIMIT = 4096

@@ -20,7 +20,7 @@ from domain.parsing import format_phone
 from domain.planning import next_birthday
 from domain.settings import Settings
 from storage.tasks import TaskView
-from views.callbacks import CaseTake, PlanPage, SurveyResume, TaskAct, TaskOpen
+from views.callbacks import PlanPage, TaskAct, TaskOpen
 from views.common import local_datetime, payload
 from views.texts import CATALOGS, Raw, plain, plural, t
 
@@ -341,41 +341,6 @@ def reminder_payload(
 ) -> dict[str, Any]:
     text, markup = task_card(task, lang, settings, today, bot_username=bot_username)
     return payload(t(lang, "reminder.title") + "\n\n" + text, markup)
-
-
-def nudge_payload(survey_id: int, lang: str) -> dict[str, Any]:
-    button = InlineKeyboardButton(
-        text=plain(lang, "btn.continue_survey"),
-        callback_data=SurveyResume(survey_id=survey_id).pack(),
-    )
-    return payload(t(lang, "nudge.text"), _markup([[button]]))
-
-
-def case_remind_payload(
-    case_id: int, name: str | None, score: int | None, hours: int, lang: str
-) -> dict[str, Any]:
-    take = InlineKeyboardButton(
-        text=plain(lang, "alert.btn_take"), callback_data=CaseTake(case_id=case_id).pack()
-    )
-    text = t(
-        lang, "case.remind", case_id=case_id, name=name or "—", score=score or "—", hours=hours
-    )
-    return payload(text, _markup([[take]]))
-
-
-def case_escalate_payload(
-    case_id: int, name: str | None, score: int | None, days: int, owner: str | None, lang: str
-) -> dict[str, Any]:
-    text = t(
-        lang,
-        "case.escalate",
-        case_id=case_id,
-        name=name or "—",
-        score=score if score is not None else "—",
-        days=days,
-        owner=owner or t(lang, "case.nobody"),
-    )
-    return payload(text)
 
 
 def unreachable_payload(name: str | None, phone: str | None, lang: str) -> dict[str, Any]:
