@@ -9,11 +9,11 @@ from typing import Any
 
 from aiogram import Bot
 
-from bot.cards import case_alert_payload
 from domain.settings import Settings
 from scheduler.sender import edit_to
 from storage import Database
 from storage.cases import CaseCard, Recipient, alert_messages, queue_alerts
+from views.cases import case_alert_payload
 
 log = logging.getLogger(__name__)
 

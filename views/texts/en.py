@@ -235,23 +235,6 @@ TEXTS: dict[str, str] = {
     "survey.paused": "All right, let's stop here. To continue the survey, open the link again.",
     "survey.done_already": "Your answer is already recorded, thank you.",
     # --- detractor alerts ---
-    "alert.case": (
-        "⚠️ Unhappy feedback: score {score} of 10\n\n"
-        "Who: {name}{org} ({kind})\nDeal: {deal}\nManager: {manager}\n"
-        "Reason: {reason}\nContact: {contact}\n\n"
-        "Case #{case_id}: someone needs to contact the person and solve the problem."
-    ),
-    "alert.contact_phone": "agreed, phone {phone}",
-    "alert.contact_telegram": "agreed, left no phone — write to them in Telegram",
-    "alert.contact_no": "does not want to be called",
-    "alert.contact_unknown": "did not answer the contact question",
-    "alert.reason_none": "not given",
-    "alert.pending": "still answering the survey…",
-    "alert.deal_none": "—",
-    "alert.btn_take": "🙋 I'll take it",
-    "alert.taken": "✅ Taken by {name}, {when}",
-    "alert.taken_you": "Case #{case_id} is yours. Contact the person as soon as possible.",
-    "alert.already_taken": "{name} has already taken this case.",
     # --- /nps ---
     "nps.unreliable": "⚠️ Fewer than 10 answers — the figure is not reliable yet.",
     "nps.by_kind": "By group:",

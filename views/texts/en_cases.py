@@ -110,4 +110,30 @@ TEXTS: dict[str, str] = {
         "Thank you for telling us. We are working on your issue again — someone will contact you."
     ),
     "confirm.done_already": "Your answer is already recorded, thank you.",
+    "alert.case": (
+        "⚠️ Unhappy feedback: score {score} of 10\n\n"
+        "Who: {name}{org} ({kind})\nDeal: {deal}\nManager: {manager}\n"
+        "Reason: {reason}\nContact: {contact}\n\n"
+        "Case #{case_id}: someone needs to contact the person and solve the problem."
+    ),
+    "alert.contact_phone": "agreed, phone {phone}",
+    "alert.contact_telegram": "agreed, left no phone — write to them in Telegram",
+    "alert.contact_no": "does not want to be called",
+    "alert.contact_unknown": "did not answer the contact question",
+    "alert.reason_none": "not given",
+    "alert.pending": "still answering the survey…",
+    "alert.deal_none": "—",
+    "alert.btn_take": "🙋 I'll take it",
+    "alert.taken": "✅ Taken by {name}, {when}",
+    "alert.taken_you": "Case #{case_id} is yours. Contact the person as soon as possible.",
+    "alert.already_taken": "{name} has already taken this case.",
+    "case.remind": (
+        "⏰ Case #{case_id} ({name}, score {score}) has not been taken for {hours} working "
+        "hours. Please take it — the person is waiting for an answer."
+    ),
+    "case.escalate": (
+        "🚨 Case #{case_id} ({name}, score {score}) is not resolved after {days} working days. "
+        "Owner: {owner}."
+    ),
+    "case.nobody": "nobody",
 }

@@ -135,15 +135,6 @@ TEXTS: dict[str, str] = {
         "Hello! Did you manage to find a minute for our three questions? I understand how busy "
         "you are — it takes half a minute."
     ),
-    "case.remind": (
-        "⏰ Case #{case_id} ({name}, score {score}) has not been taken for {hours} working "
-        "hours. Please take it — the person is waiting for an answer."
-    ),
-    "case.escalate": (
-        "🚨 Case #{case_id} ({name}, score {score}) is not resolved after {days} working days. "
-        "Owner: {owner}."
-    ),
-    "case.nobody": "nobody",
     "unreachable.notice": (
         "⚠️ {name}: the bot can no longer write to this person (they blocked the bot or deleted "
         "the account). Contact them directly{phone}."

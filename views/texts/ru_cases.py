@@ -109,4 +109,30 @@ TEXTS: dict[str, str] = {
         "Спасибо, что сказали. Мы снова взялись за вашу проблему — с вами свяжутся."
     ),
     "confirm.done_already": "Ответ уже записан, спасибо.",
+    "alert.case": (
+        "⚠️ Недовольный отзыв: оценка {score} из 10\n\n"
+        "Кто: {name}{org} ({kind})\nСделка: {deal}\nМенеджер: {manager}\n"
+        "Причина: {reason}\nСвязь: {contact}\n\n"
+        "Случай №{case_id}: нужно связаться с человеком и решить проблему."
+    ),
+    "alert.contact_phone": "согласен(на), телефон {phone}",
+    "alert.contact_telegram": "согласен(на), телефон не оставил(а) — напишите в Telegram",
+    "alert.contact_no": "не согласен(на) на звонок",
+    "alert.contact_unknown": "не ответил(а) на вопрос о связи",
+    "alert.reason_none": "не указана",
+    "alert.pending": "ещё отвечает на опрос…",
+    "alert.deal_none": "—",
+    "alert.btn_take": "🙋 Беру случай",
+    "alert.taken": "✅ Случай взял(а): {name}, {when}",
+    "alert.taken_you": "Случай №{case_id} ваш. Свяжитесь с человеком как можно скорее.",
+    "alert.already_taken": "Случай уже взял(а) {name}.",
+    "case.remind": (
+        "⏰ Случай №{case_id} ({name}, оценка {score}) никто не взял за {hours} рабочих часа. "
+        "Возьмите его — человек ждёт ответа."
+    ),
+    "case.escalate": (
+        "🚨 Случай №{case_id} ({name}, оценка {score}) не решён за {days} рабочих дня. "
+        "Ответственный: {owner}."
+    ),
+    "case.nobody": "никто",
 }
