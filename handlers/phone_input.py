@@ -9,7 +9,7 @@ from aiogram.types import Message
 
 from domain.parsing import parse_phone, parse_shared_phone
 from domain.settings import Settings
-from handlers import keyboards
+from views.survey import share_phone
 from views.texts import plain, t
 
 
@@ -24,9 +24,7 @@ async def read_own_phone(message: Message, lang: str, settings: Settings) -> Pho
     assert message.from_user is not None
     if message.contact is not None:
         if message.contact.user_id != message.from_user.id:
-            await message.answer(
-                t(lang, "survey.phone_not_own"), reply_markup=keyboards.share_phone(lang)
-            )
+            await message.answer(t(lang, "survey.phone_not_own"), reply_markup=share_phone(lang))
             return None
         # The account's own number comes in international form, usually without the "+".
         phone = parse_shared_phone(message.contact.phone_number, settings.phone_region, own=True)
@@ -36,8 +34,6 @@ async def read_own_phone(message: Message, lang: str, settings: Settings) -> Pho
             return PhoneReply(None)
         phone = parse_phone(text, settings.phone_region)
     if phone is None:
-        await message.answer(
-            t(lang, "survey.phone_invalid"), reply_markup=keyboards.share_phone(lang)
-        )
+        await message.answer(t(lang, "survey.phone_invalid"), reply_markup=share_phone(lang))
         return None
     return PhoneReply(phone)

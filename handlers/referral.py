@@ -12,7 +12,6 @@ from domain.clock import Clock
 from domain.parsing import format_phone
 from domain.roles import Role
 from domain.settings import Settings
-from handlers import keyboards
 from handlers.filters import HasRole
 from handlers.phone_input import read_own_phone
 from handlers.states import ReferralFlow
@@ -27,6 +26,7 @@ from storage.referrals import (
     referral_table,
 )
 from views.common import payload
+from views.survey import share_phone
 from views.texts import t
 
 not_command = ~F.text.startswith("/")
@@ -81,9 +81,7 @@ async def on_name(message: Message, state: FSMContext, lang: str) -> None:
         return
     await state.update_data(name=name)
     await state.set_state(ReferralFlow.phone)
-    await message.answer(
-        t(lang, "referral.ask_phone", name=name), reply_markup=keyboards.share_phone(lang)
-    )
+    await message.answer(t(lang, "referral.ask_phone", name=name), reply_markup=share_phone(lang))
 
 
 async def _finish(
@@ -152,9 +150,7 @@ async def on_other(message: Message, state: FSMContext, lang: str) -> None:
     if await state.get_state() == ReferralFlow.name.state:
         await message.answer(t(lang, "referral.name_invalid"))
     else:
-        await message.answer(
-            t(lang, "survey.phone_invalid"), reply_markup=keyboards.share_phone(lang)
-        )
+        await message.answer(t(lang, "survey.phone_invalid"), reply_markup=share_phone(lang))
 
 
 async def referrals_command(message: Message, lang: str, db: Database) -> None:

@@ -29,12 +29,9 @@ from aiogram.types import (
     TelegramObject,
 )
 
-from bot.qr import qr_png
 from domain.clock import Clock
 from domain.deeplinks import LinkKind, make_link
 from domain.parsing import (
-    Birthday,
-    format_phone,
     parse_birthday,
     parse_deal_date,
     parse_phone,
@@ -43,13 +40,14 @@ from domain.parsing import (
 from domain.roles import Role
 from domain.settings import Settings
 from domain.vocabulary import KINDS
-from handlers import keyboards
 from handlers.filters import HasRole
 from handlers.replies import answer, send_or_log
 from handlers.states import Sale
 from storage import Database
 from storage.contacts import SaleInput, claim_link_delivery, record_sale, release_link_delivery
 from views.callbacks import SaleAction, SaleDate, SaleKind, SaleSkip
+from views.qr import qr_png
+from views.sale import question
 from views.texts import t
 
 NAME_LIMITS = (2, 100)
@@ -110,21 +108,8 @@ def _question(
     target: State, data: dict[str, Any], lang: str, clock: Clock, settings: Settings
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The text and buttons of the question asked in `target`."""
-    if target == Sale.kind:
-        return t(lang, "sale.ask_kind"), keyboards.kinds(lang)
-    if target == Sale.name:
-        return t(lang, "sale.ask_name"), keyboards.cancel_only(lang)
-    if target == Sale.organization:
-        return t(lang, "sale.ask_org"), keyboards.skip_or_cancel(lang, "org")
-    if target == Sale.phone:
-        return t(lang, "sale.ask_phone"), keyboards.skip_or_cancel(lang, "phone")
-    if target == Sale.birthday:
-        return t(lang, "sale.ask_birthday"), keyboards.skip_or_cancel(lang, "birthday")
-    if target == Sale.product:
-        return t(lang, "sale.ask_product"), keyboards.cancel_only(lang)
-    if target == Sale.deal_date:
-        return t(lang, "sale.ask_date"), keyboards.deal_dates(lang, _today(clock, settings))
-    return _summary(data, lang), keyboards.sale_confirm(lang)
+    step = target.state.split(":", 1)[1] if target.state else "confirm"
+    return question(step, data, lang, _today(clock, settings))
 
 
 async def _ask(
@@ -188,23 +173,6 @@ async def _next(
         target = ORDER[ORDER.index(current) + 1]
     await state.update_data(**values, moved=[message.message_id, target.state])
     await _ask(message, state, target, lang, clock, settings)
-
-
-def _summary(data: dict[str, Any], lang: str) -> str:
-    unset = t(lang, "sale.not_set")
-    bday = data.get("birthday")
-    deal_date = data.get("deal_date")
-    return t(
-        lang,
-        "sale.confirm",
-        kind=t(lang, f"kind.{data.get('kind', 'client')}"),
-        name=data.get("name") or unset,
-        org=data.get("org") or unset,
-        phone=format_phone(data["phone"]) if data.get("phone") else unset,
-        birthday=str(Birthday(*bday)) if bday else unset,
-        product=data.get("product") or unset,
-        date=date.fromisoformat(deal_date).strftime("%d.%m.%Y") if deal_date else unset,
-    )
 
 
 async def start_sale(

@@ -26,7 +26,6 @@ from domain.clock import Clock
 from domain.deeplinks import LinkKind, make_link
 from domain.roles import Role
 from domain.settings import Settings
-from handlers import keyboards
 from handlers.phone_input import read_own_phone
 from handlers.replies import answer, append_note, forged, send_or_log
 from handlers.states import SurveyFlow
@@ -51,6 +50,7 @@ from storage.surveys import (
     surveys_left_waiting,
 )
 from views.callbacks import Consent, ReasonSkip, Score, SurveyResume
+from views.survey import question
 from views.texts import pick_language, plain, t
 
 log = logging.getLogger(__name__)
@@ -146,16 +146,7 @@ async def ask(
         return
     await state.set_state(getattr(SurveyFlow, step.value))
     await state.set_data({"survey_id": survey.id})
-    if step is Step.SCORE:
-        key = "survey.q1_client" if survey.kind == "client" else "survey.q1_partner"
-        text, markup = t(lang, key, company=settings.company_name), keyboards.scores(survey.id)
-    elif step is Step.REASON:
-        text = t(lang, f"survey.q2_{survey.category}")
-        markup = keyboards.reason_skip(lang, survey.id)
-    elif step is Step.CONSENT:
-        text, markup = t(lang, "survey.q3"), keyboards.consent(lang, survey.id)
-    else:
-        text, markup = t(lang, "survey.ask_phone"), keyboards.share_phone(lang)
+    text, markup = question(survey, lang, settings)
     await send_or_log(bot.send_message(chat_id, text, reply_markup=markup), "survey question")
     await mark_asked(db, survey.id, step)
 

@@ -8,12 +8,12 @@ import pytest
 from aiogram.methods import SendMessage, SendPhoto
 from aiogram.types import Update
 
-from bot.qr import qr_png
 from storage import Database
 from storage.staff import create_invite, redeem_invite
 from tests.conftest import OWNER_ID
 from tests.harness import BOT_USERNAME, Harness, as_message, button_data, buttons, replies
 from tests.test_replay import Crash, crash_on, feed
+from views.qr import qr_png
 
 MANAGER_ID = 222
 LINK_RE = re.compile(rf"https://t\.me/{BOT_USERNAME}\?start=s_([A-Za-z0-9_-]+)")

@@ -1,28 +1,27 @@
-"""Keyboards built from texts and callback data (no handler builds markup inline)."""
+"""What /sale shows: each question with its buttons (kind, Skip, Cancel, deal dates) and the
+summary to confirm. The question is picked by the name of its FSM state, so the handler keeps
+the states and this module never imports handlers."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
 )
 
+from domain.parsing import Birthday, format_phone
 from domain.vocabulary import KINDS
 from views.callbacks import (
-    Consent,
-    ReasonSkip,
     SaleAction,
     SaleDate,
     SaleKind,
     SaleSkip,
-    Score,
 )
 from views.common import button
-from views.texts import plain
+from views.texts import plain, t
 
 SALE_FIELDS = ("kind", "name", "org", "phone", "birthday", "product", "date")
 
@@ -88,42 +87,39 @@ def sale_confirm(lang: str) -> InlineKeyboardMarkup:
     )
 
 
-def scores(survey_id: int) -> InlineKeyboardMarkup:
-    """0…10 in two rows that fit a phone screen: 0–5 and 6–10."""
-
-    def row(values: range) -> list[InlineKeyboardButton]:
-        return [button(str(v), Score(survey_id=survey_id, score=v).pack()) for v in values]
-
-    return InlineKeyboardMarkup(inline_keyboard=[row(range(0, 6)), row(range(6, 11))])
-
-
-def reason_skip(lang: str, survey_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[button(plain(lang, "btn.skip"), ReasonSkip(survey_id=survey_id).pack())]]
-    )
-
-
-def consent(lang: str, survey_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                button(
-                    plain(lang, "survey.btn_yes"), Consent(survey_id=survey_id, yes=True).pack()
-                ),
-                button(
-                    plain(lang, "survey.btn_no"), Consent(survey_id=survey_id, yes=False).pack()
-                ),
-            ]
-        ]
-    )
+def question(
+    step: str, data: dict[str, Any], lang: str, today: date
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The text and buttons of the /sale question of `step` (the name of its FSM state)."""
+    if step == "kind":
+        return t(lang, "sale.ask_kind"), kinds(lang)
+    if step == "name":
+        return t(lang, "sale.ask_name"), cancel_only(lang)
+    if step == "organization":
+        return t(lang, "sale.ask_org"), skip_or_cancel(lang, "org")
+    if step == "phone":
+        return t(lang, "sale.ask_phone"), skip_or_cancel(lang, "phone")
+    if step == "birthday":
+        return t(lang, "sale.ask_birthday"), skip_or_cancel(lang, "birthday")
+    if step == "product":
+        return t(lang, "sale.ask_product"), cancel_only(lang)
+    if step == "deal_date":
+        return t(lang, "sale.ask_date"), deal_dates(lang, today)
+    return summary(data, lang), sale_confirm(lang)
 
 
-def share_phone(lang: str) -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        keyboard=[
-            [KeyboardButton(text=plain(lang, "survey.btn_share_phone"), request_contact=True)],
-            [KeyboardButton(text=plain(lang, "survey.btn_no_phone"))],
-        ],
-        resize_keyboard=True,
-        one_time_keyboard=True,
+def summary(data: dict[str, Any], lang: str) -> str:
+    unset = t(lang, "sale.not_set")
+    bday = data.get("birthday")
+    deal_date = data.get("deal_date")
+    return t(
+        lang,
+        "sale.confirm",
+        kind=t(lang, f"kind.{data.get('kind', 'client')}"),
+        name=data.get("name") or unset,
+        org=data.get("org") or unset,
+        phone=format_phone(data["phone"]) if data.get("phone") else unset,
+        birthday=str(Birthday(*bday)) if bday else unset,
+        product=data.get("product") or unset,
+        date=date.fromisoformat(deal_date).strftime("%d.%m.%Y") if deal_date else unset,
     )
