@@ -7,21 +7,13 @@ import logging
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.owner_views import (
-    NpsReport,
-    manager_picker,
-    managers_period_row,
-    nps_keyboard,
-    nps_text,
-    period_label,
-)
 from domain.clock import Clock
 from domain.deeplinks import LinkKind, make_link
 from domain.nps import margin_of_error, sum_counts
-from domain.periods import Period, resolve
-from domain.roles import Role, StaffMember
+from domain.periods import resolve
+from domain.roles import Role
 from domain.settings import Settings
 from domain.vocabulary import KINDS
 from handlers.filters import HasRole
@@ -32,22 +24,23 @@ from storage.case_admin import case_stats
 from storage.staff import create_invite, get_member, list_managers, set_manager_active
 from storage.stats import (
     Filters,
-    ManagerRow,
     kinds_in_period,
     manager_rows,
     median_hours_to_answer,
     nps_counts,
 )
 from views.callbacks import ManagersPeriod, ManagerToggle, NpsPickManager, NpsView
-from views.common import local_datetime, signed
+from views.common import local_datetime
+from views.owner import (
+    NpsReport,
+    manager_picker,
+    nps_keyboard,
+    nps_text,
+    render_managers,
+)
 from views.texts import plain, t
 
 log = logging.getLogger(__name__)
-
-# Telegram refuses a message over 4096 characters: at most 40 managers, names cut to 40 characters
-# (about 70 characters a line); beyond that the list says how many more there are.
-MAX_LISTED = 40
-NAME_CUT = 40
 
 
 def router() -> Router:
@@ -73,53 +66,6 @@ async def invite_command(
     link = make_link(me.username or "", LinkKind.INVITE, invite.token)
     expires = local_datetime(invite.expires_at, settings.timezone)
     await message.answer(t(lang, "invite.created", link=link, expires=expires))
-
-
-def render_managers(
-    managers: list[StaffMember],
-    rows: list[ManagerRow],
-    period: Period,
-    lang: str,
-    settings: Settings,
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The managers' discipline for a period (problems on top), and their access toggles."""
-    if not managers:
-        return t(lang, "managers.empty"), None
-    lines = [t(lang, "managers.stats_head", period=period_label(period, lang)), ""]
-    shown = rows[:MAX_LISTED]
-    for n, row in enumerate(shown, start=1):
-        name = row.name if len(row.name) <= NAME_CUT else row.name[: NAME_CUT - 1] + "…"
-        nps = row.counts.nps
-        lines.append(
-            t(
-                lang,
-                "managers.stats_line",
-                n=n,
-                name=name,
-                inactive=t(lang, "managers.inactive_mark") if not row.active else "",
-                deals=row.deals,
-                sent=row.sent,
-                opened=row.opened,
-                answered=row.counts.responded,
-                share=row.counts.response_rate,
-                nps=signed(nps) if nps is not None else t(lang, "managers.stats_none"),
-                overdue=row.overdue,
-                missed=row.missed,
-                cases=row.open_cases,
-            )
-        )
-    if len(rows) > MAX_LISTED:
-        lines.append(t(lang, "managers.more", count=len(rows) - MAX_LISTED))
-    buttons: list[list[InlineKeyboardButton]] = [managers_period_row(period.code, lang)]
-    for m in managers[:MAX_LISTED]:
-        name = m.full_name if len(m.full_name) <= NAME_CUT else m.full_name[: NAME_CUT - 1] + "…"
-        key = "managers.btn_deactivate" if m.active else "managers.btn_reactivate"
-        data = ManagerToggle(user_id=m.user_id, active=not m.active).pack()
-        buttons.append([InlineKeyboardButton(text=plain(lang, key, name=name), callback_data=data)])
-    text = "\n".join(lines)
-    if len(text) > 4000:  # very long names and many managers: keep within Telegram's limit
-        text = text[:3990] + "…"
-    return text, InlineKeyboardMarkup(inline_keyboard=buttons)
 
 
 async def _managers_view(

@@ -1,4 +1,5 @@
-"""The owner's figures as messages: /nps for a period, kind and manager, and /managers' table."""
+"""The owner's figures as messages: /nps for a period, kind and manager, and /managers' table
+with the access toggles."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from domain.nps import NpsCounts
 from domain.periods import CODES, Period
+from domain.roles import StaffMember
+from domain.settings import Settings
 from domain.vocabulary import KINDS
-from views.callbacks import ManagersPeriod, NpsPickManager, NpsView
+from storage.stats import ManagerRow
+from views.callbacks import ManagersPeriod, ManagerToggle, NpsPickManager, NpsView
 from views.common import signed
 from views.texts import plain, t
 
@@ -211,3 +215,56 @@ def managers_period_row(period: str, lang: str) -> list[InlineKeyboardButton]:
         )
         for code in ("7", "30", "90", "y")
     ]
+
+
+# Telegram refuses a message over 4096 characters: at most 40 managers, names cut to 40 characters
+# (about 70 characters a line); beyond that the list says how many more there are.
+MAX_LISTED = 40
+NAME_CUT = 40
+
+
+def render_managers(
+    managers: list[StaffMember],
+    rows: list[ManagerRow],
+    period: Period,
+    lang: str,
+    settings: Settings,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The managers' discipline for a period (problems on top), and their access toggles."""
+    if not managers:
+        return t(lang, "managers.empty"), None
+    lines = [t(lang, "managers.stats_head", period=period_label(period, lang)), ""]
+    shown = rows[:MAX_LISTED]
+    for n, row in enumerate(shown, start=1):
+        name = row.name if len(row.name) <= NAME_CUT else row.name[: NAME_CUT - 1] + "…"
+        nps = row.counts.nps
+        lines.append(
+            t(
+                lang,
+                "managers.stats_line",
+                n=n,
+                name=name,
+                inactive=t(lang, "managers.inactive_mark") if not row.active else "",
+                deals=row.deals,
+                sent=row.sent,
+                opened=row.opened,
+                answered=row.counts.responded,
+                share=row.counts.response_rate,
+                nps=signed(nps) if nps is not None else t(lang, "managers.stats_none"),
+                overdue=row.overdue,
+                missed=row.missed,
+                cases=row.open_cases,
+            )
+        )
+    if len(rows) > MAX_LISTED:
+        lines.append(t(lang, "managers.more", count=len(rows) - MAX_LISTED))
+    buttons: list[list[InlineKeyboardButton]] = [managers_period_row(period.code, lang)]
+    for m in managers[:MAX_LISTED]:
+        name = m.full_name if len(m.full_name) <= NAME_CUT else m.full_name[: NAME_CUT - 1] + "…"
+        key = "managers.btn_deactivate" if m.active else "managers.btn_reactivate"
+        data = ManagerToggle(user_id=m.user_id, active=not m.active).pack()
+        buttons.append([InlineKeyboardButton(text=plain(lang, key, name=name), callback_data=data)])
+    text = "\n".join(lines)
+    if len(text) > 4000:  # very long names and many managers: keep within Telegram's limit
+        text = text[:3990] + "…"
+    return text, InlineKeyboardMarkup(inline_keyboard=buttons)
