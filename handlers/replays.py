@@ -14,13 +14,13 @@ from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.types import Message
 
-from bot.settings_views import shown
 from domain.settings import Settings
 from scheduler.alerts import refresh_case_alerts
 from scheduler.sender import Sender
 from storage import Database
 from storage.replays import source_key, stored_from
 from storage.settings import LiveSettings
+from views.settings import shown
 from views.texts import Raw, plain, t
 
 

@@ -14,7 +14,6 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot.settings_views import card, decode, editor, shown
 from domain import tunables
 from domain.clock import Clock
 from domain.roles import Role
@@ -26,6 +25,7 @@ from storage import Database
 from storage.replays import Stored, source_key, stored_from
 from storage.settings import LiveSettings
 from views.callbacks import SettingDay, SettingOpen, SettingPick, SettingReset
+from views.settings import card, decode, editor, shown
 from views.texts import Raw, plain, t
 
 

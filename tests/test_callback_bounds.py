@@ -25,7 +25,6 @@ from aiogram.methods import (
 from aiogram.types import ErrorEvent
 
 import bot.app
-from bot.settings_views import encode
 from domain import tunables
 from domain.vocabulary import KINDS
 from handlers.reports import PERIODS
@@ -38,6 +37,7 @@ from tests.harness import Harness, as_message, button_data
 from tests.test_case_admin import add_manager, detractor
 from tests.test_survey import CLIENT_ID, MANAGER_ID
 from views import callbacks
+from views.settings import encode
 
 FORGED = "Эта кнопка больше не действует."
 GENERIC = "Извините, что-то пошло не так. Попробуйте ещё раз чуть позже."
