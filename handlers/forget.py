@@ -17,8 +17,6 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     Message,
     ReplyKeyboardRemove,
 )
@@ -26,7 +24,6 @@ from aiogram.types import (
 from domain.clock import Clock
 from domain.roles import Role
 from domain.settings import Settings
-from handlers.contacts import card_keyboard, display_name, render_card
 from handlers.replies import answer, edit_markup, forged, send_or_log, show
 from scheduler.alerts import refresh_case_alerts
 from storage import Database
@@ -39,6 +36,8 @@ from storage.forget import (
     holds_data_about,
 )
 from views.callbacks import ForgetContact, ForgetMe
+from views.contacts import card_keyboard, display_name, render_card
+from views.forget import ask_owner_keyboard, keyboard
 from views.texts import plain, t
 
 log = logging.getLogger(__name__)
@@ -50,14 +49,6 @@ def router() -> Router:
     r.callback_query.register(on_answer, ForgetMe.filter())
     r.callback_query.register(on_owner, ForgetContact.filter())
     return r
-
-
-def _keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text=text, callback_data=data)] for text, data in buttons
-        ]
-    )
 
 
 async def _refresh_alerts(
@@ -87,7 +78,7 @@ async def forget_command(
         return
     await message.answer(
         t(lang, "forget.ask", days=settings.backup_keep),
-        reply_markup=_keyboard(
+        reply_markup=keyboard(
             (plain(lang, "forget.btn_yes"), ForgetMe(yes=True).pack()),
             (plain(lang, "forget.btn_no"), ForgetMe(yes=False).pack()),
         ),
@@ -129,19 +120,6 @@ async def on_answer(
 # --- an owner, from the contact's card -------------------------------------------------------
 
 
-def _ask_owner_keyboard(lang: str, contact_id: int) -> InlineKeyboardMarkup:
-    return _keyboard(
-        (
-            plain(lang, "forget.owner_btn_yes"),
-            ForgetContact(contact_id=contact_id, action="yes").pack(),
-        ),
-        (
-            plain(lang, "forget.owner_btn_no"),
-            ForgetContact(contact_id=contact_id, action="no").pack(),
-        ),
-    )
-
-
 async def on_owner(
     query: CallbackQuery,
     callback_data: ForgetContact,
@@ -180,7 +158,7 @@ async def on_owner(
     if action == "ask":
         name = display_name(card.contact, lang)
         text = t(lang, "forget.owner_ask", name=name, days=settings.backup_keep)
-        await show(query, bot, text, _ask_owner_keyboard(lang, contact_id))
+        await show(query, bot, text, ask_owner_keyboard(lang, contact_id))
     else:
         markup = card_keyboard(lang, contact_id, can_erase=True)
         await show(query, bot, render_card(card, lang, settings), markup)
