@@ -16,12 +16,10 @@ import asyncio
 import logging
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, tzinfo
 from pathlib import Path
-from typing import TypeVar
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.enums import ChatAction
@@ -31,48 +29,41 @@ from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
     FSInputFile,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     Message,
 )
 
-from bot.chart import Series, TrendChart, render_trend
-from bot.exports import (
-    Column,
-    TableWriter,
-    Value,
-    answer_cells,
-    answer_columns,
-    contact_cells,
-    contact_columns,
-    fit_for_upload,
-)
 from domain.clock import Clock
-from domain.nps import NpsCounts, sum_counts
 from domain.periods import Period, resolve
 from domain.roles import Role
 from domain.settings import Settings
-from domain.vocabulary import KINDS
 from handlers.filters import HasRole
 from handlers.imports import SHUTDOWN_GRACE, ImportJobs
 from handlers.replies import answer, forged, send_or_log, show
 from storage import Database
 from storage.import_runs import EXPORT, end_run, start_run
 from storage.reports import (
-    Month,
     iter_answers,
     iter_contacts,
     last_months,
     monthly_nps,
 )
 from views.callbacks import ExportPeriod
-from views.common import signed
+from views.chart import render_trend
+from views.exports import (
+    Table,
+    answer_cells,
+    answer_columns,
+    contact_cells,
+    contact_columns,
+    fit_for_upload,
+    write_table,
+)
+from views.reports import build_chart, export_period_label, period_keyboard, trend_caption
 from views.texts import Raw, plain, t
 
 log = logging.getLogger(__name__)
 
 PERIODS = ("30", "90", "y", "all")  # the /export buttons, in domain.periods codes
-R = TypeVar("R")
 
 
 def router() -> Router:
@@ -125,137 +116,6 @@ class Busy:
             yield True
         finally:
             self.release(user_id)
-
-
-# ---- /trend ---------------------------------------------------------------------------------
-
-
-def _month_names(lang: str, key: str) -> list[str]:
-    return plain(lang, key).split(",")
-
-
-def build_chart(
-    months: Sequence[Month], counts: dict[tuple[int, str], NpsCounts], lang: str, company: str
-) -> TrendChart:
-    short = _month_names(lang, "trend.months")
-    series = []
-    for kind in KINDS:
-        per_month = [counts.get((i, kind), NpsCounts()) for i in range(len(months))]
-        answered = sum(c.answered for c in per_month)
-        if not answered:
-            continue
-        series.append(
-            Series(
-                key=kind,
-                label=plain(
-                    lang, "trend.legend", kind=plain(lang, f"kinds.{kind}"), answered=answered
-                ),
-                nps=tuple(c.nps for c in per_month),
-                answers=tuple(c.answered for c in per_month),
-            )
-        )
-    return TrendChart(
-        title=plain(lang, "trend.title", company=company),
-        months=tuple(f"{short[m.month - 1]}\n{m.year % 100:02d}" for m in months),
-        series=tuple(series),
-        footnote=plain(lang, "trend.footnote"),
-    )
-
-
-def trend_caption(
-    months: Sequence[Month], counts: dict[tuple[int, str], NpsCounts], lang: str
-) -> str:
-    """The whole window's NPS, then the latest and the earliest month that have answers."""
-    full = _month_names(lang, "trend.months_full")
-    per_month = [
-        sum_counts(c for (i, _), c in counts.items() if i == index) for index in range(len(months))
-    ]
-    overall = sum_counts(per_month)
-    with_answers = [i for i, c in enumerate(per_month) if c.answered]
-    first, last = with_answers[0], with_answers[-1]
-
-    def name(i: int) -> str:
-        return f"{full[months[i].month - 1]} {months[i].year}"
-
-    if first == last:
-        return t(
-            lang,
-            "trend.caption_one",
-            nps=signed(overall.nps),
-            answered=overall.answered,
-            month=name(last),
-        )
-    return t(
-        lang,
-        "trend.caption",
-        nps=signed(overall.nps),
-        answered=overall.answered,
-        last=name(last).capitalize(),
-        last_nps=signed(per_month[last].nps),
-        last_answered=per_month[last].answered,
-        first=name(first),
-        first_nps=signed(per_month[first].nps),
-        first_answered=per_month[first].answered,
-    )
-
-
-# ---- /export ---------------------------------------------------------------------------------
-
-
-def period_keyboard(lang: str) -> InlineKeyboardMarkup:
-    def button(code: str) -> InlineKeyboardButton:
-        return InlineKeyboardButton(
-            text=plain(lang, f"export.btn.{code}"), callback_data=ExportPeriod(period=code).pack()
-        )
-
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[button("30"), button("90")], [button("y"), button("all")]]
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Table:
-    csv: Path
-    xlsx: Path
-    rows: int
-
-
-def _write_chunk(
-    writer: TableWriter,
-    rows: list[R],
-    cells: Callable[[R, str, tzinfo], list[Value]],
-    lang: str,
-    tz: tzinfo,
-) -> None:
-    writer.write([cells(row, lang, tz) for row in rows])
-
-
-async def write_table(
-    folder: Path,
-    stem: str,
-    sheet: str,
-    columns: list[Column],
-    chunks: AsyncIterator[list[R]],
-    cells: Callable[[R, str, tzinfo], list[Value]],
-    lang: str,
-    tz: tzinfo,
-) -> Table:
-    """Stream the chunks into CSV and XLSX; file work happens in a worker thread, chunk by chunk."""
-    writer = await asyncio.to_thread(TableWriter, folder, stem, sheet, columns)
-    try:
-        async for rows in chunks:
-            await asyncio.to_thread(_write_chunk, writer, rows, cells, lang, tz)
-        csv_path, xlsx_path = await asyncio.to_thread(writer.close)
-    except BaseException:
-        await asyncio.to_thread(writer.abort)
-        raise
-    return Table(csv_path, xlsx_path, writer.rows)
-
-
-def period_label(code: str, first: date | None, last: date, lang: str) -> str:
-    if first is None:
-        return plain(lang, "export.period.all")
-    return plain(lang, f"export.period.{code}", first=f"{first:%d.%m.%Y}", last=f"{last:%d.%m.%Y}")
 
 
 class Reports:
@@ -322,7 +182,9 @@ class Reports:
             today = now.astimezone(tz).date()
             period = resolve(callback_data.period, today, tz)
             assert period is not None  # every code in PERIODS resolves
-            label = period_label(callback_data.period, period.first_day, period.last_day, lang)
+            label = export_period_label(
+                callback_data.period, period.first_day, period.last_day, lang
+            )
             shown = await self._status(query, bot, t(lang, "export.preparing", period=label))
             run_id = await start_run(db, user_id, shown, label, lang, now, kind=EXPORT)
         except BaseException:

@@ -27,6 +27,6 @@ def test_starting_the_bot_loads_neither_matplotlib_nor_openpyxl() -> None:
 def test_the_copied_illegal_characters_pattern_is_openpyxls() -> None:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    from bot.exports import ILLEGAL_CHARACTERS_RE as ours
+    from views.exports import ILLEGAL_CHARACTERS_RE as ours
 
     assert ours.pattern == ILLEGAL_CHARACTERS_RE.pattern

@@ -33,8 +33,6 @@ from aiogram.types import BufferedInputFile, InputFile
 
 import handlers.reports
 from bot.app import create_bot
-from bot.chart import LABEL_GAP, Y_MAX, Y_MIN, TrendChart, label_positions
-from bot.exports import fit_for_upload
 from domain.settings import Settings
 from handlers.imports import tell_cut_short
 from handlers.reports import export_jobs
@@ -47,6 +45,8 @@ from storage.surveys import open_survey, record_consent, record_phone, record_re
 from tests.conftest import OWNER_ID, make_settings
 from tests.fakes.recording import RecordingSession
 from tests.harness import BOT_USERNAME, Harness, as_message, button_data, buttons
+from views.chart import LABEL_GAP, Y_MAX, Y_MIN, TrendChart, label_positions
+from views.exports import fit_for_upload
 
 MANAGERS = {222: "Пётр Иванов", 223: "Мария Котова"}
 STRANGER_ID = 9999

@@ -10,15 +10,16 @@ as a string in XLSX. Pure: no database, no Telegram; the callers run it in a wor
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from domain.nps import category
 from domain.parsing import format_phone
@@ -275,3 +276,45 @@ def contact_cells(row: ContactRow, lang: str, tz: tzinfo) -> list[Value]:
         _local_day(row.unreachable_at, tz),
         _local(row.created_at, tz),
     ]
+
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    csv: Path
+    xlsx: Path
+    rows: int
+
+
+def _write_chunk(
+    writer: TableWriter,
+    rows: list[R],
+    cells: Callable[[R, str, tzinfo], list[Value]],
+    lang: str,
+    tz: tzinfo,
+) -> None:
+    writer.write([cells(row, lang, tz) for row in rows])
+
+
+async def write_table(
+    folder: Path,
+    stem: str,
+    sheet: str,
+    columns: list[Column],
+    chunks: AsyncIterator[list[R]],
+    cells: Callable[[R, str, tzinfo], list[Value]],
+    lang: str,
+    tz: tzinfo,
+) -> Table:
+    """Stream the chunks into CSV and XLSX; file work happens in a worker thread, chunk by chunk."""
+    writer = await asyncio.to_thread(TableWriter, folder, stem, sheet, columns)
+    try:
+        async for rows in chunks:
+            await asyncio.to_thread(_write_chunk, writer, rows, cells, lang, tz)
+        csv_path, xlsx_path = await asyncio.to_thread(writer.close)
+    except BaseException:
+        await asyncio.to_thread(writer.abort)
+        raise
+    return Table(csv_path, xlsx_path, writer.rows)
