@@ -26,10 +26,8 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, Document, FSInputFile, Message
 from aiohttp import ClientError
 
-from bot.importing.messages import interrupted_text, progress_text, summary_text, unreadable_text
 from bot.importing.runner import ImportContext, Interrupted, run_import
 from bot.importing.sources import MAX_FILE_BYTES, declared_format
-from bot.importing.template import template_xlsx
 from domain.clock import Clock
 from domain.importing.report import ImportReport, Unreadable
 from domain.importing.rows import Managers
@@ -41,6 +39,13 @@ from scheduler.followup import FollowUp
 from storage import Database
 from storage.import_runs import end_run, start_run, unfinished_runs
 from storage.staff import list_active_staff
+from views.imports import (
+    interrupted_text,
+    progress_text,
+    summary_text,
+    template_xlsx,
+    unreadable_text,
+)
 from views.texts import plain, t
 
 log = logging.getLogger(__name__)

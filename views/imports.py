@@ -1,13 +1,20 @@
-"""What the person importing sees: the progress bar, the summary, the reason a file was refused.
+"""What the person importing sees: the progress bar, the summary, the reason a file was refused,
+and the example file of /template and /import.
 
 Numbers are grouped as each language writes them ("10 000", "10,000"): an import report is
-read for its figures.
+read for its figures. The example file has headers in the person's language and one sample row
+that imports as it is, dates as real date cells and the phone as text (so a spreadsheet program
+neither reformats the dates nor turns "+7 916 ..." into a number); openpyxl loads with the
+first one asked for.
 """
 
 from __future__ import annotations
 
+import io
+from datetime import date, timedelta
+
 from domain.importing.report import ImportReport, Unreadable
-from views.texts import Raw, t
+from views.texts import Raw, plain, t
 
 BAR_CELLS = 10
 MAX_UNKNOWN_SHOWN = 10
@@ -112,3 +119,57 @@ def interrupted_text(lang: str, file_name: str, report: ImportReport) -> str:
         done=number(lang, report.written),
         created=number(lang, report.counts.created),
     )
+
+
+TEMPLATE_FIELDS = (
+    "name",
+    "kind",
+    "organization",
+    "phone",
+    "birthday",
+    "manager",
+    "deal_date",
+    "product",
+    "note",
+)
+_WIDTHS = (24, 14, 22, 20, 16, 22, 24, 26, 40)
+
+
+def template_xlsx(lang: str, manager_name: str, today: date) -> bytes:
+    from openpyxl import Workbook  # loaded by the first template asked for, not at start-up
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = plain(lang, "import.template_sheet")
+    ws.append([plain(lang, f"import.field.{f}") for f in TEMPLATE_FIELDS])
+    ws.append(
+        [
+            plain(lang, "import.sample.name"),
+            plain(lang, "import.sample.kind"),
+            plain(lang, "import.sample.organization"),
+            "+7 916 123-45-67",
+            date(1985, 3, 15),
+            manager_name,
+            today - timedelta(days=30),
+            plain(lang, "import.sample.product"),
+            plain(lang, "import.sample.note"),
+        ]
+    )
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for column, width in zip("ABCDEFGHI", _WIDTHS, strict=True):
+        ws.column_dimensions[column].width = width
+    for ref in ("E2", "G2"):
+        ws[ref].number_format = "DD.MM.YYYY"
+    ws["D2"].number_format = "@"
+    kinds = plain(lang, "import.kinds_list")
+    choice = DataValidation(type="list", formula1=f'"{kinds}"', allow_blank=True)
+    ws.add_data_validation(choice)
+    choice.add("B2:B10000")
+    ws.freeze_panes = "A2"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
