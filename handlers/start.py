@@ -20,6 +20,7 @@ from scheduler.menus import set_chat_menu
 from storage import Database
 from storage.followup import set_opt_out
 from storage.staff import Redeem, get_member, redeem_invite
+from views.start import role_help
 from views.texts import t
 
 log = logging.getLogger(__name__)
@@ -33,14 +34,6 @@ def router() -> Router:
     r.message.register(cancel_command, Command("cancel"))
     r.message.register(stop_command, Command("stop"))
     return r
-
-
-def role_help(role: Role, lang: str, name: str, settings: Settings) -> str:
-    if role is Role.OWNER:
-        return t(lang, "start.owner", name=name, company=settings.company_name)
-    if role is Role.MANAGER:
-        return t(lang, "start.manager", name=name, company=settings.company_name)
-    return t(lang, "start.guest", company=settings.company_name)
 
 
 async def cancel_command(message: Message, state: FSMContext, lang: str) -> None:
