@@ -27,9 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.importing.runner import ImportContext, run_import
 from domain.importing.rows import Managers
 from domain.settings import Settings
+from scheduler.importing.runner import ImportContext, run_import
 from storage import Database
 from storage.staff import list_active_staff, touch_owner
 

@@ -21,12 +21,13 @@ from bot.config import DEFAULT_API_URL, ConfigError
 from bot.dispatching import Dispatcher
 from bot.middlewares import ContextMiddleware
 from bot.polling import Poller
-from bot.retries import Failure, classify, describe, no_retries
 from bot.retries import install as install_retries
+from bot.retries import no_retries
 from domain import tunables
 from domain.clock import Clock
 from domain.settings import Settings
 from handlers import build_router
+from scheduler.failures import Failure, classify, describe
 from scheduler.followup import FollowUp
 from scheduler.jobs import create_scheduler, move_digest
 from scheduler.menus import set_all_menus

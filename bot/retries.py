@@ -33,7 +33,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from aiogram.client.session.middlewares.base import (
@@ -41,16 +40,13 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.exceptions import (
-    ClientDecodeError,
-    TelegramAPIError,
     TelegramBadRequest,
-    TelegramNetworkError,
     TelegramRetryAfter,
-    TelegramServerError,
 )
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiohttp import client_exceptions
+
+from scheduler.failures import Failure, classify, describe
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -74,23 +70,6 @@ _ALREADY_DONE = {
 }
 
 
-# aiohttp errors raised before any answer could exist: connection refused or timed out while
-# connecting, the upload aborted, the connection reset or closed without a reply (some names
-# are missing from older aiohttp releases).
-_NOT_SENT_ERRORS: tuple[type[BaseException], ...] = tuple(
-    getattr(client_exceptions, name)
-    for name in (
-        "ConnectionTimeoutError",
-        "ClientConnectorError",
-        "UploadAbortedError",
-        "ServerDisconnectedError",
-        "ClientConnectionResetError",
-        "ClientOSError",
-    )
-    if hasattr(client_exceptions, name)
-)
-
-
 _disabled: contextvars.ContextVar[bool] = contextvars.ContextVar("retries_disabled", default=False)
 
 
@@ -103,49 +82,6 @@ def no_retries() -> Iterator[None]:
         yield
     finally:
         _disabled.reset(token)
-
-
-class Failure(Enum):
-    """What a failed attempt tells about the request."""
-
-    FLOOD = "429"
-    SERVER = "5xx"  # Telegram (or a proxy in front of it) did not take the request
-    NOT_SENT = "not sent"  # failed before any answer could exist
-    MAYBE_DONE = "timeout"  # the request may have been carried out
-    DONE = "done"  # carried out, but the answer could not be read
-    FINAL = "final"  # a real refusal (400, 403 ...) or a bug: retrying cannot help
-
-
-def classify(exc: BaseException) -> Failure:
-    if isinstance(exc, TelegramRetryAfter):
-        return Failure.FLOOD
-    if isinstance(exc, TelegramServerError):
-        return Failure.SERVER
-    if isinstance(exc, ClientDecodeError):
-        data = exc.data
-        if isinstance(data, dict) and data.get("ok") is True:
-            return Failure.DONE
-        return Failure.SERVER
-    if isinstance(exc, TelegramNetworkError):
-        cause = exc.__cause__
-        if isinstance(cause, _NOT_SENT_ERRORS):
-            return Failure.NOT_SENT
-        if cause is None and "timeout" not in exc.message.lower():
-            return Failure.NOT_SENT
-        return Failure.MAYBE_DONE  # a read timeout, a reply cut off, anything unclear
-    return Failure.FINAL
-
-
-def describe(exc: BaseException) -> str:
-    """One short line about a failure (a proxy's error page is not copied into the log)."""
-    if isinstance(exc, ClientDecodeError):
-        content = " ".join(str(exc.data).split())
-        return f"unreadable answer: {content[:80]}"
-    if isinstance(exc, TelegramRetryAfter):
-        return f"retry after {exc.retry_after} s"
-    if isinstance(exc, TelegramAPIError):
-        return f"{type(exc).__name__}: {exc.message.splitlines()[0]}"
-    return f"{type(exc).__name__}: {exc}"
 
 
 def creates_message(method: TelegramMethod[Any]) -> bool:

@@ -15,10 +15,8 @@ import asyncio
 import logging
 import shutil
 import tempfile
-from collections.abc import Coroutine
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramRetryAfter
@@ -26,8 +24,6 @@ from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, Document, FSInputFile, Message
 from aiohttp import ClientError
 
-from bot.importing.runner import ImportContext, Interrupted, run_import
-from bot.importing.sources import MAX_FILE_BYTES, declared_format
 from domain.clock import Clock
 from domain.importing.report import ImportReport, Unreadable
 from domain.importing.rows import Managers
@@ -35,7 +31,10 @@ from domain.roles import Role, StaffMember
 from domain.settings import Settings
 from handlers.filters import HasRole
 from handlers.replies import edit_message
+from scheduler.background import SHUTDOWN_GRACE, BackgroundJobs
 from scheduler.followup import FollowUp
+from scheduler.importing.runner import ImportContext, Interrupted, run_import
+from scheduler.importing.sources import MAX_FILE_BYTES, declared_format
 from storage import Database
 from storage.import_runs import end_run, start_run, unfinished_runs
 from storage.staff import list_active_staff
@@ -53,7 +52,6 @@ log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = timedelta(seconds=1)
 DOWNLOAD_TIMEOUT = 180
 NAME_LIMIT = 80
-SHUTDOWN_GRACE = 3.0  # seconds a stopping bot gives running imports (Docker allows 10 in all)
 
 
 def router() -> Router:
@@ -69,36 +67,8 @@ def router() -> Router:
     return r
 
 
-class ImportJobs:
-    """Per dispatcher: who is importing now (one file at a time per person), and the running
-    import jobs (kept referenced, and awaitable by tests)."""
-
-    def __init__(self) -> None:
-        self.running: set[int] = set()
-        self.background: set[asyncio.Task[None]] = set()
-
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro)
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
-
-    async def wait_idle(self) -> None:
-        while self.background:
-            await asyncio.gather(*self.background)
-
-    async def stop(self, grace: float) -> None:
-        """Let running imports finish for `grace` seconds, then cancel the rest (each tells its
-        person to send the file again)."""
-        if not self.background:
-            return
-        _, pending = await asyncio.wait(set(self.background), timeout=grace)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-
-
-def import_jobs(dispatcher: Dispatcher) -> ImportJobs:
-    return dispatcher.workflow_data.setdefault("import_jobs", ImportJobs())
+def import_jobs(dispatcher: Dispatcher) -> BackgroundJobs:
+    return dispatcher.workflow_data.setdefault("import_jobs", BackgroundJobs())
 
 
 def scratch_folder(settings: Settings) -> Path:
@@ -213,7 +183,7 @@ async def _import(
     db: Database,
     settings: Settings,
     followup: FollowUp,
-    jobs: ImportJobs,
+    jobs: BackgroundJobs,
     run_id: int,
 ) -> None:
     """The import itself, as a background job: the update is answered at once, so neither a

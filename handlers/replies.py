@@ -26,7 +26,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from bot.retries import Failure, classify
+from scheduler.failures import Failure, classify
 from views.texts import plain
 
 log = logging.getLogger(__name__)

@@ -37,8 +37,8 @@ from domain.periods import Period, resolve
 from domain.roles import Role
 from domain.settings import Settings
 from handlers.filters import HasRole
-from handlers.imports import SHUTDOWN_GRACE, ImportJobs
 from handlers.replies import answer, forged, send_or_log, show
+from scheduler.background import SHUTDOWN_GRACE, BackgroundJobs
 from storage import Database
 from storage.import_runs import EXPORT, end_run, start_run
 from storage.reports import (
@@ -78,9 +78,9 @@ def router() -> Router:
     return r
 
 
-def export_jobs(dispatcher: Dispatcher) -> ImportJobs:
+def export_jobs(dispatcher: Dispatcher) -> BackgroundJobs:
     """The exports running now (kept referenced, awaitable by tests, stopped at shutdown)."""
-    return dispatcher.workflow_data.setdefault("export_jobs", ImportJobs())
+    return dispatcher.workflow_data.setdefault("export_jobs", BackgroundJobs())
 
 
 async def on_shutdown(dispatcher: Dispatcher) -> None:

@@ -21,7 +21,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 
-from bot.retries import Failure, classify, describe
 from domain.clock import Clock
 from domain.deeplinks import LinkKind, make_link
 from domain.roles import Role
@@ -30,6 +29,7 @@ from handlers.phone_input import read_own_phone
 from handlers.replies import answer, append_note, forged, send_or_log
 from handlers.states import SurveyFlow
 from scheduler.alerts import queue_case_alerts, refresh_case_alerts
+from scheduler.failures import Failure, classify, describe
 from scheduler.sender import Sender
 from storage import Database
 from storage.cases import case_of_survey

@@ -39,9 +39,9 @@ from aiogram.methods import SendMessage
 from aiogram.types import InlineKeyboardMarkup
 from pydantic import ValidationError
 
-from bot.retries import Failure, classify, describe
 from domain.clock import Clock
 from domain.log_context import log_context
+from scheduler.failures import Failure, classify, describe
 from storage import Database
 from storage.contacts import mark_unreachable
 from storage.outbox import (

@@ -678,7 +678,7 @@ async def test_each_chunk_is_planned_in_its_own_transaction(
 ) -> None:
     """No planning pass after the import: the transaction that writes a chunk plans its people,
     so they are planned as soon as their chunk is in, even when a later chunk fails."""
-    from bot.importing import runner
+    from scheduler.importing import runner
 
     await add_manager(h, db)
     monkeypatch.setattr(runner, "CHUNK", 2)
@@ -825,7 +825,7 @@ async def test_a_manager_imports_into_their_own_plan(h: Harness, db: Database) -
 async def test_an_import_cut_short_is_completed_by_sending_the_file_again(
     h: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.importing import runner
+    from scheduler.importing import runner
 
     real = runner.write_chunk
     calls = 0
@@ -860,8 +860,8 @@ async def test_an_import_cut_short_is_completed_by_sending_the_file_again(
 async def test_a_bot_stopping_mid_import_tells_the_person_to_send_it_again(
     h: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.importing import runner
     from handlers import imports
+    from scheduler.importing import runner
 
     writing = asyncio.Event()
 

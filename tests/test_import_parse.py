@@ -17,8 +17,6 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from bench.import_files import write_xlsx
-from bot.importing.sources import declared_format, open_source
-from bot.importing.xlsx import XlsxReader
 from domain.importing.columns import read_header
 from domain.importing.phones import PhoneReader, parse_phone_cell
 from domain.importing.report import Unreadable
@@ -31,6 +29,8 @@ from domain.importing.rows import (
     parse_kind,
 )
 from domain.roles import StaffMember
+from scheduler.importing.sources import declared_format, open_source
+from scheduler.importing.xlsx import XlsxReader
 
 TODAY = date(2026, 11, 20)
 

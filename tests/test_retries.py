@@ -25,8 +25,9 @@ from aiogram.methods import GetMe, SendMessage
 
 from bot.app import create_bot, wait_for_telegram
 from bot.config import ConfigError, load_settings
-from bot.retries import Failure, RetryMiddleware, classify, no_retries
+from bot.retries import RetryMiddleware, no_retries
 from domain.settings import Settings
+from scheduler.failures import Failure, classify
 from storage import Database
 from tests.fakes.bot_api import FakeBotAPI
 from tests.harness import TOKEN, Harness

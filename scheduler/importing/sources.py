@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.importing.xlsx import XlsxError, XlsxReader
 from domain.importing.cells import Cell
 from domain.importing.columns import HEADER_SEARCH_ROWS, read_header
 from domain.importing.report import Unreadable
+from scheduler.importing.xlsx import XlsxError, XlsxReader
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download (getFile)
 HEAD_BYTES = 64 * 1024

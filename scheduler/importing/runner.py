@@ -21,11 +21,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO
 
-from bot.importing.sources import FORMULA_STARTS, open_source
 from domain.importing.cells import Cell, cell_text
 from domain.importing.columns import HEADER_SEARCH_ROWS, Header, read_header
 from domain.importing.report import ImportReport, Unreadable
 from domain.importing.rows import ImportRow, Managers, Problem, RowValidator
+from scheduler.importing.sources import FORMULA_STARTS, open_source
 from storage import Database
 from storage.forget import erased_phone_hashes
 from storage.imports import checkpoints_deferred, phoneless_people, write_chunk

@@ -1,9 +1,0 @@
-"""Importing a client base from a CSV or XLSX file a manager sends to the bot.
-
-The pipeline: `sources` recognises the file and streams raw rows (CSV through `csv.reader`,
-XLSX through our own streaming reader in `xlsx`); `columns` finds the header; `rows` turns each
-raw row into a clean `ImportRow` or the reasons to reject it (phones through `phones`); `runner`
-checks the whole file first, spooling clean rows to a temporary file, and only then writes them
-in chunks through `storage.imports`. `messages` renders progress and the summary, `template` the
-example file. The handler is `handlers/imports.py`.
-"""
