@@ -27,7 +27,7 @@ from handlers.comments import render as render_comments
 from handlers.owner import _managers_view, build_nps
 from scheduler.followup import FollowUp
 from storage import Database
-from storage.case_admin import list_cases
+from storage.cases import list_cases
 from storage.contact_card import search_contacts
 from storage.reports import last_months, monthly_nps
 from storage.tasks import due_tasks

@@ -19,6 +19,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 
+from domain.cases import NOTE_LIMIT, RESOLUTION_LIMIT, RESOLUTION_MIN, Change, Take
 from domain.clock import Clock
 from domain.daytime import respondent_moment
 from domain.roles import Role
@@ -29,12 +30,8 @@ from handlers.states import CaseFlow
 from scheduler.alerts import refresh_case_alerts
 from scheduler.sender import Sender
 from storage import Database
-from storage.case_admin import (
-    NOTE_LIMIT,
-    RESOLUTION_LIMIT,
-    RESOLUTION_MIN,
+from storage.cases import (
     Answer,
-    Change,
     add_note,
     client_answer,
     get_case_detail,
@@ -42,8 +39,8 @@ from storage.case_admin import (
     list_cases,
     reopen_case,
     resolve_case,
+    take_case,
 )
-from storage.cases import Take, take_case
 from storage.followup import Blocked
 from storage.replays import source_key
 from views.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen

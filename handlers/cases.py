@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import Bot, Router
 from aiogram.types import CallbackQuery
 
+from domain.cases import Take
 from domain.clock import Clock
 from domain.roles import Role
 from domain.settings import Settings
@@ -12,7 +13,7 @@ from handlers.filters import HasRole
 from handlers.replies import answer, forged
 from scheduler.alerts import refresh_case_alerts
 from storage import Database
-from storage.cases import Take, take_case
+from storage.cases import take_case
 from views.callbacks import CaseTake
 from views.texts import plain
 

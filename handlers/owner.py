@@ -20,10 +20,10 @@ from handlers.filters import HasRole
 from handlers.replies import answer, edit_in_place, edit_markup, edit_message, forged
 from scheduler.menus import set_chat_menu
 from storage import Database
-from storage.case_admin import case_stats
 from storage.staff import create_invite, get_member, list_managers, set_manager_active
 from storage.stats import (
     Filters,
+    case_stats,
     kinds_in_period,
     manager_rows,
     median_hours_to_answer,

@@ -1,8 +1,19 @@
-"""Detractor cases: alerts queued once per case, and taking a case (first taker wins).
+"""Detractor cases: alerts queued once per case, taking a case (first taker wins), and working it
+afterwards: the /cases list, the card with its history, notes, resolving, reopening, and the
+person's own "was it resolved?" answer.
 
 An alert goes out when the survey is finished (reason and consent known) or, if the person stops
 half-way, once the survey has been idle for a while: the case itself exists from the moment the
 score was given, so nothing depends on the person finishing.
+
+Every change is one conditional UPDATE (`WHERE status = ...`) in one transaction with its
+case_events row and whatever it queues in the outbox, so a double tap changes nothing twice and
+a crash leaves no half-done change. Who may see a case is decided here, once: owners see every
+case, a manager the cases of their own deals and the cases they own.
+
+The question to the person after a resolution ignores only the "budget" reason of
+`may_write_first`: it is their own conversation about their complaint, not a new approach, but
+they must still have agreed to be contacted and be reachable.
 """
 
 from __future__ import annotations
@@ -16,7 +27,14 @@ from typing import Any
 
 import aiosqlite
 
+from domain.cases import (
+    NOTE_LIMIT,
+    RESOLUTION_LIMIT,
+    Change,
+    Take,
+)
 from storage.db import Database
+from storage.followup import Blocked, may_write_first
 from storage.outbox import enqueue
 from storage.timefmt import from_ts, ts
 
@@ -50,13 +68,6 @@ class CaseCard:
 class Recipient:
     user_id: int
     language: str | None
-
-
-class Take(enum.Enum):
-    TAKEN = "taken"
-    ALREADY_TAKEN = "already_taken"
-    NOT_ALLOWED = "not_allowed"
-    NOT_FOUND = "not_found"
 
 
 _CARD_SQL = """
@@ -223,3 +234,405 @@ async def case_of_survey(db: Database, survey_id: int) -> int | None:
             await conn.execute("SELECT id FROM cases WHERE survey_id = ?", (survey_id,))
         ).fetchone()
     return row[0] if row else None
+
+
+PAGE_SIZE = 10
+CONFIRM_PURPOSE = "case_confirm"
+REOPENED_PURPOSE = "case_reopened"
+# Events written by the person themselves (their actor_id is their Telegram id, not staff).
+
+# A manager sees the cases of their own deals and the cases they own; an owner (viewer NULL) all.
+_VISIBLE = (
+    "(:viewer IS NULL OR coalesce(s.manager_id, c.manager_id) = :viewer OR k.owner_id = :viewer)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseLine:
+    """One line of the /cases list."""
+
+    case_id: int
+    status: str
+    opened_at: datetime
+    contact_name: str | None
+    organization: str | None
+    score: int | None
+    owner_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CasePage:
+    cases: list[CaseLine]
+    total: int
+    page: int  # clamped into range
+    pages: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEvent:
+    at: datetime
+    actor_id: int | None
+    actor_name: str | None  # staff name; None for the system and for the person themselves
+    action: str  # opened, taken, note, resolved, reopened, confirmed, reopened_by_client
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseDetail:
+    card: CaseCard
+    source: str  # 'survey' or 'call'
+    opened_at: datetime
+    resolved_at: datetime | None
+    resolution: str | None
+    client_confirmed: bool | None
+    reopened_count: int
+    question_asked: bool  # the person was asked about the current resolution
+    events: list[CaseEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    change: Change
+    asked: bool  # the question to the person was queued
+    blocked: Blocked | None  # why the person is not asked, when they agreed to contact
+
+
+class Answer(enum.Enum):
+    CONFIRMED = "confirmed"
+    REOPENED = "reopened"
+    IGNORED = "ignored"  # second tap, forged id, another account, or nothing was asked
+
+
+def may_see(card: CaseCard, viewer: int | None) -> bool:
+    return viewer is None or viewer in (card.manager_id, card.owner_id)
+
+
+async def list_cases(
+    db: Database, viewer: int | None, page: int, page_size: int = PAGE_SIZE
+) -> CasePage:
+    """Open and taken cases the viewer may see, oldest first, one page of them."""
+    base = (
+        "FROM cases k JOIN contacts c ON c.id = k.contact_id "
+        "LEFT JOIN surveys s ON s.id = k.survey_id "
+        "LEFT JOIN staff o ON o.user_id = k.owner_id "
+        f"WHERE k.status IN ('open', 'taken') AND {_VISIBLE}"
+    )
+    params = {"viewer": viewer}
+    async with db.read() as conn:
+        total = (await (await conn.execute(f"SELECT count(*) {base}", params)).fetchone())[0]
+        pages = max(1, -(-total // page_size))
+        page = min(max(page, 0), pages - 1)
+        rows = await (
+            await conn.execute(
+                "SELECT k.id, k.status, k.opened_at, c.full_name, c.organization, s.score, "
+                "o.full_name AS owner_name "
+                f"{base} "
+                "ORDER BY k.opened_at, k.id LIMIT :limit OFFSET :offset",
+                {**params, "limit": page_size, "offset": page * page_size},
+            )
+        ).fetchall()
+    lines = [
+        CaseLine(
+            case_id=r[0],
+            status=r[1],
+            opened_at=from_ts(r[2]),
+            contact_name=r[3],
+            organization=r[4],
+            score=r[5],
+            owner_name=r[6],
+        )
+        for r in rows
+    ]
+    return CasePage(cases=lines, total=total, page=page, pages=pages)
+
+
+async def _detail(
+    conn: aiosqlite.Connection, case_id: int, viewer: int | None
+) -> CaseDetail | None:
+    card = await _card(conn, case_id)
+    if card is None or not may_see(card, viewer):
+        return None
+    row = await (
+        await conn.execute(
+            "SELECT source, opened_at, resolved_at, resolution, client_confirmed, reopened_count "
+            "FROM cases WHERE id = ?",
+            (case_id,),
+        )
+    ).fetchone()
+    asked = await (
+        await conn.execute(
+            "SELECT 1 FROM outbox WHERE idem_key = ?",
+            (_confirm_key(case_id, row["reopened_count"]),),
+        )
+    ).fetchone()
+    events = await (
+        await conn.execute(
+            "SELECT e.at, e.actor_id, st.full_name, e.action, e.note FROM case_events e "
+            "LEFT JOIN staff st ON st.user_id = e.actor_id AND e.action NOT IN "
+            "('confirmed', 'reopened_by_client') "
+            "WHERE e.case_id = ? ORDER BY e.at, e.id",
+            (case_id,),
+        )
+    ).fetchall()
+    confirmed = row["client_confirmed"]
+    return CaseDetail(
+        card=card,
+        source=row["source"],
+        opened_at=from_ts(row["opened_at"]),
+        resolved_at=from_ts(row["resolved_at"]) if row["resolved_at"] else None,
+        resolution=row["resolution"],
+        client_confirmed=None if confirmed is None else bool(confirmed),
+        reopened_count=row["reopened_count"],
+        question_asked=asked is not None,
+        events=[
+            CaseEvent(at=from_ts(e[0]), actor_id=e[1], actor_name=e[2], action=e[3], note=e[4])
+            for e in events
+        ],
+    )
+
+
+async def get_case_detail(db: Database, case_id: int, viewer: int | None) -> CaseDetail | None:
+    """The case card with its history; None if there is no such case or the viewer may not see
+    it (the same answer for both, so a forged id learns nothing)."""
+    async with db.read() as conn:
+        return await _detail(conn, case_id, viewer)
+
+
+async def _visible(conn: aiosqlite.Connection, case_id: int, viewer: int | None) -> bool:
+    card = await _card(conn, case_id)
+    return card is not None and may_see(card, viewer)
+
+
+async def _event(
+    conn: aiosqlite.Connection,
+    case_id: int,
+    now: datetime,
+    actor_id: int | None,
+    action: str,
+    note: str | None = None,
+    source_key: str | None = None,
+) -> bool:
+    """Record an event; False if one from the same message (`source_key`) is already there."""
+    cur = await conn.execute(
+        "INSERT INTO case_events (case_id, at, actor_id, action, note, source_key) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (case_id, ts(now), actor_id, action, note, source_key),
+    )
+    return cur.rowcount == 1
+
+
+async def add_note(
+    db: Database,
+    case_id: int,
+    viewer: int | None,
+    actor_id: int,
+    text: str,
+    now: datetime,
+    source_key: str | None = None,
+) -> Change:
+    """A note on a case; the same message (`source_key`) handled again adds nothing and is DONE."""
+    async with db.transaction() as conn:
+        if not await _visible(conn, case_id, viewer):
+            return Change.NOT_ALLOWED
+        await _event(conn, case_id, now, actor_id, "note", text[:NOTE_LIMIT], source_key)
+    return Change.DONE
+
+
+async def _stored_event(
+    conn: aiosqlite.Connection, case_id: int, action: str, source_key: str
+) -> bool:
+    row = await (
+        await conn.execute(
+            "SELECT 1 FROM case_events WHERE source_key = ? AND case_id = ? AND action = ?",
+            (source_key, case_id, action),
+        )
+    ).fetchone()
+    return row is not None
+
+
+def _confirm_key(case_id: int, round_: int) -> str:
+    return f"{CONFIRM_PURPOSE}:{case_id}:{round_}"
+
+
+async def resolve_case(
+    db: Database,
+    case_id: int,
+    viewer: int | None,
+    actor_id: int,
+    resolution: str,
+    now: datetime,
+    *,
+    min_days: int,
+    question: Callable[[int, str | None], dict[str, Any]],
+    not_before: datetime | None = None,
+    source_key: str | None = None,
+) -> Resolved:
+    """Resolve a taken case and, in the same transaction, queue the one question to the person
+    (`question(case_id, language)` renders it) if they agreed to be contacted; it goes at
+    `not_before` (the respondents' daytime) if that is later than now. A resolution already
+    stored from the same message (`source_key`, a replay after a crash) changes nothing and is
+    reported DONE, with `asked` saying whether the question was queued then."""
+    async with db.transaction() as conn:
+        if not await _visible(conn, case_id, viewer):
+            return Resolved(Change.NOT_ALLOWED, False, None)
+        if source_key is not None and await _stored_event(conn, case_id, "resolved", source_key):
+            row = await (
+                await conn.execute(
+                    "SELECT reopened_count FROM cases WHERE id = ?",
+                    (case_id,),
+                )
+            ).fetchone()
+            queued = await (
+                await conn.execute(
+                    "SELECT 1 FROM outbox WHERE idem_key = ?",
+                    (_confirm_key(case_id, row["reopened_count"]),),
+                )
+            ).fetchone()
+            return Resolved(Change.DONE, queued is not None, None)
+        cur = await conn.execute(
+            "UPDATE cases SET status = 'resolved', resolved_at = ?, resolution = ?, "
+            "client_confirmed = NULL WHERE id = ? AND status = 'taken'",
+            (ts(now), resolution[:RESOLUTION_LIMIT], case_id),
+        )
+        if cur.rowcount != 1:
+            return Resolved(Change.STALE, False, None)
+        await _event(
+            conn, case_id, now, actor_id, "resolved", resolution[:RESOLUTION_LIMIT], source_key
+        )
+        row = await (
+            await conn.execute(
+                "SELECT k.contact_id, k.reopened_count, s.consent, c.tg_user_id, c.language "
+                "FROM cases k JOIN contacts c ON c.id = k.contact_id "
+                "LEFT JOIN surveys s ON s.id = k.survey_id WHERE k.id = ?",
+                (case_id,),
+            )
+        ).fetchone()
+        if row["consent"] is None:  # a call's case, or the person never reached Q3
+            return Resolved(Change.DONE, False, None)
+        if row["consent"] != 1:
+            return Resolved(Change.DONE, False, Blocked.NOCONSENT)
+        blocked = await may_write_first(conn, row["contact_id"], now, min_days, needs_consent=True)
+        if blocked not in (None, Blocked.BUDGET):
+            return Resolved(Change.DONE, False, blocked)
+        queued = await enqueue(
+            conn,
+            chat_id=row["tg_user_id"],
+            purpose=CONFIRM_PURPOSE,
+            payload=question(case_id, row["language"]),
+            now=now,
+            contact_id=row["contact_id"],
+            ref=f"case:{case_id}",
+            idem_key=_confirm_key(case_id, row["reopened_count"]),
+            not_before=not_before,
+        )
+    return Resolved(Change.DONE, queued is not None, None)
+
+
+async def reopen_case(
+    db: Database, case_id: int, viewer: int | None, actor_id: int, now: datetime
+) -> Change:
+    """A resolved case goes back to work, with the same owner."""
+    async with db.transaction() as conn:
+        if not await _visible(conn, case_id, viewer):
+            return Change.NOT_ALLOWED
+        cur = await conn.execute(
+            "UPDATE cases SET status = 'taken', resolved_at = NULL, resolution = NULL, "
+            "reopened_count = reopened_count + 1 WHERE id = ? AND status = 'resolved'",
+            (case_id,),
+        )
+        if cur.rowcount != 1:
+            return Change.STALE
+        await _event(conn, case_id, now, actor_id, "reopened")
+    return Change.DONE
+
+
+async def _notice_recipients(
+    conn: aiosqlite.Connection, owner_id: int | None, owner_ids: Iterable[int]
+) -> list[tuple[int, str | None]]:
+    """The case's owner, or the company's owners if the case owner no longer has access."""
+    owners = set(owner_ids)
+    ids: list[int] = []
+    if owner_id is not None:
+        active = await (
+            await conn.execute(
+                "SELECT 1 FROM staff WHERE user_id = ? AND role = 'manager' AND active = 1",
+                (owner_id,),
+            )
+        ).fetchone()
+        if owner_id in owners or active:
+            ids = [owner_id]
+    if not ids:
+        ids = sorted(owners)
+    out = []
+    for user_id in ids:
+        row = await (
+            await conn.execute("SELECT language FROM staff WHERE user_id = ?", (user_id,))
+        ).fetchone()
+        out.append((user_id, row[0] if row else None))
+    return out
+
+
+async def is_about(db: Database, case_id: int, tg_user_id: int) -> bool:
+    """Whether the case is about the person with this Telegram account."""
+    async with db.read() as conn:
+        cur = await conn.execute(
+            "SELECT 1 FROM cases k JOIN contacts c ON c.id = k.contact_id "
+            "WHERE k.id = ? AND c.tg_user_id = ?",
+            (case_id, tg_user_id),
+        )
+        return await cur.fetchone() is not None
+
+
+async def client_answer(
+    db: Database,
+    case_id: int,
+    tg_user_id: int,
+    yes: bool,
+    now: datetime,
+    owner_ids: Iterable[int],
+    notice: Callable[[CaseCard, str | None], dict[str, Any]],
+) -> Answer:
+    """The person's Yes/No to "Has your issue been resolved?".
+
+    Counts only from the person the case is about, once per resolution, and only if they were
+    asked. A No reopens the case and queues a notice to its owner in the same transaction."""
+    condition = (
+        "WHERE id = :case AND status = 'resolved' AND client_confirmed IS NULL "
+        "AND contact_id IN (SELECT id FROM contacts WHERE tg_user_id = :user) "
+        "AND EXISTS (SELECT 1 FROM outbox WHERE idem_key = :purpose || ':' || cases.id || ':' "
+        "|| cases.reopened_count)"
+    )
+    params = {"case": case_id, "user": tg_user_id, "purpose": CONFIRM_PURPOSE}
+    async with db.transaction() as conn:
+        if yes:
+            cur = await conn.execute(f"UPDATE cases SET client_confirmed = 1 {condition}", params)
+            if cur.rowcount != 1:
+                return Answer.IGNORED
+            await _event(conn, case_id, now, tg_user_id, "confirmed")
+            return Answer.CONFIRMED
+        cur = await conn.execute(
+            "UPDATE cases SET client_confirmed = 0, status = 'taken', resolved_at = NULL, "
+            f"resolution = NULL, reopened_count = reopened_count + 1 {condition}",
+            params,
+        )
+        if cur.rowcount != 1:
+            return Answer.IGNORED
+        await _event(conn, case_id, now, tg_user_id, "reopened_by_client")
+        card = await _card(conn, case_id)
+        assert card is not None
+        round_ = (
+            await (
+                await conn.execute("SELECT reopened_count FROM cases WHERE id = ?", (case_id,))
+            ).fetchone()
+        )[0]
+        for user_id, language in await _notice_recipients(conn, card.owner_id, owner_ids):
+            await enqueue(
+                conn,
+                chat_id=user_id,
+                purpose=REOPENED_PURPOSE,
+                payload=notice(card, language),
+                now=now,
+                ref=f"case:{case_id}",
+                idem_key=f"{REOPENED_PURPOSE}:{case_id}:{round_}:{user_id}",
+            )
+    return Answer.REOPENED

@@ -30,8 +30,8 @@ from datetime import datetime
 
 import aiosqlite
 
+from domain.cases import CLIENT_ACTIONS
 from domain.privacy import phone_hash
-from storage.case_admin import CLIENT_ACTIONS
 from storage.db import Database
 from storage.timefmt import ts
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.nps import NpsCounts, median
+from domain.nps import NpsCounts, median, percent
 from domain.vocabulary import KINDS
 from storage.db import Database
 from storage.timefmt import from_ts, ts
@@ -253,3 +253,49 @@ async def latest_comments(
             )
         ).fetchall()
     return [Comment(from_ts(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows], total
+
+
+@dataclass(frozen=True, slots=True)
+class CaseStats:
+    """Cases opened in a period and what became of them (for /nps)."""
+
+    opened: int
+    resolved: int  # of those opened in the period, resolved now
+    resolved_share: int  # whole percent of `opened`, 0 when none was opened
+    median_hours_to_resolve: float | None  # resolved_at − opened_at; None when none is resolved
+
+
+async def case_stats(db: Database, since: datetime | None, until: datetime | None) -> CaseStats:
+    """Cases opened in [since, until) (None: unbounded), of any source (survey or call).
+
+    Counted and the median taken in SQLite (count, then the middle one or two by OFFSET):
+    tens of thousands of cases never travel into Python."""
+    where = "(:since IS NULL OR opened_at >= :since) AND (:until IS NULL OR opened_at < :until)"
+    params = {"since": ts(since) if since else None, "until": ts(until) if until else None}
+    resolved_where = f"{where} AND status = 'resolved' AND resolved_at IS NOT NULL"
+    async with db.read() as conn:
+        opened, resolved = await (
+            await conn.execute(
+                "SELECT count(*), "
+                "coalesce(sum(status = 'resolved' AND resolved_at IS NOT NULL), 0) "
+                f"FROM cases WHERE {where}",
+                params,
+            )
+        ).fetchone()
+        hours: list[float] = []
+        if resolved:
+            rows = await (
+                await conn.execute(
+                    "SELECT (strftime('%s', resolved_at) - strftime('%s', opened_at)) "
+                    "/ 3600.0 AS h "
+                    f"FROM cases WHERE {resolved_where} ORDER BY h LIMIT :take OFFSET :skip",
+                    {**params, "take": 2 - resolved % 2, "skip": (resolved - 1) // 2},
+                )
+            ).fetchall()
+            hours = [r[0] for r in rows]
+    return CaseStats(
+        opened=opened,
+        resolved=resolved,
+        resolved_share=percent(resolved, opened) if opened else 0,
+        median_hours_to_resolve=median(hours) if hours else None,
+    )

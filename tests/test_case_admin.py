@@ -12,10 +12,10 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, T
 from aiogram.types import Update
 
 from storage import Database
-from storage.case_admin import case_stats
 from storage.cases import case_of_survey
 from storage.contacts import SaleInput, record_sale
 from storage.staff import create_invite, redeem_invite
+from storage.stats import case_stats
 from storage.surveys import open_survey, record_consent, record_reason, record_score
 from storage.timefmt import ts
 from tests.conftest import OWNER_ID

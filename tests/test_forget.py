@@ -27,8 +27,7 @@ from aiogram.types import InputFile, ReplyKeyboardRemove
 from domain.settings import Settings
 from handlers.reports import export_jobs
 from storage import Database
-from storage.case_admin import add_note, client_answer, resolve_case
-from storage.cases import take_case
+from storage.cases import add_note, client_answer, resolve_case, take_case
 from storage.contact_card import add_comment, set_birthday
 from storage.contacts import mark_unreachable
 from storage.followup import send_greeting

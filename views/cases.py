@@ -13,15 +13,10 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from domain.cases import CLIENT_ACTIONS
 from domain.parsing import format_phone
 from domain.settings import Settings
-from storage.case_admin import (
-    CLIENT_ACTIONS,
-    CaseDetail,
-    CaseEvent,
-    CasePage,
-)
-from storage.cases import CaseCard
+from storage.cases import CaseCard, CaseDetail, CaseEvent, CasePage
 from views.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen, CaseTake
 from views.common import button, cut, local_datetime, payload
 from views.texts import Raw, plain, t

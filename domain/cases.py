@@ -1,0 +1,24 @@
+"""Case rules as values: what taking a case or changing it can come to, which case events the
+person produced, and the length limits of what staff type about a case."""
+
+from __future__ import annotations
+
+import enum
+
+NOTE_LIMIT = 1000
+RESOLUTION_MIN = 2
+RESOLUTION_LIMIT = 500
+CLIENT_ACTIONS = frozenset({"confirmed", "reopened_by_client"})
+
+
+class Take(enum.Enum):
+    TAKEN = "taken"
+    ALREADY_TAKEN = "already_taken"
+    NOT_ALLOWED = "not_allowed"
+    NOT_FOUND = "not_found"
+
+
+class Change(enum.Enum):
+    DONE = "done"
+    STALE = "stale"  # the case is not in the state the button expected (e.g. a double tap)
+    NOT_ALLOWED = "not_allowed"  # no such case, or not this person's to see
