@@ -44,7 +44,7 @@ from handlers.filters import HasRole
 from handlers.replies import answer, send_or_log
 from handlers.states import Sale
 from storage import Database
-from storage.contacts import SaleInput, claim_link_delivery, record_sale, release_link_delivery
+from storage.sale import SaleInput, claim_link_delivery, record_sale, release_link_delivery
 from views.callbacks import SaleAction, SaleDate, SaleKind, SaleSkip
 from views.qr import qr_png
 from views.sale import question

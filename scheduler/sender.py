@@ -43,7 +43,6 @@ from domain.clock import Clock
 from domain.log_context import log_context
 from scheduler.failures import Failure, classify, describe
 from storage import Database
-from storage.contacts import mark_unreachable
 from storage.outbox import (
     BLOCKED,
     EXPIRED,
@@ -59,6 +58,7 @@ from storage.outbox import (
     release,
     still_claimed,
 )
+from storage.sale import mark_unreachable
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 
 from domain.planning import offer_offset
 from storage import Database
-from storage.contacts import SaleInput, record_sale
+from storage.sale import SaleInput, record_sale
 from storage.tasks import close_task
 from storage.timefmt import ts
 from tests.conftest import OWNER_ID

@@ -13,7 +13,7 @@ from aiogram.types import Update
 
 from storage import Database
 from storage.cases import case_of_survey
-from storage.contacts import SaleInput, record_sale
+from storage.sale import SaleInput, record_sale
 from storage.staff import create_invite, redeem_invite
 from storage.stats import case_stats
 from storage.surveys import open_survey, record_consent, record_reason, record_score

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from storage import Database
-from storage.contacts import SaleInput, record_sale
+from storage.sale import SaleInput, record_sale
 from storage.staff import touch_owner
 from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
 from tests.fakes.process import Launcher

@@ -16,7 +16,7 @@ from bot.app import create_bot, create_dispatcher
 from domain.settings import Settings
 from scheduler.sender import Sender
 from storage import Database
-from storage.contacts import SaleInput, record_sale
+from storage.sale import SaleInput, record_sale
 from storage.staff import create_invite, redeem_invite
 from tests.conftest import OWNER_ID
 from tests.fakes.recording import RecordingSession

@@ -23,8 +23,8 @@ from domain.settings import Settings
 from handlers.imports import import_jobs
 from scheduler.sender import Sender
 from storage import Database
-from storage.contacts import SaleInput, record_sale
 from storage.forget import erase_contact
+from storage.sale import SaleInput, record_sale
 from storage.staff import create_invite, redeem_invite
 from tests.conftest import OWNER_ID, START
 from tests.fakes.recording import RecordingSession

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from aiogram.methods import EditMessageText, SendMessage
 
 from storage import Database
-from storage.contacts import SaleInput, record_sale
+from storage.sale import SaleInput, record_sale
 from storage.staff import create_invite, redeem_invite
 from storage.tasks import TaskView
 from tests.conftest import OWNER_ID

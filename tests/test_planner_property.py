@@ -29,9 +29,9 @@ from scheduler.followup import FollowUp
 from scheduler.sender import Sender
 from storage import Database
 from storage.contact_card import set_birthday
-from storage.contacts import SaleInput, record_sale
 from storage.forget import erase_contact
 from storage.imports import write_chunk
+from storage.sale import SaleInput, record_sale
 from storage.settings import LiveSettings
 from storage.staff import create_invite, redeem_invite, set_manager_active
 from storage.surveys import open_survey, record_score

@@ -37,9 +37,9 @@ from domain.settings import Settings
 from handlers.imports import tell_cut_short
 from handlers.reports import export_jobs
 from storage import Database
-from storage.contacts import SaleInput, record_sale
 from storage.import_runs import unfinished_runs
 from storage.reports import iter_answers, iter_contacts
+from storage.sale import SaleInput, record_sale
 from storage.staff import create_invite, redeem_invite
 from storage.surveys import open_survey, record_consent, record_phone, record_reason, record_score
 from tests.conftest import OWNER_ID, make_settings

@@ -13,7 +13,7 @@ from domain.settings import Settings
 from scheduler.alerts import queue_case_alerts
 from scheduler.sender import Sender
 from storage import Database
-from storage.contacts import SaleInput, record_sale
+from storage.sale import SaleInput, record_sale
 from storage.staff import create_invite, redeem_invite
 from tests.conftest import OWNER_ID
 from tests.fakes.recording import RecordingSession
