@@ -34,7 +34,7 @@ import handlers  # noqa: F401  (first, as the bot imports it: views.tasks and ha
 from domain.settings import Settings
 from scheduler.followup import FollowUp
 from storage import Database
-from storage.contact_card import set_birthday
+from storage.contacts import set_birthday
 from storage.migrations import MIGRATIONS
 from storage.surveys import open_survey, record_score
 

@@ -28,7 +28,7 @@ from handlers.owner import _managers_view, build_nps
 from scheduler.followup import FollowUp
 from storage import Database
 from storage.cases import list_cases
-from storage.contact_card import search_contacts
+from storage.contacts import search_contacts
 from storage.reports import last_months, monthly_nps
 from storage.tasks import due_tasks
 

@@ -28,7 +28,7 @@ from handlers.replies import answer, forged
 from handlers.sale import start_sale_for_contact
 from handlers.states import ContactFlow
 from storage import Database
-from storage.contact_card import (
+from storage.contacts import (
     ContactBrief,
     ContactCard,
     add_comment,

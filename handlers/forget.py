@@ -27,7 +27,7 @@ from domain.settings import Settings
 from handlers.replies import answer, edit_markup, forged, send_or_log, show
 from scheduler.alerts import refresh_case_alerts
 from storage import Database
-from storage.contact_card import get_card
+from storage.contacts import get_card
 from storage.forget import (
     Outcome,
     contact_status,

@@ -28,7 +28,7 @@ from domain.settings import Settings
 from handlers.reports import export_jobs
 from storage import Database
 from storage.cases import add_note, client_answer, resolve_case, take_case
-from storage.contact_card import add_comment, set_birthday
+from storage.contacts import add_comment, set_birthday
 from storage.followup import send_greeting
 from storage.referrals import Promoter, code_for_contact, record_lead
 from storage.sale import mark_unreachable

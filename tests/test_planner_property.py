@@ -28,7 +28,7 @@ from domain.planning import TaskSpec, is_planned_key, lapse_for, next_workday, p
 from scheduler.followup import FollowUp
 from scheduler.sender import Sender
 from storage import Database
-from storage.contact_card import set_birthday
+from storage.contacts import set_birthday
 from storage.forget import erase_contact
 from storage.imports import write_chunk
 from storage.sale import SaleInput, record_sale

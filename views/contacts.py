@@ -18,7 +18,7 @@ from aiogram.types import (
 from domain.nps import category
 from domain.parsing import Birthday, format_phone
 from domain.settings import Settings
-from storage.contact_card import (
+from storage.contacts import (
     ContactBrief,
     ContactCard,
     Found,
