@@ -18,7 +18,7 @@ from handlers.states import ReferralFlow
 from scheduler.sender import Sender
 from storage import Database
 from storage.followup import staff_language
-from storage.referrals import (
+from storage.referral import (
     Promoter,
     is_known_person,
     promoter_by_code,

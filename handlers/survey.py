@@ -33,7 +33,7 @@ from scheduler.failures import Failure, classify, describe
 from scheduler.sender import Sender
 from storage import Database
 from storage.cases import case_of_survey
-from storage.referrals import code_for_contact
+from storage.referral import code_for_contact
 from storage.settings import LiveSettings
 from storage.surveys import (
     REASON_LIMIT,

@@ -19,7 +19,7 @@ import aiosqlite
 
 from storage.db import Database
 from storage.outbox import enqueue
-from storage.tasks import _TASK_SQL, TaskView, _view
+from storage.tasks import TASK_SQL, TaskView, task_view
 from storage.timefmt import from_ts, ts
 
 
@@ -294,14 +294,14 @@ async def claim_timed_reminders(
     async with db.transaction() as conn:
         rows = await (
             await conn.execute(
-                _TASK_SQL + " JOIN staff m ON m.user_id = t.manager_id AND m.active = 1 "
+                TASK_SQL + " JOIN staff m ON m.user_id = t.manager_id AND m.active = 1 "
                 "WHERE t.status = 'pending' AND t.due_at IS NOT NULL "
                 "AND t.due_at <= ? AND t.notified_at IS NULL",
                 (ts(now),),
             )
         ).fetchall()
         for row in rows:
-            task = _view(row)
+            task = task_view(row)
             if task.manager_id is None:
                 continue
             lang = await (

@@ -332,7 +332,7 @@ class TaskView:
     meta: dict[str, Any]
 
 
-_TASK_SQL = """
+TASK_SQL = """
 SELECT t.id, t.kind, t.status, t.contact_id, c.full_name AS contact_name, c.organization, c.phone,
        c.kind AS contact_kind, c.birth_day, c.birth_month, c.tg_user_id, c.contact_consent,
        t.manager_id, t.deal_id, d.description AS deal_description, d.deal_date,
@@ -345,7 +345,7 @@ LEFT JOIN surveys s ON s.id = t.survey_id
 """
 
 
-def _view(row: aiosqlite.Row) -> TaskView:
+def task_view(row: aiosqlite.Row) -> TaskView:
     return TaskView(
         id=row["id"],
         kind=row["kind"],
@@ -390,8 +390,8 @@ KIND_ORDER = (
 
 async def get_task(db: Database, task_id: int) -> TaskView | None:
     async with db.read() as conn:
-        row = await (await conn.execute(_TASK_SQL + " WHERE t.id = ?", (task_id,))).fetchone()
-    return _view(row) if row else None
+        row = await (await conn.execute(TASK_SQL + " WHERE t.id = ?", (task_id,))).fetchone()
+    return task_view(row) if row else None
 
 
 async def due_tasks(db: Database, manager_id: int, today: date, now: datetime) -> list[TaskView]:
@@ -399,13 +399,13 @@ async def due_tasks(db: Database, manager_id: int, today: date, now: datetime) -
     async with db.read() as conn:
         rows = await (
             await conn.execute(
-                _TASK_SQL + " WHERE t.manager_id = ? AND t.status = 'pending' "
+                TASK_SQL + " WHERE t.manager_id = ? AND t.status = 'pending' "
                 "AND t.due_date <= ? AND (t.due_at IS NULL OR t.due_at <= ?) "
                 "AND (t.lapses_on IS NULL OR t.lapses_on >= ?) ORDER BY t.due_date, t.id",
                 (manager_id, today.isoformat(), ts(now), today.isoformat()),
             )
         ).fetchall()
-    views = [_view(r) for r in rows]
+    views = [task_view(r) for r in rows]
     order = {kind: n for n, kind in enumerate(KIND_ORDER)}
     return sorted(views, key=lambda v: (order.get(v.kind, 99), v.due_date, v.id))
 
@@ -414,14 +414,16 @@ async def upcoming_tasks(db: Database, manager_id: int, start: date, end: date) 
     async with db.read() as conn:
         rows = await (
             await conn.execute(
-                _TASK_SQL + " WHERE t.manager_id = ? AND t.status = 'pending' "
+                TASK_SQL + " WHERE t.manager_id = ? AND t.status = 'pending' "
                 "AND t.due_date BETWEEN ? AND ? AND (t.lapses_on IS NULL OR t.lapses_on >= ?) "
                 "ORDER BY t.due_date, t.id",
                 (manager_id, start.isoformat(), end.isoformat(), start.isoformat()),
             )
         ).fetchall()
     order = {kind: n for n, kind in enumerate(KIND_ORDER)}
-    return sorted((_view(r) for r in rows), key=lambda v: (v.due_date, order.get(v.kind, 99), v.id))
+    return sorted(
+        (task_view(r) for r in rows), key=lambda v: (v.due_date, order.get(v.kind, 99), v.id)
+    )
 
 
 async def close_task(

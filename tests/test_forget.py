@@ -30,7 +30,7 @@ from storage import Database
 from storage.cases import add_note, client_answer, resolve_case, take_case
 from storage.contacts import add_comment, set_birthday
 from storage.followup import send_greeting
-from storage.referrals import Promoter, code_for_contact, record_lead
+from storage.referral import Promoter, code_for_contact, record_lead
 from storage.sale import mark_unreachable
 from storage.tasks import close_task, snooze_task
 from tests.conftest import OWNER_ID
