@@ -23,10 +23,10 @@ from bot.middlewares import ContextMiddleware
 from bot.polling import Poller
 from bot.retries import install as install_retries
 from bot.retries import no_retries
+from bot.routers import build_router
 from domain import tunables
 from domain.clock import Clock
 from domain.settings import Settings
-from handlers import build_router
 from scheduler.failures import Failure, classify, describe
 from scheduler.followup import FollowUp
 from scheduler.jobs import create_scheduler, move_digest

@@ -27,3 +27,9 @@ class StaffMember:
     language: str | None
     active: bool
     created_at: datetime
+
+
+def viewer_scope(role: Role, user_id: int) -> int | None:
+    """Whose contacts and cases this person may see: None (an owner: everybody's) or their own
+    id (a manager: the people of their deals, and the cases they took)."""
+    return None if role is Role.OWNER else user_id

@@ -21,9 +21,9 @@ from aiogram.types import (
 
 from domain.clock import Clock
 from domain.parsing import format_phone, parse_birthday, parse_phone
-from domain.roles import Role
+from domain.roles import Role, viewer_scope
 from domain.settings import Settings
-from handlers.filters import HasRole
+from handlers.filters import HasRole, not_command
 from handlers.replies import answer, forged
 from handlers.sale import start_sale_for_contact
 from handlers.states import ContactFlow
@@ -45,8 +45,6 @@ from views.texts import t
 QUERY_LIMIT = 100
 COMMENT_LIMIT = 2000
 
-not_command = ~F.text.startswith("/")
-
 
 def router() -> Router:
     r = Router(name="contacts")
@@ -62,11 +60,6 @@ def router() -> Router:
     r.message.register(on_birthday_text, ContactFlow.birthday, F.text, not_command)
     r.message.register(on_other, StateFilter(ContactFlow), not_command)
     return r
-
-
-def _viewer(role: Role, user_id: int) -> int | None:
-    """Whose contacts this person may see: their own (a manager) or everybody's (None, an owner)."""
-    return None if role is Role.OWNER else user_id
 
 
 async def _send_card(
@@ -105,7 +98,7 @@ async def find_command(
     if len(query) > QUERY_LIMIT:
         await message.answer(t(lang, "find.too_long", length=len(query), limit=QUERY_LIMIT))
         return
-    viewer = _viewer(role, message.from_user.id)
+    viewer = viewer_scope(role, message.from_user.id)
     phone = parse_phone(query, settings.phone_region)
     found = await search_contacts(db, viewer, phone=phone, text=None if phone else query)
     card = None
@@ -141,7 +134,7 @@ async def on_open(
     settings: Settings,
     db: Database,
 ) -> None:
-    card = await get_card(db, callback_data.contact_id, _viewer(role, query.from_user.id))
+    card = await get_card(db, callback_data.contact_id, viewer_scope(role, query.from_user.id))
     if card is None:
         await _forged(query, lang)
         return
@@ -160,7 +153,9 @@ async def on_new_deal(
     settings: Settings,
     db: Database,
 ) -> None:
-    contact = await get_contact(db, callback_data.contact_id, _viewer(role, query.from_user.id))
+    contact = await get_contact(
+        db, callback_data.contact_id, viewer_scope(role, query.from_user.id)
+    )
     if contact is None:
         await _forged(query, lang)
         return
@@ -199,7 +194,7 @@ async def _start_flow(
     db: Database,
     replayed: bool,
 ) -> None:
-    contact = await get_contact(db, contact_id, _viewer(role, query.from_user.id))
+    contact = await get_contact(db, contact_id, viewer_scope(role, query.from_user.id))
     if contact is None:
         await _forged(query, lang)
         return
@@ -254,7 +249,7 @@ async def _flow_contact(
     contact_id = (await state.get_data()).get("contact_id")
     contact = None
     if isinstance(contact_id, int):
-        contact = await get_contact(db, contact_id, _viewer(role, message.from_user.id))
+        contact = await get_contact(db, contact_id, viewer_scope(role, message.from_user.id))
     if contact is None:
         await state.clear()
         await message.answer(t(lang, "find.gone"))
@@ -271,7 +266,7 @@ async def _show_after_change(
     notice: str,
 ) -> None:
     assert message.from_user is not None
-    card = await get_card(db, contact_id, _viewer(role, message.from_user.id))
+    card = await get_card(db, contact_id, viewer_scope(role, message.from_user.id))
     if card is None:
         await message.answer(notice)
         return
@@ -300,7 +295,7 @@ async def on_comment_text(
     contact = await _flow_contact(message, state, role, lang, db)
     if contact is None:
         return
-    viewer = _viewer(role, message.from_user.id)
+    viewer = viewer_scope(role, message.from_user.id)
     key = source_key(message.chat.id, message.message_id)
     saved = await add_comment(db, contact.id, viewer, message.from_user.id, text, clock(), key)
     await state.clear()
@@ -329,7 +324,7 @@ async def on_birthday_text(
     contact = await _flow_contact(message, state, role, lang, db)
     if contact is None:
         return
-    viewer = _viewer(role, message.from_user.id)
+    viewer = viewer_scope(role, message.from_user.id)
     value = (birthday.day, birthday.month, birthday.year)
     saved = await set_birthday(db, contact.id, viewer, value, clock())
     await state.clear()

@@ -1,13 +1,18 @@
-"""Role filters: a handler guarded by `HasRole(...)` never sees anybody else's update."""
+"""Filters the routers share: a handler guarded by `HasRole(...)` never sees anybody else's
+update; `not_command` lets a command through a conversation waiting for typed text."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from aiogram import F
 from aiogram.filters import Filter
 from aiogram.types import TelegramObject
 
 from domain.roles import Role
+
+# A message that is not a command: what a conversation waiting for typed text takes.
+not_command = ~F.text.startswith("/")
 
 
 class HasRole(Filter):

@@ -12,7 +12,7 @@ from domain.clock import Clock
 from domain.parsing import format_phone
 from domain.roles import Role
 from domain.settings import Settings
-from handlers.filters import HasRole
+from handlers.filters import HasRole, not_command
 from handlers.phone_input import read_own_phone
 from handlers.states import ReferralFlow
 from scheduler.sender import Sender
@@ -29,7 +29,6 @@ from views.common import payload
 from views.survey import share_phone
 from views.texts import t
 
-not_command = ~F.text.startswith("/")
 NAME_LIMITS = (2, 100)
 
 

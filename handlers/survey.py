@@ -25,6 +25,7 @@ from domain.clock import Clock
 from domain.deeplinks import LinkKind, make_link
 from domain.roles import Role
 from domain.settings import Settings
+from handlers.filters import not_command
 from handlers.phone_input import read_own_phone
 from handlers.replies import answer, append_note, forged, send_or_log
 from handlers.states import SurveyFlow
@@ -54,8 +55,6 @@ from views.survey import question
 from views.texts import pick_language, plain, t
 
 log = logging.getLogger(__name__)
-
-not_command = ~F.text.startswith("/")
 
 
 def router() -> Router:

@@ -22,7 +22,7 @@ from domain.parsing import parse_future_date
 from domain.planning import TaskSpec, lapse_for, next_workday, workday_on_or_after
 from domain.roles import Role
 from domain.settings import Cadence, Settings
-from handlers.filters import HasRole
+from handlers.filters import HasRole, not_command
 from handlers.replies import answer, forged, show
 from handlers.states import TaskFlow
 from scheduler.followup import FollowUp
@@ -48,7 +48,6 @@ from views.texts import plain, t
 log = logging.getLogger(__name__)
 
 NOTE_LIMIT = 2000
-not_command = ~F.text.startswith("/")
 
 
 def router() -> Router:

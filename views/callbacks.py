@@ -183,7 +183,7 @@ class CaseOpen(CallbackData, prefix="ko"):
 
 class CaseAct(CallbackData, prefix="ka"):
     case_id: RowId
-    action: CaseAction  # see handlers/case_admin.py
+    action: CaseAction  # see handlers/cases.py
     page: Page = 0
 
 
