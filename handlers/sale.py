@@ -39,7 +39,7 @@ from domain.parsing import (
 )
 from domain.roles import Role
 from domain.settings import Settings
-from domain.vocabulary import KINDS
+from domain.vocabulary import DATE, KINDS
 from handlers.filters import HasRole
 from handlers.replies import answer, send_or_log
 from handlers.states import Sale
@@ -293,7 +293,7 @@ async def on_date_button(
         shown = date.fromisoformat(callback_data.day)
     except ValueError:  # a forged button
         return
-    value = parse_deal_date(shown.strftime("%d.%m.%Y"), _today(clock, settings))
+    value = parse_deal_date(shown.strftime(DATE), _today(clock, settings))
     if value is None or not isinstance(query.message, Message):
         return
     await _next(

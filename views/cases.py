@@ -16,6 +16,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from domain.cases import CLIENT_ACTIONS
 from domain.parsing import format_phone
 from domain.settings import Settings
+from domain.vocabulary import DATE
 from storage.cases import CaseCard, CaseDetail, CaseEvent, CasePage
 from views.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen, CaseTake
 from views.common import button, cut, local_datetime, payload
@@ -73,7 +74,7 @@ def case_alert(
         contact = t(lang, "alert.contact_telegram")
     deal = t(lang, "alert.deal_none")
     if card.deal_description:
-        when = card.deal_date.strftime("%d.%m.%Y") if card.deal_date else ""
+        when = card.deal_date.strftime(DATE) if card.deal_date else ""
         deal = f"{card.deal_description}, {when}".strip(", ")
     text = t(
         lang,
@@ -227,7 +228,7 @@ def _card_text(
         ]
     deal = t(lang, "alert.deal_none")
     if card.deal_description:
-        when = card.deal_date.strftime("%d.%m.%Y") if card.deal_date else ""
+        when = card.deal_date.strftime(DATE) if card.deal_date else ""
         deal = html.escape(f"{cut(card.deal_description, width)}, {when}".strip(", "))
     lines += [
         "",

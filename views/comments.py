@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from domain.settings import Settings
-from domain.vocabulary import KINDS
+from domain.vocabulary import DATE, KINDS
 from storage.stats import CATEGORY_SQL, Comment
 from views.callbacks import CommentsView
 from views.texts import plain, t
@@ -48,7 +48,7 @@ def comments_view_for(
                 lang,
                 "comments.item",
                 score=item.score,
-                date=item.scored_at.astimezone(settings.timezone).strftime("%d.%m.%Y"),
+                date=item.scored_at.astimezone(settings.timezone).strftime(DATE),
                 name=item.contact_name or "—",
                 kind=t(lang, f"kind.{item.kind}").lower(),
                 manager=item.manager_name or "—",

@@ -11,18 +11,20 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from domain.vocabulary import DATE, DATETIME
+
 
 def local_date(moment: datetime, tz: tzinfo) -> str:
-    return moment.astimezone(tz).strftime("%d.%m.%Y")
+    return moment.astimezone(tz).strftime(DATE)
 
 
 def local_datetime(moment: datetime, tz: tzinfo) -> str:
-    return moment.astimezone(tz).strftime("%d.%m.%Y %H:%M")
+    return moment.astimezone(tz).strftime(DATETIME)
 
 
 def day(value: date) -> str:
     """A calendar date (no time zone involved): 05.03.2026."""
-    return value.strftime("%d.%m.%Y")
+    return value.strftime(DATE)
 
 
 def cut(text: str, width: int) -> str:

@@ -18,6 +18,7 @@ from aiogram.types import (
 from domain.nps import category
 from domain.parsing import Birthday, format_phone
 from domain.settings import Settings
+from domain.vocabulary import DATE
 from storage.contacts import (
     ContactBrief,
     ContactCard,
@@ -38,7 +39,7 @@ T = TypeVar("T")
 
 
 def _day(value: date) -> str:
-    return value.strftime("%d.%m.%Y")
+    return value.strftime(DATE)
 
 
 def _label(lang: str, key: str, fallback: str, **values: str) -> str:

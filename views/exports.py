@@ -23,6 +23,7 @@ from typing import Literal, TypeVar
 
 from domain.nps import category
 from domain.parsing import format_phone
+from domain.vocabulary import DATE, DATETIME
 from storage.reports import AnswerRow, ContactRow
 from storage.timefmt import from_ts
 from views.texts import plain
@@ -33,7 +34,7 @@ Kind = Literal["text", "phone", "int", "date", "datetime"]
 # Telegram bots may upload documents up to 50 MB; keep a margin for the multipart envelope.
 UPLOAD_LIMIT = 49 * 1024 * 1024
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_CSV_DATE, _CSV_DATETIME = "%d.%m.%Y", "%d.%m.%Y %H:%M"
+_CSV_DATE, _CSV_DATETIME = DATE, DATETIME
 _XLSX_DATE, _XLSX_DATETIME = "DD.MM.YYYY", "DD.MM.YYYY HH:MM"
 
 

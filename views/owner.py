@@ -11,7 +11,7 @@ from domain.nps import NpsCounts
 from domain.periods import CODES, Period
 from domain.roles import StaffMember
 from domain.settings import Settings
-from domain.vocabulary import KINDS
+from domain.vocabulary import DATE, KINDS
 from storage.stats import ManagerRow
 from views.callbacks import ManagersPeriod, ManagerToggle, NpsPickManager, NpsView
 from views.common import signed
@@ -19,10 +19,10 @@ from views.texts import plain, t
 
 
 def period_label(period: Period, lang: str) -> str:
-    last = period.last_day.strftime("%d.%m.%Y")
+    last = period.last_day.strftime(DATE)
     if period.first_day is None:
         return t(lang, "period.since_start", last=last)
-    first = period.first_day.strftime("%d.%m.%Y")
+    first = period.first_day.strftime(DATE)
     name = t(lang, f"period.{period.code}") if not period.code.startswith("m") else period.code[1:]
     return f"{name} ({t(lang, 'period.range', first=first, last=last)})"
 

@@ -18,7 +18,7 @@ from storage.reports import (
 )
 from views.callbacks import ExportPeriod
 from views.chart import Series, TrendChart
-from views.common import signed
+from views.common import day, signed
 from views.texts import plain, t
 
 # ---- /trend ---------------------------------------------------------------------------------
@@ -110,4 +110,4 @@ def period_keyboard(lang: str) -> InlineKeyboardMarkup:
 def export_period_label(code: str, first: date | None, last: date, lang: str) -> str:
     if first is None:
         return plain(lang, "export.period.all")
-    return plain(lang, f"export.period.{code}", first=f"{first:%d.%m.%Y}", last=f"{last:%d.%m.%Y}")
+    return plain(lang, f"export.period.{code}", first=day(first), last=day(last))

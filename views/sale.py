@@ -13,7 +13,7 @@ from aiogram.types import (
 )
 
 from domain.parsing import Birthday, format_phone
-from domain.vocabulary import KINDS
+from domain.vocabulary import DATE, KINDS
 from views.callbacks import (
     SaleAction,
     SaleDate,
@@ -121,5 +121,5 @@ def summary(data: dict[str, Any], lang: str) -> str:
         phone=format_phone(data["phone"]) if data.get("phone") else unset,
         birthday=str(Birthday(*bday)) if bday else unset,
         product=data.get("product") or unset,
-        date=date.fromisoformat(deal_date).strftime("%d.%m.%Y") if deal_date else unset,
+        date=date.fromisoformat(deal_date).strftime(DATE) if deal_date else unset,
     )

@@ -19,6 +19,7 @@ from domain.deeplinks import LinkKind, make_link
 from domain.parsing import format_phone
 from domain.planning import next_birthday
 from domain.settings import Settings
+from domain.vocabulary import DATE
 from storage.tasks import TaskView
 from views.callbacks import PlanPage, TaskAct, TaskOpen
 from views.common import local_datetime, payload
@@ -88,7 +89,7 @@ def _detail(task: TaskView, lang: str, today: date) -> str:
             task.deal_date.isoformat() if task.deal_date else None
         )
         if last:
-            shown = date.fromisoformat(last).strftime("%d.%m.%Y")
+            shown = date.fromisoformat(last).strftime(DATE)
             return plain(lang, "plan.last_deal", date=shown)
     if kind in ("birthday", "birthday_lead", "refresh", "passive"):
         return task.organization or ""
@@ -118,7 +119,7 @@ def plan_message(
     (checked with `telegram_length` in the tests on 200 items of the longest kinds); the rest is
     announced as "… and N more" behind ▶. Items come grouped in the order `due_tasks` gives.
     """
-    day = today.strftime("%d.%m.%Y")
+    day = today.strftime(DATE)
     if not tasks:
         return t(lang, "plan.title_empty", date=day) + "\n\n" + t(lang, "plan.empty"), None
     pages = math.ceil(len(tasks) / PAGE_SIZE)
@@ -185,7 +186,7 @@ def _who(task: TaskView, lang: str) -> Raw:
 def _deal(task: TaskView, lang: str) -> str:
     if not task.deal_description:
         return t(lang, "card.none")
-    when = task.deal_date.strftime("%d.%m.%Y") if task.deal_date else ""
+    when = task.deal_date.strftime(DATE) if task.deal_date else ""
     return f"{task.deal_description}, {when}".strip(", ")
 
 
@@ -215,7 +216,7 @@ def task_card(
         else:
             note = ""
             if task.meta.get("start"):
-                start = date.fromisoformat(task.meta["start"]).strftime("%d.%m.%Y")
+                start = date.fromisoformat(task.meta["start"]).strftime(DATE)
                 note = t(lang, "card.call_back_note", date=start)
             elif task.meta.get("likes"):
                 note = t(lang, "card.call_back_likes")
@@ -275,7 +276,7 @@ def task_card(
             last = task.meta.get("last_deal") or (
                 task.deal_date.isoformat() if task.deal_date else None
             )
-            shown = date.fromisoformat(last).strftime("%d.%m.%Y") if last else t(lang, "card.none")
+            shown = date.fromisoformat(last).strftime(DATE) if last else t(lang, "card.none")
             text = t(lang, "card.passive", who=who, date=shown)
         elif kind == "resend":
             link = make_link(bot_username, LinkKind.SURVEY, task.survey_token or "")
@@ -293,7 +294,7 @@ def task_card(
             ],
         ]
     if task.due_date != today:
-        text += "\n" + t(lang, "card.due", date=task.due_date.strftime("%d.%m.%Y"))
+        text += "\n" + t(lang, "card.due", date=task.due_date.strftime(DATE))
     rows.append(_back(lang, page))
     return text, _markup(rows)
 
@@ -363,7 +364,7 @@ def week_message(tasks: list[TaskView], lang: str) -> str:
     # Telegram refuses over 4096 characters: a few items a day (the most urgent kinds first),
     # and how many more there are.
     for day, items in by_day.items():
-        lines += ["", t(lang, "week.day", date=day.strftime("%d.%m.%Y"))]
+        lines += ["", t(lang, "week.day", date=day.strftime(DATE))]
         for task in items[:WEEK_PER_DAY]:
             name = _cut(task.contact_name or "—", 40)
             lines.append(t(lang, f"item.{task.kind}", name=name))

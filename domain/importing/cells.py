@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from domain.vocabulary import DATE, DATETIME
+
 Cell = str | int | float | bool | datetime | date | None
 
 
@@ -17,10 +19,10 @@ def cell_text(value: Cell) -> str:
         return "1" if value else "0"
     if isinstance(value, datetime):
         if value.hour or value.minute or value.second:
-            return value.strftime("%d.%m.%Y %H:%M")
-        return value.strftime("%d.%m.%Y")
+            return value.strftime(DATETIME)
+        return value.strftime(DATE)
     if isinstance(value, date):
-        return value.strftime("%d.%m.%Y")
+        return value.strftime(DATE)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
