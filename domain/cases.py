@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import enum
 
-NOTE_LIMIT = 1000
+from domain.vocabulary import LIMITS
+
+NOTE_LIMIT = LIMITS["case_note"].max
 RESOLUTION_MIN = 2
 RESOLUTION_LIMIT = 500
 CLIENT_ACTIONS = frozenset({"confirmed", "reopened_by_client"})

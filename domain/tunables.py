@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import time
 
 from domain.settings import SUPPORTED_LANGUAGES, Settings
+from domain.vocabulary import LIMITS
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ KEYS: tuple[str, ...] = (COMPANY, DIGEST, WORKDAYS, OFFER, BIRTHDAY, BUDGET, LAN
 # Settings changed by taps only (no typed value).
 TAP_ONLY = frozenset({WORKDAYS, LANGUAGE})
 
-COMPANY_MAX = 100
+COMPANY_MAX = LIMITS["company"].max
 OFFER_LIMITS = (7, 365)
 BIRTHDAY_LIMITS = (0, 30)
 BUDGET_LIMITS = (0, 90)

@@ -23,6 +23,7 @@ from domain.clock import Clock
 from domain.parsing import format_phone, parse_birthday, parse_phone
 from domain.roles import Role, viewer_scope
 from domain.settings import Settings
+from domain.vocabulary import LIMITS
 from handlers.filters import HasRole, not_command
 from handlers.replies import answer, forged
 from handlers.sale import start_sale_for_contact
@@ -43,7 +44,7 @@ from views.contacts import card_keyboard, display_name, render_card, render_list
 from views.texts import t
 
 QUERY_LIMIT = 100
-COMMENT_LIMIT = 2000
+COMMENT_LIMIT = LIMITS["note"].max
 
 
 def router() -> Router:

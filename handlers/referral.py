@@ -12,6 +12,7 @@ from domain.clock import Clock
 from domain.parsing import format_phone
 from domain.roles import Role
 from domain.settings import Settings
+from domain.vocabulary import LIMITS
 from handlers.filters import HasRole, not_command
 from handlers.phone_input import read_own_phone
 from handlers.states import ReferralFlow
@@ -28,8 +29,6 @@ from storage.referral import (
 from views.common import payload
 from views.survey import share_phone
 from views.texts import t
-
-NAME_LIMITS = (2, 100)
 
 
 def router() -> Router:
@@ -75,8 +74,10 @@ async def open_referral(
 
 async def on_name(message: Message, state: FSMContext, lang: str) -> None:
     name = " ".join((message.text or "").split())
-    if not NAME_LIMITS[0] <= len(name) <= NAME_LIMITS[1]:
-        await message.answer(t(lang, "referral.name_invalid"))
+    if not LIMITS["name"].allows(name):
+        await message.answer(
+            t(lang, "referral.name_invalid", min=LIMITS["name"].min, max=LIMITS["name"].max)
+        )
         return
     await state.update_data(name=name)
     await state.set_state(ReferralFlow.phone)
@@ -147,7 +148,9 @@ async def on_phone(
 
 async def on_other(message: Message, state: FSMContext, lang: str) -> None:
     if await state.get_state() == ReferralFlow.name.state:
-        await message.answer(t(lang, "referral.name_invalid"))
+        await message.answer(
+            t(lang, "referral.name_invalid", min=LIMITS["name"].min, max=LIMITS["name"].max)
+        )
     else:
         await message.answer(t(lang, "survey.phone_invalid"), reply_markup=share_phone(lang))
 

@@ -39,7 +39,7 @@ from domain.parsing import (
 )
 from domain.roles import Role
 from domain.settings import Settings
-from domain.vocabulary import DATE, KINDS
+from domain.vocabulary import DATE, KINDS, LIMITS
 from handlers.filters import HasRole
 from handlers.replies import answer, send_or_log
 from handlers.states import Sale
@@ -47,12 +47,8 @@ from storage import Database
 from storage.sale import SaleInput, claim_link_delivery, record_sale, release_link_delivery
 from views.callbacks import SaleAction, SaleDate, SaleKind, SaleSkip
 from views.qr import qr_png
-from views.sale import question
+from views.sale import limit_values, question
 from views.texts import t
-
-NAME_LIMITS = (2, 100)
-ORG_LIMIT = 150
-PRODUCT_LIMITS = (2, 300)
 
 # The order of the questions, and which state asks for which field when editing.
 ORDER: list[State] = [
@@ -153,7 +149,7 @@ async def _retry(
     current = await state.get_state()
     target = next((s for s in [*ORDER, Sale.confirm] if s.state == current), Sale.kind)
     _, markup = _question(target, await state.get_data(), lang, clock, settings)
-    await message.answer(t(lang, key), reply_markup=markup)
+    await message.answer(t(lang, key, **limit_values()), reply_markup=markup)
 
 
 async def _next(
@@ -202,7 +198,7 @@ async def on_name(
     message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
 ) -> None:
     name = " ".join((message.text or "").split())
-    if not NAME_LIMITS[0] <= len(name) <= NAME_LIMITS[1]:
+    if not LIMITS["name"].allows(name):
         await _retry(message, state, "sale.name_invalid", lang, clock, settings)
         return
     await _next(message, state, Sale.name, lang, clock, settings, name=name)
@@ -212,7 +208,7 @@ async def on_org(
     message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
 ) -> None:
     org = " ".join((message.text or "").split())
-    if not org or len(org) > ORG_LIMIT:
+    if not LIMITS["organization"].allows(org):
         await _retry(message, state, "sale.org_invalid", lang, clock, settings)
         return
     await _next(message, state, Sale.organization, lang, clock, settings, org=org)
@@ -263,7 +259,7 @@ async def on_product(
     message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
 ) -> None:
     product = " ".join((message.text or "").split())
-    if not PRODUCT_LIMITS[0] <= len(product) <= PRODUCT_LIMITS[1]:
+    if not LIMITS["product"].allows(product):
         await _retry(message, state, "sale.product_invalid", lang, clock, settings)
         return
     await _next(message, state, Sale.product, lang, clock, settings, product=product)

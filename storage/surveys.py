@@ -17,10 +17,11 @@ from datetime import datetime
 import aiosqlite
 
 from domain.nps import category
+from domain.vocabulary import LIMITS
 from storage.db import Database
 from storage.timefmt import ts
 
-REASON_LIMIT = 1000
+REASON_LIMIT = LIMITS["reason"].max
 
 
 class Step(enum.StrEnum):

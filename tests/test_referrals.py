@@ -36,7 +36,8 @@ async def test_a_referred_person_becomes_the_promoters_lead(harness: Harness, db
     boris = harness.user(6101, "Борис")
     texts = replies(await harness.send(boris, f"/start r_{code}"))
     assert "Вас пригласил(а) Анна — клиент компании «Ромашка»" in texts[0]
-    assert "от 2 до 100" in replies(await harness.send(boris, "Б"))[0]
+    assert "от 2 до 200" in replies(await harness.send(boris, "Б"))[0]
+    assert "от 2 до 200" in replies(await harness.send(boris, "Б" * 201))[0]
     texts = replies(await harness.send(boris, "Борис Петров"))
     assert "Оставьте номер телефона" in texts[0]
     sent = await harness.send_contact(boris, "79990001122", owner_id=6101)

@@ -164,11 +164,11 @@ async def test_bad_inputs_are_asked_again(harness: Harness, db: Database) -> Non
         == "Пожалуйста, ответьте текстом или кнопкой."
     )
     assert "Имя и фамилия" in m.h.last_text(MANAGER_ID)
-    assert "от 2 до 100" in (await m.say("x" * 5000))[0]
-    assert "от 2 до 100" in (await m.say("Я"))[0]
+    assert "от 2 до 200" in (await m.say("x" * 5000))[0]
+    assert "от 2 до 200" in (await m.say("Я"))[0]
     await m.say("Анна")
-    await m.say("x" * 151)
-    assert "до 150 символов" in m.h.last_text(MANAGER_ID)
+    await m.say("x" * 201)
+    assert "до 200 символов" in m.h.last_text(MANAGER_ID)
     await m.press("Пропустить")
     for bad in ("123", "телефон", "+7 000", "1" * 45):
         assert "Не получилось распознать номер" in (await m.say(bad))[0], bad
@@ -177,13 +177,48 @@ async def test_bad_inputs_are_asked_again(harness: Harness, db: Database) -> Non
         assert "Такой даты нет" in (await m.say(bad))[0], bad
     await m.say("29.02")
     await m.say("о")
-    assert "от 2 до 300" in m.h.last_text(MANAGER_ID)
+    assert "от 2 до 500" in m.h.last_text(MANAGER_ID)
     await m.say("Диван")
     for bad in ("21.11.2026", "31.11.2026", "01.01.2001", "вчера"):
         assert "ДД.ММ.ГГГГ" in (await m.say(bad))[0], bad
     await m.say("18.11.2026")
     assert "Телефон: +47 41 23 45 67" in m.last.text
     assert "День рождения: 29.02" in m.last.text and "Дата: 18.11.2026" in m.last.text
+
+
+async def test_sale_takes_what_import_takes(harness: Harness, db: Database) -> None:
+    """One table of field limits (domain.vocabulary.LIMITS): /sale refused a 101-character name
+    that /import stored, now both take up to 200 (organisation 200, product 500) and refuse one
+    character more, saying the limit."""
+    await add_manager(harness, db)
+    m = SaleBot(harness)
+    await m.say("/sale")
+    await m.press("Клиент")
+    assert "от 2 до 200 символов" in (await m.say("Я" * 201))[0]
+    await m.say("Я" * 200)
+    assert "Организация" in m.last.text
+    assert "до 200 символов" in (await m.say("О" * 201))[0]
+    await m.say("О" * 200)
+    await m.press("Пропустить")  # phone
+    await m.press("Пропустить")  # birthday
+    assert "до 500 символов" in m.last.text  # the question names the limit
+    assert "от 2 до 500 символов" in (await m.say("П" * 501))[0]
+    await m.say("П" * 500)
+    await m.press("Сегодня")
+    await m.press("Сохранить")
+    async with db.read() as conn:
+        contact = await (await conn.execute("SELECT * FROM contacts")).fetchone()
+        deal = await (await conn.execute("SELECT * FROM deals")).fetchone()
+    assert contact["full_name"] == "Я" * 200 and contact["organization"] == "О" * 200
+    assert deal["description"] == "П" * 500
+
+
+async def test_limits_are_named_in_english_too(harness: Harness, db: Database) -> None:
+    await add_manager(harness, db, lang="en")
+    m = SaleBot(harness, lang="en")
+    await m.say("/sale")
+    await m.press("Client")
+    assert "2 to 200 characters" in (await m.say("x" * 201))[0]
 
 
 async def test_cancel_at_any_step(harness: Harness, db: Database) -> None:

@@ -13,7 +13,7 @@ from aiogram.types import (
 )
 
 from domain.parsing import Birthday, format_phone
-from domain.vocabulary import DATE, KINDS
+from domain.vocabulary import DATE, KINDS, LIMITS
 from views.callbacks import (
     SaleAction,
     SaleDate,
@@ -87,6 +87,17 @@ def sale_confirm(lang: str) -> InlineKeyboardMarkup:
     )
 
 
+def limit_values() -> dict[str, int]:
+    """The numbers the /sale texts name ("2 to 200 characters"), from domain.vocabulary.LIMITS."""
+    return {
+        "name_min": LIMITS["name"].min,
+        "name_max": LIMITS["name"].max,
+        "org_max": LIMITS["organization"].max,
+        "product_min": LIMITS["product"].min,
+        "product_max": LIMITS["product"].max,
+    }
+
+
 def question(
     step: str, data: dict[str, Any], lang: str, today: date
 ) -> tuple[str, InlineKeyboardMarkup]:
@@ -102,7 +113,7 @@ def question(
     if step == "birthday":
         return t(lang, "sale.ask_birthday"), skip_or_cancel(lang, "birthday")
     if step == "product":
-        return t(lang, "sale.ask_product"), cancel_only(lang)
+        return t(lang, "sale.ask_product", **limit_values()), cancel_only(lang)
     if step == "deal_date":
         return t(lang, "sale.ask_date"), deal_dates(lang, today)
     return summary(data, lang), sale_confirm(lang)

@@ -21,11 +21,12 @@ from domain.importing.columns import Header
 from domain.importing.phones import PhoneReader
 from domain.privacy import phone_hash
 from domain.roles import StaffMember
+from domain.vocabulary import LIMITS
 
-MAX_NAME = 200
-MAX_ORGANIZATION = 200
-MAX_PRODUCT = 500
-MAX_NOTE = 2000
+MAX_NAME = LIMITS["name"].max
+MAX_ORGANIZATION = LIMITS["organization"].max
+MAX_PRODUCT = LIMITS["product"].max
+MAX_NOTE = LIMITS["note"].max
 OLDEST_DEAL_YEAR = 1950
 MEMO_SIZE = 20_000
 

@@ -97,9 +97,11 @@ TEXTS: dict[str, str] = {
     # --- /sale ---
     "sale.ask_kind": "New deal. Who is this person to the company?\n\n/cancel — cancel at any step",
     "sale.ask_name": "Full name (how to address the person):",
-    "sale.name_invalid": "Please type the name as text, 2 to 100 characters.",
+    "sale.name_invalid": "Please type the name as text, {name_min} to {name_max} characters.",
     "sale.ask_org": "Organisation (optional):",
-    "sale.org_invalid": "Please type the name as text, up to 150 characters, or tap “Skip”.",
+    "sale.org_invalid": (
+        "Please type the name as text, up to {org_max} characters, or tap “Skip”."
+    ),
     "sale.ask_phone": (
         "Phone (optional): type the number in any format or attach a contact from your "
         "address book."
@@ -115,9 +117,9 @@ TEXTS: dict[str, str] = {
         "Or tap “Skip”."
     ),
     "sale.ask_product": (
-        "What was sold, or what is the relationship about? Briefly, up to 300 characters:"
+        "What was sold, or what is the relationship about? Briefly, up to {product_max} characters:"
     ),
-    "sale.product_invalid": "Please type it as text, 2 to 300 characters.",
+    "sale.product_invalid": "Please type it as text, {product_min} to {product_max} characters.",
     "sale.ask_date": "Date of the deal? Tap a button or type the date as DD.MM.YYYY.",
     "sale.btn_today": "Today, {date}",
     "sale.btn_yesterday": "Yesterday, {date}",
