@@ -1,6 +1,6 @@
 """/find: a manager (or owner) finds a contact by name, organisation or phone and opens its card.
 
-Managers see only their own contacts, owners see everybody; storage/contact_card.py applies that
+Managers see only their own contacts, owners see everybody; storage/contacts.py applies that
 rule to every read and write, so the card's buttons (which carry only the contact id) are checked
 again on each press and a forged id gets the same neutral alert as any stale button.
 

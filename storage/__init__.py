@@ -1,4 +1,5 @@
-"""SQLite storage: the connection, the schema, and every SQL query of the bot."""
+"""SQLite storage: the connection, the schema (migrations), the FSM storage, and every SQL query
+and transaction of the bot, one module per feature. It imports only domain/."""
 
 from storage.db import Database
 

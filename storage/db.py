@@ -37,7 +37,7 @@ BUSY_TIMEOUT_MS = 5000
 
 Planner = Callable[[aiosqlite.Connection, list[int]], Awaitable[object]]
 
-# Which writes change what the rules read (scheduler/rules.py, storage/tasks.load_facts).
+# Which writes change what the rules read (domain/planning.py, storage/tasks.load_facts).
 _REPLAN_TRIGGERS = """
 CREATE TEMP TRIGGER IF NOT EXISTS replan_contact_new AFTER INSERT ON main.contacts
 BEGIN SELECT note_contact(NEW.id); END;

@@ -115,3 +115,30 @@ def test_every_package_is_shipped() -> None:
     assert copied == set(PACKAGES)
     assert found == set(PACKAGES)
     assert set(roots) == set(PACKAGES)
+
+
+def test_the_contract_catches_an_upward_and_an_impure_import(tmp_path: Path) -> None:
+    """The same contract, on a scratch tree where domain imports storage and sqlite3: refused."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    for package in config["root_packages"]:
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("")
+    (tmp_path / "storage" / "fsm.py").write_text("import aiogram\n")
+    (tmp_path / "domain" / "rules.py").write_text("import sqlite3\n\nimport storage\n")
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from importlinter.cli import lint_imports; "
+            "sys.exit(lint_imports(no_cache=True))",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+        timeout=300,
+    )
+    assert r.returncode != 0
+    assert "domain.rules -> storage" in r.stdout
+    assert "domain.rules -> sqlite3" in r.stdout

@@ -188,7 +188,7 @@ def test_the_longest_plan_stays_within_telegrams_limit() -> None:
     # characters that are escaped: every page of 200 stays within 4,096 after entity parsing.
     kinds = list(KIND_EMOJI)
     name = "𝔄<&>" * 100
-    # ids from 1, as SQLite gives them (a button refuses task id 0: handlers/callbacks.py)
+    # ids from 1, as SQLite gives them (a button refuses task id 0: views/callbacks.py)
     tasks = [_task(i, kinds[i % len(kinds)], name, "𝔅&<" * 100) for i in range(1, 201)]
     for lang in ("ru", "en"):
         page = 0
