@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,6 +12,7 @@ from bot.app import create_bot, create_dispatcher
 from domain.settings import Settings
 from scheduler.sender import Sender
 from storage import Database
+from tests.fakes import recording
 from tests.fakes.recording import RecordingSession
 from tests.harness import BOT_USERNAME, TOKEN, FakeClock, Harness
 
@@ -29,6 +30,17 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def telegram_would_accept_every_call() -> Iterator[None]:
+    """Fail a test whose bot made a call Telegram would refuse (see tests/fakes/recording.py),
+    even when the product caught the error and carried on."""
+    recording.SESSIONS.clear()
+    yield
+    refused = recording.unexamined_refusals()
+    recording.SESSIONS.clear()
+    assert not refused, "Telegram would have refused: " + "; ".join(refused)
 
 
 @pytest.fixture

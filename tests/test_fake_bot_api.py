@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -37,6 +35,7 @@ from tests.fakes.bot_api import (
     TEXT_TOO_LONG,
     FakeBotAPI,
 )
+from tests.fakes.client import http_bot
 
 TOKEN = "123456789:AAHfakeTokenForTests_abcdefghijklmn"
 OTHER_TOKEN = "987654321:AAHotherTokenForTests_abcdefghijklm"
@@ -55,17 +54,8 @@ def test_tokens_have_the_telegram_shape() -> None:
         assert len(secret) == 35
 
 
-class LocalSession(AiohttpSession):
-    """aiogram's session, minus the 250 ms pause its close() makes for TLS connections to
-    api.telegram.org: the fake speaks plain HTTP, and the pause would double this file's time."""
-
-    async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-
-
 def make_bot(api: FakeBotAPI, token: str = TOKEN) -> Bot:
-    return Bot(token, session=LocalSession(api=TelegramAPIServer.from_base(api.url)))
+    return http_bot(api.url, token)
 
 
 @pytest.fixture
@@ -179,6 +169,7 @@ async def test_send_message_validates_text(api: FakeBotAPI, bot: Bot) -> None:
     await bot.send_message(ALICE, "<b>" + "я" * 4096 + "</b>", parse_mode="HTML")
 
     assert [call.outcome for call in api.calls("sendMessage")] == ["error", "error", "ok"]
+    assert [r.description for _, r in api.take_refusals()] == [TEXT_EMPTY, TEXT_TOO_LONG]
 
 
 async def test_edit_message_text(api: FakeBotAPI, bot: Bot) -> None:

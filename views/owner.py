@@ -217,10 +217,12 @@ def managers_period_row(period: str, lang: str) -> list[InlineKeyboardButton]:
     ]
 
 
-# Telegram refuses a message over 4096 characters: at most 40 managers, names cut to 40 characters
-# (about 70 characters a line); beyond that the list says how many more there are.
+# Telegram refuses a message over 4096 characters: at most 40 managers, names cut to 40 characters;
+# the list stops at the last whole line that fits (cutting the HTML could cut a tag or an entity,
+# which Telegram refuses) and says how many more there are.
 MAX_LISTED = 40
 NAME_CUT = 40
+TEXT_LIMIT = 4096
 
 
 def render_managers(
@@ -234,37 +236,39 @@ def render_managers(
     if not managers:
         return t(lang, "managers.empty"), None
     lines = [t(lang, "managers.stats_head", period=period_label(period, lang)), ""]
-    shown = rows[:MAX_LISTED]
-    for n, row in enumerate(shown, start=1):
+    listed = 0
+    for n, row in enumerate(rows[:MAX_LISTED], start=1):
         name = row.name if len(row.name) <= NAME_CUT else row.name[: NAME_CUT - 1] + "…"
         nps = row.counts.nps
-        lines.append(
-            t(
-                lang,
-                "managers.stats_line",
-                n=n,
-                name=name,
-                inactive=t(lang, "managers.inactive_mark") if not row.active else "",
-                deals=row.deals,
-                sent=row.sent,
-                opened=row.opened,
-                answered=row.counts.responded,
-                share=row.counts.response_rate,
-                nps=signed(nps) if nps is not None else t(lang, "managers.stats_none"),
-                overdue=row.overdue,
-                missed=row.missed,
-                cases=row.open_cases,
-            )
+        line = t(
+            lang,
+            "managers.stats_line",
+            n=n,
+            name=name,
+            inactive=t(lang, "managers.inactive_mark") if not row.active else "",
+            deals=row.deals,
+            sent=row.sent,
+            opened=row.opened,
+            answered=row.counts.responded,
+            share=row.counts.response_rate,
+            nps=signed(nps) if nps is not None else t(lang, "managers.stats_none"),
+            overdue=row.overdue,
+            missed=row.missed,
+            cases=row.open_cases,
         )
-    if len(rows) > MAX_LISTED:
-        lines.append(t(lang, "managers.more", count=len(rows) - MAX_LISTED))
+        more = len(rows) - n
+        tail = [t(lang, "managers.more", count=more, shown=n)] if more else []
+        # The markup only adds characters, so the raw length bounds what Telegram counts.
+        if len("\n".join([*lines, line, *tail])) > TEXT_LIMIT:
+            break
+        lines.append(line)
+        listed = n
+    if len(rows) > listed:
+        lines.append(t(lang, "managers.more", count=len(rows) - listed, shown=listed))
     buttons: list[list[InlineKeyboardButton]] = [managers_period_row(period.code, lang)]
     for m in managers[:MAX_LISTED]:
         name = m.full_name if len(m.full_name) <= NAME_CUT else m.full_name[: NAME_CUT - 1] + "…"
         key = "managers.btn_deactivate" if m.active else "managers.btn_reactivate"
         data = ManagerToggle(user_id=m.user_id, active=not m.active).pack()
         buttons.append([InlineKeyboardButton(text=plain(lang, key, name=name), callback_data=data)])
-    text = "\n".join(lines)
-    if len(text) > 4000:  # very long names and many managers: keep within Telegram's limit
-        text = text[:3990] + "…"
-    return text, InlineKeyboardMarkup(inline_keyboard=buttons)
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=buttons)

@@ -26,9 +26,13 @@ What is modelled:
 * Webhook mode: after the bot's ``setWebhook``, :meth:`FakeBotAPI.deliver_webhook` posts the
   queued updates to its URL with the secret token, as Telegram does.
 * Telegram's errors for the common mistakes ("message is not modified", "message to edit not
-  found", empty or too long text ...), and injected faults: :meth:`FakeBotAPI.fail_next` (any error
-  code, e.g. 429 with ``retry_after``), :meth:`FakeBotAPI.drop_next` (connection closed without a
-  reply) and :meth:`FakeBotAPI.block` (403 "bot was blocked by the user").
+  found"), and every rule of :mod:`tests.fakes.telegram_rules` (length after entity parsing,
+  well-formed HTML, callback_data, deep links) on every call: a refused call is answered as
+  Telegram would and kept in :attr:`FakeBotAPI.refusals`; leaving the ``async with`` block with
+  a refusal nobody took (:meth:`FakeBotAPI.take_refusals`) fails the test. Injected faults:
+  :meth:`FakeBotAPI.fail_next` (any error code, e.g. 429 with ``retry_after``),
+  :meth:`FakeBotAPI.drop_next` (connection closed without a reply) and :meth:`FakeBotAPI.block`
+  (403 "bot was blocked by the user").
 * Chaos: :meth:`FakeBotAPI.chaos` answers a random share of all calls (seeded) with 429 +
   ``retry_after``, a 5xx as JSON, a 5xx as a proxy's HTML page, a dropped connection (the call
   is NOT carried out) or a timeout (the call IS carried out and the reply held until the client
@@ -43,7 +47,6 @@ the test's event loop; the waiting helpers wake on changes (no sleep-polling), a
 from __future__ import annotations
 
 import asyncio
-import html
 import json
 import mimetypes
 import random
@@ -55,6 +58,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Self, TypeVar
 
 from aiohttp import ClientSession, web
+
+from tests.fakes import telegram_rules
+from tests.fakes.telegram_rules import (
+    CAPTION_TOO_LONG,
+    TEXT_EMPTY,
+    TEXT_TOO_LONG,
+    Refusal,
+)
 
 __all__ = [
     "BLOCKED",
@@ -90,9 +101,6 @@ DELETE_NOT_FOUND = "Bad Request: message to delete not found"
 COPY_NOT_FOUND = "Bad Request: message to copy not found"
 NO_TEXT_TO_EDIT = "Bad Request: there is no text in the message to edit"
 NO_CAPTION_TO_EDIT = "Bad Request: there is no caption in the message to edit"
-TEXT_EMPTY = "Bad Request: message text is empty"
-TEXT_TOO_LONG = "Bad Request: message is too long"
-CAPTION_TOO_LONG = "Bad Request: message caption is too long"
 CHAT_NOT_FOUND = "Bad Request: chat not found"
 WRONG_FILE = "Bad Request: wrong file identifier/HTTP URL specified"
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
@@ -111,8 +119,6 @@ _DEFAULT_DESCRIPTIONS = {
     502: "Bad Gateway",
 }
 
-MAX_TEXT_LENGTH = 4096
-MAX_CAPTION_LENGTH = 1024
 BOT_FIRST_NAME = "Follow-up Bot"
 
 # Form fields whose value is free text: kept as str even when it looks like JSON ("123", "true").
@@ -161,7 +167,6 @@ _TEXT_PARAMS = frozenset(
 _SEND_PREFIXES = ("send", "copymessage", "forwardmessage")
 
 _COMMAND_RE = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?(?=\s|$)")
-_HTML_TAG_RE = re.compile(r"<[^>]*>")
 
 _T = TypeVar("_T")
 
@@ -633,6 +638,8 @@ class FakeBotAPI:
         self._file_count = 0
         self._faults: list[_Fault] = []
         self._chaos: _Chaos | None = None
+        self.refusals: list[tuple[ApiCall, Refusal]] = []
+        """Calls refused by a rule of :mod:`tests.fakes.telegram_rules`, with the refusal."""
         self.chaos_served: list[tuple[str, ChaosKind]] = []
         """(method, kind) of every call chaos answered with a fault, in order."""
         self._active_polls = 0
@@ -689,8 +696,18 @@ class FakeBotAPI:
         await self.start()
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, *exc_info: object) -> None:
         await self.stop()
+        if exc_type is None and self.refusals:
+            raise AssertionError(
+                "Telegram would have refused these calls: "
+                + "; ".join(f"{c.method}: {r.description}" for c, r in self.refusals)
+            )
+
+    def take_refusals(self) -> list[tuple[ApiCall, Refusal]]:
+        """The refusals so far, which the test has now examined (and which no longer fail it)."""
+        taken, self.refusals = self.refusals, []
+        return taken
 
     # -- setting the scene ---------------------------------------------------------------------
 
@@ -976,6 +993,10 @@ class FakeBotAPI:
     async def _execute(self, call: ApiCall) -> Any:
         if call.name.startswith(_SEND_PREFIXES) and call.chat_id in self.blocked:
             raise _ApiError(403, BLOCKED)
+        refusal = telegram_rules.check_call(call.method, call.params)
+        if refusal is not None:
+            self.refusals.append((call, refusal))
+            raise _ApiError(refusal.error_code, refusal.description)
         if call.name == "getupdates":
             return await self._get_updates(call)
         return self._handlers.get(call.name, _default_handler)(call)
@@ -1108,12 +1129,11 @@ class FakeBotAPI:
     def _send_message(self, call: ApiCall) -> dict[str, Any]:
         chat_id = _chat_id(call)
         text = call.params.get("text")
-        _check_text(text, call.params.get("parse_mode"))
         return self._message_json(self._store(call, chat_id, text))
 
     def _send_photo(self, call: ApiCall) -> dict[str, Any]:
         chat_id = _chat_id(call)
-        caption = _checked_caption(call)
+        caption = call.params.get("caption")
         data, file_id, _ = self._input_file(call, "photo", "AgAC")
         media = {"photo": _photo_sizes(file_id, data or b"")}
         files = {"photo": data} if data is not None else {}
@@ -1121,7 +1141,7 @@ class FakeBotAPI:
 
     def _send_document(self, call: ApiCall) -> dict[str, Any]:
         chat_id = _chat_id(call)
-        caption = _checked_caption(call)
+        caption = call.params.get("caption")
         data, file_id, file_name = self._input_file(call, "document", "BQAC")
         document: dict[str, Any] = {"file_id": file_id, "file_unique_id": "U" + file_id}
         if file_name:
@@ -1197,7 +1217,6 @@ class FakeBotAPI:
         if message.media:
             raise _ApiError(400, NO_TEXT_TO_EDIT)
         text = call.params.get("text")
-        _check_text(text, call.params.get("parse_mode"))
         # As in Telegram, an edit without reply_markup removes the inline keyboard.
         return self._edit(
             message,
@@ -1210,7 +1229,7 @@ class FakeBotAPI:
         message = self._find_message(call, EDIT_NOT_FOUND)
         if not message.media:
             raise _ApiError(400, NO_CAPTION_TO_EDIT)
-        caption = _checked_caption(call)
+        caption = call.params.get("caption")
         return self._edit(
             message,
             text=caption,
@@ -1387,37 +1406,15 @@ def _chat_id(call: ApiCall) -> int:
 
 
 def _visible_text(text: str, parse_mode: str | None) -> str:
-    if (parse_mode or "").lower() == "html":
-        return html.unescape(_HTML_TAG_RE.sub("", text))
-    return text
+    return telegram_rules.visible(text, parse_mode)[0]
 
 
-def _rendered(text: str | None, parse_mode: str | None) -> tuple[str | None, tuple[str, ...]]:
+def _rendered(text: str | None, parse_mode: str | None) -> tuple[str | None, tuple[Any, ...]]:
     """What Telegram compares for "message is not modified": the visible text and its
-    formatting (approximated by the HTML tags)."""
-    if text is None or (parse_mode or "").lower() != "html":
-        return text, ()
-    return _visible_text(text, parse_mode), tuple(_HTML_TAG_RE.findall(text))
-
-
-def _visible_length(text: str, parse_mode: str | None) -> int:
-    return len(_visible_text(text, parse_mode))
-
-
-def _check_text(text: Any, parse_mode: str | None) -> None:
-    if not isinstance(text, str) or not text.strip():
-        raise _ApiError(400, TEXT_EMPTY)
-    if _visible_length(text, parse_mode) > MAX_TEXT_LENGTH:
-        raise _ApiError(400, TEXT_TOO_LONG)
-
-
-def _checked_caption(call: ApiCall) -> str | None:
-    caption = call.params.get("caption")
-    if caption is not None and _visible_length(caption, call.params.get("parse_mode")) > (
-        MAX_CAPTION_LENGTH
-    ):
-        raise _ApiError(400, CAPTION_TOO_LONG)
-    return caption
+    entities (a stored text was accepted, so it parses)."""
+    if text is None:
+        return None, ()
+    return telegram_rules.visible(text, parse_mode)
 
 
 def _utf16_len(text: str) -> int:

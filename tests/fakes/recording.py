@@ -4,6 +4,13 @@ Answers go through aiogram's own `check_response`, so an injected error raises e
 production would (`TelegramRetryAfter`, `TelegramForbiddenError`, ...). Results are synthesized per
 method (a `Message` for sends and edits, `True` for the rest), and errors are consumed in FIFO
 order (aiogram's own `MockedBot` is LIFO, which makes multi-step tests confusing).
+
+Every call is first checked against Telegram's rules (`tests.fakes.telegram_rules`: length after
+entity parsing, well-formed HTML, callback_data, deep links): a call Telegram would refuse raises
+the same `TelegramBadRequest` and is kept in `refusals`. Every session made during a test is
+listed in `SESSIONS`, and an autouse fixture in `tests/conftest.py` fails the test if one of them
+holds a refusal the test did not take (`take_refusals()`): product code that catches
+`TelegramBadRequest` must not hide a message Telegram would never show.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot
+from aiogram.client.default import Default
 from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import (
@@ -32,6 +40,22 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.types import InlineKeyboardMarkup, InputFile
+from pydantic import BaseModel
+
+from tests.fakes import telegram_rules
+from tests.fakes.telegram_rules import Refusal
+
+SESSIONS: list[RecordingSession] = []
+"""Every session made since the autouse fixture last cleared the list (once per test)."""
+
+
+def unexamined_refusals() -> list[str]:
+    """ "Method: description" of each refusal in `SESSIONS` that no test took."""
+    return [
+        f"{type(method).__name__}: {refusal.description}"
+        for session in SESSIONS
+        for method, refusal in session.refusals
+    ]
 
 
 @dataclass
@@ -55,6 +79,14 @@ class RecordingSession(BaseSession):
         self.files: dict[str, bytes] = {}
         self.uploads: list[tuple[str | None, bytes]] = []
         """(file name, bytes) of every document the bot sent, read when it was sent."""
+        self.refusals: list[tuple[TelegramMethod[Any], Refusal]] = []
+        """Calls refused by a rule of `tests.fakes.telegram_rules`, with the refusal."""
+        SESSIONS.append(self)
+
+    def take_refusals(self) -> list[tuple[TelegramMethod[Any], Refusal]]:
+        """The refusals so far, which the test has now examined (and which no longer fail it)."""
+        taken, self.refusals = self.refusals, []
+        return taken
 
     def fail_next(
         self,
@@ -114,6 +146,15 @@ class RecordingSession(BaseSession):
                 if failure.retry_after is not None:
                     body["parameters"] = {"retry_after": failure.retry_after}
                 self.check_response(bot, method, failure.error_code, json.dumps(body))
+        refusal = telegram_rules.check_call(method.__api_method__, _params(bot, method))
+        if refusal is not None:
+            self.refusals.append((method, refusal))
+            body = {
+                "ok": False,
+                "error_code": refusal.error_code,
+                "description": refusal.description,
+            }
+            self.check_response(bot, method, refusal.error_code, json.dumps(body))
         if isinstance(method, AnswerCallbackQuery):
             # Telegram accepts one answer per callback query.
             if method.callback_query_id in self._answered:
@@ -165,3 +206,18 @@ class RecordingSession(BaseSession):
         if isinstance(method, EditMessageReplyMarkup | EditMessageCaption):
             return self._message(bot, method, text="")
         return True
+
+
+def _params(bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
+    """The call's parameters as the Bot API receives them: bot defaults filled in (parse_mode),
+    objects as JSON-shaped dicts, unset ones left out."""
+    params: dict[str, Any] = {}
+    for key, value in method:
+        if isinstance(value, Default):
+            value = bot.default[value.name]
+        if value is None:
+            continue
+        if isinstance(value, BaseModel):
+            value = value.model_dump(mode="json", exclude_none=True)
+        params[key] = value
+    return params
