@@ -38,6 +38,7 @@ from scheduler.importing.sources import MAX_FILE_BYTES, declared_format
 from storage import Database
 from storage.import_runs import end_run, start_run, unfinished_runs
 from storage.staff import list_active_staff
+from views.common import cut
 from views.imports import (
     interrupted_text,
     progress_text,
@@ -134,7 +135,7 @@ async def on_photo(message: Message, lang: str) -> None:
 
 def _file_name(document: Document) -> str:
     name = document.file_name or "file"
-    return name if len(name) <= NAME_LIMIT else name[: NAME_LIMIT - 1] + "…"
+    return cut(name, NAME_LIMIT)
 
 
 async def on_document(

@@ -13,11 +13,13 @@ from domain import periods, tunables
 from domain.importing import rows
 from domain.importing.cells import cell_text
 from domain.nps import category
+from domain.settings import Settings
 from domain.vocabulary import DATE, DATETIME, KINDS
 from handlers.reports import PERIODS
-from storage.stats import CATEGORY_SQL
+from storage.stats import CATEGORY_SQL, Comment
 from views import callbacks
-from views.common import day, local_date, local_datetime
+from views.comments import comments_view_for
+from views.common import cut, day, local_date, local_datetime
 
 
 def test_kinds_are_one_list() -> None:
@@ -52,3 +54,23 @@ def test_dates_are_written_one_way() -> None:
     assert local_datetime(moment, msk) == moment.astimezone(msk).strftime(DATETIME)
     assert local_datetime(moment, msk) == "05.03.2026 00:30"
     assert cell_text(date(2026, 3, 5)) == "05.03.2026"  # an import's date cell, read as text
+
+
+def test_one_cut_everywhere() -> None:
+    """views.common.cut is the only cut: one line, at most `width` characters with the ellipsis
+    (the /comments copy made it one character longer; the plan's kept line breaks)."""
+    assert cut("Иван\n  Петров", 40) == "Иван Петров"
+    assert cut("x" * 600, 500) == "x" * 499 + "…"
+    reason = "Долго везли.\n" + "я" * 600
+    comment = Comment(
+        scored_at=datetime(2026, 11, 20, 9, tzinfo=UTC),
+        score=3,
+        reason=reason,
+        kind="client",
+        contact_name="Анна",
+        manager_name="Пётр",
+    )
+    settings = Settings(bot_token="1:x")
+    text, _ = comments_view_for([comment], 1, 5, "ru", settings, "all", "all", 0)
+    shown = next(line for line in text.splitlines() if "Долго везли." in line)
+    assert len(cut(reason, 500)) == 500 and cut(reason, 500) in shown

@@ -12,6 +12,7 @@ from domain.settings import Settings
 from domain.vocabulary import DATE, KINDS
 from storage.stats import CATEGORY_SQL, Comment
 from views.callbacks import CommentsView
+from views.common import cut
 from views.texts import plain, t
 
 REASON_CUT = 500
@@ -42,7 +43,7 @@ def comments_view_for(
     if not items:
         lines.append(t(lang, "comments.empty"))
     for item in items:
-        reason = item.reason if len(item.reason) <= REASON_CUT else item.reason[:REASON_CUT] + "…"
+        reason = cut(item.reason, REASON_CUT)
         lines.append(
             t(
                 lang,

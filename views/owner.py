@@ -14,7 +14,7 @@ from domain.settings import Settings
 from domain.vocabulary import DATE, KINDS
 from storage.stats import ManagerRow
 from views.callbacks import ManagersPeriod, ManagerToggle, NpsPickManager, NpsView
-from views.common import signed
+from views.common import cut, signed
 from views.texts import plain, t
 
 
@@ -238,7 +238,7 @@ def render_managers(
     lines = [t(lang, "managers.stats_head", period=period_label(period, lang)), ""]
     listed = 0
     for n, row in enumerate(rows[:MAX_LISTED], start=1):
-        name = row.name if len(row.name) <= NAME_CUT else row.name[: NAME_CUT - 1] + "…"
+        name = cut(row.name, NAME_CUT)
         nps = row.counts.nps
         line = t(
             lang,
@@ -267,7 +267,7 @@ def render_managers(
         lines.append(t(lang, "managers.more", count=len(rows) - listed, shown=listed))
     buttons: list[list[InlineKeyboardButton]] = [managers_period_row(period.code, lang)]
     for m in managers[:MAX_LISTED]:
-        name = m.full_name if len(m.full_name) <= NAME_CUT else m.full_name[: NAME_CUT - 1] + "…"
+        name = cut(m.full_name, NAME_CUT)
         key = "managers.btn_deactivate" if m.active else "managers.btn_reactivate"
         data = ManagerToggle(user_id=m.user_id, active=not m.active).pack()
         buttons.append([InlineKeyboardButton(text=plain(lang, key, name=name), callback_data=data)])

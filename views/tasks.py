@@ -22,7 +22,7 @@ from domain.settings import Settings
 from domain.vocabulary import DATE
 from storage.tasks import TaskView
 from views.callbacks import PlanPage, TaskAct, TaskOpen
-from views.common import local_datetime, payload
+from views.common import cut, local_datetime, payload
 from views.texts import CATALOGS, Raw, plain, plural, t
 
 # A manager's usual day fits one message; 20 bounded lines stay far inside 4,096 characters.
@@ -44,10 +44,6 @@ _TAG = re.compile(r"<[^>]*>")
 WEEK_PER_DAY = 6
 LABEL_LIMIT = 60
 CALL_KINDS = ("call", "call_back")
-
-
-def _label(text: str) -> str:
-    return text if len(text) <= LABEL_LIMIT else text[: LABEL_LIMIT - 1] + "…"
 
 
 def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
@@ -99,11 +95,11 @@ def _detail(task: TaskView, lang: str, today: date) -> str:
 def _plan_line(task: TaskView, lang: str, today: date) -> str:
     # Cut before escaping, so an entity is never cut in half and the visible length is bounded.
     line = (
-        f"{KIND_EMOJI.get(task.kind, '•')} {html.escape(_cut(task.contact_name or '—', NAME_CUT))}"
+        f"{KIND_EMOJI.get(task.kind, '•')} {html.escape(cut(task.contact_name or '—', NAME_CUT))}"
     )
     detail = _detail(task, lang, today)
     if detail:
-        line += ", " + html.escape(_cut(detail, DETAIL_CUT))
+        line += ", " + html.escape(cut(detail, DETAIL_CUT))
     if task.due_date < today:
         line += t(lang, "plan.overdue", date=task.due_date.strftime("%d.%m"))
     return line
@@ -147,7 +143,7 @@ def plan_message(
         if task.due_date < today:
             label += plain(lang, "plan.overdue", date=task.due_date.strftime("%d.%m"))
         data = TaskOpen(task_id=task.id, page=page).pack()
-        rows.append([InlineKeyboardButton(text=_label(label), callback_data=data)])
+        rows.append([InlineKeyboardButton(text=cut(label, LABEL_LIMIT), callback_data=data)])
     nav = []
     if page > 0:
         nav.append(
@@ -164,10 +160,6 @@ def plan_message(
     if nav:
         rows.append(nav)
     return "\n".join(lines), _markup(rows)
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _who(task: TaskView, lang: str) -> Raw:
@@ -233,8 +225,8 @@ def task_card(
     elif kind == "offer":
         # Telegram refuses a message over 4096 characters: at most 5 purchases and 5 comments,
         # each line cut, so the card always fits.
-        listed = "\n".join(f"• {html.escape(_cut(p, 120))}" for p in (purchases or [])[:5])
-        said = "\n".join(f"• «{html.escape(_cut(c, 250))}»" for c in (comments or [])[:5])
+        listed = "\n".join(f"• {html.escape(cut(p, 120))}" for p in (purchases or [])[:5])
+        said = "\n".join(f"• «{html.escape(cut(c, 250))}»" for c in (comments or [])[:5])
         listed = listed or t(lang, "card.none")
         said = said or t(lang, "card.none")
         text = t(lang, "card.offer", who=who, purchases=Raw(listed), comments=Raw(said))
@@ -366,7 +358,7 @@ def week_message(tasks: list[TaskView], lang: str) -> str:
     for day, items in by_day.items():
         lines += ["", t(lang, "week.day", date=day.strftime(DATE))]
         for task in items[:WEEK_PER_DAY]:
-            name = _cut(task.contact_name or "—", 40)
+            name = cut(task.contact_name or "—", 40)
             lines.append(t(lang, f"item.{task.kind}", name=name))
         if len(items) > WEEK_PER_DAY:
             lines.append(t(lang, "week.more", count=len(items) - WEEK_PER_DAY))
