@@ -1,5 +1,6 @@
-"""Case rules as values: what taking a case or changing it can come to, which case events the
-person produced, and the length limits of what staff type about a case."""
+"""Case rules as values: which buttons each status of a case offers, what taking a case or
+changing it can come to, which case events the person produced, and the length limits of what
+staff type about a case."""
 
 from __future__ import annotations
 
@@ -10,6 +11,19 @@ from domain.vocabulary import LIMITS
 NOTE_LIMIT = LIMITS["case_note"].max
 RESOLUTION_MIN = 2
 RESOLUTION_LIMIT = 500
+# What staff can do to a case in each status (the card's buttons, in order). Resolving needs
+# the case taken; a resolved case can be reopened; a note can always be added.
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "open": ("take", "note"),
+    "taken": ("note", "resolve"),
+    "resolved": ("note", "reopen"),
+}
+
+
+def allows(status: str, action: str) -> bool:
+    return action in ACTIONS.get(status, ())
+
+
 CLIENT_ACTIONS = frozenset({"confirmed", "reopened_by_client"})
 
 

@@ -21,7 +21,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 
-from domain.cases import NOTE_LIMIT, RESOLUTION_LIMIT, RESOLUTION_MIN, Change, Take
+from domain.cases import NOTE_LIMIT, RESOLUTION_LIMIT, RESOLUTION_MIN, Change, Take, allows
 from domain.clock import Clock
 from domain.daytime import respondent_moment
 from domain.roles import Role, viewer_scope
@@ -251,7 +251,7 @@ async def on_act(
         if detail is None:
             await forged(query, lang)
             return
-        if action == "resolve" and detail.card.status != "taken":
+        if action == "resolve" and not allows(detail.card.status, "resolve"):
             await answer(query, plain(lang, "cases.not_taken", case_id=case_id), alert=True)
         else:
             await answer(query)

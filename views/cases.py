@@ -13,7 +13,7 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from domain.cases import CLIENT_ACTIONS
+from domain.cases import ACTIONS, CLIENT_ACTIONS
 from domain.parsing import format_phone
 from domain.settings import Settings
 from domain.vocabulary import DATE
@@ -281,13 +281,9 @@ def card_view(
     def act(key: str, action: str) -> InlineKeyboardButton:
         return button(plain(lang, key), CaseAct(case_id=case_id, action=action, page=page).pack())
 
-    rows = []
-    if status == "open":
-        rows = [[act("cases.btn_take", "take")], [act("cases.btn_note", "note")]]
-    elif status == "taken":
-        rows = [[act("cases.btn_note", "note"), act("cases.btn_resolve", "resolve")]]
-    elif status == "resolved":
-        rows = [[act("cases.btn_note", "note"), act("cases.btn_reopen", "reopen")]]
+    buttons = [act(f"cases.btn_{action}", action) for action in ACTIONS.get(status, ())]
+    # An open case shows "take" on a row of its own, above the note.
+    rows = [[b] for b in buttons] if status == "open" else [buttons] if buttons else []
     rows.append([button(plain(lang, "cases.btn_back"), CaseList(page=page).pack())])
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
