@@ -16,10 +16,9 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from domain.cases import ACTIONS, CLIENT_ACTIONS
 from domain.parsing import format_phone
 from domain.settings import Settings
-from domain.vocabulary import DATE
 from storage.cases import CaseCard, CaseDetail, CaseEvent, CasePage
 from views.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen, CaseTake
-from views.common import button, cut, local_datetime, payload
+from views.common import button, cut, day, local_datetime, payload
 from views.texts import Raw, plain, t
 
 CARD_LIMIT = 3800  # Telegram allows 4096 characters; leave room for the markup
@@ -64,18 +63,8 @@ def case_escalate_payload(
 def case_alert(
     card: CaseCard, lang: str, settings: Settings
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    if card.consent is None:
-        contact = t(lang, "alert.pending" if card.in_progress else "alert.contact_unknown")
-    elif not card.consent:
-        contact = t(lang, "alert.contact_no")
-    elif card.phone:
-        contact = t(lang, "alert.contact_phone", phone=format_phone(card.phone))
-    else:
-        contact = t(lang, "alert.contact_telegram")
-    deal = t(lang, "alert.deal_none")
-    if card.deal_description:
-        when = card.deal_date.strftime(DATE) if card.deal_date else ""
-        deal = f"{card.deal_description}, {when}".strip(", ")
+    contact = contact_line(card, lang)
+    deal = deal_line(card, lang)
     text = t(
         lang,
         "alert.case",
@@ -161,7 +150,8 @@ def list_view(
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def _contact(card: CaseCard, lang: str) -> str:
+def contact_line(card: CaseCard, lang: str) -> str:
+    """May the person be contacted, and how: the same words on the alert and on the card."""
     if card.consent is None:
         return t(lang, "alert.pending" if card.in_progress else "alert.contact_unknown")
     if not card.consent:
@@ -169,6 +159,16 @@ def _contact(card: CaseCard, lang: str) -> str:
     if card.phone:
         return t(lang, "alert.contact_phone", phone=format_phone(card.phone))
     return t(lang, "alert.contact_telegram")
+
+
+def deal_line(card: CaseCard, lang: str, width: int | None = None) -> str:
+    """The deal as one line, "description, date" (the description cut to `width`), or "—".
+    Plain text: the card escapes it, the alert's template does."""
+    if not card.deal_description:
+        return plain(lang, "alert.deal_none")
+    text = card.deal_description if width is None else cut(card.deal_description, width)
+    when = day(card.deal_date) if card.deal_date else ""
+    return f"{text}, {when}".strip(", ")
 
 
 def _event_line(event: CaseEvent, detail: CaseDetail, lang: str, tz: Any, width: int) -> str:
@@ -224,12 +224,9 @@ def _card_text(
         lines += [
             t(lang, "cases.card_score", score=score),
             reason,
-            t(lang, "cases.card_contact", contact=Raw(_contact(card, lang))),
+            t(lang, "cases.card_contact", contact=Raw(contact_line(card, lang))),
         ]
-    deal = t(lang, "alert.deal_none")
-    if card.deal_description:
-        when = card.deal_date.strftime(DATE) if card.deal_date else ""
-        deal = html.escape(f"{cut(card.deal_description, width)}, {when}".strip(", "))
+    deal = html.escape(deal_line(card, lang, width))
     lines += [
         "",
         t(
