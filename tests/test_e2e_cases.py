@@ -22,7 +22,9 @@ async def alert_says(server: FakeBotAPI, message: SentMessage, text: str) -> Non
 
 
 async def test_detractor_case_resolved_then_client_says_no(api: FakeBotAPI, tmp_path: Path) -> None:  # noqa: F811
-    env = bot_env(api, tmp_path)
+    # A weekday at noon in Moscow: the "was it resolved?" question waits for the respondent's
+    # hours (10:00-20:00), so on the wall clock this test failed every evening.
+    env = {**bot_env(api, tmp_path), "TEST_CLOCK_START": "2026-11-20T12:00:00+03:00"}
     process = BotProcess(tmp_path, env)
     await process.start()
     try:
