@@ -12,7 +12,7 @@ from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
 from scheduler.sender import Sender
 from storage import Database
-from tests.fakes import recording
+from tests.fakes import process, recording
 from tests.fakes.recording import RecordingSession
 from tests.harness import BOT_USERNAME, TOKEN, FakeClock, Harness
 
@@ -30,6 +30,14 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def only_e2e_tests_start_the_bot(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that starts the real process must carry the `e2e` mark (tests/fakes/process.py)."""
+    process.E2E_ALLOWED = request.node.get_closest_marker("e2e") is not None
+    yield
+    process.E2E_ALLOWED = True
 
 
 @pytest.fixture(autouse=True)

@@ -13,12 +13,16 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import pytest
+
 from handlers import build_router
 from tests.fakes import process as process_module
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
 from tests.fakes.process import BotProcess
 from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
 from tests.test_e2e_survey import MANAGER_ID, has, invite_manager, record_sale
+
+pytestmark = pytest.mark.e2e  # starts the real bot process
 
 # Until handlers/__init__.py includes the case_admin router, the process is started with it
 # added before the fallback, exactly as tests/test_case_admin.py does in-process.

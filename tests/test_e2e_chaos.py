@@ -16,10 +16,14 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.bot_api import CHAOS_KINDS, FakeBotAPI, FakeUser
 from tests.fakes.process import BotProcess
 from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
 from tests.test_e2e_survey import has, invite_manager, record_sale
+
+pytestmark = pytest.mark.e2e  # starts the real bot process
 
 # Another seed is another order of faults: CHAOS_SEED=7 ./scripts/test tests/test_e2e_chaos.py
 SEED = int(os.environ.get("CHAOS_SEED", "20261120"))

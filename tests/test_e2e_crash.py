@@ -25,12 +25,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+
 from storage import Database
 from storage.contacts import SaleInput, record_sale
 from storage.staff import touch_owner
 from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
 from tests.fakes.process import Launcher
 from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.e2e  # starts the real bot process
 
 PEOPLE = 20
 KILLS = 20

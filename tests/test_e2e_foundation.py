@@ -17,6 +17,8 @@ from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.process import BotProcess
 from tests.harness import TOKEN
 
+pytestmark = pytest.mark.e2e  # starts the real bot process
+
 OWNER_ID = 111
 BOT_ID = int(TOKEN.split(":")[0])
 

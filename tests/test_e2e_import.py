@@ -13,11 +13,15 @@ import io
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+
 from bench.import_files import write_xlsx_rows
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
 from tests.fakes.process import BotProcess
 from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
 from tests.test_e2e_survey import has, invite_manager
+
+pytestmark = pytest.mark.e2e  # starts the real bot process
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FRIDAY = date(2026, 11, 20)

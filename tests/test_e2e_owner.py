@@ -8,10 +8,14 @@ import io
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.process import BotProcess
 from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
 from tests.test_e2e_survey import has, invite_manager, record_sale
+
+pytestmark = pytest.mark.e2e  # starts the real bot process
 
 
 async def test_referral_brings_a_lead_and_export_matches(

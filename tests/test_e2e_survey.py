@@ -10,9 +10,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
 from tests.fakes.process import BotProcess
 from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.e2e  # starts the real bot process
 
 MANAGER_ID = 222
 

@@ -590,6 +590,7 @@ async def test_answers_on_a_record_not_linked_to_the_person(harness: Harness, db
 # --- end to end: the real process against the fake Bot API -----------------------------------
 
 
+@pytest.mark.e2e
 async def test_end_to_end_forget_on_the_real_process(
     api: FakeBotAPI,  # noqa: F811 - the fixture
     tmp_path: Path,

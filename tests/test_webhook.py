@@ -68,6 +68,7 @@ def bot_env(api: FakeBotAPI, tmp_path: Path, port: int | None = None) -> dict[st
     return env
 
 
+@pytest.mark.e2e
 async def test_webhook_mode_handles_updates_with_the_secret_only(
     api: FakeBotAPI, tmp_path: Path
 ) -> None:
@@ -122,6 +123,7 @@ async def test_webhook_mode_handles_updates_with_the_secret_only(
     assert "Traceback" not in log, log
 
 
+@pytest.mark.e2e
 async def test_back_to_polling_removes_the_webhook_and_keeps_the_updates(
     api: FakeBotAPI, tmp_path: Path
 ) -> None:
@@ -168,6 +170,7 @@ async def test_back_to_polling_removes_the_webhook_and_keeps_the_updates(
         ),
     ],
 )
+@pytest.mark.e2e
 async def test_webhook_configuration_errors_stop_with_one_line(
     tmp_path: Path, extra: dict[str, str], message: str
 ) -> None:
@@ -183,6 +186,7 @@ async def test_webhook_configuration_errors_stop_with_one_line(
     assert len(lines) == 1 and lines[0].startswith(message), lines
 
 
+@pytest.mark.e2e
 async def test_a_port_in_use_is_a_configuration_error(api: FakeBotAPI, tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -197,6 +201,7 @@ async def test_a_port_in_use_is_a_configuration_error(api: FakeBotAPI, tmp_path:
     assert "Traceback" not in log, log
 
 
+@pytest.mark.e2e
 async def test_set_webhook_failures_retry_but_a_refused_url_stops(
     api: FakeBotAPI, tmp_path: Path
 ) -> None:

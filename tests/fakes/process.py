@@ -4,6 +4,10 @@ The process gets a clean environment (no `.env` from the repository: its working
 test's own), its log goes to a file the test can read, and it can be stopped politely (SIGTERM)
 or killed (SIGKILL) to test what a crash leaves behind. `Launcher` makes such processes by forking
 one that has already imported the bot, for tests that restart it many times.
+
+A test that starts a process must be marked `e2e` (the fast lane, `pytest -m "not e2e"`, leaves
+those out): `tests/conftest.py` sets `E2E_ALLOWED` per test, and starting a process in a test
+without the mark fails it at once rather than slowing the fast lane down unnoticed.
 """
 
 from __future__ import annotations
@@ -17,6 +21,17 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+E2E_ALLOWED = True
+"""False while a test without the `e2e` mark runs (set by tests/conftest.py; benches may start
+processes freely)."""
+
+
+def _check_allowed() -> None:
+    if not E2E_ALLOWED:
+        raise AssertionError(
+            "this test starts the real bot process: mark it @pytest.mark.e2e (see pyproject.toml)"
+        )
 
 
 class BotProcess:
@@ -39,6 +54,7 @@ class BotProcess:
         return env
 
     async def start(self) -> None:
+        _check_allowed()
         env = self.process_env()
         log = self.log_path.open("ab")
         self._proc = await asyncio.create_subprocess_exec(
@@ -109,6 +125,7 @@ class Launcher:
         self._exits: dict[int, asyncio.Future[int]] = {}
 
     async def __aenter__(self) -> Launcher:
+        _check_allowed()
         env = dict(os.environ)
         env["PYTHONPATH"] = str(ROOT)
         self._proc = await asyncio.create_subprocess_exec(
@@ -176,6 +193,7 @@ class ForkedBot(BotProcess):
         self._pid: int | None = None
 
     async def start(self) -> None:
+        _check_allowed()
         self._pid = await self._launcher._spawn(self.workdir, self.log_path, self.process_env())
 
     @property
