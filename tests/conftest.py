@@ -15,6 +15,7 @@ from storage import Database
 from tests.fakes import process, recording
 from tests.fakes.recording import RecordingSession
 from tests.harness import BOT_USERNAME, TOKEN, FakeClock, Harness
+from tests.helpers.database import new_database
 
 OWNER_ID = 111
 START = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)  # a Friday, 10:00 in Moscow
@@ -58,6 +59,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def db(settings: Settings) -> AsyncIterator[Database]:
+    new_database(settings.database_path)  # a copy of the schema migrated once per run
     database = Database(settings.database_path)
     await database.open()
     yield database

@@ -19,6 +19,7 @@ from storage.stats import Filters, NpsCounts, manager_rows, nps_counts
 from storage.timefmt import ts
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data, replies
+from tests.helpers.database import new_database
 from tests.test_survey import MANAGER_ID, Respondent, setup_sale
 
 
@@ -62,6 +63,7 @@ answer = st.tuples(
 
 
 async def _fill(path: Path, rows: list[tuple]) -> Database:
+    new_database(path)
     db = Database(path)
     await db.open()
     stamp = ts(BASE)
