@@ -13,9 +13,11 @@ from bot.config import Settings
 from scheduler.sender import Sender
 from storage import Database
 from tests.fakes import process, recording
+from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.recording import RecordingSession
 from tests.harness import BOT_USERNAME, TOKEN, FakeClock, Harness
 from tests.helpers.database import new_database
+from tests.helpers.e2e import BOT_ID
 
 OWNER_ID = 111
 START = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)  # a Friday, 10:00 in Moscow
@@ -50,6 +52,13 @@ def telegram_would_accept_every_call() -> Iterator[None]:
     refused = recording.unexamined_refusals()
     recording.SESSIONS.clear()
     assert not refused, "Telegram would have refused: " + "; ".join(refused)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    """The fake Bot API an end-to-end test's bot talks to (tests of the fake define their own)."""
+    async with FakeBotAPI(TOKEN, bot_id=BOT_ID) as server:
+        yield server
 
 
 @pytest.fixture

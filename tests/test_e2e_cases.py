@@ -19,8 +19,7 @@ from handlers import build_router
 from tests.fakes import process as process_module
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
 from tests.fakes.process import BotProcess
-from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
-from tests.test_e2e_survey import MANAGER_ID, has, invite_manager, record_sale
+from tests.helpers.e2e import MANAGER_ID, bot_env, has, invite_manager, record_sale
 
 pytestmark = pytest.mark.e2e  # starts the real bot process
 
@@ -56,7 +55,7 @@ class CasesBotProcess(BotProcess):
             await super().start()
 
 
-async def test_detractor_case_resolved_then_client_says_no(api: FakeBotAPI, tmp_path: Path) -> None:  # noqa: F811
+async def test_detractor_case_resolved_then_client_says_no(api: FakeBotAPI, tmp_path: Path) -> None:
     env = bot_env(api, tmp_path)
     process = CasesBotProcess(tmp_path, env)
     await process.start()

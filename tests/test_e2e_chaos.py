@@ -20,8 +20,7 @@ import pytest
 
 from tests.fakes.bot_api import CHAOS_KINDS, FakeBotAPI, FakeUser
 from tests.fakes.process import BotProcess
-from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
-from tests.test_e2e_survey import has, invite_manager, record_sale
+from tests.helpers.e2e import bot_env, has, invite_manager, record_sale
 
 pytestmark = pytest.mark.e2e  # starts the real bot process
 
@@ -54,7 +53,7 @@ def assert_no_repeats(server: FakeBotAPI, first: dict[int, int]) -> None:
 
 
 async def test_everything_arrives_once_while_a_third_of_the_calls_fail(
-    api: FakeBotAPI,  # noqa: F811
+    api: FakeBotAPI,
     tmp_path: Path,
 ) -> None:
     process = BotProcess(tmp_path, chaos_env(api, tmp_path, FRIDAY))

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,27 +15,9 @@ from bot.instance import InstanceLock
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.process import BotProcess
 from tests.harness import TOKEN
+from tests.helpers.e2e import OWNER_ID, bot_env
 
 pytestmark = pytest.mark.e2e  # starts the real bot process
-
-OWNER_ID = 111
-BOT_ID = int(TOKEN.split(":")[0])
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI(TOKEN, bot_id=BOT_ID) as server:
-        yield server
-
-
-def bot_env(api: FakeBotAPI, tmp_path: Path) -> dict[str, str]:
-    return {
-        "BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": api.url,
-        "OWNER_IDS": str(OWNER_ID),
-        "DATABASE_PATH": str(tmp_path / "data" / "bot.sqlite3"),
-        "COMPANY_NAME": "Ромашка",
-    }
 
 
 async def test_owner_invites_manager_and_everything_survives_restart(

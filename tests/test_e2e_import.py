@@ -18,8 +18,7 @@ import pytest
 from bench.import_files import write_xlsx_rows
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
 from tests.fakes.process import BotProcess
-from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
-from tests.test_e2e_survey import has, invite_manager
+from tests.helpers.e2e import OWNER_ID, bot_env, has, invite_manager
 
 pytestmark = pytest.mark.e2e  # starts the real bot process
 
@@ -63,7 +62,7 @@ def text_of(message: SentMessage) -> str:
 
 
 async def test_an_xlsx_of_1000_contacts_imports_and_birthdays_reach_the_plans(
-    api: FakeBotAPI,  # noqa: F811
+    api: FakeBotAPI,
     tmp_path: Path,
 ) -> None:
     friday = {**bot_env(api, tmp_path), "TEST_CLOCK_START": "2026-11-20T10:00:00+03:00"}

@@ -40,10 +40,9 @@ from tests.conftest import OWNER_ID
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.process import BotProcess
 from tests.harness import Harness, as_message, button_data, buttons, replies
-from tests.test_e2e_foundation import api, bot_env  # noqa: F401 - fixture
-from tests.test_e2e_survey import has
-from tests.test_e2e_survey import record_sale as e2e_sale
-from tests.test_survey import CLIENT_ID, MANAGER_ID, Respondent, setup_sale
+from tests.helpers.e2e import bot_env, has
+from tests.helpers.e2e import record_sale as e2e_sale
+from tests.helpers.survey import CLIENT_ID, MANAGER_ID, Respondent, setup_sale
 
 NAME = "Анна Смирнова"
 PHONE = "+79161234567"
@@ -592,7 +591,7 @@ async def test_answers_on_a_record_not_linked_to_the_person(harness: Harness, db
 
 @pytest.mark.e2e
 async def test_end_to_end_forget_on_the_real_process(
-    api: FakeBotAPI,  # noqa: F811 - the fixture
+    api: FakeBotAPI,
     tmp_path: Path,
 ) -> None:
     process = BotProcess(tmp_path, bot_env(api, tmp_path))

@@ -20,7 +20,7 @@ from storage.timefmt import ts
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data, replies
 from tests.helpers.database import new_database
-from tests.test_survey import MANAGER_ID, Respondent, setup_sale
+from tests.helpers.survey import MANAGER_ID, Respondent, setup_sale
 
 
 async def test_comments_filtered_and_paginated(harness: Harness, db: Database) -> None:

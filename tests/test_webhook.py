@@ -26,7 +26,7 @@ from tests.conftest import make_settings
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.process import BotProcess
 from tests.harness import TOKEN
-from tests.test_e2e_foundation import bot_env as polling_env
+from tests.helpers.e2e import bot_env as polling_env
 
 OWNER_ID = 111
 BOT_ID = int(TOKEN.split(":")[0])
