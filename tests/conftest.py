@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from scheduler.sender import Sender
 from storage import Database
 from tests.fakes import process, recording
 from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.process import Launcher
 from tests.fakes.recording import RecordingSession
 from tests.harness import BOT_USERNAME, TOKEN, FakeClock, Harness
 from tests.helpers.database import new_database
@@ -59,6 +61,15 @@ async def api() -> AsyncIterator[FakeBotAPI]:
     """The fake Bot API an end-to-end test's bot talks to (tests of the fake define their own)."""
     async with FakeBotAPI(TOKEN, bot_id=BOT_ID) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def launcher() -> Iterator[Launcher]:
+    """One zygote for the run, which forks each end-to-end test's bot processes: the bot's
+    imports are paid once, not at every start (tests/fakes/process.py). The start-up tests
+    (test_e2e_foundation, test_webhook) still run `python -m bot` itself."""
+    with contextlib.closing(Launcher().open()) as shared:
+        yield shared
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.process import BotProcess
+from tests.fakes.process import Launcher
 from tests.helpers.e2e import bot_env, has, invite_manager, record_sale
 
 pytestmark = pytest.mark.e2e  # starts the real bot process
@@ -19,9 +19,10 @@ pytestmark = pytest.mark.e2e  # starts the real bot process
 
 async def test_referral_brings_a_lead_and_export_matches(
     api: FakeBotAPI,
+    launcher: Launcher,
     tmp_path: Path,
 ) -> None:
-    process = BotProcess(tmp_path, bot_env(api, tmp_path))
+    process = launcher.bot(tmp_path, bot_env(api, tmp_path))
     await process.start()
     try:
         await api.wait_polling(timeout=60)

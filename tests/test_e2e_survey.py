@@ -12,14 +12,16 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.process import BotProcess
+from tests.fakes.process import Launcher
 from tests.helpers.e2e import MANAGER_ID, bot_env, has, invite_manager, record_sale
 
 pytestmark = pytest.mark.e2e  # starts the real bot process
 
 
-async def test_sale_survey_alert_crash_and_refusal(api: FakeBotAPI, tmp_path: Path) -> None:
-    process = BotProcess(tmp_path, bot_env(api, tmp_path))
+async def test_sale_survey_alert_crash_and_refusal(
+    api: FakeBotAPI, launcher: Launcher, tmp_path: Path
+) -> None:
+    process = launcher.bot(tmp_path, bot_env(api, tmp_path))
     await process.start()
     try:
         await api.wait_polling(timeout=60)
@@ -77,7 +79,7 @@ async def test_sale_survey_alert_crash_and_refusal(api: FakeBotAPI, tmp_path: Pa
     # until it is gone, so that wait_polling below sees the new process, not the dead one.
     await api.wait_until(lambda: api.active_polls == 0, timeout=30, description="old poll gone")
 
-    restarted = BotProcess(tmp_path, bot_env(api, tmp_path))
+    restarted = launcher.bot(tmp_path, bot_env(api, tmp_path))
     await restarted.start()
     try:
         await api.wait_polling(timeout=60)

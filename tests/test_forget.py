@@ -38,7 +38,7 @@ from storage.referrals import Promoter, code_for_contact, record_lead
 from storage.tasks import close_task, snooze_task
 from tests.conftest import OWNER_ID
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.process import BotProcess
+from tests.fakes.process import Launcher
 from tests.harness import Harness, as_message, button_data, buttons, replies
 from tests.helpers.e2e import bot_env, has
 from tests.helpers.e2e import record_sale as e2e_sale
@@ -592,9 +592,10 @@ async def test_answers_on_a_record_not_linked_to_the_person(harness: Harness, db
 @pytest.mark.e2e
 async def test_end_to_end_forget_on_the_real_process(
     api: FakeBotAPI,
+    launcher: Launcher,
     tmp_path: Path,
 ) -> None:
-    process = BotProcess(tmp_path, bot_env(api, tmp_path))
+    process = launcher.bot(tmp_path, bot_env(api, tmp_path))
     await process.start()
     try:
         await api.wait_polling(timeout=60)

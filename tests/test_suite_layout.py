@@ -83,5 +83,4 @@ async def test_a_test_without_the_e2e_mark_cannot_start_the_bot(tmp_path: Path) 
     with pytest.raises(AssertionError, match=r"mark it @pytest.mark.e2e"):
         await BotProcess(tmp_path, {}).start()
     with pytest.raises(AssertionError, match=r"mark it @pytest.mark.e2e"):
-        async with Launcher():
-            pass
+        await Launcher().bot(tmp_path, {}).start()
