@@ -13,7 +13,7 @@ import pytest
 
 from bot.instance import InstanceLock
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.process import BotProcess
+from tests.fakes.process import BotProcess, Launcher
 from tests.harness import TOKEN
 from tests.helpers.e2e import OWNER_ID, bot_env
 
@@ -113,15 +113,15 @@ async def test_refused_token_and_unreachable_api(api: FakeBotAPI, tmp_path: Path
 
 
 async def test_a_second_instance_on_the_same_database_refuses(
-    api: FakeBotAPI, tmp_path: Path
+    api: FakeBotAPI, launcher: Launcher, tmp_path: Path
 ) -> None:
-    first = BotProcess(tmp_path, bot_env(api, tmp_path))
+    first = launcher.bot(tmp_path, bot_env(api, tmp_path))
     await first.start()
     try:
         await api.wait_polling(timeout=60)
         second_dir = tmp_path / "second"
         second_dir.mkdir()
-        second = BotProcess(second_dir, bot_env(api, tmp_path))
+        second = launcher.bot(second_dir, bot_env(api, tmp_path))
         await second.start()
         assert await second.wait(timeout=60) == 3
         assert "another bot process" in second.log() and "already running" in second.log()
@@ -131,7 +131,7 @@ async def test_a_second_instance_on_the_same_database_refuses(
     finally:
         assert await first.stop() == 0
     # the lock goes with the process (the kernel drops it): a new start works
-    again = BotProcess(tmp_path, bot_env(api, tmp_path))
+    again = launcher.bot(tmp_path, bot_env(api, tmp_path))
     await again.start()
     await api.wait_polling(timeout=60)
     await again.kill()

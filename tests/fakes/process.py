@@ -238,6 +238,7 @@ class ForkedBot(BotProcess):
 
     async def start(self) -> None:
         _check_allowed()
+        self.log_path.touch()  # as `BotProcess.start` does: the log exists once start() returns
         self._pid = await self._launcher._spawn(self.workdir, self.log_path, self.process_env())
 
     @property
