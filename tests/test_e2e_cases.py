@@ -56,7 +56,9 @@ class CasesBotProcess(BotProcess):
 
 
 async def test_detractor_case_resolved_then_client_says_no(api: FakeBotAPI, tmp_path: Path) -> None:
-    env = bot_env(api, tmp_path)
+    # a Friday morning in Moscow: the "was it resolved?" question goes in the person's daytime,
+    # so on the machine's own clock this test failed every evening
+    env = {**bot_env(api, tmp_path), "TEST_CLOCK_START": "2026-11-20T10:00:00+03:00"}
     process = CasesBotProcess(tmp_path, env)
     await process.start()
     try:
