@@ -16,9 +16,9 @@ from storage import Database
 from storage.migrations import MIGRATIONS, V5_HELD_NUDGES
 from storage.timefmt import ts
 from tests.harness import Harness, as_message, button_data
-from tests.test_cadence import at, open_card, sends
-from tests.test_case_admin import add_manager, detractor, question_to, take_and_resolve
-from tests.test_survey import CLIENT_ID, MANAGER_ID, Respondent, setup_sale
+from tests.helpers.cadence import at, open_card, sends
+from tests.helpers.cases import add_manager, detractor, question_to, take_and_resolve
+from tests.helpers.survey import CLIENT_ID, MANAGER_ID, Respondent, setup_sale
 
 
 async def survey_row(db: Database, survey_id: int) -> tuple:

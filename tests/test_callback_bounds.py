@@ -10,7 +10,6 @@ import ast
 import typing
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiogram import Bot
@@ -20,7 +19,6 @@ from aiogram.methods import (
     EditMessageReplyMarkup,
     EditMessageText,
     SendMessage,
-    TelegramMethod,
 )
 from aiogram.types import ErrorEvent
 
@@ -34,13 +32,12 @@ from storage.settings import LiveSettings
 from storage.stats import CATEGORY_SQL
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data
-from tests.test_case_admin import add_manager, detractor
-from tests.test_survey import CLIENT_ID, MANAGER_ID
+from tests.helpers.callbacks import GENERIC, all_factories, refusal, texts
+from tests.helpers.cases import add_manager, detractor
+from tests.helpers.survey import CLIENT_ID, MANAGER_ID
 from views import callbacks
 from views.settings import encode
 
-FORGED = "Эта кнопка больше не действует."
-GENERIC = "Извините, что-то пошло не так. Попробуйте ещё раз чуть позже."
 HUGE = "99999999999999999999"  # beyond SQLite's signed 64-bit INTEGER
 STRANGER = 999
 
@@ -79,14 +76,6 @@ PINNED: dict[str, tuple[str, tuple[str, ...]]] = {
     "ForgetMe": ("fg", ("yes",)),
     "ForgetContact": ("fo", ("contact_id", "action")),
 }
-
-
-def all_factories() -> dict[str, type[CallbackData]]:
-    return {
-        name: value
-        for name, value in vars(callbacks).items()
-        if isinstance(value, type) and issubclass(value, CallbackData) and value is not CallbackData
-    }
 
 
 def test_prefixes_and_field_order_are_pinned() -> None:
@@ -201,16 +190,6 @@ async def test_forged_buttons_are_refused_alike_for_everybody(
         sent = await world.tap(world.user(who, "Кто-то"), data)
         assert errors == []
         assert refusal(sent), (who, sent)
-
-
-def refusal(sent: list[TelegramMethod[Any]]) -> bool:
-    """Exactly one thing happened: the tap was answered with the "no longer works" alert."""
-    return (
-        len(sent) == 1
-        and isinstance(sent[0], AnswerCallbackQuery)
-        and sent[0].text == FORGED
-        and bool(sent[0].show_alert)
-    )
 
 
 async def test_a_well_formed_button_for_somebody_elses_record_is_refused_too(
@@ -336,16 +315,6 @@ def test_no_handler_calls_telegram_around_the_shared_helpers() -> None:
             if (name in guarded and tapped) or name in direct:
                 offenders.append(f"{path}:{node.lineno} {ast.unparse(node.func)}")
     assert offenders == []
-
-
-def texts(sent: list[TelegramMethod[Any]]) -> list[str]:
-    out = []
-    for r in sent:
-        if isinstance(r, SendMessage | EditMessageText) or (
-            isinstance(r, AnswerCallbackQuery) and r.text
-        ):
-            out.append(r.text)
-    return out
 
 
 # --- fixtures --------------------------------------------------------------------------------

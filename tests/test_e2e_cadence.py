@@ -6,18 +6,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.process import BotProcess
-from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
-from tests.test_e2e_survey import has, invite_manager, record_sale
+from tests.fakes.process import Launcher
+from tests.helpers.e2e import bot_env, has, invite_manager, record_sale
+
+pytestmark = pytest.mark.e2e  # starts the real bot process
 
 
 async def test_next_day_call_arrives_in_the_morning_plan(
-    api: FakeBotAPI,  # noqa: F811
+    api: FakeBotAPI,
+    launcher: Launcher,
     tmp_path: Path,
 ) -> None:
     friday = {**bot_env(api, tmp_path), "TEST_CLOCK_START": "2026-11-20T10:00:00+03:00"}
-    process = BotProcess(tmp_path, friday)
+    process = launcher.bot(tmp_path, friday)
     await process.start()
     try:
         await api.wait_polling(timeout=60)
@@ -36,7 +40,7 @@ async def test_next_day_call_arrives_in_the_morning_plan(
         assert await process.stop() == 0
 
     monday = {**bot_env(api, tmp_path), "TEST_CLOCK_START": "2026-11-23T09:00:05+03:00"}
-    process = BotProcess(tmp_path, monday)
+    process = launcher.bot(tmp_path, monday)
     await process.start()
     try:
         plan = await manager.wait_message(has("План на 23.11.2026"), timeout=60)

@@ -10,10 +10,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
 from tests.fakes.process import BotProcess
-from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
-from tests.test_e2e_survey import MANAGER_ID, has, invite_manager, record_sale
+from tests.helpers.e2e import MANAGER_ID, bot_env, has, invite_manager, record_sale
+
+pytestmark = pytest.mark.e2e  # starts the real bot process
 
 
 async def alert_says(server: FakeBotAPI, message: SentMessage, text: str) -> None:
@@ -21,10 +24,10 @@ async def alert_says(server: FakeBotAPI, message: SentMessage, text: str) -> Non
     await server.wait_until(lambda: text in (message.text or ""), description=repr(text))
 
 
-async def test_detractor_case_resolved_then_client_says_no(api: FakeBotAPI, tmp_path: Path) -> None:  # noqa: F811
-    # A weekday at noon in Moscow: the "was it resolved?" question waits for the respondent's
-    # hours (10:00-20:00), so on the wall clock this test failed every evening.
-    env = {**bot_env(api, tmp_path), "TEST_CLOCK_START": "2026-11-20T12:00:00+03:00"}
+async def test_detractor_case_resolved_then_client_says_no(api: FakeBotAPI, tmp_path: Path) -> None:
+    # a Friday morning in Moscow: the "was it resolved?" question goes in the person's daytime,
+    # so on the machine's own clock this test failed every evening
+    env = {**bot_env(api, tmp_path), "TEST_CLOCK_START": "2026-11-20T10:00:00+03:00"}
     process = BotProcess(tmp_path, env)
     await process.start()
     try:

@@ -16,10 +16,13 @@ import sqlite3
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.bot_api import CHAOS_KINDS, FakeBotAPI, FakeUser
-from tests.fakes.process import BotProcess
-from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
-from tests.test_e2e_survey import has, invite_manager, record_sale
+from tests.fakes.process import Launcher
+from tests.helpers.e2e import bot_env, has, invite_manager, record_sale
+
+pytestmark = pytest.mark.e2e  # starts the real bot process
 
 # Another seed is another order of faults: CHAOS_SEED=7 ./scripts/test tests/test_e2e_chaos.py
 SEED = int(os.environ.get("CHAOS_SEED", "20261120"))
@@ -50,10 +53,11 @@ def assert_no_repeats(server: FakeBotAPI, first: dict[int, int]) -> None:
 
 
 async def test_everything_arrives_once_while_a_third_of_the_calls_fail(
-    api: FakeBotAPI,  # noqa: F811
+    api: FakeBotAPI,
+    launcher: Launcher,
     tmp_path: Path,
 ) -> None:
-    process = BotProcess(tmp_path, chaos_env(api, tmp_path, FRIDAY))
+    process = launcher.bot(tmp_path, chaos_env(api, tmp_path, FRIDAY))
     await process.start()
     try:
         await api.wait_polling(timeout=60)
@@ -108,7 +112,7 @@ async def test_everything_arrives_once_while_a_third_of_the_calls_fail(
         assert await process.stop(timeout=60) == 0
 
     # Monday morning, still under chaos: the plan and Boris's nudge, once each
-    restarted = BotProcess(tmp_path, chaos_env(api, tmp_path, MONDAY))
+    restarted = launcher.bot(tmp_path, chaos_env(api, tmp_path, MONDAY))
     await restarted.start()
     try:
         await manager.wait_message(has("План на 23.11.2026"), timeout=WAIT)

@@ -25,12 +25,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+
 from storage import Database
 from storage.sale import SaleInput, record_sale
 from storage.staff import touch_owner
 from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
 from tests.fakes.process import Launcher
-from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
+from tests.helpers.e2e import OWNER_ID, bot_env
+
+pytestmark = pytest.mark.e2e  # starts the real bot process
 
 PEOPLE = 20
 KILLS = 20
@@ -118,7 +122,7 @@ def asked_steps(path: Path) -> dict[int, str | None]:
 
 
 async def test_killed_during_bursts_nothing_lost_nothing_repeated(
-    api: FakeBotAPI,  # noqa: F811
+    api: FakeBotAPI,
     tmp_path: Path,
 ) -> None:
     seed = int(os.environ.get("CRASH_SEED") or random.randrange(1_000_000))  # to replay a run

@@ -7,34 +7,17 @@ from __future__ import annotations
 
 import re
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.instance import InstanceLock
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.process import BotProcess
+from tests.fakes.process import BotProcess, Launcher
 from tests.harness import TOKEN
+from tests.helpers.e2e import OWNER_ID, bot_env
 
-OWNER_ID = 111
-BOT_ID = int(TOKEN.split(":")[0])
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI(TOKEN, bot_id=BOT_ID) as server:
-        yield server
-
-
-def bot_env(api: FakeBotAPI, tmp_path: Path) -> dict[str, str]:
-    return {
-        "BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": api.url,
-        "OWNER_IDS": str(OWNER_ID),
-        "DATABASE_PATH": str(tmp_path / "data" / "bot.sqlite3"),
-        "COMPANY_NAME": "Ромашка",
-    }
+pytestmark = pytest.mark.e2e  # starts the real bot process
 
 
 async def test_owner_invites_manager_and_everything_survives_restart(
@@ -130,15 +113,15 @@ async def test_refused_token_and_unreachable_api(api: FakeBotAPI, tmp_path: Path
 
 
 async def test_a_second_instance_on_the_same_database_refuses(
-    api: FakeBotAPI, tmp_path: Path
+    api: FakeBotAPI, launcher: Launcher, tmp_path: Path
 ) -> None:
-    first = BotProcess(tmp_path, bot_env(api, tmp_path))
+    first = launcher.bot(tmp_path, bot_env(api, tmp_path))
     await first.start()
     try:
         await api.wait_polling(timeout=60)
         second_dir = tmp_path / "second"
         second_dir.mkdir()
-        second = BotProcess(second_dir, bot_env(api, tmp_path))
+        second = launcher.bot(second_dir, bot_env(api, tmp_path))
         await second.start()
         assert await second.wait(timeout=60) == 3
         assert "another bot process" in second.log() and "already running" in second.log()
@@ -148,7 +131,7 @@ async def test_a_second_instance_on_the_same_database_refuses(
     finally:
         assert await first.stop() == 0
     # the lock goes with the process (the kernel drops it): a new start works
-    again = BotProcess(tmp_path, bot_env(api, tmp_path))
+    again = launcher.bot(tmp_path, bot_env(api, tmp_path))
     await again.start()
     await api.wait_polling(timeout=60)
     await again.kill()

@@ -13,11 +13,14 @@ import io
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+
 from bench.import_files import write_xlsx_rows
 from tests.fakes.bot_api import FakeBotAPI, SentMessage
-from tests.fakes.process import BotProcess
-from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
-from tests.test_e2e_survey import has, invite_manager
+from tests.fakes.process import Launcher
+from tests.helpers.e2e import OWNER_ID, bot_env, has, invite_manager
+
+pytestmark = pytest.mark.e2e  # starts the real bot process
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FRIDAY = date(2026, 11, 20)
@@ -59,11 +62,12 @@ def text_of(message: SentMessage) -> str:
 
 
 async def test_an_xlsx_of_1000_contacts_imports_and_birthdays_reach_the_plans(
-    api: FakeBotAPI,  # noqa: F811
+    api: FakeBotAPI,
+    launcher: Launcher,
     tmp_path: Path,
 ) -> None:
     friday = {**bot_env(api, tmp_path), "TEST_CLOCK_START": "2026-11-20T10:00:00+03:00"}
-    process = BotProcess(tmp_path, friday)
+    process = launcher.bot(tmp_path, friday)
     await process.start()
     try:
         await api.wait_polling(timeout=60)
@@ -111,7 +115,7 @@ async def test_an_xlsx_of_1000_contacts_imports_and_birthdays_reach_the_plans(
     assert list((tmp_path / "data" / "import-tmp").iterdir()) == []  # the file was deleted
 
     monday_morning = {**bot_env(api, tmp_path), "TEST_CLOCK_START": "2026-11-23T09:00:05+03:00"}
-    process = BotProcess(tmp_path, monday_morning)
+    process = launcher.bot(tmp_path, monday_morning)
     await process.start()
     try:
         plan = await manager.wait_message(has("План на 23.11.2026"), timeout=60)

@@ -8,17 +8,21 @@ import io
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.process import BotProcess
-from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
-from tests.test_e2e_survey import has, invite_manager, record_sale
+from tests.fakes.process import Launcher
+from tests.helpers.e2e import bot_env, has, invite_manager, record_sale
+
+pytestmark = pytest.mark.e2e  # starts the real bot process
 
 
 async def test_referral_brings_a_lead_and_export_matches(
-    api: FakeBotAPI,  # noqa: F811
+    api: FakeBotAPI,
+    launcher: Launcher,
     tmp_path: Path,
 ) -> None:
-    process = BotProcess(tmp_path, bot_env(api, tmp_path))
+    process = launcher.bot(tmp_path, bot_env(api, tmp_path))
     await process.start()
     try:
         await api.wait_polling(timeout=60)

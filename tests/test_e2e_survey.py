@@ -7,65 +7,21 @@ another person's survey, restarted, and that person finishes; a second account i
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
-from tests.fakes.process import BotProcess
-from tests.test_e2e_foundation import OWNER_ID, api, bot_env  # noqa: F401 - fixture
+import pytest
 
-MANAGER_ID = 222
+from tests.fakes.bot_api import FakeBotAPI
+from tests.fakes.process import Launcher
+from tests.helpers.e2e import MANAGER_ID, bot_env, has, invite_manager, record_sale
 
-
-def has(text: str):
-    return lambda m: text in (m.text or "")
+pytestmark = pytest.mark.e2e  # starts the real bot process
 
 
-async def invite_manager(server: FakeBotAPI) -> tuple[FakeUser, FakeUser]:
-    """The owner makes an invite and the manager registers by it: (owner, manager)."""
-    owner = server.user(OWNER_ID, "Ольга")
-    await owner.send("/invite")
-    invite = await owner.wait_message(has("t.me/"))
-    match = re.search(r"start=(i_[A-Za-z0-9_-]+)", invite.text or "")
-    assert match, invite.text
-    manager = server.user(MANAGER_ID, "Пётр")
-    await manager.send(f"/start {match.group(1)}")
-    await manager.wait_message(has("зарегистрированы"))
-    return owner, manager
-
-
-async def record_sale(
-    manager: FakeUser, name: str, phone: str | None, product: str
-) -> tuple[str, SentMessage]:
-    await manager.send("/sale")
-    kinds = await manager.wait_message(has("Новая сделка"))
-    await manager.tap(kinds, kinds.button("Клиент"))
-    await manager.wait_message(has("Имя и фамилия"))
-    await manager.send(name)
-    org = await manager.wait_message(has("Организация"))
-    await manager.tap(org, org.button("Пропустить"))
-    ask_phone = await manager.wait_message(has("Телефон"))
-    if phone:
-        await manager.send(phone)
-    else:
-        await manager.tap(ask_phone, ask_phone.button("Пропустить"))
-    bday = await manager.wait_message(has("День рождения"))
-    await manager.tap(bday, bday.button("Пропустить"))
-    await manager.wait_message(has("Что продано"))
-    await manager.send(product)
-    when = await manager.wait_message(has("Дата сделки"))
-    await manager.tap(when, when.button("Сегодня"))
-    confirm = await manager.wait_message(has("Проверьте"))
-    await manager.tap(confirm, confirm.button("Сохранить"))
-    saved = await manager.wait_message(has("Сделка сохранена"))
-    match = re.search(r"start=(s_[A-Za-z0-9_-]+)", saved.text or "")
-    assert match, saved.text
-    qr = await manager.wait_message(lambda m: m.method.lower() == "sendphoto")
-    return match.group(1), qr
-
-
-async def test_sale_survey_alert_crash_and_refusal(api: FakeBotAPI, tmp_path: Path) -> None:  # noqa: F811
-    process = BotProcess(tmp_path, bot_env(api, tmp_path))
+async def test_sale_survey_alert_crash_and_refusal(
+    api: FakeBotAPI, launcher: Launcher, tmp_path: Path
+) -> None:
+    process = launcher.bot(tmp_path, bot_env(api, tmp_path))
     await process.start()
     try:
         await api.wait_polling(timeout=60)
@@ -123,7 +79,7 @@ async def test_sale_survey_alert_crash_and_refusal(api: FakeBotAPI, tmp_path: Pa
     # until it is gone, so that wait_polling below sees the new process, not the dead one.
     await api.wait_until(lambda: api.active_polls == 0, timeout=30, description="old poll gone")
 
-    restarted = BotProcess(tmp_path, bot_env(api, tmp_path))
+    restarted = launcher.bot(tmp_path, bot_env(api, tmp_path))
     await restarted.start()
     try:
         await api.wait_polling(timeout=60)

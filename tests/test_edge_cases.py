@@ -15,8 +15,8 @@ from storage import Database
 from storage.staff import create_invite, redeem_invite, set_manager_active
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data, replies
-from tests.test_sale import SaleBot, add_manager
-from tests.test_survey import MANAGER_ID, Respondent, setup_sale
+from tests.helpers.sale import SaleBot, add_manager
+from tests.helpers.survey import MANAGER_ID, Respondent, setup_sale
 
 
 async def test_concurrent_double_tap_on_score_records_one(harness: Harness, db: Database) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import AsyncIterator
-from datetime import date
 from typing import Any
 
 import pytest
@@ -16,7 +14,6 @@ from bot.app import create_bot, create_dispatcher
 from domain.settings import Settings
 from scheduler.sender import Sender
 from storage import Database
-from storage.sale import SaleInput, record_sale
 from storage.staff import create_invite, redeem_invite
 from tests.conftest import OWNER_ID
 from tests.fakes.recording import RecordingSession
@@ -24,18 +21,15 @@ from tests.harness import (
     BOT_USERNAME,
     FakeClock,
     Harness,
-    as_message,
-    button_data,
     buttons,
     replies,
 )
+from tests.helpers.contacts import MANAGER_ID, Staff, add_contact, last_send
 from views.callbacks import FindBirthday, FindComment, FindDeal, FindOpen
 from views.texts import CATALOGS
 
-MANAGER_ID = 222
 OTHER_MANAGER_ID = 333
 LINK_RE = re.compile(rf"https://t\.me/{BOT_USERNAME}\?start=s_[A-Za-z0-9_-]+")
-_keys = itertools.count(1)
 FORGED = CATALOGS["ru"]["button.forged"]
 
 
@@ -69,77 +63,14 @@ async def add_manager(h: Harness, db: Database, user_id: int, name: str, lang: s
     await redeem_invite(db, invite.token, user_id, name, None, lang, h.clock())
 
 
-async def add_contact(
-    h: Harness,
-    db: Database,
-    name: str,
-    *,
-    manager: int = MANAGER_ID,
-    phone: str | None = None,
-    org: str | None = None,
-    kind: str = "client",
-    product: str = "Кухонный гарнитур",
-    deal_date: date = date(2026, 11, 19),
-) -> int:
-    result = await record_sale(
-        db,
-        SaleInput(
-            idem_key=f"k{next(_keys)}",
-            manager_id=manager,
-            kind=kind,
-            full_name=name,
-            organization=org,
-            phone=phone,
-            contact_tg_id=None,
-            birthday=None,
-            description=product,
-            deal_date=deal_date,
-        ),
-        h.clock(),
-    )
-    return result.contact_id
-
-
 async def scalar(db: Database, sql: str, *params: Any) -> Any:
     async with db.read() as conn:
         row = await (await conn.execute(sql, params)).fetchone()
     return row[0] if row else None
 
 
-def last_send(requests: list[TelegramMethod[Any]]) -> SendMessage:
-    sends = [r for r in requests if isinstance(r, SendMessage)]
-    assert sends, requests
-    return sends[-1]
-
-
 def alerts(requests: list[TelegramMethod[Any]]) -> list[str | None]:
     return [r.text for r in requests if isinstance(r, AnswerCallbackQuery) and r.show_alert]
-
-
-class Staff:
-    """Plays a manager's (or owner's) side."""
-
-    def __init__(self, h: Harness, user_id: int, lang: str = "ru") -> None:
-        self.h = h
-        self.user = h.user(user_id, "Пётр", lang=lang)
-        self.last: SendMessage | None = None
-
-    async def say(self, text: str) -> list[str]:
-        sent = await self.h.send(self.user, text)
-        if any(isinstance(r, SendMessage) for r in sent):
-            self.last = last_send(sent)
-        return replies(sent)
-
-    async def press(self, label: str) -> list[TelegramMethod[Any]]:
-        assert self.last is not None
-        return await self.tap(button_data(self.last, label))
-
-    async def tap(self, data: str) -> list[TelegramMethod[Any]]:
-        assert self.last is not None
-        sent = await self.h.tap(self.user, data, as_message(self.last))
-        if any(isinstance(r, SendMessage) for r in sent):
-            self.last = last_send(sent)
-        return sent
 
 
 @pytest.fixture

@@ -35,12 +35,11 @@ from storage.sale import mark_unreachable
 from storage.tasks import close_task, snooze_task
 from tests.conftest import OWNER_ID
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.process import BotProcess
+from tests.fakes.process import Launcher
 from tests.harness import Harness, as_message, button_data, buttons, replies
-from tests.test_e2e_foundation import api, bot_env  # noqa: F401 - fixture
-from tests.test_e2e_survey import has
-from tests.test_e2e_survey import record_sale as e2e_sale
-from tests.test_survey import CLIENT_ID, MANAGER_ID, Respondent, setup_sale
+from tests.helpers.e2e import bot_env, has
+from tests.helpers.e2e import record_sale as e2e_sale
+from tests.helpers.survey import CLIENT_ID, MANAGER_ID, Respondent, setup_sale
 from views.callbacks import ForgetContact, ForgetMe
 from views.texts import CATALOGS
 
@@ -589,11 +588,13 @@ async def test_answers_on_a_record_not_linked_to_the_person(harness: Harness, db
 # --- end to end: the real process against the fake Bot API -----------------------------------
 
 
+@pytest.mark.e2e
 async def test_end_to_end_forget_on_the_real_process(
-    api: FakeBotAPI,  # noqa: F811 - the fixture
+    api: FakeBotAPI,
+    launcher: Launcher,
     tmp_path: Path,
 ) -> None:
-    process = BotProcess(tmp_path, bot_env(api, tmp_path))
+    process = launcher.bot(tmp_path, bot_env(api, tmp_path))
     await process.start()
     try:
         await api.wait_polling(timeout=60)

@@ -44,9 +44,9 @@ from storage.surveys import open_survey
 from tests.conftest import OWNER_ID, START, make_settings
 from tests.fakes.recording import RecordingSession
 from tests.harness import BOT_USERNAME, FakeClock, Harness
-from tests.test_callback_bounds import FORGED, GENERIC, all_factories, refusal, texts
-from tests.test_case_admin import add_manager, detractor
-from tests.test_survey import CLIENT_ID, MANAGER_ID, setup_sale
+from tests.helpers.callbacks import FORGED, GENERIC, all_factories, refusal, texts
+from tests.helpers.cases import add_manager, detractor
+from tests.helpers.survey import CLIENT_ID, MANAGER_ID, setup_sale
 from views import callbacks
 
 STRANGER = 999

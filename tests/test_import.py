@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from aiogram.methods import EditMessageText, GetFile, SendDocument, SendMessage, TelegramMethod
-from aiogram.types import Document, PhotoSize, User
+from aiogram.types import PhotoSize, User
 from openpyxl import Workbook, load_workbook
 
 from bot.app import create_bot, create_dispatcher
@@ -29,10 +29,10 @@ from storage.staff import create_invite, redeem_invite
 from tests.conftest import OWNER_ID, START
 from tests.fakes.recording import RecordingSession
 from tests.harness import BOT_USERNAME, FakeClock, Harness, replies
+from tests.helpers.imports import csv_bytes, feed_file, owner, rows
 from views.texts import CATALOGS
 
 MANAGER_ID = 222
-_file_ids = itertools.count(1)
 HEADER = [
     *("Имя", "Тип", "Организация", "Телефон", "День рождения", "Менеджер"),
     *("Дата последней покупки", "Что купил", "Заметки"),
@@ -50,20 +50,10 @@ async def h(harness: Harness) -> AsyncIterator[Harness]:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def owner(h: Harness, lang: str = "ru") -> User:
-    return h.user(OWNER_ID, "Ольга", lang=lang)
-
-
 async def add_manager(h: Harness, db: Database, name: str = "Пётр Сидоров") -> User:
     invite = await create_invite(db, OWNER_ID, h.clock())
     await redeem_invite(db, invite.token, MANAGER_ID, name, "petr", "ru", h.clock())
     return h.user(MANAGER_ID, "Пётр", username="petr")
-
-
-def csv_bytes(rows: list[list[Any]], delimiter: str = ";", encoding: str = "utf-8") -> bytes:
-    out = io.StringIO()
-    csv.writer(out, delimiter=delimiter).writerows(rows)
-    return out.getvalue().encode(encoding)
 
 
 def xlsx_bytes(rows: list[list[Any]]) -> bytes:
@@ -75,29 +65,6 @@ def xlsx_bytes(rows: list[list[Any]]) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
-
-
-async def feed_file(
-    h: Harness,
-    user: User,
-    name: str | None,
-    data: bytes,
-    *,
-    mime: str | None = None,
-    size: int | None = None,
-) -> None:
-    """The person sends a file; the handler answers at once and the import runs in the
-    background."""
-    file_id = f"BQAC{next(_file_ids):06d}"
-    h.session.add_file(file_id, data)
-    document = Document(
-        file_id=file_id,
-        file_unique_id="u" + file_id,
-        file_name=name,
-        mime_type=mime,
-        file_size=len(data) if size is None else size,
-    )
-    await h.feed({"message": h._msg(user, document=document)})
 
 
 async def send_file(
@@ -128,11 +95,6 @@ def rejected_file(h: Harness) -> list[list[str]]:
     assert name is not None and name.endswith(".csv")
     assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel opens it in any locale
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
-
-
-async def rows(db: Database, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    async with db.read() as conn:
-        return [tuple(r) for r in await (await conn.execute(sql, params)).fetchall()]
 
 
 async def count(db: Database, table: str) -> int:

@@ -16,7 +16,7 @@ from storage import Database
 from storage.import_runs import start_run, unfinished_runs
 from tests.fakes.recording import RecordingSession
 from tests.harness import BOT_USERNAME, Harness, replies
-from tests.test_import import csv_bytes, feed_file, owner
+from tests.helpers.imports import csv_bytes, feed_file, owner
 
 
 async def test_an_import_cut_short_by_a_crash_is_reported_at_the_next_start(

@@ -11,7 +11,7 @@ from bot.dispatching import PerChatIsolation
 from handlers.states import Sale
 from storage import Database
 from tests.harness import Harness, as_message, button_data, replies
-from tests.test_sale import SaleBot, add_manager
+from tests.helpers.sale import SaleBot, add_manager
 
 
 def hold(

@@ -20,7 +20,8 @@ from storage.stats import Filters, manager_rows, nps_counts
 from storage.timefmt import ts
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data, replies
-from tests.test_survey import MANAGER_ID, Respondent, setup_sale
+from tests.helpers.database import new_database
+from tests.helpers.survey import MANAGER_ID, Respondent, setup_sale
 
 
 async def test_comments_filtered_and_paginated(harness: Harness, db: Database) -> None:
@@ -63,6 +64,7 @@ answer = st.tuples(
 
 
 async def _fill(path: Path, rows: list[tuple]) -> Database:
+    new_database(path)
     db = Database(path)
     await db.open()
     stamp = ts(BASE)

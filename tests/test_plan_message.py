@@ -16,8 +16,8 @@ from storage.staff import create_invite, redeem_invite
 from storage.tasks import TaskView
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data, buttons
-from tests.test_cadence import at, sends
-from tests.test_survey import MANAGER_ID
+from tests.helpers.cadence import at, sends
+from tests.helpers.survey import MANAGER_ID
 from views.tasks import KIND_EMOJI, plan_message, telegram_length
 from views.texts import plural
 

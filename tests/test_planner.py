@@ -14,10 +14,10 @@ from storage import Database
 from storage.forget import erase_contact
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, button_data, replies
-from tests.test_cadence import at, sends
-from tests.test_find import Staff
-from tests.test_sale import SaleBot, add_manager
-from tests.test_survey import MANAGER_ID
+from tests.helpers.cadence import at, sends
+from tests.helpers.contacts import Staff
+from tests.helpers.sale import SaleBot, add_manager
+from tests.helpers.survey import MANAGER_ID
 from views.texts import plain
 
 ANNA = "Анна Смирнова"

@@ -40,6 +40,7 @@ from storage.timefmt import ts
 from tests.conftest import OWNER_ID, make_settings
 from tests.fakes.recording import RecordingSession
 from tests.harness import BOT_USERNAME, FakeClock
+from tests.helpers.database import new_database
 
 START = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
 MANAGERS = (222, 333)
@@ -93,6 +94,8 @@ class World:
         self.history: dict[str, str] = {}
 
     async def start(self) -> None:
+        if not self.settings.database_path.exists():
+            new_database(self.settings.database_path)
         self.db = Database(self.settings.database_path)
         await self.db.open()
         self.sender = Sender(self.bot, self.db, self.clock, rate=0, per_chat_interval=0)

@@ -10,7 +10,7 @@ from aiogram.methods import SendMessage
 from storage import Database
 from tests.conftest import OWNER_ID
 from tests.harness import BOT_USERNAME, Harness, replies
-from tests.test_survey import CLIENT_ID, MANAGER_ID, Respondent, setup_sale
+from tests.helpers.survey import CLIENT_ID, MANAGER_ID, Respondent, setup_sale
 
 CODE_RE = re.compile(r"start=r_([A-Z2-9]{6})")
 

@@ -19,40 +19,12 @@ from handlers.survey import catch_up_waiting
 from storage import Database
 from storage.updates import Seen, begin_update, prune_updates
 from tests.harness import Harness, replies
-from tests.test_survey import Respondent, setup_sale
-
-
-class Crash(BaseException):
-    """The process dies here."""
-
-
-def crash_on(
-    harness: Harness, when: Callable[[TelegramMethod[Any]], bool], *, delivered: bool
-) -> None:
-    """The next request matching `when` kills the "process": before Telegram got it, or after
-    (it reached the person, the bot never learnt it)."""
-    session = harness.session
-    real = session.make_request
-
-    async def make_request(bot: Any, method: TelegramMethod[Any], timeout: Any = None) -> Any:
-        if not when(method):
-            return await real(bot, method, timeout)
-        session.make_request = real  # type: ignore[method-assign]
-        if delivered:
-            await real(bot, method, timeout)
-        raise Crash
-
-    session.make_request = make_request  # type: ignore[method-assign]
+from tests.helpers.replay import Crash, crash_on, feed
+from tests.helpers.survey import Respondent, setup_sale
 
 
 def is_question(number: str) -> Callable[[TelegramMethod[Any]], bool]:
     return lambda m: isinstance(m, SendMessage) and m.text.startswith(f"{number} из 3")
-
-
-async def feed(harness: Harness, update: Update) -> list[str]:
-    before = len(harness.session.requests)
-    await harness.dp.feed_update(harness.bot, update)
-    return replies(harness.session.requests[before:])
 
 
 def reason_update(harness: Harness, anna: Respondent, text: str) -> Update:

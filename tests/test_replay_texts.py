@@ -18,11 +18,11 @@ from aiogram.types import Update
 from storage import Database
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, replies
-from tests.test_case_admin import act, add_manager, detractor, events
-from tests.test_chat_settings import Owner, stored
-from tests.test_find import Staff, add_contact
-from tests.test_replay import Crash, crash_on
-from tests.test_survey import CLIENT_ID, MANAGER_ID
+from tests.helpers.cases import act, add_manager, detractor, events
+from tests.helpers.chat_settings import Owner, stored
+from tests.helpers.contacts import Staff, add_contact
+from tests.helpers.replay import Crash, crash_on
+from tests.helpers.survey import CLIENT_ID, MANAGER_ID
 
 NOT_UNDERSTOOD = "Я не понял"
 

@@ -31,7 +31,7 @@ from scheduler.failures import Failure, classify
 from storage import Database
 from tests.fakes.bot_api import FakeBotAPI
 from tests.harness import TOKEN, Harness
-from tests.test_survey import Respondent, setup_sale
+from tests.helpers.survey import Respondent, setup_sale
 
 CHAT = 4001
 

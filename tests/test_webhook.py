@@ -24,9 +24,9 @@ from scheduler.sender import Sender
 from storage import Database
 from tests.conftest import make_settings
 from tests.fakes.bot_api import FakeBotAPI
-from tests.fakes.process import BotProcess
+from tests.fakes.process import BotProcess, Launcher
 from tests.harness import TOKEN
-from tests.test_e2e_foundation import bot_env as polling_env
+from tests.helpers.e2e import bot_env as polling_env
 
 OWNER_ID = 111
 BOT_ID = int(TOKEN.split(":")[0])
@@ -68,11 +68,12 @@ def bot_env(api: FakeBotAPI, tmp_path: Path, port: int | None = None) -> dict[st
     return env
 
 
+@pytest.mark.e2e
 async def test_webhook_mode_handles_updates_with_the_secret_only(
-    api: FakeBotAPI, tmp_path: Path
+    api: FakeBotAPI, launcher: Launcher, tmp_path: Path
 ) -> None:
     port = free_port()
-    process = BotProcess(tmp_path, bot_env(api, tmp_path, port))
+    process = launcher.bot(tmp_path, bot_env(api, tmp_path, port))
     await process.start()
     try:
         await process.wait_for_log("webhook mode: listening on 127.0.0.1", timeout=60)
@@ -122,18 +123,19 @@ async def test_webhook_mode_handles_updates_with_the_secret_only(
     assert "Traceback" not in log, log
 
 
+@pytest.mark.e2e
 async def test_back_to_polling_removes_the_webhook_and_keeps_the_updates(
-    api: FakeBotAPI, tmp_path: Path
+    api: FakeBotAPI, launcher: Launcher, tmp_path: Path
 ) -> None:
     port = free_port()
-    process = BotProcess(tmp_path, bot_env(api, tmp_path, port))
+    process = launcher.bot(tmp_path, bot_env(api, tmp_path, port))
     await process.start()
     await process.wait_for_log("webhook mode: listening", timeout=60)
     assert await process.stop() == 0
     owner = api.user(OWNER_ID, "Ольга")
     await owner.send("/start")  # arrives while the bot is down: Telegram keeps it
 
-    polling = BotProcess(tmp_path, bot_env(api, tmp_path))
+    polling = launcher.bot(tmp_path, bot_env(api, tmp_path))
     await polling.start()
     try:
         await api.wait_polling(timeout=60)
@@ -168,6 +170,7 @@ async def test_back_to_polling_removes_the_webhook_and_keeps_the_updates(
         ),
     ],
 )
+@pytest.mark.e2e
 async def test_webhook_configuration_errors_stop_with_one_line(
     tmp_path: Path, extra: dict[str, str], message: str
 ) -> None:
@@ -183,12 +186,15 @@ async def test_webhook_configuration_errors_stop_with_one_line(
     assert len(lines) == 1 and lines[0].startswith(message), lines
 
 
-async def test_a_port_in_use_is_a_configuration_error(api: FakeBotAPI, tmp_path: Path) -> None:
+@pytest.mark.e2e
+async def test_a_port_in_use_is_a_configuration_error(
+    api: FakeBotAPI, launcher: Launcher, tmp_path: Path
+) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = int(taken.getsockname()[1])
-        process = BotProcess(tmp_path, bot_env(api, tmp_path, port))
+        process = launcher.bot(tmp_path, bot_env(api, tmp_path, port))
         await process.start()
         assert await process.wait(timeout=60) == 2
     log = process.log()
@@ -197,13 +203,14 @@ async def test_a_port_in_use_is_a_configuration_error(api: FakeBotAPI, tmp_path:
     assert "Traceback" not in log, log
 
 
+@pytest.mark.e2e
 async def test_set_webhook_failures_retry_but_a_refused_url_stops(
-    api: FakeBotAPI, tmp_path: Path
+    api: FakeBotAPI, launcher: Launcher, tmp_path: Path
 ) -> None:
     # Telegram briefly unavailable: registration is retried and the bot serves.
     port = free_port()
     api.fail_next("setWebhook", error_code=502, description="Bad Gateway")
-    process = BotProcess(tmp_path, bot_env(api, tmp_path, port))
+    process = launcher.bot(tmp_path, bot_env(api, tmp_path, port))
     await process.start()
     try:
         await api.wait_calls("setWebhook", count=2, timeout=30)
@@ -212,7 +219,7 @@ async def test_set_webhook_failures_retry_but_a_refused_url_stops(
         assert await process.stop() == 0
     # A URL Telegram refuses: one line, exit 2 (systemd will not restart it in a loop).
     api.fail_next("setWebhook", error_code=400, description="Bad Request: bad webhook")
-    process = BotProcess(tmp_path, bot_env(api, tmp_path, free_port()))
+    process = launcher.bot(tmp_path, bot_env(api, tmp_path, free_port()))
     await process.start()
     assert await process.wait(timeout=60) == 2
     assert "Configuration error: Telegram refused WEBHOOK_URL" in process.log()

@@ -17,9 +17,9 @@ did::
 What is modelled:
 
 * ``getUpdates`` long polling with ``offset`` confirmation, ``limit`` and ``timeout``; updates are
-  queued by :class:`FakeUser` (``send``, ``send_contact``, ``send_photo``, ``tap`` ...) or raw with
+  queued by :class:`FakeUser` (``send``, ``send_contact``, ``send_document``, ``tap``) or raw with
   :meth:`FakeBotAPI.add_update`.
-* Sending, editing and deleting messages in private chats (chat id == user id), photos and
+* Sending and editing messages in private chats (chat id == user id), photos and
   documents (uploaded bytes are kept; files users send are served by ``getFile`` and the
   ``/file/bot<token>/<path>`` download), inline and reply keyboards, callback answers, bot commands,
   menu button, webhook settings. Result objects have the shapes aiogram expects.
@@ -71,8 +71,6 @@ __all__ = [
     "BLOCKED",
     "CAPTION_TOO_LONG",
     "CHAT_NOT_FOUND",
-    "COPY_NOT_FOUND",
-    "DELETE_NOT_FOUND",
     "EDIT_NOT_FOUND",
     "NOT_MODIFIED",
     "NO_CAPTION_TO_EDIT",
@@ -97,8 +95,6 @@ NOT_MODIFIED = (
     "exactly the same as a current content and reply markup of the message"
 )
 EDIT_NOT_FOUND = "Bad Request: message to edit not found"
-DELETE_NOT_FOUND = "Bad Request: message to delete not found"
-COPY_NOT_FOUND = "Bad Request: message to copy not found"
 NO_TEXT_TO_EDIT = "Bad Request: there is no text in the message to edit"
 NO_CAPTION_TO_EDIT = "Bad Request: there is no caption in the message to edit"
 CHAT_NOT_FOUND = "Bad Request: chat not found"
@@ -164,7 +160,7 @@ _TEXT_PARAMS = frozenset(
 )
 
 # Methods that "send to a chat": answered 403 for a blocked user.
-_SEND_PREFIXES = ("send", "copymessage", "forwardmessage")
+_SEND_PREFIXES = ("send", "forwardmessage")
 
 _COMMAND_RE = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?(?=\s|$)")
 
@@ -222,7 +218,7 @@ class ApiCall:
 
 @dataclass(eq=False)
 class SentMessage:
-    """A message the bot sent, kept up to date by later edits and deletion."""
+    """A message the bot sent, kept up to date by later edits."""
 
     message_id: int
     chat_id: int
@@ -231,11 +227,10 @@ class SentMessage:
     reply_markup: dict[str, Any] | None
     """The last markup set: inline keyboard, reply keyboard, remove_keyboard... as sent."""
     method: str
-    """``sendMessage``, ``sendPhoto``, ``sendDocument``, ``copyMessage``..."""
+    """``sendMessage``, ``sendPhoto``, ``sendDocument``..."""
     files: dict[str, bytes] = field(default_factory=dict, repr=False)
     edits: list[dict[str, Any]] = field(default_factory=list, repr=False)
     """Previous versions, oldest first: ``{"text": ..., "reply_markup": ...}``."""
-    deleted: bool = False
     params: dict[str, Any] = field(default_factory=dict, repr=False)
     """Decoded parameters of the call that sent it (``parse_mode``, ``chat_id`` ...)."""
     parse_mode: str | None = field(default=None, repr=False)
@@ -312,10 +307,9 @@ class FakeUser:
         self.last_name = last_name
         self.username = username
         self.messages: list[SentMessage] = []
-        """Every message the bot sent to this private chat, in order (deleted ones included)."""
+        """Every message the bot sent to this private chat, in order."""
         self.answers: list[dict[str, Any]] = []
         """Params of answerCallbackQuery calls for this user's callback queries."""
-        self.keyboard: dict[str, Any] | None = None
         """The reply keyboard currently shown (the last ``keyboard`` markup not yet removed)."""
         self._cursor = 0
 
@@ -383,27 +377,6 @@ class FakeUser:
             contact["user_id"] = user_id
         return self.api._user_message(self, {"contact": contact})
 
-    async def send_sticker(self, emoji: str = "👍") -> int:
-        file_id = self.api._register_file("CAAC", b"sticker")
-        sticker = {
-            "file_id": file_id,
-            "file_unique_id": "U" + file_id,
-            "type": "regular",
-            "width": 512,
-            "height": 512,
-            "is_animated": False,
-            "is_video": False,
-            "emoji": emoji,
-        }
-        return self.api._user_message(self, {"sticker": sticker})
-
-    async def send_photo(self, *, caption: str | None = None, data: bytes = b"photo") -> int:
-        file_id = self.api._register_file("AgAC", data)
-        content: dict[str, Any] = {"photo": _photo_sizes(file_id, data)}
-        if caption is not None:
-            content["caption"] = caption
-        return self.api._user_message(self, content)
-
     async def send_document(
         self, data: bytes, file_name: str | None, *, mime_type: str | None = None
     ) -> int:
@@ -421,29 +394,11 @@ class FakeUser:
             document["mime_type"] = mime_type
         return self.api._user_message(self, {"document": document})
 
-    async def press(self, text: str, *, phone_number: str | None = None) -> int:
-        """Press a button of the reply keyboard currently shown: sends its text, or the user's
-        contact for a request_contact button. AssertionError if there is no such button."""
-        rows = (self.keyboard or {}).get("keyboard", [])
-        for row in rows:
-            for button in row:
-                if _button_text(button) != text:
-                    continue
-                if self.keyboard and self.keyboard.get("one_time_keyboard"):
-                    self.keyboard = None
-                if isinstance(button, dict) and button.get("request_contact"):
-                    return await self.send_contact(phone_number or f"+7900{self.id % 10**7:07d}")
-                return await self.send(text)
-        shown = [_button_text(button) for row in rows for button in row]
-        raise AssertionError(f"{self} has no reply keyboard button {text!r}; shown: {shown}")
-
     async def tap(self, message: SentMessage, callback_data: str) -> str:
         """Press an inline button of ``message``; returns the callback query id. AssertionError if
-        the message is not in this chat, is deleted, or its current keyboard has no such button."""
+        the message is not in this chat, or its current keyboard has no such button."""
         if message.chat_id != self.id:
             raise AssertionError(f"message {message.message_id} is not in the chat with {self}")
-        if message.deleted:
-            raise AssertionError(f"message {message.message_id} ({message.text!r}) was deleted")
         current = [b.get("callback_data") for row in message.inline_keyboard for b in row]
         if callback_data not in current:
             raise AssertionError(
@@ -630,7 +585,6 @@ class FakeBotAPI:
         self._next_update_id = 1
         self._message_ids: dict[int, int] = {}
         self._messages: dict[tuple[int, int], SentMessage] = {}
-        self._user_messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._callbacks: dict[str, FakeUser] = {}
         self._last_callback: dict[int, str] = {}
         self._callback_count = 0
@@ -651,17 +605,13 @@ class FakeBotAPI:
             "sendmessage": self._send_message,
             "sendphoto": self._send_photo,
             "senddocument": self._send_document,
-            "copymessage": self._copy_message,
             "editmessagetext": self._edit_message_text,
             "editmessagecaption": self._edit_message_caption,
             "editmessagereplymarkup": self._edit_message_reply_markup,
-            "deletemessage": self._delete_message,
             "answercallbackquery": self._answer_callback_query,
             "setmycommands": self._set_my_commands,
             "deletemycommands": self._delete_my_commands,
-            "getmycommands": self._get_my_commands,
             "setchatmenubutton": self._set_chat_menu_button,
-            "getchatmenubutton": self._get_chat_menu_button,
             "setwebhook": self._set_webhook,
             "deletewebhook": self._delete_webhook,
             "getwebhookinfo": self._get_webhook_info,
@@ -813,11 +763,6 @@ class FakeBotAPI:
     def block(self, user_id: int) -> None:
         """The user blocks the bot: every send to the chat answers 403 from now on."""
         self.blocked.add(user_id)
-
-    def unblock(self, user_id: int) -> None:
-        self.blocked.discard(user_id)
-
-    # -- inspecting ----------------------------------------------------------------------------
 
     def calls(self, method: str) -> list[ApiCall]:
         """Calls of ``method`` (case-insensitive), in order."""
@@ -1036,7 +981,6 @@ class FakeBotAPI:
             "date": int(time.time()),
             **content,
         }
-        self._user_messages[(user.id, message_id)] = message
         self.add_update({"message": message})
         return message_id
 
@@ -1115,11 +1059,6 @@ class FakeBotAPI:
             parse_mode=call.params.get("parse_mode"),
             media=media or {},
         )
-        markup = message.reply_markup or {}
-        if "keyboard" in markup:
-            user.keyboard = markup
-        elif markup.get("remove_keyboard"):
-            user.keyboard = None
         self._messages[(chat_id, message.message_id)] = message
         user.messages.append(message)
         self.sent.append(message)
@@ -1169,26 +1108,10 @@ class FakeBotAPI:
             raise _ApiError(400, f"Bad Request: there is no {param} in the request")
         raise _ApiError(400, WRONG_FILE)
 
-    def _copy_message(self, call: ApiCall) -> dict[str, Any]:
-        chat_id = _chat_id(call)
-        key = (_int(call.params.get("from_chat_id")), _int(call.params.get("message_id")))
-        if key in self._messages and not self._messages[key].deleted:
-            source = self._message_json(self._messages[key])
-        elif key in self._user_messages:
-            source = self._user_messages[key]
-        else:
-            raise _ApiError(400, COPY_NOT_FOUND)
-        media = {
-            k: v for k, v in source.items() if k in ("photo", "document", "sticker", "contact")
-        }
-        text = call.params.get("caption", source.get("text", source.get("caption")))
-        message = self._store(call, chat_id, text, media=media)
-        return {"message_id": message.message_id}
-
     def _find_message(self, call: ApiCall, not_found: str) -> SentMessage:
         key = (_int(call.params.get("chat_id")), _int(call.params.get("message_id")))
         message = self._messages.get(key)
-        if message is None or message.deleted:
+        if message is None:
             raise _ApiError(400, not_found)
         return message
 
@@ -1246,16 +1169,6 @@ class FakeBotAPI:
             reply_markup=call.params.get("reply_markup"),
         )
 
-    def _delete_message(self, call: ApiCall) -> bool:
-        key = (_int(call.params.get("chat_id")), _int(call.params.get("message_id")))
-        if key in self._user_messages:
-            del self._user_messages[key]
-            return True
-        message = self._find_message(call, DELETE_NOT_FOUND)
-        message.deleted = True
-        self._changes.notify()
-        return True
-
     def _answer_callback_query(self, call: ApiCall) -> bool:
         query_id = str(call.params.get("callback_query_id"))
         user = self._callbacks.get(query_id)
@@ -1279,17 +1192,10 @@ class FakeBotAPI:
         self.commands.pop(self._commands_key(call), None)
         return True
 
-    def _get_my_commands(self, call: ApiCall) -> list[dict[str, Any]]:
-        return self.commands.get(self._commands_key(call), [])
-
     def _set_chat_menu_button(self, call: ApiCall) -> bool:
         button = call.params.get("menu_button") or {"type": "default"}
         self.menu_buttons[_int(call.params.get("chat_id"))] = button
         return True
-
-    def _get_chat_menu_button(self, call: ApiCall) -> dict[str, Any]:
-        chat_id = _int(call.params.get("chat_id"))
-        return self.menu_buttons.get(chat_id, self.menu_buttons.get(None, {"type": "commands"}))
 
     def _set_webhook(self, call: ApiCall) -> bool:
         self.webhook_url = call.params.get("url") or None
@@ -1354,13 +1260,11 @@ def _error_response(
 
 
 async def _read_call(request: web.Request) -> ApiCall:
-    """Parse query string and body (urlencoded, multipart or JSON) into an ApiCall."""
+    """Parse query string and body (urlencoded or multipart, as aiogram sends) into an ApiCall."""
     raw: dict[str, Any] = dict(request.query)
     files: dict[str, bytes] = {}
     file_names: dict[str, str] = {}
-    if request.content_type == "application/json":
-        raw.update(await request.json())
-    elif request.body_exists:
+    if request.body_exists:
         form = await request.post()
         for key, value in form.items():
             if isinstance(value, web.FileField):
@@ -1431,18 +1335,10 @@ def _inline_rows(markup: dict[str, Any] | None) -> list[list[dict[str, Any]]]:
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
-    """Width and height of a PNG (the bot's QR codes) or JPEG; 512x512 if unknown."""
+    """Width and height of a PNG (the bot's QR codes and charts); 512x512 if unknown."""
     if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
         width, height = struct.unpack(">II", data[16:24])
         return width, height
-    if data[:2] == b"\xff\xd8":
-        i = 2
-        while i + 9 < len(data) and data[i] == 0xFF:
-            marker, length = data[i + 1], struct.unpack(">H", data[i + 2 : i + 4])[0]
-            if marker in (0xC0, 0xC1, 0xC2):
-                height, width = struct.unpack(">HH", data[i + 5 : i + 9])
-                return width, height
-            i += 2 + length
     return 512, 512
 
 

@@ -4,6 +4,10 @@ The process gets a clean environment (no `.env` from the repository: its working
 test's own), its log goes to a file the test can read, and it can be stopped politely (SIGTERM)
 or killed (SIGKILL) to test what a crash leaves behind. `Launcher` makes such processes by forking
 one that has already imported the bot, for tests that restart it many times.
+
+A test that starts a process must be marked `e2e` (the fast lane, `pytest -m "not e2e"`, leaves
+those out): `tests/conftest.py` sets `E2E_ALLOWED` per test, and starting a process in a test
+without the mark fails it at once rather than slowing the fast lane down unnoticed.
 """
 
 from __future__ import annotations
@@ -13,10 +17,23 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
 import sys
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+E2E_ALLOWED = True
+"""False while a test without the `e2e` mark runs (set by tests/conftest.py; benches may start
+processes freely)."""
+
+
+def _check_allowed() -> None:
+    if not E2E_ALLOWED:
+        raise AssertionError(
+            "this test starts the real bot process: mark it @pytest.mark.e2e (see pyproject.toml)"
+        )
 
 
 class BotProcess:
@@ -39,6 +56,7 @@ class BotProcess:
         return env
 
     async def start(self) -> None:
+        _check_allowed()
         env = self.process_env()
         log = self.log_path.open("ab")
         self._proc = await asyncio.create_subprocess_exec(
@@ -99,72 +117,115 @@ class BotProcess:
 
 class Launcher:
     """Starts bot processes forked from one pre-imported launcher (`tests/fakes/zygote.py`):
-    the same `main()` as `python -m bot`, without paying for the imports at every restart.
-    ``async with Launcher() as launcher: bot = launcher.bot(workdir, env)``."""
+    the same `main()` as `python -m bot`, without paying for the imports at every start
+    (about 4.5 s of CPU on this machine, 10 s of wall time under load).
+
+    It talks to the zygote from a thread of its own and keeps no asyncio objects, so one launcher
+    serves every test of a run, each in its own event loop (the `launcher` fixture in
+    tests/conftest.py); ``async with Launcher() as launcher:`` still makes a private one."""
 
     def __init__(self) -> None:
-        self._proc: asyncio.subprocess.Process | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self._started: asyncio.Queue[int] = asyncio.Queue()
-        self._exits: dict[int, asyncio.Future[int]] = {}
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._reader: threading.Thread | None = None
+        self._spawning = threading.Lock()
+        self._changed = threading.Condition()
+        self._started: list[int] = []
+        self._exits: dict[int, int] = {}
+        self._children: set[int] = set()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
 
-    async def __aenter__(self) -> Launcher:
+    def open(self) -> Launcher:
         env = dict(os.environ)
         env["PYTHONPATH"] = str(ROOT)
-        self._proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.fakes.zygote",
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.fakes.zygote"],
             cwd=ROOT,
             env=env,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
         )
-        self._reader = asyncio.create_task(self._read())
+        self._reader = threading.Thread(target=self._read, name="zygote-reader", daemon=True)
+        self._reader.start()
         return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
+    def close(self) -> None:
         proc = self._proc
-        assert proc is not None and proc.stdin is not None
-        for pid, exited in self._exits.items():
-            if not exited.done():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+        if proc is None:
+            return
+        for pid in self._children - set(self._exits):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        assert proc.stdin is not None
         proc.stdin.close()
         try:
-            await asyncio.wait_for(proc.wait(), 10)
-        except TimeoutError:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
             proc.kill()
-            await proc.wait()
+            proc.wait()
         if self._reader is not None:
-            self._reader.cancel()
+            self._reader.join(5)
+        self._proc = None
+
+    async def __aenter__(self) -> Launcher:
+        return self.open()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.close()
 
     def bot(self, workdir: Path, env: dict[str, str]) -> ForkedBot:
         return ForkedBot(self, workdir, env)
 
     async def _spawn(self, workdir: Path, log_path: Path, env: dict[str, str]) -> int:
-        proc = self._proc
-        assert proc is not None and proc.stdin is not None
         request = {"cwd": str(workdir), "log": str(log_path), "env": env}
-        proc.stdin.write((json.dumps(request) + "\n").encode())
-        await proc.stdin.drain()
-        pid = await asyncio.wait_for(self._started.get(), 30)
-        self._exits.setdefault(pid, asyncio.get_running_loop().create_future())
+        return await asyncio.to_thread(self._spawn_now, (json.dumps(request) + "\n").encode())
+
+    def _spawn_now(self, request: bytes) -> int:
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None, "the launcher is not open"
+        with self._spawning:  # one request at a time: the zygote answers them in order
+            proc.stdin.write(request)
+            proc.stdin.flush()
+            with self._changed:
+                if not self._changed.wait_for(lambda: self._started, timeout=30):
+                    raise AssertionError("the launcher did not start a bot within 30 s")
+                pid = self._started.pop(0)
+        self._children.add(pid)
         return pid
 
-    async def _read(self) -> None:
+    def exit_code(self, pid: int) -> int | None:
+        with self._changed:
+            return self._exits.get(pid)
+
+    async def wait_exit(self, pid: int, timeout: float) -> int:
+        """The exit code of child `pid`, once it has ended (TimeoutError after `timeout`)."""
+        changed = asyncio.Event()
+        waiter = (asyncio.get_running_loop(), changed)
+        with self._changed:
+            self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(timeout):
+                while (code := self.exit_code(pid)) is None:
+                    await changed.wait()
+                    changed.clear()
+        finally:
+            with self._changed:
+                self._waiters.remove(waiter)
+        return code
+
+    def _read(self) -> None:
         proc = self._proc
         assert proc is not None and proc.stdout is not None
-        loop = asyncio.get_running_loop()
-        while line := await proc.stdout.readline():
+        for line in proc.stdout:
             message = json.loads(line)
-            if "pid" in message:
-                self._exits.setdefault(message["pid"], loop.create_future())
-                self._started.put_nowait(message["pid"])
-            else:
-                exited = self._exits.setdefault(message["exit"], loop.create_future())
-                if not exited.done():
-                    exited.set_result(message["code"])
+            with self._changed:
+                if "pid" in message:
+                    self._started.append(message["pid"])
+                else:
+                    self._exits[message["exit"]] = message["code"]
+                    for loop, changed in self._waiters:
+                        with contextlib.suppress(RuntimeError):  # that test's loop is closed
+                            loop.call_soon_threadsafe(changed.set)
+                self._changed.notify_all()
 
 
 class ForkedBot(BotProcess):
@@ -176,30 +237,33 @@ class ForkedBot(BotProcess):
         self._pid: int | None = None
 
     async def start(self) -> None:
+        _check_allowed()
+        self.log_path.touch()  # as `BotProcess.start` does: the log exists once start() returns
         self._pid = await self._launcher._spawn(self.workdir, self.log_path, self.process_env())
 
     @property
     def running(self) -> bool:
-        return self._pid is not None and not self._launcher._exits[self._pid].done()
+        return self._pid is not None and self._launcher.exit_code(self._pid) is None
 
     async def wait(self, timeout: float = 30.0) -> int:
         assert self._pid is not None, "not started"
-        code = await asyncio.wait_for(asyncio.shield(self._launcher._exits[self._pid]), timeout)
+        code = await self._launcher.wait_exit(self._pid, timeout)
         self._pid = None
         return code
 
     async def _end(self, sig: signal.Signals, timeout: float) -> int:
         pid = self._pid
         assert pid is not None, "not started"
-        exited = self._launcher._exits[pid]
-        if not exited.done():
+        if self._launcher.exit_code(pid) is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
             try:
-                await asyncio.wait_for(asyncio.shield(exited), timeout)
+                await self._launcher.wait_exit(pid, timeout)
             except TimeoutError:
                 os.kill(pid, signal.SIGKILL)
-                await exited
+                await self._launcher.wait_exit(pid, 10.0)
                 raise AssertionError(f"the bot did not stop on {sig.name}:\n{self.log()}") from None
         self._pid = None
-        return exited.result()
+        code = self._launcher.exit_code(pid)
+        assert code is not None
+        return code
