@@ -1,27 +1,35 @@
-"""The manager's day: /today, /week, the plan message, and every task outcome.
+"""The manager's day: /today, /week, the plan message, and carrying out every task outcome.
 
-Outcomes follow the method (section 3 of the product brief): a call that "likes it" may be repeated
-tomorrow; "not used yet" asks when they start and plans a call the day after; "not suitable" opens
-a case and an urgent meeting; "no answer" tries again the next working day, at most
-MAX_CALL_ATTEMPTS times. Each outcome closes the task with a conditional UPDATE, so a double tap
-records one outcome; every button re-checks that the task belongs to the person pressing it.
+What each button does (retries, call-backs, snoozes, their keys and dates) is decided by the pure
+`domain.outcomes.decide`; this router only loads the task, checks that it belongs to the person
+pressing, and executes the decision with storage and the views. Each outcome closes the task with
+a conditional UPDATE, so a double tap records one outcome.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
-from domain.daytime import respondent_moment
+from domain.outcomes import (
+    GONE,
+    Action,
+    Decision,
+    Effect,
+    Menu,
+    NoteValue,
+    Question,
+    decide,
+)
 from domain.parsing import parse_future_date
-from domain.planning import TaskSpec, lapse_for, next_workday, workday_on_or_after
 from domain.roles import Role
-from domain.settings import Cadence, Settings
+from domain.settings import Settings
 from handlers.filters import HasRole, not_command
 from handlers.replies import answer, forged, show
 from handlers.states import TaskFlow
@@ -154,18 +162,33 @@ async def on_open(
     await show(query, bot, text, markup)
 
 
-def _call_back(task: TaskView, due: date, key: str, cadence: Cadence) -> TaskSpec:
-    assert task.contact_id is not None and task.manager_id is not None
-    lapses = lapse_for("call_back", due, cadence)
-    return TaskSpec(
-        "call_back",
-        key,
-        task.contact_id,
-        task.manager_id,
-        due,
-        deal_id=task.deal_id,
-        lapses_on=lapses,
-    )
+_MENUS = {
+    Menu.SNOOZE: views.snooze_menu,
+    Menu.NOT_YET: views.not_yet_menu,
+    Menu.LIKES: views.likes_menu,
+}
+_QUESTIONS = {
+    Question.START_DATE: (TaskFlow.start_date, "task.ask_date"),
+    Question.NOTE: (TaskFlow.note, "task.ask_note"),
+}
+
+
+def _shown(value: NoteValue, settings: Settings) -> str | int:
+    if isinstance(value, datetime):  # before date: a datetime is a date
+        return views.snoozed_until(value, settings)
+    if isinstance(value, date):
+        return value.strftime("%d.%m.%Y")
+    if isinstance(value, time):
+        return f"{value:%H:%M}"
+    return value
+
+
+def _say(decision: Decision, lang: str, settings: Settings, **more: int) -> str | None:
+    """What the manager is told about a decision carried out."""
+    if decision.note_key is None:
+        return None
+    args = {name: _shown(value, settings) for name, value in decision.note_args.items()}
+    return plain(lang, decision.note_key, **args, **more)
 
 
 async def on_act(
@@ -179,132 +202,75 @@ async def on_act(
     followup: FollowUp,
     sender: Sender,
 ) -> None:
+    """Carry out what domain.outcomes decides for the tapped button."""
     task = await _own_task(query, callback_data.task_id, db, lang)
     if task is None:
         return
     user_id = query.from_user.id
     now = followup.clock()
     today = followup.today(now)
-    cadence = settings.cadence
-    action, page = callback_data.action, callback_data.page
-    note: str | None = None  # what to tell the manager in the callback answer
-
-    if action == "again":  # after "likes it": a call tomorrow to ask about the effect
-        if task.status == "done" and task.contact_id is not None:
-            due = next_workday(today, cadence)
-            spec = _call_back(task, due, f"callback:{task.id}:likes", cadence)
-            await create_task(db, spec, now, {"likes": True})
-            note = plain(lang, "task.call_back_set", date=due.strftime("%d.%m.%Y"))
-        await _back_to_plan(query, bot, note, lang, db, followup, page)
-        return
-    if action == "nomore":
-        await _back_to_plan(query, bot, None, lang, db, followup, page)
-        return
-    if task.status != "pending":
-        await answer(query, plain(lang, "task.gone"), alert=True)
-        text, markup = await _plan(db, user_id, page, lang, followup)
-        await show(query, bot, text, markup)
-        return
-
-    if action == "snz":
-        await answer(query)
-        await show(query, bot, *views.snooze_menu(task, lang, page))
-        return
-    if action == "notyet":
-        await answer(query)
-        await show(query, bot, *views.not_yet_menu(task, lang, page))
-        return
-    if action == "stdate":
-        await answer(query)
-        await state.set_state(TaskFlow.start_date)
-        await state.set_data({"task_id": task.id, "page": page})
-        await bot.send_message(user_id, t(lang, "task.ask_date"))
-        return
-    if action == "note":
-        await answer(query)
-        await state.set_state(TaskFlow.note)
-        await state.set_data({"task_id": task.id, "page": page})
-        await bot.send_message(user_id, t(lang, "task.ask_note"))
-        return
-
-    if action == "likes":
-        if await close_task(db, task.id, user_id, "done", "likes", now):
+    page = callback_data.page
+    decision = decide(callback_data.action, task, today, now, settings.cadence, settings.timezone)
+    note: str | None = None  # what to tell the manager; None: somebody (a second tap) was first
+    match decision.effect:
+        case Effect.BACK:
+            await _back_to_plan(query, bot, None, lang, db, followup, page)
+            return
+        case Effect.FOLLOW_UP:
+            for spec in decision.follow_ups:
+                await create_task(db, spec, now, decision.meta)
+            note = _say(decision, lang, settings)
+            await _back_to_plan(query, bot, note, lang, db, followup, page)
+            return
+        case Effect.MENU:
+            assert decision.menu is not None
             await answer(query)
-            await show(query, bot, *views.likes_menu(task, lang, page))
-        else:
-            await answer(query, plain(lang, "task.gone"), alert=True)
-        return
-    if action in ("st1", "st3", "st7"):
-        start = today + timedelta(days=int(action[2:]))
-        note = await _started_on(db, task, user_id, start, now, lang, settings)
-    elif action == "unsuit":
-        case_id = await close_unsuitable(db, task, user_id, today, now)
-        note = plain(lang, "task.meet_set", case_id=case_id) if case_id else None
-    elif action == "noans":
-        attempt = int(task.meta.get("attempt", 1))
-        if attempt < cadence.max_call_attempts:
-            due = next_workday(today, cadence)
-            retry = TaskSpec(
-                task.kind,
-                f"retry:{task.id}",
-                task.contact_id or 0,
-                user_id,
-                due,
-                deal_id=task.deal_id,
-                lapses_on=lapse_for(task.kind, due, cadence),
-            )
-            meta = {**task.meta, "attempt": attempt + 1}
-            if await close_task(
+            await show(query, bot, *_MENUS[decision.menu](task, lang, page))
+            return
+        case Effect.ASK:
+            assert decision.question is not None
+            flow, key = _QUESTIONS[decision.question]
+            await answer(query)
+            await state.set_state(flow)
+            await state.set_data({"task_id": task.id, "page": page})
+            await bot.send_message(user_id, t(lang, key))
+            return
+        case Effect.CLOSE:
+            if await _close(db, task, user_id, decision, now):
+                if decision.menu is not None:  # "likes": what next, instead of the plan
+                    await answer(query)
+                    await show(query, bot, *_MENUS[decision.menu](task, lang, page))
+                    return
+                note = _say(decision, lang, settings)
+            elif decision.menu is not None:
+                await answer(query, plain(lang, "task.gone"), alert=True)
+                return
+        case Effect.OPEN_CASE:
+            case_id = await close_unsuitable(db, task.id, user_id, decision.follow_ups[0], now)
+            if case_id:
+                note = _say(decision, lang, settings, case_id=case_id)
+        case Effect.SNOOZE:
+            assert decision.snooze_to is not None and decision.lapses_on is not None
+            if await snooze_task(
                 db,
                 task.id,
                 user_id,
-                "done",
-                "no_answer",
-                now,
-                follow_ups=[retry],
-                follow_up_meta=meta,
+                decision.snooze_to,
+                decision.snooze_at,
+                decision.lapses_on,
             ):
-                note = plain(lang, "task.retry_set", date=due.strftime("%d.%m.%Y"))
-        elif await close_task(db, task.id, user_id, "done", "no_answer", now):
-            note = plain(lang, "task.retries_exhausted", n=attempt)
-    elif action in ("s1h", "s3h"):
-        until = now + timedelta(hours=int(action[1]))
-        if await snooze_task(
-            db, task.id, user_id, until.astimezone(settings.timezone).date(), until, cadence
-        ):
-            note = plain(lang, "task.snoozed", when=views.snoozed_until(until, settings))
-    elif action in ("stom", "swk"):
-        days = 1 if action == "stom" else 7
-        due = workday_on_or_after(today + timedelta(days=days), cadence)
-        if await snooze_task(db, task.id, user_id, due, None, cadence):
-            note = plain(lang, "task.snoozed", when=due.strftime("%d.%m.%Y"))
-    elif action == "done":
-        if await close_task(db, task.id, user_id, "done", "done", now):
-            note = plain(lang, "task.done")
-    elif action == "skip":
-        if await close_task(db, task.id, user_id, "skipped", "skipped", now):
-            note = plain(lang, "task.skipped")
-    elif action == "greet":
-        goes_at = respondent_moment(now, cadence, settings.timezone)
-        blocked = await _greet(db, task, user_id, now, goes_at, settings, sender)
-        if blocked is not None:
-            reason = plain(lang, f"greet.reason_{blocked.value}", days=cadence.contact_min_days)
-            await answer(query, plain(lang, "task.greet_blocked", reason=reason), alert=True)
-            return
-        if goes_at > now:
-            note = plain(
-                lang,
-                "task.greet_later",
-                when=views.snoozed_until(goes_at, settings),
-                start=f"{cadence.respondent_start:%H:%M}",
-                end=f"{cadence.respondent_end:%H:%M}",
-            )
-        else:
-            note = plain(lang, "task.greeted")
-    else:
-        await forged(query, lang)
-        return
-    if note is None:  # somebody (a second tap) closed it first
+                note = _say(decision, lang, settings)
+        case Effect.GREET:
+            blocked = await _greet(db, task, user_id, now, decision, settings, sender)
+            if blocked is not None:
+                cadence = settings.cadence
+                reason = plain(lang, f"greet.reason_{blocked.value}", days=cadence.contact_min_days)
+                await answer(query, plain(lang, "task.greet_blocked", reason=reason), alert=True)
+                return
+            note = _say(decision, lang, settings)
+        case Effect.GONE:
+            pass
+    if note is None:
         await answer(query, plain(lang, "task.gone"), alert=True)
         text, markup = await _plan(db, user_id, page, lang, followup)
         await show(query, bot, text, markup)
@@ -326,30 +292,22 @@ async def _back_to_plan(
     await show(query, bot, text, markup)
 
 
-async def _started_on(
-    db: Database,
-    task: TaskView,
-    user_id: int,
-    start: date,
-    now: datetime,
-    lang: str,
-    settings: Settings,
-) -> str | None:
-    """ "Not used yet": call back the working day after the day they said they will start."""
-    due = next_workday(start, settings.cadence)
-    spec = _call_back(task, due, f"callback:{task.id}", settings.cadence)
-    if await close_task(
+async def _close(
+    db: Database, task: TaskView, user_id: int, decision: Decision, now: datetime
+) -> bool:
+    """Close the task as decided, with its follow-ups, in one transaction (first tap wins)."""
+    assert decision.status is not None and decision.outcome is not None
+    return await close_task(
         db,
         task.id,
         user_id,
-        "done",
-        "not_yet",
+        decision.status,
+        decision.outcome,
         now,
-        follow_ups=[spec],
-        follow_up_meta={"start": start.isoformat()},
-    ):
-        return plain(lang, "task.call_back_set", date=due.strftime("%d.%m.%Y"))
-    return None
+        note=decision.note,
+        follow_ups=decision.follow_ups,
+        follow_up_meta=decision.meta,
+    )
 
 
 async def _greet(
@@ -357,12 +315,12 @@ async def _greet(
     task: TaskView,
     user_id: int,
     now: datetime,
-    goes_at: datetime,
+    decision: Decision,
     settings: Settings,
     sender: Sender,
 ) -> Blocked | None:
     """The bot's birthday greeting, if the person agreed and the contact budget allows;
-    otherwise why not. Tapped at night, it goes when the respondents' daytime begins."""
+    otherwise why not."""
     if task.contact_id is None:
         return Blocked.UNLINKED
     blocked = await send_greeting(
@@ -373,17 +331,41 @@ async def _greet(
         lambda name, language: views.greeting_payload(
             name, language or settings.default_language, settings
         ),
-        not_before=goes_at,
+        not_before=decision.greet_at,
     )
     if blocked is None:
         sender.kick()
-        await close_task(db, task.id, user_id, "done", "greeted", now)
+        await _close(db, task, user_id, decision, now)
     return blocked
+
+
+async def _after_typed(
+    message: Message,
+    task: TaskView | None,
+    decision: Decision,
+    data: dict[str, Any],
+    lang: str,
+    settings: Settings,
+    db: Database,
+    followup: FollowUp,
+    now: datetime,
+) -> None:
+    """Close the task with what was typed, say so (or that it is gone), and show the plan."""
+    assert message.from_user is not None
+    user_id = message.from_user.id
+    closed = (
+        decision.effect is Effect.CLOSE
+        and task is not None
+        and await _close(db, task, user_id, decision, now)
+    )
+    said = _say(decision, lang, settings) if closed else None
+    await message.answer(said or t(lang, "task.gone"))
+    text, markup = await _plan(db, user_id, int(data.get("page", 0)), lang, followup)
+    await message.answer(text, reply_markup=markup)
 
 
 async def on_start_date(
     message: Message,
-    bot: Bot,
     state: FSMContext,
     lang: str,
     settings: Settings,
@@ -398,21 +380,22 @@ async def on_start_date(
         await message.answer(t(lang, "task.gone"))
         return
     now = followup.clock()
-    start = parse_future_date(message.text or "", followup.today(now))
+    today = followup.today(now)
+    start = parse_future_date(message.text or "", today)
     if start is None:
         await message.answer(t(lang, "task.date_invalid"))
         return
     await state.clear()
-    note = await _started_on(db, task, message.from_user.id, start, now, lang, settings)
-    await message.answer(note or t(lang, "task.gone"))
-    text, markup = await _plan(db, message.from_user.id, int(data.get("page", 0)), lang, followup)
-    await message.answer(text, reply_markup=markup)
+    cadence, tz = settings.cadence, settings.timezone
+    decision = decide(Action.START_DATE, task, today, now, cadence, tz, start=start)
+    await _after_typed(message, task, decision, data, lang, settings, db, followup, now)
 
 
 async def on_note(
     message: Message,
     state: FSMContext,
     lang: str,
+    settings: Settings,
     db: Database,
     followup: FollowUp,
 ) -> None:
@@ -423,20 +406,13 @@ async def on_note(
         return
     data = await state.get_data()
     await state.clear()
-    closed = await close_task(
-        db,
-        int(data.get("task_id", 0)),
-        message.from_user.id,
-        "done",
-        "done",
-        followup.clock(),
-        note=text,
-    )
-    await message.answer(t(lang, "task.note_saved" if closed else "task.gone"))
-    plan_text, markup = await _plan(
-        db, message.from_user.id, int(data.get("page", 0)), lang, followup
-    )
-    await message.answer(plan_text, reply_markup=markup)
+    task = await get_task(db, int(data.get("task_id", 0)))
+    now = followup.clock()
+    decision = GONE
+    if task is not None and task.manager_id == message.from_user.id:
+        cadence, tz = settings.cadence, settings.timezone
+        decision = decide(Action.NOTE, task, followup.today(now), now, cadence, tz, note=text)
+    await _after_typed(message, task, decision, data, lang, settings, db, followup, now)
 
 
 async def on_flow_other(message: Message, state: FSMContext, lang: str) -> None:

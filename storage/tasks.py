@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
@@ -25,7 +25,6 @@ from domain.planning import (
     Plan,
     TaskSpec,
     is_planned_key,
-    lapse_for,
     plan_contact,
 )
 from domain.settings import Cadence
@@ -146,16 +145,21 @@ async def load_facts(
     ]
 
 
+def _lapses_on(spec: TaskSpec) -> str:
+    if spec.lapses_on is None:  # the shelf life depends on the cadence, which storage lacks
+        raise ValueError(f"task {spec.idem_key} has no lapses_on")
+    return spec.lapses_on.isoformat()
+
+
 async def insert_tasks(
     conn: aiosqlite.Connection,
     specs: Iterable[TaskSpec],
     now: datetime,
-    meta: dict[str, Any] | None = None,
-    cadence: Cadence | None = None,
+    meta: Mapping[str, Any] | None = None,
 ) -> int:
     """Store tasks; a known idem_key adds nothing, except that a task the planner cancelled
-    (`outcome = 'replanned'`) is brought back: its fact came back."""
-    cadence = cadence or Cadence()
+    (`outcome = 'replanned'`) is brought back: its fact came back. Every spec carries its
+    `lapses_on`, computed by the rules with the live cadence."""
     cur = await conn.executemany(
         "INSERT INTO tasks (idem_key, kind, contact_id, deal_id, survey_id, manager_id, "
         "due_date, planned_due, lapses_on, meta, created_at) "
@@ -174,8 +178,8 @@ async def insert_tasks(
                 s.manager_id,
                 s.due_date.isoformat(),
                 s.due_date.isoformat(),
-                (s.lapses_on or lapse_for(s.kind, s.due_date, cadence)).isoformat(),
-                json.dumps(meta) if meta else None,
+                _lapses_on(s),
+                json.dumps(dict(meta)) if meta else None,
                 ts(now),
             )
             for s in specs
@@ -204,9 +208,7 @@ async def replan(
         for facts in await load_facts(conn, ids, tz, today, cadence)
     }
     before = conn.total_changes
-    await insert_tasks(
-        conn, [spec for plan in plans.values() for spec in plan.wanted], now, cadence=cadence
-    )
+    await insert_tasks(conn, [spec for plan in plans.values() for spec in plan.wanted], now)
     created = conn.total_changes - before
     managers = {
         contact_id: plan.candidates[0].manager_id
@@ -330,6 +332,7 @@ class TaskView:
     due_at: datetime | None
     attempts: int
     meta: dict[str, Any]
+    outcome: str | None = None  # how a closed task ended ("likes", "no_answer", …)
 
 
 TASK_SQL = """
@@ -337,7 +340,7 @@ SELECT t.id, t.kind, t.status, t.contact_id, c.full_name AS contact_name, c.orga
        c.kind AS contact_kind, c.birth_day, c.birth_month, c.tg_user_id, c.contact_consent,
        t.manager_id, t.deal_id, d.description AS deal_description, d.deal_date,
        t.survey_id, s.token AS survey_token, s.score AS survey_score, s.reason AS survey_reason,
-       t.case_id, t.due_date, t.due_at, t.attempts, t.meta
+       t.case_id, t.due_date, t.due_at, t.attempts, t.meta, t.outcome
 FROM tasks t
 LEFT JOIN contacts c ON c.id = t.contact_id
 LEFT JOIN deals d ON d.id = t.deal_id
@@ -372,6 +375,7 @@ def task_view(row: aiosqlite.Row) -> TaskView:
         due_at=from_ts(row["due_at"]) if row["due_at"] else None,
         attempts=row["attempts"],
         meta=json.loads(row["meta"]) if row["meta"] else {},
+        outcome=row["outcome"],
     )
 
 
@@ -435,7 +439,7 @@ async def close_task(
     now: datetime,
     note: str | None = None,
     follow_ups: Iterable[TaskSpec] = (),
-    follow_up_meta: dict[str, Any] | None = None,
+    follow_up_meta: Mapping[str, Any] | None = None,
 ) -> bool:
     """Close a pending task (first tap wins) and create its follow-ups in the same transaction."""
     async with db.transaction() as conn:
@@ -471,16 +475,12 @@ async def snooze_task(
     manager_id: int,
     due_date: date,
     due_at: datetime | None,
-    cadence: Cadence | None = None,
+    lapses_on: date,
 ) -> bool:
-    """Move a pending task; its shelf life moves with it (never shortened)."""
+    """Move a pending task; its shelf life moves to `lapses_on` (the kind's shelf life from the
+    new due day, computed with the live cadence), never shortened."""
+    lapses = lapses_on.isoformat()
     async with db.transaction() as conn:
-        row = await (
-            await conn.execute("SELECT kind FROM tasks WHERE id = ?", (task_id,))
-        ).fetchone()
-        if row is None:
-            return False
-        lapses = lapse_for(row[0], due_date, cadence or Cadence()).isoformat()
         cur = await conn.execute(
             "UPDATE tasks SET due_date = ?, due_at = ?, notified_at = NULL, "
             "lapses_on = max(coalesce(lapses_on, ?), ?) "
@@ -522,22 +522,23 @@ async def contact_purchases(db: Database, contact_id: int, limit: int = 10) -> l
 
 
 async def close_unsuitable(
-    db: Database, task: TaskView, manager_id: int, meet_due: date, now: datetime
+    db: Database, task_id: int, manager_id: int, meet: TaskSpec, now: datetime
 ) -> int | None:
-    """ "Not suitable" on a call, in one transaction: the call is closed, a case is opened and
-    owned by the manager, and an urgent meeting task is created. None if already closed."""
+    """ "Not suitable" on a call, in one transaction: the call is closed, a case about the
+    meeting's person and deal is opened and owned by the manager, and the urgent meeting `meet`
+    is created. None if already closed."""
     async with db.transaction() as conn:
         cur = await conn.execute(
             "UPDATE tasks SET status = 'done', outcome = 'unsuitable', closed_at = ? "
             "WHERE id = ? AND manager_id = ? AND status = 'pending'",
-            (ts(now), task.id, manager_id),
+            (ts(now), task_id, manager_id),
         )
         if cur.rowcount != 1:
             return None
         cur = await conn.execute(
             "INSERT INTO cases (contact_id, deal_id, source, status, owner_id, opened_at, "
             "taken_at, alerted_at) VALUES (?, ?, 'call', 'taken', ?, ?, ?, ?)",
-            (task.contact_id, task.deal_id, manager_id, ts(now), ts(now), ts(now)),
+            (meet.contact_id, meet.deal_id, manager_id, ts(now), ts(now), ts(now)),
         )
         case_id = int(cur.lastrowid or 0)
         await conn.execute(
@@ -547,30 +548,30 @@ async def close_unsuitable(
         )
         await conn.execute(
             "INSERT INTO tasks (idem_key, kind, contact_id, deal_id, case_id, manager_id, "
-            "due_date, lapses_on, created_at) VALUES (?, 'meet', ?, ?, ?, ?, ?, ?, ?) "
+            "due_date, lapses_on, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (idem_key) DO NOTHING",
             (
-                f"meet:{task.id}",
-                task.contact_id,
-                task.deal_id,
+                meet.idem_key,
+                meet.kind,
+                meet.contact_id,
+                meet.deal_id,
                 case_id,
-                manager_id,
-                meet_due.isoformat(),
-                lapse_for("meet", meet_due, Cadence()).isoformat(),
+                meet.manager_id,
+                meet.due_date.isoformat(),
+                _lapses_on(meet),
                 ts(now),
             ),
         )
-        if task.contact_id is not None:
-            await conn.execute(
-                "INSERT INTO contact_log (contact_id, at, channel, purpose, initiated, staff_id) "
-                "VALUES (?, ?, 'call', 'unsuitable', 1, ?)",
-                (task.contact_id, ts(now), manager_id),
-            )
+        await conn.execute(
+            "INSERT INTO contact_log (contact_id, at, channel, purpose, initiated, staff_id) "
+            "VALUES (?, ?, 'call', 'unsuitable', 1, ?)",
+            (meet.contact_id, ts(now), manager_id),
+        )
     return case_id
 
 
 async def create_task(
-    db: Database, spec: TaskSpec, now: datetime, meta: dict[str, Any] | None = None
+    db: Database, spec: TaskSpec, now: datetime, meta: Mapping[str, Any] | None = None
 ) -> bool:
     """A task made by an outcome (e.g. "call again tomorrow"); a repeated idem_key adds nothing."""
     async with db.transaction() as conn:

@@ -9,6 +9,7 @@ import io
 import logging
 import re
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +161,7 @@ async def messages_about_anna(h: Harness, db: Database, cid: int) -> None:
     greeting = await send_greeting(db, cid, now, 0, lambda name, _: {"text": f"{name}, ура!"})
     assert greeting is None  # queued
     task = await one(db, "SELECT id FROM tasks WHERE contact_id = ? AND status = 'pending'", cid)
-    assert await snooze_task(db, task, MANAGER_ID, now.date(), now)
+    assert await snooze_task(db, task, MANAGER_ID, now.date(), now, now.date() + timedelta(days=7))
     await mark_unreachable(db, cid, now)
     sent = await h.tick()
     texts = [m.text for m in sends(sent, MANAGER_ID) + sends(sent, CLIENT_ID)]

@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -189,10 +190,17 @@ def outside(low: int, high: int) -> st.SearchStrategy[str]:
     return st.one_of(st.integers(max_value=low - 1), st.integers(min_value=high + 1)).map(str)
 
 
+def _options(annotation: Any) -> tuple[Any, ...]:
+    """The values of a `Literal` or an enum (packed as its values), else ()."""
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return tuple(member.value for member in annotation)
+    return typing.get_args(annotation)
+
+
 def good_value(cls: type[CallbackData], name: str) -> st.SearchStrategy[str]:
     """Values a real button of this kind could carry (for the fields left untouched)."""
     annotation = cls.model_fields[name].annotation
-    options = typing.get_args(annotation)
+    options = _options(annotation)
     if options and all(isinstance(o, str) for o in options):
         return st.sampled_from(options)
     if annotation is bool:
@@ -215,7 +223,7 @@ def bad_value(cls: type[CallbackData], name: str) -> st.SearchStrategy[str]:
     test: beyond SQLite's INTEGER, negative, not a number, outside its set, or an id or a month
     that is well-formed but names nothing."""
     annotation = cls.model_fields[name].annotation
-    options = typing.get_args(annotation)
+    options = _options(annotation)
     if name.endswith("_id"):
         return st.one_of(huge, st.integers(max_value=0).map(str), ABSENT_IDS.map(str), not_int)
     if name == "manager":

@@ -256,11 +256,13 @@ class World:
             )
             await close_task(self.db, task_id, manager, "done", action, now, follow_ups=[spec])
         elif action == "snooze_day":
-            await snooze_task(self.db, task_id, manager, today + timedelta(days=7), None, cadence)
+            day = today + timedelta(days=7)
+            lapses = lapse_for(kind, day, cadence)
+            await snooze_task(self.db, task_id, manager, day, None, lapses)
         else:
             until = now + timedelta(hours=1)
             day = until.astimezone(self.settings.timezone).date()
-            await snooze_task(self.db, task_id, manager, day, until, cadence)
+            await snooze_task(self.db, task_id, manager, day, until, lapse_for(kind, day, cadence))
 
     async def check(self) -> None:
         now = self.clock()

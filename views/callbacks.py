@@ -6,9 +6,9 @@ forged by any client, so it only says what was pressed, never that it is allowed
 Every field is bounded here, so a forged button fails to parse and falls through to the polite
 fallback ("this button no longer works") instead of reaching SQLite: ids are positive and fit its
 signed 64-bit integer (a bigger one raised OverflowError inside the driver), pages are small
-non-negative numbers, and enum-like strings are `Literal`s. Prefixes and field order are stored
-data (buttons already in chats and outbox rows hold them): never rename or reorder them
-(tests/test_callback_bounds.py pins them).
+non-negative numbers, and enum-like strings are `Literal`s or enums (packed as their values).
+Prefixes and field order are stored data (buttons already in chats and outbox rows hold them):
+never rename or reorder them (tests/test_callback_bounds.py pins them).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import Annotated, Literal
 
 from aiogram.filters.callback_data import CallbackData
 from pydantic import AfterValidator, Field
+
+from domain.outcomes import Action
 
 SQLITE_MAX_INT = 2**63 - 1
 MAX_PAGE = 100_000  # far beyond any list we show; page * page size stays a small number
@@ -48,10 +50,6 @@ SaleActionName = Literal[
 ]
 CommentCategory = Literal["all", "promoter", "passive", "detractor"]
 ExportCode = Literal["30", "90", "y", "all"]
-TaskAction = Literal[
-    "likes", "notyet", "unsuit", "noans", "snz", "done", "note", "skip", "swk", "greet", "stom",
-    "st1", "st3", "st7", "stdate", "s1h", "s3h", "again", "nomore",
-]  # fmt: skip
 CaseAction = Literal["take", "note", "resolve", "reopen"]
 ForgetAction = Literal["ask", "yes", "no"]
 SettingKey = Literal[
@@ -142,7 +140,7 @@ class TaskOpen(CallbackData, prefix="to"):
 
 class TaskAct(CallbackData, prefix="ta"):
     task_id: RowId
-    action: TaskAction  # an outcome, a snooze, or a menu to open (see handlers/tasks.py)
+    action: Action  # packed as its value, the code the button has always carried
     page: Page = 0
 
 

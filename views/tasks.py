@@ -16,6 +16,7 @@ from typing import Any
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from domain.deeplinks import LinkKind, make_link
+from domain.outcomes import Action
 from domain.parsing import format_phone
 from domain.planning import next_birthday
 from domain.settings import Settings
@@ -50,7 +51,7 @@ def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def _act(lang: str, key: str, task: TaskView, action: str, page: int) -> InlineKeyboardButton:
+def _act(lang: str, key: str, task: TaskView, action: Action, page: int) -> InlineKeyboardButton:
     return InlineKeyboardButton(
         text=plain(lang, key),
         callback_data=TaskAct(task_id=task.id, action=action, page=page).pack(),
@@ -214,12 +215,12 @@ def task_card(
                 note = t(lang, "card.call_back_likes")
             text = t(lang, "card.call_back", who=who, deal=_deal(task, lang), note=note)
         rows = [
-            [_act(lang, "btn.likes", task, "likes", page)],
-            [_act(lang, "btn.not_yet", task, "notyet", page)],
-            [_act(lang, "btn.unsuitable", task, "unsuit", page)],
+            [_act(lang, "btn.likes", task, Action.LIKES, page)],
+            [_act(lang, "btn.not_yet", task, Action.NOT_YET, page)],
+            [_act(lang, "btn.unsuitable", task, Action.UNSUITABLE, page)],
             [
-                _act(lang, "btn.no_answer", task, "noans", page),
-                _act(lang, "btn.snooze", task, "snz", page),
+                _act(lang, "btn.no_answer", task, Action.NO_ANSWER, page),
+                _act(lang, "btn.snooze", task, Action.SNOOZE, page),
             ],
         ]
     elif kind == "offer":
@@ -232,12 +233,12 @@ def task_card(
         text = t(lang, "card.offer", who=who, purchases=Raw(listed), comments=Raw(said))
         rows = [
             [
-                _act(lang, "btn.done", task, "done", page),
-                _act(lang, "btn.done_note", task, "note", page),
+                _act(lang, "btn.done", task, Action.DONE, page),
+                _act(lang, "btn.done_note", task, Action.NOTE, page),
             ],
             [
-                _act(lang, "btn.skip_task", task, "skip", page),
-                _act(lang, "btn.snooze_week", task, "swk", page),
+                _act(lang, "btn.skip_task", task, Action.SKIP, page),
+                _act(lang, "btn.snooze_week", task, Action.SNOOZE_WEEK, page),
             ],
         ]
     elif kind in ("birthday", "birthday_lead"):
@@ -254,10 +255,10 @@ def task_card(
                 days=(upcoming - today).days,
                 date=upcoming.strftime("%d.%m"),
             )
-        rows = [[_act(lang, "btn.done", task, "done", page)]]
+        rows = [[_act(lang, "btn.done", task, Action.DONE, page)]]
         if kind == "birthday" and task.tg_linked and task.consent:
             text += "\n\n" + t(lang, "card.birthday_greet_hint")
-            rows.append([_act(lang, "btn.greet", task, "greet", page)])
+            rows.append([_act(lang, "btn.greet", task, Action.GREET, page)])
     else:
         if kind == "refresh":
             reason = f": «{html.escape(task.survey_reason)}»" if task.survey_reason else ""
@@ -277,12 +278,12 @@ def task_card(
             text = t(lang, "card.meet", who=who, deal=_deal(task, lang))
         rows = [
             [
-                _act(lang, "btn.done", task, "done", page),
-                _act(lang, "btn.skip_task", task, "skip", page),
+                _act(lang, "btn.done", task, Action.DONE, page),
+                _act(lang, "btn.skip_task", task, Action.SKIP, page),
             ],
             [
-                _act(lang, "btn.snooze_tomorrow", task, "stom", page),
-                _act(lang, "btn.snooze_week", task, "swk", page),
+                _act(lang, "btn.snooze_tomorrow", task, Action.SNOOZE_TOMORROW, page),
+                _act(lang, "btn.snooze_week", task, Action.SNOOZE_WEEK, page),
             ],
         ]
     if task.due_date != today:
@@ -295,11 +296,11 @@ def not_yet_menu(task: TaskView, lang: str, page: int) -> tuple[str, InlineKeybo
     return t(lang, "task.when_start"), _markup(
         [
             [
-                _act(lang, "btn.start_tomorrow", task, "st1", page),
-                _act(lang, "btn.start_3d", task, "st3", page),
-                _act(lang, "btn.start_week", task, "st7", page),
+                _act(lang, "btn.start_tomorrow", task, Action.START_TOMORROW, page),
+                _act(lang, "btn.start_3d", task, Action.START_IN_3_DAYS, page),
+                _act(lang, "btn.start_week", task, Action.START_IN_A_WEEK, page),
             ],
-            [_act(lang, "btn.start_date", task, "stdate", page)],
+            [_act(lang, "btn.start_date", task, Action.START_DATE, page)],
             _back(lang, page),
         ]
     )
@@ -309,9 +310,9 @@ def snooze_menu(task: TaskView, lang: str, page: int) -> tuple[str, InlineKeyboa
     return t(lang, "btn.snooze"), _markup(
         [
             [
-                _act(lang, "btn.snooze_1h", task, "s1h", page),
-                _act(lang, "btn.snooze_3h", task, "s3h", page),
-                _act(lang, "btn.snooze_tomorrow", task, "stom", page),
+                _act(lang, "btn.snooze_1h", task, Action.SNOOZE_HOUR, page),
+                _act(lang, "btn.snooze_3h", task, Action.SNOOZE_3_HOURS, page),
+                _act(lang, "btn.snooze_tomorrow", task, Action.SNOOZE_TOMORROW, page),
             ],
             _back(lang, page),
         ]
@@ -322,8 +323,8 @@ def likes_menu(task: TaskView, lang: str, page: int) -> tuple[str, InlineKeyboar
     return t(lang, "task.likes_next"), _markup(
         [
             [
-                _act(lang, "btn.call_tomorrow", task, "again", page),
-                _act(lang, "btn.no_more", task, "nomore", page),
+                _act(lang, "btn.call_tomorrow", task, Action.AGAIN, page),
+                _act(lang, "btn.no_more", task, Action.NO_MORE, page),
             ],
         ]
     )
