@@ -35,7 +35,7 @@ from storage.sale import SaleInput, record_sale
 from storage.staff import create_invite, redeem_invite
 from storage.tasks import insert_tasks
 from tests.conftest import OWNER_ID, make_settings
-from tests.harness import Harness
+from tests.harness import Harness, replies
 from views.callbacks import TaskAct
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -557,3 +557,37 @@ async def test_a_call_back_and_a_meeting_from_the_card(sold: Harness, db: Databa
     )
     meets = [v for k, v in (await rows(db)).items() if k.startswith("meet:")]
     assert meets == [("meet", "pending", None, "2026-11-20", "2026-11-30", None)]
+
+
+async def test_a_typed_note_closes_the_task_once(sold: Harness, db: Database) -> None:
+    """ "Done, with a note": the note is asked, kept with the task and among the person's
+    comments; typed after the task was closed some other way, it is not kept."""
+    h = sold
+    user = h.user(MANAGER_ID, "Пётр")
+    # keys the planner does not own, so closing one offer re-plans nothing away
+    offers = [TaskSpec("offer", f"test:{n}", 1, MANAGER_ID, FRI20, lapses_on=FRI27) for n in (1, 2)]
+    async with db.transaction() as conn:
+        await insert_tasks(conn, offers, NOON)
+
+    assert await tap(h, db, "test:1", "note") is None
+    sent = await h.send(user, "Взял каталог")
+    assert replies(sent)[0] == "Заметка сохранена." and replies(sent)[1].startswith("📋 План")
+    async with db.read() as conn:
+        kept = await conn.execute_fetchall(
+            "SELECT status, outcome, note FROM tasks WHERE idem_key = 'test:1'"
+        )
+        comments = await conn.execute_fetchall("SELECT text FROM comments")
+    assert [tuple(r) for r in kept] == [("done", "done", "Взял каталог")]
+    assert [r[0] for r in comments] == ["Взял каталог"]
+
+    assert await tap(h, db, "test:2", "note") is None
+    assert await tap(h, db, "test:2", "skip") == "Пропущено."
+    sent = await h.send(user, "Отказался")
+    assert replies(sent)[0] == "Эта задача уже закрыта."
+    async with db.read() as conn:
+        kept = await conn.execute_fetchall(
+            "SELECT status, outcome, note FROM tasks WHERE idem_key = 'test:2'"
+        )
+        comments = await conn.execute_fetchall("SELECT text FROM comments")
+    assert [tuple(r) for r in kept] == [("skipped", "skipped", None)]
+    assert len(comments) == 1
