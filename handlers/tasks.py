@@ -51,6 +51,7 @@ from storage.tasks import (
 )
 from views import tasks as views
 from views.callbacks import PlanPage, TaskAct, TaskOpen
+from views.common import day
 from views.texts import plain, t
 
 log = logging.getLogger(__name__)
@@ -177,7 +178,7 @@ def _shown(value: NoteValue, settings: Settings) -> str | int:
     if isinstance(value, datetime):  # before date: a datetime is a date
         return views.snoozed_until(value, settings)
     if isinstance(value, date):
-        return value.strftime("%d.%m.%Y")
+        return day(value)
     if isinstance(value, time):
         return f"{value:%H:%M}"
     return value

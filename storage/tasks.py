@@ -509,7 +509,10 @@ async def contact_comments(db: Database, contact_id: int, limit: int = 10) -> li
     return [r[0] for r in rows]
 
 
-async def contact_purchases(db: Database, contact_id: int, limit: int = 10) -> list[str]:
+async def contact_purchases(
+    db: Database, contact_id: int, limit: int = 10
+) -> list[tuple[date, str]]:
+    """The person's latest deals: the day and what was bought (the view writes them)."""
     async with db.read() as conn:
         rows = await (
             await conn.execute(
@@ -518,7 +521,7 @@ async def contact_purchases(db: Database, contact_id: int, limit: int = 10) -> l
                 (contact_id, limit),
             )
         ).fetchall()
-    return [f"{date.fromisoformat(r[1]).strftime('%d.%m.%Y')} — {r[0]}" for r in rows]
+    return [(date.fromisoformat(r[1]), r[0]) for r in rows]
 
 
 async def close_unsuitable(

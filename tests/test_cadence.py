@@ -415,7 +415,7 @@ def test_offer_card_fits_telegram_even_for_a_long_history(settings) -> None:
         "ru",
         settings,
         date(2026, 11, 23),
-        purchases=["<Кухонный гарнитур> " * 30] * 10,
+        purchases=[(date(2026, 11, 20), "<Кухонный гарнитур> " * 30)] * 10,
         comments=["Очень долго & дорого " * 60] * 10,
     )
     assert len(text) < 4096 and text.count("• ") == 10

@@ -36,7 +36,7 @@ from storage.staff import create_invite, redeem_invite
 from storage.tasks import insert_tasks
 from tests.conftest import OWNER_ID, make_settings
 from tests.harness import Harness, replies
-from views.callbacks import TaskAct
+from views.callbacks import TaskAct, TaskOpen
 
 MSK = ZoneInfo("Europe/Moscow")
 DEFAULT = Cadence()
@@ -569,6 +569,10 @@ async def test_a_typed_note_closes_the_task_once(sold: Harness, db: Database) ->
     async with db.transaction() as conn:
         await insert_tasks(conn, offers, NOON)
 
+    async with db.read() as conn:
+        first = (await conn.execute_fetchall("SELECT id FROM tasks WHERE idem_key = 'test:1'"))[0]
+    card = replies(await h.tap(user, TaskOpen(task_id=first[0]).pack()))[0]
+    assert "• 19.11.2026 — Кухонный гарнитур" in card  # what was bought, the view's date
     assert await tap(h, db, "test:1", "note") is None
     sent = await h.send(user, "Взял каталог")
     assert replies(sent)[0] == "Заметка сохранена." and replies(sent)[1].startswith("📋 План")

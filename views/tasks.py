@@ -191,7 +191,7 @@ def task_card(
     page: int = 0,
     *,
     bot_username: str = "",
-    purchases: list[str] | None = None,
+    purchases: list[tuple[date, str]] | None = None,
     comments: list[str] | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """A task as the manager works it: what to do, the script, and the outcome buttons."""
@@ -226,7 +226,8 @@ def task_card(
     elif kind == "offer":
         # Telegram refuses a message over 4096 characters: at most 5 purchases and 5 comments,
         # each line cut, so the card always fits.
-        listed = "\n".join(f"• {html.escape(cut(p, 120))}" for p in (purchases or [])[:5])
+        bought = [f"{when.strftime(DATE)} — {what}" for when, what in (purchases or [])[:5]]
+        listed = "\n".join(f"• {html.escape(cut(p, 120))}" for p in bought)
         said = "\n".join(f"• «{html.escape(cut(c, 250))}»" for c in (comments or [])[:5])
         listed = listed or t(lang, "card.none")
         said = said or t(lang, "card.none")
