@@ -876,3 +876,12 @@ async def test_a_finished_or_failed_export_leaves_no_run_to_report(
     )
     await run_export(harness)
     assert await unfinished_runs(db) == []
+
+
+def test_the_copied_illegal_characters_pattern_is_openpyxls() -> None:
+    """views/exports.py keeps its own copy so that importing it does not load openpyxl."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    from views.exports import ILLEGAL_CHARACTERS_RE as ours
+
+    assert ours.pattern == ILLEGAL_CHARACTERS_RE.pattern
