@@ -64,7 +64,7 @@ async def tick_cost(people: int) -> tuple[float, float]:
             runs = []
             for _ in range(REPEAT + 1):
                 start = time.perf_counter()
-                queued = await queue_nudges(db, NOW, 24, 7, lambda s, lang: {"text": "x"})
+                queued = await queue_nudges(db, NOW, 24, 7, lambda s, lang, kind: {"text": "x"})
                 runs.append(time.perf_counter() - start)
                 assert queued == 0
         finally:

@@ -51,7 +51,7 @@ from storage.surveys import (
     surveys_left_waiting,
 )
 from views.callbacks import Consent, ReasonSkip, Score, SurveyResume
-from views.survey import question
+from views.survey import question, survey_text
 from views.texts import pick_language, plain, t
 
 log = logging.getLogger(__name__)
@@ -104,11 +104,13 @@ async def open_link(
     else:
         assert survey is not None
         if survey.step is Step.SCORE:
-            key = "survey.greeting_client" if survey.kind == "client" else "survey.greeting_partner"
             manager = survey.manager_name or t(lang, "survey.manager_fallback")
-            await _greet(message, t(lang, key, company=settings.company_name, manager=manager))
+            greeting = survey_text(
+                lang, "survey.greeting", survey.kind, company=settings.company_name, manager=manager
+            )
+            await _greet(message, greeting)
         else:
-            await _greet(message, t(lang, "survey.resume"))
+            await _greet(message, survey_text(lang, "survey.resume", survey.kind))
         await ask(bot, user.id, survey, state, lang, settings, db)
 
 
@@ -192,17 +194,17 @@ async def deliver_next(
         return
     await state.clear()
     if survey.category == "detractor":
-        key = "survey.thanks_detractor" if survey.consent else "survey.thanks_detractor_nocontact"
+        base = "survey.thanks_detractor" if survey.consent else "survey.thanks_detractor_nocontact"
     else:
-        key = f"survey.thanks_{survey.category}"
-    text = t(lang, key)
+        base = f"survey.thanks_{survey.category}"
+    text = survey_text(lang, base, survey.kind)
     if survey.category == "promoter" and survey.consent:
         # Method 8: a promoter who agreed to contact gets a personal code; whoever comes with
         # it is attributed to them.
         code = await code_for_contact(db, survey.contact_id)
         me = await bot.me()
         link = make_link(me.username or "", LinkKind.REFERRAL, code)
-        text += t(lang, "referral.thanks", code=code, link=link)
+        text += survey_text(lang, "referral.thanks", survey.kind, code=code, link=link)
     thanks = bot.send_message(chat_id, text, reply_markup=ReplyKeyboardRemove())
     await send_or_log(thanks, "survey thanks")
     await mark_asked(db, survey.id, Step.DONE)

@@ -339,7 +339,9 @@ class FollowUp:
                 now,
                 cadence.nudge_after_hours,
                 cadence.contact_min_days,
-                lambda survey_id, language: nudge_payload(survey_id, self.lang(language)),
+                lambda survey_id, language, kind: nudge_payload(
+                    survey_id, self.lang(language), kind
+                ),
             )
         queued += await self.queue_case_deadlines(now)
         queued += await queue_unreachable_notices(

@@ -114,7 +114,7 @@ async def queue_nudges(
     now: datetime,
     after_hours: int,
     min_days: int,
-    render: Callable[[int, str | None], dict[str, Any]],
+    render: Callable[[int, str | None, str], dict[str, Any]],
 ) -> int:
     """One gentle nudge for a survey opened but not finished (method 10).
 
@@ -130,7 +130,7 @@ async def queue_nudges(
         # `may_write_first` below stays the rule for what the query lets through.
         rows = await (
             await conn.execute(
-                "SELECT s.id, s.contact_id, s.respondent_tg_id, s.language FROM surveys s "
+                "SELECT s.id, s.contact_id, s.respondent_tg_id, s.language, s.kind FROM surveys s "
                 "JOIN contacts c ON c.id = s.contact_id "
                 "WHERE s.answered_at IS NULL AND s.nudged_at IS NULL AND s.opened_at IS NOT NULL "
                 "AND s.opened_at <= :due AND s.respondent_tg_id IS NOT NULL "
@@ -145,14 +145,14 @@ async def queue_nudges(
                 },
             )
         ).fetchall()
-        for survey_id, contact_id, chat_id, language in rows:
+        for survey_id, contact_id, chat_id, language, kind in rows:
             if await may_write_first(conn, contact_id, now, min_days) is not None:
                 continue  # held back by the budget: tried again at a later tick
             await enqueue(
                 conn,
                 chat_id=chat_id,
                 purpose="nudge",
-                payload=render(survey_id, language),
+                payload=render(survey_id, language, kind),
                 now=now,
                 contact_id=contact_id,
                 idem_key=f"nudge:{survey_id}",

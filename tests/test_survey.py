@@ -317,10 +317,92 @@ async def test_english_respondent_and_supplier_wording(harness: Harness, db: Dat
     assert "We value working with you, and Пётр Иванов asks you" in texts[0]
     assert "recommend Ромашка as a partner to your colleagues" in texts[1]
     await john.tap("9")
-    assert "What do you value most about us?" in john.question.text
+    assert "What do you value most in working with us?" in john.question.text
     await john.tap("Skip")
+    assert "questions about our cooperation?" in john.question.text
     sent = await john.tap("Yes")
-    assert replies(sent)[-1].startswith("Thank you for the high score!")
+    thanks = replies(sent)[-1]
+    assert thanks.startswith("Thank you for the high score! We value our cooperation")
+    assert "see you again" not in thanks and "to friends" not in thanks
+
+
+# What only a client may read: a partner who sees one of these was given the client's wording.
+CLIENT_ONLY = (
+    "видеть вас снова",
+    "друзьям",
+    "качестве обслуживания",
+    "Что вас разочаровало",
+    "Что вы цените в нас",
+    "чтобы стать лучше",
+)
+
+
+def _respondent_texts(requests: list, chat_id: int) -> list[str]:
+    """Every text the respondent was shown: new messages and the edits of answered questions."""
+    return [
+        r.text
+        for r in requests
+        if isinstance(r, SendMessage | EditMessageText) and r.chat_id == chat_id
+    ]
+
+
+async def test_a_supplier_sees_partner_wording_from_greeting_to_thanks(
+    harness: Harness, db: Database
+) -> None:
+    """Three suppliers answer 10, 8 and 3 through the real dispatcher; one of them is nudged and
+    comes back. Nothing any of them reads is worded for a client."""
+
+    async def run(user_id: int, name: str) -> tuple[Respondent, str]:
+        payload = await setup_sale(harness, db, kind="supplier", phone=None, name=name)
+        person = Respondent(harness, user_id=user_id)
+        texts = await person.open(payload)
+        assert "Мы ценим сотрудничество с вами" in texts[0]
+        assert "как партнёра своим коллегам" in texts[1]
+        return person, payload
+
+    # 10: a reason, consent, a phone, the thanks with the referral code
+    promoter, _ = await run(6001, "Игорь Поставщиков")
+    await promoter.tap("10")
+    assert "Что вы больше всего цените в работе с нами?" in promoter.question.text
+    await promoter.send("Платят вовремя")
+    assert "вопросы о нашем сотрудничестве?" in promoter.question.text
+    await promoter.tap("Да")
+    assert "удобно обсуждать совместную работу" in promoter.question.text
+    sent = await harness.send_contact(promoter.user, "79161112233", owner_id=promoter.user.id)
+    thanks = replies(sent)[-1]
+    assert thanks.startswith("Спасибо за высокую оценку! Ценим наше сотрудничество")
+    assert "посоветуете нас коллегам или партнёрам" in thanks
+
+    # 8: stops after the score, is nudged, reopens the link, skips the reason, declines contact
+    passive, payload = await run(6002, "Ольга Подрядова")
+    await passive.tap("8")
+    harness.clock.advance(hours=25)
+    nudges = [r for r in await harness.tick() if isinstance(r, SendMessage) and r.chat_id == 6002]
+    assert len(nudges) == 1 and "трёх вопросов о нашем сотрудничестве" in nudges[0].text
+    resumed = await passive.open(payload)
+    assert resumed[0].startswith("Продолжим с того места") and "совместной работе" in resumed[0]
+    assert "Что нам изменить в совместной работе" in passive.question.text
+    await passive.tap("Пропустить")
+    sent = await passive.tap("Нет")
+    assert replies(sent)[-1].startswith("Спасибо за ответы! Ваше мнение поможет нам")
+
+    # 3: a reason, consent, a phone
+    detractor, _ = await run(6003, "Семён Снабженцев")
+    await detractor.tap("3")
+    assert "Что в работе с нами вас не устроило?" in detractor.question.text
+    await detractor.send("Задержали оплату на месяц")
+    await detractor.tap("Да")
+    sent = await harness.send_contact(detractor.user, "79162223344", owner_id=detractor.user.id)
+    assert "сотрудничество с вами для нас важно" in replies(sent)[-1]
+
+    shown = [
+        text
+        for person in (promoter, passive, detractor)
+        for text in _respondent_texts(harness.session.requests, person.user.id)
+    ]
+    assert len(shown) > 15
+    leaks = [(phrase, text) for text in shown for phrase in CLIENT_ONLY if phrase in text]
+    assert leaks == []
 
 
 async def test_alert_waiting_in_the_outbox_is_delivered_up_to_date(

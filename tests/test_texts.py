@@ -6,6 +6,8 @@ import re
 import string
 from pathlib import Path
 
+from domain.vocabulary import KINDS
+from views.survey import SURVEY_TEXTS, audience, survey_text
 from views.texts import CATALOGS, Raw, pick_language, plain, t
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +44,50 @@ def test_every_key_used_in_code_exists() -> None:
     assert used, "the scan found no text keys at all"
     missing = used - set(CATALOGS["ru"])
     assert not missing
+
+
+def test_every_survey_text_has_a_partner_form() -> None:
+    """Each text a respondent reads exists for clients and for partners, in both languages, with
+    the same placeholders; no un-forked key is left for a caller to pick by mistake."""
+    for lang, catalog in CATALOGS.items():
+        for base in SURVEY_TEXTS:
+            client, partner = catalog[f"{base}_client"], catalog[f"{base}_partner"]
+            assert client != partner, (lang, base)
+            assert _fields(client) == _fields(partner), (lang, base)
+            assert base not in catalog, (lang, base)
+    # Whatever the code asks survey_text for is one of the listed bases.
+    pattern = re.compile(r"""survey_text\(\s*[a-z_]+,\s*f?["']([a-z0-9_.{}]+)["']""")
+    asked: set[str] = set()
+    for folder in ("handlers", "scheduler", "views"):
+        for path in (ROOT / folder).rglob("*.py"):
+            asked |= set(pattern.findall(path.read_text(encoding="utf-8")))
+    assert "survey.greeting" in asked and "nudge.text" in asked
+    unknown = {a for a in asked if "{" not in a} - set(SURVEY_TEXTS)
+    assert not unknown
+
+
+def test_partner_wording_has_no_client_phrases() -> None:
+    client_only = {
+        "ru": ("видеть вас снова", "друзьям", "качестве обслуживания", "Что вас разочаровало"),
+        "en": ("see you again", "to friends", "quality of our service", "What disappointed you"),
+    }
+    for lang, phrases in client_only.items():
+        for base in SURVEY_TEXTS:
+            text = CATALOGS[lang][f"{base}_partner"]
+            assert not [p for p in phrases if p in text], (lang, base)
+
+
+def test_suppliers_contractors_and_partners_are_partners() -> None:
+    assert {kind: audience(kind) for kind in KINDS} == {
+        "client": "client",
+        "supplier": "partner",
+        "contractor": "partner",
+        "partner": "partner",
+    }
+    assert audience(None) == "client"
+    assert "сотрудничество" in survey_text("ru", "survey.thanks_promoter", "contractor")
+    assert "cooperation" in survey_text("en", "survey.thanks_promoter", "partner")
+    assert "видеть вас снова" in survey_text("ru", "survey.thanks_promoter", "client")
 
 
 def test_values_are_escaped_unless_raw() -> None:

@@ -167,7 +167,10 @@ TEXTS: dict[str, str] = {
         "matters a lot to us; only the company's staff see your answers."
     ),
     "survey.manager_fallback": "Our manager",
-    "survey.resume": "Let's continue where we stopped.",
+    "survey.resume_client": "Let's continue where we stopped.",
+    "survey.resume_partner": (
+        "Let's continue where we stopped. Thank you for giving your time to our work together."
+    ),
     "survey.q1_client": (
         "1 of 3. How likely are you to recommend {company} to friends and colleagues?\n"
         "0 — not at all, 10 — definitely."
@@ -177,30 +180,47 @@ TEXTS: dict[str, str] = {
         "0 — not at all, 10 — definitely."
     ),
     "survey.score_given": "Your score: {score} of 10",
-    "survey.q2_promoter": (
+    "survey.q2_promoter_client": (
         "2 of 3. Thank you! What do you value most about us? Write it in one message or tap “Skip”."
     ),
-    "survey.q2_passive": (
+    "survey.q2_promoter_partner": (
+        "2 of 3. Thank you! What do you value most in working with us? Write it in one message "
+        "or tap “Skip”."
+    ),
+    "survey.q2_passive_client": (
         "2 of 3. Thank you! What would make it a 10 next time? Write it in one message or tap "
         "“Skip”."
     ),
-    "survey.q2_detractor": (
+    "survey.q2_passive_partner": (
+        "2 of 3. Thank you! What should we change in our work together to make it a 10 next "
+        "time? Write it in one message or tap “Skip”."
+    ),
+    "survey.q2_detractor_client": (
         "2 of 3. Thank you for being honest. What disappointed you? Write it in one message — "
         "we will look into it. Or tap “Skip”."
+    ),
+    "survey.q2_detractor_partner": (
+        "2 of 3. Thank you for being honest. What did not work for you in working with us? "
+        "Write it in one message — we will look into it. Or tap “Skip”."
     ),
     "survey.reason_too_long": (
         "Your answer is longer than {limit} characters ({length}). We saved all of it — it will "
         "be read in full."
     ),
     "survey.reason_skipped": "No comment",
-    "survey.q3": (
+    "survey.q3_client": (
         "3 of 3. May we contact you if we have questions about the quality of our service?"
     ),
+    "survey.q3_partner": ("3 of 3. May we contact you if we have questions about our cooperation?"),
     "survey.btn_yes": "Yes",
     "survey.btn_no": "No",
     "survey.consent_given": "May we contact you: {answer}",
-    "survey.ask_phone": (
+    "survey.ask_phone_client": (
         "Thank you! Please leave your phone number: tap “Share my phone” below or type it."
+    ),
+    "survey.ask_phone_partner": (
+        "Thank you! Please leave the number where it suits you to discuss our work together: "
+        "tap “Share my phone” below or type it."
     ),
     "survey.btn_share_phone": "📱 Share my phone",
     "survey.btn_no_phone": "No phone",
@@ -214,16 +234,30 @@ TEXTS: dict[str, str] = {
     ),
     "survey.use_buttons": "Please answer with a button under the question 👇",
     "survey.text_expected": "Please type your answer or tap “Skip” 👇",
-    "survey.thanks_promoter": (
+    "survey.thanks_promoter_client": (
         "Thank you for the high score! We are really glad. Hope to see you again."
     ),
-    "survey.thanks_passive": "Thank you for your answers! We will use them to get better.",
-    "survey.thanks_detractor": (
+    "survey.thanks_promoter_partner": (
+        "Thank you for the high score! We value our cooperation and are glad to work with you."
+    ),
+    "survey.thanks_passive_client": "Thank you for your answers! We will use them to get better.",
+    "survey.thanks_passive_partner": (
+        "Thank you for your answers! They will help us make our work together easier for you."
+    ),
+    "survey.thanks_detractor_client": (
         "Thank you for telling us. We are sorry it went this way. Someone from the company will "
         "contact you soon to sort it out and put it right."
     ),
-    "survey.thanks_detractor_nocontact": (
+    "survey.thanks_detractor_partner": (
+        "Thank you for telling us. We are sorry it went this way: working with you matters to "
+        "us. Someone from the company will contact you soon to sort it out and put it right."
+    ),
+    "survey.thanks_detractor_nocontact_client": (
         "Thank you for telling us. We are sorry it went this way. We will look into it and act."
+    ),
+    "survey.thanks_detractor_nocontact_partner": (
+        "Thank you for telling us. We are sorry it went this way: working with you matters to "
+        "us. We will look into it and act."
     ),
     "survey.already_answered": "You have already answered this survey. Thank you!",
     "survey.other_account": (

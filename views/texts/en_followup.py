@@ -131,9 +131,14 @@ TEXTS: dict[str, str] = {
     ),
     # --- reminders sent by the bot ---
     "reminder.title": "⏰ <b>Reminder</b>",
-    "nudge.text": (
+    "nudge.text_client": (
         "Hello! Did you manage to find a minute for our three questions? I understand how busy "
         "you are — it takes half a minute."
+    ),
+    "nudge.text_partner": (
+        "Hello! Did you manage to find a minute for three questions about our cooperation? I "
+        "understand how busy you are — it takes half a minute, and your opinion matters a lot "
+        "to us."
     ),
     "unreachable.notice": (
         "⚠️ {name}: the bot can no longer write to this person (they blocked the bot or deleted "

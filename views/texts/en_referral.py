@@ -1,9 +1,13 @@
 """Texts of the referral programme (same keys as ru_referral.py)."""
 
 TEXTS: dict[str, str] = {
-    "referral.thanks": (
+    "referral.thanks_client": (
         "\n\nYour personal referral code: <b>{code}</b>. If you recommend us to friends, forward "
         "them this link — we will know they came from you:\n{link}"
+    ),
+    "referral.thanks_partner": (
+        "\n\nYour personal referral code: <b>{code}</b>. If you recommend us to colleagues or "
+        "partners, forward them this link — we will know they came from you:\n{link}"
     ),
     "referral.greeting": (
         "Hello! {promoter}, a client of {company}, invited you. What is your name?"
