@@ -1,7 +1,8 @@
-"""Closing the loop on a detractor's case (method section 7): "take the case" on the alert and the
-reminder, /cases, the case card and its buttons (take, note, resolved, reopen), and the person's
-answer to "Has your issue been resolved?". Taking is written once (`_take`): the alert's button
-(prefix "ct") and the card's (prefix "ka", action "take") both run it; the card then shows again.
+"""Closing the loop on a detractor's case (method section 7): "take the case" on the alert, the
+reminder and the escalation, /cases, the case card and its buttons (take, note, resolved,
+reopen), and the person's answer to "Has your issue been resolved?". Taking is written once
+(`_take`): the alert's button (prefix "ct", also on the reminder and the escalation) and the
+card's (prefix "ka", action "take") both run it; the card then shows again.
 
 The list message is navigated in place: a case opens as its card, "back" returns to the page it
 came from. Buttons carry only ids; every press is re-checked in storage/cases.py against who
@@ -223,7 +224,7 @@ async def on_take(
     db: Database,
     clock: Clock,
 ) -> None:
-    """The alert's (and the reminder's) button."""
+    """The alert's button, and the same button on the reminder and the escalation."""
     await _take(query, callback_data.case_id, bot, role, lang, settings, db, clock())
 
 

@@ -302,6 +302,7 @@ class FollowUp:
                             case.score,
                             cadence.case_resolve_days,
                             case.owner_name,
+                            case.status,
                             self.lang(languages[owner]),
                         ),
                     )

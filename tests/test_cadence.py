@@ -257,7 +257,7 @@ async def test_case_deadlines_in_working_time(harness: Harness, db: Database) ->
     at(harness, 2026, 11, 23, 11, 0)
     reminder = [m for m in sends(await harness.tick(), MANAGER_ID) if "Случай №1" in m.text]
     assert len(reminder) == 1 and "никто не взял за 4 рабочих часа" in reminder[0].text
-    assert buttons(reminder[0]) == [("🙋 Беру случай", "ct:1")]
+    assert buttons(reminder[0]) == [("🙋 Беру случай", "ct:1"), ("📁 Открыть случай", "ko:1:0")]
     at(harness, 2026, 11, 24, 16, 0)  # two working days
     escalation = [m for m in sends(await harness.tick(), OWNER_ID) if "не решён" in m.text]
     assert len(escalation) == 1 and "Ответственный: никто" in escalation[0].text
@@ -266,6 +266,84 @@ async def test_case_deadlines_in_working_time(harness: Harness, db: Database) ->
     assert not [
         m for m in sends(later, OWNER_ID) + sends(later, MANAGER_ID) if "Случай №1" in m.text
     ]
+
+
+async def _case_to_escalation(
+    harness: Harness, db: Database, owner_lang: str = "ru", take_first: bool = False
+) -> tuple[SendMessage, SendMessage]:
+    """A detractor's case on Friday 16:00; its reminder (Monday 11:00) and escalation (Tuesday
+    16:00). The owner has used the bot in `owner_lang`; with `take_first` the manager takes
+    the case from the reminder before the escalation is due."""
+    at(harness, 2026, 11, 20, 16, 0)
+    await harness.send(harness.user(OWNER_ID, "Ольга", lang=owner_lang), "/cases")
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    await anna.tap("2")
+    await harness.drain()
+    at(harness, 2026, 11, 23, 11, 0)
+    [reminder] = [m for m in sends(await harness.tick(), MANAGER_ID) if "Случай №1" in m.text]
+    if take_first:
+        petr = harness.user(MANAGER_ID, "Пётр")
+        await harness.tap(petr, button_data(reminder, "Беру"), as_message(reminder, 70))
+    at(harness, 2026, 11, 24, 16, 0)  # two working days
+    [escalation] = [m for m in sends(await harness.tick(), OWNER_ID) if "🚨" in m.text]
+    return reminder, escalation
+
+
+def _answers(requests: list) -> list[str | None]:
+    return [r.text for r in requests if isinstance(r, AnswerCallbackQuery)]
+
+
+async def test_escalation_has_open_and_take_buttons_and_take_works(
+    harness: Harness, db: Database
+) -> None:
+    reminder, escalation = await _case_to_escalation(harness, db)
+    assert buttons(reminder) == [("🙋 Беру случай", "ct:1"), ("📁 Открыть случай", "ko:1:0")]
+    assert "Ответственный: никто" in escalation.text
+    assert buttons(escalation) == [("🙋 Беру случай", "ct:1"), ("📁 Открыть случай", "ko:1:0")]
+    olga = harness.user(OWNER_ID, "Ольга")
+    # "Open the case" shows its card in place of the escalation.
+    opened = await harness.tap(olga, button_data(escalation, "Открыть"), as_message(escalation, 80))
+    [card] = [r for r in opened if isinstance(r, EditMessageText)]
+    assert card.text.startswith("📁 <b>Случай №1</b> · никто не взял") and card.message_id == 80
+    # "Take it" takes the case as the alert's button does, and the alerts say who has it.
+    taken = await harness.tap(olga, button_data(escalation, "Беру"), as_message(escalation, 81))
+    assert _answers(taken) == ["Случай №1 ваш. Свяжитесь с человеком как можно скорее."]
+    edited = [r.text for r in taken if isinstance(r, EditMessageText)]
+    assert edited and all("✅ Случай взял(а): Ольга" in text for text in edited)
+    async with db.read() as conn:
+        row = await (await conn.execute("SELECT status, owner_id FROM cases")).fetchone()
+    assert tuple(row) == ("taken", OWNER_ID)
+    # The manager, late, taps the reminder's "take": the polite answer, nothing changes.
+    petr = harness.user(MANAGER_ID, "Пётр")
+    late = await harness.tap(petr, button_data(reminder, "Беру"), as_message(reminder, 82))
+    assert _answers(late) == ["Случай уже взял(а) Ольга."]
+    async with db.read() as conn:
+        row = await (await conn.execute("SELECT status, owner_id FROM cases")).fetchone()
+    assert tuple(row) == ("taken", OWNER_ID)
+
+
+async def test_escalation_of_a_taken_case_has_only_open(harness: Harness, db: Database) -> None:
+    _, escalation = await _case_to_escalation(harness, db, take_first=True)
+    assert "Ответственный: Пётр Иванов" in escalation.text
+    assert buttons(escalation) == [("📁 Открыть случай", "ko:1:0")]
+    olga = harness.user(OWNER_ID, "Ольга")
+    opened = await harness.tap(olga, button_data(escalation, "Открыть"), as_message(escalation, 80))
+    [card] = [r for r in opened if isinstance(r, EditMessageText)]
+    assert card.text.startswith("📁 <b>Случай №1</b> · в работе у Пётр Иванов")
+
+
+async def test_escalation_buttons_in_english(harness: Harness, db: Database) -> None:
+    _, escalation = await _case_to_escalation(harness, db, owner_lang="en")
+    assert "Owner: nobody." in escalation.text
+    assert buttons(escalation) == [("🙋 I'll take it", "ct:1"), ("📁 Open the case", "ko:1:0")]
+    olga = harness.user(OWNER_ID, "Olga", lang="en")
+    taken = await harness.tap(olga, button_data(escalation, "take"), as_message(escalation, 80))
+    assert _answers(taken) == ["Case #1 is yours. Contact the person as soon as possible."]
+    opened = await harness.tap(olga, button_data(escalation, "Open"), as_message(escalation, 81))
+    [card] = [r for r in opened if isinstance(r, EditMessageText)]
+    assert card.text.startswith("📁 <b>Case #1</b> · Olga is on it")
 
 
 async def test_birthday_greeting_within_the_contact_budget(harness: Harness, db: Database) -> None:

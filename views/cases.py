@@ -1,6 +1,7 @@
 """Every message about a detractor case, in one place: the alert staff get (and its "take the
 case" button), the staff card with its history and buttons, the /cases list, the reminder and the
-escalation, the person's "was it resolved?" question and the reopened notice.
+escalation (each with "open the case", and "take" while nobody has it), the person's "was it
+resolved?" question and the reopened notice.
 
 One decision: the card is cut to fit Telegram by trying fewer events and shorter quotes in turn
 (CARD_FITS) rather than by cutting the rendered HTML, which could split a tag."""
@@ -33,20 +34,34 @@ def take_case(lang: str, case_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def deadline_buttons(case_id: int, status: str, lang: str) -> InlineKeyboardMarkup:
+    """The reminder's and the escalation's buttons: "take" while nobody has the case (the
+    alert's own button, so the same handler takes it), and "open the case" (its card)."""
+    rows = []
+    if status == "open":
+        rows.append([button(plain(lang, "alert.btn_take"), CaseTake(case_id=case_id).pack())])
+    rows.append([button(plain(lang, "cases.btn_open_case"), CaseOpen(case_id=case_id).pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
 def case_remind_payload(
     case_id: int, name: str | None, score: int | None, hours: int, lang: str
 ) -> dict[str, Any]:
-    take = InlineKeyboardButton(
-        text=plain(lang, "alert.btn_take"), callback_data=CaseTake(case_id=case_id).pack()
-    )
+    """Only an open case is reminded of (storage.followup.queue_case_message re-checks it)."""
     text = t(
         lang, "case.remind", case_id=case_id, name=name or "—", score=score or "—", hours=hours
     )
-    return payload(text, InlineKeyboardMarkup(inline_keyboard=[[take]]))
+    return payload(text, deadline_buttons(case_id, "open", lang))
 
 
 def case_escalate_payload(
-    case_id: int, name: str | None, score: int | None, days: int, owner: str | None, lang: str
+    case_id: int,
+    name: str | None,
+    score: int | None,
+    days: int,
+    owner: str | None,
+    status: str,
+    lang: str,
 ) -> dict[str, Any]:
     text = t(
         lang,
@@ -57,7 +72,7 @@ def case_escalate_payload(
         days=days,
         owner=owner or t(lang, "case.nobody"),
     )
-    return payload(text)
+    return payload(text, deadline_buttons(case_id, status, lang))
 
 
 def case_alert(
