@@ -1,7 +1,9 @@
 """NPS arithmetic: categories, exact integer percentages, sums, the median and the margin of error.
 
 NPS = % promoters (9–10) − % detractors (0–6), from −100 to +100. Percentages are rounded half
-away from zero in integer arithmetic, so a figure never depends on float rounding."""
+away from zero in integer arithmetic, so a figure never depends on float rounding; the one float
+shown (the margin of error) goes through `round_half_away`, the same rule, never Python's
+`round()` (which rounds halves to even: 2.5 → 2, and 100 · 1/8 = 12.5 → 12)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,13 @@ def percent(part: int, whole: int) -> int:
     numerator = 100 * part
     magnitude = (2 * abs(numerator) + whole) // (2 * whole)
     return magnitude if numerator >= 0 else -magnitude
+
+
+def round_half_away(value: float) -> int:
+    """The nearest whole number, halves away from zero (2.5 → 3, −2.5 → −3): the rule of
+    `percent`, for a figure that is a float (the margin of error)."""
+    magnitude = math.floor(abs(value) + 0.5)
+    return magnitude if value >= 0 else -magnitude
 
 
 @dataclass(frozen=True, slots=True)

@@ -142,7 +142,7 @@ async def build_nps(
         previous=previous,
         by_kind=by_kind,
         median_hours=await median_hours_to_answer(db, filters),
-        cases=(stats.opened, stats.resolved, stats.median_hours_to_resolve) if stats else None,
+        cases=stats,
     )
     text = nps_text(report, lang, margin_of_error(counts))
     return text, nps_keyboard(period.code, kind, manager, name, lang)

@@ -1,8 +1,10 @@
 """/comments, and the figures of /nps and /managers checked against an independent computation
-over random answer sets, periods and time zones (hypothesis)."""
+over random answer sets, periods and time zones (hypothesis), and one rounding rule for every
+percentage and margin they show."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import tempfile
 from datetime import UTC, date, datetime, timedelta
@@ -13,15 +15,17 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.nps import NpsCounts
+from domain.nps import NpsCounts, round_half_away
 from domain.periods import resolve
 from storage import Database
 from storage.stats import Filters, manager_rows, nps_counts
 from storage.timefmt import ts
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data, replies
+from tests.helpers.cases import add_manager, detractor, take_and_resolve
 from tests.helpers.database import new_database
 from tests.helpers.survey import MANAGER_ID, Respondent, setup_sale
+from views.owner import NpsReport, nps_text
 
 
 async def test_comments_filtered_and_paginated(harness: Harness, db: Database) -> None:
@@ -162,3 +166,59 @@ def test_nps_and_managers_match_an_independent_count(
                 await db.close()
 
     asyncio.run(check())
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def test_one_of_eight_cases_resolved_shows_13_percent(harness: Harness, db: Database) -> None:
+    """100 · 1/8 = 12.5: Python's round() gives 12 (halves to even); every other figure of /nps
+    rounds halves away from zero, so the share of resolved cases must say 13."""
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
+    for n in range(8):
+        await detractor(harness, db, name=f"Клиент {n}", tg_id=5000 + n)
+    await take_and_resolve(harness, OWNER_ID, case_id=1)
+    ru = replies(await harness.send(harness.user(OWNER_ID, "Ольга"), "/nps"))
+    assert any("Случаи за период: решено 1 из 8 (13%)" in text for text in ru), ru
+    en = replies(await harness.send(harness.user(OWNER_ID, "Olga", lang="en"), "/nps"))
+    assert any("Cases in the period: 1 of 8 resolved (13%)" in text for text in en), en
+
+
+def _report(counts: NpsCounts) -> NpsReport:
+    period = resolve("30", date(2026, 11, 29), ZoneInfo("Europe/Moscow"))
+    assert period is not None
+    return NpsReport(
+        period=period,
+        kind="all",
+        manager_name=None,
+        counts=counts,
+        previous=None,
+        by_kind={},
+        median_hours=None,
+        cases=None,
+    )
+
+
+def test_margin_2_5_shows_3() -> None:
+    """A margin of exactly 2.5 points: Python's round() says 2, halves away from zero say 3."""
+    report = _report(NpsCounts(promoters=6, passives=2, detractors=2))
+    assert " ± 3 (95%)" in nps_text(report, "ru", 2.5)
+    assert " ± 3 (95%)" in nps_text(report, "en", 2.5)
+    assert " ± 2 (95%)" in nps_text(report, "ru", 2.49)
+    assert [round_half_away(x) for x in (0.5, 1.5, 2.5, 12.5, -2.5, 2.4999, 0.0)] == [
+        1, 2, 3, 13, -3, 2, 0,
+    ]  # fmt: skip
+
+
+def test_no_round_in_views_or_handlers() -> None:
+    """One rounding rule: figures are rounded in domain/nps.py (`percent`, `round_half_away`),
+    never with Python's round() in a view or a handler (a source scan, comments excluded)."""
+    found = []
+    for folder in ("views", "handlers"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                name = node.id if isinstance(node, ast.Name) else getattr(node, "attr", None)
+                if name == "round":
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert len(list((ROOT / "views").rglob("*.py"))) > 5  # the scan saw the views
+    assert found == []

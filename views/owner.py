@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from domain.nps import NpsCounts
+from domain.nps import NpsCounts, round_half_away
 from domain.periods import CODES, Period
 from domain.roles import StaffMember
 from domain.settings import Settings
 from domain.vocabulary import DATE, KINDS
-from storage.stats import ManagerRow
+from storage.stats import CaseStats, ManagerRow
 from views.callbacks import ManagersPeriod, ManagerToggle, NpsPickManager, NpsView
 from views.common import cut, signed
 from views.texts import plain, t
@@ -44,7 +44,7 @@ class NpsReport:
     previous: NpsCounts | None
     by_kind: dict[str, NpsCounts]
     median_hours: float | None
-    cases: tuple[int, int, float | None] | None  # opened, resolved, median hours to resolve
+    cases: CaseStats | None  # None: not shown (a manager's filter)
 
 
 def nps_text(report: NpsReport, lang: str, margin: float | None) -> str:
@@ -71,7 +71,7 @@ def nps_text(report: NpsReport, lang: str, margin: float | None) -> str:
         if counts.answered < 10:
             lines += [value, t(lang, "nps.unreliable")]
         else:
-            lines.append(value + t(lang, "nps.moe", moe=round(margin or 0)))
+            lines.append(value + t(lang, "nps.moe", moe=round_half_away(margin or 0)))
         if report.previous is not None:
             if report.previous.answered:
                 before = report.previous.nps or 0
@@ -107,17 +107,16 @@ def nps_text(report: NpsReport, lang: str, margin: float | None) -> str:
             t(lang, "nps.median", value=duration(report.median_hours, lang)),
         ]
     if report.cases is not None:
-        opened, resolved, median_hours = report.cases
-        if opened:
-            share = round(100 * resolved / opened)
+        cases = report.cases
+        if cases.opened:
             lines.append(
                 t(
                     lang,
                     "nps.cases",
-                    resolved=resolved,
-                    opened=opened,
-                    share=share,
-                    median=duration(median_hours, lang),
+                    resolved=cases.resolved,
+                    opened=cases.opened,
+                    share=cases.resolved_share,  # domain.nps.percent: halves away from zero
+                    median=duration(cases.median_hours_to_resolve, lang),
                 )
             )
         else:
