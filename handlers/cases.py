@@ -28,7 +28,7 @@ from domain.daytime import respondent_moment
 from domain.roles import Role, viewer_scope
 from domain.settings import Settings
 from handlers.filters import HasRole, not_command
-from handlers.replies import answer, append_note, forged, send_or_log, show
+from handlers.replies import answer, append_note, edit_markup, forged, send_or_log, show
 from handlers.states import CaseFlow
 from scheduler.alerts import refresh_case_alerts
 from scheduler.sender import Sender
@@ -52,6 +52,7 @@ from views.cases import (
     list_view,
     question_payload,
     reopened_notice_payload,
+    without_take,
 )
 from views.common import local_datetime
 from views.texts import Raw, plain, t
@@ -225,7 +226,14 @@ async def on_take(
     clock: Clock,
 ) -> None:
     """The alert's button, and the same button on the reminder and the escalation."""
-    await _take(query, callback_data.case_id, bot, role, lang, settings, db, clock())
+    if not await _take(query, callback_data.case_id, bot, role, lang, settings, db, clock()):
+        return
+    # The case has an owner now: a reminder's or escalation's "take" goes, its "open" stays.
+    message = query.message
+    markup = message.reply_markup if isinstance(message, Message) else None
+    remaining = without_take(markup, callback_data.case_id)
+    if remaining is not None:
+        await edit_markup(query, remaining)
 
 
 async def on_act(

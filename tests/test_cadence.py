@@ -5,7 +5,12 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 
-from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    SendMessage,
+)
 
 from domain.planning import offer_offset
 from storage import Database
@@ -295,6 +300,11 @@ def _answers(requests: list) -> list[str | None]:
     return [r.text for r in requests if isinstance(r, AnswerCallbackQuery)]
 
 
+def _markups(requests: list) -> list[tuple[int | None, list[tuple[str, str | None]]]]:
+    """Buttons replaced on a message: (message id, the buttons left)."""
+    return [(r.message_id, buttons(r)) for r in requests if isinstance(r, EditMessageReplyMarkup)]
+
+
 async def test_escalation_has_open_and_take_buttons_and_take_works(
     harness: Harness, db: Database
 ) -> None:
@@ -312,6 +322,8 @@ async def test_escalation_has_open_and_take_buttons_and_take_works(
     assert _answers(taken) == ["Случай №1 ваш. Свяжитесь с человеком как можно скорее."]
     edited = [r.text for r in taken if isinstance(r, EditMessageText)]
     assert edited and all("✅ Случай взял(а): Ольга" in text for text in edited)
+    # The escalation keeps "open" and loses "take".
+    assert _markups(taken) == [(81, [("📁 Открыть случай", "ko:1:0")])]
     async with db.read() as conn:
         row = await (await conn.execute("SELECT status, owner_id FROM cases")).fetchone()
     assert tuple(row) == ("taken", OWNER_ID)
@@ -319,6 +331,7 @@ async def test_escalation_has_open_and_take_buttons_and_take_works(
     petr = harness.user(MANAGER_ID, "Пётр")
     late = await harness.tap(petr, button_data(reminder, "Беру"), as_message(reminder, 82))
     assert _answers(late) == ["Случай уже взял(а) Ольга."]
+    assert _markups(late) == [(82, [("📁 Открыть случай", "ko:1:0")])]
     async with db.read() as conn:
         row = await (await conn.execute("SELECT status, owner_id FROM cases")).fetchone()
     assert tuple(row) == ("taken", OWNER_ID)

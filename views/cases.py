@@ -44,6 +44,20 @@ def deadline_buttons(case_id: int, status: str, lang: str) -> InlineKeyboardMark
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+def without_take(markup: InlineKeyboardMarkup | None, case_id: int) -> InlineKeyboardMarkup | None:
+    """A reminder's or an escalation's buttons once the case is taken: "open" stays, "take"
+    goes. None when nothing would remain (an alert: refresh_case_alerts re-renders those) or
+    there was no "take" to drop."""
+    if markup is None:
+        return None
+    take = CaseTake(case_id=case_id).pack()
+    rows = [[b for b in row if b.callback_data != take] for row in markup.inline_keyboard]
+    rows = [row for row in rows if row]
+    if not rows or rows == markup.inline_keyboard:
+        return None
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
 def case_remind_payload(
     case_id: int, name: str | None, score: int | None, hours: int, lang: str
 ) -> dict[str, Any]:
