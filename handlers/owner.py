@@ -133,7 +133,7 @@ async def build_nps(
         if member is None:
             return None
         name = member.full_name
-    stats = await case_stats(db, period.start, period.end) if not manager else None
+    stats = await case_stats(db, period.start, period.end, one_kind, manager or None)
     report = NpsReport(
         period=period,
         kind=kind,

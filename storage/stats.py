@@ -265,20 +265,42 @@ class CaseStats:
     median_hours_to_resolve: float | None  # resolved_at − opened_at; None when none is resolved
 
 
-async def case_stats(db: Database, since: datetime | None, until: datetime | None) -> CaseStats:
-    """Cases opened in [since, until) (None: unbounded), of any source (survey or call).
+async def case_stats(
+    db: Database,
+    since: datetime | None,
+    until: datetime | None,
+    kind: str | None = None,
+    manager_id: int | None = None,
+) -> CaseStats:
+    """Cases opened in [since, until) (None: unbounded), of any source (survey or call), of one
+    kind of person and one manager (None: all).
 
+    A case has no kind or manager of its own: it takes its survey's, or its contact's for a call
+    case (the rule manager_rows uses), so the /nps slice and its cases are the same people.
     Counted and the median taken in SQLite (count, then the middle one or two by OFFSET):
     tens of thousands of cases never travel into Python."""
-    where = "(:since IS NULL OR opened_at >= :since) AND (:until IS NULL OR opened_at < :until)"
-    params = {"since": ts(since) if since else None, "until": ts(until) if until else None}
-    resolved_where = f"{where} AND status = 'resolved' AND resolved_at IS NOT NULL"
+    where = (
+        "(:since IS NULL OR k.opened_at >= :since) AND (:until IS NULL OR k.opened_at < :until)"
+        " AND (:kind IS NULL OR coalesce(s.kind, c.kind) = :kind)"
+        " AND (:manager IS NULL OR coalesce(s.manager_id, c.manager_id) = :manager)"
+    )
+    params = {
+        "since": ts(since) if since else None,
+        "until": ts(until) if until else None,
+        "kind": kind,
+        "manager": manager_id,
+    }
+    source = (
+        "FROM cases k LEFT JOIN surveys s ON s.id = k.survey_id "
+        "JOIN contacts c ON c.id = k.contact_id"
+    )
+    resolved_where = f"{where} AND k.status = 'resolved' AND k.resolved_at IS NOT NULL"
     async with db.read() as conn:
         opened, resolved = await (
             await conn.execute(
                 "SELECT count(*), "
-                "coalesce(sum(status = 'resolved' AND resolved_at IS NOT NULL), 0) "
-                f"FROM cases WHERE {where}",
+                "coalesce(sum(k.status = 'resolved' AND k.resolved_at IS NOT NULL), 0) "
+                f"{source} WHERE {where}",
                 params,
             )
         ).fetchone()
@@ -286,9 +308,9 @@ async def case_stats(db: Database, since: datetime | None, until: datetime | Non
         if resolved:
             rows = await (
                 await conn.execute(
-                    "SELECT (strftime('%s', resolved_at) - strftime('%s', opened_at)) "
+                    "SELECT (strftime('%s', k.resolved_at) - strftime('%s', k.opened_at)) "
                     "/ 3600.0 AS h "
-                    f"FROM cases WHERE {resolved_where} ORDER BY h LIMIT :take OFFSET :skip",
+                    f"{source} WHERE {resolved_where} ORDER BY h LIMIT :take OFFSET :skip",
                     {**params, "take": 2 - resolved % 2, "skip": (resolved - 1) // 2},
                 )
             ).fetchall()

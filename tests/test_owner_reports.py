@@ -25,6 +25,7 @@ from tests.harness import Harness, as_message, button_data, replies
 from tests.helpers.cases import add_manager, detractor, take_and_resolve
 from tests.helpers.database import new_database
 from tests.helpers.survey import MANAGER_ID, Respondent, setup_sale
+from views.callbacks import NpsView
 from views.owner import NpsReport, nps_text
 
 
@@ -182,6 +183,47 @@ async def test_one_of_eight_cases_resolved_shows_13_percent(harness: Harness, db
     assert any("Случаи за период: решено 1 из 8 (13%)" in text for text in ru), ru
     en = replies(await harness.send(harness.user(OWNER_ID, "Olga", lang="en"), "/nps"))
     assert any("Cases in the period: 1 of 8 resolved (13%)" in text for text in en), en
+
+
+async def test_nps_for_suppliers_counts_only_suppliers_cases(
+    harness: Harness, db: Database
+) -> None:
+    """6 cases, 2 of them suppliers': "NPS · Suppliers" counts the suppliers' 2, not all 6."""
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
+    for n in range(6):
+        kind = "supplier" if n < 2 else "client"
+        await detractor(harness, db, kind=kind, name=f"Клиент {n}", tg_id=5000 + n)
+    owner = harness.user(OWNER_ID, "Ольга")
+    ru = replies(await harness.tap(owner, NpsView(period="30", kind="supplier", manager=0).pack()))
+    assert any("Случаи за период: решено 0 из 2 (0%)" in text for text in ru), ru
+    clients = replies(
+        await harness.tap(owner, NpsView(period="30", kind="client", manager=0).pack())
+    )
+    assert any("Случаи за период: решено 0 из 4 (0%)" in text for text in clients), clients
+    everyone = replies(await harness.send(owner, "/nps"))
+    assert any("Случаи за период: решено 0 из 6 (0%)" in text for text in everyone), everyone
+
+
+async def test_nps_for_one_manager_shows_that_managers_cases(
+    harness: Harness, db: Database
+) -> None:
+    """Two managers, 3 and 2 cases: each manager's /nps has the line with their own cases only."""
+    other = MANAGER_ID + 1
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
+    await add_manager(db, other, "Иван Петров", harness.clock())
+    for n in range(5):
+        manager = MANAGER_ID if n < 3 else other
+        await detractor(harness, db, manager_id=manager, name=f"Клиент {n}", tg_id=5000 + n)
+    await take_and_resolve(harness, OWNER_ID, case_id=4)
+    owner = harness.user(OWNER_ID, "Ольга")
+    mine = replies(
+        await harness.tap(owner, NpsView(period="30", kind="all", manager=MANAGER_ID).pack())
+    )
+    assert any("Случаи за период: решено 0 из 3 (0%)" in text for text in mine), mine
+    theirs = replies(
+        await harness.tap(owner, NpsView(period="30", kind="all", manager=other).pack())
+    )
+    assert any("Случаи за период: решено 1 из 2 (50%)" in text for text in theirs), theirs
 
 
 def _report(counts: NpsCounts) -> NpsReport:

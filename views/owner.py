@@ -44,7 +44,7 @@ class NpsReport:
     previous: NpsCounts | None
     by_kind: dict[str, NpsCounts]
     median_hours: float | None
-    cases: CaseStats | None  # None: not shown (a manager's filter)
+    cases: CaseStats | None  # the slice's cases (same kind and manager); None: not shown
 
 
 def nps_text(report: NpsReport, lang: str, margin: float | None) -> str:

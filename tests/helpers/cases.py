@@ -37,6 +37,7 @@ async def detractor(
     db: Database,
     *,
     manager_id: int = MANAGER_ID,
+    kind: str = "client",
     name: str = "Анна Смирнова",
     tg_id: int = CLIENT_ID,
     score: int = 3,
@@ -50,7 +51,7 @@ async def detractor(
         SaleInput(
             idem_key=f"d{tg_id}:{now.isoformat()}",
             manager_id=manager_id,
-            kind="client",
+            kind=kind,
             full_name=name,
             organization=None,
             phone=f"+7916123{next(_phones):04d}",
