@@ -526,6 +526,54 @@ async def test_case_stats(db: Database) -> None:
     assert (await case_stats(db, nov, dec + timedelta(seconds=1))).opened == 5
 
 
+async def test_case_stats_take_the_surveys_kind_and_manager_else_the_contacts(
+    db: Database,
+) -> None:
+    """The /nps rule: a survey case counts under its survey's kind and manager (copied at the
+    sale, so a re-classified contact does not move it); a call case, which has no survey, under
+    its contact's."""
+    at = ts(datetime(2026, 11, 10, tzinfo=UTC))
+    async with db.transaction() as conn:
+        for user_id in (1, 2):
+            await conn.execute(
+                "INSERT INTO staff (user_id, role, full_name, created_at, updated_at) "
+                "VALUES (?, 'manager', ?, ?, ?)",
+                (user_id, f"M{user_id}", at, at),
+            )
+        # a contact now 'client' with manager 2, surveyed back when it was a supplier of 1
+        contact = (
+            await conn.execute(
+                "INSERT INTO contacts (kind, manager_id, created_at, updated_at) "
+                "VALUES ('client', 2, ?, ?)",
+                (at, at),
+            )
+        ).lastrowid
+        survey = (
+            await conn.execute(
+                "INSERT INTO surveys (token, contact_id, manager_id, kind, created_at) "
+                "VALUES ('t1', ?, 1, 'supplier', ?)",
+                (contact, at),
+            )
+        ).lastrowid
+        await conn.execute(
+            "INSERT INTO cases (contact_id, survey_id, opened_at) VALUES (?, ?, ?)",
+            (contact, survey, at),
+        )
+        await conn.execute(
+            "INSERT INTO cases (contact_id, source, opened_at) VALUES (?, 'call', ?)",
+            (contact, at),
+        )
+
+    async def opened(kind: str | None, manager_id: int | None) -> int:
+        return (await case_stats(db, None, None, kind, manager_id)).opened
+
+    assert await opened(None, None) == 2
+    assert (await opened("supplier", None), await opened("client", None)) == (1, 1)
+    assert (await opened(None, 1), await opened(None, 2)) == (1, 1)
+    assert (await opened("supplier", 1), await opened("supplier", 2)) == (1, 0)
+    assert await opened("partner", None) == 0
+
+
 async def test_a_timed_out_resolved_message_does_not_stop_the_card_and_alerts(
     harness: Harness, db: Database
 ) -> None:
