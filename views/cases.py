@@ -28,10 +28,17 @@ CARD_FITS = ((15, 300), (10, 200), (8, 120), (5, 80), (3, 60), (1, 40))
 NAME_LIMIT = 40
 
 
+def _take_button(lang: str, case_id: int) -> InlineKeyboardButton:
+    """ "Take the case": one button on the alert, the reminder and the escalation."""
+    return button(plain(lang, "alert.btn_take"), CaseTake(case_id=case_id).pack())
+
+
+def _open_button(lang: str, case_id: int) -> InlineKeyboardButton:
+    return button(plain(lang, "cases.btn_open_case"), CaseOpen(case_id=case_id).pack())
+
+
 def take_case(lang: str, case_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[button(plain(lang, "alert.btn_take"), CaseTake(case_id=case_id).pack())]]
-    )
+    return InlineKeyboardMarkup(inline_keyboard=[[_take_button(lang, case_id)]])
 
 
 def deadline_buttons(case_id: int, status: str, lang: str) -> InlineKeyboardMarkup:
@@ -39,8 +46,8 @@ def deadline_buttons(case_id: int, status: str, lang: str) -> InlineKeyboardMark
     alert's own button, so the same handler takes it), and "open the case" (its card)."""
     rows = []
     if status == "open":
-        rows.append([button(plain(lang, "alert.btn_take"), CaseTake(case_id=case_id).pack())])
-    rows.append([button(plain(lang, "cases.btn_open_case"), CaseOpen(case_id=case_id).pack())])
+        rows.append([_take_button(lang, case_id)])
+    rows.append([_open_button(lang, case_id)])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -340,5 +347,5 @@ def reopened_notice_payload(card: CaseCard, lang: str) -> dict[str, Any]:
         name=cut(card.contact_name or "—", NAME_LIMIT),
         org=f", {cut(card.organization, NAME_LIMIT)}" if card.organization else "",
     )
-    open_case = button(plain(lang, "cases.btn_open_case"), CaseOpen(case_id=card.case_id).pack())
+    open_case = _open_button(lang, card.case_id)
     return payload(text, InlineKeyboardMarkup(inline_keyboard=[[open_case]]))
