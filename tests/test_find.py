@@ -168,14 +168,91 @@ async def test_more_than_ten_results_are_capped(team: Harness, db: Database) -> 
     assert len(buttons(m.last)) == 10
 
 
-async def test_like_wildcards_are_literal(team: Harness, db: Database) -> None:
-    await add_contact(team, db, "Анна Смирнова")
+async def test_a_query_without_a_3_letter_word_gets_a_hint_and_phones_still_work(
+    team: Harness, db: Database
+) -> None:
+    """Words under 3 characters cannot use the trigram index: such a query is not run (it
+    would read every contact) and the person is told what to type; a phone is still a phone."""
+    await add_contact(team, db, "Анна Смирнова", phone="+79161234567")
     await add_contact(team, db, "ООО 100% качество")
     m = Staff(team, MANAGER_ID)
-    card = (await m.say("/find %"))[0]  # only the one whose name has a per cent sign
-    assert "👤 <b>ООО 100% качество</b>" in card and "Анна" not in card
-    assert "ничего не нашлось" in (await m.say("/find _"))[0]
-    assert "100% качество" in (await m.say("/find 100%"))[0]
+    hint = (
+        "Напишите хотя бы 3 буквы имени или организации — или телефон.\n\n"
+        "Например: <code>/find Сми</code> или <code>/find 8 916 123-45-67</code>"
+    )
+    for query in ("%", "_", "ан", "ан см", "А"):
+        assert await m.say(f"/find {query}") == [hint], query
+    assert "👤 <b>ООО 100% качество</b>" in (await m.say("/find 100%"))[0]
+    assert "👤 <b>Анна Смирнова</b>" in (await m.say("/find 8 916 123-45-67"))[0]
+    # a short word narrows a long one
+    await add_contact(team, db, "Анна Ивлева")
+    card = (await m.say("/find анна ив"))[0]
+    assert "👤 <b>Анна Ивлева</b>" in card and "Смирнова" not in card
+    english = Staff(team, MANAGER_ID, lang="en")
+    assert (await english.say("/find ab"))[0].startswith("Please type at least 3 letters")
+
+
+async def test_words_in_any_order_and_across_name_and_organisation(
+    team: Harness, db: Database
+) -> None:
+    await add_contact(team, db, "Смирнова Анна", org="Ромашка")
+    await add_contact(team, db, "Анна Кузнецова", org="Берёзка")
+    m = Staff(team, MANAGER_ID)
+    for query in ("анна смирнова", "СМИРНОВА АННА", "анна ромашка"):
+        texts = await m.say(f"/find {query}")
+        assert "👤 <b>Смирнова Анна</b>" in texts[0], query
+    assert "ничего не нашлось" in (await m.say("/find смирнова берёзка"))[0]
+
+
+async def _bulk_contacts(db: Database, names: list[str], manager: int = MANAGER_ID) -> None:
+    """Many contacts in one transaction, straight into the table (the index's triggers run)."""
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "INSERT INTO contacts (kind, full_name, manager_id, created_at, updated_at) "
+            "VALUES ('client', ?, ?, '2026-11-19 10:00:00', '2026-11-19 10:00:00')",
+            [(name, manager) for name in names],
+        )
+
+
+async def test_found_is_exact_to_200_and_more_says_narrow_it_down(
+    team: Harness, db: Database
+) -> None:
+    await _bulk_contacts(db, [f"Иванов {n:03d}" for n in range(200)])
+    m = Staff(team, MANAGER_ID)
+    text = (await m.say("/find иванов"))[0]
+    assert text.startswith("Нашлось: 200. Выберите контакт:\n1. Иванов 000\n")
+    assert text.endswith("…и ещё 190. Уточните запрос.") and len(buttons(m.last)) == 10
+    await _bulk_contacts(db, ["Иванов 200"])
+    text = (await m.say("/find иванов"))[0]
+    assert text.startswith("Нашлось больше 200 — уточните запрос. Несколько из них:\n1. ")
+    assert "…и ещё" not in text and len(buttons(m.last)) == 10
+    english = Staff(team, MANAGER_ID, lang="en")
+    assert (await english.say("/find ИВАНОВ"))[0].startswith(
+        "More than 200 found: please narrow it down. Some of them:"
+    )
+
+
+async def test_a_renamed_contact_is_found_by_the_new_name_only(team: Harness, db: Database) -> None:
+    contact_id = await add_contact(team, db, "Анна Смирнова", org="Ромашка")
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE contacts SET full_name = 'Анна Кузнецова', organization = 'Берёзка' "
+            "WHERE id = ?",
+            (contact_id,),
+        )
+    m = Staff(team, MANAGER_ID)
+    assert "👤 <b>Анна Кузнецова</b>" in (await m.say("/find кузнецова"))[0]
+    assert "👤 <b>Анна Кузнецова</b>" in (await m.say("/find берёзка"))[0]
+    for old in ("смирнова", "ромашка"):
+        assert "ничего не нашлось" in (await m.say(f"/find {old}"))[0], old
+    # handed to another manager: found by them, no longer by the first
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE contacts SET manager_id = ? WHERE id = ?", (OTHER_MANAGER_ID, contact_id)
+        )
+    assert "ничего не нашлось" in (await m.say("/find кузнецова"))[0]
+    other = Staff(team, OTHER_MANAGER_ID)
+    assert "👤 <b>Анна Кузнецова</b>" in (await other.say("/find кузнецова"))[0]
 
 
 async def test_nothing_found_says_what_was_searched(team: Harness, db: Database) -> None:
@@ -235,6 +312,25 @@ async def test_manager_sees_only_own_contacts_owner_sees_all(team: Harness, db: 
     listing = (await owner.say("/find анна"))[0]
     assert "Нашлось: 2." in listing and "Кузнецова" in listing and "Смирнова" in listing
     assert "Анна Кузнецова" in (await owner.say("/find 8 916 555 44 33"))[0]
+
+
+async def test_a_manager_never_finds_another_managers_contact(team: Harness, db: Database) -> None:
+    """The index's manager token is a pre-filter made of the id's low 36 bits: a manager whose id
+    shares them (TWIN) has the same token, and the SQL check still keeps them apart."""
+    twin = MANAGER_ID + 2**36
+    await add_manager(team, db, twin, "Ольга Двойникова")
+    await _bulk_contacts(db, [f"Анна Мои {n}" for n in range(3)])
+    await _bulk_contacts(db, [f"Анна Чужие {n}" for n in range(250)], manager=OTHER_MANAGER_ID)
+    await _bulk_contacts(db, [f"Анна Двойника {n}" for n in range(4)], manager=twin)
+    m = Staff(team, MANAGER_ID)
+    text = (await m.say("/find анна"))[0]
+    assert text.startswith("Нашлось: 3.") and "Чужие" not in text and "Двойника" not in text
+    twin_text = (await Staff(team, twin).say("/find анна"))[0]
+    assert twin_text.startswith("Нашлось: 4.") and "Мои" not in twin_text
+    assert "ничего не нашлось" in (await m.say("/find чужие"))[0]
+    assert "ничего не нашлось" in (await m.say("/find двойника"))[0]
+    owner = (await Staff(team, OWNER_ID).say("/find анна"))[0]
+    assert owner.startswith("Нашлось больше 200")
 
 
 async def test_forged_buttons_for_another_managers_contact(team: Harness, db: Database) -> None:
