@@ -45,9 +45,9 @@ NAME_NEEDLE = 24
 MIN_NEEDLE = 3
 DROPPED_NOTE = "erased on request"
 # Pages of the /find index rewritten per merge step (one short write transaction each), and a
-# bound on the steps (about 4 GB of index; concurrent writes cannot keep the merge going longer).
-FTS_MERGE_PAGES = 256
-FTS_MERGE_MAX_STEPS = 4096
+# bound on the steps (about 4 GiB of index; concurrent writes cannot keep the merge going longer).
+FTS_MERGE_PAGES = 64
+FTS_MERGE_MAX_STEPS = 16384
 # What an erased note or resolution shows in a case's history (the event itself stays).
 ERASED_TEXT = "—"
 

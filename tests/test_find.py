@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import Update, User
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+import storage.contacts
 from bot.app import create_bot, create_dispatcher
 from domain.settings import Settings
 from scheduler.sender import Sender
 from storage import Database
+from storage.contacts import fold, search_contacts, searchable
 from storage.staff import create_invite, redeem_invite
 from tests.conftest import OWNER_ID
 from tests.fakes.recording import RecordingSession
@@ -25,6 +32,7 @@ from tests.harness import (
     replies,
 )
 from tests.helpers.contacts import MANAGER_ID, Staff, add_contact, last_send
+from tests.helpers.database import new_database
 from views.callbacks import FindBirthday, FindComment, FindDeal, FindOpen
 from views.texts import CATALOGS
 
@@ -693,3 +701,123 @@ async def test_a_replayed_comment_tap_does_not_repeat_the_question(
     assert replies(team.session.requests[before:]) == []
     card = (await m.say("Хочет кухню"))[0]
     assert card.startswith("Комментарий сохранён.")
+
+
+# --- the index agrees with a plain filter ----------------------------------------------------
+
+# Letters whose case FTS5 and Python fold alike (Cyrillic with ё, Latin), digits, punctuation the
+# query language must take literally, and the space; few of each, so that queries do match.
+LETTERS = "аАеЕёЁжЖнНоОсСaAbBzZ7-%_\"'«» "
+MANAGERS = (MANAGER_ID, OTHER_MANAGER_ID, MANAGER_ID + 2**36)  # the last shares MANAGER_ID's token
+text_value = st.one_of(st.none(), st.text(LETTERS, max_size=12))
+contact = st.tuples(text_value, text_value, st.sampled_from(MANAGERS))
+# after the inserts: rename (name, org), hand over, forget, bring back, delete
+change = st.tuples(
+    st.integers(0, 19),
+    st.sampled_from(["rename", "hand_over", "forget", "unforget", "delete"]),
+    text_value,
+    text_value,
+    st.sampled_from(MANAGERS),
+)
+query = st.lists(st.text(LETTERS.replace(" ", ""), min_size=1, max_size=5), min_size=1, max_size=3)
+
+
+def _expected(world: dict[int, list[Any]], words: list[str], viewer: int | None) -> list[int]:
+    folded = [fold(w) for w in words]
+    return sorted(
+        cid
+        for cid, (name, org, manager, forgotten) in world.items()
+        if not forgotten
+        and (viewer is None or manager == viewer)
+        and all(w in fold(f"{name or ''} {org or ''}") for w in folded)
+    )
+
+
+async def _apply(db: Database, contacts: list[Any], changes: list[Any]) -> dict[int, list[Any]]:
+    world: dict[int, list[Any]] = {}
+    async with db.transaction() as conn:
+        for manager in MANAGERS:
+            await conn.execute(
+                "INSERT INTO staff (user_id, role, full_name, created_at, updated_at) "
+                "VALUES (?, 'manager', 'M', 'x', 'x')",
+                (manager,),
+            )
+        for name, org, manager in contacts:
+            cur = await conn.execute(
+                "INSERT INTO contacts (kind, full_name, organization, manager_id, created_at, "
+                "updated_at) VALUES ('client', ?, ?, ?, 'x', 'x')",
+                (name, org, manager),
+            )
+            world[int(cur.lastrowid or 0)] = [name, org, manager, False]
+    ids = sorted(world)
+    for index, what, name, org, manager in changes:
+        if not ids:
+            break
+        cid = ids[index % len(ids)]
+        async with db.transaction() as conn:
+            if what == "rename":
+                await conn.execute(
+                    "UPDATE contacts SET full_name = ?, organization = ? WHERE id = ?",
+                    (name, org, cid),
+                )
+                world[cid][:2] = [name, org]
+            elif what == "hand_over":
+                await conn.execute(
+                    "UPDATE contacts SET manager_id = ? WHERE id = ?", (manager, cid)
+                )
+                world[cid][2] = manager
+            elif what in ("forget", "unforget"):
+                gone = what == "forget"
+                await conn.execute(
+                    "UPDATE contacts SET forgotten_at = ? WHERE id = ?",
+                    ("y" if gone else None, cid),
+                )
+                world[cid][3] = gone
+            elif cid in world:
+                await conn.execute("DELETE FROM contacts WHERE id = ?", (cid,))
+                del world[cid]
+    return world
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    contacts=st.lists(contact, max_size=20),
+    changes=st.lists(change, max_size=8),
+    queries=st.lists(query, min_size=1, max_size=4),
+)
+def test_index_finds_exactly_what_a_plain_filter_finds(
+    contacts: list[Any], changes: list[Any], queries: list[list[str]]
+) -> None:
+    """FTS5 (trigrams, ё folded, manager token, triggers on every kind of write) against the
+    Python filter `all(word in fold(name + " " + org))` over the same rows, in every scope."""
+
+    async def check() -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "find.sqlite3"
+            new_database(path)
+            db = Database(path)
+            await db.open()
+            try:
+                world = await _apply(db, contacts, changes)
+                for words in queries:
+                    text = " ".join(words)
+                    if not searchable(text):
+                        continue
+                    for viewer in (None, *MANAGERS):
+                        found = await search_contacts(db, viewer, text=text)
+                        got = sorted(c.id for c in found.contacts)
+                        assert got == _expected(world, words, viewer), (text, viewer)
+                        assert found.total == len(got)
+                async with db.transaction() as conn:
+                    await conn.execute(
+                        "INSERT INTO contacts_fts (contacts_fts) VALUES ('integrity-check')"
+                    )
+            finally:
+                await db.close()
+
+    original = storage.contacts.SEARCH_LIMIT
+    storage.contacts.SEARCH_LIMIT = 100  # every match, not the first ten
+    try:
+        asyncio.run(check())
+    finally:
+        storage.contacts.SEARCH_LIMIT = original
