@@ -122,7 +122,7 @@ async def run(path: Path, forget: bool) -> None:
     print(json.dumps({"contacts": contacts, "fts_mib": round(size / 2**20, 1)}))
     queries: list[tuple[str, int | None, str]] = [
         ("common name, owner", None, "анна"),
-        ("common name + surname, owner", None, "анна смирнова"),
+        ("name + surname of common trigrams, no match, owner", None, "анна смирнова"),
         ("rare surname, owner", None, RARE.lower()),
         ("organisation, owner", None, "берёзка"),
         ("common name, manager", MANAGER, "анна"),
