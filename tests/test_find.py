@@ -236,7 +236,7 @@ async def test_found_is_exact_to_200_and_more_says_narrow_it_down(
     assert "…и ещё" not in text and len(buttons(m.last)) == 10
     english = Staff(team, MANAGER_ID, lang="en")
     assert (await english.say("/find ИВАНОВ"))[0].startswith(
-        "More than 200 found: please narrow it down. Some of them:"
+        "Found more than 200: please narrow it down. Some of them:"
     )
 
 

@@ -22,7 +22,7 @@ TEXTS: dict[str, str] = {
     "find.nothing_phone": "No contact has the phone {phone}.",
     "find.scope_own": "Only your own contacts are searched.",
     "find.list_header": "Found: {count}. Choose a contact:",
-    "find.list_header_many": "More than {count} found: please narrow it down. Some of them:",
+    "find.list_header_many": "Found more than {count}: please narrow it down. Some of them:",
     "find.list_line": "{n}. {name}{details}",
     "find.list_more": "…and {count} more. Please refine the query.",
     "find.btn_open": "{n}. {name}",
