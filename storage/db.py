@@ -12,9 +12,10 @@ the restart, and with twenty people answering at once the queue for the lock is 
 Re-planning follows every change of a person's facts without each write having to ask for it:
 once a planner is attached, temporary triggers (on this connection only, not in the schema)
 note the contact of every insert or relevant update by calling `note_contact()`, a Python
-function (not an INSERT: changes made by triggers would count in `total_changes`, which callers
-use to count their own rows), and `transaction()` hands the noted contacts to the planner just
-before COMMIT, inside the same transaction. A write added later gets the same treatment; a change
+function, and `transaction()` hands the noted contacts to the planner just before COMMIT, inside
+the same transaction. Writers count their own rows with `cursor.rowcount`, never with
+`conn.total_changes`: rows written by triggers (these, and the schema's per-day figures) count
+in the latter. A write added later gets the same treatment; a change
 and the plan it implies commit together or not at all.
 """
 
