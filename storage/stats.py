@@ -47,7 +47,7 @@ async def nps_counts(db: Database, filters: Filters) -> NpsCounts:
     """Answers scored in the period, and links created in it (the invited)."""
     answered_where, answered_params = filters.where("scored_at")
     invited_where, invited_params = filters.where("created_at")
-    async with db.read() as conn:
+    async with db.report() as conn:
         row = await (
             await conn.execute(
                 "SELECT sum(score >= 9), sum(score BETWEEN 7 AND 8), sum(score <= 6) "
@@ -88,7 +88,7 @@ async def median_hours_to_answer(db: Database, filters: Filters) -> float | None
     every answer into Python."""
     where, params = filters.where("scored_at")
     hours = "answer_seconds / 3600.0"
-    async with db.read() as conn:
+    async with db.report() as conn:
         total = (
             await (
                 await conn.execute(
@@ -134,7 +134,7 @@ async def manager_rows(
     manager)."""
     since = ts(start) if start else "0000"
     until = ts(end)
-    async with db.read() as conn:
+    async with db.report() as conn:
         staff = await (
             await conn.execute(
                 "SELECT user_id, full_name, active FROM staff WHERE role = 'manager' "
@@ -236,7 +236,7 @@ async def latest_comments(
     if kind is not None:
         where += " AND s.kind = ?"
         params.append(kind)
-    async with db.read() as conn:
+    async with db.report() as conn:
         total = (
             await (
                 await conn.execute(f"SELECT count(*) FROM surveys s WHERE {where}", params)
@@ -295,7 +295,7 @@ async def case_stats(
         "JOIN contacts c ON c.id = k.contact_id"
     )
     resolved_where = f"{where} AND k.status = 'resolved' AND k.resolved_at IS NOT NULL"
-    async with db.read() as conn:
+    async with db.report() as conn:
         opened, resolved = await (
             await conn.execute(
                 "SELECT count(*), "
