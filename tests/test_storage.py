@@ -14,9 +14,10 @@ from aiogram.fsm.storage.base import StorageKey
 from storage import Database
 from storage.forget import erase_contact
 from storage.fsm import SQLiteStorage
-from storage.migrations import MIGRATIONS
+from storage.migrations import MIGRATIONS, V_CASE_SLICES
 from storage.sale import SaleInput, record_sale
 from storage.staff import get_member, list_managers
+from storage.stats import case_stats
 from storage.surveys import open_survey, record_score
 from tests.harness import FakeClock
 
@@ -322,3 +323,77 @@ async def test_forget_checkpoint_waits_for_a_running_report(db: Database) -> Non
     wal = db.path.with_name(db.path.name + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0  # emptied: the old pages left the disk
     assert secret not in db.path.read_bytes()
+
+
+# --- cases carry their kind and manager ---------------------------------------------------------
+
+
+async def test_cases_get_the_kind_and_manager_they_were_opened_for_and_keep_them(
+    tmp_path: Path,
+) -> None:
+    """Old cases are backfilled by the migration (the survey's kind and manager, else the
+    contact's); new ones get theirs at open; a contact moving to another manager later moves
+    none of them."""
+    path = tmp_path / "bot.sqlite3"
+    db = Database(path)
+    await db.open(migrate_to=MIGRATIONS.index(V_CASE_SLICES))
+    staff = "INSERT INTO staff (user_id, role, full_name, active, created_at, updated_at) "
+    async with db.transaction() as conn:
+        for user_id in (1, 2, 3):
+            await conn.execute(staff + "VALUES (?, 'manager', 'M', 1, 'x', 'x')", (user_id,))
+        await conn.execute(
+            "INSERT INTO contacts (id, kind, manager_id, created_at, updated_at) "
+            "VALUES (1, 'client', 2, 'x', 'x')"
+        )
+        await conn.execute(
+            "INSERT INTO surveys (id, token, contact_id, manager_id, kind, created_at) "
+            "VALUES (1, 't1', 1, 1, 'supplier', '2026-11-01 10:00:00')"
+        )
+        await conn.execute(
+            "INSERT INTO cases (contact_id, survey_id, status, opened_at, resolved_at) "
+            "VALUES (1, 1, 'resolved', '2026-11-01 10:00:00', '2026-11-02 12:30:00')"
+        )
+        await conn.execute(
+            "INSERT INTO cases (contact_id, source, opened_at) "
+            "VALUES (1, 'call', '2026-11-01 10:00:00')"
+        )
+    await db.close()
+    db = Database(path)
+    await db.open()
+    try:
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO cases (contact_id, source, opened_at) "
+                "VALUES (1, 'call', '2026-11-03 10:00:00')"
+            )
+            await conn.execute(
+                "INSERT INTO cases (contact_id, source, opened_at, kind, manager_id) "
+                "VALUES (1, 'call', '2026-11-03 10:00:00', 'partner', 3)"
+            )
+            await conn.execute("UPDATE contacts SET manager_id = 3, kind = 'partner'")
+            await conn.execute(
+                "INSERT INTO cases (contact_id, source, opened_at) "
+                "VALUES (1, 'call', '2026-11-04 10:00:00')"
+            )
+            rows = await (
+                await conn.execute(
+                    "SELECT id, kind, manager_id, resolve_seconds FROM cases ORDER BY id"
+                )
+            ).fetchall()
+        assert [tuple(r) for r in rows] == [
+            (1, "supplier", 1, 26 * 3600 + 1800),  # the survey's, backfilled
+            (2, "client", 2, None),  # a call case: the contact's, backfilled
+            (3, "client", 2, None),  # copied at open
+            (4, "partner", 3, None),  # a writer that says keeps what it said
+            (5, "partner", 3, None),  # opened after the contact changed hands
+        ]
+        assert (await case_stats(db, None, None, "client", 2)).opened == 2
+        assert (await case_stats(db, None, None, None, 3)).opened == 2
+        supplier = await case_stats(db, None, None, "supplier", None)
+        assert (supplier.opened, supplier.resolved, supplier.median_hours_to_resolve) == (
+            1,
+            1,
+            26.5,
+        )
+    finally:
+        await db.close()
