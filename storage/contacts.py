@@ -11,7 +11,8 @@ the name or the organisation, in any case, "ё" counting as "е". Shorter words 
 (checked on them only); a query with no word of 3+ characters is not run (`searchable`), since it
 would scan every contact. The newest FIND_CAP + 1 matches are read by rowid, so "found: N" is exact
 up to FIND_CAP and "more than FIND_CAP" beyond, and the cost does not grow with the base. A
-manager's query also matches their `mgr` token, so it walks only their own contacts.
+manager's query also matches their `mgr` token, so it walks only their own contacts. Searches
+read through the report connection (`Database.report()`), so they never wait for the writer.
 """
 
 from __future__ import annotations
@@ -181,7 +182,7 @@ async def search_contacts(
     short = _words(text or "")[1]
     params: dict[str, Any] = {"viewer": viewer, "match": match}
     params |= {f"short{n}": fold(word) for n, word in enumerate(short)}
-    async with db.read() as conn:
+    async with db.report() as conn:
         rows = await (await conn.execute(search_sql(len(short)), params)).fetchall()
     found = sorted((_brief(r) for r in rows[:FIND_CAP]), key=_name_order)
     return Found(found[:SEARCH_LIMIT], len(found), len(rows) > FIND_CAP)
@@ -208,7 +209,7 @@ def _name_order(contact: ContactBrief) -> tuple[str, int]:
 
 async def _by_phone(db: Database, viewer: int | None, phone: str) -> Found:
     params = {"viewer": viewer, "phone": phone}
-    async with db.read() as conn:
+    async with db.report() as conn:
         rows = await (
             await conn.execute(
                 f"SELECT {_BRIEF_COLUMNS} FROM contacts c WHERE c.phone = :phone AND {_VISIBLE} "

@@ -91,7 +91,8 @@ async def leftovers(db: Database) -> list[str]:
         "AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'",
     )
     for (table,) in tables:
-        columns = [c[1] for c in await rows(db, f"PRAGMA table_info({table})")]
+        # table_xinfo: generated columns (cases.resolve_seconds) are in SELECT * too
+        columns = [c[1] for c in await rows(db, f"PRAGMA table_xinfo({table})")]
         for row in await rows(db, f"SELECT * FROM {table}"):
             for column, value in zip(columns, row, strict=True):
                 if isinstance(value, str) and any(n in value for n in NEEDLES):
