@@ -15,7 +15,7 @@ from domain.vocabulary import KINDS
 from handlers.filters import HasRole
 from handlers.replies import answer, edit_in_place, forged
 from storage import Database
-from storage.stats import CATEGORY_SQL, latest_comments
+from storage.comments import CATEGORY_SQL, latest_comments
 from views.callbacks import CommentsView
 from views.comments import comments_view_for
 

@@ -28,8 +28,8 @@ from domain.vocabulary import KINDS
 from handlers.reports import PERIODS
 from handlers.sale import FIELD_STATE, SKIPPABLE
 from storage import Database
+from storage.comments import CATEGORY_SQL
 from storage.settings import LiveSettings
-from storage.stats import CATEGORY_SQL
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data
 from tests.helpers.callbacks import GENERIC, all_factories, refusal, texts

@@ -16,7 +16,7 @@ from domain.nps import category
 from domain.settings import Settings
 from domain.vocabulary import DATE, DATETIME, KINDS
 from handlers.reports import PERIODS
-from storage.stats import CATEGORY_SQL, Comment
+from storage.comments import CATEGORY_SQL, Comment
 from views import callbacks
 from views.comments import comments_view_for
 from views.common import cut, day, local_date, local_datetime

@@ -10,7 +10,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from domain.settings import Settings
 from domain.vocabulary import DATE, KINDS
-from storage.stats import CATEGORY_SQL, Comment
+from storage.comments import CATEGORY_SQL, Comment
 from views.callbacks import CommentsView
 from views.common import cut
 from views.texts import plain, t
