@@ -43,7 +43,7 @@ STRANGER = 999
 
 # prefix and field order of every CallbackData: changing one breaks the buttons people have.
 PINNED: dict[str, tuple[str, tuple[str, ...]]] = {
-    "ManagerToggle": ("mg", ("user_id", "active")),
+    "ManagerToggle": ("mg", ("user_id", "active", "period", "page")),
     "SaleKind": ("sk", ("kind",)),
     "SaleSkip": ("ss", ("field",)),
     "SaleDate": ("sd", ("day",)),
@@ -54,7 +54,7 @@ PINNED: dict[str, tuple[str, tuple[str, ...]]] = {
     "CaseTake": ("ct", ("case_id",)),
     "NpsView": ("nv", ("period", "kind", "manager")),
     "NpsPickManager": ("nm", ("period", "kind")),
-    "ManagersPeriod": ("ms", ("period",)),
+    "ManagersPeriod": ("ms", ("period", "page")),
     "CommentsView": ("cm", ("category", "kind", "page")),
     "PlanPage": ("pp", ("page",)),
     "TaskOpen": ("to", ("task_id", "page")),
@@ -99,7 +99,8 @@ def test_prefixes_and_field_order_are_pinned() -> None:
         (callbacks.SettingPick(key="digest_time", value="08.00"), "sv:digest_time:08.00"),
         (callbacks.SettingDay(day=6, on=False), "sw:6:0"),
         (callbacks.ForgetContact(contact_id=9, action="ask"), "fo:9:ask"),
-        (callbacks.ManagerToggle(user_id=2**40, active=False), f"mg:{2**40}:0"),
+        (callbacks.ManagerToggle(user_id=2**40, active=False), f"mg:{2**40}:0:30:0"),
+        (callbacks.ManagersPeriod(period="y", page=2), "ms:y:2"),
     ],
 )
 def test_buttons_pack_as_they_always_did(button: CallbackData, packed: str) -> None:
@@ -159,7 +160,11 @@ def test_enum_fields_list_exactly_what_the_bot_offers() -> None:
         f"fb:{HUGE}",
         f"fo:{HUGE}:yes",
         "fo:1:burn",
-        f"mg:{HUGE}:0",
+        f"mg:{HUGE}:0:30:0",
+        f"mg:1:0:30:{HUGE}",
+        "mg:1:0:31:0",
+        f"ms:30:{HUGE}",
+        "ms:30:-1",
         f"nv:30:all:{HUGE}",
         "nv:30:all:-1",
         "nv:31:all:0",
@@ -203,8 +208,9 @@ async def test_a_well_formed_button_for_somebody_elses_record_is_refused_too(
         (STRANGER, "kc:1:1"),  # a case about Anna
         (MANAGER_ID, "kc:1:0"),
         (CLIENT_ID, "q1:424242:5"),  # no such survey
-        (OWNER_ID, "mg:424242:1"),  # no such manager
-        (OWNER_ID, f"mg:{CLIENT_ID}:0"),  # not a manager at all
+        (OWNER_ID, "mg:424242:1:30:0"),  # no such manager
+        (OWNER_ID, f"mg:{CLIENT_ID}:0:30:0"),  # not a manager at all
+        (OWNER_ID, "mg:424242:1"),  # a button from before /managers had pages
     ]:
         assert refusal(await world.tap(world.user(who, "Кто-то"), data)), (who, data)
     assert errors == []

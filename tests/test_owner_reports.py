@@ -6,26 +6,30 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import html
+import re
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from aiogram.methods import AnswerCallbackQuery, EditMessageText
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.nps import NpsCounts, round_half_away
 from domain.periods import resolve
 from storage import Database
+from storage.staff import create_invite, get_member, redeem_invite
 from storage.stats import Filters, manager_rows, nps_counts
 from storage.timefmt import ts
 from tests.conftest import OWNER_ID
-from tests.harness import Harness, as_message, button_data, replies
+from tests.fakes.telegram_rules import check_call, parse_html
+from tests.harness import Harness, as_message, button_data, buttons, replies
 from tests.helpers.cases import add_manager, detractor, take_and_resolve
 from tests.helpers.database import new_database
 from tests.helpers.survey import MANAGER_ID, Respondent, setup_sale
-from views.callbacks import NpsView
+from views.callbacks import ManagerToggle, NpsView
 from views.owner import NpsReport, nps_text
 
 
@@ -264,3 +268,90 @@ def test_no_round_in_views_or_handlers() -> None:
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert len(list((ROOT / "views").rglob("*.py"))) > 5  # the scan saw the views
     assert found == []
+
+
+# --- /managers pages (D3) ---------------------------------------------------------------------
+
+PAGE_NAMES = 45
+
+
+async def _many_managers(harness: Harness, db: Database) -> dict[int, str]:
+    """45 managers with 39-character names full of characters HTML must escape."""
+    names = {}
+    for i in range(PAGE_NAMES):
+        invite = await create_invite(db, OWNER_ID, harness.clock())
+        name = (f"{i:02d} Ли & <Ко> Очень-Длинная-Фамилия-Фамилия")[:39]
+        await redeem_invite(db, invite.token, 1000 + i, name, None, "ru", harness.clock())
+        names[1000 + i] = name
+    return names
+
+
+def _toggled_ids(request: SendMessage | EditMessageText) -> list[int]:
+    return [
+        ManagerToggle.unpack(data).user_id
+        for _, data in buttons(request)
+        if data is not None and data.startswith("mg:")
+    ]
+
+
+def _listed(request: SendMessage | EditMessageText) -> list[str]:
+    visible, _ = parse_html(request.text)
+    return re.findall(r"^(\d+)\. ", visible, re.MULTILINE)
+
+
+async def test_45_managers_with_39_letter_names_page_with_buttons_and_every_page_is_accepted(
+    harness: Harness, db: Database
+) -> None:
+    names = await _many_managers(harness, db)
+    owner = harness.user(OWNER_ID, "Ольга")
+    first = (await harness.send(owner, "/managers"))[0]
+    # the recording session refuses what Telegram would refuse (tests/fakes/telegram_rules.py)
+    assert isinstance(first, SendMessage)
+    pages: list[SendMessage | EditMessageText] = [first]
+    for _ in range(2):
+        sent = await harness.tap(owner, button_data(pages[-1], "▶"), as_message(first))
+        pages.append(next(r for r in sent if isinstance(r, EditMessageText)))
+    seen: list[int] = []
+    for number, page in enumerate(pages, 1):
+        assert check_call("sendMessage", {"text": page.text, "parse_mode": "HTML"}) is None
+        assert len(parse_html(page.text)[0]) <= 4096
+        assert page.text.splitlines()[-1] == f"Стр. {number} из 3 · всего 45"
+        listed = _listed(page)
+        assert listed == [str(n) for n in range((number - 1) * 15 + 1, number * 15 + 1)]
+        toggles = _toggled_ids(page)
+        # the toggles are those of the managers this page lists, in its order
+        visible = parse_html(page.text)[0]
+        assert [html.escape(names[i]) in page.text for i in toggles] == [True] * 15
+        assert [visible.index(names[i]) for i in toggles] == sorted(
+            visible.index(names[i]) for i in toggles
+        )
+        seen += toggles
+        arrows = [text for text, _ in buttons(page) if text in ("◀", "▶")]
+        assert arrows == {1: ["▶"], 2: ["◀", "▶"], 3: ["◀"]}[number]
+    assert sorted(seen) == sorted(names)  # every manager on exactly one page
+    back = await harness.tap(owner, button_data(pages[2], "◀"), as_message(first))
+    assert "Стр. 2 из 3" in replies(back)[0]
+
+
+async def test_toggle_on_page_3_keeps_page_3(harness: Harness, db: Database) -> None:
+    names = await _many_managers(harness, db)
+    owner = harness.user(OWNER_ID, "Ольга")
+    first = (await harness.send(owner, "/managers"))[0]
+    sent = await harness.tap(owner, "ms:90:2", as_message(first))
+    page3 = next(r for r in sent if isinstance(r, EditMessageText))
+    assert "90 дней" in page3.text and "Стр. 3 из 3" in page3.text
+    target = _toggled_ids(page3)[0]
+    sent = await harness.tap(owner, button_data(page3, names[target][:20]), as_message(first))
+    assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text.endswith(
+        "доступ отключён."
+    )
+    after = next(r for r in sent if isinstance(r, EditMessageText))
+    # the same period and page; switched off, the manager sorts last: still on page 3
+    assert "90 дней" in after.text and "Стр. 3 из 3" in after.text
+    assert target in _toggled_ids(after)
+    assert f"✅ Вернуть: {names[target]}" in [text for text, _ in buttons(after)]
+    # a button for a period never shown changes nothing
+    forged = await harness.tap(owner, f"mg:{target}:1:m2099-01:2", as_message(first))
+    assert next(r for r in forged if isinstance(r, AnswerCallbackQuery)).show_alert
+    member = await get_member(db, target)
+    assert member is not None and not member.active

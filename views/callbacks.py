@@ -72,6 +72,8 @@ PickedValue = Literal[
 class ManagerToggle(CallbackData, prefix="mg"):
     user_id: RowId
     active: bool
+    period: PeriodCode = "30"  # the /managers view the toggle sits under, shown again after it
+    page: Page = 0
 
 
 class SaleKind(CallbackData, prefix="sk"):
@@ -121,6 +123,7 @@ class NpsPickManager(CallbackData, prefix="nm"):
 
 class ManagersPeriod(CallbackData, prefix="ms"):
     period: PeriodCode
+    page: Page = 0
 
 
 class CommentsView(CallbackData, prefix="cm"):

@@ -47,6 +47,7 @@ TEXTS: dict[str, str] = {
     ),
     "managers.inactive_mark": " (access removed)",
     "managers.stats_none": "none",
+    "managers.page": "Page {page} of {pages} · {total} in all",
     "comments.head": "💬 <b>Comments</b> · {category} · {kind} · {total} in all",
     "comments.empty": "No comments match.",
     "comments.item": "<b>{score}</b> · {date} · {name} ({kind}) · manager {manager}\n“{reason}”",

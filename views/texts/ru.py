@@ -76,7 +76,6 @@ TEXTS: dict[str, str] = {
     "managers.btn_reactivate": "✅ Вернуть: {name}",
     "managers.deactivated": "{name}: доступ отключён.",
     "managers.reactivated": "{name}: доступ возвращён.",
-    "managers.more": "…и ещё {count}: список показывает первых {shown}.",
     "manager.access_removed": (
         "Руководитель отключил ваш доступ менеджера в боте компании «{company}»."
     ),

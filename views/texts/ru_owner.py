@@ -44,6 +44,7 @@ TEXTS: dict[str, str] = {
     ),
     "managers.inactive_mark": " (отключён)",
     "managers.stats_none": "нет",
+    "managers.page": "Стр. {page} из {pages} · всего {total}",
     "comments.head": "💬 <b>Комментарии</b> · {category} · {kind} · всего {total}",
     "comments.empty": "Комментариев с такими условиями нет.",
     "comments.item": "<b>{score}</b> · {date} · {name} ({kind}) · менеджер {manager}\n«{reason}»",
