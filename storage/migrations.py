@@ -463,6 +463,14 @@ CREATE UNIQUE INDEX comments_source ON comments (source_key);
 ALTER TABLE settings ADD COLUMN source_key TEXT;
 """
 
+# /comments pages by key (storage/comments.py): each (category, kind) pair of answers with a reason
+# is one range of this index, newest last, so a page is a short walk from its anchor at any depth.
+# The category is the expression storage/comments.py queries: 0 detractor, 1 passive, 2 promoter.
+COMMENTS_BY_KEY = """
+CREATE INDEX surveys_comments ON surveys (((score >= 7) + (score >= 9)), kind, scored_at)
+    WHERE reason IS NOT NULL;
+"""
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -476,6 +484,7 @@ MIGRATIONS: list[Migration] = [
     reconciled_plan,
     V9_EXPORT_RUNS,
     V10_SOURCE_KEYS,
+    COMMENTS_BY_KEY,
 ]
 
 
