@@ -26,6 +26,9 @@ CARD_LIMIT = 3800  # Telegram allows 4096 characters; leave room for the markup
 # (events shown, characters per quoted text), tried in order until the card fits CARD_LIMIT.
 CARD_FITS = ((15, 300), (10, 200), (8, 120), (5, 80), (3, 60), (1, 40))
 NAME_LIMIT = 40
+# A reason is stored whole (up to Telegram's 4096 characters): the alert quotes the start of it,
+# the card opens the rest ("📄").
+ALERT_REASON_CUT = 1000
 
 
 def _take_button(lang: str, case_id: int) -> InlineKeyboardButton:
@@ -110,7 +113,7 @@ def case_alert(
         kind=t(lang, f"kind.{card.kind}").lower(),
         deal=deal,
         manager=card.manager_name or "—",
-        reason=f"«{card.reason}»"
+        reason=f"«{cut(card.reason, ALERT_REASON_CUT)}»"
         if card.reason
         else t(
             lang,

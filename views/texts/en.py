@@ -202,10 +202,6 @@ TEXTS: dict[str, str] = {
         "2 of 3. Thank you for being honest. What did not work for you in working with us? "
         "Write it in one message — we will look into it. Or tap “Skip”."
     ),
-    "survey.reason_too_long": (
-        "Your answer is longer than {limit} characters ({length}). We saved all of it — it will "
-        "be read in full."
-    ),
     "survey.reason_skipped": "No comment",
     "survey.q3_client": (
         "3 of 3. May we contact you if we have questions about the quality of our service?"
