@@ -42,7 +42,7 @@ from storage.contacts import (
 from storage.replays import source_key
 from views.callbacks import AnswerText, FindBirthday, FindComment, FindDeal, FindOpen
 from views.common import local_date
-from views.contacts import card_keyboard, display_name, render_card, render_list
+from views.contacts import card_view, display_name, render_list
 from views.texts import t
 from views.whole_text import whole_text_messages
 
@@ -75,10 +75,8 @@ async def _send_card(
     settings: Settings,
     notice: str = "",
 ) -> None:
-    await message.answer(
-        render_card(card, lang, settings, notice),
-        reply_markup=card_keyboard(lang, card.contact.id, can_erase=role is Role.OWNER),
-    )
+    text, markup = card_view(card, lang, settings, notice, can_erase=role is Role.OWNER)
+    await message.answer(text, reply_markup=markup)
 
 
 # --- /find -----------------------------------------------------------------------------------

@@ -5,16 +5,24 @@ split between words into messages Telegram takes."""
 from __future__ import annotations
 
 import html
+from datetime import timedelta
 from pathlib import Path
 
+from aiogram.methods import AnswerCallbackQuery, SendMessage
 from hypothesis import given
 from hypothesis import strategies as st
 
 from storage import Database
 from storage.migrations import MIGRATIONS, RESTORED_REASONS
+from storage.timefmt import ts
+from tests.conftest import OWNER_ID
 from tests.fakes.telegram_rules import check_call
+from tests.harness import Harness, as_message, button_data, buttons
+from tests.helpers.cases import add_manager, detractor
+from tests.helpers.survey import MANAGER_ID
 from views.whole_text import split_escaped, whole_text_messages
 
+OTHER_MANAGER = 333
 alphabet = st.sampled_from(["a", "я", "&", "<", ">", " ", "\n", "ё", '"', "'"])
 
 
@@ -86,3 +94,41 @@ async def test_reasons_cut_at_1000_get_their_whole_text_back_on_upgrade(tmp_path
     finally:
         await db.close()
     assert [r[0] for r in found] == [whole, exact, whole[:1000], other[:1000], None]
+
+
+async def test_the_contact_card_opens_a_cut_answer_whole_for_who_may_see_it(
+    harness: Harness, db: Database
+) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
+    await add_manager(db, OTHER_MANAGER, "Мария Козлова", harness.clock())
+    await detractor(harness, db)  # Anna, Peter's client: "Сломали дверцу"
+    long = "Мастер & <бригада> опоздали.\n" + "Ждали весь день. " * 200
+    at = ts(harness.clock() + timedelta(days=1))
+    async with db.transaction() as conn:  # her answer about a second purchase, a day later
+        await conn.execute(
+            "INSERT INTO surveys (id, token, contact_id, manager_id, kind, created_at, score, "
+            "scored_at, reason, reason_at) VALUES (2, 't2', 1, ?, 'client', ?, 3, ?, ?, ?)",
+            (MANAGER_ID, at, at, long.strip(), at),
+        )
+    for who in (OWNER_ID, MANAGER_ID):
+        card = next(
+            r
+            for r in await harness.send(harness.user(who, "Сотрудник"), "/find Смирнова")
+            if isinstance(r, SendMessage)
+        )
+        assert "Сломали дверцу" in card.text and "Мастер &amp; &lt;бригада&gt;" in card.text
+        # one button: the cut answer's, not the short one's
+        assert [text for text, _ in buttons(card) if text.startswith("📄")] == [
+            "📄 Ответ 21.11.2026, оценка 3"
+        ]
+        sent = await harness.tap(
+            harness.user(who, "Сотрудник"), button_data(card, "📄 Ответ"), as_message(card)
+        )
+        messages = [r for r in sent if isinstance(r, SendMessage)]
+        assert messages[0].text.startswith("📄 <b>Весь ответ</b> · Анна Смирнова · 21.11.2026")
+        body = messages[0].text.split("\n\n", 1)[1] + " " + " ".join(m.text for m in messages[1:])
+        assert " ".join(html.unescape(body).split()) == " ".join(long.split())
+        assert all(m.chat_id == who and len(m.text) <= 4096 for m in messages)
+    # another manager's forged button: refused, nothing sent
+    sent = await harness.tap(harness.user(OTHER_MANAGER, "Мария"), "aw:2")
+    assert [type(r) for r in sent] == [AnswerCallbackQuery] and sent[0].show_alert

@@ -4,5 +4,5 @@
 TEXTS: dict[str, str] = {
     "whole.head": "📄 <b>Whole answer</b> · {name} · {date} · score {score}",
     "whole.btn_case": "📄 Whole answer",
-    "whole.btn_answer": "📄 Answer of {date} in full",
+    "whole.btn_answer": "📄 Answer of {date}, score {score}",
 }

@@ -3,5 +3,5 @@
 TEXTS: dict[str, str] = {
     "whole.head": "📄 <b>Весь ответ</b> · {name} · {date} · оценка {score}",
     "whole.btn_case": "📄 Весь ответ",
-    "whole.btn_answer": "📄 Ответ от {date} целиком",
+    "whole.btn_answer": "📄 Ответ {date}, оценка {score}",
 }
