@@ -46,25 +46,36 @@ class CommentPage:
     older: bool  # there are answers after the last item (▶)
 
 
-def _pairs(category: str, kind: str) -> list[tuple[int, str]]:
+def _ranges(category: str, kind: str) -> list[tuple[str, dict[str, object]]]:
+    """The filter as index ranges, each a condition and its values: every answer with a reason is
+    one range of `surveys_reason` (by time); otherwise each (category, kind) pair is one range of
+    `surveys_comments`, and a filter of "all" on one side is the union of its pairs."""
+    if category == "all" and kind == "all":
+        return [("reason IS NOT NULL", {})]
     kinds = KINDS if kind == "all" else (kind,)
-    return [(c, k) for c in CATEGORIES[category] for k in kinds]
+    return [
+        (
+            f"reason IS NOT NULL AND {CATEGORY_EXPR} = :c{i} AND kind = :k{i}",
+            {f"c{i}": cat, f"k{i}": one_kind},
+        )
+        for i, (cat, one_kind) in enumerate((c, k) for c in CATEGORIES[category] for k in kinds)
+    ]
 
 
 def page_sql(category: str, kind: str, keyed: bool, back: bool) -> tuple[str, dict[str, object]]:
     """The page query and its parameters but `:at`/`:id` (the anchor's) and `:n` (the limit):
-    each (category, kind) pair a range of `surveys_comments` walked from the anchor."""
+    each range of the filter (`_ranges`) walked from the anchor, at most `:n` rows of each."""
     key = f" AND (scored_at, id) {'>' if back else '<'} (:at, :id)" if keyed else ""
     order = "scored_at, id" if back else "scored_at DESC, id DESC"
     outer = "s.scored_at, s.id" if back else "s.scored_at DESC, s.id DESC"
     parts: list[str] = []
     values: dict[str, object] = {}
-    for i, (cat, one_kind) in enumerate(_pairs(category, kind)):
+    for where, named in _ranges(category, kind):
         parts.append(
-            "SELECT * FROM (SELECT id, scored_at FROM surveys WHERE reason IS NOT NULL "
-            f"AND {CATEGORY_EXPR} = :c{i} AND kind = :k{i}{key} ORDER BY {order} LIMIT :n)"
+            f"SELECT * FROM (SELECT id, scored_at FROM surveys WHERE {where}{key} "
+            f"ORDER BY {order} LIMIT :n)"
         )
-        values |= {f"c{i}": cat, f"k{i}": one_kind}
+        values |= named
     sql = (
         "SELECT s.id, s.scored_at, s.score, s.reason, s.kind, "
         "CASE WHEN c.forgotten_at IS NULL THEN c.full_name END, m.full_name "
@@ -113,13 +124,11 @@ async def comment_total(db: Database, category: str, kind: str) -> int:
 
     Stands in for helper A's per-day figures (storage/stats.py, same signature); this count reads
     the index, every matching entry of it."""
-    parts, values = [], []
-    for cat, one_kind in _pairs(category, kind):
-        parts.append(
-            f"SELECT count(*) AS n FROM surveys WHERE reason IS NOT NULL AND {CATEGORY_EXPR} = ? "
-            "AND kind = ?"
-        )
-        values += [cat, one_kind]
+    parts: list[str] = []
+    values: dict[str, object] = {}
+    for where, named in _ranges(category, kind):
+        parts.append(f"SELECT count(*) AS n FROM surveys WHERE {where}")
+        values |= named
     async with db.read() as conn:
         row = await (
             await conn.execute(f"SELECT sum(n) FROM ({' UNION ALL '.join(parts)})", values)
