@@ -4,8 +4,9 @@ a page at a time; and one answer's whole text for the staff who may see its cont
 One decision: pages go by key, not by offset. A page is asked for as "the PAGE answers just
 older (or, going back, just newer) than survey N", `(scored_at, id) < (:at, :id)`, so page 50
 costs what page 1 costs and an answer arriving between two taps repeats nothing. Each
-(category, kind) pair is one range of the `surveys_comments` index; a filter of "all" is a
-UNION ALL of its pairs, each limited, so no query ever walks more than PAGE + 1 rows per pair.
+(category, kind) pair is one range of the `surveys_comments` index (all of them together, one
+range of `surveys_reason`); a filter of "all" on one side is a UNION ALL of its pairs, each
+limited, so no query walks more than PAGE + 1 rows of any range.
 """
 
 from __future__ import annotations
