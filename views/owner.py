@@ -218,7 +218,7 @@ def managers_period_row(period: str, lang: str) -> list[InlineKeyboardButton]:
 
 # Telegram refuses a message over 4096 characters. A page holds PER_PAGE managers, each on whole
 # lines (cutting the HTML could cut a tag or an entity, which Telegram refuses); names are cut to
-# NAME_CUT characters, which keeps a page near 3,500 characters, and shorter in turn should the
+# NAME_CUTS[0] characters, which keeps a page near 3,500 characters, and shorter in turn should the
 # figures be huge. The raw length bounds what Telegram counts: markup only adds characters.
 PER_PAGE = 15
 NAME_CUTS = (40, 20, 10)
