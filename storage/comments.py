@@ -6,7 +6,8 @@ older (or, going back, just newer) than survey N", `(scored_at, id) < (:at, :id)
 costs what page 1 costs and an answer arriving between two taps repeats nothing. Each
 (category, kind) pair is one range of the `surveys_comments` index (all of them together, one
 range of `surveys_reason`); a filter of "all" on one side is a UNION ALL of its pairs, each
-limited, so no query walks more than PAGE + 1 rows of any range.
+limited, so no query walks more than PAGE + 1 rows of any range. Pages and totals are read on
+the report connection (`Database.report`), so they never hold up a respondent's tap.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ async def comment_page(
     """`size` answers older than survey `anchor` (0: the newest), or with `back` the `size`
     answers just newer than it. None when the anchor is not an answer with a reason (a stale or
     forged button: it was erased since, or never was)."""
-    async with db.read() as conn:
+    async with db.report() as conn:
         named: dict[str, object] = {"n": size + 1}
         if anchor:
             row = await (
@@ -130,7 +131,7 @@ async def comment_total(db: Database, category: str, kind: str) -> int:
     for where, named in _ranges(category, kind):
         parts.append(f"SELECT count(*) AS n FROM surveys WHERE {where}")
         values |= named
-    async with db.read() as conn:
+    async with db.report() as conn:
         row = await (
             await conn.execute(f"SELECT sum(n) FROM ({' UNION ALL '.join(parts)})", values)
         ).fetchone()
