@@ -91,8 +91,10 @@ async def leftovers(db: Database) -> list[str]:
         "AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'",
     )
     for (table,) in tables:
-        # table_xinfo: generated columns (cases.resolve_seconds) are in SELECT * too
-        columns = [c[1] for c in await rows(db, f"PRAGMA table_xinfo({table})")]
+        # table_xinfo lists generated columns too (hidden 2 or 3), which SELECT * returns;
+        # hidden 1 is a virtual table's hidden column, which SELECT * leaves out.
+        info = await rows(db, f"PRAGMA table_xinfo({table})")
+        columns = [c[1] for c in info if c[6] != 1]
         for row in await rows(db, f"SELECT * FROM {table}"):
             for column, value in zip(columns, row, strict=True):
                 if isinstance(value, str) and any(n in value for n in NEEDLES):
