@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import aiosqlite
 
@@ -269,7 +269,12 @@ class FollowUp:
         cadence = self.settings.cadence
         tz = self.settings.timezone
         queued = 0
-        for case in await open_cases(self.db):
+        # A working hour or day is never shorter than a wall-clock one: nothing opened after
+        # this can be due, and the query reads only cases opened before it.
+        horizon = min(
+            timedelta(hours=cadence.case_take_hours), timedelta(days=cadence.case_resolve_days)
+        )
+        for case in await open_cases(self.db, now - horizon):
             if (
                 case.status == "open"
                 and not case.reminded

@@ -39,6 +39,8 @@ from storage.outbox import enqueue
 from storage.timefmt import from_ts, ts
 
 ALERT_PURPOSE = "case_alert"
+# The minute tick's read: cases_unalerted holds only these, in this order.
+UNALERTED_SQL = "SELECT id FROM cases WHERE alerted_at IS NULL ORDER BY opened_at, id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +153,7 @@ async def queue_alerts(
     owners = list(owner_ids)
     queued = 0
     async with db.transaction() as conn:
-        cur = await conn.execute("SELECT id FROM cases WHERE alerted_at IS NULL ORDER BY id")
+        cur = await conn.execute(UNALERTED_SQL)
         for (case_id,) in await cur.fetchall():
             card = await _card(conn, case_id)
             assert card is not None

@@ -22,6 +22,48 @@ from storage.outbox import enqueue
 from storage.tasks import TASK_SQL, TaskView, task_view
 from storage.timefmt import from_ts, ts
 
+# What the minute tick reads, one constant each, so tests/test_query_plans.py checks the plan
+# SQLite picks for exactly these (each must walk a partial index of what may be due, never a
+# whole table: the tick holds the one connection while it reads).
+NUDGE_WINDOW_DAYS = 14  # a survey opened longer ago than this before its nudge was due: no nudge
+UNREACHABLE_DAYS = 3  # a person who blocked the bot longer ago than this: the manager was told
+
+NUDGES_SQL = (
+    "SELECT s.id, s.contact_id, s.respondent_tg_id, s.language, s.kind FROM surveys s "
+    "JOIN contacts c ON c.id = s.contact_id "
+    "WHERE s.answered_at IS NULL AND s.nudged_at IS NULL AND s.opened_at IS NOT NULL "
+    "AND s.opened_at <= :due AND s.opened_at > :oldest AND s.respondent_tg_id IS NOT NULL "
+    "AND c.opted_out_at IS NULL AND c.unreachable_at IS NULL "
+    "AND c.forgotten_at IS NULL AND c.tg_user_id IS NOT NULL "
+    "AND NOT EXISTS (SELECT 1 FROM contact_log l WHERE l.contact_id = s.contact_id "
+    "AND l.initiated = 1 AND l.channel = 'bot' AND l.at > :since) "
+    "ORDER BY s.opened_at"
+)
+# A taken case is never reminded, so "not reminded" cannot bound this: every case leaves it when
+# it is escalated or resolved (cases_watch holds only those that have not).
+OPEN_CASES_SQL = (
+    "SELECT k.id, k.status, k.opened_at, c.full_name, s.score, "
+    "(SELECT user_id FROM staff WHERE active = 1 AND user_id = "
+    "coalesce(s.manager_id, c.manager_id)) AS manager_id, o.full_name AS owner_name, "
+    "k.reminded_at IS NOT NULL AS reminded, k.escalated_at IS NOT NULL AS escalated "
+    "FROM cases k JOIN contacts c ON c.id = k.contact_id "
+    "LEFT JOIN surveys s ON s.id = k.survey_id "
+    "LEFT JOIN staff o ON o.user_id = k.owner_id "
+    "WHERE k.escalated_at IS NULL AND k.status != 'resolved' AND k.opened_at <= :earliest "
+    "ORDER BY k.opened_at"
+)
+UNREACHABLE_SQL = (
+    "SELECT c.id, c.manager_id, c.full_name, c.phone, c.unreachable_at, s.language "
+    "FROM contacts c JOIN staff s ON s.user_id = c.manager_id AND s.active = 1 "
+    "WHERE c.unreachable_at IS NOT NULL AND c.unreachable_at > ?"
+)
+TIMED_REMINDERS_SQL = (
+    TASK_SQL + " JOIN staff m ON m.user_id = t.manager_id AND m.active = 1 "
+    "WHERE t.status = 'pending' AND t.notified_at IS NULL AND t.due_at IS NOT NULL "
+    "AND t.due_at <= ?"
+)
+DIGEST_QUEUED_SQL = "SELECT 1 FROM outbox WHERE idem_key = ?"
+
 
 class Blocked(enum.StrEnum):
     UNLINKED = "unlinked"  # never opened the bot (or was forgotten)
@@ -119,28 +161,24 @@ async def queue_nudges(
     """One gentle nudge for a survey opened but not finished (method 10).
 
     The survey is marked nudged only when its nudge is queued: a nudge the contact budget holds
-    back stays due and goes at the first tick the budget allows. People the bot may never write
-    to first (opted out, blocked the bot, forgotten) are left out by the query itself, so their
-    surveys cost nothing per tick and are nudged if they come back with /start.
+    back stays due and goes at the first tick the budget allows, for NUDGE_WINDOW_DAYS: a nudge
+    weeks late is no help, and the bound keeps what every tick reads from growing for ever.
+    People the bot may never write to first (opted out, blocked the bot, forgotten) are left out
+    by the query itself, so their surveys cost nothing per tick and are nudged if they come back
+    with /start within the window.
     """
     queued = 0
+    due = now - timedelta(hours=after_hours)
     async with db.transaction() as conn:
         # The budget is checked here in SQL too, as a pre-filter: nudges it holds back are looked
         # at again every tick, and one query keeps that cheap (measured in bench/bench_nudges.py);
         # `may_write_first` below stays the rule for what the query lets through.
         rows = await (
             await conn.execute(
-                "SELECT s.id, s.contact_id, s.respondent_tg_id, s.language, s.kind FROM surveys s "
-                "JOIN contacts c ON c.id = s.contact_id "
-                "WHERE s.answered_at IS NULL AND s.nudged_at IS NULL AND s.opened_at IS NOT NULL "
-                "AND s.opened_at <= :due AND s.respondent_tg_id IS NOT NULL "
-                "AND c.opted_out_at IS NULL AND c.unreachable_at IS NULL "
-                "AND c.forgotten_at IS NULL AND c.tg_user_id IS NOT NULL "
-                "AND NOT EXISTS (SELECT 1 FROM contact_log l WHERE l.contact_id = s.contact_id "
-                "AND l.initiated = 1 AND l.channel = 'bot' AND l.at > :since) "
-                "ORDER BY s.opened_at",
+                NUDGES_SQL,
                 {
-                    "due": ts(now - timedelta(hours=after_hours)),
+                    "due": ts(due),
+                    "oldest": ts(due - timedelta(days=NUDGE_WINDOW_DAYS)),
                     "since": ts(now - timedelta(days=min_days)),
                 },
             )
@@ -177,20 +215,11 @@ class OpenCase:
     escalated: bool
 
 
-async def open_cases(db: Database) -> list[OpenCase]:
+async def open_cases(db: Database, earliest: datetime) -> list[OpenCase]:
+    """Cases that may have a reminder or an escalation due: not escalated, not resolved, and
+    opened at or before `earliest` (the caller's lower bound for any deadline)."""
     async with db.read() as conn:
-        rows = await (
-            await conn.execute(
-                "SELECT k.id, k.status, k.opened_at, c.full_name, s.score, "
-                "(SELECT user_id FROM staff WHERE active = 1 AND user_id = "
-                "coalesce(s.manager_id, c.manager_id)) AS manager_id, o.full_name AS owner_name, "
-                "k.reminded_at IS NOT NULL AS reminded, k.escalated_at IS NOT NULL AS escalated "
-                "FROM cases k JOIN contacts c ON c.id = k.contact_id "
-                "LEFT JOIN surveys s ON s.id = k.survey_id "
-                "LEFT JOIN staff o ON o.user_id = k.owner_id "
-                "WHERE k.status != 'resolved' AND (k.reminded_at IS NULL OR k.escalated_at IS NULL)"
-            )
-        ).fetchall()
+        rows = await (await conn.execute(OPEN_CASES_SQL, {"earliest": ts(earliest)})).fetchall()
     return [
         OpenCase(
             case_id=r[0],
@@ -266,12 +295,7 @@ async def queue_unreachable_notices(
     queued = 0
     async with db.transaction() as conn:
         rows = await (
-            await conn.execute(
-                "SELECT c.id, c.manager_id, c.full_name, c.phone, c.unreachable_at, s.language "
-                "FROM contacts c JOIN staff s ON s.user_id = c.manager_id AND s.active = 1 "
-                "WHERE c.unreachable_at IS NOT NULL AND c.unreachable_at > ?",
-                (ts(now - timedelta(days=3)),),
-            )
+            await conn.execute(UNREACHABLE_SQL, (ts(now - timedelta(days=UNREACHABLE_DAYS)),))
         ).fetchall()
         for contact_id, manager_id, name, phone, since, language in rows:
             if await enqueue(
@@ -292,14 +316,7 @@ async def claim_timed_reminders(
     """A call-back at an hour, or a snoozed task: remind the manager when its hour comes."""
     queued = 0
     async with db.transaction() as conn:
-        rows = await (
-            await conn.execute(
-                TASK_SQL + " JOIN staff m ON m.user_id = t.manager_id AND m.active = 1 "
-                "WHERE t.status = 'pending' AND t.due_at IS NOT NULL "
-                "AND t.due_at <= ? AND t.notified_at IS NULL",
-                (ts(now),),
-            )
-        ).fetchall()
+        rows = await (await conn.execute(TIMED_REMINDERS_SQL, (ts(now),))).fetchall()
         for row in rows:
             task = task_view(row)
             if task.manager_id is None:
@@ -350,9 +367,7 @@ async def queue_digest(
 async def digest_queued(db: Database, user_id: int, day: date) -> bool:
     async with db.read() as conn:
         row = await (
-            await conn.execute(
-                "SELECT 1 FROM outbox WHERE idem_key = ?", (f"digest:{user_id}:{day.isoformat()}",)
-            )
+            await conn.execute(DIGEST_QUEUED_SQL, (f"digest:{user_id}:{day.isoformat()}",))
         ).fetchone()
     return row is not None
 

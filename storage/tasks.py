@@ -398,15 +398,19 @@ async def get_task(db: Database, task_id: int) -> TaskView | None:
     return task_view(row) if row else None
 
 
+DUE_TASKS_SQL = (
+    TASK_SQL + " WHERE t.manager_id = ? AND t.status = 'pending' "
+    "AND t.due_date <= ? AND (t.due_at IS NULL OR t.due_at <= ?) "
+    "AND (t.lapses_on IS NULL OR t.lapses_on >= ?) ORDER BY t.due_date, t.id"
+)
+
+
 async def due_tasks(db: Database, manager_id: int, today: date, now: datetime) -> list[TaskView]:
     """What the manager should do today: due today or overdue, and not snoozed past now."""
     async with db.read() as conn:
         rows = await (
             await conn.execute(
-                TASK_SQL + " WHERE t.manager_id = ? AND t.status = 'pending' "
-                "AND t.due_date <= ? AND (t.due_at IS NULL OR t.due_at <= ?) "
-                "AND (t.lapses_on IS NULL OR t.lapses_on >= ?) ORDER BY t.due_date, t.id",
-                (manager_id, today.isoformat(), ts(now), today.isoformat()),
+                DUE_TASKS_SQL, (manager_id, today.isoformat(), ts(now), today.isoformat())
             )
         ).fetchall()
     views = [task_view(r) for r in rows]
