@@ -24,7 +24,7 @@ from domain.clock import Clock
 from domain.daytime import in_respondent_hours
 from domain.planning import add_working_days, add_working_hours, is_workday
 from domain.settings import Settings
-from scheduler.alerts import queue_case_alerts
+from scheduler.alerts import queue_case_alerts, settle_quiet_cases
 from scheduler.sender import Sender
 from storage import Database
 from storage.followup import (
@@ -334,6 +334,7 @@ class FollowUp:
             await self.plan()
         cadence = self.settings.cadence
         queued = await queue_case_alerts(self.db, self.settings, now)
+        queued += await settle_quiet_cases(self.db, self.sender.bot, self.settings, now)
         if settled:
             queued += await self.queue_digests(now)
         queued += await self.queue_reminders(now)

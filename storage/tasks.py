@@ -553,6 +553,8 @@ async def close_unsuitable(
             "VALUES (?, ?, ?, 'opened', 'not suitable (call)')",
             (case_id, ts(now), manager_id),
         )
+        # Nothing more will come from a survey: the case is final as it is opened.
+        await conn.execute("UPDATE cases SET settled_at = opened_at WHERE id = ?", (case_id,))
         await conn.execute(
             "INSERT INTO tasks (idem_key, kind, contact_id, deal_id, case_id, manager_id, "
             "due_date, lapses_on, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from storage import Database
-from storage.cases import UNALERTED_SQL
+from storage.cases import QUIET_CASES_SQL, UNALERTED_SQL
 from storage.followup import (
     DIGEST_QUEUED_SQL,
     NUDGES_SQL,
@@ -41,6 +41,7 @@ TICK_QUERIES: dict[str, tuple[str, str]] = {
     "outbox claim (T6)": (CLAIM_SQL, "outbox_due"),
     "digest queued (T7)": (DIGEST_QUEUED_SQL, "sqlite_autoindex_outbox_1"),
     "due tasks (T8)": (DUE_TASKS_SQL, "tasks_manager_due"),
+    "quiet cases (T9)": (QUIET_CASES_SQL, "cases_unsettled"),
 }
 
 
