@@ -29,7 +29,7 @@ from scheduler.sender import Sender
 from storage import Database
 from storage.followup import (
     claim_timed_reminders,
-    digest_queued,
+    digests_queued,
     open_cases,
     queue_case_message,
     queue_digest,
@@ -235,8 +235,10 @@ class FollowUp:
             return 0
         today = local.date()
         queued = 0
-        for member in await list_active_staff(self.db):
-            if await digest_queued(self.db, member.user_id, today):
+        staff = await list_active_staff(self.db)
+        done = await digests_queued(self.db, [member.user_id for member in staff], today)
+        for member in staff:
+            if member.user_id in done:
                 continue
             # Time-bound tasks (a snooze, a call-back at an hour) come as their own reminder.
             tasks = [

@@ -62,7 +62,9 @@ TIMED_REMINDERS_SQL = (
     "WHERE t.status = 'pending' AND t.notified_at IS NULL AND t.due_at IS NOT NULL "
     "AND t.due_at <= ?"
 )
-DIGEST_QUEUED_SQL = "SELECT 1 FROM outbox WHERE idem_key = ?"
+# One read for every member's day plan, not one per member: each read is a trip to the
+# connection's thread and a turn of its lock (formatted with one `?` per key).
+DIGEST_QUEUED_SQL = "SELECT idem_key FROM outbox WHERE idem_key IN ({marks})"
 
 
 class Blocked(enum.StrEnum):
@@ -343,7 +345,7 @@ async def queue_digest(
     db: Database, user_id: int, day: date, payload: dict[str, Any] | None, now: datetime
 ) -> bool:
     """Queue the day's plan, once; `None` marks a day with nothing to do (nothing is sent)."""
-    key = f"digest:{user_id}:{day.isoformat()}"
+    key = _digest_key(user_id, day)
     async with db.transaction() as conn:
         if payload is None:
             cur = await conn.execute(
@@ -364,12 +366,19 @@ async def queue_digest(
         return queued is not None
 
 
-async def digest_queued(db: Database, user_id: int, day: date) -> bool:
+def _digest_key(user_id: int, day: date) -> str:
+    return f"digest:{user_id}:{day.isoformat()}"
+
+
+async def digests_queued(db: Database, user_ids: Iterable[int], day: date) -> set[int]:
+    """Who among these already has the day's plan queued (or the day marked as empty)."""
+    keys = {_digest_key(user_id, day): user_id for user_id in user_ids}
+    if not keys:
+        return set()
+    sql = DIGEST_QUEUED_SQL.format(marks=",".join("?" * len(keys)))
     async with db.read() as conn:
-        row = await (
-            await conn.execute(DIGEST_QUEUED_SQL, (f"digest:{user_id}:{day.isoformat()}",))
-        ).fetchone()
-    return row is not None
+        rows = await (await conn.execute(sql, list(keys))).fetchall()
+    return {keys[row[0]] for row in rows}
 
 
 async def set_opt_out(db: Database, tg_user_id: int, opted_out: bool, now: datetime) -> bool:

@@ -39,7 +39,10 @@ TICK_QUERIES: dict[str, tuple[str, str]] = {
     "unreachable (T4)": (UNREACHABLE_SQL, "contacts_unreachable"),
     "timed reminders (T5)": (TIMED_REMINDERS_SQL, "tasks_timed"),
     "outbox claim (T6)": (CLAIM_SQL, "outbox_due"),
-    "digest queued (T7)": (DIGEST_QUEUED_SQL, "sqlite_autoindex_outbox_1"),
+    "digest queued (T7)": (
+        DIGEST_QUEUED_SQL.format(marks="?, ?, ?"),
+        "sqlite_autoindex_outbox_1",
+    ),
     "due tasks (T8)": (DUE_TASKS_SQL, "tasks_manager_due"),
     "quiet cases (T9)": (QUIET_CASES_SQL, "cases_unsettled"),
 }
