@@ -271,12 +271,11 @@ class FollowUp:
         cadence = self.settings.cadence
         tz = self.settings.timezone
         queued = 0
-        # A working hour or day is never shorter than a wall-clock one: nothing opened after
-        # this can be due, and the query reads only cases opened before it.
-        horizon = min(
-            timedelta(hours=cadence.case_take_hours), timedelta(days=cadence.case_resolve_days)
-        )
-        for case in await open_cases(self.db, now - horizon):
+        # A working hour or day is never shorter than a wall-clock one: a case opened after
+        # these bounds cannot be due, and the query leaves it out.
+        remind_by = now - timedelta(hours=cadence.case_take_hours)
+        escalate_by = now - timedelta(days=cadence.case_resolve_days)
+        for case in await open_cases(self.db, min(remind_by, escalate_by), escalate_by):
             if (
                 case.status == "open"
                 and not case.reminded

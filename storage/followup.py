@@ -40,7 +40,9 @@ NUDGES_SQL = (
     "ORDER BY s.opened_at"
 )
 # A taken case is never reminded, so "not reminded" cannot bound this: every case leaves it when
-# it is escalated or resolved (cases_watch holds only those that have not).
+# it is escalated or resolved (cases_watch holds only those that have not). Of the cases opened
+# in the last days, only those nobody took or was reminded of are read: `cases_watch` carries
+# status and reminded_at, so the others are passed over in the index.
 OPEN_CASES_SQL = (
     "SELECT k.id, k.status, k.opened_at, c.full_name, s.score, "
     "(SELECT user_id FROM staff WHERE active = 1 AND user_id = "
@@ -50,6 +52,7 @@ OPEN_CASES_SQL = (
     "LEFT JOIN surveys s ON s.id = k.survey_id "
     "LEFT JOIN staff o ON o.user_id = k.owner_id "
     "WHERE k.escalated_at IS NULL AND k.status != 'resolved' AND k.opened_at <= :earliest "
+    "AND (k.opened_at <= :escalate_by OR (k.status = 'open' AND k.reminded_at IS NULL)) "
     "ORDER BY k.opened_at"
 )
 UNREACHABLE_SQL = (
@@ -217,11 +220,16 @@ class OpenCase:
     escalated: bool
 
 
-async def open_cases(db: Database, earliest: datetime) -> list[OpenCase]:
-    """Cases that may have a reminder or an escalation due: not escalated, not resolved, and
-    opened at or before `earliest` (the caller's lower bound for any deadline)."""
+async def open_cases(db: Database, earliest: datetime, escalate_by: datetime) -> list[OpenCase]:
+    """Cases that may have a reminder or an escalation due: not escalated, not resolved, opened
+    at or before `earliest` (no deadline comes sooner), and either opened at or before
+    `escalate_by` (no escalation comes sooner) or still waiting for their reminder."""
     async with db.read() as conn:
-        rows = await (await conn.execute(OPEN_CASES_SQL, {"earliest": ts(earliest)})).fetchall()
+        rows = await (
+            await conn.execute(
+                OPEN_CASES_SQL, {"earliest": ts(earliest), "escalate_by": ts(escalate_by)}
+            )
+        ).fetchall()
     return [
         OpenCase(
             case_id=r[0],
