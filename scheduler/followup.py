@@ -28,6 +28,8 @@ from scheduler.alerts import queue_case_alerts, settle_quiet_cases
 from scheduler.sender import Sender
 from storage import Database
 from storage.followup import (
+    OpenCase,
+    WatchedCase,
     claim_timed_reminders,
     digests_queued,
     open_cases,
@@ -36,6 +38,7 @@ from storage.followup import (
     queue_nudges,
     queue_unreachable_notices,
     staff_language,
+    watched_cases,
 )
 from storage.settings import LiveSettings
 from storage.staff import list_active_staff
@@ -275,12 +278,25 @@ class FollowUp:
         # these bounds cannot be due, and the query leaves it out.
         remind_by = now - timedelta(hours=cadence.case_take_hours)
         escalate_by = now - timedelta(days=cadence.case_resolve_days)
-        for case in await open_cases(self.db, min(remind_by, escalate_by), escalate_by):
+
+        def remind_due(case: WatchedCase | OpenCase) -> bool:
+            return add_working_hours(case.opened_at, cadence.case_take_hours, cadence, tz) <= now
+
+        def escalate_due(case: WatchedCase | OpenCase) -> bool:
+            return add_working_days(case.opened_at, cadence.case_resolve_days, cadence, tz) <= now
+
+        watched = await watched_cases(self.db, min(remind_by, escalate_by), escalate_by)
+        due = [
+            w.case_id
+            for w in watched
+            if (w.status == "open" and not w.reminded and remind_due(w)) or escalate_due(w)
+        ]
+        for case in await open_cases(self.db, due):
             if (
                 case.status == "open"
                 and not case.reminded
                 and case.manager_id is not None
-                and add_working_hours(case.opened_at, cadence.case_take_hours, cadence, tz) <= now
+                and remind_due(case)
             ):
                 lang = self.lang(
                     (await staff_language(self.db, [case.manager_id]))[case.manager_id]
@@ -292,10 +308,7 @@ class FollowUp:
                 queued += await queue_case_message(
                     self.db, case.case_id, "reminded_at", [message], now
                 )
-            if (
-                not case.escalated
-                and add_working_days(case.opened_at, cadence.case_resolve_days, cadence, tz) <= now
-            ):
+            if not case.escalated and escalate_due(case):
                 owners = sorted(self.settings.owner_ids)
                 languages = await staff_language(self.db, owners)
                 messages = [

@@ -40,9 +40,15 @@ NUDGES_SQL = (
     "ORDER BY s.opened_at"
 )
 # A taken case is never reminded, so "not reminded" cannot bound this: every case leaves it when
-# it is escalated or resolved (cases_watch holds only those that have not). Of the cases opened
-# in the last days, only those nobody took or was reminded of are read: `cases_watch` carries
-# status and reminded_at, so the others are passed over in the index.
+# it is escalated or resolved (cases_watch holds only those that have not). Of the recent cases,
+# only those nobody took or was reminded of are read; the read is answered from the index alone
+# (it carries every column used), and the names and scores are read only for the cases due.
+WATCHED_CASES_SQL = (
+    "SELECT k.id, k.status, k.opened_at, k.reminded_at IS NOT NULL AS reminded FROM cases k "
+    "WHERE k.escalated_at IS NULL AND k.status != 'resolved' AND k.opened_at <= :earliest "
+    "AND (k.opened_at <= :escalate_by OR (k.status = 'open' AND k.reminded_at IS NULL)) "
+    "ORDER BY k.opened_at"
+)
 OPEN_CASES_SQL = (
     "SELECT k.id, k.status, k.opened_at, c.full_name, s.score, "
     "(SELECT user_id FROM staff WHERE active = 1 AND user_id = "
@@ -51,9 +57,7 @@ OPEN_CASES_SQL = (
     "FROM cases k JOIN contacts c ON c.id = k.contact_id "
     "LEFT JOIN surveys s ON s.id = k.survey_id "
     "LEFT JOIN staff o ON o.user_id = k.owner_id "
-    "WHERE k.escalated_at IS NULL AND k.status != 'resolved' AND k.opened_at <= :earliest "
-    "AND (k.opened_at <= :escalate_by OR (k.status = 'open' AND k.reminded_at IS NULL)) "
-    "ORDER BY k.opened_at"
+    "WHERE k.id IN ({marks}) ORDER BY k.opened_at"
 )
 UNREACHABLE_SQL = (
     "SELECT c.id, c.manager_id, c.full_name, c.phone, c.unreachable_at, s.language "
@@ -220,15 +224,36 @@ class OpenCase:
     escalated: bool
 
 
-async def open_cases(db: Database, earliest: datetime, escalate_by: datetime) -> list[OpenCase]:
+@dataclass(frozen=True, slots=True)
+class WatchedCase:
+    case_id: int
+    status: str
+    opened_at: datetime
+    reminded: bool
+
+
+async def watched_cases(
+    db: Database, earliest: datetime, escalate_by: datetime
+) -> list[WatchedCase]:
     """Cases that may have a reminder or an escalation due: not escalated, not resolved, opened
     at or before `earliest` (no deadline comes sooner), and either opened at or before
     `escalate_by` (no escalation comes sooner) or still waiting for their reminder."""
     async with db.read() as conn:
         rows = await (
             await conn.execute(
-                OPEN_CASES_SQL, {"earliest": ts(earliest), "escalate_by": ts(escalate_by)}
+                WATCHED_CASES_SQL, {"earliest": ts(earliest), "escalate_by": ts(escalate_by)}
             )
+        ).fetchall()
+    return [WatchedCase(r[0], r[1], from_ts(r[2]), bool(r[3])) for r in rows]
+
+
+async def open_cases(db: Database, case_ids: list[int]) -> list[OpenCase]:
+    """What a reminder or an escalation says about these cases."""
+    if not case_ids:
+        return []
+    async with db.read() as conn:
+        rows = await (
+            await conn.execute(OPEN_CASES_SQL.format(marks=",".join("?" * len(case_ids))), case_ids)
         ).fetchall()
     return [
         OpenCase(

@@ -467,7 +467,7 @@ ALTER TABLE settings ADD COLUMN source_key TEXT;
 # cost stays flat however large the base grows (tests/test_query_plans.py checks each plan).
 # `tasks_due_at` held every pending timed task, notified or not, and nothing else used it.
 TICK_INDEXES = """
-CREATE INDEX cases_watch ON cases (opened_at, status, reminded_at)
+CREATE INDEX cases_watch ON cases (opened_at, status, reminded_at, escalated_at)
     WHERE escalated_at IS NULL AND status != 'resolved';
 CREATE INDEX contacts_unreachable ON contacts (unreachable_at) WHERE unreachable_at IS NOT NULL;
 DROP INDEX IF EXISTS tasks_due_at;

@@ -16,7 +16,7 @@ from aiogram.types import Update
 
 from domain.planning import offer_offset
 from storage import Database
-from storage.followup import open_cases
+from storage.followup import watched_cases
 from storage.sale import SaleInput, record_sale
 from storage.tasks import close_task
 from storage.timefmt import ts
@@ -289,14 +289,14 @@ async def test_a_case_taken_at_once_is_escalated_once_and_then_left_alone(
     await harness.drain()
     await harness.tap(harness.user(MANAGER_ID, "Пётр"), "ct:1")
     at(harness, 2026, 11, 23, 11, 0)  # the reminder's hour: a taken case gets none
-    assert [c.case_id for c in await open_cases(db, harness.clock(), harness.clock())] == [1]
+    assert [c.case_id for c in await watched_cases(db, harness.clock(), harness.clock())] == [1]
     assert not [m for m in sends(await harness.tick(), MANAGER_ID) if "Случай №1" in m.text]
     at(harness, 2026, 11, 24, 16, 0)  # two working days
     escalation = [m for m in sends(await harness.tick(), OWNER_ID) if "🚨" in m.text]
     assert len(escalation) == 1 and "Ответственный: Пётр Иванов" in escalation[0].text
     # From now on the tick does not read this case at all, and says nothing more about it.
     far = harness.clock() + timedelta(days=365)
-    assert await open_cases(db, far, far) == []
+    assert await watched_cases(db, far, far) == []
     at(harness, 2026, 12, 1, 9, 30)
     later = await harness.tick()
     assert not [m for m in sends(later, OWNER_ID) + sends(later, MANAGER_ID) if "№1" in m.text]

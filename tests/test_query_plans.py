@@ -24,6 +24,7 @@ from storage.followup import (
     OPEN_CASES_SQL,
     TIMED_REMINDERS_SQL,
     UNREACHABLE_SQL,
+    WATCHED_CASES_SQL,
 )
 from storage.outbox import CLAIM_SQL
 from storage.tasks import DUE_TASKS_SQL
@@ -35,7 +36,8 @@ BIG = ("contacts", "cases", "surveys", "tasks", "outbox")
 TICK_QUERIES: dict[str, tuple[str, str]] = {
     "alerts (T1)": (UNALERTED_SQL, "cases_unalerted"),
     "nudges (T2)": (NUDGES_SQL, "surveys_opened_unanswered"),
-    "case deadlines (T3)": (OPEN_CASES_SQL, "cases_watch"),
+    "case deadlines (T3)": (WATCHED_CASES_SQL, "cases_watch"),
+    "case deadline texts (T3)": (OPEN_CASES_SQL.format(marks="?, ?"), "INTEGER PRIMARY KEY"),
     "unreachable (T4)": (UNREACHABLE_SQL, "contacts_unreachable"),
     "timed reminders (T5)": (TIMED_REMINDERS_SQL, "tasks_timed"),
     "outbox claim (T6)": (CLAIM_SQL, "outbox_due"),
@@ -78,7 +80,8 @@ def problems(sql: str, lines: list[str], index: str) -> list[str]:
         big = scan is not None and names.get(scan.group(1), scan.group(1)) in BIG
         if big and f"INDEX {index}" not in line:
             found.append(line)
-    if not any(re.search(rf"USING (?:COVERING )?INDEX {index}\b", line) for line in lines):
+    used = rf"USING (?:COVERING )?INDEX {index}\b|USING {index} \("
+    if not any(re.search(used, line) for line in lines):
         found.append(f"{index} not used")
     return found
 
@@ -119,11 +122,11 @@ async def test_the_check_catches_a_whole_table_scan(tmp_path: Path) -> None:
     conn.execute("DROP INDEX contacts_unreachable")
     lines = plan(conn, UNREACHABLE_SQL)
     assert problems(UNREACHABLE_SQL, lines, "contacts_unreachable")
-    old_deadlines = OPEN_CASES_SQL.replace(
+    old_deadlines = WATCHED_CASES_SQL.replace(
         "k.escalated_at IS NULL AND k.status != 'resolved' AND k.opened_at <= :earliest",
         "k.status != 'resolved' AND (k.reminded_at IS NULL OR k.escalated_at IS NULL)",
     )
-    assert old_deadlines != OPEN_CASES_SQL
+    assert old_deadlines != WATCHED_CASES_SQL
     lines = plan(conn, old_deadlines)
     assert any(line.startswith("SCAN k") for line in lines)
     assert problems(old_deadlines, lines, "cases_watch")
