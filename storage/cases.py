@@ -39,7 +39,7 @@ from domain.cases import (
     Take,
 )
 from storage.db import Database
-from storage.followup import Blocked, may_write_first
+from storage.followup import Blocked, anything, may_write_first
 from storage.outbox import enqueue
 from storage.timefmt import from_ts, ts
 
@@ -171,6 +171,8 @@ async def queue_alerts(
     """
     owners = list(owner_ids)
     queued = 0
+    if not await anything(db, UNALERTED_SQL, ()):
+        return 0
     async with db.transaction() as conn:
         cur = await conn.execute(UNALERTED_SQL)
         for (case_id,) in await cur.fetchall():

@@ -74,6 +74,14 @@ TIMED_REMINDERS_SQL = (
 DIGEST_QUEUED_SQL = "SELECT idem_key FROM outbox WHERE idem_key IN ({marks})"
 
 
+async def anything(db: Database, sql: str, params: Any) -> bool:
+    """Whether a tick's query finds anything, read outside any transaction: most minutes nothing
+    is due, and a plain read is one trip to the connection's thread where BEGIN IMMEDIATE, the
+    read and COMMIT are three (the write transaction then reads again)."""
+    async with db.read() as conn:
+        return await (await conn.execute(sql, params)).fetchone() is not None
+
+
 class Blocked(enum.StrEnum):
     UNLINKED = "unlinked"  # never opened the bot (or was forgotten)
     OPTOUT = "optout"  # said /stop
@@ -178,20 +186,18 @@ async def queue_nudges(
     """
     queued = 0
     due = now - timedelta(hours=after_hours)
+    params = {
+        "due": ts(due),
+        "oldest": ts(due - timedelta(days=NUDGE_WINDOW_DAYS)),
+        "since": ts(now - timedelta(days=min_days)),
+    }
+    if not await anything(db, NUDGES_SQL, params):
+        return 0
     async with db.transaction() as conn:
         # The budget is checked here in SQL too, as a pre-filter: nudges it holds back are looked
         # at again every tick, and one query keeps that cheap (measured in bench/bench_nudges.py);
         # `may_write_first` below stays the rule for what the query lets through.
-        rows = await (
-            await conn.execute(
-                NUDGES_SQL,
-                {
-                    "due": ts(due),
-                    "oldest": ts(due - timedelta(days=NUDGE_WINDOW_DAYS)),
-                    "since": ts(now - timedelta(days=min_days)),
-                },
-            )
-        ).fetchall()
+        rows = await (await conn.execute(NUDGES_SQL, params)).fetchall()
         for survey_id, contact_id, chat_id, language, kind in rows:
             if await may_write_first(conn, contact_id, now, min_days) is not None:
                 continue  # held back by the budget: tried again at a later tick
@@ -328,10 +334,11 @@ async def queue_unreachable_notices(
 ) -> int:
     """Tell a person's manager once that the bot can no longer write to them."""
     queued = 0
+    params = (ts(now - timedelta(days=UNREACHABLE_DAYS)),)
+    if not await anything(db, UNREACHABLE_SQL, params):
+        return 0
     async with db.transaction() as conn:
-        rows = await (
-            await conn.execute(UNREACHABLE_SQL, (ts(now - timedelta(days=UNREACHABLE_DAYS)),))
-        ).fetchall()
+        rows = await (await conn.execute(UNREACHABLE_SQL, params)).fetchall()
         for contact_id, manager_id, name, phone, since, language in rows:
             if await enqueue(
                 conn,
@@ -350,6 +357,8 @@ async def claim_timed_reminders(
 ) -> int:
     """A call-back at an hour, or a snoozed task: remind the manager when its hour comes."""
     queued = 0
+    if not await anything(db, TIMED_REMINDERS_SQL, (ts(now),)):
+        return 0
     async with db.transaction() as conn:
         rows = await (await conn.execute(TIMED_REMINDERS_SQL, (ts(now),))).fetchall()
         for row in rows:
