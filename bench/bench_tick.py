@@ -146,12 +146,14 @@ async def run(path: Path, day: int, ticks: int) -> dict[str, Any]:
         await db.close()
         result["delivered_between"] = _deliver(path, now)
         await db.open()
-        held, wall, queued, holds = [], [], 0, []
+        held, wall, queued, holds, per_tick = [], [], 0, [], []
         for n in range(1, ticks + 1):
             moment[0] = now + timedelta(minutes=n)
             db.held, db.holds = 0.0, 0
             start = time.perf_counter()
-            queued += await followup.tick()
+            queued_now = await followup.tick()
+            queued += queued_now
+            per_tick.append(queued_now)
             wall.append(time.perf_counter() - start)
             held.append(db.held)
             holds.append(db.holds)
@@ -163,6 +165,8 @@ async def run(path: Path, day: int, ticks: int) -> dict[str, Any]:
             tick_wall_ms_worst=round(max(wall) * 1000, 2),
             lock_holds_per_tick=statistics.median(holds),
             queued_in_timed_ticks=queued,
+            # each tick: DB ms and messages queued (a tick with work due costs more)
+            per_tick=[[round(h * 1000, 1), q] for h, q in zip(held, per_tick, strict=True)],
         )
     finally:
         await db.close()

@@ -17,6 +17,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import aiosqlite
 
@@ -33,7 +34,7 @@ from storage.followup import (
     claim_timed_reminders,
     digests_queued,
     open_cases,
-    queue_case_message,
+    queue_case_messages,
     queue_digest,
     queue_nudges,
     queue_unreachable_notices,
@@ -273,7 +274,6 @@ class FollowUp:
     async def queue_case_deadlines(self, now: datetime) -> int:
         cadence = self.settings.cadence
         tz = self.settings.timezone
-        queued = 0
         # A working hour or day is never shorter than a wall-clock one: a case opened after
         # these bounds cannot be due, and the query leaves it out.
         remind_by = now - timedelta(hours=cadence.case_take_hours)
@@ -291,26 +291,32 @@ class FollowUp:
             for w in watched
             if (w.status == "open" and not w.reminded and remind_due(w)) or escalate_due(w)
         ]
-        for case in await open_cases(self.db, due):
+        cases = await open_cases(self.db, due)
+        if not cases:
+            return 0
+        owners = sorted(self.settings.owner_ids)
+        managers = {case.manager_id for case in cases if case.manager_id is not None}
+        languages = await staff_language(self.db, managers | set(owners))
+        # Every message of this minute in one transaction: a minute after downtime may bring
+        # dozens, and each transaction is a turn of the connection a respondent waits behind.
+        items: list[tuple[int, str, list[tuple[int, str, dict[str, Any]]]]] = []
+        for case in cases:
             if (
                 case.status == "open"
                 and not case.reminded
                 and case.manager_id is not None
                 and remind_due(case)
             ):
-                lang = self.lang(
-                    (await staff_language(self.db, [case.manager_id]))[case.manager_id]
-                )
                 body = case_remind_payload(
-                    case.case_id, case.contact_name, case.score, cadence.case_take_hours, lang
+                    case.case_id,
+                    case.contact_name,
+                    case.score,
+                    cadence.case_take_hours,
+                    self.lang(languages[case.manager_id]),
                 )
                 message = (case.manager_id, f"case_remind:{case.case_id}", body)
-                queued += await queue_case_message(
-                    self.db, case.case_id, "reminded_at", [message], now
-                )
+                items.append((case.case_id, "reminded_at", [message]))
             if not case.escalated and escalate_due(case):
-                owners = sorted(self.settings.owner_ids)
-                languages = await staff_language(self.db, owners)
                 messages = [
                     (
                         owner,
@@ -327,10 +333,8 @@ class FollowUp:
                     )
                     for owner in owners
                 ]
-                queued += await queue_case_message(
-                    self.db, case.case_id, "escalated_at", messages, now
-                )
-        return queued
+                items.append((case.case_id, "escalated_at", messages))
+        return await queue_case_messages(self.db, items, now)
 
     async def tick(self) -> int:
         """Everything that may have fallen due; safe to call at any moment, any number of times."""

@@ -277,37 +277,48 @@ async def open_cases(db: Database, case_ids: list[int]) -> list[OpenCase]:
     ]
 
 
-async def queue_case_message(
-    db: Database,
+CaseMessages = tuple[int, str, list[tuple[int, str, dict[str, Any]]]]
+
+
+async def queue_case_messages(db: Database, items: Iterable[CaseMessages], now: datetime) -> int:
+    """Queue cases' reminders and escalations, (case, column, [(chat, idem key, payload)]) each,
+    and mark them, once each, in one transaction."""
+    queued = 0
+    async with db.transaction() as conn:
+        for case_id, column, messages in items:
+            queued += await _queue_case_message(conn, case_id, column, messages, now)
+    return queued
+
+
+async def _queue_case_message(
+    conn: aiosqlite.Connection,
     case_id: int,
     column: str,
     messages: Iterable[tuple[int, str, dict[str, Any]]],
     now: datetime,
 ) -> int:
-    """Queue a case's reminder or escalation (chat, idem key, payload) and mark it, once."""
     assert column in ("reminded_at", "escalated_at")
     # Re-checked here: a case taken (for a reminder) or resolved (for an escalation) since the
     # deadline was computed gets no stale message.
     still = "status = 'open'" if column == "reminded_at" else "status != 'resolved'"
+    cur = await conn.execute(
+        f"UPDATE cases SET {column} = ? WHERE id = ? AND {column} IS NULL AND {still}",
+        (ts(now), case_id),
+    )
+    if cur.rowcount != 1:
+        return 0
     queued = 0
-    async with db.transaction() as conn:
-        cur = await conn.execute(
-            f"UPDATE cases SET {column} = ? WHERE id = ? AND {column} IS NULL AND {still}",
-            (ts(now), case_id),
-        )
-        if cur.rowcount != 1:
-            return 0
-        for chat_id, key, payload in messages:
-            if await enqueue(
-                conn,
-                chat_id=chat_id,
-                purpose="case_deadline",
-                payload=payload,
-                now=now,
-                ref=f"case:{case_id}",
-                idem_key=key,
-            ):
-                queued += 1
+    for chat_id, key, payload in messages:
+        if await enqueue(
+            conn,
+            chat_id=chat_id,
+            purpose="case_deadline",
+            payload=payload,
+            now=now,
+            ref=f"case:{case_id}",
+            idem_key=key,
+        ):
+            queued += 1
     return queued
 
 

@@ -68,7 +68,7 @@ def without_take(markup: InlineKeyboardMarkup | None, case_id: int) -> InlineKey
 def case_remind_payload(
     case_id: int, name: str | None, score: int | None, hours: int, lang: str
 ) -> dict[str, Any]:
-    """Only an open case is reminded of (storage.followup.queue_case_message re-checks it)."""
+    """Only an open case is reminded of (storage.followup.queue_case_messages re-checks it)."""
     text = t(
         lang, "case.remind", case_id=case_id, name=name or "—", score=score or "—", hours=hours
     )
