@@ -107,15 +107,15 @@ def _steady_state(path: Path, now: datetime) -> dict[str, int]:
     }
 
 
-def _deliver(path: Path, now: datetime) -> int:
-    conn = sqlite3.connect(path)
-    with conn:
-        sent = conn.execute(
+async def _deliver(db: Database, now: datetime) -> int:
+    """What the sender would have done by the next minute: every queued message went out.
+    Through the same connection, so its page cache stays as warm as a running bot's."""
+    async with db.transaction() as conn:
+        cur = await conn.execute(
             "UPDATE outbox SET status = 'sent', sent_at = ? WHERE status IN ('pending', 'claimed')",
             (ts(now),),
-        ).rowcount
-    conn.close()
-    return sent
+        )
+        return cur.rowcount
 
 
 async def run(path: Path, day: int, ticks: int) -> dict[str, Any]:
@@ -143,9 +143,11 @@ async def run(path: Path, day: int, ticks: int) -> dict[str, Any]:
         result["first_tick_s"] = round(time.perf_counter() - start, 2)
         result["first_tick_db_s"] = round(db.held, 2)
         result["first_tick_queued"] = first
-        await db.close()
-        result["delivered_between"] = _deliver(path, now)
-        await db.open()
+        result["delivered_between"] = await _deliver(db, now)
+        # The preparation wrote hundreds of thousands of rows: their checkpoint would land on
+        # the first timed tick's COMMIT. A running bot checkpoints as it goes.
+        async with db.read() as conn:
+            await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         held, wall, queued, holds, per_tick = [], [], 0, [], []
         for n in range(1, ticks + 1):
             moment[0] = now + timedelta(minutes=n)
