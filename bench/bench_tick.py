@@ -16,12 +16,13 @@ Target (issue 13): at most 20 ms of database time per tick at 1,000,000 contacts
 Measured 29.11.2026 on the 2-core development machine shared with other sessions (load 9-11),
 `nice -n 10`, 20 ticks, day 4 (Tuesday 24.11, 13:00 Moscow):
 
-| base | code | DB ms per tick, median / worst | upgrade |
-|---|---|---|---|
-| 1,000,000 contacts (copy of the 1M bench file, schema 10) | before issue 13 (c0ff6a5), 5 ticks | 5,251 / 5,546 | — |
-| same, fresh copy (its pages not in the OS cache) | after | 2.8 / 153 (first tick: 5 reminders read from disk; the next worst 13) | 9.3-16.8 s |
-| same file again, day 5 | after | 8.5 / 72 (load spikes; alone: 4.9 / 6.9) | — |
-| 100,000 contacts (`bench.generate --contacts 100000 --answers 300000`) | after | 1.3 / 13.3 | — |
+- 1,000,000 contacts (a copy of the 1M bench file, schema 10), code before issue 13 (c0ff6a5),
+  5 ticks: 5,251 ms median, 5,546 worst.
+- The same, after, on a fresh copy (its pages not in the OS cache): 2.8 ms median, 153 worst
+  (the first tick: 5 reminders read from disk; the next worst 13). The upgrade: 9.3-16.8 s.
+- The same file again, day 5: 8.5 / 72 under load spikes; alone in a quiet minute 4.9 / 6.9.
+- 100,000 contacts (`bench.generate --contacts 100000 --answers 300000`): 1.3 ms median,
+  13.3 worst.
 """
 
 from __future__ import annotations
