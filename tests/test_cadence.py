@@ -243,6 +243,23 @@ async def test_one_gentle_nudge_for_an_unfinished_survey(harness: Harness, db: D
     assert "чтобы в следующий раз вы поставили 10" in replies(sent)[0]
 
 
+@pytest.mark.parametrize(("away_days", "nudged"), [(3, True), (16, False)])
+async def test_a_nudge_held_back_longer_than_two_weeks_is_dropped(
+    harness: Harness, db: Database, away_days: int, nudged: bool
+) -> None:
+    """A person who said /stop and comes back with /start gets the nudge of their unfinished
+    survey, unless it is two weeks late (and the tick stops reading that survey)."""
+    anna = Respondent(harness)
+    await anna.open(await setup_sale(harness, db))
+    await anna.tap("8")
+    await anna.send("/stop")
+    harness.clock.advance(days=away_days)
+    assert sends(await harness.tick(), CLIENT_ID) == []
+    await anna.send("/start")
+    nudge = [m for m in sends(await harness.tick(), CLIENT_ID) if "минутку" in m.text]
+    assert len(nudge) == (1 if nudged else 0)
+
+
 async def test_stop_means_no_nudge(harness: Harness, db: Database) -> None:
     payload = await setup_sale(harness, db)
     anna = Respondent(harness)
