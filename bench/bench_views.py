@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import handlers  # noqa: F401  (first, as the bot imports it)
+from bench.figures_hook import rebuild, rebuild_function
 from domain.settings import Settings
 from handlers.comments import render as render_comments
 from handlers.owner import _managers_view, build_nps
@@ -135,46 +136,34 @@ async def comments_page(
     return view, walk, how
 
 
-def _figures() -> Any:
-    try:
-        from storage import figures  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return figures
-
-
 async def figures_rows(db: Database) -> list[Row]:
-    """The per-day figures' rebuild, and whether their sums equal the raw counts."""
-    figures = _figures()
-    if figures is None or not hasattr(figures, "rebuild_figures"):
+    """Whether the per-day figures' sums equal the raw counts (as kept so far, then after a
+    rebuild), and how long the rebuild takes."""
+    fn = rebuild_function()
+    if fn is None:
         return [("figures rebuild: absent (storage/figures.py not on this branch)", 0, 0, 0)]
-    rows: list[Row] = []
-    rebuild = figures.rebuild_figures
+    rows = await agree_rows(db, "as kept")
     start = time.perf_counter()
-    async with db.transaction() as conn:
-        result = rebuild(conn)
-        if inspect.isawaitable(result):
-            await result
-    rows.append(
-        (
-            "figures rebuilt from the raw rows (once, holds the writer)",
-            time.perf_counter() - start,
-            0,
-            0,
-        )
-    )
+    await rebuild(fn, db)
+    took = time.perf_counter() - start
+    rows.append(("figures rebuilt from the raw rows (once, holds the writer)", took, 0, 0))
+    rows.extend(await agree_rows(db, "after the rebuild"))
+    return rows
+
+
+async def agree_rows(db: Database, when: str) -> list[Row]:
+    rows: list[Row] = []
     async with db.read() as conn:
         for name, sums, raw in AGREE:
             try:
                 got = await (await conn.execute(sums)).fetchone()
                 want = await (await conn.execute(raw)).fetchone()
             except Exception as exc:  # a table or column named differently than planned
-                rows.append((f"agree check, {name}: not run ({exc})", 0, 0, 0))
+                rows.append((f"agree check, {name}, {when}: not run ({exc})", 0, 0, 0))
                 continue
-            verdict = (
-                "equal" if tuple(got) == tuple(want) else f"DIFFER {tuple(got)} != {tuple(want)}"
-            )
-            rows.append((f"agree check, {name}: {verdict}", 0, 0, 0))
+            same = tuple(got) == tuple(want)
+            verdict = "equal" if same else f"DIFFER {tuple(got)} != {tuple(want)}"
+            rows.append((f"agree check, {name}, {when}: {verdict}", 0, 0, 0))
     return rows
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import inspect
 import math
 import random
 import sqlite3
@@ -39,6 +38,7 @@ from typing import Any
 
 import aiosqlite
 
+from bench.figures_hook import rebuild, rebuild_function, rebuild_on, wants_database
 from storage import Database
 from storage.migrations import MIGRATIONS, V10_SOURCE_KEYS, apply_migrations, reconciled_plan
 
@@ -166,10 +166,10 @@ def build(
         with phase(f"upgrade to schema {target} (later migrations on the full file)", times):
             asyncio.run(upgrade(path, target))
     if target == len(MIGRATIONS):
-        rebuild = figures_rebuild()
-        if rebuild is not None:
+        rebuild_figures = rebuild_function()
+        if rebuild_figures is not None:
             with phase("figures rebuilt from the raw rows", times):
-                asyncio.run(run_on_file(path, rebuild))
+                asyncio.run(run_rebuild(path, rebuild_figures))
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA cache_size = -1000000")
     with phase("ANALYZE", times):
@@ -182,15 +182,6 @@ def build(
     counts["seconds"] = time.perf_counter() - t0
     counts.update({f"phase {k}": v for k, v in times.items()})
     return counts
-
-
-def figures_rebuild() -> Callable[..., Any] | None:
-    """`storage.figures.rebuild_figures`, once that part of the project exists."""
-    try:
-        from storage import figures  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return getattr(figures, "rebuild_figures", None)
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
@@ -214,18 +205,18 @@ async def upgrade(path: Path, target: int) -> None:
         await conn.close()
 
 
-async def run_on_file(path: Path, fn: Callable[..., Any]) -> None:
-    """Call a storage function that takes a connection (async or not) on the file."""
-    if not inspect.iscoroutinefunction(fn):
-        with sqlite3.connect(path) as sync:
-            fn(sync)
+async def run_rebuild(path: Path, fn: Callable[..., Any]) -> None:
+    if wants_database(fn):
+        db = Database(path)
+        await db.open()
+        try:
+            await rebuild(fn, db)
+        finally:
+            await db.close()
         return
     conn = await _connect(path)
     try:
-        await conn.execute("BEGIN")
-        await fn(conn)
-        if conn.in_transaction:
-            await conn.execute("COMMIT")
+        await rebuild_on(fn, conn)
     finally:
         await conn.close()
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
+import storage
 from bench import generate
 from storage import Database
 from storage.migrations import MIGRATIONS, reconciled_plan
@@ -113,3 +116,23 @@ def test_before_planner_makes_the_older_schema(tmp_path: Path) -> None:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(tasks)")}
         assert "lapses_on" not in columns
         assert conn.execute("SELECT count(*) FROM tasks").fetchone()[0] > 100
+
+
+def test_the_figures_are_rebuilt_from_the_generated_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With per-day figures in the project (storage.figures), the generator rebuilds them after
+    the rows are in: here a stand-in rebuild that counts the links."""
+    figures = types.ModuleType("storage.figures")
+
+    async def rebuild_figures(conn: aiosqlite.Connection) -> None:
+        await conn.execute("DROP TABLE IF EXISTS bench_links")
+        await conn.execute("CREATE TABLE bench_links AS SELECT count(*) AS n FROM surveys")
+
+    figures.rebuild_figures = rebuild_figures  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "storage.figures", figures)
+    monkeypatch.setattr(storage, "figures", figures, raising=False)
+    path = tmp_path / "bench.sqlite3"
+    result = generate.build(path, contacts=300, answers=600, managers=3, seed=5)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT n FROM bench_links").fetchone()[0] == result["links"] > 600
