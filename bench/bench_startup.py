@@ -1,15 +1,16 @@
 """How long `python -m bot` takes to start, and how much memory it holds idle, at several commits.
 
     python -m bench.bench_startup                       # this tree
-    python -m bench.bench_startup --at a7bca5d --at .   # before the lazy imports, and this tree
+    python -m bench.bench_startup --at a7bca5d --at .   # before the lazy imports (dd8301d), and now
 
 Each run starts the real process, as a company would, against the fake Bot API of this tree
-(tests/fakes/bot_api.py) with a fresh database in a temp folder: the time from the spawn to the
-first `getUpdates` (imports, migrations, the commands menu, the scheduler), then the process's
-VmRSS after 10 s idle, and whether matplotlib's compiled modules are mapped. Median of 5 runs
-(`--runs`). Another commit is checked out into a temporary detached worktree and run with this
-tree's virtualenv on its PYTHONPATH (its runtime dependencies must be the same; the lazy imports
-changed none); the worktree is removed afterwards.
+(tests/fakes/bot_api.py) with a fresh database in a temp folder, and reads: the time from the
+spawn to the first `getUpdates` (imports, migrations, the commands menu, the scheduler); the CPU
+time the process used for it (which a loaded machine inflates less than the wall time); its VmRSS
+after 10 s idle; whether matplotlib's compiled modules are mapped. Median of 5 runs (`--runs`).
+Another commit is checked out into a temporary detached worktree and run with this tree's
+virtualenv on its PYTHONPATH (its runtime dependencies must be the same; the lazy imports changed
+none); the worktree is removed afterwards.
 """
 
 from __future__ import annotations
@@ -43,11 +44,17 @@ def vm_rss_mib(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far (robust to a loaded machine, unlike wall)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def maps_matplotlib(pid: int) -> bool:
     return "/matplotlib/" in Path(f"/proc/{pid}/maps").read_text()
 
 
-async def one_run(tree: Path) -> tuple[float, float, bool]:
+async def one_run(tree: Path) -> tuple[float, float, bool, float]:
     api = FakeBotAPI(TOKEN)
     await api.start()
     try:
@@ -74,6 +81,7 @@ async def one_run(tree: Path) -> tuple[float, float, bool]:
             try:
                 await api.wait_calls("getUpdates", 1, timeout=120)
                 ready = time.perf_counter() - start
+                cpu = cpu_seconds(proc.pid)
                 await asyncio.sleep(IDLE)
                 rss = vm_rss_mib(proc.pid)
                 plots = maps_matplotlib(proc.pid)
@@ -86,7 +94,7 @@ async def one_run(tree: Path) -> tuple[float, float, bool]:
                     await proc.wait()
     finally:
         await api.stop()
-    return ready, rss, plots
+    return ready, rss, plots, cpu
 
 
 def compile_all(tree: Path) -> None:
@@ -130,7 +138,9 @@ def checkout(rev: str) -> Iterator[tuple[Path, str]]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-async def measure(revs: list[str], runs: int) -> list[tuple[str, list[tuple[float, float, bool]]]]:
+async def measure(
+    revs: list[str], runs: int
+) -> list[tuple[str, list[tuple[float, float, bool, float]]]]:
     results = []
     for rev in revs:
         with checkout(rev) as (tree, label):
@@ -138,7 +148,8 @@ async def measure(revs: list[str], runs: int) -> list[tuple[str, list[tuple[floa
             for i in range(runs):
                 sample = await one_run(tree)
                 print(
-                    f"  {label} run {i + 1}: first getUpdates after {sample[0]:.2f} s, "
+                    f"  {label} run {i + 1}: first getUpdates after {sample[0]:.2f} s "
+                    f"({sample[3]:.2f} s CPU), "
                     f"VmRSS {sample[1]:.0f} MiB, matplotlib mapped: {sample[2]}",
                     flush=True,
                 )
@@ -154,13 +165,18 @@ def main() -> None:
     args = parser.parse_args()
     results = asyncio.run(measure(args.at or ["."], args.runs))
     print(f"\nmedian of {args.runs} runs, VmRSS after {IDLE:.0f} s idle")
-    print("| commit | to the first getUpdates, s (range) | idle VmRSS, MiB (range) | matplotlib |")
-    print("|---|---:|---:|---|")
+    print(
+        "| commit | to the first getUpdates, s (range) | its CPU time, s | "
+        "idle VmRSS, MiB (range) | matplotlib |"
+    )
+    print("|---|---:|---:|---:|---|")
     for label, samples in results:
         ready = [s[0] for s in samples]
         rss = [s[1] for s in samples]
+        cpu = statistics.median(s[3] for s in samples)
         print(
             f"| {label} | {statistics.median(ready):.2f} ({min(ready):.2f}–{max(ready):.2f}) | "
+            f"{cpu:.2f} | "
             f"{statistics.median(rss):.0f} ({min(rss):.0f}–{max(rss):.0f}) | "
             f"{'loaded' if any(s[2] for s in samples) else 'not loaded'} |"
         )

@@ -162,8 +162,18 @@ def build(
         if kind == "trigger":
             conn.execute(sql)
     conn.close()
-    if target > DATA_SCHEMA:
-        with phase(f"upgrade to schema {target} (later migrations on the full file)", times):
+    finish(path, target, times)
+    counts["seconds"] = time.perf_counter() - t0
+    counts.update({f"phase {k}": v for k, v in times.items()})
+    return counts
+
+
+def finish(path: Path, target: int, times: dict[str, float]) -> None:
+    """Run the migrations the file lacks, rebuild the figures, ANALYZE, switch to WAL."""
+    with sqlite3.connect(path) as conn:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if target > version:
+        with phase(f"upgrade {version} → {target} (later migrations on the full file)", times):
             asyncio.run(upgrade(path, target))
     if target == len(MIGRATIONS):
         rebuild_figures = rebuild_function()
@@ -178,10 +188,13 @@ def build(
     conn.close()
     if target == len(MIGRATIONS):
         with phase("first open by the bot's Database", times):
-            asyncio.run(migrate(target))
-    counts["seconds"] = time.perf_counter() - t0
-    counts.update({f"phase {k}": v for k, v in times.items()})
-    return counts
+            asyncio.run(open_once(path))
+
+
+async def open_once(path: Path) -> None:
+    db = Database(path)
+    await db.open()
+    await db.close()
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
@@ -468,7 +481,17 @@ def main() -> None:
         action="store_true",
         help="the schema before the planner's migration (to time that upgrade)",
     )
+    parser.add_argument(
+        "--upgrade",
+        action="store_true",
+        help="bring an existing generated file up to this code's schema instead (timed)",
+    )
     args = parser.parse_args()
+    if args.upgrade:
+        start = time.perf_counter()
+        finish(args.path, len(MIGRATIONS), {})
+        print(f"{args.path}: upgraded in {time.perf_counter() - start:.1f} s")
+        return
     if args.before_planner:
         args.schema = MIGRATIONS.index(reconciled_plan)
     result = build(args.path, args.contacts, args.answers, args.managers, args.seed, args.schema)
