@@ -345,9 +345,10 @@ def main() -> None:
     path = args.path or Path(f"data/bench-{args.size}.sqlite3")
     if args.path is None:
         ensure_file(path, args.size)
-    with sqlite3.connect(path) as conn:
-        contacts = conn.execute("SELECT count(*) FROM contacts").fetchone()[0]
-        answers = conn.execute("SELECT count(*) FROM surveys WHERE score IS NOT NULL").fetchone()[0]
+    conn = sqlite3.connect(path)
+    contacts = conn.execute("SELECT count(*) FROM contacts").fetchone()[0]
+    answers = conn.execute("SELECT count(*) FROM surveys WHERE score IS NOT NULL").fetchone()[0]
+    conn.close()
     results = asyncio.run(run(path, args.planning))
     print(f"\n{contacts:,} contacts, {answers:,} answers; median and worst of {REPEAT} runs")
     print("| view | median, ms | worst, ms | target, ms |")

@@ -170,8 +170,9 @@ def build(
 
 def finish(path: Path, target: int, times: dict[str, float]) -> None:
     """Run the migrations the file lacks, rebuild the figures, ANALYZE, switch to WAL."""
-    with sqlite3.connect(path) as conn:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    conn = sqlite3.connect(path)
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    conn.close()
     if target > version:
         with phase(f"upgrade {version} → {target} (later migrations on the full file)", times):
             asyncio.run(upgrade(path, target))
