@@ -198,9 +198,9 @@ async def open_once(path: Path) -> None:
     await db.close()
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
+async def _connect(path: Path, journal: str = "OFF") -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
-    for pragma in ("journal_mode = OFF", "synchronous = OFF", "cache_size = -1000000"):
+    for pragma in (f"journal_mode = {journal}", "synchronous = OFF", "cache_size = -1000000"):
         await conn.execute(f"PRAGMA {pragma}")
     await conn.execute("PRAGMA temp_store = MEMORY")
     from storage import db as storage_db
@@ -212,11 +212,18 @@ async def _connect(path: Path) -> aiosqlite.Connection:
 
 
 async def upgrade(path: Path, target: int) -> None:
-    conn = await _connect(path)
+    """The later migrations on a fast connection (journal in memory, so a failed step still rolls
+    back); one that needs a function only the bot's `Database` registers is left to it."""
+    conn = await _connect(path, journal="MEMORY")
     try:
         await apply_migrations(conn, target)
+    except sqlite3.OperationalError as exc:
+        print(f"  (the rest of the upgrade runs through the bot's Database: {exc})", flush=True)
+    else:
+        return
     finally:
         await conn.close()
+    await open_once(path)
 
 
 async def run_rebuild(path: Path, fn: Callable[..., Any]) -> None:
