@@ -334,13 +334,13 @@ def ensure_file(path: Path, size: str) -> None:
 
 
 def main() -> None:
+    global REPEAT
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("path", type=Path, nargs="?", default=None)
     parser.add_argument("--size", choices=sorted(SIZES), default="100k")
     parser.add_argument("--planning", action="store_true", help="also time daily planning")
     parser.add_argument("--repeat", type=int, default=REPEAT, help="timed runs after a warm-up")
     args = parser.parse_args()
-    global REPEAT
     REPEAT = args.repeat
     path = args.path or Path(f"data/bench-{args.size}.sqlite3")
     if args.path is None:
