@@ -189,7 +189,10 @@ AGREE = [
 ]
 
 
-async def run(path: Path, planning: bool) -> list[Row]:
+async def run(path: Path, planning: bool, only: list[str] | None = None) -> list[Row]:
+    def wanted(name: str) -> bool:
+        return not only or any(word in name for word in only)
+
     settings = Settings(bot_token=TOKEN, database_path=path)
     db = Database(path)
     await db.open()
@@ -266,6 +269,8 @@ async def run(path: Path, planning: bool) -> list[Row]:
         ("/today for a manager", lambda: due_tasks(db, MANAGER, NOW.date(), NOW), VIEW_TARGET),
     ]
     for name, fn, target in views:
+        if not wanted(name):
+            continue
         try:
             median, worst = await timed(fn)
         except Exception as exc:
@@ -275,7 +280,7 @@ async def run(path: Path, planning: bool) -> list[Row]:
         print(f"  {name}: {median * 1000:.0f} / {worst * 1000:.0f} ms", flush=True)
         results.append((name, median, worst, target))
 
-    for category in ("detractor", "all"):
+    for category in ("detractor", "all") if wanted("/comments, page 50") else ():
         try:
             view, walk, how = await comments_page(db, settings, category, 50)
         except Exception as exc:
@@ -290,7 +295,8 @@ async def run(path: Path, planning: bool) -> list[Row]:
             (f"/comments, {category} answers, page 50 by {how}", median, worst, VIEW_TARGET)
         )
         results.append(("  … the 49 taps to get there, in all", walk, 0, 0))
-    results.extend(await figures_rows(db))
+    if wanted("figures"):
+        results.extend(await figures_rows(db))
     await db.close()
 
     if planning:
@@ -339,6 +345,9 @@ def main() -> None:
     parser.add_argument("path", type=Path, nargs="?", default=None)
     parser.add_argument("--size", choices=sorted(SIZES), default="100k")
     parser.add_argument("--planning", action="store_true", help="also time daily planning")
+    parser.add_argument(
+        "--only", action="append", help="only the views whose name contains this (repeatable)"
+    )
     parser.add_argument("--repeat", type=int, default=REPEAT, help="timed runs after a warm-up")
     args = parser.parse_args()
     REPEAT = args.repeat
@@ -349,7 +358,7 @@ def main() -> None:
     contacts = conn.execute("SELECT count(*) FROM contacts").fetchone()[0]
     answers = conn.execute("SELECT count(*) FROM surveys WHERE score IS NOT NULL").fetchone()[0]
     conn.close()
-    results = asyncio.run(run(path, args.planning))
+    results = asyncio.run(run(path, args.planning, args.only))
     print(f"\n{contacts:,} contacts, {answers:,} answers; median and worst of {REPEAT} runs")
     print("| view | median, ms | worst, ms | target, ms |")
     print("|---|---:|---:|---:|")
