@@ -69,6 +69,9 @@ async def timed(fn: Callable[[], Awaitable[Any]]) -> tuple[float, float]:
     return statistics.median(runs), max(runs)
 
 
+ALIASES = {"number": "page"}  # a render parameter named differently from the callback field
+
+
 def _call_with(fn: Callable[..., Any], given: dict[str, Any], view: object) -> Any:
     """Call a handler's render with what it asks for: known objects by name, the rest from the
     callback data's fields (or the callback data itself), so the bench follows a new signature."""
@@ -78,6 +81,8 @@ def _call_with(fn: Callable[..., Any], given: dict[str, Any], view: object) -> A
             kwargs[name] = given[name]
         elif hasattr(view, name):
             kwargs[name] = getattr(view, name)
+        elif name in ALIASES and hasattr(view, ALIASES[name]):
+            kwargs[name] = getattr(view, ALIASES[name])
         elif param.default is inspect.Parameter.empty:
             kwargs[name] = view
     return fn(**kwargs)
@@ -132,6 +137,8 @@ async def comments_page(
             raise RuntimeError(f"no 'next' button after {view.pack()}")
         view = following
     walk = time.perf_counter() - start
+    if getattr(view, "page", pages - 1) != pages - 1:
+        raise RuntimeError(f"the walk ended on {view.pack()}, not page {pages}")
     how = "keyset (anchor)" if "anchor" in CommentsView.model_fields else "offset"
     return view, walk, how
 
