@@ -5,7 +5,7 @@ TEXTS: dict[str, str] = {
     "plan.title": "📋 План на {date}: {count}",
     "plan.title_empty": "📋 План на {date}",
     "plan.more": "… и ещё {count} — нажмите ▶, чтобы увидеть их.",
-    "plural.task": "дело|дела|дел",
+    "plural.task": "дело|дела|дел|дела",
     "plan.kind.meet": "Срочно встретиться",
     "plan.kind.call_back": "Перезвонить",
     "plan.kind.call": "Звонки после покупки",
