@@ -70,9 +70,12 @@ class _Number:
     def __format__(self, spec: str) -> str:
         if spec and "|" not in spec:
             return format(self.value, spec)
-        shown = str(self.value)
-        if self.lang == "ru":
-            shown = shown.replace(".", ",")
+        if isinstance(self.value, Decimal):
+            shown = str(self.value).replace(".", "," if self.lang == "ru" else ".")
+        elif spec:  # a counted number is grouped: "12 345 строк", "12,345 rows"
+            shown = f"{self.value:,}".replace(",", "\u00a0" if self.lang == "ru" else ",")
+        else:
+            shown = str(self.value)
         return f"{shown} {form(self.lang, self.value, spec)}" if spec else shown
 
 
