@@ -5,8 +5,8 @@ Russian one|few|many|other ("день|дня|дней|дня": 1 день, 2 д�
 one|other ("day|days"). The rules are hand-written from CLDR (unicode.org, plurals.xml) rather
 than loaded from Babel at run time: Babel's `Locale.plural_form` for ru and en costs +9.4 MiB of
 peak RSS and 0.2 s of start-up (measured at load 8) for two short rules. `tests/test_plurals.py`
-checks these rules against Babel
-for 0–10,000 and for fractions, so they cannot drift from CLDR unnoticed.
+checks these rules against Babel for 0–10,000 and for fractions, so they cannot drift from CLDR
+unnoticed.
 
 A count is an `int` or a `Decimal` as it is shown: CLDR decides by the visible digits, so
 `Decimal("2.0")` ("2,0 дня") is "other" like 1.5, and `int` 2 is "few" ("2 дня").
