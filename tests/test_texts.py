@@ -192,7 +192,7 @@ NUMBER_FIELDS = {
     "length", "limit", "low", "max", "merged", "min", "missed", "n", "name_max", "name_min",
     "notes", "opened", "org_max", "overdue", "p", "page", "pages", "product_max", "product_min",
     "purchases", "resolved", "row", "rows", "score", "sent", "shown", "size", "total", "value",
-    "parts", "part", "seconds", "minutes",
+    "parts", "part", "seconds", "minutes", "more", "number",
 }  # fmt: skip
 # Words that read right after any number: "2 из 10", "до 5", "1 of 3", "3 more", "20 МБ".
 INVARIANT_AFTER = {
