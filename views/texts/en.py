@@ -75,7 +75,7 @@ TEXTS: dict[str, str] = {
     "managers.btn_reactivate": "✅ Restore: {name}",
     "managers.deactivated": "{name}: access removed.",
     "managers.reactivated": "{name}: access restored.",
-    "managers.more": "…and {count} more (shown: {shown}).",
+    "managers.more": "…and {count} more; listed: {shown}.",
     "manager.access_removed": "The owner has removed your manager access to {company}'s bot.",
     "manager.access_restored": (
         "The owner has restored your manager access to {company}'s bot. /help — what the bot "

@@ -76,7 +76,7 @@ TEXTS: dict[str, str] = {
     "managers.btn_reactivate": "✅ Вернуть: {name}",
     "managers.deactivated": "{name}: доступ отключён.",
     "managers.reactivated": "{name}: доступ возвращён.",
-    "managers.more": "…и ещё {count} (показано: {shown}).",
+    "managers.more": "…и ещё {count}; в списке: {shown}.",
     "manager.access_removed": (
         "Руководитель отключил ваш доступ менеджера в боте компании «{company}»."
     ),
