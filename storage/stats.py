@@ -47,7 +47,7 @@ async def nps_counts(db: Database, filters: Filters) -> NpsCounts:
     """Answers scored in the period, and links created in it (the invited)."""
     answered_where, answered_params = filters.where("scored_at")
     invited_where, invited_params = filters.where("created_at")
-    async with db.read() as conn:
+    async with db.report() as conn:
         row = await (
             await conn.execute(
                 "SELECT sum(score >= 9), sum(score BETWEEN 7 AND 8), sum(score <= 6) "
@@ -88,7 +88,7 @@ async def median_hours_to_answer(db: Database, filters: Filters) -> float | None
     every answer into Python."""
     where, params = filters.where("scored_at")
     hours = "answer_seconds / 3600.0"
-    async with db.read() as conn:
+    async with db.report() as conn:
         total = (
             await (
                 await conn.execute(
@@ -134,7 +134,7 @@ async def manager_rows(
     manager)."""
     since = ts(start) if start else "0000"
     until = ts(end)
-    async with db.read() as conn:
+    async with db.report() as conn:
         staff = await (
             await conn.execute(
                 "SELECT user_id, full_name, active FROM staff WHERE role = 'manager' "
@@ -173,10 +173,7 @@ async def manager_rows(
             (since, until),
         )
         cases = await grouped(
-            "SELECT coalesce(s.manager_id, c.manager_id), count(*) FROM cases k "
-            "LEFT JOIN surveys s ON s.id = k.survey_id JOIN contacts c ON c.id = k.contact_id "
-            "WHERE k.status != 'resolved' GROUP BY 1",
-            (),
+            "SELECT manager_id, count(*) FROM cases WHERE status != 'resolved' GROUP BY 1", ()
         )
     out = []
     for user_id, name, active in staff:
@@ -236,7 +233,7 @@ async def latest_comments(
     if kind is not None:
         where += " AND s.kind = ?"
         params.append(kind)
-    async with db.read() as conn:
+    async with db.report() as conn:
         total = (
             await (
                 await conn.execute(f"SELECT count(*) FROM surveys s WHERE {where}", params)
@@ -275,14 +272,14 @@ async def case_stats(
     """Cases opened in [since, until) (None: unbounded), of any source (survey or call), of one
     kind of person and one manager (None: all).
 
-    A case has no kind or manager of its own: it takes its survey's, or its contact's for a call
-    case (the rule manager_rows uses), so the /nps slice and its cases are the same people.
-    Counted and the median taken in SQLite (count, then the middle one or two by OFFSET):
-    tens of thousands of cases never travel into Python."""
+    A case carries the kind and manager it was opened for (its survey's, or its contact's for a
+    call case), so the /nps slice and its cases are the same people. Counted and the median taken
+    in SQLite (count, then the middle one or two by OFFSET on `resolve_seconds`): tens of
+    thousands of cases never travel into Python."""
     where = (
-        "(:since IS NULL OR k.opened_at >= :since) AND (:until IS NULL OR k.opened_at < :until)"
-        " AND (:kind IS NULL OR coalesce(s.kind, c.kind) = :kind)"
-        " AND (:manager IS NULL OR coalesce(s.manager_id, c.manager_id) = :manager)"
+        "(:since IS NULL OR opened_at >= :since) AND (:until IS NULL OR opened_at < :until)"
+        " AND (:kind IS NULL OR kind = :kind)"
+        " AND (:manager IS NULL OR manager_id = :manager)"
     )
     params = {
         "since": ts(since) if since else None,
@@ -290,27 +287,19 @@ async def case_stats(
         "kind": kind,
         "manager": manager_id,
     }
-    source = (
-        "FROM cases k LEFT JOIN surveys s ON s.id = k.survey_id "
-        "JOIN contacts c ON c.id = k.contact_id"
-    )
-    resolved_where = f"{where} AND k.status = 'resolved' AND k.resolved_at IS NOT NULL"
-    async with db.read() as conn:
+    async with db.report() as conn:
         opened, resolved = await (
             await conn.execute(
-                "SELECT count(*), "
-                "coalesce(sum(k.status = 'resolved' AND k.resolved_at IS NOT NULL), 0) "
-                f"{source} WHERE {where}",
-                params,
+                f"SELECT count(*), count(resolve_seconds) FROM cases WHERE {where}", params
             )
         ).fetchone()
         hours: list[float] = []
         if resolved:
             rows = await (
                 await conn.execute(
-                    "SELECT (strftime('%s', k.resolved_at) - strftime('%s', k.opened_at)) "
-                    "/ 3600.0 AS h "
-                    f"{source} WHERE {resolved_where} ORDER BY h LIMIT :take OFFSET :skip",
+                    "SELECT resolve_seconds / 3600.0 FROM cases "
+                    f"WHERE resolve_seconds IS NOT NULL AND {where} "
+                    "ORDER BY resolve_seconds LIMIT :take OFFSET :skip",
                     {**params, "take": 2 - resolved % 2, "skip": (resolved - 1) // 2},
                 )
             ).fetchall()
