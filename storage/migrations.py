@@ -495,6 +495,27 @@ BEGIN
 END;
 """
 
+# /comments pages by key (storage/comments.py): each (category, kind) pair of answers with a reason
+# is one range of this index, newest last, so a page is a short walk from its anchor at any depth.
+# The category is the expression storage/comments.py queries: 0 detractor, 1 passive, 2 promoter.
+COMMENTS_BY_KEY = """
+CREATE INDEX surveys_comments ON surveys (((score >= 7) + (score >= 9)), kind, scored_at)
+    WHERE reason IS NOT NULL;
+"""
+
+# Reasons are stored whole now (storage/surveys.py record_reason); before, an answer kept the first
+# 1,000 characters and the whole text went to the contact's comments, written in the same
+# transaction with the same time as `reason_at`. Those cut answers get their text back from there.
+_WHOLE_REASON = """
+SELECT m.text FROM comments m WHERE m.contact_id = surveys.contact_id AND m.source = 'survey'
+AND m.created_at = surveys.reason_at AND length(m.text) > 1000
+AND substr(m.text, 1, 1000) = surveys.reason ORDER BY m.id LIMIT 1
+"""
+RESTORED_REASONS = f"""
+UPDATE surveys SET reason = ({_WHOLE_REASON})
+WHERE length(reason) = 1000 AND EXISTS ({_WHOLE_REASON});
+"""
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -509,6 +530,8 @@ MIGRATIONS: list[Migration] = [
     V9_EXPORT_RUNS,
     V10_SOURCE_KEYS,
     V_CASE_SLICES,
+    COMMENTS_BY_KEY,
+    RESTORED_REASONS,
 ]
 
 

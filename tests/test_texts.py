@@ -135,7 +135,6 @@ COUNTED: dict[str, dict[str, tuple[str | None, str | None]]] = {
     "sale.org_invalid": {"org_max": CHARS_GEN},
     "sale.ask_product": {"product_max": CHARS_GEN},
     "sale.product_invalid": {"product_max": CHARS_GEN},
-    "survey.reason_too_long": {"limit": ("знака|знаков|знаков|знака", "character|characters")},
     "cases.age_hours": {"hours": HOURS},
     "cases.age_days": {"days": DAYS, "hours": HOURS},
     "cases.card_reopened": {"count": TIMES},
@@ -183,7 +182,10 @@ COUNTED: dict[str, dict[str, tuple[str | None, str | None]]] = {
     "settings.bad.company_long": {"length": CHARS},
 }
 # Form sets kept under their own key, for `plural()`: "21 дело" in the day plan's title.
-PLURAL_KEYS = {"plural.task": ("дело|дела|дел|дела", "task|tasks")}
+PLURAL_KEYS = {
+    "plural.task": ("дело|дела|дел|дела", "task|tasks"),
+    "plural.char": ("знак|знака|знаков|знака", "character|characters"),
+}
 
 # Fields that carry a number: a word right after one of them must come from its forms.
 NUMBER_FIELDS = {
