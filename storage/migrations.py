@@ -516,6 +516,34 @@ UPDATE surveys SET reason = ({_WHOLE_REASON})
 WHERE length(reason) = 1000 AND EXISTS ({_WHOLE_REASON});
 """
 
+# The minute tick reads only what may be due, through partial indexes that hold just that, so its
+# cost stays flat however large the base grows (tests/test_query_plans.py checks each plan).
+# `tasks_due_at` held every pending timed task, notified or not, and nothing else used it.
+TICK_INDEXES = """
+CREATE INDEX cases_watch ON cases (opened_at, status, reminded_at, escalated_at)
+    WHERE escalated_at IS NULL AND status != 'resolved';
+CREATE INDEX contacts_unreachable ON contacts (unreachable_at) WHERE unreachable_at IS NOT NULL;
+DROP INDEX IF EXISTS tasks_due_at;
+CREATE INDEX tasks_timed ON tasks (status, due_at)
+    WHERE status = 'pending' AND notified_at IS NULL AND due_at IS NOT NULL;
+"""
+
+# A case is settled once what the person said is final: their survey finished, or untouched for
+# the quiet period (the tick settles it and brings its alerts to their final form); a call's case
+# is settled when opened. Unfinished cases whose alerts are still live are left to the first
+# ticks, which settle them and correct their "still answering..." once; the rest are settled here.
+SETTLED_CASES = """
+ALTER TABLE cases ADD COLUMN settled_at TEXT;
+UPDATE cases SET settled_at = coalesce(
+    (SELECT coalesce(s.answered_at, s.consent_at, s.reason_at, s.scored_at)
+     FROM surveys s WHERE s.id = cases.survey_id), opened_at)
+WHERE survey_id IS NULL
+   OR EXISTS (SELECT 1 FROM surveys s WHERE s.id = cases.survey_id AND s.answered_at IS NOT NULL)
+   OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.ref = 'case:' || cases.id
+                  AND o.purpose = 'case_alert' AND o.status IN ('pending', 'claimed', 'sent'));
+CREATE INDEX cases_unsettled ON cases (opened_at) WHERE settled_at IS NULL;
+"""
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -532,6 +560,8 @@ MIGRATIONS: list[Migration] = [
     V_CASE_SLICES,
     COMMENTS_BY_KEY,
     RESTORED_REASONS,
+    TICK_INDEXES,
+    SETTLED_CASES,
 ]
 
 
