@@ -388,7 +388,8 @@ async def _save(
         me = await bot.me()
         link = make_link(me.username or "", LinkKind.SURVEY, result.survey_token)
         merged = t(lang, "sale.merged") if result.merged else ""
-        saved = t(lang, "sale.saved", merged=merged, name=sale.full_name, link=link)
+        kind = t(lang, f"kind.{result.kind}").lower()
+        saved = t(lang, "sale.saved", merged=merged, kind=kind, name=sale.full_name, link=link)
         await send_or_log(message.answer(saved), "deal saved")
         key = "sale.invitation_client" if result.kind == "client" else "sale.invitation_partner"
         caption = t(lang, key, name=sale.full_name, company=settings.company_name, link=link)

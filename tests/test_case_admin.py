@@ -76,8 +76,8 @@ async def test_owner_sees_all_manager_only_theirs_stranger_refused(
         "📂 <b>Открытые случаи: 2</b>",
         "Сначала самые давние.",
         "",
-        "№1 · Анна Смирнова · оценка 3 · 1 дн. 5 ч · никто",
-        "№2 · Борис Петров · оценка 0 · 1 дн. 2 ч · никто",
+        "№1 · Анна Смирнова · оценка 3 · 1 день 5 часов · никто",
+        "№2 · Борис Петров · оценка 0 · 1 день 2 часа · никто",
     ]
     assert buttons(listing) == [("№1 · Анна Смирнова", "ko:1:0"), ("№2 · Борис Петров", "ko:2:0")]
 
@@ -94,7 +94,7 @@ async def test_owner_sees_all_manager_only_theirs_stranger_refused(
     # the owner takes Anna's case: it stays on the list with its owner, oldest first
     await act(harness, OWNER_ID, 1, "take")
     listing = sends(await harness.send(owner, "/cases"), OWNER_ID)[-1]
-    assert "№1 · Анна Смирнова · оценка 3 · 1 дн. 5 ч · Ольга" in listing.text
+    assert "№1 · Анна Смирнова · оценка 3 · 1 день 5 часов · Ольга" in listing.text
 
     # a case a manager owns is on their list even if the deal is not theirs
     async with db.transaction() as conn:
@@ -133,7 +133,7 @@ async def test_paging_ten_to_a_page(harness: Harness, db: Database) -> None:
     first = sends(await harness.send(owner, "/cases"), OWNER_ID)[0]
     assert "Открытые случаи: 12" in first.text and "Стр. 1 из 2" in first.text
     assert labels(first) == [f"№{n} · Клиент {n:02d}" for n in range(1, 11)] + ["▶"]
-    assert "№1 · Клиент 01 · оценка 3 · 6 ч · никто" in first.text  # 12 × 30 min later
+    assert "№1 · Клиент 01 · оценка 3 · 6 часов · никто" in first.text  # 12 × 30 min later
 
     second = edit(await harness.tap(owner, button_data(first, "▶"), as_message(first)))
     assert "Стр. 2 из 2" in second.text
@@ -169,10 +169,10 @@ async def test_card_take_note_resolve_reopen(harness: Harness, db: Database) -> 
     card = edit(await harness.tap(peter, button_data(listing, "№1"), as_message(listing)))
     for part in (
         "📁 <b>Случай №1</b> · никто не взял",
-        "Открыт: 20.11.2026 10:00, 0 ч назад",
+        "Открыт: 20.11.2026 10:00, 0 часов назад",
         "Оценка: 3 из 10",
         "Причина: «Сломали дверцу при доставке»",
-        "Связь: согласен(на), телефон +7 916 123-45-67",
+        "Связь: связаться можно, телефон +7 916 123-45-67",
         "Кто: Анна Смирнова, ООО «Берёзка» (клиент)",
         "Сделка: Кухонный гарнитур, 19.11.2026",
         "Менеджер: Пётр Иванов",
@@ -192,14 +192,16 @@ async def test_card_take_note_resolve_reopen(harness: Harness, db: Database) -> 
     assert answer(sent) == "Случай №1 ваш. Свяжитесь с человеком как можно скорее."
     alerts = [e for e in sent if isinstance(e, EditMessageText) and "Недовольный" in e.text]
     assert sorted(e.chat_id for e in alerts) == [OWNER_ID, MANAGER_ID]
-    assert all("✅ Случай взял(а): Пётр Иванов, 20.11.2026 10:15" in e.text for e in alerts)
+    assert all(
+        "✅ В работе, ответственный: Пётр Иванов, 20.11.2026 10:15" in e.text for e in alerts
+    )
     card = [e for e in sent if isinstance(e, EditMessageText)][-1]
-    assert "· в работе у Пётр Иванов" in card.text
-    assert "20.11.2026 10:15 — Пётр Иванов: взял(а) случай" in card.text
+    assert "· в работе, ответственный: Пётр Иванов" in card.text
+    assert "20.11.2026 10:15 — Пётр Иванов: случай взят в работу" in card.text
     assert labels(card) == ["📝 Заметка", "✅ Решено", "◀ К списку"]
     # a double tap takes nothing twice
     sent = await harness.tap(peter, CaseAct(case_id=1, action="take").pack())
-    assert answer(sent) == "Случай уже взял(а) Пётр Иванов."
+    assert answer(sent) == "Случай уже в работе, ответственный: Пётр Иванов."
 
     # a note: a sticker and a too long text are refused kindly, then the note is kept
     sent = await harness.tap(peter, button_data(card, "Заметка"))
@@ -209,7 +211,7 @@ async def test_card_take_note_resolve_reopen(harness: Harness, db: Database) -> 
         in sends(await harness.send_sticker(peter), MANAGER_ID)[0].text
     )
     refusal = sends(await harness.send(peter, "x" * 5000), MANAGER_ID)[0].text
-    assert "длиннее 1000 символов (5000)" in refusal
+    assert "длиннее 1\u00a0000 символов (5000)" in refusal
     harness.clock.advance(hours=1)
     sent = await harness.send(peter, "Позвонил, встреча <b>завтра</b>")
     texts = [r.text for r in sends(sent, MANAGER_ID)]
@@ -256,7 +258,7 @@ async def test_card_take_note_resolve_reopen(harness: Harness, db: Database) -> 
     # reopen by staff: back to the same owner; a double tap does nothing
     sent = await harness.tap(peter, CaseAct(case_id=1, action="reopen").pack())
     assert answer(sent) == "Случай №1 снова в работе."
-    assert "· в работе у Пётр Иванов" in edit(sent, MANAGER_ID).text
+    assert "· в работе, ответственный: Пётр Иванов" in edit(sent, MANAGER_ID).text
     row = await case_row(db)
     assert (row["status"], row["owner_id"], row["reopened_count"], row["resolved_at"]) == (
         "taken",
@@ -339,7 +341,7 @@ async def test_call_case_and_a_note_abandoned_by_opening_another_card(
         )
     peter = harness.user(MANAGER_ID, "Пётр")
     listing = sends(await harness.send(peter, "/cases"), MANAGER_ID)[0]
-    assert "№2 · Анна Смирнова · звонок: не подошло · 0 ч · Пётр Иванов" in listing.text
+    assert "№2 · Анна Смирнова · звонок: не подошло · 0 часов · Пётр Иванов" in listing.text
     card = edit(await harness.tap(peter, CaseOpen(case_id=2).pack()))
     assert "Откуда: звонок после покупки — «не подошло»" in card.text
     assert "Оценка" not in card.text and "случай открыт после звонка" in card.text

@@ -33,9 +33,9 @@ async def test_the_card_shows_every_setting_and_where_it_comes_from(harness: Har
         "Название компании: «Ромашка»",
         "План менеджерам: в 09:00 (Europe/Moscow), по рабочим дням",
         "Рабочие дни: пн–пт",
-        "Предложение клиенту: раз в 30–60 дн.",
-        "Напоминание о дне рождения: за 3 дн.",
-        "Бот пишет человеку первым: не чаще раза в 7 дн.",
+        "Предложение клиенту: раз в 30–60 дней",
+        "Напоминание о дне рождения: за 3 дня",
+        "Бот пишет человеку первым: не чаще раза в 7 дней",
         "Язык по умолчанию: русский",
     ]
     assert "✏️" not in card.text.split("\n\n")[1]  # nothing changed in the chat yet
@@ -239,7 +239,7 @@ async def test_a_stored_value_that_no_longer_fits_falls_back_to_env(
             (datetime(2026, 1, 1, tzinfo=UTC).strftime("%Y-%m-%d %H:%M:%S"),),
         )
     card = await Owner(harness).settings()
-    assert "Напоминание о дне рождения: за 3 дн." in card.text
+    assert "Напоминание о дне рождения: за 3 дня" in card.text
 
 
 async def test_another_command_or_a_late_message_ends_the_prompt(harness: Harness) -> None:

@@ -49,7 +49,7 @@ async def test_next_day_call_arrives_in_the_morning_plan(
         await manager.tap(plan, plan.button("Звонок после покупки"))
         card = await manager.wait_edit(plan)
         assert "Спросите, пользуется ли уже покупкой" in (card.text or "")
-        await manager.tap(card, card.button("Ещё не начал"))
+        await manager.tap(card, card.button("Ещё не пользуется"))
         menu = await manager.wait_edit(plan)
         await manager.tap(menu, menu.button("Через 3 дня"))
         answer = await manager.wait_answer()

@@ -51,14 +51,14 @@ async def test_detractor_case_resolved_then_client_says_no(api: FakeBotAPI, tmp_
         # the manager finds it in /cases, opens the card and takes it
         await manager.send("/cases")
         screen = await manager.wait_message(has("Открытые случаи: 1"))
-        assert "№1 · Анна Смирнова · оценка 2 · 0 ч · никто" in (screen.text or "")
+        assert "№1 · Анна Смирнова · оценка 2 · 0 часов · никто" in (screen.text or "")
         await manager.tap(screen, screen.button("№1"))
         await manager.wait_edit(screen)
         assert "Причина: «Привезли не тот цвет фасадов»" in (screen.text or "")
         await manager.tap(screen, screen.button("Беру"))
         await manager.wait_edit(screen)
-        assert "в работе у Пётр" in (screen.text or "")
-        await alert_says(api, owner_alert, "Случай взял(а): Пётр")
+        assert "в работе, ответственный: Пётр" in (screen.text or "")
+        await alert_says(api, owner_alert, "В работе, ответственный: Пётр")
         assert owner_alert.buttons() == [] and alert.buttons() == []
 
         # resolved with a reason: every alert says so, and the client is asked
@@ -85,8 +85,8 @@ async def test_detractor_case_resolved_then_client_says_no(api: FakeBotAPI, tmp_
         await manager.tap(notice, notice.button("Открыть случай"))
         await manager.wait_edit(notice)
         assert "Клиент ответил: проблема не решена ❌" in (notice.text or "")
-        assert "в работе у Пётр" in (notice.text or "")
-        await alert_says(api, owner_alert, "Случай взял(а): Пётр")
+        assert "в работе, ответственный: Пётр" in (notice.text or "")
+        await alert_says(api, owner_alert, "В работе, ответственный: Пётр")
 
         await owner.send("/cases")
         listing = await owner.wait_message(has("Открытые случаи: 1"))

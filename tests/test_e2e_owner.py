@@ -43,7 +43,7 @@ async def test_referral_brings_a_lead_and_export_matches(
 
         boris = api.user(6001, "Борис")
         await boris.send(f"/start r_{code.group(1)}")
-        assert "Вас пригласил(а) Анна" in ((await boris.wait_message()).text or "")
+        assert "Вас рекомендует Анна" in ((await boris.wait_message()).text or "")
         await boris.send("Борис Петров")
         await boris.wait_message(has("номер телефона"))
         await boris.send_contact("79990001122")

@@ -62,7 +62,7 @@ async def test_sale_survey_alert_crash_and_refusal(
         await manager.tap(alerts[MANAGER_ID], alerts[MANAGER_ID].button("Беру"))
         for person in (manager, owner):
             edited = await person.wait_edit(alerts[person.id])
-            assert "Случай взял(а): Пётр" in (edited.text or "") and edited.buttons() == []
+            assert "В работе, ответственный: Пётр" in (edited.text or "") and edited.buttons() == []
 
         # Boris starts his survey; the bot is killed half-way
         link2, _ = await record_sale(manager, "Борис Петров", None, "Стол")

@@ -299,7 +299,7 @@ async def test_usage_and_too_long_query(team: Harness, db: Database) -> None:
     assert (await m.say("/find    "))[0] == usage
     texts = await m.say("/find " + "я" * 5000)
     assert texts == [
-        "Слишком длинный запрос (5000 символов). Напишите до 100: часть имени, организации "
+        "Слишком длинный запрос (5\u00a0000 символов). Напишите до 100: часть имени, организации "
         "или телефон."
     ]
 
@@ -560,13 +560,13 @@ async def test_add_comment_with_a_sticker_in_between(team: Harness, db: Database
     await m.say("/find Смирнова")
     sent = await m.press("Добавить комментарий")
     assert replies(sent) == [
-        "Комментарий о контакте «Анна Смирнова»: напишите его одним сообщением, до 2000 "
+        "Комментарий о контакте «Анна Смирнова»: напишите его одним сообщением, до 2\u00a0000 "
         "символов.\n\n/cancel — отменить"
     ]
     texts = replies(await team.send_sticker(m.user))
     assert len(texts) == 1 and texts[0].startswith("Пожалуйста, пришлите текст сообщением.")
     assert "Комментарий о контакте «Анна Смирнова»" in texts[0]
-    assert "Комментарий длиннее 2000 символов (2001)" in (await m.say("ж" * 2001))[0]
+    assert "Комментарий длиннее 2\u00a0000 символов (2001)" in (await m.say("ж" * 2001))[0]
     card = (await m.say("Хочет  кухню\nк марту <срочно>"))[0]
     assert card.startswith("Комментарий сохранён.\n\n👤 <b>Анна Смирнова</b>")
     assert "• 20.11.2026, заметка: Хочет кухню к марту &lt;срочно&gt;" in card

@@ -217,7 +217,7 @@ async def test_respondent_confirms_and_every_trace_is_gone(
     texts = await anna.send("/forget")
     assert texts[0].startswith("<b>Удалить ваши данные?</b>")
     assert "Останутся только обезличенные оценки от 0 до 10" in texts[0]
-    assert "не позже чем через 14 дн." in texts[0]
+    assert "не позже чем через 14 дней" in texts[0]
     assert [b[0] for b in buttons(anna.question)] == ["🗑 Да, удалить мои данные", "Нет, оставить"]
     ask = anna.question
     async with db.read() as conn:  # as a SQLite built without SECURE_DELETE would be

@@ -527,7 +527,7 @@ async def test_the_owners_cadence_reaches_every_stored_date(sold: Harness, db: D
     assert (await rows(db))["retry:1"][3:5] == ("2026-11-21", "2026-11-25")
 
     assert await tap(h, db, "retry:1", "noans") == (
-        "Не удалось дозвониться 2 раз(а) — задача закрыта."
+        "Не удалось дозвониться 2 раза — задача закрыта."
     )
     assert list(await rows(db)) == ["call:1", "retry:1"]  # two tries: no third
 

@@ -527,7 +527,8 @@ async def test_comments_marks_a_cut_reason_and_opens_it(harness: Harness, db: Da
     listing = (await harness.send(owner, "/comments"))[0]
     assert isinstance(listing, SendMessage)
     left = len(flat) - 499
-    assert f"…» (ещё {left} знаков — кнопка 📄 2)" in listing.text
+    grouped = f"{left:,}".replace(",", "\u00a0")  # 13 417: counted numbers are grouped
+    assert f"…» (ещё {grouped} знаков — кнопка 📄 2)" in listing.text
     assert "«Коротко и ясно»" in listing.text  # whole: no mark, no button
     assert [text for text, _ in buttons(listing) if text.startswith("📄")] == ["📄 2"]
     sent = await harness.tap(owner, button_data(listing, "📄 2"), as_message(listing))

@@ -35,7 +35,7 @@ async def test_a_referred_person_becomes_the_promoters_lead(harness: Harness, db
     code = await promoter_code(harness, db)
     boris = harness.user(6101, "Борис")
     texts = replies(await harness.send(boris, f"/start r_{code}"))
-    assert "Вас пригласил(а) Анна — клиент компании «Ромашка»" in texts[0]
+    assert "Вас рекомендует Анна — клиент компании «Ромашка»" in texts[0]
     assert "от 2 до 200" in replies(await harness.send(boris, "Б"))[0]
     assert "от 2 до 200" in replies(await harness.send(boris, "Б" * 201))[0]
     texts = replies(await harness.send(boris, "Борис Петров"))

@@ -58,7 +58,10 @@ async def test_full_sale_gives_link_and_qr(harness: Harness, db: Database) -> No
 
     sent = await m.press("Сохранить")
     saved = next(r for r in sent if isinstance(r, SendMessage))
-    assert "Сделка сохранена." in saved.text and "для Анна Смирнова" in saved.text
+    assert (
+        "Сделка сохранена." in saved.text
+        and "Ссылка на опрос — клиент: Анна Смирнова\n" in saved.text
+    )
     token = LINK_RE.search(saved.text).group(1)  # type: ignore[union-attr]
     assert len(token) >= 22 and len("s_" + token) <= 64
     photo = next(r for r in sent if isinstance(r, SendPhoto))
@@ -188,7 +191,7 @@ async def test_edit_from_confirmation(harness: Harness, db: Database) -> None:
     assert "Телефон: —" in m.last.text
     assert confirm is not m.last
     sent = await m.press("Сохранить")
-    assert any("для Анна Петрова" in text for text in replies(sent))
+    assert any("опрос — клиент: Анна Петрова\n" in text for text in replies(sent))
 
 
 async def test_double_tap_on_save_records_one_deal(harness: Harness, db: Database) -> None:

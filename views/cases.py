@@ -68,12 +68,16 @@ def without_take(markup: InlineKeyboardMarkup | None, case_id: int) -> InlineKey
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+def _score(score: int | None) -> int | str:
+    return "—" if score is None else score  # 0 is a score, not a missing one
+
+
 def case_remind_payload(
     case_id: int, name: str | None, score: int | None, hours: int, lang: str
 ) -> dict[str, Any]:
     """Only an open case is reminded of (storage.followup.queue_case_messages re-checks it)."""
     text = t(
-        lang, "case.remind", case_id=case_id, name=name or "—", score=score or "—", hours=hours
+        lang, "case.remind", case_id=case_id, name=name or "—", score=_score(score), hours=hours
     )
     return payload(text, deadline_buttons(case_id, "open", lang))
 
@@ -92,7 +96,7 @@ def case_escalate_payload(
         "case.escalate",
         case_id=case_id,
         name=name or "—",
-        score=score if score is not None else "—",
+        score=_score(score),
         days=days,
         owner=owner or t(lang, "case.nobody"),
     )

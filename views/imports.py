@@ -49,14 +49,14 @@ def progress_text(
         bar=bar,
         percent=int(share * 100),
         done=number(lang, done),
-        total=number(lang, total or 0),
+        total=total or 0,
     )
 
 
 def unreadable_text(lang: str, file_name: str, error: Unreadable) -> str:
     values = {k: v for k, v in error.values.items() if k != "detail"}
     if "limit" in values:
-        values["limit"] = number(lang, int(values["limit"]))
+        values["limit"] = int(values["limit"])
     reason = t(lang, f"import.unreadable.{error.code}", **values)
     return t(lang, "import.unreadable", name=file_name, reason=Raw(reason))
 
@@ -116,7 +116,7 @@ def interrupted_text(lang: str, file_name: str, report: ImportReport) -> str:
         lang,
         "import.interrupted",
         name=file_name,
-        done=number(lang, report.written),
+        done=report.written,
         created=number(lang, report.counts.created),
     )
 

@@ -4,6 +4,7 @@ with the access toggles, a page of PER_PAGE managers at a time (each page with i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -31,8 +32,8 @@ def duration(hours: float | None, lang: str) -> str:
     if hours is None:
         return "—"
     if hours < 48:
-        return t(lang, "duration.hours", value=f"{hours:.1f}".replace(".", ","))
-    return t(lang, "duration.days", value=f"{hours / 24:.1f}".replace(".", ","))
+        return t(lang, "duration.hours", value=Decimal(f"{hours:.1f}"))  # "1,5 часа"
+    return t(lang, "duration.days", value=Decimal(f"{hours / 24:.1f}"))
 
 
 @dataclass(frozen=True, slots=True)

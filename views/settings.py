@@ -23,10 +23,10 @@ def shown(settings: Settings, key: str, lang: str) -> str:
         return t(lang, "settings.show.workdays", value=days_label(settings, lang))
     if key == tunables.OFFER:
         low, high = value.split("-")
-        return t(lang, "settings.show.offer_interval", low=low, high=high)
+        return t(lang, "settings.show.offer_interval", low=int(low), high=int(high))
     if key in (tunables.BIRTHDAY, tunables.BUDGET):
         suffix = "_zero" if value == "0" else ""
-        return t(lang, f"settings.show.{key}{suffix}", value=value)
+        return t(lang, f"settings.show.{key}{suffix}", value=int(value))
     if key == tunables.LANGUAGE:
         return t(
             lang, "settings.show.default_language", value=t(lang, f"settings.language.{value}")

@@ -96,10 +96,12 @@ TEXTS: dict[str, str] = {
     # --- /sale ---
     "sale.ask_kind": "New deal. Who is this person to the company?\n\n/cancel — cancel at any step",
     "sale.ask_name": "Full name (how to address the person):",
-    "sale.name_invalid": "Please type the name as text, {name_min} to {name_max} characters.",
+    "sale.name_invalid": (
+        "Please type the name as text, {name_min} to {name_max:character|characters}."
+    ),
     "sale.ask_org": "Organisation (optional):",
     "sale.org_invalid": (
-        "Please type the name as text, up to {org_max} characters, or tap “Skip”."
+        "Please type the name as text, up to {org_max:character|characters}, or tap “Skip”."
     ),
     "sale.ask_phone": (
         "Phone (optional): type the number in any format or attach a contact from your "
@@ -116,9 +118,12 @@ TEXTS: dict[str, str] = {
         "Or tap “Skip”."
     ),
     "sale.ask_product": (
-        "What was sold, or what is the relationship about? Briefly, up to {product_max} characters:"
+        "What was sold, or what is the relationship about? Briefly, "
+        "up to {product_max:character|characters}:"
     ),
-    "sale.product_invalid": "Please type it as text, {product_min} to {product_max} characters.",
+    "sale.product_invalid": (
+        "Please type it as text, {product_min} to {product_max:character|characters}."
+    ),
     "sale.ask_date": "Date of the deal? Tap a button or type the date as DD.MM.YYYY.",
     "sale.btn_today": "Today, {date}",
     "sale.btn_yesterday": "Yesterday, {date}",
@@ -142,7 +147,7 @@ TEXTS: dict[str, str] = {
     "sale.btn_edit_product": "✏️ Deal",
     "sale.btn_edit_date": "✏️ Date",
     "sale.saved": (
-        "Deal saved.{merged}\n\nPersonal survey link for {name}:\n{link}\n\n"
+        "Deal saved.{merged}\n\nSurvey link — {kind}: {name}\n{link}\n\n"
         "Forward the next message with the QR code to the person. Only whoever opens the link "
         "first can answer."
     ),

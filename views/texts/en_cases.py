@@ -11,8 +11,8 @@ TEXTS: dict[str, str] = {
     "cases.score": "score {score}",
     "cases.score_call": "call: not suitable",
     "cases.nobody": "nobody",
-    "cases.age_hours": "{hours}h",
-    "cases.age_days": "{days}d {hours}h",
+    "cases.age_hours": "{hours:hour|hours}",
+    "cases.age_days": "{days:day|days} {hours:hour|hours}",
     "cases.btn_open": "#{case_id} · {name}",
     "cases.btn_prev": "◀",
     "cases.btn_next": "▶",
@@ -30,12 +30,12 @@ TEXTS: dict[str, str] = {
     "cases.card_deal": "Deal: {deal}",
     "cases.card_manager": "Manager: {manager}",
     "cases.card_resolution": "Resolution ({when}): “{text}”",
-    "cases.card_reopened": "Reopened: {count} time(s)",
+    "cases.card_reopened": "Reopened: {count:time|times}",
     "cases.client_yes": "The client confirmed: the issue is resolved ✅",
     "cases.client_no": "The client said: the issue is not resolved ❌",
     "cases.client_waiting": "Waiting for the client to say whether the issue is resolved.",
     "cases.history": "<b>History:</b>",
-    "cases.history_more": "…and {count} earlier",
+    "cases.history_more": "…and {count:earlier event|earlier events}",
     "cases.ev_actor": "{when} — {actor}: {what}",
     "cases.ev_plain": "{when} — {what}",
     "cases.ev_opened": "case opened",
@@ -54,21 +54,23 @@ TEXTS: dict[str, str] = {
     "cases.btn_back": "◀ Back to the list",
     # --- actions ---
     "cases.ask_note": (
-        "Write a note for case #{case_id} in one message (up to {limit} characters).\n"
+        "Write a note for case #{case_id} in one message (up to {limit:character|characters}).\n"
         "/cancel — changed your mind."
     ),
     "cases.ask_resolution": (
         "How was the issue of case #{case_id} resolved? Briefly, in one message "
-        "({min} to {limit} characters).\n/cancel — changed your mind."
+        "({min} to {limit:character|characters}).\n/cancel — changed your mind."
     ),
     "cases.note_empty": "The note is empty. Please write some text.",
     "cases.note_too_long": (
-        "The note is longer than {limit} characters ({length}). Please shorten it and send it "
+        "The note is longer than {limit:character|characters} ({length}). "
+        "Please shorten it and send it "
         "again."
     ),
     "cases.resolution_too_short": "That is too short. In a few words, how was it resolved?",
     "cases.resolution_too_long": (
-        "The description is longer than {limit} characters ({length}). Please keep just the "
+        "The description is longer than {limit:character|characters} ({length}). "
+        "Please keep just the "
         "essentials."
     ),
     "cases.text_expected_note": "Please send the note as text — I cannot keep a sticker or photo.",
@@ -132,11 +134,12 @@ TEXTS: dict[str, str] = {
     "alert.taken_you": "Case #{case_id} is yours. Contact the person as soon as possible.",
     "alert.already_taken": "{name} has already taken this case.",
     "case.remind": (
-        "⏰ Case #{case_id} ({name}, score {score}) has not been taken for {hours} working "
-        "hours. Please take it — the person is waiting for an answer."
+        "⏰ Case #{case_id} ({name}, score {score}) has not been taken for "
+        "{hours:working hour|working hours}. Please take it — the person is waiting for an answer."
     ),
     "case.escalate": (
-        "🚨 Case #{case_id} ({name}, score {score}) is not resolved after {days} working days. "
+        "🚨 Case #{case_id} ({name}, score {score}) is not resolved after "
+        "{days:working day|working days}. "
         "Owner: {owner}."
     ),
     "case.nobody": "nobody",

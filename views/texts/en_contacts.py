@@ -8,7 +8,8 @@ TEXTS: dict[str, str] = {
         "For example: <code>/find Smith</code> or <code>/find +7 916 123-45-67</code>"
     ),
     "find.too_long": (
-        "The query is too long ({length} characters). Please type up to {limit}: a part of the "
+        "The query is too long ({length:character|characters}). "
+        "Please type up to {limit}: a part of the "
         "name, the organisation or a phone."
     ),
     "find.too_short": (
@@ -81,11 +82,13 @@ TEXTS: dict[str, str] = {
     "find.btn_birthday": "🎂 Set birthday",
     # --- the card's buttons ---
     "find.ask_comment": (
-        "A comment about “{name}”: type it in one message, up to {limit} characters.\n\n"
+        "A comment about “{name}”: type it in one message, "
+        "up to {limit:character|characters}.\n\n"
         "/cancel — cancel"
     ),
     "find.comment_too_long": (
-        "The comment is longer than {limit} characters ({length}). Please shorten it and send "
+        "The comment is longer than {limit:character|characters} ({length}). "
+        "Please shorten it and send "
         "it again."
     ),
     "find.text_expected": "Please send it as a text message.",

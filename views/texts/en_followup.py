@@ -63,7 +63,7 @@ TEXTS: dict[str, str] = {
     ),
     "card.none": "—",
     "card.birthday_lead": (
-        "🎁 <b>Birthday in {days} days — {date}</b>\n{who}\n\n"
+        "🎁 <b>Birthday in {days:day|days} — {date}</b>\n{who}\n\n"
         "Prepare a useful gift so it arrives on time."
     ),
     "card.birthday": "🎂 <b>Birthday today</b>\n{who}\n\nCongratulate them in person.",
@@ -108,7 +108,7 @@ TEXTS: dict[str, str] = {
     "task.when_start": "When will the client start using it?",
     "task.call_back_set": "Call back on {date}: it is in your plan.",
     "task.retry_set": "We'll try again on {date}.",
-    "task.retries_exhausted": "No answer {n} times — the task is closed.",
+    "task.retries_exhausted": "No answer {n:time|times} — the task is closed.",
     "task.meet_set": "An urgent meeting for today and case #{case_id} were created.",
     "task.ask_date": "Type the date: DD.MM or DD.MM.YYYY (not in the past).",
     "task.date_invalid": "I couldn't read that date. Example: 25.11 or 25.11.2026.",
@@ -124,7 +124,9 @@ TEXTS: dict[str, str] = {
     "greet.reason_unreachable": "the person blocked the bot",
     "greet.reason_unlinked": "the person has never opened the bot",
     "greet.reason_noconsent": "the person did not agree to be contacted",
-    "greet.reason_budget": "the bot already wrote to them in the last {days} days",
+    "greet.reason_budget": (
+        "the bot already wrote to them, and writes at most once in {days:day|days}"
+    ),
     "greet.text": (
         "🎂 Happy birthday, {name}! We wish you joy, health and all the best. Thank you for "
         "being with us!\n\n{company}"

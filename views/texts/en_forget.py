@@ -13,7 +13,7 @@ TEXTS: dict[str, str] = {
         "Only anonymous scores from 0 to 10 stay in the company's figures, with the dates of "
         "your purchases — no name and no descriptions.\n\n"
         "After that the bot will not write to you, and old survey links will stop working. "
-        "The data disappear from the database backups by themselves within {days} days. "
+        "The data disappear from the database backups by themselves within {days:day|days}. "
         "This cannot be undone."
     ),
     "forget.btn_yes": "🗑 Yes, delete my data",
@@ -44,7 +44,7 @@ TEXTS: dict[str, str] = {
         "code. The contact's tasks are cancelled, unsent messages about them are not sent, and "
         "the name and answers are wiped from case alerts already delivered.\n\n"
         "What stays: anonymous scores in the NPS figures, deal dates and the manager. The data "
-        "disappear from backups within {days} days. This cannot be undone."
+        "disappear from backups within {days:day|days}. This cannot be undone."
     ),
     "forget.owner_btn_yes": "🗑 Yes, delete",
     "forget.owner_btn_no": "← Cancel",

@@ -77,7 +77,7 @@ TEXTS: dict[str, str] = {
     ),
     "import.progress.check": "⏳ Checking «{name}»…\n{bar} {percent}%\nRows read: {done}",
     "import.progress.write": (
-        "⏳ Importing the base from «{name}»…\n{bar} {percent}%\n{done} of {total} rows"
+        "⏳ Importing the base from «{name}»…\n{bar} {percent}%\n{done} of {total:row|rows}"
     ),
     "import.unreadable": "❌ Could not read «{name}»: {reason}\n\nNothing was changed.",
     "import.unreadable.empty": "the file is empty.",
@@ -98,7 +98,7 @@ TEXTS: dict[str, str] = {
         "The file's first row: «{first}». Example: /template"
     ),
     "import.unreadable.too_many_rows": (
-        "the file has more than {limit} rows. Split the base into several files."
+        "the file has more than {limit:row|rows}. Split the base into several files."
     ),
     "import.summary.title": "✅ <b>Base imported</b> from «{name}»",
     "import.summary.rows": "Rows with data: {count}",
@@ -121,7 +121,7 @@ TEXTS: dict[str, str] = {
     ),
     "import.summary.nothing_new": "Nothing new: everything in this file is already in the base.",
     "import.interrupted": (
-        "⚠️ Importing «{name}» stopped after {done} rows (new contacts: {created}). "
+        "⚠️ Importing «{name}» stopped after {done:row|rows} (new contacts: {created}). "
         "Send the same file again: what was imported is not doubled, the rest is added."
     ),
     "import.stopped": (
@@ -150,7 +150,9 @@ TEXTS: dict[str, str] = {
     "import.reason.deal_future": "purchase date in the future «{value}»",
     "import.reason.kind": "unknown kind «{value}» (allowed: client, supplier, contractor, partner)",
     "import.reason.manager": "unknown manager «{value}» (not among the staff in the bot)",
-    "import.reason.too_long": "value too long in column «{column}» (over {limit} characters)",
+    "import.reason.too_long": (
+        "value too long in column «{column}» (over {limit:character|characters})"
+    ),
     "import.col_row": "Row",
     "import.col_reason": "Reason",
     "import.rejected_file": "{name} — not imported.csv",

@@ -37,8 +37,8 @@ TEXTS: dict[str, str] = {
     "nps.btn_manager": "👤 Manager: {name}",
     "nps.btn_all_managers": "all",
     "nps.pick_manager": "Choose a manager:",
-    "duration.hours": "{value} h",
-    "duration.days": "{value} days",
+    "duration.hours": "{value:hour|hours}",
+    "duration.days": "{value:day|days}",
     "managers.stats_head": "👥 <b>Managers</b> · {period}",
     "managers.stats_line": (
         "{n}. <b>{name}</b>{inactive}\n"

@@ -15,7 +15,9 @@ TEXTS: dict[str, str] = {
     "referral.greeting_anonymous": (
         "Hello! One of our clients invited you. This is {company}. What is your name?"
     ),
-    "referral.name_invalid": "Please type your name as text, {min} to {max} characters.",
+    "referral.name_invalid": (
+        "Please type your name as text, {min} to {max:character|characters}."
+    ),
     "referral.ask_phone": (
         "Thank you, {name}! Please leave your phone number so a manager can contact you: "
         "tap “Share my phone” below or type it."

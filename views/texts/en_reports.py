@@ -40,7 +40,8 @@ TEXTS: dict[str, str] = {
     "export.preparing": "⏳ Preparing the export {period}…",
     "export.crashed": "⚠️ The export {name} was interrupted: the bot restarted. Ask again: /export",
     "export.done": (
-        "✅ The export {period} is ready: {answers} answers, {contacts} contacts. The files are "
+        "✅ The export {period} is ready: {answers:answer|answers}, {contacts:contact|contacts}. "
+        "The files are "
         "below, each in two forms: CSV (UTF-8, separated by “;”) and XLSX for Excel."
     ),
     "export.caption.answers": "Answers {period}: {count}. {format}",

@@ -20,10 +20,10 @@ TEXTS: dict[str, str] = {
     "settings.show.company_name": "“{value}”",
     "settings.show.digest_time": "at {value} ({zone}), on working days",
     "settings.show.workdays": "{value}",
-    "settings.show.offer_interval": "every {low}–{high} days",
-    "settings.show.birthday_lead_days": "{value} days ahead",
+    "settings.show.offer_interval": "every {low}–{high:day|days}",
+    "settings.show.birthday_lead_days": "{value:day|days} ahead",
     "settings.show.birthday_lead_days_zero": "on the day itself",
-    "settings.show.contact_min_days": "at most once in {value} days",
+    "settings.show.contact_min_days": "at most once in {value:day|days}",
     "settings.show.contact_min_days_zero": "no limit",
     "settings.show.default_language": "{value}",
     "settings.language.ru": "Russian",
@@ -31,7 +31,7 @@ TEXTS: dict[str, str] = {
     "settings.days": "Mon,Tue,Wed,Thu,Fri,Sat,Sun",
     "settings.ask.company_name": (
         "<b>Company name</b> — how the bot names the company in surveys and messages to clients.\n"
-        "Now: {current}\n\nWrite the new name (up to {limit} characters)."
+        "Now: {current}\n\nWrite the new name (up to {limit:character|characters})."
     ),
     "settings.ask.digest_time": (
         "<b>Plan time</b> — when managers get the day's plan (time zone {zone}).\n"
@@ -60,8 +60,8 @@ TEXTS: dict[str, str] = {
         "Now: {current}"
     ),
     "settings.bad.company": "The name can't be empty or span several lines. "
-    "Write it on one line, up to {limit} characters.",
-    "settings.bad.company_long": "Too long: {length} characters, up to {limit} allowed. "
+    "Write it on one line, up to {limit:character|characters}.",
+    "settings.bad.company_long": "Too long: {length:character|characters}, up to {limit} allowed. "
     "Please make it shorter.",
     "settings.bad.time": "That doesn't look like a time. Write hours and minutes, e.g. 09:30.",
     "settings.bad.offer": "Write two numbers of days with a hyphen, each from {low} to {high}, "

@@ -11,15 +11,15 @@ TEXTS: dict[str, str] = {
     "cases.score": "оценка {score}",
     "cases.score_call": "звонок: не подошло",
     "cases.nobody": "никто",
-    "cases.age_hours": "{hours} ч",
-    "cases.age_days": "{days} дн. {hours} ч",
+    "cases.age_hours": "{hours:час|часа|часов|часа}",
+    "cases.age_days": "{days:день|дня|дней|дня} {hours:час|часа|часов|часа}",
     "cases.btn_open": "№{case_id} · {name}",
     "cases.btn_prev": "◀",
     "cases.btn_next": "▶",
     # --- the card ---
     "cases.card_title": "📁 <b>Случай №{case_id}</b> · {status}",
     "cases.status_open": "никто не взял",
-    "cases.status_taken": "в работе у {name}",
+    "cases.status_taken": "в работе, ответственный: {name}",
     "cases.status_resolved": "решён ({name})",
     "cases.card_opened": "Открыт: {when}, {age} назад",
     "cases.card_score": "Оценка: {score} из 10",
@@ -30,20 +30,20 @@ TEXTS: dict[str, str] = {
     "cases.card_deal": "Сделка: {deal}",
     "cases.card_manager": "Менеджер: {manager}",
     "cases.card_resolution": "Решение ({when}): «{text}»",
-    "cases.card_reopened": "Открывался заново: {count} раз(а)",
+    "cases.card_reopened": "Открывался заново: {count:раз|раза|раз|раза}",
     "cases.client_yes": "Клиент подтвердил: проблема решена ✅",
     "cases.client_no": "Клиент ответил: проблема не решена ❌",
     "cases.client_waiting": "Ждём ответа клиента, решена ли проблема.",
     "cases.history": "<b>История:</b>",
-    "cases.history_more": "…и ещё {count} раньше",
+    "cases.history_more": "…и ещё {count:событие|события|событий|события} раньше",
     "cases.ev_actor": "{when} — {actor}: {what}",
     "cases.ev_plain": "{when} — {what}",
     "cases.ev_opened": "случай открыт",
     "cases.ev_opened_call": "случай открыт после звонка",
-    "cases.ev_taken": "взял(а) случай",
+    "cases.ev_taken": "случай взят в работу",
     "cases.ev_note": "заметка «{note}»",
     "cases.ev_resolved": "решено: «{note}»",
-    "cases.ev_reopened": "открыл(а) заново",
+    "cases.ev_reopened": "случай открыт заново",
     "cases.ev_confirmed": "клиент подтвердил, что проблема решена",
     "cases.ev_reopened_by_client": "клиент ответил, что проблема не решена — случай снова открыт",
     "cases.ev_other": "{action}",
@@ -54,21 +54,24 @@ TEXTS: dict[str, str] = {
     "cases.btn_back": "◀ К списку",
     # --- actions ---
     "cases.ask_note": (
-        "Напишите заметку к случаю №{case_id} одним сообщением (до {limit} символов).\n"
+        "Напишите заметку к случаю №{case_id} одним сообщением "
+        "(до {limit:символа|символов|символов|символа}).\n"
         "/cancel — передумали."
     ),
     "cases.ask_resolution": (
         "Как решили проблему по случаю №{case_id}? Коротко, одним сообщением "
-        "(от {min} до {limit} символов).\n/cancel — передумали."
+        "(от {min} до {limit:символа|символов|символов|символа}).\n/cancel — передумали."
     ),
     "cases.note_empty": "Заметка пустая. Напишите, пожалуйста, текст.",
     "cases.note_too_long": (
-        "Заметка получилась длиннее {limit} символов ({length}). Сократите её, пожалуйста, "
+        "Заметка получилась длиннее {limit:символа|символов|символов|символа} ({length}). "
+        "Сократите её, пожалуйста, "
         "и пришлите ещё раз."
     ),
     "cases.resolution_too_short": "Слишком коротко. Напишите в двух словах, как решили проблему.",
     "cases.resolution_too_long": (
-        "Описание длиннее {limit} символов ({length}). Оставьте, пожалуйста, только главное."
+        "Описание длиннее {limit:символа|символов|символов|символа} ({length}). "
+        "Оставьте, пожалуйста, только главное."
     ),
     "cases.text_expected_note": (
         "Пришлите, пожалуйста, заметку текстом — стикер или фото я сохранить не могу."
@@ -115,10 +118,10 @@ TEXTS: dict[str, str] = {
         "Причина: {reason}\nСвязь: {contact}\n\n"
         "Случай №{case_id}: нужно связаться с человеком и решить проблему."
     ),
-    "alert.contact_phone": "согласен(на), телефон {phone}",
-    "alert.contact_telegram": "согласен(на), телефон не оставил(а) — напишите в Telegram",
-    "alert.contact_no": "не согласен(на) на звонок",
-    "alert.contact_unknown": "не ответил(а) на вопрос о связи",
+    "alert.contact_phone": "связаться можно, телефон {phone}",
+    "alert.contact_telegram": "связаться можно, телефона нет — напишите в Telegram",
+    "alert.contact_no": "согласия на звонок нет",
+    "alert.contact_unknown": "на вопрос о связи ответа нет",
     "alert.contact_not_asked": "о связи не спрашивали",
     "case.late": "✍️ Случай №{case_id}, {name}: {facts}",
     "case.late_reason": "причина «{reason}»",
@@ -127,15 +130,17 @@ TEXTS: dict[str, str] = {
     "alert.pending": "ещё отвечает на опрос…",
     "alert.deal_none": "—",
     "alert.btn_take": "🙋 Беру случай",
-    "alert.taken": "✅ Случай взял(а): {name}, {when}",
+    "alert.taken": "✅ В работе, ответственный: {name}, {when}",
     "alert.taken_you": "Случай №{case_id} ваш. Свяжитесь с человеком как можно скорее.",
-    "alert.already_taken": "Случай уже взял(а) {name}.",
+    "alert.already_taken": "Случай уже в работе, ответственный: {name}.",
     "case.remind": (
-        "⏰ Случай №{case_id} ({name}, оценка {score}) никто не взял за {hours} рабочих часа. "
+        "⏰ Случай №{case_id} ({name}, оценка {score}) никто не взял за "
+        "{hours:рабочий час|рабочих часа|рабочих часов|рабочего часа}. "
         "Возьмите его — человек ждёт ответа."
     ),
     "case.escalate": (
-        "🚨 Случай №{case_id} ({name}, оценка {score}) не решён за {days} рабочих дня. "
+        "🚨 Случай №{case_id} ({name}, оценка {score}) не решён за "
+        "{days:рабочий день|рабочих дня|рабочих дней|рабочего дня}. "
         "Ответственный: {owner}."
     ),
     "case.nobody": "никто",

@@ -77,7 +77,8 @@ TEXTS: dict[str, str] = {
     ),
     "import.progress.check": ("⏳ Проверяю «{name}»…\n{bar} {percent}%\nПрочитано строк: {done}"),
     "import.progress.write": (
-        "⏳ Загружаю базу из «{name}»…\n{bar} {percent}%\n{done} из {total} строк"
+        "⏳ Загружаю базу из «{name}»…\n{bar} {percent}%\n"
+        "{done} из {total:строки|строк|строк|строки}"
     ),
     "import.unreadable": "❌ Не удалось прочитать «{name}»: {reason}\n\nНичего не изменено.",
     "import.unreadable.empty": "файл пустой.",
@@ -100,7 +101,7 @@ TEXTS: dict[str, str] = {
         "Первая строка файла: «{first}». Пример: /template"
     ),
     "import.unreadable.too_many_rows": (
-        "в файле больше {limit} строк. Разделите базу на несколько файлов."
+        "в файле больше {limit:строки|строк|строк|строки}. Разделите базу на несколько файлов."
     ),
     "import.summary.title": "✅ <b>База загружена</b> из «{name}»",
     "import.summary.rows": "Строк с данными: {count}",
@@ -123,7 +124,8 @@ TEXTS: dict[str, str] = {
     ),
     "import.summary.nothing_new": "Ничего нового: всё из этого файла уже есть в базе.",
     "import.interrupted": (
-        "⚠️ Загрузка «{name}» прервалась после {done} строк (новых контактов: {created}). "
+        "⚠️ Загрузка «{name}» прервалась после {done:строки|строк|строк|строки} "
+        "(новых контактов: {created}). "
         "Отправьте тот же файл ещё раз: уже загруженное не удвоится, остальное догрузится."
     ),
     "import.stopped": (
@@ -155,7 +157,8 @@ TEXTS: dict[str, str] = {
     ),
     "import.reason.manager": "неизвестный менеджер «{value}» (нет среди сотрудников в боте)",
     "import.reason.too_long": (
-        "слишком длинное значение в колонке «{column}» (больше {limit} символов)"
+        "слишком длинное значение в колонке «{column}» "
+        "(больше {limit:символа|символов|символов|символа})"
     ),
     "import.col_row": "Строка",
     "import.col_reason": "Причина",

@@ -22,7 +22,10 @@ TEXTS: dict[str, str] = {
         "Нейтралы (7–8): {n} ({n_share}%)\n"
         "Критики (0–6): {d} ({d_share}%)"
     ),
-    "nps.rate": "Ответили: {answered} из {invited} приглашённых ({rate}%)",
+    "nps.rate": (
+        "Ответили: {answered} из "
+        "{invited:приглашённого|приглашённых|приглашённых|приглашённого} ({rate}%)"
+    ),
     "nps.median": "Медиана от продажи до ответа: {value}",
     "nps.none_in_period": "За этот период ответов нет.",
     "nps.cases": (
@@ -34,8 +37,8 @@ TEXTS: dict[str, str] = {
     "nps.btn_manager": "👤 Менеджер: {name}",
     "nps.btn_all_managers": "все",
     "nps.pick_manager": "Выберите менеджера:",
-    "duration.hours": "{value} ч",
-    "duration.days": "{value} дн.",
+    "duration.hours": "{value:час|часа|часов|часа}",
+    "duration.days": "{value:день|дня|дней|дня}",
     "managers.stats_head": "👥 <b>Менеджеры</b> · {period}",
     "managers.stats_line": (
         "{n}. <b>{name}</b>{inactive}\n"
@@ -51,7 +54,7 @@ TEXTS: dict[str, str] = {
     "comments.reason": "«{reason}»",
     "comments.reason_cut": "«{reason}» (ещё {more} — кнопка 📄 {n})",
     "comments.btn_whole": "📄 {n}",
-    "plural.char": "знак|знака|знаков",
+    "plural.char": "знак|знака|знаков|знака",
     "comments.page": "Стр. {page} из {pages}",
     "comments.cat_all": "Все оценки",
     "comments.cat_promoter": "Промоутеры",

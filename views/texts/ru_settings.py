@@ -20,10 +20,10 @@ TEXTS: dict[str, str] = {
     "settings.show.company_name": "«{value}»",
     "settings.show.digest_time": "в {value} ({zone}), по рабочим дням",
     "settings.show.workdays": "{value}",
-    "settings.show.offer_interval": "раз в {low}–{high} дн.",
-    "settings.show.birthday_lead_days": "за {value} дн.",
+    "settings.show.offer_interval": "раз в {low}–{high:день|дня|дней|дня}",
+    "settings.show.birthday_lead_days": "за {value:день|дня|дней|дня}",
     "settings.show.birthday_lead_days_zero": "в сам день",
-    "settings.show.contact_min_days": "не чаще раза в {value} дн.",
+    "settings.show.contact_min_days": "не чаще раза в {value:день|дня|дней|дня}",
     "settings.show.contact_min_days_zero": "без ограничения",
     "settings.show.default_language": "{value}",
     "settings.language.ru": "русский",
@@ -31,7 +31,8 @@ TEXTS: dict[str, str] = {
     "settings.days": "пн,вт,ср,чт,пт,сб,вс",
     "settings.ask.company_name": (
         "<b>Название компании</b> — так бот называет компанию в опросах и сообщениях клиентам.\n"
-        "Сейчас: {current}\n\nНапишите новое название (до {limit} символов)."
+        "Сейчас: {current}\n\n"
+        "Напишите новое название (до {limit:символа|символов|символов|символа})."
     ),
     "settings.ask.digest_time": (
         "<b>Время плана</b> — когда менеджеры получают план на день (часовой пояс {zone}).\n"
@@ -59,8 +60,9 @@ TEXTS: dict[str, str] = {
         "<b>Язык по умолчанию</b> — для людей, чей язык в Telegram бот не знает.\nСейчас: {current}"
     ),
     "settings.bad.company": "Название не может быть пустым или содержать переносы строк. "
-    "Напишите его одной строкой, до {limit} символов.",
-    "settings.bad.company_long": "Слишком длинно: {length} символов, можно до {limit}. "
+    "Напишите его одной строкой, до {limit:символа|символов|символов|символа}.",
+    "settings.bad.company_long": "Слишком длинно: {length:символ|символа|символов|символа}, "
+    "можно до {limit}. "
     "Напишите покороче.",
     "settings.bad.time": "Не похоже на время. Напишите часы и минуты, например 09:30.",
     "settings.bad.offer": "Напишите два числа дней через дефис, каждое от {low} до {high}, "
