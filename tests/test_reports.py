@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import gc
 import io
 import itertools
+import json
+import logging
 import random
 import re
 import zipfile
@@ -26,6 +29,7 @@ from aiogram import Bot
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageText,
+    SendChatAction,
     SendDocument,
     SendMessage,
     SendPhoto,
@@ -34,6 +38,7 @@ from aiogram.methods import (
 from aiogram.types import BufferedInputFile, InputFile
 
 import handlers.reports
+import storage.reports
 import views.exports
 from bot.app import create_bot
 from domain.settings import Settings
@@ -1029,3 +1034,106 @@ async def test_a_big_export_comes_in_parts_with_every_row_once_and_captions_that
     ) in captions
     done = [r.text for r in harness.session.requests if isinstance(r, EditMessageText)][-1]
     assert done.startswith("✅ Выгрузка за 30 дней (22.10.2026 – 20.11.2026) готова: ответов 100")
+
+
+async def test_a_failing_chat_action_does_not_stop_or_hold_up_the_export(
+    harness: Harness,
+    db: Database,
+    uploads: Uploads,
+    export_data: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """ "Sending a file…" answers 500 first, then never answers at all. The files still come,
+    the status is tried again after the failure, and the export ends without waiting for the
+    hung call (aiogram's sender alone would wait for it on leaving, for ever) and without an
+    ERROR (its dead worker's exception, logged when the task is collected)."""
+    monkeypatch.setattr(handlers.reports, "ACTION_INTERVAL", 0.05)
+    monkeypatch.setattr(handlers.reports, "ACTION_LIMIT", 0.2)
+    actions: list[str] = []
+    three = asyncio.Event()
+    never = asyncio.Event()
+    inner = harness.session.make_request
+
+    async def make_request(
+        bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+    ) -> Any:
+        if isinstance(method, SendChatAction):
+            actions.append(method.action)
+            if len(actions) >= 3:
+                three.set()
+            if len(actions) == 1:
+                body = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+                harness.session.check_response(bot, method, 500, json.dumps(body))
+            await never.wait()
+        if isinstance(method, SendDocument):
+            await asyncio.wait_for(three.wait(), 20)  # the export lasts a few actions
+        return await inner(bot, method, timeout)
+
+    monkeypatch.setattr(harness.session, "make_request", make_request)
+    caplog.set_level(logging.DEBUG)
+    user = owner(harness)
+    (ask,) = [r for r in await harness.send(user, "/export") if isinstance(r, SendMessage)]
+    await harness.tap(user, "xp:30", as_message(ask, now=harness.clock()))
+    jobs = set(export_jobs(harness.dp).background)
+    pending = (await asyncio.wait(jobs, timeout=20))[1] if jobs else set()
+    never.set()  # whatever happened, let the hung call end
+    assert not pending, "the export is still waiting for the hung chat action"
+    gc.collect()
+    await asyncio.sleep(0)
+
+    assert len(uploads.files) == 4
+    assert set(actions) == {"upload_document"} and len(actions) >= 3
+    done = [r.text for r in harness.session.requests if isinstance(r, EditMessageText)][-1]
+    assert done.startswith("✅ Выгрузка за 30 дней")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_progress_is_edited_into_the_preparing_message_every_3_seconds(
+    harness: Harness,
+    db: Database,
+    uploads: Uploads,
+    export_data: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One row a chunk, and a clock that moves one second each time it is read: the "⏳"
+    message shows the count at 3 s, then at most every 3 s, never the same text twice (this
+    fake refuses an unchanged message, as Telegram does), and ends with "ready"."""
+    monkeypatch.setattr(storage.reports, "CHUNK", 1)
+    seconds = itertools.count()
+    monkeypatch.setattr(handlers.reports, "monotonic", lambda: float(next(seconds)))
+    shown: dict[tuple[Any, Any], str] = {}
+    inner = harness.session.make_request
+
+    async def make_request(
+        bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+    ) -> Any:
+        if isinstance(method, EditMessageText):
+            where = (method.chat_id, method.message_id)
+            if shown.get(where) == method.text:
+                body = {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: message is not modified: specified new "
+                    "message content and reply markup are exactly the same as a current content "
+                    "and reply markup of the message",
+                }
+                harness.session.check_response(bot, method, 400, json.dumps(body))
+            shown[where] = method.text
+        return await inner(bot, method, timeout)
+
+    monkeypatch.setattr(harness.session, "make_request", make_request)
+    sent = await run_export(harness)
+    edits = [(r.chat_id, r.message_id, r.text) for r in sent if isinstance(r, EditMessageText)]
+    assert {(chat, message) for chat, message, _ in edits} == {(OWNER_ID, 1)}
+    period = "за 30 дней (22.10.2026 – 20.11.2026)"
+    assert [text for *_, text in edits] == [
+        f"⏳ Готовлю выгрузку {period}…",
+        f"⏳ Готовлю выгрузку {period}: ответы — 3 из 5…",
+        f"⏳ Готовлю выгрузку {period}: контакты — 1 из 7…",
+        f"⏳ Готовлю выгрузку {period}: контакты — 4 из 7…",
+        f"⏳ Готовлю выгрузку {period}: контакты — 7 из 7…",
+        f"✅ Выгрузка {period} готова: ответов 5, контактов 7. Файлы ниже — каждый в двух видах: "
+        "CSV (UTF-8, разделитель «;») и XLSX для Excel.",
+    ]
+    assert len(uploads.files) == 4
