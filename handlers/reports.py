@@ -173,17 +173,14 @@ class Reports:
             if not counts:
                 await message.answer(t(lang, "trend.empty"))
                 return
-            try:
-                await bot.send_chat_action(message.chat.id, ChatAction.UPLOAD_PHOTO)
-            except TelegramAPIError as exc:  # only a courtesy: the chart still goes out
-                log.debug("chat action failed: %s", exc)
-            chart = build_chart(months, counts, lang, settings.company_name)
-            png = await asyncio.to_thread(render_trend, chart)
-            today = now.astimezone(settings.timezone).date()
-            await message.answer_photo(
-                BufferedInputFile(png, filename=f"nps-trend-{today.isoformat()}.png"),
-                caption=trend_caption(months, counts, lang),
-            )
+            async with uploading(bot, message.chat.id, ChatAction.UPLOAD_PHOTO):
+                chart = build_chart(months, counts, lang, settings.company_name)
+                png = await asyncio.to_thread(render_trend, chart)
+                today = now.astimezone(settings.timezone).date()
+                await message.answer_photo(
+                    BufferedInputFile(png, filename=f"nps-trend-{today.isoformat()}.png"),
+                    caption=trend_caption(months, counts, lang),
+                )
 
     async def export_command(self, message: Message, lang: str) -> None:
         assert message.from_user is not None
@@ -403,11 +400,13 @@ class _CourtesyBot:
 
 
 @asynccontextmanager
-async def uploading(bot: Bot, chat_id: int) -> AsyncIterator[None]:
-    """Telegram shows "sending a file…" in the chat while the block runs."""
+async def uploading(
+    bot: Bot, chat_id: int, action: str = ChatAction.UPLOAD_DOCUMENT
+) -> AsyncIterator[None]:
+    """Telegram shows "sending a file…" (or `action`) in the chat while the block runs."""
     courtesy = _CourtesyBot(bot)
-    sender = ChatActionSender.upload_document(
-        bot=cast(Bot, courtesy), chat_id=chat_id, interval=ACTION_INTERVAL
+    sender = ChatActionSender(
+        bot=cast(Bot, courtesy), chat_id=chat_id, action=action, interval=ACTION_INTERVAL
     )
     async with sender:
         try:
