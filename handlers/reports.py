@@ -223,15 +223,12 @@ class Reports:
             self.busy.release(user_id)
             raise
         export_jobs(dispatcher).spawn(
-            self._export(
-                user_id, query, period, label, today, bot, lang, tz, db, clock, run_id, shown
-            )
+            self._export(user_id, period, label, today, bot, lang, tz, db, clock, run_id, shown)
         )
 
     async def _export(
         self,
         user_id: int,
-        query: CallbackQuery,
         period: Period,
         label: str,
         today: date,
@@ -264,11 +261,9 @@ class Reports:
                         self._sender(bot, user_id, lang, "contacts"),
                         progress.counter(lang, label, "contacts", contacts_table.total),
                     )
-                await self._status(
-                    query,
-                    bot,
-                    t(lang, "export.done", period=label, answers=answers, contacts=contacts),
-                )
+                done = t(lang, "export.done", period=label, answers=answers, contacts=contacts)
+                if not await edit_message(bot, user_id, shown, done):  # deleted meanwhile
+                    await bot.send_message(user_id, done)
             finally:
                 await asyncio.to_thread(shutil.rmtree, folder, ignore_errors=True)
         except Exception:
