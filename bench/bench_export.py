@@ -150,17 +150,21 @@ async def child(path: Path, formats: list[str]) -> dict[str, Any]:
     import views.exports
     from storage import Database
 
+    new = hasattr(views.exports, "export_table")
+    if new:
+        import handlers.reports  # noqa: F401  (aiogram and the rest, as in the running bot)
     db = Database(path)
     await db.open()
+    base = _peak_mib()  # what the code and an open database take before any export
     try:
         with tempfile.TemporaryDirectory(prefix="bench-export-") as folder:
-            new = hasattr(views.exports, "export_table")
             run = _new if new else _old
             out = await run(db, Path(folder), formats)
             out["code"] = "xlsxwriter" if new else "openpyxl"
     finally:
         await db.close()
     out["peak_rss_mib"] = _peak_mib()
+    out["base_rss_mib"] = base
     return out
 
 
@@ -257,7 +261,9 @@ def main() -> None:
                 f"{rows / seconds:7,.0f} rows/s; {cpu:6.1f} s CPU {rows / cpu:7,.0f} rows/CPU-s"
             )
         print(
-            f"{'':15} peak RSS {out['peak_rss_mib']:.0f} MiB, {out['pieces']} pieces, "
+            f"{'':15} peak RSS {out['peak_rss_mib']:.0f} MiB "
+            f"({out['peak_rss_mib'] - out['base_rss_mib']:+.0f} MiB over the open database), "
+            f"{out['pieces']} pieces, "
             f"largest file {out['largest_mib']:.1f} MiB, load {_load()}",
             flush=True,
         )
