@@ -458,8 +458,13 @@ async def write_piece(
         source.cut_mark,
     )
     written = Written(piece, writer.csv_path, writer.xlsx_path, last_key=piece.after)
+    reader = source.read(piece.after, piece.limit)
+    # The next chunk is read while this one is written: SQLite lets go of the GIL while it
+    # steps, so on two cores the reading mostly hides behind the writing.
+    ahead: asyncio.Future[list[R] | None] | None = asyncio.ensure_future(anext(reader, None))
     try:
-        async for rows in source.read(piece.after, piece.limit):
+        while (rows := await ahead) is not None:
+            ahead = asyncio.ensure_future(anext(reader, None))
             await asyncio.to_thread(_write_chunk, writer, rows, source.cells)
             written.last_key = source.key(rows[-1])
             if source.day is not None:
@@ -467,8 +472,15 @@ async def write_piece(
                 written.last_day = source.day(rows[-1])
             if progress is not None:
                 await progress(writer.rows)
+        ahead = None
         await asyncio.to_thread(writer.close)
     except BaseException:
+        if ahead is not None:
+            ahead.cancel()
+            with contextlib.suppress(BaseException):
+                await ahead
+        with contextlib.suppress(Exception):
+            await reader.aclose()  # type: ignore[attr-defined]
         await asyncio.to_thread(writer.abort)
         raise
     written.rows = writer.rows
