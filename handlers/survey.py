@@ -37,7 +37,6 @@ from storage.cases import case_of_survey
 from storage.referral import code_for_contact
 from storage.settings import LiveSettings
 from storage.surveys import (
-    REASON_LIMIT,
     Opened,
     Step,
     Survey,
@@ -373,9 +372,6 @@ async def on_reason(
     if survey is None:
         await _catch_up(bot, message.chat.id, survey_id, user_id, state, lang, settings, db)
         return
-    if len(text) > REASON_LIMIT:
-        cut = t(lang, "survey.reason_too_long", limit=REASON_LIMIT, length=len(text))
-        await send_or_log(message.answer(cut), "reason cut")
     await _after_answer(bot, message.chat.id, survey, state, lang, settings, db, clock, sender)
 
 

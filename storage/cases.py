@@ -318,7 +318,7 @@ async def list_cases(
         f"WHERE k.status IN ('open', 'taken') AND {_VISIBLE}"
     )
     params = {"viewer": viewer}
-    async with db.read() as conn:
+    async with db.report() as conn:
         total = (await (await conn.execute(f"SELECT count(*) {base}", params)).fetchone())[0]
         pages = max(1, -(-total // page_size))
         page = min(max(page, 0), pages - 1)

@@ -12,10 +12,18 @@ the restart, and with twenty people answering at once the queue for the lock is 
 Re-planning follows every change of a person's facts without each write having to ask for it:
 once a planner is attached, temporary triggers (on this connection only, not in the schema)
 note the contact of every insert or relevant update by calling `note_contact()`, a Python
-function (not an INSERT: changes made by triggers would count in `total_changes`, which callers
-use to count their own rows), and `transaction()` hands the noted contacts to the planner just
-before COMMIT, inside the same transaction. A write added later gets the same treatment; a change
-and the plan it implies commit together or not at all.
+function, and `transaction()` hands the noted contacts to the planner just before COMMIT, inside
+the same transaction. A write added later gets the same treatment; a change and the plan it
+implies commit together or not at all. Writers count their own rows with `cursor.rowcount`, never
+with `conn.total_changes`, which also counts the rows that triggers write (the schema's per-day
+figures, storage/figures.py).
+
+Reports read through a second, read-only connection (`report()`, its own thread and its own FIFO
+lock): WAL lets a reader see the last committed snapshot while the writer commits, so an all-time
+/nps never makes a respondent's tap wait. It is opened after the writer has migrated (a read-only
+connection cannot create the `-wal`/`-shm` files) and closed first, so the writer, the last
+connection, checkpoints and removes the WAL. Never take the writer's lock inside `report()`:
+`checkpoint_truncate()` takes the writer's lock and then the report lock, always in that order.
 """
 
 from __future__ import annotations
@@ -68,6 +76,21 @@ def _casefold(value: object) -> object:
     return value.casefold() if isinstance(value, str) else value
 
 
+async def _tune(conn: aiosqlite.Connection) -> None:
+    """What both connections share: rows by name, the busy timeout, the page cache, casefold."""
+    conn.row_factory = aiosqlite.Row
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    # Reports read hundreds of thousands of index entries: memory-map the file, keep a
+    # bigger page cache and sort in memory. The map is 64 MiB, not more: every mapped page the
+    # process reads counts in its RSS, and at 1,000,000 contacts a 256 MiB map put the daily
+    # planning run at 468 MiB peak RSS, against 277 MiB now (bench/bench_planning.py).
+    await conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+    await conn.execute("PRAGMA cache_size = -32768")
+    await conn.execute("PRAGMA temp_store = MEMORY")
+    # SQLite's lower()/NOCASE fold ASCII only; names here are mostly Cyrillic.
+    await conn.create_function("casefold", 1, _casefold, deterministic=True)
+
+
 class _Lock:
     """An asyncio lock handed from holder to waiter in order, with a lane that goes first."""
 
@@ -107,6 +130,8 @@ class Database:
         self.path = Path(path)
         self._conn: aiosqlite.Connection | None = None
         self._lock = _Lock()
+        self._reader: aiosqlite.Connection | None = None
+        self._report_lock = _Lock()
         self._planner: Planner | None = None
         self._triggers = False
         self._noted: set[int] = set()
@@ -130,28 +155,28 @@ class Database:
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await _tune(conn)
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
-        # Reports read hundreds of thousands of index entries: memory-map the file, keep a
-        # bigger page cache and sort in memory. The map is 64 MiB, not more: every mapped page the
-        # process reads counts in its RSS, and at 1,000,000 contacts a 256 MiB map put the daily
-        # planning run at 468 MiB peak RSS, against 277 MiB now (bench/bench_planning.py).
-        await conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
-        await conn.execute("PRAGMA cache_size = -32768")
-        await conn.execute("PRAGMA temp_store = MEMORY")
-        # SQLite's lower()/NOCASE fold ASCII only; names here are mostly Cyrillic.
-        await conn.create_function("casefold", 1, _casefold, deterministic=True)
         await conn.create_function("note_contact", 1, self._note)
         self._conn = conn
         self._triggers = False
         target = len(MIGRATIONS) if migrate_to is None else migrate_to
         async with self._locked():
             await apply_migrations(conn, target)
+        reader = await aiosqlite.connect(
+            f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
+        )
+        await _tune(reader)
+        await reader.execute("PRAGMA query_only = 1")
+        self._reader = reader
 
     async def close(self) -> None:
+        if self._reader is not None:
+            async with self._reporting():
+                await self._reader.close()
+                self._reader = None
         if self._conn is not None:
             async with self._locked():
                 await self._conn.close()
@@ -175,6 +200,38 @@ class Database:
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self._locked():
             yield self.conn
+
+    @asynccontextmanager
+    async def _reporting(self) -> AsyncIterator[None]:
+        await self._report_lock.acquire()
+        try:
+            yield
+        finally:
+            self._report_lock.release()
+
+    @asynccontextmanager
+    async def report(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The read-only connection, for the owner's reports: it never waits for the writer and
+        the writer never waits for it. Each statement sees the last committed data. Keep it to
+        queries: no writer lock inside (see `checkpoint_truncate`), no sending in between."""
+        async with self._reporting():
+            if self._reader is None:
+                raise RuntimeError("Database is not open")
+            yield self._reader
+
+    async def checkpoint_truncate(self, attempts: int = 3) -> bool:
+        """Copy the WAL into the file and empty it (after `forget`, so erased values leave the
+        disk). A reader's snapshot would keep the WAL from being reset, so this holds the writer's
+        lock and then the report lock (always in that order), and tries again while SQLite says
+        it was busy. Returns whether the WAL was emptied."""
+        async with self._locked(), self._reporting():
+            for _ in range(attempts):
+                row = await (await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")).fetchone()
+                if row is None or row[0] == 0:
+                    return True
+                await asyncio.sleep(0.05)
+        log.warning("the WAL could not be emptied: a reader held it")
+        return False
 
     @asynccontextmanager
     async def urgent(self) -> AsyncIterator[aiosqlite.Connection]:

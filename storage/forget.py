@@ -78,8 +78,7 @@ async def _erasing(db: Database) -> AsyncIterator[aiosqlite.Connection]:
 
 async def _checkpoint(db: Database) -> None:
     """Copy the new pages into the file and empty the WAL, which still holds the old ones."""
-    async with db.read() as conn:
-        await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    await db.checkpoint_truncate()
 
 
 def _marks(values: Sequence[object]) -> str:

@@ -186,17 +186,14 @@ async def write_chunk(
         # file leaves even `updated_at` as it was, and the summary says it filled nothing): each
         # statement changes at most the one contact it names, so the change count is the number
         # of rows that filled something. A file's first row of a person comes before its repeats.
-        before = conn.total_changes
-        await conn.executemany(_FILL_GAPS, updates)
-        counts.filled = conn.total_changes - before
+        counts.filled = (await conn.executemany(_FILL_GAPS, updates)).rowcount
         await conn.executemany(_FILL_GAPS, repeats)
-        before = conn.total_changes
-        await conn.executemany(
+        added = await conn.executemany(
             "INSERT INTO deals (contact_id, manager_id, description, deal_date, source, idem_key, "
             "created_at) VALUES (?, ?, ?, ?, 'import', ?, ?) ON CONFLICT (idem_key) DO NOTHING",
             deals,
         )
-        counts.deals = conn.total_changes - before
+        counts.deals = added.rowcount
         if counts.deals and passive:
             # A purchase newer than the one a "passive client" task counts from ends that task,
             # and a referred lead with a purchase is a customer.
@@ -209,17 +206,16 @@ async def write_chunk(
                 "UPDATE contacts SET status = 'customer' WHERE id = ? AND status = 'lead'",
                 [(p[1],) for p in passive],
             )
-        before = conn.total_changes
-        await conn.executemany(
+        fresh = await conn.executemany(
             "INSERT INTO comments (contact_id, author_id, source, text, created_at) "
             "VALUES (?, ?, 'import', ?, ?)",
             fresh_notes,
         )
-        await conn.executemany(
+        matched = await conn.executemany(
             "INSERT INTO comments (contact_id, author_id, source, text, created_at) "
             "SELECT ?, ?, 'import', ?, ? WHERE NOT EXISTS "
             "(SELECT 1 FROM comments WHERE contact_id = ? AND text = ?)",
             notes,
         )
-        counts.comments = conn.total_changes - before
+        counts.comments = fresh.rowcount + matched.rowcount
     return counts

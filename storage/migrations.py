@@ -11,6 +11,7 @@ them); calendar dates in the company's time zone are `YYYY-MM-DD`; Telegram user
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable
 
 import aiosqlite
@@ -463,6 +464,58 @@ CREATE UNIQUE INDEX comments_source ON comments (source_key);
 ALTER TABLE settings ADD COLUMN source_key TEXT;
 """
 
+# A case keeps the kind of person and the manager it was opened for (its survey's, or the
+# contact's for a call case), copied at open like `surveys.kind`: /nps by kind or manager counts
+# that slice's cases without joining surveys and contacts, and a contact changing hands later
+# moves no figure. A trigger makes the copy, so every writer of cases (the survey, the "not
+# suitable" call, the bench's generator) gets it without saying so. `resolve_seconds` (virtual:
+# computed when read, no space) is what the resolve-time median sorts, so an index can hold it.
+V_CASE_SLICES = """
+ALTER TABLE cases ADD COLUMN kind TEXT;
+ALTER TABLE cases ADD COLUMN manager_id INTEGER REFERENCES staff (user_id);
+ALTER TABLE cases ADD COLUMN resolve_seconds INTEGER GENERATED ALWAYS AS (
+    CASE WHEN status = 'resolved' AND resolved_at IS NOT NULL
+    THEN CAST(strftime('%s', resolved_at) AS INTEGER) - CAST(strftime('%s', opened_at) AS INTEGER)
+    END) VIRTUAL;
+UPDATE cases SET
+    kind = coalesce((SELECT s.kind FROM surveys s WHERE s.id = cases.survey_id),
+                    (SELECT c.kind FROM contacts c WHERE c.id = cases.contact_id)),
+    manager_id = coalesce((SELECT s.manager_id FROM surveys s WHERE s.id = cases.survey_id),
+                          (SELECT c.manager_id FROM contacts c WHERE c.id = cases.contact_id));
+CREATE TRIGGER cases_slice AFTER INSERT ON cases
+WHEN NEW.kind IS NULL OR NEW.manager_id IS NULL
+BEGIN
+    UPDATE cases SET
+        kind = coalesce(kind, (SELECT s.kind FROM surveys s WHERE s.id = NEW.survey_id),
+                        (SELECT c.kind FROM contacts c WHERE c.id = NEW.contact_id)),
+        manager_id = coalesce(manager_id,
+                              (SELECT s.manager_id FROM surveys s WHERE s.id = NEW.survey_id),
+                              (SELECT c.manager_id FROM contacts c WHERE c.id = NEW.contact_id))
+    WHERE id = NEW.id;
+END;
+"""
+
+# /comments pages by key (storage/comments.py): each (category, kind) pair of answers with a reason
+# is one range of this index, newest last, so a page is a short walk from its anchor at any depth.
+# The category is the expression storage/comments.py queries: 0 detractor, 1 passive, 2 promoter.
+COMMENTS_BY_KEY = """
+CREATE INDEX surveys_comments ON surveys (((score >= 7) + (score >= 9)), kind, scored_at)
+    WHERE reason IS NOT NULL;
+"""
+
+# Reasons are stored whole now (storage/surveys.py record_reason); before, an answer kept the first
+# 1,000 characters and the whole text went to the contact's comments, written in the same
+# transaction with the same time as `reason_at`. Those cut answers get their text back from there.
+_WHOLE_REASON = """
+SELECT m.text FROM comments m WHERE m.contact_id = surveys.contact_id AND m.source = 'survey'
+AND m.created_at = surveys.reason_at AND length(m.text) > 1000
+AND substr(m.text, 1, 1000) = surveys.reason ORDER BY m.id LIMIT 1
+"""
+RESTORED_REASONS = f"""
+UPDATE surveys SET reason = ({_WHOLE_REASON})
+WHERE length(reason) = 1000 AND EXISTS ({_WHOLE_REASON});
+"""
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -476,6 +529,9 @@ MIGRATIONS: list[Migration] = [
     reconciled_plan,
     V9_EXPORT_RUNS,
     V10_SOURCE_KEYS,
+    V_CASE_SLICES,
+    COMMENTS_BY_KEY,
+    RESTORED_REASONS,
 ]
 
 
@@ -515,6 +571,16 @@ async def apply_migrations(conn: aiosqlite.Connection, target: int) -> None:
 
 
 def _split(script: str) -> list[str]:
-    """Split a migration script into statements (no `;` inside our string literals)."""
+    """Split a migration script into statements (no `;` inside our string literals; a trigger's
+    body keeps its own `;`, which `sqlite3.complete_statement` knows)."""
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    statements, pending = [], ""
+    for piece in "\n".join(lines).split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending.strip().removesuffix(";").strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        statements.append(pending.strip().removesuffix(";").strip())
+    return statements

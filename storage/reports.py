@@ -85,7 +85,7 @@ async def monthly_nps(db: Database, months: Sequence[Month]) -> dict[tuple[int, 
         "ON s.score IS NOT NULL AND s.scored_at >= m.start AND s.scored_at < m.finish "
         "GROUP BY m.idx, s.kind"
     )
-    async with db.read() as conn:
+    async with db.report() as conn:
         rows = await (await conn.execute(sql, params)).fetchall()
     return {
         (row["idx"], row["kind"]): NpsCounts(

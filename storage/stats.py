@@ -13,7 +13,7 @@ from datetime import datetime
 from domain.nps import NpsCounts, median, percent
 from domain.vocabulary import KINDS
 from storage.db import Database
-from storage.timefmt import from_ts, ts
+from storage.timefmt import ts
 
 # ---- figures for a period (issue: the owner's view) -------------------------------------------
 
@@ -47,7 +47,7 @@ async def nps_counts(db: Database, filters: Filters) -> NpsCounts:
     """Answers scored in the period, and links created in it (the invited)."""
     answered_where, answered_params = filters.where("scored_at")
     invited_where, invited_params = filters.where("created_at")
-    async with db.read() as conn:
+    async with db.report() as conn:
         row = await (
             await conn.execute(
                 "SELECT sum(score >= 9), sum(score BETWEEN 7 AND 8), sum(score <= 6) "
@@ -88,7 +88,7 @@ async def median_hours_to_answer(db: Database, filters: Filters) -> float | None
     every answer into Python."""
     where, params = filters.where("scored_at")
     hours = "answer_seconds / 3600.0"
-    async with db.read() as conn:
+    async with db.report() as conn:
         total = (
             await (
                 await conn.execute(
@@ -134,7 +134,7 @@ async def manager_rows(
     manager)."""
     since = ts(start) if start else "0000"
     until = ts(end)
-    async with db.read() as conn:
+    async with db.report() as conn:
         staff = await (
             await conn.execute(
                 "SELECT user_id, full_name, active FROM staff WHERE role = 'manager' "
@@ -173,10 +173,7 @@ async def manager_rows(
             (since, until),
         )
         cases = await grouped(
-            "SELECT coalesce(s.manager_id, c.manager_id), count(*) FROM cases k "
-            "LEFT JOIN surveys s ON s.id = k.survey_id JOIN contacts c ON c.id = k.contact_id "
-            "WHERE k.status != 'resolved' GROUP BY 1",
-            (),
+            "SELECT manager_id, count(*) FROM cases WHERE status != 'resolved' GROUP BY 1", ()
         )
     out = []
     for user_id, name, active in staff:
@@ -209,52 +206,6 @@ async def manager_rows(
     )
 
 
-CATEGORY_SQL = {
-    "all": "1",
-    "promoter": "s.score >= 9",
-    "passive": "s.score BETWEEN 7 AND 8",
-    "detractor": "s.score <= 6",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Comment:
-    scored_at: datetime
-    score: int
-    reason: str
-    kind: str
-    contact_name: str | None
-    manager_name: str | None
-
-
-async def latest_comments(
-    db: Database, category: str, kind: str | None, offset: int, limit: int
-) -> tuple[list[Comment], int]:
-    """The latest answers to "what influenced your score", newest first, and how many there are."""
-    where = f"s.reason IS NOT NULL AND {CATEGORY_SQL[category]}"
-    params: list[object] = []
-    if kind is not None:
-        where += " AND s.kind = ?"
-        params.append(kind)
-    async with db.read() as conn:
-        total = (
-            await (
-                await conn.execute(f"SELECT count(*) FROM surveys s WHERE {where}", params)
-            ).fetchone()
-        )[0]
-        rows = await (
-            await conn.execute(
-                "SELECT s.scored_at, s.score, s.reason, s.kind, "
-                "CASE WHEN c.forgotten_at IS NULL THEN c.full_name END, m.full_name "
-                "FROM surveys s JOIN contacts c ON c.id = s.contact_id "
-                "LEFT JOIN staff m ON m.user_id = s.manager_id "
-                f"WHERE {where} ORDER BY s.scored_at DESC, s.id DESC LIMIT ? OFFSET ?",
-                [*params, limit, offset],
-            )
-        ).fetchall()
-    return [Comment(from_ts(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows], total
-
-
 @dataclass(frozen=True, slots=True)
 class CaseStats:
     """Cases opened in a period and what became of them (for /nps)."""
@@ -275,14 +226,14 @@ async def case_stats(
     """Cases opened in [since, until) (None: unbounded), of any source (survey or call), of one
     kind of person and one manager (None: all).
 
-    A case has no kind or manager of its own: it takes its survey's, or its contact's for a call
-    case (the rule manager_rows uses), so the /nps slice and its cases are the same people.
-    Counted and the median taken in SQLite (count, then the middle one or two by OFFSET):
-    tens of thousands of cases never travel into Python."""
+    A case carries the kind and manager it was opened for (its survey's, or its contact's for a
+    call case), so the /nps slice and its cases are the same people. Counted and the median taken
+    in SQLite (count, then the middle one or two by OFFSET on `resolve_seconds`): tens of
+    thousands of cases never travel into Python."""
     where = (
-        "(:since IS NULL OR k.opened_at >= :since) AND (:until IS NULL OR k.opened_at < :until)"
-        " AND (:kind IS NULL OR coalesce(s.kind, c.kind) = :kind)"
-        " AND (:manager IS NULL OR coalesce(s.manager_id, c.manager_id) = :manager)"
+        "(:since IS NULL OR opened_at >= :since) AND (:until IS NULL OR opened_at < :until)"
+        " AND (:kind IS NULL OR kind = :kind)"
+        " AND (:manager IS NULL OR manager_id = :manager)"
     )
     params = {
         "since": ts(since) if since else None,
@@ -290,27 +241,19 @@ async def case_stats(
         "kind": kind,
         "manager": manager_id,
     }
-    source = (
-        "FROM cases k LEFT JOIN surveys s ON s.id = k.survey_id "
-        "JOIN contacts c ON c.id = k.contact_id"
-    )
-    resolved_where = f"{where} AND k.status = 'resolved' AND k.resolved_at IS NOT NULL"
-    async with db.read() as conn:
+    async with db.report() as conn:
         opened, resolved = await (
             await conn.execute(
-                "SELECT count(*), "
-                "coalesce(sum(k.status = 'resolved' AND k.resolved_at IS NOT NULL), 0) "
-                f"{source} WHERE {where}",
-                params,
+                f"SELECT count(*), count(resolve_seconds) FROM cases WHERE {where}", params
             )
         ).fetchone()
         hours: list[float] = []
         if resolved:
             rows = await (
                 await conn.execute(
-                    "SELECT (strftime('%s', k.resolved_at) - strftime('%s', k.opened_at)) "
-                    "/ 3600.0 AS h "
-                    f"{source} WHERE {resolved_where} ORDER BY h LIMIT :take OFFSET :skip",
+                    "SELECT resolve_seconds / 3600.0 FROM cases "
+                    f"WHERE resolve_seconds IS NOT NULL AND {where} "
+                    "ORDER BY resolve_seconds LIMIT :take OFFSET :skip",
                     {**params, "take": 2 - resolved % 2, "skip": (resolved - 1) // 2},
                 )
             ).fetchall()

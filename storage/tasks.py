@@ -207,9 +207,9 @@ async def replan(
         facts.contact_id: plan_contact(facts, today, cadence)
         for facts in await load_facts(conn, ids, tz, today, cadence)
     }
-    before = conn.total_changes
-    await insert_tasks(conn, [spec for plan in plans.values() for spec in plan.wanted], now)
-    created = conn.total_changes - before
+    created = await insert_tasks(
+        conn, [spec for plan in plans.values() for spec in plan.wanted], now
+    )
     managers = {
         contact_id: plan.candidates[0].manager_id
         for contact_id, plan in plans.items()

@@ -415,6 +415,44 @@ async def test_a_known_contact_keeps_its_data_manager_and_kind(h: Harness, db: D
     ]
 
 
+async def test_the_summary_counts_its_own_rows_when_triggers_write_more(
+    h: Harness, db: Database
+) -> None:
+    """Schema triggers (the per-day figures) write rows of their own in the same statement;
+    the summary counts only the contacts, deals and notes the import itself wrote."""
+    async with db.read() as conn:
+        await conn.executescript(
+            "CREATE TEMP TABLE echo (what TEXT);"
+            "CREATE TEMP TRIGGER echo_deal AFTER INSERT ON main.deals BEGIN "
+            "INSERT INTO echo VALUES ('deal'); INSERT INTO echo VALUES ('deal'); END;"
+            "CREATE TEMP TRIGGER echo_note AFTER INSERT ON main.comments BEGIN "
+            "INSERT INTO echo VALUES ('note'); INSERT INTO echo VALUES ('note'); END;"
+            "CREATE TEMP TRIGGER echo_fill AFTER UPDATE ON main.contacts BEGIN "
+            "INSERT INTO echo VALUES ('fill'); INSERT INTO echo VALUES ('fill'); END;"
+        )
+    people = [
+        ("Анна", "8 916 123-45-67", "01.06.2026", "Диван", "любит скидки"),
+        ("Борис", "8 916 765-43-21", "02.06.2026", "Стол", "звонить вечером"),
+        ("Вера", "8 903 111-22-33", "03.06.2026", "Шкаф", "только почта"),
+    ]
+    header = ["Имя", "Телефон", "Дата последней покупки", "Что купил", "Заметки"]
+    summary = last_text(await send_file(h, owner(h), "base.csv", csv_bytes([header, *people])))
+    assert "• новых контактов: 3" in summary
+    assert "Покупок добавлено: 3 · заметок: 3" in summary
+    await import_jobs(h.dp).wait_idle()
+    again = csv_bytes(
+        [
+            [*header, "День рождения"],
+            ["Анна", "8 916 123-45-67", "05.07.2026", "Кресло", "новая заметка", "15.03"],
+        ]
+    )
+    summary = last_text(await send_file(h, owner(h), "base.csv", again))
+    assert "• уже были в базе, дополнены пустые поля: 1" in summary
+    assert "Покупок добавлено: 1 · заметок: 1" in summary
+    echoes = dict(await rows(db, "SELECT what, count(*) FROM temp.echo GROUP BY what"))
+    assert echoes["deal"] == echoes["note"] == 8 and echoes["fill"] >= 2  # the triggers did write
+
+
 # --- files that cannot be read, and people who may not import -------------------------------
 
 

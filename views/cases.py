@@ -18,7 +18,7 @@ from domain.cases import ACTIONS, CLIENT_ACTIONS
 from domain.parsing import format_phone
 from domain.settings import Settings
 from storage.cases import CaseCard, CaseDetail, CaseEvent, CasePage
-from views.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen, CaseTake
+from views.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen, CaseReason, CaseTake
 from views.common import button, cut, day, local_datetime, payload
 from views.texts import Raw, plain, t
 
@@ -26,6 +26,9 @@ CARD_LIMIT = 3800  # Telegram allows 4096 characters; leave room for the markup
 # (events shown, characters per quoted text), tried in order until the card fits CARD_LIMIT.
 CARD_FITS = ((15, 300), (10, 200), (8, 120), (5, 80), (3, 60), (1, 40))
 NAME_LIMIT = 40
+# A reason is stored whole (up to Telegram's 4096 characters): the alert quotes the start of it,
+# the card opens the rest ("📄").
+ALERT_REASON_CUT = 1000
 
 
 def _take_button(lang: str, case_id: int) -> InlineKeyboardButton:
@@ -110,7 +113,7 @@ def case_alert(
         kind=t(lang, f"kind.{card.kind}").lower(),
         deal=deal,
         manager=card.manager_name or "—",
-        reason=f"«{card.reason}»"
+        reason=f"«{cut(card.reason, ALERT_REASON_CUT)}»"
         if card.reason
         else t(
             lang,
@@ -300,13 +303,20 @@ def _card_text(
     return "\n".join(lines)
 
 
+def reason_is_cut(reason: str | None, width: int) -> bool:
+    """The card quotes `reason` shorter than it is (the "📄" button then opens it whole)."""
+    return bool(reason) and cut(reason or "", width) != " ".join((reason or "").split())
+
+
 def card_view(
     detail: CaseDetail, lang: str, settings: Settings, now: datetime, page: int = 0
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The case card (as much history as fits one message) and the buttons its state allows."""
-    text = ""
+    """The case card (as much history as fits one message) and the buttons its state allows,
+    with "📄 Whole answer" when the reason is quoted cut."""
+    text, quoted = "", 0
     for events, width in CARD_FITS:
         text = _card_text(detail, lang, settings, now, events, width)
+        quoted = width * 3  # what _card_text quotes of the reason
         if len(text) < CARD_LIMIT:
             break
     case_id, status = detail.card.case_id, detail.card.status
@@ -317,6 +327,9 @@ def card_view(
     buttons = [act(f"cases.btn_{action}", action) for action in ACTIONS.get(status, ())]
     # An open case shows "take" on a row of its own, above the note.
     rows = [[b] for b in buttons] if status == "open" else [buttons] if buttons else []
+    if reason_is_cut(detail.card.reason, quoted):
+        whole = button(plain(lang, "whole.btn_case"), CaseReason(case_id=case_id).pack())
+        rows.append([whole])
     rows.append([button(plain(lang, "cases.btn_back"), CaseList(page=page).pack())])
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
