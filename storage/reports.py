@@ -5,9 +5,10 @@ knows every DST rule) and passed to SQL as UTC instants, and SQL buckets the UTC
 against them, so a month that starts in summer time and ends in winter time is still exact.
 
 Export rows are read in chunks by keyset (`scored_at, id` for answers, `id` for contacts), each
-chunk under its own short `db.read()`: a 3,000,000-row export never holds all rows at once, and the
-shared connection is free for other handlers between chunks. A reader may start after any key and
-stop after any number of rows, so an export can be cut into parts and a part re-read in halves.
+chunk under its own short `db.report()` (the read-only connection, so a respondent's tap never
+waits for an export): a 3,000,000-row export never holds all rows at once, and other reports get
+the connection between chunks. A reader may start after any key and stop after any number of
+rows, so an export can be cut into parts and a part re-read in halves.
 Personal fields of contacts who asked to be forgotten are blanked here, in SQL, so they never leave
 storage; their anonymous scores stay.
 
@@ -238,7 +239,7 @@ def _answers_sql(tz: tzinfo, until: datetime) -> str:
 
 async def count_answers(db: Database, start: datetime | None, end: datetime) -> int:
     """How many answers `iter_answers` gives for [start, end)."""
-    async with db.read() as conn:
+    async with db.report() as conn:
         cursor = await conn.execute(
             "SELECT count(*) FROM surveys WHERE score IS NOT NULL AND scored_at >= ? "
             "AND scored_at < ?",
@@ -267,7 +268,7 @@ async def iter_answers(
     left = limit
     while left is None or left > 0:
         size = chunk if left is None else min(chunk, left)
-        async with db.read() as conn:
+        async with db.report() as conn:
             rows = await (await conn.execute(sql, (*cursor, until, size))).fetchall()
         if not rows:
             return
@@ -351,7 +352,7 @@ def _contacts_sql(tz: tzinfo, until: datetime) -> str:
 async def count_contacts(db: Database) -> tuple[int, int]:
     """How many contacts `iter_contacts` gives, and the last id so far: an export reads only up
     to it, so a contact added meanwhile cannot make a part more than was announced."""
-    async with db.read() as conn:
+    async with db.report() as conn:
         cursor = await conn.execute(
             "SELECT count(*), coalesce(max(id), 0) FROM contacts WHERE forgotten_at IS NULL"
         )
@@ -378,7 +379,7 @@ async def iter_contacts(
     top = last_id if last_id is not None else 2**63 - 1
     while left is None or left > 0:
         size = chunk if left is None else min(chunk, left)
-        async with db.read() as conn:
+        async with db.report() as conn:
             rows = await (await conn.execute(sql, (cursor, top, size))).fetchall()
         if not rows:
             return
