@@ -25,7 +25,7 @@ import math
 import re
 import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -410,7 +410,6 @@ class Written:
     last_key: Any = None
     first_day: str | None = None
     last_day: str | None = None
-    files: list[Path] = field(default_factory=list)
 
     @property
     def last(self) -> int:
