@@ -516,6 +516,103 @@ UPDATE surveys SET reason = ({_WHOLE_REASON})
 WHERE length(reason) = 1000 AND EXISTS ({_WHOLE_REASON});
 """
 
+# The minute tick reads only what may be due, through partial indexes that hold just that, so its
+# cost stays flat however large the base grows (tests/test_query_plans.py checks each plan).
+# `tasks_due_at` held every pending timed task, notified or not, and nothing else used it.
+TICK_INDEXES = """
+CREATE INDEX cases_watch ON cases (opened_at, status, reminded_at, escalated_at)
+    WHERE escalated_at IS NULL AND status != 'resolved';
+CREATE INDEX contacts_unreachable ON contacts (unreachable_at) WHERE unreachable_at IS NOT NULL;
+DROP INDEX IF EXISTS tasks_due_at;
+CREATE INDEX tasks_timed ON tasks (status, due_at)
+    WHERE status = 'pending' AND notified_at IS NULL AND due_at IS NOT NULL;
+"""
+
+# A case is settled once what the person said is final: their survey finished, or untouched for
+# the quiet period (the tick settles it and brings its alerts to their final form); a call's case
+# is settled when opened. Unfinished cases whose alerts are still live are left to the first
+# ticks, which settle them and correct their "still answering..." once; the rest are settled here.
+SETTLED_CASES = """
+ALTER TABLE cases ADD COLUMN settled_at TEXT;
+UPDATE cases SET settled_at = coalesce(
+    (SELECT coalesce(s.answered_at, s.consent_at, s.reason_at, s.scored_at)
+     FROM surveys s WHERE s.id = cases.survey_id), opened_at)
+WHERE survey_id IS NULL
+   OR EXISTS (SELECT 1 FROM surveys s WHERE s.id = cases.survey_id AND s.answered_at IS NOT NULL)
+   OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.ref = 'case:' || cases.id
+                  AND o.purpose = 'case_alert' AND o.status IN ('pending', 'claimed', 'sent'));
+CREATE INDEX cases_unsettled ON cases (opened_at) WHERE settled_at IS NULL;
+"""
+
+
+# /find searches names and organisations through a contentless FTS5 index of trigrams (any
+# substring of 3+ characters, case-folded by FTS5 itself, Cyrillic included), kept by triggers.
+# The index stores no text of its own: "ё" is folded to "е" on the way in (and in the query), and
+# a forgotten contact's trigrams are removed with FTS5's 'delete' command, which must be given
+# exactly the values that were inserted. So the three triggers share one condition and one
+# projection (`_find_row`): deleting a row that was never inserted corrupts a contentless index.
+# `mgr` holds the manager as one trigram of private-use characters (the id's low 36 bits, 12 per
+# character): a manager's search ANDs it into the MATCH, so a common name costs what that
+# manager's own matches cost. It is only a pre-filter; the SQL still checks `manager_id`.
+# A later migration that rebuilds `contacts` must recreate these triggers.
+def _find_fold(value: str) -> str:
+    return f"replace(replace({value}, 'Ё', 'Е'), 'ё', 'е')"
+
+
+def _find_row(row: str) -> tuple[str, str]:
+    """(the WHERE condition, the `rowid, name, org, mgr` values) of one contacts row."""
+    condition = (
+        f"{row}.forgotten_at IS NULL "
+        f"AND ({row}.full_name IS NOT NULL OR {row}.organization IS NOT NULL)"
+    )
+    manager = (
+        f"CASE WHEN {row}.manager_id IS NOT NULL THEN char("
+        f"983040 + ({row}.manager_id & 4095), "
+        f"987136 + (({row}.manager_id >> 12) & 4095), "
+        f"991232 + (({row}.manager_id >> 24) & 4095)) END"
+    )
+    values = (
+        f"{row}.id, {_find_fold(row + '.full_name')}, {_find_fold(row + '.organization')}, "
+        f"{manager}"
+    )
+    return condition, values
+
+
+def find_index_statements() -> list[str]:
+    """The FTS table and its triggers (also used by tools that drop and recreate triggers)."""
+    new_if, new_values = _find_row("NEW")
+    old_if, old_values = _find_row("OLD")
+    insert = f"INSERT INTO contacts_fts (rowid, name, org, mgr) SELECT {new_values} WHERE {new_if};"
+    delete = (
+        "INSERT INTO contacts_fts (contacts_fts, rowid, name, org, mgr) "
+        f"SELECT 'delete', {old_values} WHERE {old_if};"
+    )
+    changed = " OR ".join(
+        f"OLD.{c} IS NOT NEW.{c}" for c in ("id", "full_name", "organization", "manager_id")
+    )
+    return [
+        "CREATE VIRTUAL TABLE contacts_fts USING fts5("
+        "name, org, mgr, content='', columnsize=0, tokenize='trigram')",
+        f"CREATE TRIGGER contacts_fts_insert AFTER INSERT ON contacts BEGIN {insert} END",
+        f"CREATE TRIGGER contacts_fts_delete AFTER DELETE ON contacts BEGIN {delete} END",
+        "CREATE TRIGGER contacts_fts_update "
+        "AFTER UPDATE OF id, full_name, organization, manager_id, forgotten_at ON contacts "
+        f"WHEN {changed} OR (OLD.forgotten_at IS NULL) IS NOT (NEW.forgotten_at IS NULL) "
+        f"BEGIN {delete} {insert} END",
+    ]
+
+
+async def find_index(conn: aiosqlite.Connection) -> None:
+    """The /find index and its triggers, filled from the contacts there are."""
+    for statement in find_index_statements():
+        await conn.execute(statement)
+    condition, values = _find_row("c")
+    await conn.execute(
+        "INSERT INTO contacts_fts (rowid, name, org, mgr) "
+        f"SELECT {values} FROM contacts c WHERE {condition} ORDER BY c.id"
+    )
+
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -532,6 +629,9 @@ MIGRATIONS: list[Migration] = [
     V_CASE_SLICES,
     COMMENTS_BY_KEY,
     RESTORED_REASONS,
+    TICK_INDEXES,
+    SETTLED_CASES,
+    find_index,
 ]
 
 

@@ -241,6 +241,12 @@ async def _finish(conn: aiosqlite.Connection, survey: Survey, now: datetime) -> 
         "AND answered_at IS NULL",
         (ts(now), survey.id),
     )
+    # A detractor's case is settled with the last answer: its alerts take their final form now,
+    # not after the quiet period (storage/cases.py).
+    await conn.execute(
+        "UPDATE cases SET settled_at = ? WHERE survey_id = ? AND settled_at IS NULL",
+        (ts(now), survey.id),
+    )
     if survey.category == "promoter":
         cur = await conn.execute("SELECT consent FROM surveys WHERE id = ?", (survey.id,))
         consent = (await cur.fetchone())[0]

@@ -110,6 +110,15 @@ async def test_detractor_shares_phone_and_alert_reaches_manager_and_owner(
     ):
         assert part in alert.text, part
     assert buttons(alert) == [("🙋 Беру случай", "ct:1")]
+    # An edit notifies nobody: what came after the alert also arrives as one short message.
+    late = [r for r in await harness.drain() if isinstance(r, SendMessage)]
+    assert sorted(m.chat_id for m in late) == [OWNER_ID, MANAGER_ID]
+    assert all(
+        m.text == "✍️ Случай №1, Анна Смирнова: причина «Сломали дверцу при доставке "
+        "&lt;b&gt;и&lt;/b&gt; не извинились»; телефон +7 916 123-45-67"
+        for m in late
+    )
+    assert buttons(late[0]) == [("📁 Открыть случай", "ko:1:0")]
     assert (await harness.drain()) == []  # sent once
 
     # the manager takes the case; both alerts are updated; the owner cannot take it again

@@ -71,7 +71,7 @@ def without_take(markup: InlineKeyboardMarkup | None, case_id: int) -> InlineKey
 def case_remind_payload(
     case_id: int, name: str | None, score: int | None, hours: int, lang: str
 ) -> dict[str, Any]:
-    """Only an open case is reminded of (storage.followup.queue_case_message re-checks it)."""
+    """Only an open case is reminded of (storage.followup.queue_case_messages re-checks it)."""
     text = t(
         lang, "case.remind", case_id=case_id, name=name or "—", score=score or "—", hours=hours
     )
@@ -135,6 +135,30 @@ def case_alert_payload(card: CaseCard, lang: str, settings: Settings) -> dict[st
     return payload(*case_alert(card, lang, settings))
 
 
+LATE_REASON_WIDTH = 300  # the late message is a nudge to look; the card has the whole text
+
+
+def case_late_payload(
+    card: CaseCard, reason: str | None, phone: str | None, lang: str
+) -> dict[str, Any]:
+    """What the person said after the alert went out, as a short new message (an edit of the
+    alert notifies nobody), with the button that opens the case."""
+    facts = []
+    if reason:
+        facts.append(t(lang, "case.late_reason", reason=cut(reason, LATE_REASON_WIDTH)))
+    if phone:
+        facts.append(t(lang, "case.late_phone", phone=format_phone(phone)))
+    text = t(
+        lang,
+        "case.late",
+        case_id=card.case_id,
+        name=card.contact_name or "—",
+        facts=Raw("; ".join(facts)),
+    )
+    markup = InlineKeyboardMarkup(inline_keyboard=[[_open_button(lang, card.case_id)]])
+    return payload(text, markup)
+
+
 def age(opened_at: datetime, now: datetime, lang: str) -> str:
     """How long a case has been open: hours under a day, then days and hours."""
     hours = max(0, int((now - opened_at).total_seconds() // 3600))
@@ -190,9 +214,12 @@ def list_view(
 
 
 def contact_line(card: CaseCard, lang: str) -> str:
-    """May the person be contacted, and how: the same words on the alert and on the card."""
+    """May the person be contacted, and how: the same words on the alert and on the card. Once
+    the case is settled, "did not answer" is said only of a person who was asked."""
     if card.consent is None:
-        return t(lang, "alert.pending" if card.in_progress else "alert.contact_unknown")
+        if card.in_progress:
+            return t(lang, "alert.pending")
+        return t(lang, "alert.contact_unknown" if card.contact_asked else "alert.contact_not_asked")
     if not card.consent:
         return t(lang, "alert.contact_no")
     if card.phone:
