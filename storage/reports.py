@@ -5,16 +5,26 @@ knows every DST rule) and passed to SQL as UTC instants, and SQL buckets the UTC
 against them, so a month that starts in summer time and ends in winter time is still exact.
 
 Export rows are read in chunks by keyset (`scored_at, id` for answers, `id` for contacts), each
-chunk under its own short `db.read()`: a 300,000-row export never holds all rows at once, and the
-shared connection is free for other handlers between chunks. Personal fields of contacts who asked
-to be forgotten are blanked here, in SQL, so they never leave storage; their anonymous scores stay.
+chunk under its own short `db.report()` (the read-only connection, so a respondent's tap never
+waits for an export): a 3,000,000-row export never holds all rows at once, and other reports get
+the connection between chunks. A reader may start after any key and stop after any number of
+rows, so an export can be cut into parts and a part re-read in halves.
+Personal fields of contacts who asked to be forgotten are blanked here, in SQL, so they never leave
+storage; their anonymous scores stay.
+
+Export times leave SQL already local, as text and as a day number (days since 30.12.1899, what
+spreadsheets store): SQLite's strftime/julianday shift each UTC stamp by the offset in force at
+that instant, a CASE over the zone's offset changes computed here with zoneinfo. Measured with
+bench/bench_export.py, this is faster than parsing and converting every stamp in Python.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import lru_cache
+from typing import NamedTuple
 
 from domain.nps import NpsCounts
 from storage.db import Database
@@ -86,30 +96,120 @@ async def monthly_nps(db: Database, months: Sequence[Month]) -> dict[tuple[int, 
     }
 
 
+class Local(NamedTuple):
+    """A local date or moment for the export: days since 30.12.1899 (with the time as a fraction,
+    what spreadsheets store) and the same as text, `DD.MM.YYYY` or `DD.MM.YYYY HH:MM`."""
+
+    number: float
+    text: str
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SPREADSHEET_DAY_ZERO = 2415018.5  # julianday('1899-12-30 00:00:00')
+
+
+@lru_cache(maxsize=16)
+def _offset_changes(tz: tzinfo, until_day: str) -> tuple[int, tuple[tuple[str, int], ...]]:
+    """The zone's UTC offset (seconds) in force on 1.1.1970, and each change after it up to
+    `until_day` as (UTC text of the first instant of the new offset, new offset), oldest first.
+    zoneinfo keeps its transitions private, so days are stepped and each change bisected to the
+    second."""
+
+    def offset(moment: datetime) -> int:
+        delta = moment.astimezone(tz).utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
+
+    end = datetime.fromisoformat(until_day).replace(tzinfo=UTC) + timedelta(days=2)
+    first = offset(_EPOCH)
+    changes: list[tuple[str, int]] = []
+    day, current = _EPOCH, first
+    step = timedelta(days=1)
+    while day < end:
+        following = offset(day + step)
+        if following != current:
+            low, high = 0, 86400  # the change is in (day + low, day + high]
+            while high - low > 1:
+                middle = (low + high) // 2
+                if offset(day + timedelta(seconds=middle)) == current:
+                    low = middle
+                else:
+                    high = middle
+            changes.append((ts(day + timedelta(seconds=high)), following))
+            current = following
+        day += step
+    return first, tuple(changes)
+
+
+def _shift(column: str, tz: tzinfo, until: datetime) -> str:
+    """An SQL date modifier ('+10800 seconds') that turns the UTC text in `column` into local
+    time: a constant for a zone that kept one offset, else a CASE over the changes, newest
+    first (most rows are recent). Only our own digits go into the SQL text."""
+    first, changes = _offset_changes(tz, until.astimezone(UTC).date().isoformat())
+    if not changes:
+        return f"'{first:+d} seconds'"
+    whens = " ".join(
+        f"WHEN {column} >= '{at}' THEN '{off:+d} seconds'" for at, off in reversed(changes)
+    )
+    return f"CASE {whens} ELSE '{first:+d} seconds' END"
+
+
+def _local_columns(
+    column: str, alias: str, tz: tzinfo, until: datetime, *, day_only: bool = False
+) -> str:
+    """`{alias}_n` and `{alias}_t` (see `Local`) of a UTC stamp column, or of its local date."""
+    shift = _shift(column, tz, until)
+    if day_only:
+        return (
+            f"julianday({column}, {shift}, 'start of day') - {_SPREADSHEET_DAY_ZERO} "
+            f"AS {alias}_n, strftime('%d.%m.%Y', {column}, {shift}) AS {alias}_t"
+        )
+    return (
+        f"julianday({column}, {shift}) - {_SPREADSHEET_DAY_ZERO} AS {alias}_n, "
+        f"strftime('%d.%m.%Y %H:%M', {column}, {shift}) AS {alias}_t"
+    )
+
+
+def _day_columns(column: str, alias: str) -> str:
+    """A local calendar date stored as `YYYY-MM-DD` (no shift)."""
+    return (
+        f"julianday({column}) - {_SPREADSHEET_DAY_ZERO} AS {alias}_n, "
+        f"strftime('%d.%m.%Y', {column}) AS {alias}_t"
+    )
+
+
+def _local(row: object, alias: str) -> Local | None:
+    text = row[f"{alias}_t"]  # type: ignore[index]
+    return None if text is None else Local(row[f"{alias}_n"], text)  # type: ignore[index]
+
+
 @dataclass(frozen=True, slots=True)
 class AnswerRow:
-    """One scored survey for the export. Times are UTC text; personal fields are None when the
-    person was forgotten (`forgotten` is then True) and `phone` only when they agreed to contact."""
+    """One scored survey for the export. `scored_at` is UTC text (the key, with `id`); the other
+    times are local. Personal fields are None when the person was forgotten (`forgotten` is then
+    True) and `phone` only when they agreed to be contacted. `reason` is the whole text."""
 
     id: int
     scored_at: str
+    answered: Local
     kind: str
     score: int
     reason: str | None
     consent: int | None
-    created_at: str
-    opened_at: str | None
+    created: Local
+    opened: Local | None
     name: str | None
     organization: str | None
     phone: str | None
     forgotten: bool
     manager: str | None
     deal_description: str | None
-    deal_date: str | None
+    deal_date: Local | None
 
+
+AnswerKey = tuple[str, int]
 
 _ANSWERS_SQL = """
-SELECT s.id, s.scored_at, s.kind, s.score, s.consent, s.created_at, s.opened_at,
+SELECT s.id, s.scored_at, s.kind, s.score, s.consent, {answered}, {created}, {opened}, {deal},
        c.forgotten_at IS NOT NULL AS forgotten,
        CASE WHEN c.forgotten_at IS NULL THEN s.reason END AS reason,
        CASE WHEN c.forgotten_at IS NULL THEN c.full_name END AS name,
@@ -117,7 +217,7 @@ SELECT s.id, s.scored_at, s.kind, s.score, s.consent, s.created_at, s.opened_at,
        CASE WHEN c.forgotten_at IS NULL AND s.consent = 1 THEN coalesce(s.phone, c.phone) END
            AS phone,
        CASE WHEN c.forgotten_at IS NULL THEN d.description END AS deal_description,
-       d.deal_date, st.full_name AS manager
+       st.full_name AS manager
 FROM surveys s
 JOIN contacts c ON c.id = s.contact_id
 LEFT JOIN deals d ON d.id = s.deal_id
@@ -128,46 +228,81 @@ LIMIT ?
 """
 
 
+def _answers_sql(tz: tzinfo, until: datetime) -> str:
+    return _ANSWERS_SQL.format(
+        answered=_local_columns("s.scored_at", "answered", tz, until),
+        created=_local_columns("s.created_at", "created", tz, until),
+        opened=_local_columns("s.opened_at", "opened", tz, until),
+        deal=_day_columns("d.deal_date", "deal"),
+    )
+
+
+async def count_answers(db: Database, start: datetime | None, end: datetime) -> int:
+    """How many answers `iter_answers` gives for [start, end)."""
+    async with db.report() as conn:
+        cursor = await conn.execute(
+            "SELECT count(*) FROM surveys WHERE score IS NOT NULL AND scored_at >= ? "
+            "AND scored_at < ?",
+            (ts(start) if start else "", ts(end)),
+        )
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
 async def iter_answers(
-    db: Database, start: datetime | None, end: datetime, chunk: int = CHUNK
+    db: Database,
+    start: datetime | None,
+    end: datetime,
+    chunk: int | None = None,
+    *,
+    tz: tzinfo = UTC,
+    after: AnswerKey | None = None,
+    limit: int | None = None,
 ) -> AsyncIterator[list[AnswerRow]]:
-    """Answers scored in [start, end) (start None: since the beginning), oldest first, in chunks."""
-    cursor: tuple[str, int] = (ts(start) if start else "", 0)
+    """Answers scored in [start, end) (start None: since the beginning), oldest first, in chunks;
+    only those after the key `after`, and at most `limit` of them when given."""
+    chunk = chunk or CHUNK
+    cursor: AnswerKey = after or (ts(start) if start else "", 0)
     until = ts(end)
-    while True:
-        async with db.read() as conn:
-            rows = await (await conn.execute(_ANSWERS_SQL, (*cursor, until, chunk))).fetchall()
+    sql = _answers_sql(tz, end)
+    left = limit
+    while left is None or left > 0:
+        size = chunk if left is None else min(chunk, left)
+        async with db.report() as conn:
+            rows = await (await conn.execute(sql, (*cursor, until, size))).fetchall()
         if not rows:
             return
         yield [
             AnswerRow(
                 id=r["id"],
                 scored_at=r["scored_at"],
+                answered=Local(r["answered_n"], r["answered_t"]),
                 kind=r["kind"],
                 score=r["score"],
                 reason=r["reason"],
                 consent=r["consent"],
-                created_at=r["created_at"],
-                opened_at=r["opened_at"],
+                created=Local(r["created_n"], r["created_t"]),
+                opened=_local(r, "opened"),
                 name=r["name"],
                 organization=r["organization"],
                 phone=r["phone"],
                 forgotten=bool(r["forgotten"]),
                 manager=r["manager"],
                 deal_description=r["deal_description"],
-                deal_date=r["deal_date"],
+                deal_date=_local(r, "deal"),
             )
             for r in rows
         ]
-        if len(rows) < chunk:
+        if len(rows) < size:
             return
+        if left is not None:
+            left -= len(rows)
         cursor = (rows[-1]["scored_at"], rows[-1]["id"])
 
 
 @dataclass(frozen=True, slots=True)
 class ContactRow:
-    """One contact for the export (forgotten contacts are never returned). Times are UTC text,
-    `last_deal` a local date `YYYY-MM-DD`."""
+    """One contact for the export (forgotten contacts are never returned). Times are local."""
 
     id: int
     name: str | None
@@ -178,37 +313,74 @@ class ContactRow:
     birth_month: int | None
     birth_year: int | None
     manager: str | None
-    last_deal: str | None
+    last_deal: Local | None
     deals: int
     last_score: int | None
     consent: int | None
-    opted_out_at: str | None
-    unreachable_at: str | None
-    created_at: str
+    opted_out: Local | None
+    unreachable: Local | None
+    created: Local
 
 
 _CONTACTS_SQL = """
 SELECT c.id, c.full_name, c.kind, c.organization, c.phone, c.birth_day, c.birth_month,
-       c.birth_year, c.contact_consent, c.opted_out_at, c.unreachable_at, c.created_at,
+       c.birth_year, c.contact_consent, {opted_out}, {unreachable}, {created},
        st.full_name AS manager,
-       (SELECT max(d.deal_date) FROM deals d WHERE d.contact_id = c.id) AS last_deal,
        (SELECT count(*) FROM deals d WHERE d.contact_id = c.id) AS deals,
        (SELECT s.score FROM surveys s WHERE s.contact_id = c.id AND s.score IS NOT NULL
-        ORDER BY s.scored_at DESC, s.id DESC LIMIT 1) AS last_score
-FROM contacts c
+        ORDER BY s.scored_at DESC, s.id DESC LIMIT 1) AS last_score,
+       {last_deal}
+FROM (SELECT c.*, (SELECT max(d.deal_date) FROM deals d WHERE d.contact_id = c.id) AS last_deal
+      FROM contacts c
+      WHERE c.forgotten_at IS NULL AND c.id > ? AND c.id <= ?
+      ORDER BY c.id
+      LIMIT ?) c
 LEFT JOIN staff st ON st.user_id = c.manager_id
-WHERE c.forgotten_at IS NULL AND c.id > ?
 ORDER BY c.id
-LIMIT ?
 """
 
 
-async def iter_contacts(db: Database, chunk: int = CHUNK) -> AsyncIterator[list[ContactRow]]:
-    """Every contact not forgotten, in the order they were added, in chunks."""
-    after = 0
-    while True:
-        async with db.read() as conn:
-            rows = await (await conn.execute(_CONTACTS_SQL, (after, chunk))).fetchall()
+def _contacts_sql(tz: tzinfo, until: datetime) -> str:
+    return _CONTACTS_SQL.format(
+        opted_out=_local_columns("c.opted_out_at", "opted_out", tz, until, day_only=True),
+        unreachable=_local_columns("c.unreachable_at", "unreachable", tz, until, day_only=True),
+        created=_local_columns("c.created_at", "created", tz, until),
+        last_deal=_day_columns("c.last_deal", "last_deal"),
+    )
+
+
+async def count_contacts(db: Database) -> tuple[int, int]:
+    """How many contacts `iter_contacts` gives, and the last id so far: an export reads only up
+    to it, so a contact added meanwhile cannot make a part more than was announced."""
+    async with db.report() as conn:
+        cursor = await conn.execute(
+            "SELECT count(*), coalesce(max(id), 0) FROM contacts WHERE forgotten_at IS NULL"
+        )
+        row = await cursor.fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+async def iter_contacts(
+    db: Database,
+    chunk: int | None = None,
+    *,
+    tz: tzinfo = UTC,
+    now: datetime | None = None,
+    after: int | None = None,
+    limit: int | None = None,
+    last_id: int | None = None,
+) -> AsyncIterator[list[ContactRow]]:
+    """Every contact not forgotten, in the order they were added, in chunks: those after the id
+    `after`, up to the id `last_id`, at most `limit` of them when given."""
+    chunk = chunk or CHUNK
+    cursor = after or 0
+    sql = _contacts_sql(tz, now or datetime.now(UTC))
+    left = limit
+    top = last_id if last_id is not None else 2**63 - 1
+    while left is None or left > 0:
+        size = chunk if left is None else min(chunk, left)
+        async with db.report() as conn:
+            rows = await (await conn.execute(sql, (cursor, top, size))).fetchall()
         if not rows:
             return
         yield [
@@ -222,16 +394,18 @@ async def iter_contacts(db: Database, chunk: int = CHUNK) -> AsyncIterator[list[
                 birth_month=r["birth_month"],
                 birth_year=r["birth_year"],
                 manager=r["manager"],
-                last_deal=r["last_deal"],
+                last_deal=_local(r, "last_deal"),
                 deals=r["deals"],
                 last_score=r["last_score"],
                 consent=r["contact_consent"],
-                opted_out_at=r["opted_out_at"],
-                unreachable_at=r["unreachable_at"],
-                created_at=r["created_at"],
+                opted_out=_local(r, "opted_out"),
+                unreachable=_local(r, "unreachable"),
+                created=Local(r["created_n"], r["created_t"]),
             )
             for r in rows
         ]
-        if len(rows) < chunk:
+        if len(rows) < size:
             return
-        after = rows[-1]["id"]
+        if left is not None:
+            left -= len(rows)
+        cursor = rows[-1]["id"]

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import gc
 import io
 import itertools
+import json
+import logging
+import random
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +29,7 @@ from aiogram import Bot
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageText,
+    SendChatAction,
     SendDocument,
     SendMessage,
     SendPhoto,
@@ -32,6 +38,8 @@ from aiogram.methods import (
 from aiogram.types import BufferedInputFile, InputFile
 
 import handlers.reports
+import storage.reports
+import views.exports
 from bot.app import create_bot
 from domain.settings import Settings
 from handlers.imports import tell_cut_short
@@ -798,39 +806,6 @@ def test_files_too_big_for_telegram_are_zipped_or_refused(tmp_path: Path) -> Non
     assert fit_for_upload(book, limit=1001) is None  # a ZIP already: not packed again
 
 
-async def test_export_zips_a_big_csv_and_says_when_a_file_cannot_be_sent(
-    harness: Harness,
-    db: Database,
-    uploads: Uploads,
-    export_data: dict[str, int],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    real = handlers.reports.fit_for_upload
-
-    def small_limit(path: Path) -> Path | None:  # as if the CSV were 60 MB and the XLSX 51 MB
-        return real(path, limit=path.stat().st_size - 1)
-
-    monkeypatch.setattr(handlers.reports, "fit_for_upload", small_limit)
-    sent = await run_export(harness)
-    docs = documents(harness)
-    assert [d.document.filename for d in docs] == [
-        "answers-2026-11-20.csv.zip",
-        "contacts-2026-11-20.csv.zip",
-    ]
-    assert docs[0].caption.endswith(
-        "CSV в архиве ZIP: без сжатия файл больше 50 МБ, и Telegram его не примет."
-    )
-    with zipfile.ZipFile(io.BytesIO(uploads.files["answers-2026-11-20.csv.zip"])) as z:
-        rows = read_csv(z.read("answers-2026-11-20.csv"))
-    assert rows[0] == ANSWER_HEADER and len(rows) - 1 == 5
-    refusals = [r.text for r in sent if isinstance(r, SendMessage)]
-    assert refusals == [
-        f"Файл {name}-2026-11-20.xlsx получился больше 50 МБ — Telegram не принимает такие файлы "
-        "от ботов. Выберите период покороче."
-        for name in ("answers", "contacts")
-    ]
-
-
 async def test_an_export_cut_short_by_a_crash_is_reported_at_the_next_start(
     harness: Harness,
     db: Database,
@@ -885,3 +860,280 @@ def test_the_copied_illegal_characters_pattern_is_openpyxls() -> None:
     from views.exports import ILLEGAL_CHARACTERS_RE as ours
 
     assert ours.pattern == ILLEGAL_CHARACTERS_RE.pattern
+
+
+# ---- xlsxwriter: text stays text, the whole reason, parts, courtesies ----------------------------
+
+TRICKY = [
+    '=HYPERLINK("http://example.invalid","жми")',
+    "@SUM(A1)",
+    "http://example.com",
+    "+7 916 123-45-67",
+    "0012",
+    "-1+2",
+    "<r><t>не разметка</t></r>",
+]
+
+
+def sheet_xml(data: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return z.read("xl/worksheets/sheet1.xml").decode()
+
+
+async def test_export_writes_formulas_links_and_digits_as_text(
+    harness: Harness, db: Database, uploads: Uploads
+) -> None:
+    now = harness.clock()
+    await add_managers(db, now - timedelta(days=400))
+    for i, text in enumerate(TRICKY):
+        await answer(db, Answer(now - timedelta(hours=i + 1), 5), name=f"Клиент {i}", reason=text)
+    await run_export(harness)
+    data = uploads.files["answers-2026-11-20.xlsx"]
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    reasons = {row[1].value: row[9] for row in sheet.iter_rows(min_row=2)}
+    for i, text in enumerate(TRICKY):
+        cell = reasons[f"Клиент {i}"]
+        assert (cell.value, cell.data_type) == (text, "s"), text
+    xml = sheet_xml(data)
+    assert "<f>" not in xml and "<hyperlink" not in xml
+    # the rich-string look-alike was escaped, not copied into the sheet as markup
+    assert "&lt;t&gt;не разметка&lt;/t&gt;" in xml
+    rows = read_csv(uploads.files["answers-2026-11-20.csv"])
+    by_name = {r[1]: r[9] for r in rows[1:]}
+    assert [by_name[f"Клиент {i}"] for i in range(len(TRICKY))] == [
+        "'" + TRICKY[0],
+        "'@SUM(A1)",
+        "http://example.com",
+        "'+7 916 123-45-67",
+        "0012",
+        "'-1+2",
+        TRICKY[6],
+    ]
+
+
+def utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+async def test_export_carries_the_whole_reason(
+    harness: Harness, db: Database, uploads: Uploads
+) -> None:
+    """CSV has every character; an XLSX cell holds 32,767 UTF-16 units, so above that the cell
+    ends with a mark that says it was cut and how long the answer is."""
+    now = harness.clock()
+    await add_managers(db, now - timedelta(days=400))
+    long = "Доставку ждали три недели 🙂, " * 1400  # emoji: two UTF-16 units each
+    exact = "Я" * 32_767
+    texts = {"Длинный": long, "Ровно": exact, "Короткий": "Всё хорошо"}
+    for i, (name, text) in enumerate(texts.items()):
+        survey_id = await answer(db, Answer(now - timedelta(hours=i + 1), 4), name=name, reason="-")
+        async with db.transaction() as conn:  # the whole text, as the survey now keeps it
+            await conn.execute("UPDATE surveys SET reason = ? WHERE id = ?", (text, survey_id))
+    await run_export(harness)
+
+    rows = read_csv(uploads.files["answers-2026-11-20.csv"])
+    assert {r[1]: r[9] for r in rows[1:]} == texts
+    sheet = openpyxl.load_workbook(io.BytesIO(uploads.files["answers-2026-11-20.xlsx"])).active
+    cells = {row[1].value: row[9].value for row in sheet.iter_rows(min_row=2)}
+    assert cells["Ровно"] == exact and cells["Короткий"] == "Всё хорошо"
+    assert len(long) == 40_600
+    mark = " … [обрезано, всего знаков: 40\u00a0600]"
+    cut = cells["Длинный"]
+    assert cut.endswith(mark) and long.startswith(cut.removesuffix(mark))
+    assert 32_767 - 1 <= utf16_units(cut) <= 32_767  # full, and no emoji cut in half
+
+
+def test_the_cut_mark_is_in_the_owners_language() -> None:
+    from views.exports import fit_cell
+    from views.reports import cut_mark
+
+    text = "a" * 40_000
+    assert fit_cell(text, cut_mark("en")).endswith(" … [cut, 40,000 characters in all]")
+    assert len(fit_cell(text, cut_mark("en"))) == 32_767
+    assert fit_cell("🙂" * 16_383, cut_mark("en")) == "🙂" * 16_383  # 32,766 units: fits
+
+
+PART = re.compile(
+    r"^(?P<what>Ответы за 30 дней \(22\.10\.2026 – 20\.11\.2026\)|"
+    r"Контакты \(все, кроме удалённых по просьбе\)) — часть (?P<n>\d+) из (?P<of>\d+): "
+    r"строки (?P<first>[\d\xa0]+)–(?P<last>[\d\xa0]+)"
+    r"(?: \((?P<since>[\d.]+) – (?P<until>[\d.]+)\))?\. (?P<format>.+)$"
+)
+
+
+def file_rows(name: str, data: bytes) -> list[list[str]]:
+    if name.endswith(".zip"):
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            (inner,) = z.namelist()
+            return read_csv(z.read(inner))[1:]
+    if name.endswith(".csv"):
+        return read_csv(data)[1:]
+    return read_xlsx(data)[1][1:]
+
+
+async def test_a_big_export_comes_in_parts_with_every_row_once_and_captions_that_say_which(
+    harness: Harness, db: Database, uploads: Uploads, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts of 40 rows (as of 250,000), and an upload limit of 20 KiB (as of 50 MB) that the
+    first write of each part overflows: each part is sent as it closes, a CSV too big is zipped,
+    a file still too big is written again in halves; every row arrives once in each format."""
+    monkeypatch.setattr(views.exports, "PART_ROWS", 40)
+    monkeypatch.setattr(views.exports, "UPLOAD_LIMIT", 20 * 1024)
+    now = harness.clock()
+    await add_managers(db, now - timedelta(days=400))
+    letters = random.Random(13)
+    alphabet = "абвгдеёжзийклмнопрстуфхцчшщъыьэюя "
+    for i in range(100):
+        reason = "".join(letters.choices(alphabet, k=900))
+        at = now - timedelta(days=20) + timedelta(hours=4 * i)
+        await answer(db, Answer(at, i % 11), name=f"Клиент {i:03d}", reason=reason)
+    await run_export(harness)
+
+    docs = documents(harness)
+    assert docs and all(len(uploads.files[d.document.filename]) <= 20 * 1024 for d in docs)
+    seen: dict[tuple[str, str], list[list[str]]] = {}
+    for doc in docs:
+        name = doc.document.filename
+        caption = PART.match(doc.caption)
+        assert caption, doc.caption
+        rows = file_rows(name, uploads.files[name])
+        first, last = (int(caption[k].replace("\xa0", "")) for k in ("first", "last"))
+        assert len(rows) == last - first + 1, doc.caption
+        table = "answers" if caption["what"].startswith("Ответы") else "contacts"
+        number, of = int(caption["n"]), int(caption["of"])
+        assert of == 3 and number == (first - 1) // 40 + 1
+        if table == "answers":
+            assert (caption["since"], caption["until"]) == (rows[0][0][:10], rows[-1][0][:10])
+        kind = "xlsx" if name.endswith(".xlsx") else "csv"
+        assert (
+            caption["format"]
+            == {
+                "xlsx": "XLSX для Excel.",
+                "csv": "CSV: UTF-8, разделитель «;» — откроется в Excel по двойному щелчку."
+                if name.endswith(".csv")
+                else "CSV в архиве ZIP: без сжатия файл больше 50 МБ, и Telegram его не примет.",
+            }[kind]
+        )
+        seen.setdefault((table, kind), []).append([str(first), *rows[0][:2]])
+        seen.setdefault((table, kind + " rows"), []).extend(rows)
+    answers = [f"Клиент {i:03d}" for i in range(100)]
+    for kind in ("csv", "xlsx"):
+        assert [r[1] for r in seen[("answers", kind + " rows")]] == answers, kind
+        contacts = [r[0] for r in seen[("contacts", kind + " rows")]]
+        assert sorted(contacts) == contacts == answers, kind  # added in that order
+    # the provocations happened: zipped CSVs, XLSX parts written again as halves
+    assert any(d.document.filename.endswith(".csv.zip") for d in docs)
+    assert any("-rows" in d.document.filename for d in docs)
+    captions = {d.caption for d in docs}
+    assert (
+        "Ответы за 30 дней (22.10.2026 – 20.11.2026) — часть 2 из 3: строки 41–50 "
+        "(07.11.2026 – 08.11.2026). XLSX для Excel."
+    ) in captions
+    assert (
+        "Контакты (все, кроме удалённых по просьбе) — часть 2 из 3: строки 41–80. XLSX для Excel."
+    ) in captions
+    done = [r.text for r in harness.session.requests if isinstance(r, EditMessageText)][-1]
+    assert done.startswith("✅ Выгрузка за 30 дней (22.10.2026 – 20.11.2026) готова: ответов 100")
+
+
+async def test_a_failing_chat_action_does_not_stop_or_hold_up_the_export(
+    harness: Harness,
+    db: Database,
+    uploads: Uploads,
+    export_data: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """ "Sending a file…" answers 500 first, then never answers at all. The files still come,
+    the status is tried again after the failure, and the export ends without waiting for the
+    hung call (aiogram's sender alone would wait for it on leaving, for ever) and without an
+    ERROR (its dead worker's exception, logged when the task is collected)."""
+    monkeypatch.setattr(handlers.reports, "ACTION_INTERVAL", 0.05)
+    monkeypatch.setattr(handlers.reports, "ACTION_LIMIT", 0.2)
+    actions: list[str] = []
+    three = asyncio.Event()
+    never = asyncio.Event()
+    inner = harness.session.make_request
+
+    async def make_request(
+        bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+    ) -> Any:
+        if isinstance(method, SendChatAction):
+            actions.append(method.action)
+            if len(actions) >= 3:
+                three.set()
+            if len(actions) == 1:
+                body = {"ok": False, "error_code": 500, "description": "Internal Server Error"}
+                harness.session.check_response(bot, method, 500, json.dumps(body))
+            await never.wait()
+        if isinstance(method, SendDocument):
+            await asyncio.wait_for(three.wait(), 20)  # the export lasts a few actions
+        return await inner(bot, method, timeout)
+
+    monkeypatch.setattr(harness.session, "make_request", make_request)
+    caplog.set_level(logging.DEBUG)
+    user = owner(harness)
+    (ask,) = [r for r in await harness.send(user, "/export") if isinstance(r, SendMessage)]
+    await harness.tap(user, "xp:30", as_message(ask, now=harness.clock()))
+    jobs = set(export_jobs(harness.dp).background)
+    pending = (await asyncio.wait(jobs, timeout=20))[1] if jobs else set()
+    never.set()  # whatever happened, let the hung call end
+    assert not pending, "the export is still waiting for the hung chat action"
+    gc.collect()
+    await asyncio.sleep(0)
+
+    assert len(uploads.files) == 4
+    assert set(actions) == {"upload_document"} and len(actions) >= 3
+    done = [r.text for r in harness.session.requests if isinstance(r, EditMessageText)][-1]
+    assert done.startswith("✅ Выгрузка за 30 дней")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_progress_is_edited_into_the_preparing_message_every_3_seconds(
+    harness: Harness,
+    db: Database,
+    uploads: Uploads,
+    export_data: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One row a chunk, and a clock that moves one second each time it is read: the "⏳"
+    message shows the count at 3 s, then at most every 3 s, never the same text twice (this
+    fake refuses an unchanged message, as Telegram does), and ends with "ready"."""
+    monkeypatch.setattr(storage.reports, "CHUNK", 1)
+    seconds = itertools.count()
+    monkeypatch.setattr(handlers.reports, "monotonic", lambda: float(next(seconds)))
+    shown: dict[tuple[Any, Any], str] = {}
+    inner = harness.session.make_request
+
+    async def make_request(
+        bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
+    ) -> Any:
+        if isinstance(method, EditMessageText):
+            where = (method.chat_id, method.message_id)
+            if shown.get(where) == method.text:
+                body = {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: message is not modified: specified new "
+                    "message content and reply markup are exactly the same as a current content "
+                    "and reply markup of the message",
+                }
+                harness.session.check_response(bot, method, 400, json.dumps(body))
+            shown[where] = method.text
+        return await inner(bot, method, timeout)
+
+    monkeypatch.setattr(harness.session, "make_request", make_request)
+    sent = await run_export(harness)
+    edits = [(r.chat_id, r.message_id, r.text) for r in sent if isinstance(r, EditMessageText)]
+    assert {(chat, message) for chat, message, _ in edits} == {(OWNER_ID, 1)}
+    period = "за 30 дней (22.10.2026 – 20.11.2026)"
+    assert [text for *_, text in edits] == [
+        f"⏳ Готовлю выгрузку {period}…",
+        f"⏳ Готовлю выгрузку {period}: ответы — 3 из 5…",
+        f"⏳ Готовлю выгрузку {period}: контакты — 1 из 7…",
+        f"⏳ Готовлю выгрузку {period}: контакты — 4 из 7…",
+        f"⏳ Готовлю выгрузку {period}: контакты — 7 из 7…",
+        f"✅ Выгрузка {period} готова: ответов 5, контактов 7. Файлы ниже — каждый в двух видах: "
+        "CSV (UTF-8, разделитель «;») и XLSX для Excel.",
+    ]
+    assert len(uploads.files) == 4

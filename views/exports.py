@@ -1,11 +1,19 @@
-"""Export files for /export: a table written chunk by chunk to CSV and XLSX side by side.
+"""Export files for /export: a table written chunk by chunk to CSV and XLSX side by side, in parts.
 
 CSV is UTF-8 with a BOM and `;` between fields, which is what Russian Excel expects when a file is
-double-clicked; fields with `;`, quotes or line breaks are quoted. XLSX comes from openpyxl in
-write-only mode (rows stream to a temporary file, strings are written inline), so neither format
-keeps the table in memory. Free text that a spreadsheet would run as a formula ("=cmd|…",
-"+…", "@…") stays text: prefixed with an apostrophe in CSV (the usual CSV-injection defence), typed
-as a string in XLSX. Pure: no database, no Telegram; the callers run it in a worker thread.
+double-clicked; fields with `;`, quotes or line breaks are quoted. XLSX comes from xlsxwriter in
+constant-memory mode: each row goes to the file as soon as the next one starts, strings inline, so
+neither format keeps the table in memory. Free text that a spreadsheet would run as a formula or a
+link ("=HYPERLINK(…)", "@SUM(A1)", "http://…", "+7 916…", "0012") stays text: prefixed with an
+apostrophe in CSV (the usual CSV-injection defence), written with `write_string` in XLSX (never
+`write()`, which guesses; the guessing options are off as well).
+
+The one non-obvious decision: a table of any size reaches the owner. It is cut into parts of
+`PART_ROWS` rows (Excel holds 1,048,576 rows a sheet, Telegram takes 50 MB a file); each part is
+handed to `deliver` as soon as it closes, and its files are removed right after, so the disk use
+stays flat too. A file `deliver` cannot send (over the upload limit even zipped) is written again
+as two halves, read anew by their keyset bounds. Pure: no database, no Telegram; the callers pass
+the reader and the sender.
 """
 
 from __future__ import annotations
@@ -13,29 +21,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import math
 import re
 import zipfile
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from domain.nps import category
 from domain.parsing import format_phone
-from domain.vocabulary import DATE, DATETIME
-from storage.reports import AnswerRow, ContactRow
-from storage.timefmt import from_ts
+from storage.reports import AnswerRow, ContactRow, Local
 from views.texts import plain
 
-Value = str | int | date | datetime | None
+if TYPE_CHECKING:
+    from xlsxwriter.format import Format
+    from xlsxwriter.worksheet import Worksheet
+
+Value = str | int | float | Local | None
 Kind = Literal["text", "phone", "int", "date", "datetime"]
+Format_ = Literal["csv", "xlsx"]
+FORMATS: tuple[Format_, ...] = ("csv", "xlsx")
 
 # Telegram bots may upload documents up to 50 MB; keep a margin for the multipart envelope.
 UPLOAD_LIMIT = 49 * 1024 * 1024
+# Rows of one part: a quarter of what an Excel sheet holds, and (measured, bench/bench_export.py)
+# an XLSX of typical answers well under the upload limit.
+PART_ROWS = 250_000
+# Excel keeps at most this many UTF-16 code units in a cell.
+CELL_LIMIT = 32_767
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_CSV_DATE, _CSV_DATETIME = DATE, DATETIME
 _XLSX_DATE, _XLSX_DATETIME = "DD.MM.YYYY", "DD.MM.YYYY HH:MM"
+_DAY_ZERO = date(1899, 12, 30)  # day 0 of spreadsheets' day numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,83 +61,6 @@ class Column:
     header: str
     width: float  # in Excel's character widths
     kind: Kind = "text"
-
-
-class TableWriter:
-    """One table into `<stem>.csv` and `<stem>.xlsx` in `folder`: `write()`, then `close()`."""
-
-    def __init__(self, folder: Path, stem: str, sheet: str, columns: Sequence[Column]) -> None:
-        self.columns = tuple(columns)
-        self.csv_path = folder / f"{stem}.csv"
-        self.xlsx_path = folder / f"{stem}.xlsx"
-        self.rows = 0
-        self._csv_file = self.csv_path.open("w", encoding="utf-8-sig", newline="")
-        self._csv = csv.writer(self._csv_file, delimiter=";", lineterminator="\r\n")
-        self._csv.writerow([c.header for c in self.columns])
-        # openpyxl (about 30 MiB) is loaded by the first export, not at start-up.
-        from openpyxl import Workbook
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.styles import Font
-        from openpyxl.utils import get_column_letter
-
-        self._cell = WriteOnlyCell
-        self._book = Workbook(write_only=True)
-        self._sheet = self._book.create_sheet(sheet[:31])
-        for i, column in enumerate(self.columns, start=1):
-            self._sheet.column_dimensions[get_column_letter(i)].width = column.width
-        self._sheet.freeze_panes = "A2"
-        bold = Font(bold=True)
-        header = []
-        for column in self.columns:
-            cell = self._cell(self._sheet, _xlsx_text(column.header))
-            cell.font = bold
-            header.append(cell)
-        self._sheet.append(header)
-
-    def write(self, rows: Iterable[Sequence[Value]]) -> None:
-        for row in rows:
-            if len(row) != len(self.columns):
-                raise ValueError(f"row has {len(row)} values for {len(self.columns)} columns")
-            self._csv.writerow(
-                [_csv_value(v, c.kind) for v, c in zip(row, self.columns, strict=True)]
-            )
-            self._sheet.append([self._xlsx_value(v) for v in row])
-            self.rows += 1
-
-    def close(self) -> tuple[Path, Path]:
-        self._csv_file.close()
-        from openpyxl.utils import get_column_letter
-
-        last = get_column_letter(len(self.columns))
-        self._sheet.auto_filter.ref = f"A1:{last}{self.rows + 1}"
-        self._book.save(self.xlsx_path)
-        return self.csv_path, self.xlsx_path
-
-    def abort(self) -> None:
-        """Close the files after a failure; the caller removes the folder with what is in it."""
-        self._csv_file.close()
-        # Saving is openpyxl's only public way to close and remove its temporary file; if the
-        # workbook itself is what failed, there is nothing more to release.
-        with contextlib.suppress(Exception):
-            self._book.save(self.xlsx_path)
-
-    def _xlsx_value(self, value: Value) -> object:
-        if isinstance(value, datetime):
-            cell = self._cell(self._sheet, value)
-            cell.number_format = _XLSX_DATETIME
-            return cell
-        if isinstance(value, date):
-            cell = self._cell(self._sheet, value)
-            cell.number_format = _XLSX_DATE
-            return cell
-        if isinstance(value, str):
-            text = _xlsx_text(value)
-            if text.startswith("="):  # openpyxl would store it as a formula
-                cell = self._cell(self._sheet, text)
-                cell.data_type = "s"
-                return cell
-            return text
-        return value
 
 
 # openpyxl's ILLEGAL_CHARACTERS_RE (control characters XML 1.0 cannot hold), copied so that this
@@ -131,23 +72,154 @@ def _xlsx_text(value: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", value)
 
 
-def _csv_value(value: Value, kind: Kind) -> str:
+def _utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit_cell(text: str, mark: Callable[[int], str]) -> str:
+    """`text` if Excel can hold it in one cell; else as much of it as fits with `mark(length)`
+    ("… [cut, N characters in all]") at the end, cut between characters, never inside one."""
+    if len(text) <= CELL_LIMIT // 2 or _utf16_units(text) <= CELL_LIMIT:
+        return text
+    tail = mark(len(text))
+    room = CELL_LIMIT - _utf16_units(tail)
+    head = text.encode("utf-16-le")[: 2 * room]
+    if 0xD800 <= int.from_bytes(head[-2:], "little") <= 0xDBFF:  # half of a surrogate pair
+        head = head[:-2]
+    return head.decode("utf-16-le") + tail
+
+
+class TableWriter:
+    """One table into `<stem>.csv` and/or `<stem>.xlsx` in `folder`: `write()`, then `close()`."""
+
+    def __init__(
+        self,
+        folder: Path,
+        stem: str,
+        sheet: str,
+        columns: Sequence[Column],
+        formats: Iterable[Format_] = FORMATS,
+        cut_mark: Callable[[int], str] = lambda n: f"… [{n}]",
+    ) -> None:
+        self.columns = tuple(columns)
+        self.formats = frozenset(formats)
+        self.csv_path = folder / f"{stem}.csv" if "csv" in self.formats else None
+        self.xlsx_path = folder / f"{stem}.xlsx" if "xlsx" in self.formats else None
+        self.rows = 0
+        self._cut_mark = cut_mark
+        self._csv_file = None
+        self._csv: Any = None
+        self._book: Any = None
+        self._text_kind = tuple(c.kind == "text" for c in self.columns)
+        if self.csv_path is not None:
+            self._csv_file = self.csv_path.open("w", encoding="utf-8-sig", newline="")
+            self._csv = csv.writer(self._csv_file, delimiter=";", lineterminator="\r\n")
+            self._csv.writerow([c.header for c in self.columns])
+        if self.xlsx_path is not None:
+            self._open_book(sheet)
+
+    def _open_book(self, sheet: str) -> None:
+        # xlsxwriter is loaded by the first export, not at start-up.
+        from xlsxwriter import Workbook
+
+        assert self.xlsx_path is not None
+        self._book = Workbook(
+            str(self.xlsx_path),
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+                "tmpdir": str(self.xlsx_path.parent),
+            },
+        )
+        self._sheet: Worksheet = self._book.add_worksheet(sheet[:31])
+        bold = self._book.add_format({"bold": True})
+        formats: dict[Kind, Format | None] = {
+            "date": self._book.add_format({"num_format": _XLSX_DATE}),
+            "datetime": self._book.add_format({"num_format": _XLSX_DATETIME}),
+        }
+        self._formats = tuple(formats.get(c.kind) for c in self.columns)
+        # Each value's date format for "text" columns that may hold a date (a birthday).
+        self._date_format = formats["date"]
+        for i, column in enumerate(self.columns):
+            self._sheet.set_column(i, i, column.width)
+            self._sheet.write_string(0, i, _xlsx_text(column.header), bold)
+        self._sheet.freeze_panes(1, 0)
+
+    def write(self, rows: Iterable[Sequence[Value]]) -> None:
+        width = len(self.columns)
+        for row in rows:
+            if len(row) != width:
+                raise ValueError(f"row has {len(row)} values for {width} columns")
+            if self._csv is not None:
+                self._csv.writerow(
+                    [_csv_value(v, k) for v, k in zip(row, self._text_kind, strict=True)]
+                )
+            self.rows += 1
+            if self._book is not None:
+                self._write_xlsx(self.rows, row)
+
+    def _write_xlsx(self, r: int, row: Sequence[Value]) -> None:
+        sheet = self._sheet
+        for c, value in enumerate(row):
+            if value is None:
+                continue
+            kind = type(value)
+            if kind is str:
+                self._write_text(r, c, value)  # type: ignore[arg-type]
+            elif kind is Local:
+                sheet.write_number(r, c, value[0], self._formats[c] or self._date_format)  # type: ignore[index]
+            else:  # int, float
+                sheet.write_number(r, c, value)  # type: ignore[arg-type]
+
+    def _write_text(self, r: int, c: int, value: str) -> None:
+        text = fit_cell(_xlsx_text(value), self._cut_mark)
+        if text.startswith("<r>") and text.endswith("</r>"):
+            # In constant-memory mode xlsxwriter copies such a string into the sheet's XML
+            # unescaped, as if it were its own rich-string markup: written as plain pieces (it
+            # takes three at least), it is escaped like any other text and reads back the same.
+            self._sheet.write_rich_string(r, c, text[:1], text[1:2], text[2:])
+        elif text:
+            self._sheet.write_string(r, c, text)
+
+    def close(self) -> tuple[Path | None, Path | None]:
+        if self._csv_file is not None:
+            self._csv_file.close()
+        if self._book is not None:
+            last = len(self.columns) - 1
+            self._sheet.autofilter(0, 0, self.rows, last)
+            self._book.close()
+        return self.csv_path, self.xlsx_path
+
+    def abort(self) -> None:
+        """Close the files after a failure; the caller removes the folder with what is in it."""
+        if self._csv_file is not None:
+            self._csv_file.close()
+        if self._book is not None:
+            # Closing is xlsxwriter's only way to release its temporary files; if the workbook
+            # itself is what failed, there is nothing more to release.
+            with contextlib.suppress(Exception):
+                self._book.close()
+
+
+def _csv_value(value: Value, text_kind: bool) -> str:
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        return value.strftime(_CSV_DATETIME)
-    if isinstance(value, date):
-        return value.strftime(_CSV_DATE)
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         # Phones are ours ("+7 916 …", validated); free text may come from anybody.
-        if kind == "text" and value.startswith(_FORMULA_START):
-            return "'" + value
-        return value
+        if text_kind and value.startswith(_FORMULA_START):  # type: ignore[union-attr]
+            return "'" + value  # type: ignore[operator]
+        return value  # type: ignore[return-value]
+    if kind is Local:
+        return value[1]  # type: ignore[index]
     return str(value)
 
 
-def fit_for_upload(path: Path, limit: int = UPLOAD_LIMIT) -> Path | None:
+def fit_for_upload(path: Path, limit: int | None = None) -> Path | None:
     """The file itself if Telegram accepts its size; else a ZIP of it if that fits; else None."""
+    limit = UPLOAD_LIMIT if limit is None else limit
     if path.stat().st_size <= limit:
         return path
     if path.suffix == ".xlsx":  # already a ZIP inside: compressing again gains nothing
@@ -155,31 +227,13 @@ def fit_for_upload(path: Path, limit: int = UPLOAD_LIMIT) -> Path | None:
     packed = path.with_name(path.name + ".zip")
     with zipfile.ZipFile(packed, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as z:
         z.write(path, arcname=path.name)
-    return packed if packed.stat().st_size <= limit else None
+    if packed.stat().st_size <= limit:
+        return packed
+    packed.unlink()
+    return None
 
 
 # ---- the two tables -------------------------------------------------------------------------
-
-
-def _local(stamp: str | None, tz: tzinfo) -> datetime | None:
-    """UTC text from the database as a naive local datetime (spreadsheets have no time zones)."""
-    if stamp is None:
-        return None
-    return from_ts(stamp).astimezone(tz).replace(tzinfo=None)
-
-
-def _day(text: str | None) -> date | None:
-    return date.fromisoformat(text) if text else None
-
-
-def _yes_no(lang: str, value: int | None) -> str | None:
-    if value is None:
-        return None
-    return plain(lang, "export.yes" if value else "export.no")
-
-
-def _phone(e164: str | None) -> str | None:
-    return format_phone(e164) if e164 else None
 
 
 def answer_columns(lang: str) -> list[Column]:
@@ -204,23 +258,54 @@ def answer_columns(lang: str) -> list[Column]:
     ]
 
 
-def answer_cells(row: AnswerRow, lang: str, tz: tzinfo) -> list[Value]:
-    return [
-        _local(row.scored_at, tz),
-        plain(lang, "export.erased") if row.forgotten else row.name,
-        row.organization,
-        plain(lang, f"kind.{row.kind}"),
-        row.manager,
-        row.deal_description,
-        _day(row.deal_date),
-        row.score,
-        plain(lang, f"export.cat.{category(row.score)}"),
-        row.reason,
-        _yes_no(lang, row.consent),
-        _phone(row.phone),
-        _local(row.created_at, tz),
-        _local(row.opened_at, tz),
-    ]
+class _Words:
+    """The export's fixed words in one language, looked up once per table, not once per cell."""
+
+    def __init__(self, lang: str) -> None:
+        self.kinds: dict[str, str] = _Lookup(lambda kind: plain(lang, f"kind.{kind}"))
+        self.categories = {
+            score: plain(lang, f"export.cat.{category(score)}") for score in range(11)
+        }
+        self.yes_no = {1: plain(lang, "export.yes"), 0: plain(lang, "export.no"), None: None}
+        self.erased = plain(lang, "export.erased")
+
+
+class _Lookup(dict[str, str]):
+    def __init__(self, make: Callable[[str], str]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, key: str) -> str:
+        self[key] = value = self._make(key)
+        return value
+
+
+def _phone(e164: str | None) -> str | None:
+    return format_phone(e164) if e164 else None
+
+
+def answer_cells(lang: str) -> Callable[[AnswerRow], list[Value]]:
+    words = _Words(lang)
+
+    def cells(row: AnswerRow) -> list[Value]:
+        return [
+            row.answered,
+            words.erased if row.forgotten else row.name,
+            row.organization,
+            words.kinds[row.kind],
+            row.manager,
+            row.deal_description,
+            row.deal_date,
+            row.score,
+            words.categories.get(row.score),
+            row.reason,
+            words.yes_no.get(row.consent),
+            _phone(row.phone),
+            row.created,
+            row.opened,
+        ]
+
+    return cells
 
 
 def contact_columns(lang: str) -> list[Column]:
@@ -244,78 +329,220 @@ def contact_columns(lang: str) -> list[Column]:
     ]
 
 
-def _birthday(row: ContactRow) -> date | str | None:
+def _birthday(row: ContactRow) -> Local | str | None:
     """A date when the year is known; else "DD.MM" as text (a date needs a year)."""
     if row.birth_day is None or row.birth_month is None:
         return None
     if row.birth_year:
         try:
-            return date(row.birth_year, row.birth_month, row.birth_day)
+            when = date(row.birth_year, row.birth_month, row.birth_day)
         except ValueError:  # 29.02 of a year that is not a leap year, typed by hand
             pass
+        else:
+            return Local(float((when - _DAY_ZERO).days), when.strftime("%d.%m.%Y"))
     return f"{row.birth_day:02d}.{row.birth_month:02d}"
 
 
-def _local_day(stamp: str | None, tz: tzinfo) -> date | None:
-    moment = _local(stamp, tz)
-    return moment.date() if moment else None
+def contact_cells(lang: str) -> Callable[[ContactRow], list[Value]]:
+    words = _Words(lang)
+
+    def cells(row: ContactRow) -> list[Value]:
+        return [
+            row.name,
+            words.kinds[row.kind],
+            row.organization,
+            _phone(row.phone),
+            _birthday(row),
+            row.manager,
+            row.last_deal,
+            row.deals,
+            row.last_score,
+            words.yes_no.get(row.consent),
+            row.opted_out,
+            row.unreachable,
+            row.created,
+        ]
+
+    return cells
 
 
-def contact_cells(row: ContactRow, lang: str, tz: tzinfo) -> list[Value]:
-    return [
-        row.name,
-        plain(lang, f"kind.{row.kind}"),
-        row.organization,
-        _phone(row.phone),
-        _birthday(row),
-        row.manager,
-        _day(row.last_deal),
-        row.deals,
-        row.last_score,
-        _yes_no(lang, row.consent),
-        _local_day(row.opted_out_at, tz),
-        _local_day(row.unreachable_at, tz),
-        _local(row.created_at, tz),
-    ]
-
+# ---- parts ------------------------------------------------------------------------------------
 
 R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
-class Table:
-    csv: Path
-    xlsx: Path
-    rows: int
+class Source(Generic[R]):
+    """A table to export: what it is called, its columns, and how to read it by keyset."""
+
+    stem: str
+    sheet: str
+    columns: Sequence[Column]
+    total: int  # rows, counted before the export starts
+    read: Callable[[Any, int], AsyncIterator[list[R]]]  # (after this key or None, at most rows)
+    key: Callable[[R], Any]
+    cells: Callable[[R], list[Value]]
+    cut_mark: Callable[[int], str]
+    day: Callable[[R], str] | None = None  # the local date a row is filed under (captions)
 
 
-def _write_chunk(
-    writer: TableWriter,
-    rows: list[R],
-    cells: Callable[[R, str, tzinfo], list[Value]],
-    lang: str,
-    tz: tzinfo,
-) -> None:
-    writer.write([cells(row, lang, tz) for row in rows])
+@dataclass(frozen=True, slots=True)
+class Piece:
+    """Rows `first`..`first + rows - 1` (1-based) of a table, read after the key `after`: a whole
+    part (`number` of `parts`), or a half of one that was too big to send."""
+
+    number: int
+    parts: int
+    first: int
+    limit: int
+    after: Any
+    whole: bool = True  # the whole part, not a half of it
 
 
-async def write_table(
+@dataclass(slots=True)
+class Written:
+    """A piece on disk: its files (None for a format not asked for) and what is in them."""
+
+    piece: Piece
+    csv: Path | None
+    xlsx: Path | None
+    rows: int = 0
+    last_key: Any = None
+    first_day: str | None = None
+    last_day: str | None = None
+
+    @property
+    def last(self) -> int:
+        return self.piece.first + self.rows - 1
+
+    @property
+    def single(self) -> bool:
+        """The whole table in one piece: its captions and names need no part."""
+        return self.piece.parts == 1 and self.piece.whole
+
+
+Deliver = Callable[[Written, bool], Awaitable[frozenset[Format_]]]
+"""Send a written piece (the bool: may it be split?); the formats that were too big to send."""
+
+
+def _stem(source: Source[Any], piece: Piece) -> str:
+    if piece.parts == 1 and piece.whole:
+        return source.stem
+    name = f"{source.stem}-part{piece.number}of{piece.parts}"
+    if not piece.whole:
+        name += f"-rows{piece.first}-{piece.first + piece.limit - 1}"
+    return name
+
+
+def _write_chunk(writer: TableWriter, rows: list[R], cells: Callable[[R], list[Value]]) -> None:
+    writer.write([cells(row) for row in rows])
+
+
+async def write_piece(
+    source: Source[R],
     folder: Path,
-    stem: str,
-    sheet: str,
-    columns: list[Column],
-    chunks: AsyncIterator[list[R]],
-    cells: Callable[[R, str, tzinfo], list[Value]],
-    lang: str,
-    tz: tzinfo,
-) -> Table:
-    """Stream the chunks into CSV and XLSX; file work happens in a worker thread, chunk by chunk."""
-    writer = await asyncio.to_thread(TableWriter, folder, stem, sheet, columns)
+    piece: Piece,
+    formats: Iterable[Format_] = FORMATS,
+    progress: Callable[[int], Awaitable[None]] | None = None,
+) -> Written:
+    """Read the piece's rows and write them; file work happens in a worker thread, chunk by
+    chunk. `progress(rows written so far)` after each chunk."""
+    writer = await asyncio.to_thread(
+        TableWriter,
+        folder,
+        _stem(source, piece),
+        source.sheet,
+        source.columns,
+        formats,
+        source.cut_mark,
+    )
+    written = Written(piece, writer.csv_path, writer.xlsx_path, last_key=piece.after)
+    reader = source.read(piece.after, piece.limit)
+    # The next chunk is read while this one is written: SQLite lets go of the GIL while it
+    # steps, so on two cores the reading mostly hides behind the writing.
+    ahead: asyncio.Future[list[R] | None] | None = asyncio.ensure_future(anext(reader, None))
     try:
-        async for rows in chunks:
-            await asyncio.to_thread(_write_chunk, writer, rows, cells, lang, tz)
-        csv_path, xlsx_path = await asyncio.to_thread(writer.close)
+        while (rows := await ahead) is not None:
+            ahead = asyncio.ensure_future(anext(reader, None))
+            await asyncio.to_thread(_write_chunk, writer, rows, source.cells)
+            written.last_key = source.key(rows[-1])
+            if source.day is not None:
+                written.first_day = written.first_day or source.day(rows[0])
+                written.last_day = source.day(rows[-1])
+            if progress is not None:
+                await progress(writer.rows)
+        ahead = None
+        await asyncio.to_thread(writer.close)
     except BaseException:
+        if ahead is not None:
+            ahead.cancel()
+            with contextlib.suppress(BaseException):
+                await ahead
+        with contextlib.suppress(Exception):
+            await reader.aclose()  # type: ignore[attr-defined]
         await asyncio.to_thread(writer.abort)
         raise
-    return Table(csv_path, xlsx_path, writer.rows)
+    written.rows = writer.rows
+    return written
+
+
+def _remove(written: Written) -> None:
+    for path in (written.csv, written.xlsx):
+        if path is not None:
+            path.unlink(missing_ok=True)
+            path.with_name(path.name + ".zip").unlink(missing_ok=True)
+
+
+async def _deliver(source: Source[R], folder: Path, written: Written, deliver: Deliver) -> None:
+    """Send a piece; a file too big to send is written again as two halves, recursively."""
+    try:
+        too_big = await deliver(written, written.rows > 1)
+    finally:
+        await asyncio.to_thread(_remove, written)
+    if not too_big or written.rows < 2:
+        return
+    half = written.rows // 2
+    start = written.piece
+    first = replace(start, limit=half, whole=False)
+    done = await write_piece(source, folder, first, sorted(too_big))
+    await _deliver(source, folder, done, deliver)
+    rest = replace(
+        start, first=start.first + half, limit=written.rows - half, after=done.last_key, whole=False
+    )
+    await _deliver(
+        source, folder, await write_piece(source, folder, rest, sorted(too_big)), deliver
+    )
+
+
+async def export_table(
+    source: Source[R],
+    folder: Path,
+    deliver: Deliver,
+    progress: Callable[[int], Awaitable[None]] | None = None,
+    part_rows: int | None = None,
+    formats: Iterable[Format_] = FORMATS,
+) -> int:
+    """Write the table part by part, each handed to `deliver` as soon as it closes; the number
+    of rows. An empty table still gets its one file with the headers."""
+    part_rows = part_rows or PART_ROWS
+    parts = max(1, math.ceil(source.total / part_rows))
+    after: Any = None
+    done = 0
+    number = 0
+    while True:
+        number += 1
+        piece = Piece(number, max(parts, number), done + 1, part_rows, after)
+
+        async def counted(rows: int, before: int = done) -> None:
+            if progress is not None:
+                await progress(before + rows)
+
+        written = await write_piece(source, folder, piece, formats, counted)
+        if written.rows == 0 and number > 1:
+            await asyncio.to_thread(_remove, written)
+            return done
+        done += written.rows
+        await _deliver(source, folder, written, deliver)
+        if written.rows < part_rows:
+            return done
+        after = written.last_key

@@ -3,7 +3,7 @@ and the name of the exported period."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from aiogram.types import (
@@ -19,7 +19,8 @@ from storage.reports import (
 from views.callbacks import ExportPeriod
 from views.chart import Series, TrendChart
 from views.common import day, signed
-from views.texts import plain, t
+from views.exports import Written
+from views.texts import Raw, plain, t
 
 # ---- /trend ---------------------------------------------------------------------------------
 
@@ -111,3 +112,52 @@ def export_period_label(code: str, first: date | None, last: date, lang: str) ->
     if first is None:
         return plain(lang, "export.period.all")
     return plain(lang, f"export.period.{code}", first=day(first), last=day(last))
+
+
+def grouped(number: int, lang: str) -> str:
+    """A count with its thousands apart: "250 001" (a no-break space) in Russian, "250,001"."""
+    text = f"{number:,}"
+    return text.replace(",", "\u00a0") if lang == "ru" else text
+
+
+def cut_mark(lang: str) -> Callable[[int], str]:
+    """What ends a reason cut to fit an Excel cell: "… [обрезано, всего знаков: 40 001]"."""
+
+    def mark(length: int) -> str:
+        return plain(lang, "export.cut", count=grouped(length, lang))
+
+    return mark
+
+
+def export_caption(lang: str, table: str, written: Written, kind: str, **values: str) -> str:
+    """The caption of one exported file: what is in it (which part, which rows and dates) and
+    its format (`kind`: csv, zip, xlsx)."""
+    what = Raw(t(lang, f"export.format.{kind}"))
+    if written.single:
+        return t(lang, f"export.caption.{table}", count=written.rows, format=what, **values)
+    dates = ""
+    if written.first_day and written.last_day:
+        dates = plain(lang, "export.part.dates", first=written.first_day, last=written.last_day)
+    return t(
+        lang,
+        f"export.part.{table}",
+        number=written.piece.number,
+        parts=written.piece.parts,
+        first=grouped(written.piece.first, lang),
+        last=grouped(written.last, lang),
+        dates=dates,
+        format=what,
+        **values,
+    )
+
+
+def export_progress(lang: str, period: str, table: str, done: int, total: int) -> str:
+    """ "⏳ Готовлю выгрузку за всё время: ответы — 480 000 из 3 000 000…" """
+    return t(
+        lang,
+        "export.progress",
+        period=period,
+        what=plain(lang, f"export.progress.{table}"),
+        done=grouped(done, lang),
+        total=grouped(total, lang),
+    )

@@ -53,6 +53,18 @@ TEXTS: dict[str, str] = {
         "The file {name} came out over 50 MB, and Telegram does not accept files that big from "
         "bots. Please choose a shorter period."
     ),
+    "export.progress": "⏳ Preparing the export {period}: {what} — {done} of {total}…",
+    "export.progress.answers": "answers",
+    "export.progress.contacts": "contacts",
+    "export.part.answers": (
+        "Answers {period} — part {number} of {parts}: rows {first}–{last}{dates}. {format}"
+    ),
+    "export.part.contacts": (
+        "Contacts (all but those erased on request) — part {number} of {parts}: "
+        "rows {first}–{last}. {format}"
+    ),
+    "export.part.dates": " ({first} – {last})",
+    "export.cut": " … [cut, {count} characters in all]",
     "export.sheet.answers": "Answers",
     "export.sheet.contacts": "Contacts",
     "export.yes": "yes",

@@ -59,6 +59,18 @@ TEXTS: dict[str, str] = {
         "Файл {name} получился больше 50 МБ — Telegram не принимает такие файлы от ботов. "
         "Выберите период покороче."
     ),
+    "export.progress": "⏳ Готовлю выгрузку {period}: {what} — {done} из {total}…",
+    "export.progress.answers": "ответы",
+    "export.progress.contacts": "контакты",
+    "export.part.answers": (
+        "Ответы {period} — часть {number} из {parts}: строки {first}–{last}{dates}. {format}"
+    ),
+    "export.part.contacts": (
+        "Контакты (все, кроме удалённых по просьбе) — часть {number} из {parts}: "
+        "строки {first}–{last}. {format}"
+    ),
+    "export.part.dates": " ({first} – {last})",
+    "export.cut": " … [обрезано, всего знаков: {count}]",
     "export.sheet.answers": "Ответы",
     "export.sheet.contacts": "Контакты",
     "export.yes": "да",
