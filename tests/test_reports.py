@@ -937,7 +937,7 @@ async def test_export_carries_the_whole_reason(
     cells = {row[1].value: row[9].value for row in sheet.iter_rows(min_row=2)}
     assert cells["Ровно"] == exact and cells["Короткий"] == "Всё хорошо"
     assert len(long) == 40_600
-    mark = " … [обрезано, всего знаков: 40\u00a0600]"
+    mark = " … [обрезано, всего 40\u00a0600 знаков]"
     cut = cells["Длинный"]
     assert cut.endswith(mark) and long.startswith(cut.removesuffix(mark))
     assert 32_767 - 1 <= utf16_units(cut) <= 32_767  # full, and no emoji cut in half

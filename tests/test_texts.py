@@ -173,6 +173,7 @@ COUNTED: dict[str, dict[str, tuple[str | None, str | None]]] = {
     "duration.hours": {"value": HOURS},
     "duration.days": {"value": DAYS},
     "referral.name_invalid": {"max": CHARS_GEN},
+    "export.cut": {"count": ("знак|знака|знаков|знака", "character|characters")},
     "export.done": {"answers": (None, "answer|answers"), "contacts": (None, "contact|contacts")},
     "settings.show.offer_interval": {"high": DAYS},
     "settings.show.birthday_lead_days": {"value": DAYS},

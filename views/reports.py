@@ -121,10 +121,10 @@ def grouped(number: int, lang: str) -> str:
 
 
 def cut_mark(lang: str) -> Callable[[int], str]:
-    """What ends a reason cut to fit an Excel cell: "… [обрезано, всего знаков: 40 001]"."""
+    """What ends a reason cut to fit an Excel cell: "… [обрезано, всего 40 001 знак]"."""
 
     def mark(length: int) -> str:
-        return plain(lang, "export.cut", count=grouped(length, lang))
+        return plain(lang, "export.cut", count=length)
 
     return mark
 

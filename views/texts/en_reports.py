@@ -64,7 +64,7 @@ TEXTS: dict[str, str] = {
         "rows {first}–{last}. {format}"
     ),
     "export.part.dates": " ({first} – {last})",
-    "export.cut": " … [cut, {count} characters in all]",
+    "export.cut": " … [cut, {count:character|characters} in all]",
     "export.sheet.answers": "Answers",
     "export.sheet.contacts": "Contacts",
     "export.yes": "yes",

@@ -70,7 +70,7 @@ TEXTS: dict[str, str] = {
         "строки {first}–{last}. {format}"
     ),
     "export.part.dates": " ({first} – {last})",
-    "export.cut": " … [обрезано, всего знаков: {count}]",
+    "export.cut": " … [обрезано, всего {count:знак|знака|знаков|знака}]",
     "export.sheet.answers": "Ответы",
     "export.sheet.contacts": "Контакты",
     "export.yes": "да",
