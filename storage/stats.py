@@ -310,3 +310,26 @@ async def case_stats(
         resolved_share=percent(resolved, opened) if opened else 0,
         median_hours_to_resolve=median(hours) if hours else None,
     )
+
+
+_REASON_COLUMNS = {
+    "all": ("reasons_p", "reasons_n", "reasons_d"),
+    "promoter": ("reasons_p",),
+    "passive": ("reasons_n",),
+    "detractor": ("reasons_d",),
+}
+
+
+async def comment_total(db: Database, category: str | None, kind: str | None) -> int:
+    """How many answers of this category (None: all) and kind (None: all) carry a reason, over
+    all time: the /comments total, added up from the per-day figures (a forgotten person's
+    reason is erased, and leaves the total in the same transaction)."""
+    columns = _REASON_COLUMNS[category or "all"]
+    sql = f"SELECT {' + '.join(f'coalesce(sum({c}), 0)' for c in columns)} FROM answer_days"
+    params: list[object] = []
+    if kind is not None:
+        sql += " WHERE kind = ?"
+        params.append(kind)
+    async with db.report() as conn:
+        row = await (await conn.execute(sql, params)).fetchone()
+    return int(row[0])
