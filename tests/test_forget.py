@@ -87,8 +87,12 @@ async def leftovers(db: Database) -> list[str]:
         db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
     )
     for (table,) in tables:
-        columns = [c[1] for c in await rows(db, f"PRAGMA table_info({table})")]
-        for row in await rows(db, f"SELECT * FROM {table}"):
+        async with db.read() as conn:
+            cursor = await conn.execute(f"SELECT * FROM {table}")
+            found_rows = [tuple(r) for r in await cursor.fetchall()]
+            # from the query itself: table_info leaves out generated columns, which * includes
+            columns = [d[0] for d in cursor.description]
+        for row in found_rows:
             for column, value in zip(columns, row, strict=True):
                 if isinstance(value, str) and any(n in value for n in NEEDLES):
                     found.append(f"{table}.{column}")
