@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from domain.importing.rows import ImportRow
 from domain.periods import resolve
 from storage import Database
+from storage import stats as stats_module
 from storage.cases import reopen_case, resolve_case, take_case
 from storage.figures import rebuild_figures, tz_spans
 from storage.forget import erase_contact, erase_respondent
@@ -275,13 +276,19 @@ async def check_figures(db: Database, path: Path, tz: ZoneInfo) -> None:
                 for manager in (None, *MANAGERS):
                     f = Filters(start, end, kind, manager)
                     assert await nps_counts(db, f) == raw.nps(conn, start, end, kind, manager)
-                    assert await median_hours_to_answer(db, f) == pytest.approx(
-                        raw.median_answer_hours(conn, start, end, kind, manager)
-                    )
-                    stats = await case_stats(db, start, end, kind, manager)
                     expected = raw.cases(conn, start, end, kind, manager)
-                    assert (stats.opened, stats.resolved) == (expected.opened, expected.resolved)
-                    assert stats.median_hours_to_resolve == pytest.approx(expected.median_hours)
+                    for direct in (stats_module.DIRECT_MEDIAN, 0):  # 0: always two phases
+                        with pytest.MonkeyPatch.context() as patch:
+                            patch.setattr(stats_module, "DIRECT_MEDIAN", direct)
+                            assert await median_hours_to_answer(db, f) == pytest.approx(
+                                raw.median_answer_hours(conn, start, end, kind, manager)
+                            )
+                            stats = await case_stats(db, start, end, kind, manager)
+                        assert (stats.opened, stats.resolved) == (
+                            expected.opened,
+                            expected.resolved,
+                        )
+                        assert stats.median_hours_to_resolve == pytest.approx(expected.median_hours)
             by_kind = await kinds_in_period(db, Filters(start, end))
             for kind in KINDS:
                 counts = raw.nps(conn, start, end, kind)
