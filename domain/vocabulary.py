@@ -35,6 +35,5 @@ LIMITS: dict[str, Limit] = {
     "product": Limit(2, 500),
     "note": Limit(1, 2000),
     "case_note": Limit(1, 1000),
-    "reason": Limit(1, 1000),
     "company": Limit(1, 100),
 }

@@ -46,7 +46,7 @@ from storage.cases import (
 )
 from storage.followup import Blocked
 from storage.replays import source_key
-from views.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen, CaseTake
+from views.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen, CaseReason, CaseTake
 from views.cases import (
     card_view,
     list_view,
@@ -54,8 +54,9 @@ from views.cases import (
     reopened_notice_payload,
     without_take,
 )
-from views.common import local_datetime
+from views.common import local_date, local_datetime
 from views.texts import Raw, plain, t
+from views.whole_text import whole_text_messages
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def router() -> Router:
     r.message.register(cases_command, Command("cases"), staff)
     r.callback_query.register(on_list, CaseList.filter(), staff)
     r.callback_query.register(on_open, CaseOpen.filter(), staff)
+    r.callback_query.register(on_whole_reason, CaseReason.filter(), staff)
     r.callback_query.register(on_act, CaseAct.filter(), staff)
     # The person the case is about is not staff: their answer is checked against the case.
     r.callback_query.register(on_confirm, CaseConfirm.filter())
@@ -186,6 +188,30 @@ async def on_open(
     await answer(query)
     await _leave_flow(state)  # a half-typed note must not land on another case
     await show(query, bot, *card_view(detail, lang, settings, clock(), callback_data.page))
+
+
+async def on_whole_reason(
+    query: CallbackQuery,
+    callback_data: CaseReason,
+    bot: Bot,
+    role: Role,
+    lang: str,
+    settings: Settings,
+    db: Database,
+) -> None:
+    """ "📄 Whole answer" on the card: the person's reason in full, as new messages, to whoever may
+    open the card (checked again: the button carries only the case id)."""
+    viewer = viewer_scope(role, query.from_user.id)
+    detail = await get_case_detail(db, callback_data.case_id, viewer)
+    if detail is None or not detail.card.reason:
+        await forged(query, lang)
+        return
+    await answer(query)
+    card = detail.card
+    when = local_date(detail.opened_at, settings.timezone)
+    name = card.contact_name or "—"
+    for text in whole_text_messages(lang, name, when, card.score, card.reason):
+        await send_or_log(bot.send_message(query.from_user.id, text), "whole reason")
 
 
 async def _take(

@@ -1,5 +1,6 @@
 """/comments (owners): the latest answers to "what influenced your score", filtered by category
-and kind of person, five to a page, each with the person, the manager and the date."""
+and kind of person, five to a page, each with the person, the manager and the date; pages go by
+key (storage/comments.py), so ◀ ▶ cost the same at any depth."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from domain.vocabulary import KINDS
 from handlers.filters import HasRole
 from handlers.replies import answer, edit_in_place, forged
 from storage import Database
-from storage.stats import CATEGORY_SQL, latest_comments
+from storage.comments import CATEGORIES, comment_page, comment_total
 from views.callbacks import CommentsView
 from views.comments import comments_view_for
 
@@ -34,14 +35,30 @@ def router() -> Router:
 
 
 async def render(
-    db: Database, settings: Settings, lang: str, category: str, kind: str, page: int
+    db: Database,
+    settings: Settings,
+    lang: str,
+    category: str,
+    kind: str,
+    number: int = 0,
+    anchor: int = 0,
+    back: bool = False,
 ) -> tuple[str, InlineKeyboardMarkup] | None:
-    if category not in CATEGORY_SQL or (kind != "all" and kind not in KINDS) or page < 0:
+    """Page `number` of a filter, from the answer `anchor` (see CommentsView); None for a
+    button that no longer works (its anchor was erased since) or never did."""
+    if category not in CATEGORIES or (kind != "all" and kind not in KINDS):
         return None
-    items, total = await latest_comments(
-        db, category, None if kind == "all" else kind, page * PAGE, PAGE
-    )
-    return comments_view_for(items, total, PAGE, lang, settings, category, kind, page)
+    if back and number == 0:  # ◀ to the first page: the newest answers, whatever came in since
+        anchor, back = 0, False
+    page = await comment_page(db, category, kind, PAGE, anchor, back)
+    if page is None:
+        return None
+    if anchor and not (page.newer if back else page.items):
+        # ◀ reached the newest answers (or ▶ found the older ones erased): the first page, full
+        number, page = 0, await comment_page(db, category, kind, PAGE)
+        assert page is not None
+    total = await comment_total(db, category, kind)
+    return comments_view_for(page, total, PAGE, lang, settings, category, kind, number)
 
 
 async def comments_command(message: Message, lang: str, settings: Settings, db: Database) -> None:
@@ -57,8 +74,9 @@ async def comments_view(
     settings: Settings,
     db: Database,
 ) -> None:
+    data = callback_data
     built = await render(
-        db, settings, lang, callback_data.category, callback_data.kind, callback_data.page
+        db, settings, lang, data.category, data.kind, data.page, data.anchor, data.back
     )
     if built is None:
         await forged(query, lang)

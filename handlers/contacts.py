@@ -10,7 +10,7 @@ shorter lines) until it fits: a contact with years of history still gets one rea
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
@@ -25,10 +25,11 @@ from domain.roles import Role, viewer_scope
 from domain.settings import Settings
 from domain.vocabulary import LIMITS
 from handlers.filters import HasRole, not_command
-from handlers.replies import answer, forged
+from handlers.replies import answer, forged, send_or_log
 from handlers.sale import start_sale_for_contact
 from handlers.states import ContactFlow
 from storage import Database
+from storage.comments import answer_text
 from storage.contacts import (
     ContactBrief,
     ContactCard,
@@ -39,9 +40,11 @@ from storage.contacts import (
     set_birthday,
 )
 from storage.replays import source_key
-from views.callbacks import FindBirthday, FindComment, FindDeal, FindOpen
-from views.contacts import card_keyboard, display_name, render_card, render_list
+from views.callbacks import AnswerText, FindBirthday, FindComment, FindDeal, FindOpen
+from views.common import local_date
+from views.contacts import card_view, display_name, render_list
 from views.texts import t
+from views.whole_text import whole_text_messages
 
 QUERY_LIMIT = 100
 COMMENT_LIMIT = LIMITS["note"].max
@@ -57,6 +60,7 @@ def router() -> Router:
     r.callback_query.register(on_new_deal, FindDeal.filter())
     r.callback_query.register(on_add_comment, FindComment.filter())
     r.callback_query.register(on_set_birthday, FindBirthday.filter())
+    r.callback_query.register(on_whole_answer, AnswerText.filter())
     r.message.register(on_comment_text, ContactFlow.comment, F.text, not_command)
     r.message.register(on_birthday_text, ContactFlow.birthday, F.text, not_command)
     r.message.register(on_other, StateFilter(ContactFlow), not_command)
@@ -71,10 +75,8 @@ async def _send_card(
     settings: Settings,
     notice: str = "",
 ) -> None:
-    await message.answer(
-        render_card(card, lang, settings, notice),
-        reply_markup=card_keyboard(lang, card.contact.id, can_erase=role is Role.OWNER),
-    )
+    text, markup = card_view(card, lang, settings, notice, can_erase=role is Role.OWNER)
+    await message.answer(text, reply_markup=markup)
 
 
 # --- /find -----------------------------------------------------------------------------------
@@ -237,6 +239,28 @@ async def on_set_birthday(
 ) -> None:
     flow = ContactFlow.birthday
     await _start_flow(query, callback_data.contact_id, flow, state, role, lang, db, replayed)
+
+
+async def on_whole_answer(
+    query: CallbackQuery,
+    callback_data: AnswerText,
+    bot: Bot,
+    role: Role,
+    lang: str,
+    settings: Settings,
+    db: Database,
+) -> None:
+    """ "📄" under a cut answer (the contact card, /comments): the whole reason, to whoever may see
+    the contact's card, and to nobody else."""
+    found = await answer_text(db, callback_data.survey_id, viewer_scope(role, query.from_user.id))
+    if found is None:
+        await _forged(query, lang)
+        return
+    await answer(query)
+    name = display_name(found.contact, lang)
+    when = local_date(found.scored_at, settings.timezone)
+    for text in whole_text_messages(lang, name, when, found.score, found.reason):
+        await send_or_log(bot.send_message(query.from_user.id, text), "whole answer")
 
 
 # --- what the person types after a button ----------------------------------------------------

@@ -36,7 +36,7 @@ from storage.forget import (
     holds_data_about,
 )
 from views.callbacks import ForgetContact, ForgetMe
-from views.contacts import card_keyboard, display_name, render_card
+from views.contacts import card_view, display_name
 from views.forget import ask_owner_keyboard, keyboard
 from views.texts import plain, t
 
@@ -160,5 +160,4 @@ async def on_owner(
         text = t(lang, "forget.owner_ask", name=name, days=settings.backup_keep)
         await show(query, bot, text, ask_owner_keyboard(lang, contact_id))
     else:
-        markup = card_keyboard(lang, contact_id, can_erase=True)
-        await show(query, bot, render_card(card, lang, settings), markup)
+        await show(query, bot, *card_view(card, lang, settings, can_erase=True))

@@ -69,14 +69,14 @@ async def invite_command(
 
 
 async def _managers_view(
-    db: Database, settings: Settings, clock: Clock, lang: str, code: str
+    db: Database, settings: Settings, clock: Clock, lang: str, code: str, page: int = 0
 ) -> tuple[str, InlineKeyboardMarkup | None] | None:
     today = clock().astimezone(settings.timezone).date()
     period = resolve(code, today, settings.timezone)
     if period is None:
         return None
     rows = await manager_rows(db, period.start, period.end, today.isoformat())
-    return render_managers(await list_managers(db), rows, period, lang, settings)
+    return render_managers(await list_managers(db), rows, period, lang, settings, page)
 
 
 async def managers_command(
@@ -95,7 +95,7 @@ async def managers_period(
     db: Database,
     clock: Clock,
 ) -> None:
-    view = await _managers_view(db, settings, clock, lang, callback_data.period)
+    view = await _managers_view(db, settings, clock, lang, callback_data.period, callback_data.page)
     if view is None:
         await forged(query, lang)
         return
@@ -211,14 +211,20 @@ async def toggle_manager(
     db: Database,
     clock: Clock,
 ) -> None:
+    today = clock().astimezone(settings.timezone).date()
+    if resolve(callback_data.period, today, settings.timezone) is None:  # a month never shown
+        await forged(query, lang)
+        return
     member = await set_manager_active(db, callback_data.user_id, callback_data.active, clock())
     if member is None:
         await forged(query, lang)
         return
     key = "managers.reactivated" if member.active else "managers.deactivated"
     await answer(query, plain(lang, key, name=member.full_name))
-    view = await _managers_view(db, settings, clock, lang, "30")
-    assert view is not None
+    # the same period and page as the message tapped: the toggled manager may move (switched-off
+    # managers sort last), the owner's place in the list does not
+    view = await _managers_view(db, settings, clock, lang, callback_data.period, callback_data.page)
+    assert view is not None  # the period was shown, so it resolves
     text, markup = view
     if query.message is not None:  # an old message as well: it still has a chat and an id
         await edit_message(bot, query.message.chat.id, query.message.message_id, text, markup)

@@ -29,7 +29,7 @@ from handlers.filters import not_command
 from handlers.phone_input import read_own_phone
 from handlers.replies import answer, append_note, forged, send_or_log
 from handlers.states import SurveyFlow
-from scheduler.alerts import queue_case_alerts, refresh_case_alerts
+from scheduler.alerts import bring_case_up_to_date, queue_case_alerts
 from scheduler.failures import Failure, classify, describe
 from scheduler.sender import Sender
 from storage import Database
@@ -37,7 +37,6 @@ from storage.cases import case_of_survey
 from storage.referral import code_for_contact
 from storage.settings import LiveSettings
 from storage.surveys import (
-    REASON_LIMIT,
     Opened,
     Step,
     Survey,
@@ -168,14 +167,17 @@ async def _after_answer(
     clock: Clock,
     sender: Sender,
 ) -> None:
-    """Keep the detractor alert current, then ask the next question or say thank you."""
+    """Keep the detractor alert current (and tell its recipients what came after it went out),
+    then ask the next question or say thank you."""
     if survey.category == "detractor":
         if await queue_case_alerts(db, settings, clock()):  # the score itself: alert at once
             sender.kick()
         else:
             case_id = await case_of_survey(db, survey.id)
-            if case_id is not None:
-                await refresh_case_alerts(db, bot, settings, case_id)
+            if case_id is not None and await bring_case_up_to_date(
+                db, bot, settings, case_id, clock()
+            ):
+                sender.kick()
     await deliver_next(bot, chat_id, survey, state, lang, settings, db)
 
 
@@ -219,11 +221,20 @@ async def _catch_up(
     lang: str,
     settings: Settings,
     db: Database,
+    clock: Clock | None = None,
 ) -> None:
     """An answer already stored (a double tap, or an update handled again after a crash): send
-    what follows it only if the person does not have it yet."""
+    what follows it only if the person does not have it yet. A detractor's case is brought up
+    to date again (with `clock`): the crash may have come before its alerts were, and what was
+    already told is not told twice."""
     survey = await get_survey(db, survey_id)
-    if survey is None or survey.respondent_tg_id != user_id or survey.asked_step == survey.step:
+    if survey is None or survey.respondent_tg_id != user_id:
+        return
+    if clock is not None and survey.category == "detractor":
+        case_id = await case_of_survey(db, survey.id)
+        if case_id is not None:
+            await bring_case_up_to_date(db, bot, settings, case_id, clock())
+    if survey.asked_step == survey.step:
         return
     await deliver_next(bot, chat_id, survey, state, lang, settings, db)
 
@@ -283,12 +294,13 @@ async def _answered_before(
     lang: str,
     settings: Settings,
     db: Database,
+    clock: Clock | None = None,
 ) -> None:
     """A tap that stored nothing; if it was the person's own answer, stored by a first tap that a
     crash cut short, the next question goes out now unless it already did."""
     await _not_recorded(query, survey_id, lang, db)
     await _catch_up(
-        bot, query.from_user.id, survey_id, query.from_user.id, state, lang, settings, db
+        bot, query.from_user.id, survey_id, query.from_user.id, state, lang, settings, db, clock
     )
 
 
@@ -324,7 +336,9 @@ async def on_score(
     user_id = query.from_user.id
     survey = await record_score(db, callback_data.survey_id, user_id, callback_data.score, clock())
     if survey is None:  # a double tap, an old message, or somebody else's survey
-        await _answered_before(query, callback_data.survey_id, bot, state, lang, settings, db)
+        await _answered_before(
+            query, callback_data.survey_id, bot, state, lang, settings, db, clock
+        )
         return
     await answer(query)
     await _close_question(query, t(lang, "survey.score_given", score=callback_data.score))
@@ -345,7 +359,9 @@ async def on_reason_skip(
     user_id = query.from_user.id
     survey = await record_reason(db, callback_data.survey_id, user_id, None, clock())
     if survey is None:
-        await _answered_before(query, callback_data.survey_id, bot, state, lang, settings, db)
+        await _answered_before(
+            query, callback_data.survey_id, bot, state, lang, settings, db, clock
+        )
         return
     await answer(query)
     await _close_question(query, t(lang, "survey.reason_skipped"))
@@ -371,11 +387,8 @@ async def on_reason(
     text = message.text.strip()
     survey = await record_reason(db, survey_id, user_id, text or None, clock())
     if survey is None:
-        await _catch_up(bot, message.chat.id, survey_id, user_id, state, lang, settings, db)
+        await _catch_up(bot, message.chat.id, survey_id, user_id, state, lang, settings, db, clock)
         return
-    if len(text) > REASON_LIMIT:
-        cut = t(lang, "survey.reason_too_long", limit=REASON_LIMIT, length=len(text))
-        await send_or_log(message.answer(cut), "reason cut")
     await _after_answer(bot, message.chat.id, survey, state, lang, settings, db, clock, sender)
 
 
@@ -393,7 +406,9 @@ async def on_consent(
     user_id = query.from_user.id
     survey = await record_consent(db, callback_data.survey_id, user_id, callback_data.yes, clock())
     if survey is None:
-        await _answered_before(query, callback_data.survey_id, bot, state, lang, settings, db)
+        await _answered_before(
+            query, callback_data.survey_id, bot, state, lang, settings, db, clock
+        )
         return
     await answer(query)
     given = t(lang, "survey.btn_yes" if callback_data.yes else "survey.btn_no")
@@ -420,7 +435,7 @@ async def _store_phone(
         return
     survey = await record_phone(db, survey_id, user_id, phone, clock())
     if survey is None:
-        await _catch_up(bot, message.chat.id, survey_id, user_id, state, lang, settings, db)
+        await _catch_up(bot, message.chat.id, survey_id, user_id, state, lang, settings, db, clock)
         return
     await _after_answer(bot, message.chat.id, survey, state, lang, settings, db, clock, sender)
 
@@ -448,6 +463,7 @@ async def on_other(
     settings: Settings,
     db: Database,
     replayed: bool = False,
+    clock: Clock | None = None,
 ) -> None:
     """A sticker, photo or text where a button is expected: say so kindly, ask again.
 
@@ -458,7 +474,9 @@ async def on_other(
         survey_id = await _survey_id(state)
         if survey_id is not None:
             user_id = message.from_user.id
-            await _catch_up(bot, message.chat.id, survey_id, user_id, state, lang, settings, db)
+            await _catch_up(
+                bot, message.chat.id, survey_id, user_id, state, lang, settings, db, clock
+            )
         return
     current = await state.get_state()
     hint = "survey.text_expected" if current == SurveyFlow.reason.state else "survey.use_buttons"

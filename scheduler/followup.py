@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import aiosqlite
 
@@ -24,18 +25,21 @@ from domain.clock import Clock
 from domain.daytime import in_respondent_hours
 from domain.planning import add_working_days, add_working_hours, is_workday
 from domain.settings import Settings
-from scheduler.alerts import queue_case_alerts
+from scheduler.alerts import queue_case_alerts, settle_quiet_cases
 from scheduler.sender import Sender
 from storage import Database
 from storage.followup import (
+    OpenCase,
+    WatchedCase,
     claim_timed_reminders,
-    digest_queued,
+    digests_queued,
     open_cases,
-    queue_case_message,
+    queue_case_messages,
     queue_digest,
     queue_nudges,
     queue_unreachable_notices,
     staff_language,
+    watched_cases,
 )
 from storage.settings import LiveSettings
 from storage.staff import list_active_staff
@@ -235,8 +239,10 @@ class FollowUp:
             return 0
         today = local.date()
         queued = 0
-        for member in await list_active_staff(self.db):
-            if await digest_queued(self.db, member.user_id, today):
+        staff = await list_active_staff(self.db)
+        done = await digests_queued(self.db, [member.user_id for member in staff], today)
+        for member in staff:
+            if member.user_id in done:
                 continue
             # Time-bound tasks (a snooze, a call-back at an hour) come as their own reminder.
             tasks = [
@@ -268,30 +274,49 @@ class FollowUp:
     async def queue_case_deadlines(self, now: datetime) -> int:
         cadence = self.settings.cadence
         tz = self.settings.timezone
-        queued = 0
-        for case in await open_cases(self.db):
+        # A working hour or day is never shorter than a wall-clock one: a case opened after
+        # these bounds cannot be due, and the query leaves it out.
+        remind_by = now - timedelta(hours=cadence.case_take_hours)
+        escalate_by = now - timedelta(days=cadence.case_resolve_days)
+
+        def remind_due(case: WatchedCase | OpenCase) -> bool:
+            return add_working_hours(case.opened_at, cadence.case_take_hours, cadence, tz) <= now
+
+        def escalate_due(case: WatchedCase | OpenCase) -> bool:
+            return add_working_days(case.opened_at, cadence.case_resolve_days, cadence, tz) <= now
+
+        watched = await watched_cases(self.db, min(remind_by, escalate_by), escalate_by)
+        due = [
+            w.case_id
+            for w in watched
+            if (w.status == "open" and not w.reminded and remind_due(w)) or escalate_due(w)
+        ]
+        cases = await open_cases(self.db, due)
+        if not cases:
+            return 0
+        owners = sorted(self.settings.owner_ids)
+        managers = {case.manager_id for case in cases if case.manager_id is not None}
+        languages = await staff_language(self.db, managers | set(owners))
+        # Every message of this minute in one transaction: a minute after downtime may bring
+        # dozens, and each transaction is a turn of the connection a respondent waits behind.
+        items: list[tuple[int, str, list[tuple[int, str, dict[str, Any]]]]] = []
+        for case in cases:
             if (
                 case.status == "open"
                 and not case.reminded
                 and case.manager_id is not None
-                and add_working_hours(case.opened_at, cadence.case_take_hours, cadence, tz) <= now
+                and remind_due(case)
             ):
-                lang = self.lang(
-                    (await staff_language(self.db, [case.manager_id]))[case.manager_id]
-                )
                 body = case_remind_payload(
-                    case.case_id, case.contact_name, case.score, cadence.case_take_hours, lang
+                    case.case_id,
+                    case.contact_name,
+                    case.score,
+                    cadence.case_take_hours,
+                    self.lang(languages[case.manager_id]),
                 )
                 message = (case.manager_id, f"case_remind:{case.case_id}", body)
-                queued += await queue_case_message(
-                    self.db, case.case_id, "reminded_at", [message], now
-                )
-            if (
-                not case.escalated
-                and add_working_days(case.opened_at, cadence.case_resolve_days, cadence, tz) <= now
-            ):
-                owners = sorted(self.settings.owner_ids)
-                languages = await staff_language(self.db, owners)
+                items.append((case.case_id, "reminded_at", [message]))
+            if not case.escalated and escalate_due(case):
                 messages = [
                     (
                         owner,
@@ -308,10 +333,8 @@ class FollowUp:
                     )
                     for owner in owners
                 ]
-                queued += await queue_case_message(
-                    self.db, case.case_id, "escalated_at", messages, now
-                )
-        return queued
+                items.append((case.case_id, "escalated_at", messages))
+        return await queue_case_messages(self.db, items, now)
 
     async def tick(self) -> int:
         """Everything that may have fallen due; safe to call at any moment, any number of times."""
@@ -329,6 +352,7 @@ class FollowUp:
             await self.plan()
         cadence = self.settings.cadence
         queued = await queue_case_alerts(self.db, self.settings, now)
+        queued += await settle_quiet_cases(self.db, self.sender.bot, self.settings, now)
         if settled:
             queued += await self.queue_digests(now)
         queued += await self.queue_reminders(now)

@@ -2,9 +2,14 @@
 afterwards: the /cases list, the card with its history, notes, resolving, reopening, and the
 person's own "was it resolved?" answer.
 
-An alert goes out when the survey is finished (reason and consent known) or, if the person stops
-half-way, once the survey has been idle for a while: the case itself exists from the moment the
-score was given, so nothing depends on the person finishing.
+An alert goes out on the score itself and is edited as the person answers. The case is
+*settled* when what they said is final: the survey finished, or untouched for the quiet period
+(`quiet_cases`, read by the tick); the alerts then take their final form ("reason: not given").
+Telegram does not notify anybody of an edit, so what the person says after an alert went out
+(a reason, a phone) also goes to the case's owner as one short new message (`LATE_PURPOSE`):
+gathered while the case is unsettled and sent when it settles, then one message per new fact.
+The facts already told are read back from those messages' idempotency keys, so nothing is told
+twice, however often an answer is handled again.
 
 Every change is one conditional UPDATE (`WHERE status = ...`) in one transaction with its
 case_events row and whatever it queues in the outbox, so a double tap changes nothing twice and
@@ -34,11 +39,24 @@ from domain.cases import (
     Take,
 )
 from storage.db import Database
-from storage.followup import Blocked, may_write_first
+from storage.followup import Blocked, anything, may_write_first
 from storage.outbox import enqueue
 from storage.timefmt import from_ts, ts
 
 ALERT_PURPOSE = "case_alert"
+LATE_PURPOSE = "case_late"
+LATE_FACTS = ("reason", "phone")
+# The minute tick's read: cases_unalerted holds only these, in this order.
+UNALERTED_SQL = "SELECT id FROM cases WHERE alerted_at IS NULL ORDER BY opened_at, id"
+# The minute tick's read of cases to settle: cases_unsettled holds only the unsettled ones, and
+# those still being answered are few.
+_LAST_ANSWER = "coalesce(s.consent_at, s.reason_at, s.scored_at)"
+QUIET_CASES_SQL = (
+    "SELECT k.id FROM cases k LEFT JOIN surveys s ON s.id = k.survey_id "
+    "WHERE k.settled_at IS NULL AND k.opened_at <= :quiet "
+    f"AND (s.id IS NULL OR {_LAST_ANSWER} <= :quiet) "
+    "ORDER BY k.opened_at LIMIT :limit"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +80,7 @@ class CaseCard:
     owner_id: int | None
     owner_name: str | None
     taken_at: datetime | None
+    contact_asked: bool = True  # the person was sent the question about contact (Q3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +93,9 @@ _CARD_SQL = """
 SELECT k.id AS case_id, k.status, k.contact_id, c.full_name AS contact_name, c.organization,
        coalesce(s.kind, c.kind) AS kind, s.score, s.reason, s.consent,
        coalesce(s.phone, c.phone) AS phone,
-       s.id IS NOT NULL AND s.answered_at IS NULL AS in_progress,
+       s.id IS NOT NULL AND k.settled_at IS NULL AS in_progress,
        s.reason_at IS NOT NULL AS reason_given,
+       s.consent IS NOT NULL OR s.asked_step IN ('consent', 'phone', 'done') AS contact_asked,
        d.description AS deal_description, d.deal_date,
        coalesce(s.manager_id, c.manager_id) AS manager_id, m.full_name AS manager_name,
        k.owner_id, o.full_name AS owner_name, k.taken_at
@@ -114,6 +134,7 @@ async def _card(conn: aiosqlite.Connection, case_id: int) -> CaseCard | None:
         owner_id=row["owner_id"],
         owner_name=row["owner_name"],
         taken_at=from_ts(row["taken_at"]) if row["taken_at"] else None,
+        contact_asked=bool(row["contact_asked"]),
     )
 
 
@@ -150,8 +171,10 @@ async def queue_alerts(
     """
     owners = list(owner_ids)
     queued = 0
+    if not await anything(db, UNALERTED_SQL, ()):
+        return 0
     async with db.transaction() as conn:
-        cur = await conn.execute("SELECT id FROM cases WHERE alerted_at IS NULL ORDER BY id")
+        cur = await conn.execute(UNALERTED_SQL)
         for (case_id,) in await cur.fetchall():
             card = await _card(conn, case_id)
             assert card is not None
@@ -194,18 +217,46 @@ async def take_case(
         return Take.TAKEN, await _card(conn, case_id)
 
 
+@dataclass(frozen=True, slots=True)
+class AlertUpdate:
+    card: CaseCard | None
+    to_edit: list[tuple[int, int, dict[str, Any]]]  # (chat_id, message_id, payload)
+    told: int  # short messages queued with what the person said after the alert went out
+
+
+# (the case, the new reason or None, the new phone or None, the recipient's language)
+LateRender = Callable[[CaseCard, str | None, str | None, str | None], dict[str, Any]]
+
+
 async def alert_messages(
-    db: Database, case_id: int, render: Callable[[CaseCard, Recipient], dict[str, Any]]
-) -> tuple[CaseCard | None, list[tuple[int, int, dict[str, Any]]]]:
+    db: Database,
+    case_id: int,
+    render: Callable[[CaseCard, Recipient], dict[str, Any]],
+    *,
+    now: datetime | None = None,
+    late: LateRender | None = None,
+    owner_ids: Iterable[int] = (),
+    settle_quiet: datetime | None = None,
+) -> AlertUpdate:
     """Bring every alert of a case up to date with the case as it is now.
 
     Alerts still in the outbox get the new text in place (so none is delivered with a stale
     "take" button); for alerts already delivered, returns (chat_id, message_id, payload) to edit.
+    With `settle_quiet`, the case is settled first if its survey has been untouched since then.
+    With `late` (and `now`), a settled case's facts that came after its first alert was
+    delivered and were not told yet are queued as one short message (`_tell_late_facts`).
     """
     async with db.transaction() as conn:
+        if settle_quiet is not None and now is not None:
+            await conn.execute(
+                "UPDATE cases SET settled_at = ? WHERE id = ? AND settled_at IS NULL "
+                "AND NOT EXISTS (SELECT 1 FROM surveys s WHERE s.id = cases.survey_id "
+                f"AND {_LAST_ANSWER} > ?)",
+                (ts(now), case_id, ts(settle_quiet)),
+            )
         card = await _card(conn, case_id)
         if card is None:
-            return None, []
+            return AlertUpdate(None, [], 0)
         rows = await (
             await conn.execute(
                 "SELECT o.id, o.chat_id, o.status, o.message_id, s.language FROM outbox o "
@@ -225,7 +276,100 @@ async def alert_messages(
                     "UPDATE outbox SET payload = ? WHERE id = ?",
                     (json.dumps(payload, ensure_ascii=False), outbox_id),
                 )
-    return card, to_edit
+        told = 0
+        if late is not None and now is not None and not card.in_progress:
+            told = await _tell_late_facts(conn, card, late, owner_ids, now)
+    return AlertUpdate(card, to_edit, told)
+
+
+async def _tell_late_facts(
+    conn: aiosqlite.Connection,
+    card: CaseCard,
+    late: LateRender,
+    owner_ids: Iterable[int],
+    now: datetime,
+) -> int:
+    """Queue what the person said after the case's first alert was delivered and nobody was
+    told yet: to the case's owner, or, while nobody has taken it, to everybody who got the
+    alert. An answer given in the same second as the delivery counts as late: the alert may
+    have gone out without it."""
+    ref = f"case:{card.case_id}"
+    alerts = await (
+        await conn.execute(
+            "SELECT chat_id, sent_at FROM outbox WHERE ref = ? AND purpose = ? "
+            "AND status = 'sent' AND sent_at IS NOT NULL",
+            (ref, ALERT_PURPOSE),
+        )
+    ).fetchall()
+    if not alerts:
+        return 0  # nothing delivered yet: the queued alerts carry everything
+    first = min(row[1] for row in alerts)
+    row = await (
+        await conn.execute(
+            "SELECT s.reason, s.reason_at, s.consent, coalesce(s.phone, c.phone) AS phone, "
+            "coalesce(s.answered_at, s.consent_at) AS phone_at "
+            "FROM cases k JOIN contacts c ON c.id = k.contact_id "
+            "JOIN surveys s ON s.id = k.survey_id WHERE k.id = ?",
+            (card.case_id,),
+        )
+    ).fetchone()
+    if row is None:
+        return 0
+    facts: dict[str, str] = {}
+    if row["reason"] and row["reason_at"] >= first:
+        facts["reason"] = row["reason"]
+    if row["consent"] == 1 and row["phone"] and row["phone_at"] and row["phone_at"] >= first:
+        facts["phone"] = row["phone"]
+    keys = await (
+        await conn.execute(
+            "SELECT idem_key FROM outbox WHERE ref = ? AND purpose = ?", (ref, LATE_PURPOSE)
+        )
+    ).fetchall()
+    told = {fact for (key,) in keys for fact in key.split(":")[2].split("+")}
+    new = [fact for fact in LATE_FACTS if fact in facts and fact not in told]
+    if not new:
+        return 0
+    if card.owner_id is not None:
+        recipients = await _notice_recipients(conn, card.owner_id, owner_ids)
+    else:
+        chats = sorted({row[0] for row in alerts})
+        marks = ",".join("?" * len(chats))
+        languages = await (
+            await conn.execute(
+                f"SELECT user_id, language FROM staff WHERE user_id IN ({marks})", chats
+            )
+        ).fetchall()
+        found = {r[0]: r[1] for r in languages}
+        recipients = [(chat, found.get(chat)) for chat in chats]
+    what = "+".join(new)
+    queued = 0
+    for user_id, language in recipients:
+        payload = late(
+            card,
+            facts.get("reason") if "reason" in new else None,
+            facts.get("phone") if "phone" in new else None,
+            language,
+        )
+        if await enqueue(
+            conn,
+            chat_id=user_id,
+            purpose=LATE_PURPOSE,
+            payload=payload,
+            now=now,
+            ref=ref,
+            idem_key=f"{LATE_PURPOSE}:{card.case_id}:{what}:{user_id}",
+        ):
+            queued += 1
+    return queued
+
+
+async def quiet_cases(db: Database, quiet: datetime, limit: int) -> list[int]:
+    """Unsettled cases whose survey nobody has touched since `quiet`, oldest first."""
+    async with db.read() as conn:
+        rows = await (
+            await conn.execute(QUIET_CASES_SQL, {"quiet": ts(quiet), "limit": limit})
+        ).fetchall()
+    return [row[0] for row in rows]
 
 
 async def case_of_survey(db: Database, survey_id: int) -> int | None:

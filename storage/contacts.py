@@ -61,6 +61,7 @@ class AnswerLine:
     at: datetime
     score: int
     reason: str | None
+    survey_id: int  # for "📄" (the whole reason) when the card shows it cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +213,7 @@ async def get_card(db: Database, contact_id: int, viewer: int | None) -> Contact
         )
         answers, answers_total = await _section(
             conn,
-            "scored_at, score, reason",
+            "scored_at, score, reason, id",
             "surveys WHERE contact_id = :id AND score IS NOT NULL",
             "scored_at DESC, id DESC",
             contact_id,
@@ -250,7 +251,7 @@ async def get_card(db: Database, contact_id: int, viewer: int | None) -> Contact
             deals_total,
         ),
         answers=Section(
-            [AnswerLine(from_ts(r[0]), r[1], r[2]) for r in answers if r[0]],
+            [AnswerLine(from_ts(r[0]), r[1], r[2], r[3]) for r in answers if r[0]],
             answers_total,
         ),
         comments=Section(

@@ -22,6 +22,65 @@ from storage.outbox import enqueue
 from storage.tasks import TASK_SQL, TaskView, task_view
 from storage.timefmt import from_ts, ts
 
+# What the minute tick reads, one constant each, so tests/test_query_plans.py checks the plan
+# SQLite picks for exactly these (each must walk a partial index of what may be due, never a
+# whole table: the tick holds the one connection while it reads).
+NUDGE_WINDOW_DAYS = 14  # a survey opened longer ago than this before its nudge was due: no nudge
+UNREACHABLE_DAYS = 3  # a person who blocked the bot longer ago than this: the manager was told
+
+NUDGES_SQL = (
+    "SELECT s.id, s.contact_id, s.respondent_tg_id, s.language, s.kind FROM surveys s "
+    "JOIN contacts c ON c.id = s.contact_id "
+    "WHERE s.answered_at IS NULL AND s.nudged_at IS NULL AND s.opened_at IS NOT NULL "
+    "AND s.opened_at <= :due AND s.opened_at > :oldest AND s.respondent_tg_id IS NOT NULL "
+    "AND c.opted_out_at IS NULL AND c.unreachable_at IS NULL "
+    "AND c.forgotten_at IS NULL AND c.tg_user_id IS NOT NULL "
+    "AND NOT EXISTS (SELECT 1 FROM contact_log l WHERE l.contact_id = s.contact_id "
+    "AND l.initiated = 1 AND l.channel = 'bot' AND l.at > :since) "
+    "ORDER BY s.opened_at"
+)
+# A taken case is never reminded, so "not reminded" cannot bound this: every case leaves it when
+# it is escalated or resolved (cases_watch holds only those that have not). Of the recent cases,
+# only those nobody took or was reminded of are read; the read is answered from the index alone
+# (it carries every column used), and the names and scores are read only for the cases due.
+WATCHED_CASES_SQL = (
+    "SELECT k.id, k.status, k.opened_at, k.reminded_at IS NOT NULL AS reminded FROM cases k "
+    "WHERE k.escalated_at IS NULL AND k.status != 'resolved' AND k.opened_at <= :earliest "
+    "AND (k.opened_at <= :escalate_by OR (k.status = 'open' AND k.reminded_at IS NULL)) "
+    "ORDER BY k.opened_at"
+)
+OPEN_CASES_SQL = (
+    "SELECT k.id, k.status, k.opened_at, c.full_name, s.score, "
+    "(SELECT user_id FROM staff WHERE active = 1 AND user_id = "
+    "coalesce(s.manager_id, c.manager_id)) AS manager_id, o.full_name AS owner_name, "
+    "k.reminded_at IS NOT NULL AS reminded, k.escalated_at IS NOT NULL AS escalated "
+    "FROM cases k JOIN contacts c ON c.id = k.contact_id "
+    "LEFT JOIN surveys s ON s.id = k.survey_id "
+    "LEFT JOIN staff o ON o.user_id = k.owner_id "
+    "WHERE k.id IN ({marks}) ORDER BY k.opened_at"
+)
+UNREACHABLE_SQL = (
+    "SELECT c.id, c.manager_id, c.full_name, c.phone, c.unreachable_at, s.language "
+    "FROM contacts c JOIN staff s ON s.user_id = c.manager_id AND s.active = 1 "
+    "WHERE c.unreachable_at IS NOT NULL AND c.unreachable_at > ?"
+)
+TIMED_REMINDERS_SQL = (
+    TASK_SQL + " JOIN staff m ON m.user_id = t.manager_id AND m.active = 1 "
+    "WHERE t.status = 'pending' AND t.notified_at IS NULL AND t.due_at IS NOT NULL "
+    "AND t.due_at <= ?"
+)
+# One read for every member's day plan, not one per member: each read is a trip to the
+# connection's thread and a turn of its lock (formatted with one `?` per key).
+DIGEST_QUEUED_SQL = "SELECT idem_key FROM outbox WHERE idem_key IN ({marks})"
+
+
+async def anything(db: Database, sql: str, params: Any) -> bool:
+    """Whether a tick's query finds anything, read outside any transaction: most minutes nothing
+    is due, and a plain read is one trip to the connection's thread where BEGIN IMMEDIATE, the
+    read and COMMIT are three (the write transaction then reads again)."""
+    async with db.read() as conn:
+        return await (await conn.execute(sql, params)).fetchone() is not None
+
 
 class Blocked(enum.StrEnum):
     UNLINKED = "unlinked"  # never opened the bot (or was forgotten)
@@ -119,32 +178,26 @@ async def queue_nudges(
     """One gentle nudge for a survey opened but not finished (method 10).
 
     The survey is marked nudged only when its nudge is queued: a nudge the contact budget holds
-    back stays due and goes at the first tick the budget allows. People the bot may never write
-    to first (opted out, blocked the bot, forgotten) are left out by the query itself, so their
-    surveys cost nothing per tick and are nudged if they come back with /start.
+    back stays due and goes at the first tick the budget allows, for NUDGE_WINDOW_DAYS: a nudge
+    weeks late is no help, and the bound keeps what every tick reads from growing for ever.
+    People the bot may never write to first (opted out, blocked the bot, forgotten) are left out
+    by the query itself, so their surveys cost nothing per tick and are nudged if they come back
+    with /start within the window.
     """
     queued = 0
+    due = now - timedelta(hours=after_hours)
+    params = {
+        "due": ts(due),
+        "oldest": ts(due - timedelta(days=NUDGE_WINDOW_DAYS)),
+        "since": ts(now - timedelta(days=min_days)),
+    }
+    if not await anything(db, NUDGES_SQL, params):
+        return 0
     async with db.transaction() as conn:
         # The budget is checked here in SQL too, as a pre-filter: nudges it holds back are looked
         # at again every tick, and one query keeps that cheap (measured in bench/bench_nudges.py);
         # `may_write_first` below stays the rule for what the query lets through.
-        rows = await (
-            await conn.execute(
-                "SELECT s.id, s.contact_id, s.respondent_tg_id, s.language, s.kind FROM surveys s "
-                "JOIN contacts c ON c.id = s.contact_id "
-                "WHERE s.answered_at IS NULL AND s.nudged_at IS NULL AND s.opened_at IS NOT NULL "
-                "AND s.opened_at <= :due AND s.respondent_tg_id IS NOT NULL "
-                "AND c.opted_out_at IS NULL AND c.unreachable_at IS NULL "
-                "AND c.forgotten_at IS NULL AND c.tg_user_id IS NOT NULL "
-                "AND NOT EXISTS (SELECT 1 FROM contact_log l WHERE l.contact_id = s.contact_id "
-                "AND l.initiated = 1 AND l.channel = 'bot' AND l.at > :since) "
-                "ORDER BY s.opened_at",
-                {
-                    "due": ts(now - timedelta(hours=after_hours)),
-                    "since": ts(now - timedelta(days=min_days)),
-                },
-            )
-        ).fetchall()
+        rows = await (await conn.execute(NUDGES_SQL, params)).fetchall()
         for survey_id, contact_id, chat_id, language, kind in rows:
             if await may_write_first(conn, contact_id, now, min_days) is not None:
                 continue  # held back by the budget: tried again at a later tick
@@ -177,19 +230,36 @@ class OpenCase:
     escalated: bool
 
 
-async def open_cases(db: Database) -> list[OpenCase]:
+@dataclass(frozen=True, slots=True)
+class WatchedCase:
+    case_id: int
+    status: str
+    opened_at: datetime
+    reminded: bool
+
+
+async def watched_cases(
+    db: Database, earliest: datetime, escalate_by: datetime
+) -> list[WatchedCase]:
+    """Cases that may have a reminder or an escalation due: not escalated, not resolved, opened
+    at or before `earliest` (no deadline comes sooner), and either opened at or before
+    `escalate_by` (no escalation comes sooner) or still waiting for their reminder."""
     async with db.read() as conn:
         rows = await (
             await conn.execute(
-                "SELECT k.id, k.status, k.opened_at, c.full_name, s.score, "
-                "(SELECT user_id FROM staff WHERE active = 1 AND user_id = "
-                "coalesce(s.manager_id, c.manager_id)) AS manager_id, o.full_name AS owner_name, "
-                "k.reminded_at IS NOT NULL AS reminded, k.escalated_at IS NOT NULL AS escalated "
-                "FROM cases k JOIN contacts c ON c.id = k.contact_id "
-                "LEFT JOIN surveys s ON s.id = k.survey_id "
-                "LEFT JOIN staff o ON o.user_id = k.owner_id "
-                "WHERE k.status != 'resolved' AND (k.reminded_at IS NULL OR k.escalated_at IS NULL)"
+                WATCHED_CASES_SQL, {"earliest": ts(earliest), "escalate_by": ts(escalate_by)}
             )
+        ).fetchall()
+    return [WatchedCase(r[0], r[1], from_ts(r[2]), bool(r[3])) for r in rows]
+
+
+async def open_cases(db: Database, case_ids: list[int]) -> list[OpenCase]:
+    """What a reminder or an escalation says about these cases."""
+    if not case_ids:
+        return []
+    async with db.read() as conn:
+        rows = await (
+            await conn.execute(OPEN_CASES_SQL.format(marks=",".join("?" * len(case_ids))), case_ids)
         ).fetchall()
     return [
         OpenCase(
@@ -207,37 +277,48 @@ async def open_cases(db: Database) -> list[OpenCase]:
     ]
 
 
-async def queue_case_message(
-    db: Database,
+CaseMessages = tuple[int, str, list[tuple[int, str, dict[str, Any]]]]
+
+
+async def queue_case_messages(db: Database, items: Iterable[CaseMessages], now: datetime) -> int:
+    """Queue cases' reminders and escalations, (case, column, [(chat, idem key, payload)]) each,
+    and mark them, once each, in one transaction."""
+    queued = 0
+    async with db.transaction() as conn:
+        for case_id, column, messages in items:
+            queued += await _queue_case_message(conn, case_id, column, messages, now)
+    return queued
+
+
+async def _queue_case_message(
+    conn: aiosqlite.Connection,
     case_id: int,
     column: str,
     messages: Iterable[tuple[int, str, dict[str, Any]]],
     now: datetime,
 ) -> int:
-    """Queue a case's reminder or escalation (chat, idem key, payload) and mark it, once."""
     assert column in ("reminded_at", "escalated_at")
     # Re-checked here: a case taken (for a reminder) or resolved (for an escalation) since the
     # deadline was computed gets no stale message.
     still = "status = 'open'" if column == "reminded_at" else "status != 'resolved'"
+    cur = await conn.execute(
+        f"UPDATE cases SET {column} = ? WHERE id = ? AND {column} IS NULL AND {still}",
+        (ts(now), case_id),
+    )
+    if cur.rowcount != 1:
+        return 0
     queued = 0
-    async with db.transaction() as conn:
-        cur = await conn.execute(
-            f"UPDATE cases SET {column} = ? WHERE id = ? AND {column} IS NULL AND {still}",
-            (ts(now), case_id),
-        )
-        if cur.rowcount != 1:
-            return 0
-        for chat_id, key, payload in messages:
-            if await enqueue(
-                conn,
-                chat_id=chat_id,
-                purpose="case_deadline",
-                payload=payload,
-                now=now,
-                ref=f"case:{case_id}",
-                idem_key=key,
-            ):
-                queued += 1
+    for chat_id, key, payload in messages:
+        if await enqueue(
+            conn,
+            chat_id=chat_id,
+            purpose="case_deadline",
+            payload=payload,
+            now=now,
+            ref=f"case:{case_id}",
+            idem_key=key,
+        ):
+            queued += 1
     return queued
 
 
@@ -264,15 +345,11 @@ async def queue_unreachable_notices(
 ) -> int:
     """Tell a person's manager once that the bot can no longer write to them."""
     queued = 0
+    params = (ts(now - timedelta(days=UNREACHABLE_DAYS)),)
+    if not await anything(db, UNREACHABLE_SQL, params):
+        return 0
     async with db.transaction() as conn:
-        rows = await (
-            await conn.execute(
-                "SELECT c.id, c.manager_id, c.full_name, c.phone, c.unreachable_at, s.language "
-                "FROM contacts c JOIN staff s ON s.user_id = c.manager_id AND s.active = 1 "
-                "WHERE c.unreachable_at IS NOT NULL AND c.unreachable_at > ?",
-                (ts(now - timedelta(days=3)),),
-            )
-        ).fetchall()
+        rows = await (await conn.execute(UNREACHABLE_SQL, params)).fetchall()
         for contact_id, manager_id, name, phone, since, language in rows:
             if await enqueue(
                 conn,
@@ -291,15 +368,10 @@ async def claim_timed_reminders(
 ) -> int:
     """A call-back at an hour, or a snoozed task: remind the manager when its hour comes."""
     queued = 0
+    if not await anything(db, TIMED_REMINDERS_SQL, (ts(now),)):
+        return 0
     async with db.transaction() as conn:
-        rows = await (
-            await conn.execute(
-                TASK_SQL + " JOIN staff m ON m.user_id = t.manager_id AND m.active = 1 "
-                "WHERE t.status = 'pending' AND t.due_at IS NOT NULL "
-                "AND t.due_at <= ? AND t.notified_at IS NULL",
-                (ts(now),),
-            )
-        ).fetchall()
+        rows = await (await conn.execute(TIMED_REMINDERS_SQL, (ts(now),))).fetchall()
         for row in rows:
             task = task_view(row)
             if task.manager_id is None:
@@ -326,7 +398,7 @@ async def queue_digest(
     db: Database, user_id: int, day: date, payload: dict[str, Any] | None, now: datetime
 ) -> bool:
     """Queue the day's plan, once; `None` marks a day with nothing to do (nothing is sent)."""
-    key = f"digest:{user_id}:{day.isoformat()}"
+    key = _digest_key(user_id, day)
     async with db.transaction() as conn:
         if payload is None:
             cur = await conn.execute(
@@ -347,14 +419,19 @@ async def queue_digest(
         return queued is not None
 
 
-async def digest_queued(db: Database, user_id: int, day: date) -> bool:
+def _digest_key(user_id: int, day: date) -> str:
+    return f"digest:{user_id}:{day.isoformat()}"
+
+
+async def digests_queued(db: Database, user_ids: Iterable[int], day: date) -> set[int]:
+    """Who among these already has the day's plan queued (or the day marked as empty)."""
+    keys = {_digest_key(user_id, day): user_id for user_id in user_ids}
+    if not keys:
+        return set()
+    sql = DIGEST_QUEUED_SQL.format(marks=",".join("?" * len(keys)))
     async with db.read() as conn:
-        row = await (
-            await conn.execute(
-                "SELECT 1 FROM outbox WHERE idem_key = ?", (f"digest:{user_id}:{day.isoformat()}",)
-            )
-        ).fetchone()
-    return row is not None
+        rows = await (await conn.execute(sql, list(keys))).fetchall()
+    return {keys[row[0]] for row in rows}
 
 
 async def set_opt_out(db: Database, tg_user_id: int, opted_out: bool, now: datetime) -> bool:

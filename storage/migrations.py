@@ -496,6 +496,55 @@ BEGIN
 END;
 """
 
+# /comments pages by key (storage/comments.py): each (category, kind) pair of answers with a reason
+# is one range of this index, newest last, so a page is a short walk from its anchor at any depth.
+# The category is the expression storage/comments.py queries: 0 detractor, 1 passive, 2 promoter.
+COMMENTS_BY_KEY = """
+CREATE INDEX surveys_comments ON surveys (((score >= 7) + (score >= 9)), kind, scored_at)
+    WHERE reason IS NOT NULL;
+"""
+
+# Reasons are stored whole now (storage/surveys.py record_reason); before, an answer kept the first
+# 1,000 characters and the whole text went to the contact's comments, written in the same
+# transaction with the same time as `reason_at`. Those cut answers get their text back from there.
+_WHOLE_REASON = """
+SELECT m.text FROM comments m WHERE m.contact_id = surveys.contact_id AND m.source = 'survey'
+AND m.created_at = surveys.reason_at AND length(m.text) > 1000
+AND substr(m.text, 1, 1000) = surveys.reason ORDER BY m.id LIMIT 1
+"""
+RESTORED_REASONS = f"""
+UPDATE surveys SET reason = ({_WHOLE_REASON})
+WHERE length(reason) = 1000 AND EXISTS ({_WHOLE_REASON});
+"""
+
+# The minute tick reads only what may be due, through partial indexes that hold just that, so its
+# cost stays flat however large the base grows (tests/test_query_plans.py checks each plan).
+# `tasks_due_at` held every pending timed task, notified or not, and nothing else used it.
+TICK_INDEXES = """
+CREATE INDEX cases_watch ON cases (opened_at, status, reminded_at, escalated_at)
+    WHERE escalated_at IS NULL AND status != 'resolved';
+CREATE INDEX contacts_unreachable ON contacts (unreachable_at) WHERE unreachable_at IS NOT NULL;
+DROP INDEX IF EXISTS tasks_due_at;
+CREATE INDEX tasks_timed ON tasks (status, due_at)
+    WHERE status = 'pending' AND notified_at IS NULL AND due_at IS NOT NULL;
+"""
+
+# A case is settled once what the person said is final: their survey finished, or untouched for
+# the quiet period (the tick settles it and brings its alerts to their final form); a call's case
+# is settled when opened. Unfinished cases whose alerts are still live are left to the first
+# ticks, which settle them and correct their "still answering..." once; the rest are settled here.
+SETTLED_CASES = """
+ALTER TABLE cases ADD COLUMN settled_at TEXT;
+UPDATE cases SET settled_at = coalesce(
+    (SELECT coalesce(s.answered_at, s.consent_at, s.reason_at, s.scored_at)
+     FROM surveys s WHERE s.id = cases.survey_id), opened_at)
+WHERE survey_id IS NULL
+   OR EXISTS (SELECT 1 FROM surveys s WHERE s.id = cases.survey_id AND s.answered_at IS NOT NULL)
+   OR NOT EXISTS (SELECT 1 FROM outbox o WHERE o.ref = 'case:' || cases.id
+                  AND o.purpose = 'case_alert' AND o.status IN ('pending', 'claimed', 'sent'));
+CREATE INDEX cases_unsettled ON cases (opened_at) WHERE settled_at IS NULL;
+"""
+
 # ---- per-day figures (storage/figures.py), kept by triggers in the writer's own transaction ----
 # Everything below is frozen with the migration that uses it: a change is a new migration.
 
@@ -695,6 +744,10 @@ MIGRATIONS: list[Migration] = [
     V9_EXPORT_RUNS,
     V10_SOURCE_KEYS,
     V_CASE_SLICES,
+    COMMENTS_BY_KEY,
+    RESTORED_REASONS,
+    TICK_INDEXES,
+    SETTLED_CASES,
     V_FIGURES,
 ]
 

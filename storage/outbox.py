@@ -71,6 +71,13 @@ async def enqueue(
     return cur.lastrowid if cur.rowcount == 1 else None
 
 
+CLAIM_SQL = (
+    "SELECT id, chat_id, contact_id, purpose, ref, payload, attempts, failing_since "
+    "FROM outbox "
+    "WHERE status = 'pending' AND not_before <= ? ORDER BY not_before, id LIMIT ?"
+)
+
+
 async def recover_claimed(db: Database) -> int:
     async with db.transaction() as conn:
         cur = await conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'claimed'")
@@ -79,12 +86,7 @@ async def recover_claimed(db: Database) -> int:
 
 async def claim_due(db: Database, now: datetime, limit: int = 100) -> list[OutboxRow]:
     async with db.transaction() as conn:
-        cur = await conn.execute(
-            "SELECT id, chat_id, contact_id, purpose, ref, payload, attempts, failing_since "
-            "FROM outbox "
-            "WHERE status = 'pending' AND not_before <= ? ORDER BY not_before, id LIMIT ?",
-            (ts(now), limit),
-        )
+        cur = await conn.execute(CLAIM_SQL, (ts(now), limit))
         rows = await cur.fetchall()
         if rows:
             await conn.executemany(

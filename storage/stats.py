@@ -20,7 +20,7 @@ from domain.nps import NpsCounts, median, percent
 from domain.vocabulary import KINDS
 from storage.db import Database
 from storage.figures import BUCKET_SECONDS, sums
-from storage.timefmt import from_ts, ts
+from storage.timefmt import ts
 
 # ---- figures for a period (issue: the owner's view) -------------------------------------------
 
@@ -293,48 +293,6 @@ async def manager_rows(
     )
 
 
-CATEGORY_SQL = {
-    "all": "1",
-    "promoter": "s.score >= 9",
-    "passive": "s.score BETWEEN 7 AND 8",
-    "detractor": "s.score <= 6",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Comment:
-    scored_at: datetime
-    score: int
-    reason: str
-    kind: str
-    contact_name: str | None
-    manager_name: str | None
-
-
-async def latest_comments(
-    db: Database, category: str, kind: str | None, offset: int, limit: int
-) -> tuple[list[Comment], int]:
-    """The latest answers to "what influenced your score", newest first, and how many there are."""
-    where = f"s.reason IS NOT NULL AND {CATEGORY_SQL[category]}"
-    params: list[object] = []
-    if kind is not None:
-        where += " AND s.kind = ?"
-        params.append(kind)
-    total = await comment_total(db, category, kind)
-    async with db.report() as conn:
-        rows = await (
-            await conn.execute(
-                "SELECT s.scored_at, s.score, s.reason, s.kind, "
-                "CASE WHEN c.forgotten_at IS NULL THEN c.full_name END, m.full_name "
-                "FROM surveys s JOIN contacts c ON c.id = s.contact_id "
-                "LEFT JOIN staff m ON m.user_id = s.manager_id "
-                f"WHERE {where} ORDER BY s.scored_at DESC, s.id DESC LIMIT ? OFFSET ?",
-                [*params, limit, offset],
-            )
-        ).fetchall()
-    return [Comment(from_ts(r[0]), r[1], r[2], r[3], r[4], r[5]) for r in rows], total
-
-
 _NO_END = datetime(9000, 1, 1, tzinfo=UTC)  # "until now and later" for an open-ended period
 
 
@@ -430,13 +388,13 @@ _REASON_COLUMNS = {
 
 
 async def comment_total(db: Database, category: str | None, kind: str | None) -> int:
-    """How many answers of this category (None: all) and kind (None: all) carry a reason, over
-    all time: the /comments total, added up from the per-day figures (a forgotten person's
-    reason is erased, and leaves the total in the same transaction)."""
+    """How many answers of this category and kind (None or "all": any) carry a reason, over all
+    time: the /comments total, added up from the per-day figures (a forgotten person's reason is
+    erased, and leaves the total in the same transaction)."""
     columns = _REASON_COLUMNS[category or "all"]
     sql = f"SELECT {' + '.join(f'coalesce(sum({c}), 0)' for c in columns)} FROM answer_days"
     params: list[object] = []
-    if kind is not None:
+    if kind is not None and kind != "all":
         sql += " WHERE kind = ?"
         params.append(kind)
     async with db.report() as conn:

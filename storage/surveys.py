@@ -17,11 +17,8 @@ from datetime import datetime
 import aiosqlite
 
 from domain.nps import category
-from domain.vocabulary import LIMITS
 from storage.db import Database
 from storage.timefmt import ts
-
-REASON_LIMIT = LIMITS["reason"].max
 
 
 class Step(enum.StrEnum):
@@ -171,13 +168,14 @@ async def record_score(
 async def record_reason(
     db: Database, survey_id: int, tg_user_id: int, text: str | None, now: datetime
 ) -> Survey | None:
-    """Store Q2 (None = skipped). The full text goes to the contact's comments, the answer keeps
-    the first REASON_LIMIT characters, so a long answer is never lost."""
+    """Store Q2 (None = skipped), whole: Telegram caps a message at 4096 characters, and the
+    staff's screens cut it for display and open it in full. It is also kept in the contact's
+    comments (the contact log), as it always was."""
     async with db.transaction() as conn:
         cur = await conn.execute(
             "UPDATE surveys SET reason = ?, reason_at = ? "
             "WHERE id = ? AND respondent_tg_id = ? AND score IS NOT NULL AND reason_at IS NULL",
-            (text[:REASON_LIMIT] if text else None, ts(now), survey_id, tg_user_id),
+            (text or None, ts(now), survey_id, tg_user_id),
         )
         if cur.rowcount != 1:
             return None
@@ -241,6 +239,12 @@ async def _finish(conn: aiosqlite.Connection, survey: Survey, now: datetime) -> 
     await conn.execute(
         "UPDATE surveys SET status = 'answered', answered_at = ? WHERE id = ? "
         "AND answered_at IS NULL",
+        (ts(now), survey.id),
+    )
+    # A detractor's case is settled with the last answer: its alerts take their final form now,
+    # not after the quiet period (storage/cases.py).
+    await conn.execute(
+        "UPDATE cases SET settled_at = ? WHERE survey_id = ? AND settled_at IS NULL",
         (ts(now), survey.id),
     )
     if survey.category == "promoter":

@@ -398,15 +398,19 @@ async def get_task(db: Database, task_id: int) -> TaskView | None:
     return task_view(row) if row else None
 
 
+DUE_TASKS_SQL = (
+    TASK_SQL + " WHERE t.manager_id = ? AND t.status = 'pending' "
+    "AND t.due_date <= ? AND (t.due_at IS NULL OR t.due_at <= ?) "
+    "AND (t.lapses_on IS NULL OR t.lapses_on >= ?) ORDER BY t.due_date, t.id"
+)
+
+
 async def due_tasks(db: Database, manager_id: int, today: date, now: datetime) -> list[TaskView]:
     """What the manager should do today: due today or overdue, and not snoozed past now."""
     async with db.read() as conn:
         rows = await (
             await conn.execute(
-                TASK_SQL + " WHERE t.manager_id = ? AND t.status = 'pending' "
-                "AND t.due_date <= ? AND (t.due_at IS NULL OR t.due_at <= ?) "
-                "AND (t.lapses_on IS NULL OR t.lapses_on >= ?) ORDER BY t.due_date, t.id",
-                (manager_id, today.isoformat(), ts(now), today.isoformat()),
+                DUE_TASKS_SQL, (manager_id, today.isoformat(), ts(now), today.isoformat())
             )
         ).fetchall()
     views = [task_view(r) for r in rows]
@@ -549,6 +553,8 @@ async def close_unsuitable(
             "VALUES (?, ?, ?, 'opened', 'not suitable (call)')",
             (case_id, ts(now), manager_id),
         )
+        # Nothing more will come from a survey: the case is final as it is opened.
+        await conn.execute("UPDATE cases SET settled_at = opened_at WHERE id = ?", (case_id,))
         await conn.execute(
             "INSERT INTO tasks (idem_key, kind, contact_id, deal_id, case_id, manager_id, "
             "due_date, lapses_on, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "

@@ -5,21 +5,25 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 
+import pytest
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
     EditMessageText,
     SendMessage,
 )
+from aiogram.types import Update
 
 from domain.planning import offer_offset
 from storage import Database
+from storage.followup import watched_cases
 from storage.sale import SaleInput, record_sale
 from storage.tasks import close_task
 from storage.timefmt import ts
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data, buttons, replies
 from tests.helpers.cadence import at, open_card, record, sends, tasks
+from tests.helpers.replay import Crash, crash_on, feed
 from tests.helpers.sale import add_manager
 from tests.helpers.survey import CLIENT_ID, MANAGER_ID, Respondent, setup_sale
 
@@ -239,6 +243,23 @@ async def test_one_gentle_nudge_for_an_unfinished_survey(harness: Harness, db: D
     assert "чтобы в следующий раз вы поставили 10" in replies(sent)[0]
 
 
+@pytest.mark.parametrize(("away_days", "nudged"), [(3, True), (16, False)])
+async def test_a_nudge_held_back_longer_than_two_weeks_is_dropped(
+    harness: Harness, db: Database, away_days: int, nudged: bool
+) -> None:
+    """A person who said /stop and comes back with /start gets the nudge of their unfinished
+    survey, unless it is two weeks late (and the tick stops reading that survey)."""
+    anna = Respondent(harness)
+    await anna.open(await setup_sale(harness, db))
+    await anna.tap("8")
+    await anna.send("/stop")
+    harness.clock.advance(days=away_days)
+    assert sends(await harness.tick(), CLIENT_ID) == []
+    await anna.send("/start")
+    nudge = [m for m in sends(await harness.tick(), CLIENT_ID) if "минутку" in m.text]
+    assert len(nudge) == (1 if nudged else 0)
+
+
 async def test_stop_means_no_nudge(harness: Harness, db: Database) -> None:
     payload = await setup_sale(harness, db)
     anna = Respondent(harness)
@@ -271,6 +292,31 @@ async def test_case_deadlines_in_working_time(harness: Harness, db: Database) ->
     assert not [
         m for m in sends(later, OWNER_ID) + sends(later, MANAGER_ID) if "Случай №1" in m.text
     ]
+
+
+async def test_a_case_taken_at_once_is_escalated_once_and_then_left_alone(
+    harness: Harness, db: Database
+) -> None:
+    """A taken case is never reminded; it used to stay in every tick's read for ever."""
+    at(harness, 2026, 11, 20, 16, 0)
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    await anna.tap("2")
+    await harness.drain()
+    await harness.tap(harness.user(MANAGER_ID, "Пётр"), "ct:1")
+    at(harness, 2026, 11, 23, 11, 0)  # the reminder's hour: a taken case gets none
+    assert [c.case_id for c in await watched_cases(db, harness.clock(), harness.clock())] == [1]
+    assert not [m for m in sends(await harness.tick(), MANAGER_ID) if "Случай №1" in m.text]
+    at(harness, 2026, 11, 24, 16, 0)  # two working days
+    escalation = [m for m in sends(await harness.tick(), OWNER_ID) if "🚨" in m.text]
+    assert len(escalation) == 1 and "Ответственный: Пётр Иванов" in escalation[0].text
+    # From now on the tick does not read this case at all, and says nothing more about it.
+    far = harness.clock() + timedelta(days=365)
+    assert await watched_cases(db, far, far) == []
+    at(harness, 2026, 12, 1, 9, 30)
+    later = await harness.tick()
+    assert not [m for m in sends(later, OWNER_ID) + sends(later, MANAGER_ID) if "№1" in m.text]
 
 
 async def _case_to_escalation(
@@ -524,3 +570,217 @@ async def test_the_plan_is_decided_once_in_the_morning(harness: Harness, db: Dat
     user = harness.user(MANAGER_ID, "Пётр")
     today = replies(await harness.send(user, "/today"))[0]  # but /today shows it
     assert "1 дело" in today and "📞 Анна Смирнова, Кухонный гарнитур" in today
+
+
+# --- detractor alerts after the person goes quiet (issue 13, D5 and D5b) -------------------
+
+
+def _edits(requests: list) -> list[EditMessageText]:
+    return [r for r in requests if isinstance(r, EditMessageText)]
+
+
+def _staff_sends(requests: list) -> list[SendMessage]:
+    """Messages to staff about case №1 (the day's plan is not one of them)."""
+    staff = sends(requests, MANAGER_ID) + sends(requests, OWNER_ID)
+    return [m for m in staff if "№1" in m.text or "#1" in m.text]
+
+
+async def _tick(harness: Harness) -> list:
+    """A tick's own requests (the alerts it edits) and what the sender then delivers."""
+    before = len(harness.session.requests)
+    await harness.tick()
+    return harness.session.requests[before:]
+
+
+async def _detractor(harness: Harness, db: Database, phone: str | None = "+79161234567"):
+    """A detractor gives the score 3; both alerts go out at once, "still answering"."""
+    anna = Respondent(harness)
+    await anna.open(await setup_sale(harness, db, phone=phone))
+    await anna.tap("3")
+    alerts = _staff_sends(await harness.drain())
+    assert sorted(a.chat_id for a in alerts) == [OWNER_ID, MANAGER_ID]
+    assert all("ещё отвечает на опрос…" in a.text or "still answering" in a.text for a in alerts)
+    return anna
+
+
+async def test_alert_of_a_detractor_who_stops_after_the_score_says_no_reason_and_not_asked_after_15_minutes(  # noqa: E501
+    harness: Harness, db: Database
+) -> None:
+    await _detractor(harness, db)
+    harness.clock.advance(minutes=14)
+    assert _edits(await _tick(harness)) == []  # still "still answering…"
+    card = await harness.send(harness.user(OWNER_ID, "Ольга"), "/cases")
+    harness.clock.advance(minutes=1)
+    sent = await _tick(harness)
+    edits = _edits(sent)
+    assert sorted(e.chat_id for e in edits) == [OWNER_ID, MANAGER_ID]
+    for edit in edits:
+        assert "ещё отвечает" not in edit.text
+        assert "Причина: не указана\nСвязь: о связи не спрашивали" in edit.text
+        assert buttons(edit) == [("🙋 Беру случай", "ct:1")]
+    assert _staff_sends(sent) == []  # nothing was said after the alert: nothing to tell
+    assert _edits(await _tick(harness)) == []  # settled once
+    del card
+
+
+async def test_alert_of_a_person_who_stops_at_the_contact_question_says_did_not_answer(
+    harness: Harness, db: Database
+) -> None:
+    anna = await _detractor(harness, db)
+    harness.clock.advance(minutes=2)
+    await anna.send("Привезли не тот цвет")
+    assert _staff_sends(await harness.drain()) == []  # gathered until the case settles
+    harness.clock.advance(minutes=15)
+    sent = await _tick(harness)
+    for edit in _edits(sent):
+        assert "Причина: «Привезли не тот цвет»\nСвязь: не ответил(а) на вопрос о связи" in (
+            edit.text
+        )
+    told = _staff_sends(sent)
+    assert sorted(m.chat_id for m in told) == [OWNER_ID, MANAGER_ID]
+    assert {m.text for m in told} == {"✍️ Случай №1, Анна Смирнова: причина «Привезли не тот цвет»"}
+
+
+async def test_alert_settles_in_english_too(harness: Harness, db: Database) -> None:
+    await harness.send(harness.user(OWNER_ID, "Olga", lang="en"), "/cases")
+    await _detractor(harness, db)
+    harness.clock.advance(minutes=15)
+    [edit] = [e for e in _edits(await _tick(harness)) if e.chat_id == OWNER_ID]
+    assert "Reason: not given\nContact: not asked about contact" in edit.text
+
+
+async def test_a_reason_given_after_the_alert_reaches_the_case_owner_as_a_new_message(
+    harness: Harness, db: Database
+) -> None:
+    anna = await _detractor(harness, db)
+    await harness.tap(harness.user(MANAGER_ID, "Пётр"), "ct:1")
+    harness.clock.advance(minutes=20)
+    await _tick(harness)  # settled: nothing said yet
+    sent = await anna.send("Долго везли, никто не звонил")
+    assert all("«Долго везли, никто не звонил»" in e.text for e in _edits(sent))
+    told = _staff_sends(await harness.drain())
+    assert [(m.chat_id, m.text) for m in told] == [
+        (MANAGER_ID, "✍️ Случай №1, Анна Смирнова: причина «Долго везли, никто не звонил»")
+    ]
+    assert buttons(told[0]) == [("📁 Открыть случай", "ko:1:0")]
+
+
+async def test_a_phone_left_after_the_quiet_period_reaches_the_managers_when_nobody_took_the_case(
+    harness: Harness, db: Database
+) -> None:
+    anna = await _detractor(harness, db, phone=None)
+    await anna.tap("Пропустить")
+    await anna.tap("Да")
+    assert "Оставьте, пожалуйста, номер телефона" in anna.question.text
+    harness.clock.advance(minutes=15)
+    sent = await _tick(harness)
+    assert all("согласен(на), телефон не оставил(а)" in e.text for e in _edits(sent))
+    assert _staff_sends(sent) == []  # a skipped reason is nothing to tell
+    harness.clock.advance(minutes=30)
+    await harness.send_contact(anna.user, "79161234567", owner_id=CLIENT_ID)
+    told = _staff_sends(await harness.drain())
+    assert sorted(m.chat_id for m in told) == [OWNER_ID, MANAGER_ID]
+    assert {m.text for m in told} == {"✍️ Случай №1, Анна Смирнова: телефон +7 916 123-45-67"}
+    assert _staff_sends(await _tick(harness)) == []
+
+
+async def test_a_replayed_reason_sends_no_second_message(harness: Harness, db: Database) -> None:
+    anna = await _detractor(harness, db)
+    harness.clock.advance(minutes=20)
+    await _tick(harness)
+    update = Update(
+        update_id=next(harness._update_ids),
+        message=harness._msg(anna.user, text="Сломали дверцу"),
+    )
+    # The process dies while the alerts are being edited, after the message was queued.
+    crash_on(harness, lambda m: isinstance(m, EditMessageText), delivered=True)
+    with pytest.raises(Crash):
+        await feed(harness, update)
+    await feed(harness, update)  # delivered again after the restart
+    await feed(harness, update)
+    told = _staff_sends(await harness.drain())
+    assert sorted(m.chat_id for m in told) == [OWNER_ID, MANAGER_ID]
+    assert all("причина «Сломали дверцу»" in m.text for m in told)
+    assert _staff_sends(await _tick(harness)) == []
+
+
+async def test_a_reason_stored_just_before_a_crash_reaches_the_managers_once_after_restart(
+    harness: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import handlers.survey
+
+    anna = await _detractor(harness, db)
+    harness.clock.advance(minutes=20)
+    await _tick(harness)
+    real = handlers.survey.bring_case_up_to_date
+    calls = 0
+
+    async def dies_first(*args: object, **kwargs: object) -> int:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise Crash  # the reason is stored; nothing was edited or told yet
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(handlers.survey, "bring_case_up_to_date", dies_first)
+    update = Update(
+        update_id=next(harness._update_ids),
+        message=harness._msg(anna.user, text="Сломали дверцу"),
+    )
+    with pytest.raises(Crash):
+        await feed(harness, update)
+    assert _staff_sends(await harness.drain()) == []
+    await feed(harness, update)  # delivered again after the restart
+    told = _staff_sends(await harness.drain())
+    assert sorted(m.chat_id for m in told) == [OWNER_ID, MANAGER_ID]
+    assert all("причина «Сломали дверцу»" in m.text for m in told)
+    await feed(harness, update)
+    assert _staff_sends(await harness.drain()) == []
+
+
+async def test_the_upgrade_settles_finished_cases_and_leaves_live_stale_alerts_to_the_tick(
+    tmp_path,
+) -> None:
+    """Cases from before `settled_at`: finished and call cases are settled by the migration; an
+    unfinished one whose alert is live stays for the first tick, which corrects its "still
+    answering…" once; an unfinished one with no live alert has nothing to correct."""
+    from storage.migrations import MIGRATIONS, SETTLED_CASES
+
+    old = Database(tmp_path / "old.sqlite3")
+    await old.open(migrate_to=MIGRATIONS.index(SETTLED_CASES))
+    t0, t1 = "2026-11-01 10:00:00", "2026-11-01 10:03:00"
+    async with old.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO contacts (id, kind, created_at, updated_at) VALUES (1, 'client', ?, ?)",
+            (t0, t0),
+        )
+        for sid, answered in ((1, t1), (2, None), (3, None)):
+            await conn.execute(
+                "INSERT INTO surveys (id, token, contact_id, kind, created_at, score, scored_at, "
+                "answered_at) VALUES (?, ?, 1, 'client', ?, 2, ?, ?)",
+                (sid, f"t{sid}", t0, t0, answered),
+            )
+        for cid, sid, source in ((1, 1, "survey"), (2, 2, "survey"), (3, 3, "survey")):
+            await conn.execute(
+                "INSERT INTO cases (id, contact_id, survey_id, source, opened_at, alerted_at) "
+                "VALUES (?, 1, ?, ?, ?, ?)",
+                (cid, sid, source, t0, t0),
+            )
+        await conn.execute(
+            "INSERT INTO cases (id, contact_id, source, status, opened_at) "
+            "VALUES (4, 1, 'call', 'taken', ?)",
+            (t0,),
+        )
+        await conn.execute(
+            "INSERT INTO outbox (idem_key, chat_id, purpose, ref, payload, status, not_before, "
+            "created_at, sent_at, message_id) VALUES "
+            "('case_alert:2:111', 111, 'case_alert', 'case:2', '{}', 'sent', ?, ?, ?, 9)",
+            (t0, t0, t0),
+        )
+    await old.close()
+    db = Database(tmp_path / "old.sqlite3")
+    await db.open()
+    async with db.read() as conn:
+        rows = await (await conn.execute("SELECT id, settled_at FROM cases ORDER BY id")).fetchall()
+    await db.close()
+    assert [tuple(r) for r in rows] == [(1, t1), (2, None), (3, t0), (4, t0)]

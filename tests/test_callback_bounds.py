@@ -28,8 +28,8 @@ from domain.vocabulary import KINDS
 from handlers.reports import PERIODS
 from handlers.sale import FIELD_STATE, SKIPPABLE
 from storage import Database
+from storage.comments import CATEGORIES
 from storage.settings import LiveSettings
-from storage.stats import CATEGORY_SQL
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data
 from tests.helpers.callbacks import GENERIC, all_factories, refusal, texts
@@ -43,7 +43,7 @@ STRANGER = 999
 
 # prefix and field order of every CallbackData: changing one breaks the buttons people have.
 PINNED: dict[str, tuple[str, tuple[str, ...]]] = {
-    "ManagerToggle": ("mg", ("user_id", "active")),
+    "ManagerToggle": ("mg", ("user_id", "active", "period", "page")),
     "SaleKind": ("sk", ("kind",)),
     "SaleSkip": ("ss", ("field",)),
     "SaleDate": ("sd", ("day",)),
@@ -54,8 +54,10 @@ PINNED: dict[str, tuple[str, tuple[str, ...]]] = {
     "CaseTake": ("ct", ("case_id",)),
     "NpsView": ("nv", ("period", "kind", "manager")),
     "NpsPickManager": ("nm", ("period", "kind")),
-    "ManagersPeriod": ("ms", ("period",)),
-    "CommentsView": ("cm", ("category", "kind", "page")),
+    "ManagersPeriod": ("ms", ("period", "page")),
+    "CommentsView": ("cm", ("category", "kind", "page", "anchor", "back")),
+    "AnswerText": ("aw", ("survey_id",)),
+    "CaseReason": ("kw", ("case_id",)),
     "PlanPage": ("pp", ("page",)),
     "TaskOpen": ("to", ("task_id", "page")),
     "TaskAct": ("ta", ("task_id", "action", "page")),
@@ -99,12 +101,42 @@ def test_prefixes_and_field_order_are_pinned() -> None:
         (callbacks.SettingPick(key="digest_time", value="08.00"), "sv:digest_time:08.00"),
         (callbacks.SettingDay(day=6, on=False), "sw:6:0"),
         (callbacks.ForgetContact(contact_id=9, action="ask"), "fo:9:ask"),
-        (callbacks.ManagerToggle(user_id=2**40, active=False), f"mg:{2**40}:0"),
+        (callbacks.ManagerToggle(user_id=2**40, active=False), f"mg:{2**40}:0:30:0"),
+        (callbacks.ManagersPeriod(period="y", page=2), "ms:y:2"),
+        (callbacks.CommentsView(category="all", kind="all", page=0), "cm:all:all:0:0:0"),
+        (
+            callbacks.CommentsView(
+                category="detractor", kind="contractor", page=3, anchor=77, back=True
+            ),
+            "cm:detractor:contractor:3:77:1",
+        ),
+        (callbacks.AnswerText(survey_id=5), "aw:5"),
+        (callbacks.CaseReason(case_id=5), "kw:5"),
     ],
 )
 def test_buttons_pack_as_they_always_did(button: CallbackData, packed: str) -> None:
     assert button.pack() == packed
     assert type(button).unpack(packed) == button
+
+
+def test_the_longest_buttons_with_pages_fit_telegrams_64_bytes() -> None:
+    longest = [
+        callbacks.CommentsView(
+            category="detractor",
+            kind="contractor",
+            page=callbacks.MAX_PAGE,
+            anchor=callbacks.SQLITE_MAX_INT,
+            back=True,
+        ),
+        callbacks.ManagerToggle(
+            user_id=callbacks.SQLITE_MAX_INT,
+            active=True,
+            period="m2026-11",
+            page=callbacks.MAX_PAGE,
+        ),
+        callbacks.ManagersPeriod(period="m2026-11", page=callbacks.MAX_PAGE),
+    ]
+    assert [len(b.pack().encode()) <= 64 for b in longest] == [True] * len(longest)
 
 
 def literal(cls: type[CallbackData], field: str) -> set[str]:
@@ -114,7 +146,7 @@ def literal(cls: type[CallbackData], field: str) -> set[str]:
 def test_enum_fields_list_exactly_what_the_bot_offers() -> None:
     assert literal(callbacks.SaleKind, "kind") == set(KINDS)
     assert literal(callbacks.NpsView, "kind") == {"all", *KINDS}
-    assert literal(callbacks.CommentsView, "category") == set(CATEGORY_SQL)
+    assert literal(callbacks.CommentsView, "category") == set(CATEGORIES)
     assert literal(callbacks.SaleSkip, "field") == set(SKIPPABLE)
     assert literal(callbacks.SaleAction, "action") == {"save", "cancel", *FIELD_STATE}
     assert literal(callbacks.ExportPeriod, "period") == set(PERIODS)
@@ -159,14 +191,26 @@ def test_enum_fields_list_exactly_what_the_bot_offers() -> None:
         f"fb:{HUGE}",
         f"fo:{HUGE}:yes",
         "fo:1:burn",
-        f"mg:{HUGE}:0",
+        f"mg:{HUGE}:0:30:0",
+        f"mg:1:0:30:{HUGE}",
+        "mg:1:0:31:0",
+        f"ms:30:{HUGE}",
+        "ms:30:-1",
         f"nv:30:all:{HUGE}",
         "nv:30:all:-1",
         "nv:31:all:0",
         "nv:30:alien:0",
-        f"cm:all:all:{HUGE}",
-        "cm:all:all:-1",
-        "cm:happy:all:0",
+        f"cm:all:all:{HUGE}:0:0",
+        "cm:all:all:-1:0:0",
+        "cm:happy:all:0:0:0",
+        f"cm:all:all:1:{HUGE}:0",
+        "cm:all:all:1:-5:0",
+        "cm:all:all:1:5:maybe",
+        "cm:all:all:1",  # a button from before /comments paged by key
+        f"aw:{HUGE}",
+        "aw:0",
+        f"kw:{HUGE}",
+        "kw:0",
         "sd:2026-02-30",
         "sd:20261120",
         "sk:friend",
@@ -203,8 +247,12 @@ async def test_a_well_formed_button_for_somebody_elses_record_is_refused_too(
         (STRANGER, "kc:1:1"),  # a case about Anna
         (MANAGER_ID, "kc:1:0"),
         (CLIENT_ID, "q1:424242:5"),  # no such survey
-        (OWNER_ID, "mg:424242:1"),  # no such manager
-        (OWNER_ID, f"mg:{CLIENT_ID}:0"),  # not a manager at all
+        (OWNER_ID, "mg:424242:1:30:0"),  # no such manager
+        (OWNER_ID, f"mg:{CLIENT_ID}:0:30:0"),  # not a manager at all
+        (OWNER_ID, "mg:424242:1"),  # a button from before /managers had pages
+        (OWNER_ID, "aw:424242"),  # no such answer
+        (OWNER_ID, "kw:424242"),  # no such case
+        (OWNER_ID, "cm:all:all:1:424242:0"),  # no such answer to page from
     ]:
         assert refusal(await world.tap(world.user(who, "Кто-то"), data)), (who, data)
     assert errors == []

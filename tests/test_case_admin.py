@@ -3,6 +3,7 @@ and its buttons, the person's "was it resolved?" answer, and the case figures fo
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -287,6 +288,37 @@ async def test_card_history_is_cut_to_fit_one_message(harness: Harness, db: Data
     assert len(card.text) < 4096
     assert "…и ещё" in card.text and "раньше" in card.text
     assert "заметка «11 слово" in card.text  # the latest is always shown
+
+
+async def test_case_card_opens_the_full_reason(harness: Harness, db: Database) -> None:
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
+    await add_manager(db, OTHER_MANAGER, "Мария Козлова", harness.clock())
+    await detractor(harness, db)  # case 1: Anna, Peter's client
+    await detractor(harness, db, manager_id=OTHER_MANAGER, name="Борис Петров", tg_id=5002)
+    long = (
+        "Сломали дверцу & <не извинились>.\n" + "Ждали мастера неделю. " * 184
+    )  # 4,083 characters
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE surveys SET reason = ? WHERE id = 1", (long.strip(),))
+    peter = harness.user(MANAGER_ID, "Пётр")
+    card = edit(await harness.tap(peter, CaseOpen(case_id=1).pack()))
+    assert "«Сломали дверцу &amp; &lt;не извинились&gt;. Ждали" in card.text and "…»" in card.text
+    assert "📄 Весь ответ" in labels(card)
+    sent = await harness.tap(peter, button_data(card, "📄 Весь ответ"))
+    messages = sends(sent, MANAGER_ID)
+    assert len(messages) == 2  # with its heading and escaped, longer than one message
+    assert messages[0].text.startswith("📄 <b>Весь ответ</b> · Анна Смирнова · ")
+    assert "оценка 3\n\nСломали дверцу &amp; &lt;не извинились&gt;.\nЖдали" in messages[0].text
+    body = messages[0].text.split("\n\n", 1)[1] + " " + messages[1].text
+    assert " ".join(html.unescape(body).split()) == " ".join(long.split())
+    assert all(len(m.text) <= 4096 for m in messages)
+    # a short reason is quoted whole: no button
+    short = edit(await harness.tap(harness.user(OTHER_MANAGER, "Мария"), "ko:2:0"))
+    assert "«Сломали дверцу»" in short.text and "📄 Весь ответ" not in labels(short)
+    # who may not open the card may not read its reason either
+    for who in (OTHER_MANAGER, STRANGER):
+        sent = await harness.tap(harness.user(who, "Кто-то"), "kw:1")
+        assert answer(sent) == "Эта кнопка больше не действует." and sends(sent, who) == []
 
 
 async def test_call_case_and_a_note_abandoned_by_opening_another_card(

@@ -87,12 +87,11 @@ async def leftovers(db: Database) -> list[str]:
         db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
     )
     for (table,) in tables:
-        async with db.read() as conn:
-            cursor = await conn.execute(f"SELECT * FROM {table}")
-            found_rows = [tuple(r) for r in await cursor.fetchall()]
-            # from the query itself: table_info leaves out generated columns, which * includes
-            columns = [d[0] for d in cursor.description]
-        for row in found_rows:
+        # table_xinfo lists generated columns too (hidden 2 or 3), which SELECT * returns;
+        # hidden 1 is a virtual table's hidden column, which SELECT * leaves out.
+        info = await rows(db, f"PRAGMA table_xinfo({table})")
+        columns = [c[1] for c in info if c[6] != 1]
+        for row in await rows(db, f"SELECT * FROM {table}"):
             for column, value in zip(columns, row, strict=True):
                 if isinstance(value, str) and any(n in value for n in NEEDLES):
                     found.append(f"{table}.{column}")

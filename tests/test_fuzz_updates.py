@@ -213,7 +213,7 @@ def good_value(cls: type[CallbackData], name: str) -> st.SearchStrategy[str]:
         return st.integers(0, 6).map(str)
     if name == "score":
         return st.integers(0, 10).map(str)
-    if name in ("page", "manager"):
+    if name in ("page", "manager", "anchor"):
         return st.sampled_from(["0", "1"])
     return st.sampled_from(["1", "2", str(MANAGER_ID)])  # ids that exist
 
@@ -226,7 +226,7 @@ def bad_value(cls: type[CallbackData], name: str) -> st.SearchStrategy[str]:
     options = _options(annotation)
     if name.endswith("_id"):
         return st.one_of(huge, st.integers(max_value=0).map(str), ABSENT_IDS.map(str), not_int)
-    if name == "manager":
+    if name in ("manager", "anchor"):  # 0 is "all managers", or "the newest page"
         return st.one_of(huge, st.integers(max_value=-1).map(str), ABSENT_IDS.map(str), not_int)
     if name == "page":
         return st.one_of(huge, st.integers(max_value=-1).map(str), not_int)

@@ -6,26 +6,33 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import html
+import random
+import re
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from aiogram.methods import AnswerCallbackQuery, EditMessageText
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.nps import NpsCounts, round_half_away
 from domain.periods import resolve
+from domain.vocabulary import KINDS
 from storage import Database
+from storage.comments import comment_page, comment_total, page_sql
+from storage.staff import create_invite, get_member, redeem_invite
 from storage.stats import Filters, manager_rows, nps_counts
 from storage.timefmt import ts
 from tests.conftest import OWNER_ID
-from tests.harness import Harness, as_message, button_data, replies
+from tests.fakes.telegram_rules import check_call, parse_html
+from tests.harness import Harness, as_message, button_data, buttons, replies
 from tests.helpers.cases import add_manager, detractor, take_and_resolve
 from tests.helpers.database import new_database
 from tests.helpers.survey import MANAGER_ID, Respondent, setup_sale
-from views.callbacks import NpsView
+from views.callbacks import ManagerToggle, NpsView
 from views.owner import NpsReport, nps_text
 
 
@@ -264,3 +271,275 @@ def test_no_round_in_views_or_handlers() -> None:
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert len(list((ROOT / "views").rglob("*.py"))) > 5  # the scan saw the views
     assert found == []
+
+
+# --- /managers pages (D3) ---------------------------------------------------------------------
+
+PAGE_NAMES = 45
+
+
+async def _many_managers(harness: Harness, db: Database) -> dict[int, str]:
+    """45 managers with 39-character names full of characters HTML must escape."""
+    names = {}
+    for i in range(PAGE_NAMES):
+        invite = await create_invite(db, OWNER_ID, harness.clock())
+        name = (f"{i:02d} Ли & <Ко> Очень-Длинная-Фамилия-Фамилия")[:39]
+        await redeem_invite(db, invite.token, 1000 + i, name, None, "ru", harness.clock())
+        names[1000 + i] = name
+    return names
+
+
+def _toggled_ids(request: SendMessage | EditMessageText) -> list[int]:
+    return [
+        ManagerToggle.unpack(data).user_id
+        for _, data in buttons(request)
+        if data is not None and data.startswith("mg:")
+    ]
+
+
+def _listed(request: SendMessage | EditMessageText) -> list[str]:
+    visible, _ = parse_html(request.text)
+    return re.findall(r"^(\d+)\. ", visible, re.MULTILINE)
+
+
+async def test_45_managers_with_39_letter_names_page_with_buttons_and_every_page_is_accepted(
+    harness: Harness, db: Database
+) -> None:
+    names = await _many_managers(harness, db)
+    owner = harness.user(OWNER_ID, "Ольга")
+    first = (await harness.send(owner, "/managers"))[0]
+    # the recording session refuses what Telegram would refuse (tests/fakes/telegram_rules.py)
+    assert isinstance(first, SendMessage)
+    pages: list[SendMessage | EditMessageText] = [first]
+    for _ in range(2):
+        sent = await harness.tap(owner, button_data(pages[-1], "▶"), as_message(first))
+        pages.append(next(r for r in sent if isinstance(r, EditMessageText)))
+    seen: list[int] = []
+    for number, page in enumerate(pages, 1):
+        assert check_call("sendMessage", {"text": page.text, "parse_mode": "HTML"}) is None
+        assert len(parse_html(page.text)[0]) <= 4096
+        assert page.text.splitlines()[-1] == f"Стр. {number} из 3 · всего 45"
+        listed = _listed(page)
+        assert listed == [str(n) for n in range((number - 1) * 15 + 1, number * 15 + 1)]
+        toggles = _toggled_ids(page)
+        # the toggles are those of the managers this page lists, in its order
+        visible = parse_html(page.text)[0]
+        assert [html.escape(names[i]) in page.text for i in toggles] == [True] * 15
+        assert [visible.index(names[i]) for i in toggles] == sorted(
+            visible.index(names[i]) for i in toggles
+        )
+        seen += toggles
+        arrows = [text for text, _ in buttons(page) if text in ("◀", "▶")]
+        assert arrows == {1: ["▶"], 2: ["◀", "▶"], 3: ["◀"]}[number]
+    assert sorted(seen) == sorted(names)  # every manager on exactly one page
+    back = await harness.tap(owner, button_data(pages[2], "◀"), as_message(first))
+    assert "Стр. 2 из 3" in replies(back)[0]
+
+
+async def test_toggle_on_page_3_keeps_page_3(harness: Harness, db: Database) -> None:
+    names = await _many_managers(harness, db)
+    owner = harness.user(OWNER_ID, "Ольга")
+    first = (await harness.send(owner, "/managers"))[0]
+    sent = await harness.tap(owner, "ms:90:2", as_message(first))
+    page3 = next(r for r in sent if isinstance(r, EditMessageText))
+    assert "90 дней" in page3.text and "Стр. 3 из 3" in page3.text
+    target = _toggled_ids(page3)[0]
+    sent = await harness.tap(owner, button_data(page3, names[target][:20]), as_message(first))
+    assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text.endswith(
+        "доступ отключён."
+    )
+    after = next(r for r in sent if isinstance(r, EditMessageText))
+    # the same period and page; switched off, the manager sorts last: still on page 3
+    assert "90 дней" in after.text and "Стр. 3 из 3" in after.text
+    assert target in _toggled_ids(after)
+    assert f"✅ Вернуть: {names[target]}" in [text for text, _ in buttons(after)]
+    # a button for a period never shown changes nothing
+    forged = await harness.tap(owner, f"mg:{target}:1:m2099-01:2", as_message(first))
+    assert next(r for r in forged if isinstance(r, AnswerCallbackQuery)).show_alert
+    member = await get_member(db, target)
+    assert member is not None and not member.active
+
+
+# --- /comments by key (§2.4) ------------------------------------------------------------------
+
+
+async def _answers(db: Database, rows: list[tuple[int, str, str]], first: int = 0) -> list[int]:
+    """Answers with a reason, three to a second from BASE + `first` seconds (ties on scored_at
+    are broken by id)."""
+    stamp = ts(BASE)
+    ids = []
+    async with db.transaction() as conn:
+        for n, (score, kind, reason) in enumerate(rows, first * 3):
+            cur = await conn.execute(
+                "INSERT INTO contacts (kind, full_name, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?)",
+                (kind, f"Клиент {n}", stamp, stamp),
+            )
+            cur = await conn.execute(
+                "INSERT INTO surveys (token, contact_id, kind, created_at, score, scored_at, "
+                "reason, reason_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    f"k{n}-{len(reason)}-{score}-{kind}",
+                    cur.lastrowid,
+                    kind,
+                    stamp,
+                    score,
+                    ts(BASE + timedelta(seconds=n // 3)),
+                    reason,
+                    stamp,
+                ),
+            )
+            assert cur.lastrowid is not None
+            ids.append(cur.lastrowid)
+    return ids
+
+
+async def _walk(db: Database, category: str, kind: str) -> list[list[int]]:
+    """Every page of a filter, following ▶ from the newest to the oldest."""
+    pages, anchor = [], 0
+    while True:
+        page = await comment_page(db, category, kind, 5, anchor)
+        assert page is not None
+        pages.append([c.survey_id for c in page.items])
+        assert page.newer == bool(anchor)
+        if not page.older:
+            return pages
+        anchor = page.items[-1].survey_id
+
+
+async def test_following_the_anchors_lists_every_answer_once_newest_first(db: Database) -> None:
+    pick = random.Random(13)
+    rows = [(pick.randint(0, 10), pick.choice(KINDS), f"Ответ {n}") for n in range(263)]
+    ids = await _answers(db, rows)
+    category_of = {0: "detractor", 1: "passive", 2: "promoter"}
+    for category, kind in [
+        ("all", "all"),
+        ("detractor", "all"),
+        ("all", "supplier"),
+        *[("promoter", "client")],
+    ]:
+        expected = [
+            i
+            for i, (score, k, _) in zip(ids, rows, strict=True)
+            if kind in ("all", k) and category in ("all", category_of[(score >= 7) + (score >= 9)])
+        ][::-1]  # newest first: later seconds, and the larger id within a second
+        pages = await _walk(db, category, kind)
+        assert [i for page in pages for i in page] == expected, (category, kind)
+        assert all(len(page) == 5 for page in pages[:-1])
+        assert await comment_total(db, category, kind) == len(expected)
+        # ◀ from the last page walks the same pages back
+        back, anchor = [pages[-1]], pages[-1][0]
+        while True:
+            page = await comment_page(db, category, kind, 5, anchor, back=True)
+            assert page is not None and page.older
+            if not page.items:
+                break
+            back.append([c.survey_id for c in page.items])
+            if not page.newer:
+                break
+            anchor = page.items[0].survey_id
+        if len(pages[-1]) == 5 or len(pages) == 1:
+            assert back[::-1] == pages, (category, kind)
+        else:  # going back, pages are cut from the anchor: whole pages of 5, the newest last
+            assert [i for page in back[::-1] for i in page] == expected
+
+
+RANGE = "SEARCH surveys USING INDEX surveys_comments (<expr>=? AND kind=? AND scored_at<?)"
+
+
+def _plan_nodes(plan: list[tuple]) -> tuple[list[str], list[str]]:
+    """The SEARCH/SCAN lines, and the sorts made inside a subquery (a page walking a whole range
+    would sort it there)."""
+    coroutines = {row[0] for row in plan if row[3].startswith("CO-ROUTINE")}
+    steps = [row[3] for row in plan if row[3].startswith(("SEARCH", "SCAN"))]
+    inner_sorts = [row[3] for row in plan if "TEMP B-TREE" in row[3] and row[1] in coroutines]
+    return steps, inner_sorts
+
+
+async def test_page_50_of_comments_is_a_search_on_the_index(db: Database) -> None:
+    """Offset paging read 245 rows to show page 50 (and counted every reason for the total);
+    by key, page 50 starts where page 49 ended, in the `surveys_comments` index."""
+    ids = await _answers(db, [(3, "client", f"Плохо №{n}") for n in range(252)])
+    others = [(10, "client", "Отлично")] * 20 + [(3, "partner", "Плохо")] * 20
+    await _answers(db, others, first=100)
+    pages = await _walk(db, "detractor", "client")
+    assert len(pages) == 51 and pages[49] == ids[::-1][245:250]
+    anchor = pages[48][-1]
+    async with db.read() as conn:
+        at = (
+            await (
+                await conn.execute("SELECT scored_at FROM surveys WHERE id = ?", (anchor,))
+            ).fetchone()
+        )[0]
+        for category, kind in [("detractor", "client"), ("detractor", "all"), ("all", "all")]:
+            sql, values = page_sql(category, kind, keyed=True, back=False)
+            plan = await (
+                await conn.execute(
+                    f"EXPLAIN QUERY PLAN {sql}", values | {"at": at, "id": anchor, "n": 6}
+                )
+            ).fetchall()
+            steps, inner_sorts = _plan_nodes([tuple(row) for row in plan])
+            if category == kind == "all":  # every answer with a reason: one range by time
+                assert steps[0] == "SEARCH surveys USING INDEX surveys_reason (scored_at<?)"
+            else:
+                ranges = [s for s in steps if "surveys_comments" in s]
+                pairs = (3 if category == "all" else 1) * (4 if kind == "all" else 1)
+                assert ranges == [RANGE] * pairs, steps
+            assert not [
+                s for s in steps if s.startswith("SCAN") and "subquery" not in s and s != "SCAN p"
+            ]
+            assert inner_sorts == []
+
+
+async def test_a_new_comment_does_not_repeat_an_item_on_the_next_page(
+    harness: Harness, db: Database
+) -> None:
+    await _answers(db, [(3, "client", f"Ответ №{n}") for n in range(8)])
+    owner = harness.user(OWNER_ID, "Ольга")
+    first = (await harness.send(owner, "/comments"))[0]
+    assert isinstance(first, SendMessage)
+    shown = re.findall(r"Ответ №(\d+)", first.text)
+    assert shown == ["7", "6", "5", "4", "3"] and "всего 8" in first.text
+    await _answers(db, [(2, "client", "Новый ответ")], first=60)  # arrives while the owner reads
+    sent = await harness.tap(owner, button_data(first, "▶"), as_message(first))
+    second = next(r for r in sent if isinstance(r, EditMessageText))
+    # by offset, page 2 began with "Ответ №3" again
+    assert re.findall(r"Ответ №(\d+)", second.text) == ["2", "1", "0"]
+    assert "Стр. 2 из 2" in second.text and "всего 9" in second.text
+    assert [text for text, _ in buttons(second) if text in ("◀", "▶")] == ["◀"]
+    sent = await harness.tap(owner, button_data(second, "◀"), as_message(first))
+    back = next(r for r in sent if isinstance(r, EditMessageText))
+    assert "Новый ответ" in back.text and "Стр. 1 из 2" in back.text
+    assert re.findall(r"Ответ №(\d+)", back.text) == ["7", "6", "5", "4"]
+    # a button whose answer was erased since: "no longer works", nothing else
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE surveys SET reason = NULL WHERE reason = 'Ответ №3'")
+    sent = await harness.tap(owner, button_data(first, "▶"), as_message(first))
+    assert [type(r) for r in sent] == [AnswerCallbackQuery] and sent[0].show_alert
+
+
+async def test_comments_marks_a_cut_reason_and_opens_it(harness: Harness, db: Database) -> None:
+    long = "Доставка & сборка <долго>.\n" + " ".join(f"слово{n}" for n in range(1500))
+    flat = " ".join(long.split())
+    (whole,) = await _answers(db, [(3, "client", long)])
+    await _answers(db, [(9, "client", "Коротко и ясно")], first=10)
+    owner = harness.user(OWNER_ID, "Ольга")
+    listing = (await harness.send(owner, "/comments"))[0]
+    assert isinstance(listing, SendMessage)
+    left = len(flat) - 499
+    assert f"…» (ещё {left} знаков — кнопка 📄 2)" in listing.text
+    assert "«Коротко и ясно»" in listing.text  # whole: no mark, no button
+    assert [text for text, _ in buttons(listing) if text.startswith("📄")] == ["📄 2"]
+    sent = await harness.tap(owner, button_data(listing, "📄 2"), as_message(listing))
+    messages = [r for r in sent if isinstance(r, SendMessage)]
+    assert len(messages) == 4  # 14,000 characters: four messages, each taken by Telegram
+    assert messages[0].text.startswith("📄 <b>Весь ответ</b> · Клиент 0 · 01.03.2026 · оценка 3")
+    body = "\n\n".join([messages[0].text.split("\n\n", 1)[1], *[m.text for m in messages[1:]]])
+    assert " ".join(html.unescape(body).split()) == flat  # every word, in order, none cut
+    assert "Доставка &amp; сборка &lt;долго&gt;.\nслово0" in messages[0].text  # as typed
+    assert all(len(m.text) <= 4096 for m in messages)
+    assert all(not m.text.startswith(("&", ";")) for m in messages[1:])
+    # the same button from someone who may not see the contact: refused, nothing sent
+    await add_manager(db, MANAGER_ID, "Пётр Иванов", harness.clock())
+    sent = await harness.tap(harness.user(MANAGER_ID, "Пётр"), f"aw:{whole}")
+    assert [type(r) for r in sent] == [AnswerCallbackQuery] and sent[0].show_alert

@@ -193,13 +193,13 @@ async def test_double_tap_on_deactivate_is_harmless(harness: Harness, db: Databa
 
 async def test_forged_manager_button_from_non_owner(harness: Harness, db: Database) -> None:
     await register_manager(harness)
-    sent = await harness.tap(harness.user(MANAGER_ID, "Пётр"), f"mg:{MANAGER_ID}:0")
+    sent = await harness.tap(harness.user(MANAGER_ID, "Пётр"), f"mg:{MANAGER_ID}:0:30:0")
     answer = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
     assert answer.text == "Эта кнопка больше не действует." and answer.show_alert
     member = await get_member(db, MANAGER_ID)
     assert member is not None and member.active  # nothing changed
     # a forged id from the owner: the same refusal, nothing created
-    sent = await harness.tap(harness.user(OWNER_ID, "Ольга"), "mg:999999:0")
+    sent = await harness.tap(harness.user(OWNER_ID, "Ольга"), "mg:999999:0:30:0")
     assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == (
         "Эта кнопка больше не действует."
     )

@@ -110,6 +110,15 @@ async def test_detractor_shares_phone_and_alert_reaches_manager_and_owner(
     ):
         assert part in alert.text, part
     assert buttons(alert) == [("🙋 Беру случай", "ct:1")]
+    # An edit notifies nobody: what came after the alert also arrives as one short message.
+    late = [r for r in await harness.drain() if isinstance(r, SendMessage)]
+    assert sorted(m.chat_id for m in late) == [OWNER_ID, MANAGER_ID]
+    assert all(
+        m.text == "✍️ Случай №1, Анна Смирнова: причина «Сломали дверцу при доставке "
+        "&lt;b&gt;и&lt;/b&gt; не извинились»; телефон +7 916 123-45-67"
+        for m in late
+    )
+    assert buttons(late[0]) == [("📁 Открыть случай", "ko:1:0")]
     assert (await harness.drain()) == []  # sent once
 
     # the manager takes the case; both alerts are updated; the owner cannot take it again
@@ -225,19 +234,37 @@ async def test_wrong_input_gets_the_question_again(harness: Harness, db: Databas
     )
 
 
-async def test_long_reason_is_kept_in_full(harness: Harness, db: Database) -> None:
+async def test_a_4096_character_reason_is_stored_whole_and_the_person_is_not_told_it_was_cut(
+    harness: Harness, db: Database
+) -> None:
     payload = await setup_sale(harness, db)
     anna = Respondent(harness)
     await anna.open(payload)
     await anna.tap("6")
-    long_text = "Очень долго ждали. " * 270  # ~5,000 characters
-    texts = await anna.send(long_text)
-    assert f"длиннее 1000 знаков ({len(long_text.strip())})" in texts[0]
-    assert "Можно ли связаться" in texts[1]
+    await harness.drain()  # the score's alerts to the manager and the owner
+    before = len(harness.session.requests)
+    long_text = ("Очень долго ждали & <молчали>. " * 200)[:4095] + "!"  # Telegram's longest
+    await anna.send(long_text)
+    # the next question, and no word of a cut (nothing is cut any more)
+    to_anna = [
+        r.text
+        for r in harness.session.requests[before:]
+        if isinstance(r, SendMessage) and r.chat_id == CLIENT_ID
+    ]
+    assert len(to_anna) == 1 and "Можно ли связаться" in to_anna[0]
     async with db.read() as conn:
         s = await (await conn.execute("SELECT reason FROM surveys")).fetchone()
         c = await (await conn.execute("SELECT text FROM comments")).fetchone()
-    assert len(s[0]) == 1000 and c[0] == long_text.strip()
+    assert s[0] == long_text and c[0] == long_text
+    # the staff's alerts, brought up to date, quote its start (Telegram would refuse it all)
+    edits = [
+        r
+        for r in harness.session.requests[before:]
+        if isinstance(r, EditMessageText) and r.chat_id in (MANAGER_ID, OWNER_ID)
+    ]
+    assert len(edits) == 2
+    assert all("«Очень долго ждали &amp; &lt;молчали&gt;." in e.text for e in edits)
+    assert all("…»" in e.text and len(e.text) < 2000 for e in edits)
 
 
 async def test_honest_figures(harness: Harness, db: Database) -> None:

@@ -271,17 +271,43 @@ def _staff(count: int, name: str) -> tuple[list[StaffMember], list[ManagerRow]]:
 @pytest.mark.parametrize("lang", ["ru", "en"])
 def test_the_managers_list_is_never_cut_inside_its_markup(lang: str, settings: Settings) -> None:
     """45 managers: the list used to be cut at 3,990 raw characters, which for some name lengths
-    fell inside `<b>…</b>` or an `&amp;` and Telegram refused the whole message."""
+    fell inside `<b>…</b>` or an `&amp;` and Telegram refused the whole message. Now every page
+    holds 15 whole lines, whatever the names, and Telegram takes each."""
     period = resolve("30", datetime(2026, 11, 20).date(), settings.timezone)
     assert period is not None
     for length in range(1, 40):
         name = ("Ли & <Ко> " * 5)[:length]
         managers, rows = _staff(45, name)
-        text, _ = render_managers(managers, rows, period, lang, settings)
-        assert check_call("sendMessage", {"text": text, "parse_mode": "HTML"}) is None, length
-        visible, _ = parse_html(text)
-        listed = len(re.findall(r"^\d+\. ", visible, re.MULTILINE))
-        more = "…и ещё" if lang == "ru" else "…and"
-        last = visible.splitlines()[-1]
-        assert last.startswith(more) and f" {45 - listed}" in last and f" {listed}." in last
-        assert 15 <= listed <= 40, (length, listed)  # whole lines, as many as surely fit
+        for page in range(3):
+            text, _ = render_managers(managers, rows, period, lang, settings, page)
+            assert check_call("sendMessage", {"text": text, "parse_mode": "HTML"}) is None, length
+            visible, _ = parse_html(text)
+            listed = re.findall(r"^(\d+)\. ", visible, re.MULTILINE)
+            assert listed == [str(n) for n in range(page * 15 + 1, page * 15 + 16)], length
+            assert f"{page + 1}" in visible.splitlines()[-1] and "45" in visible.splitlines()[-1]
+
+
+def test_a_page_of_huge_figures_shortens_the_names_not_the_lines(settings: Settings) -> None:
+    """Figures in the millions make a line longer: the names give way, every line stays."""
+    period = resolve("30", datetime(2026, 11, 20).date(), settings.timezone)
+    assert period is not None
+    managers, rows = _staff(15, "Я" * 39)
+    huge = [
+        ManagerRow(
+            r.user_id,
+            r.name,
+            True,
+            10**12,
+            10**12,
+            10**12,
+            NpsCounts(10**12, 0, 0, 10**12, 10**12),
+            10**12,
+            10**12,
+            10**12,
+        )
+        for r in rows
+    ]
+    text, _ = render_managers(managers, huge, period, "ru", settings)
+    assert check_call("sendMessage", {"text": text, "parse_mode": "HTML"}) is None
+    assert len(re.findall(r"^\d+\. ", parse_html(text)[0], re.MULTILINE)) == 15
+    assert "Я" * 39 not in text and "Я" * 9 + "…" in text

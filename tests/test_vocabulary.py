@@ -16,7 +16,7 @@ from domain.nps import category
 from domain.settings import Settings
 from domain.vocabulary import DATE, DATETIME, KINDS
 from handlers.reports import PERIODS
-from storage.stats import CATEGORY_SQL, Comment
+from storage.comments import CATEGORIES, Comment, CommentPage
 from views import callbacks
 from views.comments import comments_view_for
 from views.common import cut, day, local_date, local_datetime
@@ -31,7 +31,7 @@ def test_kinds_are_one_list() -> None:
 def test_comment_categories_are_nps_categories() -> None:
     categories = {category(score) for score in range(11)}
     assert set(get_args(callbacks.CommentCategory)) == {"all", *categories}
-    assert set(CATEGORY_SQL) == {"all", *categories}
+    assert set(CATEGORIES) == {"all", *categories}
 
 
 def test_period_codes_are_domain_periods() -> None:
@@ -63,6 +63,7 @@ def test_one_cut_everywhere() -> None:
     assert cut("x" * 600, 500) == "x" * 499 + "…"
     reason = "Долго везли.\n" + "я" * 600
     comment = Comment(
+        survey_id=1,
         scored_at=datetime(2026, 11, 20, 9, tzinfo=UTC),
         score=3,
         reason=reason,
@@ -71,6 +72,8 @@ def test_one_cut_everywhere() -> None:
         manager_name="Пётр",
     )
     settings = Settings(bot_token="1:x")
-    text, _ = comments_view_for([comment], 1, 5, "ru", settings, "all", "all", 0)
+    text, _ = comments_view_for(
+        CommentPage([comment], False, False), 1, 5, "ru", settings, "all", "all", 0
+    )
     shown = next(line for line in text.splitlines() if "Долго везли." in line)
     assert len(cut(reason, 500)) == 500 and cut(reason, 500) in shown

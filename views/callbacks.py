@@ -27,6 +27,7 @@ MAX_PAGE = 100_000  # far beyond any list we show; page * page size stays a smal
 RowId = Annotated[int, Field(ge=1, le=SQLITE_MAX_INT)]
 """A row id of ours or a Telegram user id: positive, and within SQLite's INTEGER."""
 ManagerFilter = Annotated[int, Field(ge=0, le=SQLITE_MAX_INT)]  # 0: all managers
+Anchor = Annotated[int, Field(ge=0, le=SQLITE_MAX_INT)]  # a survey id a page starts from; 0: none
 Page = Annotated[int, Field(ge=0, le=MAX_PAGE)]
 ScoreValue = Annotated[int, Field(ge=0, le=10)]
 Weekday = Annotated[int, Field(ge=0, le=6)]  # Monday = 0
@@ -72,6 +73,8 @@ PickedValue = Literal[
 class ManagerToggle(CallbackData, prefix="mg"):
     user_id: RowId
     active: bool
+    period: PeriodCode = "30"  # the /managers view the toggle sits under, shown again after it
+    page: Page = 0
 
 
 class SaleKind(CallbackData, prefix="sk"):
@@ -121,12 +124,31 @@ class NpsPickManager(CallbackData, prefix="nm"):
 
 class ManagersPeriod(CallbackData, prefix="ms"):
     period: PeriodCode
+    page: Page = 0
 
 
 class CommentsView(CallbackData, prefix="cm"):
+    """A page of /comments: the answers just older than survey `anchor` (▶), or with `back` just
+    newer (◀); anchor 0 is the newest page. `page` is only the number the page shows."""
+
     category: CommentCategory
     kind: KindOrAll
     page: Page
+    anchor: Anchor = 0
+    back: bool = False
+
+
+class AnswerText(CallbackData, prefix="aw"):
+    """Send an answer's whole reason (from the contact card or /comments; the card's viewer rule
+    is checked again)."""
+
+    survey_id: RowId
+
+
+class CaseReason(CallbackData, prefix="kw"):
+    """Send a case's whole reason (from the case card; the card's viewer rule is checked again)."""
+
+    case_id: RowId
 
 
 class PlanPage(CallbackData, prefix="pp"):

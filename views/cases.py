@@ -18,7 +18,7 @@ from domain.cases import ACTIONS, CLIENT_ACTIONS
 from domain.parsing import format_phone
 from domain.settings import Settings
 from storage.cases import CaseCard, CaseDetail, CaseEvent, CasePage
-from views.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen, CaseTake
+from views.callbacks import CaseAct, CaseConfirm, CaseList, CaseOpen, CaseReason, CaseTake
 from views.common import button, cut, day, local_datetime, payload
 from views.texts import Raw, plain, t
 
@@ -26,6 +26,9 @@ CARD_LIMIT = 3800  # Telegram allows 4096 characters; leave room for the markup
 # (events shown, characters per quoted text), tried in order until the card fits CARD_LIMIT.
 CARD_FITS = ((15, 300), (10, 200), (8, 120), (5, 80), (3, 60), (1, 40))
 NAME_LIMIT = 40
+# A reason is stored whole (up to Telegram's 4096 characters): the alert quotes the start of it,
+# the card opens the rest ("📄").
+ALERT_REASON_CUT = 1000
 
 
 def _take_button(lang: str, case_id: int) -> InlineKeyboardButton:
@@ -68,7 +71,7 @@ def without_take(markup: InlineKeyboardMarkup | None, case_id: int) -> InlineKey
 def case_remind_payload(
     case_id: int, name: str | None, score: int | None, hours: int, lang: str
 ) -> dict[str, Any]:
-    """Only an open case is reminded of (storage.followup.queue_case_message re-checks it)."""
+    """Only an open case is reminded of (storage.followup.queue_case_messages re-checks it)."""
     text = t(
         lang, "case.remind", case_id=case_id, name=name or "—", score=score or "—", hours=hours
     )
@@ -110,7 +113,7 @@ def case_alert(
         kind=t(lang, f"kind.{card.kind}").lower(),
         deal=deal,
         manager=card.manager_name or "—",
-        reason=f"«{card.reason}»"
+        reason=f"«{cut(card.reason, ALERT_REASON_CUT)}»"
         if card.reason
         else t(
             lang,
@@ -130,6 +133,30 @@ def case_alert(
 
 def case_alert_payload(card: CaseCard, lang: str, settings: Settings) -> dict[str, Any]:
     return payload(*case_alert(card, lang, settings))
+
+
+LATE_REASON_WIDTH = 300  # the late message is a nudge to look; the card has the whole text
+
+
+def case_late_payload(
+    card: CaseCard, reason: str | None, phone: str | None, lang: str
+) -> dict[str, Any]:
+    """What the person said after the alert went out, as a short new message (an edit of the
+    alert notifies nobody), with the button that opens the case."""
+    facts = []
+    if reason:
+        facts.append(t(lang, "case.late_reason", reason=cut(reason, LATE_REASON_WIDTH)))
+    if phone:
+        facts.append(t(lang, "case.late_phone", phone=format_phone(phone)))
+    text = t(
+        lang,
+        "case.late",
+        case_id=card.case_id,
+        name=card.contact_name or "—",
+        facts=Raw("; ".join(facts)),
+    )
+    markup = InlineKeyboardMarkup(inline_keyboard=[[_open_button(lang, card.case_id)]])
+    return payload(text, markup)
 
 
 def age(opened_at: datetime, now: datetime, lang: str) -> str:
@@ -187,9 +214,12 @@ def list_view(
 
 
 def contact_line(card: CaseCard, lang: str) -> str:
-    """May the person be contacted, and how: the same words on the alert and on the card."""
+    """May the person be contacted, and how: the same words on the alert and on the card. Once
+    the case is settled, "did not answer" is said only of a person who was asked."""
     if card.consent is None:
-        return t(lang, "alert.pending" if card.in_progress else "alert.contact_unknown")
+        if card.in_progress:
+            return t(lang, "alert.pending")
+        return t(lang, "alert.contact_unknown" if card.contact_asked else "alert.contact_not_asked")
     if not card.consent:
         return t(lang, "alert.contact_no")
     if card.phone:
@@ -300,13 +330,20 @@ def _card_text(
     return "\n".join(lines)
 
 
+def reason_is_cut(reason: str | None, width: int) -> bool:
+    """The card quotes `reason` shorter than it is (the "📄" button then opens it whole)."""
+    return bool(reason) and cut(reason or "", width) != " ".join((reason or "").split())
+
+
 def card_view(
     detail: CaseDetail, lang: str, settings: Settings, now: datetime, page: int = 0
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The case card (as much history as fits one message) and the buttons its state allows."""
-    text = ""
+    """The case card (as much history as fits one message) and the buttons its state allows,
+    with "📄 Whole answer" when the reason is quoted cut."""
+    text, quoted = "", 0
     for events, width in CARD_FITS:
         text = _card_text(detail, lang, settings, now, events, width)
+        quoted = width * 3  # what _card_text quotes of the reason
         if len(text) < CARD_LIMIT:
             break
     case_id, status = detail.card.case_id, detail.card.status
@@ -317,6 +354,9 @@ def card_view(
     buttons = [act(f"cases.btn_{action}", action) for action in ACTIONS.get(status, ())]
     # An open case shows "take" on a row of its own, above the note.
     rows = [[b] for b in buttons] if status == "open" else [buttons] if buttons else []
+    if reason_is_cut(detail.card.reason, quoted):
+        whole = button(plain(lang, "whole.btn_case"), CaseReason(case_id=case_id).pack())
+        rows.append([whole])
     rows.append([button(plain(lang, "cases.btn_back"), CaseList(page=page).pack())])
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 

@@ -2,7 +2,8 @@
 tasks) with its buttons.
 
 One decision: the card is fitted to Telegram's limit by showing fewer items and shorter lines in
-turn (CARD_FITS), never by cutting the rendered HTML."""
+turn (CARD_FITS), never by cutting the rendered HTML; an answer shown cut gets a "📄" button that
+sends it whole."""
 
 from __future__ import annotations
 
@@ -25,7 +26,14 @@ from storage.contacts import (
     Found,
     Section,
 )
-from views.callbacks import FindBirthday, FindComment, FindDeal, FindOpen, ForgetContact
+from views.callbacks import (
+    AnswerText,
+    FindBirthday,
+    FindComment,
+    FindDeal,
+    FindOpen,
+    ForgetContact,
+)
 from views.common import cut, local_date
 from views.texts import CATALOGS, plain, t
 
@@ -165,14 +173,42 @@ def _card_text(
     return "\n".join(lines)
 
 
-def render_card(card: ContactCard, lang: str, settings: Settings, notice: str = "") -> str:
-    """The card text, with as much history as fits CARD_LIMIT characters."""
-    text = ""
+def _fitted(card: ContactCard, lang: str, settings: Settings, notice: str) -> tuple[str, int, int]:
+    """The card text with as much history as fits CARD_LIMIT, and the (items, width) it took."""
+    text, items, width = "", 0, 0
     for items, width in CARD_FITS:
         text = _card_text(card, lang, settings, items, width, notice)
         if len(text) < CARD_LIMIT:
             break
-    return text
+    return text, items, width
+
+
+def render_card(card: ContactCard, lang: str, settings: Settings, notice: str = "") -> str:
+    """The card text, with as much history as fits CARD_LIMIT characters."""
+    return _fitted(card, lang, settings, notice)[0]
+
+
+def card_view(
+    card: ContactCard, lang: str, settings: Settings, notice: str = "", *, can_erase: bool = False
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The card and its buttons, with a "📄" for every answer the card shows cut."""
+    text, items, width = _fitted(card, lang, settings, notice)
+    cut_answers = [
+        a
+        for a in card.answers.items[:items]
+        if a.reason and cut(a.reason, width) != " ".join(a.reason.split())
+    ]
+    tz = settings.timezone
+    whole = [
+        InlineKeyboardButton(
+            text=plain(lang, "whole.btn_answer", date=local_date(a.at, tz), score=a.score),
+            callback_data=AnswerText(survey_id=a.survey_id).pack(),
+        )
+        for a in cut_answers
+    ]
+    markup = card_keyboard(lang, card.contact.id, can_erase=can_erase)
+    rows = [[b] for b in whole] + list(markup.inline_keyboard)
+    return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def card_keyboard(lang: str, contact_id: int, *, can_erase: bool = False) -> InlineKeyboardMarkup:

@@ -1,5 +1,5 @@
 """The owner's figures as messages: /nps for a period, kind and manager, and /managers' table
-with the access toggles."""
+with the access toggles, a page of PER_PAGE managers at a time (each page with its own toggles)."""
 
 from __future__ import annotations
 
@@ -216,12 +216,37 @@ def managers_period_row(period: str, lang: str) -> list[InlineKeyboardButton]:
     ]
 
 
-# Telegram refuses a message over 4096 characters: at most 40 managers, names cut to 40 characters;
-# the list stops at the last whole line that fits (cutting the HTML could cut a tag or an entity,
-# which Telegram refuses) and says how many more there are.
-MAX_LISTED = 40
-NAME_CUT = 40
+# Telegram refuses a message over 4096 characters. A page holds PER_PAGE managers, each on whole
+# lines (cutting the HTML could cut a tag or an entity, which Telegram refuses); names are cut to
+# NAME_CUTS[0] characters, which keeps a page near 3,500 characters, and shorter in turn should the
+# figures be huge. The raw length bounds what Telegram counts: markup only adds characters.
+PER_PAGE = 15
+NAME_CUTS = (40, 20, 10)
 TEXT_LIMIT = 4096
+
+
+def managers_pages(rows: int) -> int:
+    return max(1, -(-rows // PER_PAGE))
+
+
+def _stats_line(n: int, row: ManagerRow, name_cut: int, lang: str) -> str:
+    nps = row.counts.nps
+    return t(
+        lang,
+        "managers.stats_line",
+        n=n,
+        name=cut(row.name, name_cut),
+        inactive=t(lang, "managers.inactive_mark") if not row.active else "",
+        deals=row.deals,
+        sent=row.sent,
+        opened=row.opened,
+        answered=row.counts.responded,
+        share=row.counts.response_rate,
+        nps=signed(nps) if nps is not None else t(lang, "managers.stats_none"),
+        overdue=row.overdue,
+        missed=row.missed,
+        cases=row.open_cases,
+    )
 
 
 def render_managers(
@@ -230,44 +255,45 @@ def render_managers(
     period: Period,
     lang: str,
     settings: Settings,
+    page: int = 0,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The managers' discipline for a period (problems on top), and their access toggles."""
+    """One page of the managers' discipline for a period (problems on top), with the access
+    toggles of that page's managers, the period buttons and ◀ ▶. A page past the end shows the
+    last one."""
     if not managers:
         return t(lang, "managers.empty"), None
-    lines = [t(lang, "managers.stats_head", period=period_label(period, lang)), ""]
-    listed = 0
-    for n, row in enumerate(rows[:MAX_LISTED], start=1):
-        name = cut(row.name, NAME_CUT)
-        nps = row.counts.nps
-        line = t(
-            lang,
-            "managers.stats_line",
-            n=n,
-            name=name,
-            inactive=t(lang, "managers.inactive_mark") if not row.active else "",
-            deals=row.deals,
-            sent=row.sent,
-            opened=row.opened,
-            answered=row.counts.responded,
-            share=row.counts.response_rate,
-            nps=signed(nps) if nps is not None else t(lang, "managers.stats_none"),
-            overdue=row.overdue,
-            missed=row.missed,
-            cases=row.open_cases,
-        )
-        more = len(rows) - n
-        tail = [t(lang, "managers.more", count=more, shown=n)] if more else []
-        # The markup only adds characters, so the raw length bounds what Telegram counts.
-        if len("\n".join([*lines, line, *tail])) > TEXT_LIMIT:
+    pages = managers_pages(len(rows))
+    page = min(page, pages - 1)
+    first = page * PER_PAGE
+    shown = rows[first : first + PER_PAGE]
+    text = ""
+    for name_cut in NAME_CUTS:
+        lines = [t(lang, "managers.stats_head", period=period_label(period, lang)), ""]
+        lines += [_stats_line(first + n, row, name_cut, lang) for n, row in enumerate(shown, 1)]
+        if pages > 1:
+            lines += ["", t(lang, "managers.page", page=page + 1, pages=pages, total=len(rows))]
+        text = "\n".join(lines)
+        if len(text) <= TEXT_LIMIT:
             break
-        lines.append(line)
-        listed = n
-    if len(rows) > listed:
-        lines.append(t(lang, "managers.more", count=len(rows) - listed, shown=listed))
+    by_id = {m.user_id: m for m in managers}
     buttons: list[list[InlineKeyboardButton]] = [managers_period_row(period.code, lang)]
-    for m in managers[:MAX_LISTED]:
-        name = cut(m.full_name, NAME_CUT)
-        key = "managers.btn_deactivate" if m.active else "managers.btn_reactivate"
-        data = ManagerToggle(user_id=m.user_id, active=not m.active).pack()
+    for row in shown:
+        member = by_id.get(row.user_id)
+        if member is None:  # an owner who made deals: listed, but not a manager to switch off
+            continue
+        key = "managers.btn_deactivate" if member.active else "managers.btn_reactivate"
+        data = ManagerToggle(
+            user_id=member.user_id, active=not member.active, period=period.code, page=page
+        ).pack()
+        name = cut(member.full_name, NAME_CUTS[0])
         buttons.append([InlineKeyboardButton(text=plain(lang, key, name=name), callback_data=data)])
-    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=buttons)
+    nav = []
+    if page > 0:
+        back = ManagersPeriod(period=period.code, page=page - 1).pack()
+        nav.append(InlineKeyboardButton(text="◀", callback_data=back))
+    if page < pages - 1:
+        forward = ManagersPeriod(period=period.code, page=page + 1).pack()
+        nav.append(InlineKeyboardButton(text="▶", callback_data=forward))
+    if nav:
+        buttons.append(nav)
+    return text, InlineKeyboardMarkup(inline_keyboard=buttons)

@@ -30,6 +30,7 @@ from views.texts import CATALOGS, Raw, plain, plural, t
 PAGE_SIZE = 20
 NAME_CUT = 40
 DETAIL_CUT = 40
+REASON_CUT = 1000  # a survey reason is stored whole (up to 4096 characters): quote this much
 KIND_EMOJI = {
     "call": "📞",
     "call_back": "📞",
@@ -262,7 +263,9 @@ def task_card(
             rows.append([_act(lang, "btn.greet", task, Action.GREET, page)])
     else:
         if kind == "refresh":
-            reason = f": «{html.escape(task.survey_reason)}»" if task.survey_reason else ""
+            # stored whole (up to 4096 characters): the card quotes the start, /find opens it all
+            quoted = cut(task.survey_reason, REASON_CUT) if task.survey_reason else ""
+            reason = f": «{html.escape(quoted)}»" if quoted else ""
             text = t(
                 lang, "card.refresh", who=who, score=task.survey_score or "—", reason=Raw(reason)
             )

@@ -75,7 +75,6 @@ TEXTS: dict[str, str] = {
     "managers.btn_reactivate": "✅ Restore: {name}",
     "managers.deactivated": "{name}: access removed.",
     "managers.reactivated": "{name}: access restored.",
-    "managers.more": "…and {count} more: the list shows the first {shown}.",
     "manager.access_removed": "The owner has removed your manager access to {company}'s bot.",
     "manager.access_restored": (
         "The owner has restored your manager access to {company}'s bot. /help — what the bot "
@@ -202,10 +201,6 @@ TEXTS: dict[str, str] = {
     "survey.q2_detractor_partner": (
         "2 of 3. Thank you for being honest. What did not work for you in working with us? "
         "Write it in one message — we will look into it. Or tap “Skip”."
-    ),
-    "survey.reason_too_long": (
-        "Your answer is longer than {limit} characters ({length}). We saved all of it — it will "
-        "be read in full."
     ),
     "survey.reason_skipped": "No comment",
     "survey.q3_client": (

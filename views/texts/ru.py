@@ -76,7 +76,6 @@ TEXTS: dict[str, str] = {
     "managers.btn_reactivate": "✅ Вернуть: {name}",
     "managers.deactivated": "{name}: доступ отключён.",
     "managers.reactivated": "{name}: доступ возвращён.",
-    "managers.more": "…и ещё {count}: список показывает первых {shown}.",
     "manager.access_removed": (
         "Руководитель отключил ваш доступ менеджера в боте компании «{company}»."
     ),
@@ -208,10 +207,6 @@ TEXTS: dict[str, str] = {
     "survey.q2_detractor_partner": (
         "2 из 3. Спасибо за честность. Что в работе с нами вас не устроило? Напишите одним "
         "сообщением — мы разберёмся. Или нажмите «Пропустить»."
-    ),
-    "survey.reason_too_long": (
-        "Ваш ответ длиннее {limit} знаков ({length}). Мы сохранили его целиком — "
-        "его прочитают полностью."
     ),
     "survey.reason_skipped": "Без комментария",
     "survey.q3_client": (
