@@ -37,6 +37,7 @@ from storage.contacts import (
     get_card,
     get_contact,
     search_contacts,
+    searchable,
     set_birthday,
 )
 from storage.replays import source_key
@@ -103,6 +104,9 @@ async def find_command(
         return
     viewer = viewer_scope(role, message.from_user.id)
     phone = parse_phone(query, settings.phone_region)
+    if phone is None and not searchable(query):
+        await message.answer(t(lang, "find.too_short"))
+        return
     found = await search_contacts(db, viewer, phone=phone, text=None if phone else query)
     card = None
     if found.total == 1:

@@ -5,8 +5,14 @@ Who may see what is decided here, in SQL, not in the handlers: `viewer` is the m
 contact is never found. Every read and write takes the viewer, so a button with a forged or stale
 contact id reads and changes nothing.
 
-Names are matched Unicode case-insensitively with the `casefold()` SQL function, and "ё" counts as
-"е": Russian users type either.
+A name or organisation is found through `contacts_fts`, a contentless FTS5 trigram index kept by
+triggers (storage/migrations.py, `find_index`): every word of 3+ characters must occur somewhere in
+the name or the organisation, in any case, "ё" counting as "е". Shorter words narrow the matches
+(checked on them only); a query with no word of 3+ characters is not run (`searchable`), since it
+would scan every contact. The newest FIND_CAP + 1 matches are read by rowid, so "found: N" is exact
+up to FIND_CAP and "more than FIND_CAP" beyond, and the cost does not grow with the base. A
+manager's query also matches their `mgr` token, so it walks only their own contacts. Searches
+read through the report connection (`Database.report()`), so they never wait for the writer.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from storage.timefmt import from_ts, ts
 
 SEARCH_LIMIT = 10
 SECTION_LIMIT = 5
+FIND_CAP = 200  # matches counted exactly; beyond it the list says "more than 200"
+MIN_WORD = 3  # the trigram index finds words of at least this many characters
 
 T = TypeVar("T")
 
@@ -41,7 +49,8 @@ class ContactBrief:
 @dataclass(frozen=True, slots=True)
 class Found:
     contacts: list[ContactBrief]  # at most SEARCH_LIMIT
-    total: int
+    total: int  # exact up to FIND_CAP
+    more: bool = False  # more than FIND_CAP matched (then total == FIND_CAP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,18 +107,48 @@ class ContactCard:
 
 
 def fold(text: str) -> str:
-    """The form both sides of a name match are compared in (must match `_folded` in SQL)."""
+    """The form a name is compared in: case-folded, "ё" as "е" (FTS5 folds case on its own)."""
     return text.casefold().replace("ё", "е")
 
 
-def _folded(column: str) -> str:
-    return f"replace(casefold({column}), 'ё', 'е')"
+def _fts_fold(text: str) -> str:
+    """What the index holds of a text (the triggers' `replace`): FTS5 folds the case itself."""
+    return text.replace("Ё", "Е").replace("ё", "е")
 
 
-def like_pattern(text: str) -> str:
-    """A LIKE pattern matching `text` anywhere, with LIKE's own wildcards taken literally."""
-    escaped = fold(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _words(text: str) -> tuple[list[str], list[str]]:
+    """The query's words of MIN_WORD+ characters (for the index) and the shorter ones."""
+    words = list(dict.fromkeys(text.split()))
+    return [w for w in words if len(w) >= MIN_WORD], [w for w in words if len(w) < MIN_WORD]
+
+
+def searchable(text: str) -> bool:
+    """Whether a name search can run: at least one word of MIN_WORD or more characters."""
+    return bool(_words(text)[0])
+
+
+def manager_token(manager_id: int) -> str:
+    """The `mgr` column's value for this manager (the same as the triggers' `char(...)`)."""
+    return (
+        chr(0xF0000 + (manager_id & 0xFFF))
+        + chr(0xF1000 + ((manager_id >> 12) & 0xFFF))
+        + chr(0xF2000 + ((manager_id >> 24) & 0xFFF))
+    )
+
+
+def _phrase(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def match_query(text: str, viewer: int | None) -> str | None:
+    """The FTS5 MATCH expression for a name search, or None if the query has no long word."""
+    long, _ = _words(text)
+    if not long:
+        return None
+    query = "{name org} : (" + " AND ".join(_phrase(_fts_fold(w)) for w in long) + ")"
+    if viewer is not None:
+        query += f" AND mgr : {_phrase(manager_token(viewer))}"
+    return query
 
 
 def _brief(row: aiosqlite.Row) -> ContactBrief:
@@ -134,33 +173,53 @@ _BRIEF_COLUMNS = (
 async def search_contacts(
     db: Database, viewer: int | None, *, phone: str | None = None, text: str | None = None
 ) -> Found:
-    """Contacts with exactly this E.164 `phone`, or whose name or organisation contains `text`."""
-    params: dict[str, Any] = {"viewer": viewer}
+    """Contacts with exactly this E.164 `phone`, or whose name or organisation holds every word
+    of `text` (see the module docstring). At most SEARCH_LIMIT, by name."""
     if phone is not None:
-        where = "c.phone = :phone"
-        params["phone"] = phone
-    elif text:
-        where = (
-            f"({_folded('c.full_name')} LIKE :pattern ESCAPE '\\' "
-            f"OR {_folded('c.organization')} LIKE :pattern ESCAPE '\\')"
-        )
-        params["pattern"] = like_pattern(text)
-    else:
+        return await _by_phone(db, viewer, phone)
+    match = match_query(text or "", viewer)
+    if match is None:
         return Found([], 0)
-    condition = f"{_VISIBLE} AND {where}"
-    async with db.read() as conn:
-        total_row = await (
-            await conn.execute(f"SELECT count(*) FROM contacts c WHERE {condition}", params)
-        ).fetchone()
+    short = _words(text or "")[1]
+    params: dict[str, Any] = {"viewer": viewer, "match": match}
+    params |= {f"short{n}": fold(word) for n, word in enumerate(short)}
+    async with db.report() as conn:
+        rows = await (await conn.execute(search_sql(len(short)), params)).fetchall()
+    found = sorted((_brief(r) for r in rows[:FIND_CAP]), key=_name_order)
+    return Found(found[:SEARCH_LIMIT], len(found), len(rows) > FIND_CAP)
+
+
+def search_sql(short_words: int) -> str:
+    """The name search: the newest FIND_CAP + 1 visible matches, straight from the index in
+    rowid order (no sort of all matches: tests/test_find.py checks the plan)."""
+    where = [f"f.contacts_fts MATCH :match AND {_VISIBLE}"]
+    where += [
+        "instr(replace(casefold(coalesce(c.full_name, '') || ' ' || "
+        f"coalesce(c.organization, '')), 'ё', 'е'), :short{n}) > 0"
+        for n in range(short_words)
+    ]
+    return (
+        f"SELECT {_BRIEF_COLUMNS} FROM contacts_fts f JOIN contacts c ON c.id = f.rowid "
+        f"WHERE {' AND '.join(where)} ORDER BY f.rowid DESC LIMIT {FIND_CAP + 1}"
+    )
+
+
+def _name_order(contact: ContactBrief) -> tuple[str, int]:
+    return fold(contact.full_name or contact.organization or ""), contact.id
+
+
+async def _by_phone(db: Database, viewer: int | None, phone: str) -> Found:
+    params = {"viewer": viewer, "phone": phone}
+    async with db.report() as conn:
         rows = await (
             await conn.execute(
-                f"SELECT {_BRIEF_COLUMNS} FROM contacts c WHERE {condition} "
-                "ORDER BY casefold(coalesce(c.full_name, c.organization, '')), c.id "
-                f"LIMIT {SEARCH_LIMIT}",
+                f"SELECT {_BRIEF_COLUMNS} FROM contacts c WHERE c.phone = :phone AND {_VISIBLE} "
+                f"ORDER BY c.id DESC LIMIT {FIND_CAP + 1}",
                 params,
             )
         ).fetchall()
-    return Found([_brief(r) for r in rows], int(total_row[0]) if total_row else 0)
+    found = sorted((_brief(r) for r in rows[:FIND_CAP]), key=_name_order)
+    return Found(found[:SEARCH_LIMIT], len(found), len(rows) > FIND_CAP)
 
 
 async def get_contact(db: Database, contact_id: int, viewer: int | None) -> ContactBrief | None:

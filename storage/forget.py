@@ -11,7 +11,9 @@ Two non-obvious decisions. An erased survey gets a new random token, instead of 
 check in every reader of links, so the old link (printed on a receipt, say) is simply unknown and
 can never bind the person to the record again. And the transaction runs with `secure_delete` on,
 followed by a WAL checkpoint, so the old values are overwritten in the file itself, not merely
-unreachable by queries (backups made earlier still hold them until they rotate out).
+unreachable by queries (backups made earlier still hold them until they rotate out). The /find
+index keeps a deleted name's trigrams in its older segments, so between the two the index is
+merged in short steps (`_purge_search_index`).
 
 A person's own /forget erases in full the contact linked to their Telegram account; a survey they
 opened that belongs to another record (a link meant for a colleague) loses only what they said in
@@ -42,6 +44,10 @@ log = logging.getLogger(__name__)
 NAME_NEEDLE = 24
 MIN_NEEDLE = 3
 DROPPED_NOTE = "erased on request"
+# Pages of the /find index rewritten per merge step (one short write transaction each), and a
+# bound on the steps (about 4 GiB of index; concurrent writes cannot keep the merge going longer).
+FTS_MERGE_PAGES = 64
+FTS_MERGE_MAX_STEPS = 16384
 # What an erased note or resolution shows in a case's history (the event itself stays).
 ERASED_TEXT = "—"
 
@@ -74,6 +80,30 @@ async def _erasing(db: Database) -> AsyncIterator[aiosqlite.Connection]:
             yield conn
         finally:
             await conn.execute(f"PRAGMA secure_delete = {before}")
+
+
+async def _purge_search_index(db: Database) -> int:
+    """Merge the /find index until the erased names' trigrams are gone from its pages.
+
+    The index is contentless: a delete is a new segment of tombstones (holding the trigrams
+    themselves), and the old segments keep the name until a merge rewrites them. FTS5's
+    'merge' with a negative size first puts every segment on one level, so running it to the
+    end leaves one segment; later steps are positive so that a contact added meanwhile does not
+    restart it. Each step is its own short transaction with `secure_delete` (the freed pages are
+    zeroed), so a respondent's tap waits for one step at most. Returns the number of steps."""
+    pages = -FTS_MERGE_PAGES
+    for step in range(1, FTS_MERGE_MAX_STEPS + 1):
+        async with _erasing(db) as conn:
+            before = conn.total_changes
+            await conn.execute(
+                "INSERT INTO contacts_fts (contacts_fts, rank) VALUES ('merge', ?)", (pages,)
+            )
+            # FTS5's own rule: fewer than two changes means the merge had nothing left to do.
+            if conn.total_changes - before < 2:
+                return step
+        pages = FTS_MERGE_PAGES
+    log.warning("the search index merge stopped after %d steps", FTS_MERGE_MAX_STEPS)
+    return FTS_MERGE_MAX_STEPS
 
 
 async def _checkpoint(db: Database) -> None:
@@ -126,6 +156,7 @@ async def erase_contact(
         if row[0] is not None:
             return Outcome.ALREADY, Erasure()
         cases = await _erase_contact(conn, contact_id, now)
+    await _purge_search_index(db)
     await _checkpoint(db)
     log.info("contact %d forgotten by %s", contact_id, by)
     return Outcome.ERASED, Erasure(contact_ids=(contact_id,), case_ids=tuple(cases))
@@ -156,6 +187,8 @@ async def erase_respondent(db: Database, tg_user_id: int, now: datetime) -> Eras
             cases += foreign_cases
         if contacts or surveys:
             await _drop_conversations(conn, [tg_user_id], None, surveys, [], [])
+    if contacts:
+        await _purge_search_index(db)
     if contacts or surveys:
         await _checkpoint(db)
     for contact_id in contacts:

@@ -545,6 +545,75 @@ WHERE survey_id IS NULL
 CREATE INDEX cases_unsettled ON cases (opened_at) WHERE settled_at IS NULL;
 """
 
+
+# /find searches names and organisations through a contentless FTS5 index of trigrams (any
+# substring of 3+ characters, case-folded by FTS5 itself, Cyrillic included), kept by triggers.
+# The index stores no text of its own: "ё" is folded to "е" on the way in (and in the query), and
+# a forgotten contact's trigrams are removed with FTS5's 'delete' command, which must be given
+# exactly the values that were inserted. So the three triggers share one condition and one
+# projection (`_find_row`): deleting a row that was never inserted corrupts a contentless index.
+# `mgr` holds the manager as one trigram of private-use characters (the id's low 36 bits, 12 per
+# character): a manager's search ANDs it into the MATCH, so a common name costs what that
+# manager's own matches cost. It is only a pre-filter; the SQL still checks `manager_id`.
+# A later migration that rebuilds `contacts` must recreate these triggers.
+def _find_fold(value: str) -> str:
+    return f"replace(replace({value}, 'Ё', 'Е'), 'ё', 'е')"
+
+
+def _find_row(row: str) -> tuple[str, str]:
+    """(the WHERE condition, the `rowid, name, org, mgr` values) of one contacts row."""
+    condition = (
+        f"{row}.forgotten_at IS NULL "
+        f"AND ({row}.full_name IS NOT NULL OR {row}.organization IS NOT NULL)"
+    )
+    manager = (
+        f"CASE WHEN {row}.manager_id IS NOT NULL THEN char("
+        f"983040 + ({row}.manager_id & 4095), "
+        f"987136 + (({row}.manager_id >> 12) & 4095), "
+        f"991232 + (({row}.manager_id >> 24) & 4095)) END"
+    )
+    values = (
+        f"{row}.id, {_find_fold(row + '.full_name')}, {_find_fold(row + '.organization')}, "
+        f"{manager}"
+    )
+    return condition, values
+
+
+def find_index_statements() -> list[str]:
+    """The FTS table and its triggers (also used by tools that drop and recreate triggers)."""
+    new_if, new_values = _find_row("NEW")
+    old_if, old_values = _find_row("OLD")
+    insert = f"INSERT INTO contacts_fts (rowid, name, org, mgr) SELECT {new_values} WHERE {new_if};"
+    delete = (
+        "INSERT INTO contacts_fts (contacts_fts, rowid, name, org, mgr) "
+        f"SELECT 'delete', {old_values} WHERE {old_if};"
+    )
+    changed = " OR ".join(
+        f"OLD.{c} IS NOT NEW.{c}" for c in ("id", "full_name", "organization", "manager_id")
+    )
+    return [
+        "CREATE VIRTUAL TABLE contacts_fts USING fts5("
+        "name, org, mgr, content='', columnsize=0, tokenize='trigram')",
+        f"CREATE TRIGGER contacts_fts_insert AFTER INSERT ON contacts BEGIN {insert} END",
+        f"CREATE TRIGGER contacts_fts_delete AFTER DELETE ON contacts BEGIN {delete} END",
+        "CREATE TRIGGER contacts_fts_update "
+        "AFTER UPDATE OF id, full_name, organization, manager_id, forgotten_at ON contacts "
+        f"WHEN {changed} OR (OLD.forgotten_at IS NULL) IS NOT (NEW.forgotten_at IS NULL) "
+        f"BEGIN {delete} {insert} END",
+    ]
+
+
+async def find_index(conn: aiosqlite.Connection) -> None:
+    """The /find index and its triggers, filled from the contacts there are."""
+    for statement in find_index_statements():
+        await conn.execute(statement)
+    condition, values = _find_row("c")
+    await conn.execute(
+        "INSERT INTO contacts_fts (rowid, name, org, mgr) "
+        f"SELECT {values} FROM contacts c WHERE {condition} ORDER BY c.id"
+    )
+
+
 # ---- per-day figures (storage/figures.py), kept by triggers in the writer's own transaction ----
 # Everything below is frozen with the migration that uses it: a change is a new migration.
 
@@ -752,6 +821,7 @@ MIGRATIONS: list[Migration] = [
     RESTORED_REASONS,
     TICK_INDEXES,
     SETTLED_CASES,
+    find_index,
     V_FIGURES,
 ]
 

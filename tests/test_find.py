@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import Update, User
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+import storage.contacts
 from bot.app import create_bot, create_dispatcher
 from domain.settings import Settings
 from scheduler.sender import Sender
 from storage import Database
+from storage.contacts import fold, search_contacts, search_sql, searchable
 from storage.staff import create_invite, redeem_invite
 from tests.conftest import OWNER_ID
 from tests.fakes.recording import RecordingSession
@@ -25,6 +32,7 @@ from tests.harness import (
     replies,
 )
 from tests.helpers.contacts import MANAGER_ID, Staff, add_contact, last_send
+from tests.helpers.database import new_database
 from views.callbacks import FindBirthday, FindComment, FindDeal, FindOpen
 from views.texts import CATALOGS
 
@@ -168,14 +176,106 @@ async def test_more_than_ten_results_are_capped(team: Harness, db: Database) -> 
     assert len(buttons(m.last)) == 10
 
 
-async def test_like_wildcards_are_literal(team: Harness, db: Database) -> None:
-    await add_contact(team, db, "Анна Смирнова")
+async def test_a_query_without_a_3_letter_word_gets_a_hint_and_phones_still_work(
+    team: Harness, db: Database
+) -> None:
+    """Words under 3 characters cannot use the trigram index: such a query is not run (it
+    would read every contact) and the person is told what to type; a phone is still a phone."""
+    await add_contact(team, db, "Анна Смирнова", phone="+79161234567")
     await add_contact(team, db, "ООО 100% качество")
     m = Staff(team, MANAGER_ID)
-    card = (await m.say("/find %"))[0]  # only the one whose name has a per cent sign
-    assert "👤 <b>ООО 100% качество</b>" in card and "Анна" not in card
-    assert "ничего не нашлось" in (await m.say("/find _"))[0]
-    assert "100% качество" in (await m.say("/find 100%"))[0]
+    hint = (
+        "Напишите хотя бы 3 буквы имени или организации — или телефон.\n\n"
+        "Например: <code>/find Сми</code> или <code>/find 8 916 123-45-67</code>"
+    )
+    for query in ("%", "_", "ан", "ан см", "А"):
+        assert await m.say(f"/find {query}") == [hint], query
+    assert "👤 <b>ООО 100% качество</b>" in (await m.say("/find 100%"))[0]
+    assert "👤 <b>Анна Смирнова</b>" in (await m.say("/find 8 916 123-45-67"))[0]
+    # a short word narrows a long one
+    await add_contact(team, db, "Анна Ивлева")
+    card = (await m.say("/find анна ив"))[0]
+    assert "👤 <b>Анна Ивлева</b>" in card and "Смирнова" not in card
+    english = Staff(team, MANAGER_ID, lang="en")
+    assert (await english.say("/find ab"))[0].startswith("Please type at least 3 letters")
+
+
+async def test_words_in_any_order_and_across_name_and_organisation(
+    team: Harness, db: Database
+) -> None:
+    await add_contact(team, db, "Смирнова Анна", org="Ромашка")
+    await add_contact(team, db, "Анна Кузнецова", org="Берёзка")
+    m = Staff(team, MANAGER_ID)
+    for query in ("анна смирнова", "СМИРНОВА АННА", "анна ромашка"):
+        texts = await m.say(f"/find {query}")
+        assert "👤 <b>Смирнова Анна</b>" in texts[0], query
+    assert "ничего не нашлось" in (await m.say("/find смирнова берёзка"))[0]
+
+
+async def _bulk_contacts(db: Database, names: list[str], manager: int = MANAGER_ID) -> None:
+    """Many contacts in one transaction, straight into the table (the index's triggers run)."""
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "INSERT INTO contacts (kind, full_name, manager_id, created_at, updated_at) "
+            "VALUES ('client', ?, ?, '2026-11-19 10:00:00', '2026-11-19 10:00:00')",
+            [(name, manager) for name in names],
+        )
+
+
+async def test_found_is_exact_to_200_and_more_says_narrow_it_down(
+    team: Harness, db: Database
+) -> None:
+    await _bulk_contacts(db, [f"Иванов {n:03d}" for n in range(200)])
+    m = Staff(team, MANAGER_ID)
+    text = (await m.say("/find иванов"))[0]
+    assert text.startswith("Нашлось: 200. Выберите контакт:\n1. Иванов 000\n")
+    assert text.endswith("…и ещё 190. Уточните запрос.") and len(buttons(m.last)) == 10
+    await _bulk_contacts(db, ["Иванов 200"])
+    text = (await m.say("/find иванов"))[0]
+    assert text.startswith("Нашлось больше 200 — уточните запрос. Несколько из них:\n1. ")
+    assert "…и ещё" not in text and len(buttons(m.last)) == 10
+    english = Staff(team, MANAGER_ID, lang="en")
+    assert (await english.say("/find ИВАНОВ"))[0].startswith(
+        "Found more than 200: please narrow it down. Some of them:"
+    )
+
+
+async def test_the_search_reads_the_index_in_rowid_order_without_sorting_every_match(
+    db: Database,
+) -> None:
+    """A common name matches 110,000 of a million contacts: sorting them all before the LIMIT
+    would cost what the old scan cost."""
+    params = {"match": '"анна"', "viewer": None, "short0": "ва"}
+    async with db.read() as conn:
+        for short in (0, 1):
+            plan = await conn.execute_fetchall(f"EXPLAIN QUERY PLAN {search_sql(short)}", params)
+            details = [row[3] for row in plan]
+            assert details[0].startswith("SCAN f VIRTUAL TABLE INDEX"), details
+            assert "SEARCH c USING INTEGER PRIMARY KEY (rowid=?)" in details, details
+            assert not [d for d in details if "TEMP B-TREE" in d], details
+
+
+async def test_a_renamed_contact_is_found_by_the_new_name_only(team: Harness, db: Database) -> None:
+    contact_id = await add_contact(team, db, "Анна Смирнова", org="Ромашка")
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE contacts SET full_name = 'Анна Кузнецова', organization = 'Берёзка' "
+            "WHERE id = ?",
+            (contact_id,),
+        )
+    m = Staff(team, MANAGER_ID)
+    assert "👤 <b>Анна Кузнецова</b>" in (await m.say("/find кузнецова"))[0]
+    assert "👤 <b>Анна Кузнецова</b>" in (await m.say("/find берёзка"))[0]
+    for old in ("смирнова", "ромашка"):
+        assert "ничего не нашлось" in (await m.say(f"/find {old}"))[0], old
+    # handed to another manager: found by them, no longer by the first
+    async with db.transaction() as conn:
+        await conn.execute(
+            "UPDATE contacts SET manager_id = ? WHERE id = ?", (OTHER_MANAGER_ID, contact_id)
+        )
+    assert "ничего не нашлось" in (await m.say("/find кузнецова"))[0]
+    other = Staff(team, OTHER_MANAGER_ID)
+    assert "👤 <b>Анна Кузнецова</b>" in (await other.say("/find кузнецова"))[0]
 
 
 async def test_nothing_found_says_what_was_searched(team: Harness, db: Database) -> None:
@@ -235,6 +335,25 @@ async def test_manager_sees_only_own_contacts_owner_sees_all(team: Harness, db: 
     listing = (await owner.say("/find анна"))[0]
     assert "Нашлось: 2." in listing and "Кузнецова" in listing and "Смирнова" in listing
     assert "Анна Кузнецова" in (await owner.say("/find 8 916 555 44 33"))[0]
+
+
+async def test_a_manager_never_finds_another_managers_contact(team: Harness, db: Database) -> None:
+    """The index's manager token is a pre-filter made of the id's low 36 bits: a manager whose id
+    shares them (TWIN) has the same token, and the SQL check still keeps them apart."""
+    twin = MANAGER_ID + 2**36
+    await add_manager(team, db, twin, "Ольга Двойникова")
+    await _bulk_contacts(db, [f"Анна Мои {n}" for n in range(3)])
+    await _bulk_contacts(db, [f"Анна Чужие {n}" for n in range(250)], manager=OTHER_MANAGER_ID)
+    await _bulk_contacts(db, [f"Анна Двойника {n}" for n in range(4)], manager=twin)
+    m = Staff(team, MANAGER_ID)
+    text = (await m.say("/find анна"))[0]
+    assert text.startswith("Нашлось: 3.") and "Чужие" not in text and "Двойника" not in text
+    twin_text = (await Staff(team, twin).say("/find анна"))[0]
+    assert twin_text.startswith("Нашлось: 4.") and "Мои" not in twin_text
+    assert "ничего не нашлось" in (await m.say("/find чужие"))[0]
+    assert "ничего не нашлось" in (await m.say("/find двойника"))[0]
+    owner = (await Staff(team, OWNER_ID).say("/find анна"))[0]
+    assert owner.startswith("Нашлось больше 200")
 
 
 async def test_forged_buttons_for_another_managers_contact(team: Harness, db: Database) -> None:
@@ -597,3 +716,125 @@ async def test_a_replayed_comment_tap_does_not_repeat_the_question(
     assert replies(team.session.requests[before:]) == []
     card = (await m.say("Хочет кухню"))[0]
     assert card.startswith("Комментарий сохранён.")
+
+
+# --- the index agrees with a plain filter ----------------------------------------------------
+
+# Letters whose case FTS5 and Python fold alike (Cyrillic with ё, Latin), digits, punctuation the
+# query language must take literally, and the space; few of each, so that queries do match.
+LETTERS = "аАеЕёЁжЖнНоОсСaAbBzZ7-%_\"'«» "
+MANAGERS = (MANAGER_ID, OTHER_MANAGER_ID, MANAGER_ID + 2**36)  # the last shares MANAGER_ID's token
+text_value = st.one_of(st.none(), st.text(LETTERS, max_size=12))
+contact = st.tuples(text_value, text_value, st.sampled_from(MANAGERS))
+# after the inserts: rename (name, org), hand over, forget, bring back, delete
+change = st.tuples(
+    st.integers(0, 19),
+    st.sampled_from(["rename", "hand_over", "forget", "unforget", "delete"]),
+    text_value,
+    text_value,
+    st.sampled_from(MANAGERS),
+)
+query = st.lists(st.text(LETTERS.replace(" ", ""), min_size=1, max_size=5), min_size=1, max_size=3)
+
+
+def _expected(world: dict[int, list[Any]], words: list[str], viewer: int | None) -> list[int]:
+    folded = [fold(w) for w in words]
+    return sorted(
+        cid
+        for cid, (name, org, manager, forgotten) in world.items()
+        if not forgotten
+        and (viewer is None or manager == viewer)
+        and all(w in fold(f"{name or ''} {org or ''}") for w in folded)
+    )
+
+
+async def _apply(db: Database, contacts: list[Any], changes: list[Any]) -> dict[int, list[Any]]:
+    world: dict[int, list[Any]] = {}
+    async with db.transaction() as conn:
+        for manager in MANAGERS:
+            await conn.execute(
+                "INSERT INTO staff (user_id, role, full_name, created_at, updated_at) "
+                "VALUES (?, 'manager', 'M', 'x', 'x')",
+                (manager,),
+            )
+        for name, org, manager in contacts:
+            cur = await conn.execute(
+                "INSERT INTO contacts (kind, full_name, organization, manager_id, created_at, "
+                "updated_at) VALUES ('client', ?, ?, ?, 'x', 'x')",
+                (name, org, manager),
+            )
+            world[int(cur.lastrowid or 0)] = [name, org, manager, False]
+    ids = sorted(world)
+    for index, what, name, org, manager in changes:
+        if not ids:
+            break
+        cid = ids[index % len(ids)]
+        if cid not in world:  # deleted by an earlier change
+            continue
+        async with db.transaction() as conn:
+            if what == "rename":
+                await conn.execute(
+                    "UPDATE contacts SET full_name = ?, organization = ? WHERE id = ?",
+                    (name, org, cid),
+                )
+                world[cid][:2] = [name, org]
+            elif what == "hand_over":
+                await conn.execute(
+                    "UPDATE contacts SET manager_id = ? WHERE id = ?", (manager, cid)
+                )
+                world[cid][2] = manager
+            elif what in ("forget", "unforget"):
+                gone = what == "forget"
+                await conn.execute(
+                    "UPDATE contacts SET forgotten_at = ? WHERE id = ?",
+                    ("y" if gone else None, cid),
+                )
+                world[cid][3] = gone
+            else:
+                await conn.execute("DELETE FROM contacts WHERE id = ?", (cid,))
+                del world[cid]
+    return world
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    contacts=st.lists(contact, max_size=20),
+    changes=st.lists(change, max_size=8),
+    queries=st.lists(query, min_size=1, max_size=4),
+)
+def test_index_finds_exactly_what_a_plain_filter_finds(
+    contacts: list[Any], changes: list[Any], queries: list[list[str]]
+) -> None:
+    """FTS5 (trigrams, ё folded, manager token, triggers on every kind of write) against the
+    Python filter `all(word in fold(name + " " + org))` over the same rows, in every scope."""
+
+    async def check() -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "find.sqlite3"
+            new_database(path)
+            db = Database(path)
+            await db.open()
+            try:
+                world = await _apply(db, contacts, changes)
+                for words in queries:
+                    text = " ".join(words)
+                    if not searchable(text):
+                        continue
+                    for viewer in (None, *MANAGERS):
+                        found = await search_contacts(db, viewer, text=text)
+                        got = sorted(c.id for c in found.contacts)
+                        assert got == _expected(world, words, viewer), (text, viewer)
+                        assert found.total == len(got)
+                async with db.transaction() as conn:
+                    await conn.execute(
+                        "INSERT INTO contacts_fts (contacts_fts) VALUES ('integrity-check')"
+                    )
+            finally:
+                await db.close()
+
+    original = storage.contacts.SEARCH_LIMIT
+    storage.contacts.SEARCH_LIMIT = 100  # every match, not the first ten
+    try:
+        asyncio.run(check())
+    finally:
+        storage.contacts.SEARCH_LIMIT = original

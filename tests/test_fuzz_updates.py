@@ -80,10 +80,12 @@ class World:
     async def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         async with self.db.read() as conn:
             # handled_updates: the update journal notes every update, forged or not (its own
-            # bookkeeping, not an effect of the button)
+            # bookkeeping, not an effect of the button); the /find index cannot be read as a
+            # table, its shadow tables are
             cur = await conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' "
-                "AND name != 'handled_updates' ORDER BY name"
+                "AND name != 'handled_updates' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' "
+                "ORDER BY name"
             )
             tables = [row[0] for row in await cur.fetchall()]
             dump = {}

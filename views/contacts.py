@@ -231,7 +231,8 @@ def card_keyboard(lang: str, contact_id: int, *, can_erase: bool = False) -> Inl
 
 
 def _list_text(found: Found, lang: str, width: int) -> str:
-    lines = [t(lang, "find.list_header", count=found.total)]
+    header = "find.list_header_many" if found.more else "find.list_header"
+    lines = [t(lang, header, count=found.total)]
     for n, c in enumerate(found.contacts, 1):
         parts = [c.organization, format_phone(c.phone) if c.phone else None]
         details = ", ".join(p for p in parts if p)
@@ -244,7 +245,7 @@ def _list_text(found: Found, lang: str, width: int) -> str:
                 details=f" — {cut(details, width)}" if details else "",
             )
         )
-    if found.total > len(found.contacts):
+    if found.total > len(found.contacts) and not found.more:
         lines.append(t(lang, "find.list_more", count=found.total - len(found.contacts)))
     return "\n".join(lines)
 

@@ -11,6 +11,10 @@ TEXTS: dict[str, str] = {
         "The query is too long ({length} characters). Please type up to {limit}: a part of the "
         "name, the organisation or a phone."
     ),
+    "find.too_short": (
+        "Please type at least 3 letters of the name or organisation, or a phone.\n\n"
+        "For example: <code>/find Smi</code> or <code>/find +7 916 123-45-67</code>"
+    ),
     "find.nothing_text": (
         "Nothing found for “{query}”: I searched names and organisations. Try a part of the "
         "surname or a phone."
@@ -18,6 +22,7 @@ TEXTS: dict[str, str] = {
     "find.nothing_phone": "No contact has the phone {phone}.",
     "find.scope_own": "Only your own contacts are searched.",
     "find.list_header": "Found: {count}. Choose a contact:",
+    "find.list_header_many": "Found more than {count}: please narrow it down. Some of them:",
     "find.list_line": "{n}. {name}{details}",
     "find.list_more": "…and {count} more. Please refine the query.",
     "find.btn_open": "{n}. {name}",
