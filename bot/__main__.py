@@ -19,7 +19,7 @@ from types import FrameType
 
 from dotenv import load_dotenv
 
-from bot.config import ConfigError, database_path_from_env, load_settings
+from bot.config import ConfigError, database_path_from_env, load_settings, timezone_from_env
 
 
 def backup(args: list[str]) -> int:
@@ -39,6 +39,51 @@ def backup(args: list[str]) -> int:
     return 0
 
 
+def rebuild_figures(args: list[str]) -> int:
+    """`python -m bot rebuild-figures`: the per-day figures made again from the raw answers,
+    cases and deals (the bot may be running: it is one write transaction); prints the sums
+    before and after."""
+    import asyncio
+    import time
+
+    from storage import Database
+    from storage.figures import fill_offsets, rebuild_figures, totals
+
+    if args:
+        print("Usage: python -m bot rebuild-figures", file=sys.stderr)
+        return 2
+    try:
+        path = database_path_from_env(os.environ)
+        tz = timezone_from_env(os.environ)
+    except ConfigError as exc:
+        print(f"Rebuild failed: {exc}", file=sys.stderr)
+        return 2
+    if not path.exists():
+        print(f"Rebuild failed: no database at {path}", file=sys.stderr)
+        return 2
+
+    async def rebuild() -> tuple[dict[str, int], dict[str, int], float]:
+        db = Database(path, timezone=tz)
+        await db.open()
+        try:
+            began = time.monotonic()
+            async with db.transaction() as conn:
+                before = await totals(conn)
+                await fill_offsets(conn, tz)
+                await rebuild_figures(conn)
+                after = await totals(conn)
+            return before, after, time.monotonic() - began
+        finally:
+            await db.close()
+
+    before, after, seconds = asyncio.run(rebuild())
+    print(f"Per-day figures of {path} rebuilt for {tz.key} in {seconds:.1f} s")
+    for name, value in after.items():
+        mark = "" if before[name] == value else "   (was different)"
+        print(f"  {name}: {before[name]} -> {value}{mark}")
+    return 0
+
+
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -48,10 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] == "backup":
         return backup(args[1:])
+    if args and args[0] == "rebuild-figures":
+        return rebuild_figures(args[1:])
     if args:
         print(
-            "Usage: python -m bot            (run the bot)\n"
-            "       python -m bot backup PATH (an online backup of the database)",
+            "Usage: python -m bot                  (run the bot)\n"
+            "       python -m bot backup PATH       (an online backup of the database)\n"
+            "       python -m bot rebuild-figures   (make the per-day figures again)",
             file=sys.stderr,
         )
         return 2

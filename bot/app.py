@@ -194,7 +194,7 @@ async def run(settings: Settings, clock: Clock = system_clock) -> None:
     if settings.test_clock_start is not None:
         log.warning("TEST_CLOCK_START is set: the clock starts at %s", settings.test_clock_start)
         clock = shifted_clock(settings.test_clock_start)
-    db = Database(settings.database_path)
+    db = Database(settings.database_path, timezone=settings.timezone)
     await db.open()
     bot = create_bot(settings)
     try:

@@ -332,3 +332,8 @@ def database_path_from_env(env: Mapping[str, str]) -> Path:
     """Only DATABASE_PATH, for commands that need no bot token (`python -m bot backup`)."""
     raw = (env.get("DATABASE_PATH") or "").strip()
     return _parse_path(raw or None)
+
+
+def timezone_from_env(env: Mapping[str, str]) -> ZoneInfo:
+    """Only TIMEZONE, for commands that need no bot token (`python -m bot rebuild-figures`)."""
+    return _parse_timezone((env.get("TIMEZONE") or "").strip() or None)

@@ -18,6 +18,7 @@ from datetime import datetime
 from domain.vocabulary import KINDS
 from storage.contacts import ContactBrief, get_contact
 from storage.db import Database
+from storage.stats import comment_total as figures_comment_total
 from storage.timefmt import from_ts
 
 # The category as the `surveys_comments` index computes it: 0 detractor, 1 passive, 2 promoter.
@@ -122,20 +123,9 @@ async def comment_page(
 
 
 async def comment_total(db: Database, category: str, kind: str) -> int:
-    """How many answers with a reason a filter has ("all" for either: every one).
-
-    Stands in for helper A's per-day figures (storage/stats.py, same signature); this count reads
-    the index, every matching entry of it."""
-    parts: list[str] = []
-    values: dict[str, object] = {}
-    for where, named in _ranges(category, kind):
-        parts.append(f"SELECT count(*) AS n FROM surveys WHERE {where}")
-        values |= named
-    async with db.report() as conn:
-        row = await (
-            await conn.execute(f"SELECT sum(n) FROM ({' UNION ALL '.join(parts)})", values)
-        ).fetchone()
-    return int(row[0] or 0)
+    """How many answers with a reason a filter has ("all" for either: every one), added up from
+    the per-day figures (storage/stats.py), not counted over the index."""
+    return await figures_comment_total(db, category, None if kind == "all" else kind)
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,10 +33,13 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiosqlite
 
+from storage.figures import ensure_figures
 from storage.migrations import MIGRATIONS, apply_migrations
 
 log = logging.getLogger(__name__)
@@ -126,8 +129,10 @@ class _Lock:
 
 
 class Database:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, timezone: tzinfo | None = None) -> None:
         self.path = Path(path)
+        # The company's zone: the local days of the per-day figures (storage/figures.py).
+        self.timezone: tzinfo = timezone or ZoneInfo("Europe/Moscow")
         self._conn: aiosqlite.Connection | None = None
         self._lock = _Lock()
         self._reader: aiosqlite.Connection | None = None
@@ -165,6 +170,7 @@ class Database:
         target = len(MIGRATIONS) if migrate_to is None else migrate_to
         async with self._locked():
             await apply_migrations(conn, target)
+            await ensure_figures(conn, self.timezone)
         reader = await aiosqlite.connect(
             f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
         )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import aiosqlite
 
@@ -613,6 +614,195 @@ async def find_index(conn: aiosqlite.Connection) -> None:
     )
 
 
+# ---- per-day figures (storage/figures.py), kept by triggers in the writer's own transaction ----
+# Everything below is frozen with the migration that uses it: a change is a new migration.
+
+# Upper bounds of the time histograms (answer time, resolve time), in hours; the last bucket
+# is open-ended and the first takes everything below one hour.
+FIGURE_BUCKET_HOURS = (1, 2, 4, 8, 12, 18, 24, 36, 48, 72, 96, 120, 168, 240, 336, 720)
+
+
+@dataclass(frozen=True, slots=True)
+class FigureTable:
+    """One per-day table: which rows of `source` count (`when`), whose local day is that of
+    `time`, keyed by `keys`, adding up `values`. Expressions use `{r}` for the row (NEW, OLD
+    or the source's alias), so the triggers and the rebuild are made from one description."""
+
+    name: str
+    source: str
+    time: str
+    when: str
+    keys: tuple[tuple[str, str], ...]
+    values: tuple[tuple[str, str], ...]
+    watched: tuple[str, ...]  # the UPDATE OF columns
+    changed: tuple[str, ...]  # expressions over OLD/NEW: true when the row's figures moved
+
+
+def _buckets(prefix: str, seconds: str) -> tuple[tuple[str, str], ...]:
+    bounds = [h * 3600 for h in FIGURE_BUCKET_HOURS]
+    out = [(f"{prefix}0", f"coalesce({seconds} < {bounds[0]}, 0)")]
+    for i in range(1, len(bounds)):
+        lo, hi = bounds[i - 1], bounds[i]
+        out.append((f"{prefix}{i}", f"coalesce({seconds} >= {lo} AND {seconds} < {hi}, 0)"))
+    out.append((f"{prefix}{len(bounds)}", f"coalesce({seconds} >= {bounds[-1]}, 0)"))
+    return tuple(out)
+
+
+_KIND_MANAGER = (("kind", "{r}.kind"), ("manager_id", "coalesce({r}.manager_id, 0)"))
+
+FIGURE_TABLES = (
+    FigureTable(
+        name="answer_days",
+        source="surveys",
+        time="{r}.scored_at",
+        when="{r}.score IS NOT NULL",
+        keys=_KIND_MANAGER,
+        values=(
+            ("promoters", "{r}.score >= 9"),
+            ("passives", "{r}.score BETWEEN 7 AND 8"),
+            ("detractors", "{r}.score <= 6"),
+            ("reasons_p", "{r}.score >= 9 AND {r}.reason IS NOT NULL"),
+            ("reasons_n", "{r}.score BETWEEN 7 AND 8 AND {r}.reason IS NOT NULL"),
+            ("reasons_d", "{r}.score <= 6 AND {r}.reason IS NOT NULL"),
+            ("timed", "{r}.answer_seconds IS NOT NULL"),
+            *_buckets("h", "{r}.answer_seconds"),
+        ),
+        watched=("score", "scored_at", "kind", "manager_id", "reason", "answer_seconds"),
+        changed=(
+            "OLD.score IS NOT NEW.score",
+            "OLD.scored_at IS NOT NEW.scored_at",
+            "OLD.kind IS NOT NEW.kind",
+            "OLD.manager_id IS NOT NEW.manager_id",
+            "(OLD.reason IS NULL) IS NOT (NEW.reason IS NULL)",
+            "OLD.answer_seconds IS NOT NEW.answer_seconds",
+        ),
+    ),
+    FigureTable(
+        name="link_days",
+        source="surveys",
+        time="{r}.created_at",
+        when="1",
+        keys=_KIND_MANAGER,
+        values=(
+            ("links", "1"),
+            ("opened", "{r}.opened_at IS NOT NULL"),
+            ("answered", "{r}.score IS NOT NULL"),
+        ),
+        watched=("created_at", "kind", "manager_id", "opened_at", "score"),
+        changed=(
+            "OLD.created_at IS NOT NEW.created_at",
+            "OLD.kind IS NOT NEW.kind",
+            "OLD.manager_id IS NOT NEW.manager_id",
+            "(OLD.opened_at IS NULL) IS NOT (NEW.opened_at IS NULL)",
+            "(OLD.score IS NULL) IS NOT (NEW.score IS NULL)",
+        ),
+    ),
+    FigureTable(
+        name="case_days",
+        source="cases",
+        time="{r}.opened_at",
+        # A case counts once it has its kind (cases_slice copies it right after the insert).
+        when="{r}.kind IS NOT NULL",
+        keys=_KIND_MANAGER,
+        values=(
+            ("opened", "1"),
+            ("resolved", "{r}.resolve_seconds IS NOT NULL"),
+            *_buckets("r", "{r}.resolve_seconds"),
+        ),
+        watched=("opened_at", "kind", "manager_id", "status", "resolved_at"),
+        changed=(
+            "OLD.opened_at IS NOT NEW.opened_at",
+            "OLD.kind IS NOT NEW.kind",
+            "OLD.manager_id IS NOT NEW.manager_id",
+            "OLD.resolve_seconds IS NOT NEW.resolve_seconds",
+        ),
+    ),
+    FigureTable(
+        name="deal_days",
+        source="deals",
+        time="{r}.created_at",
+        when="1",
+        keys=(("manager_id", "coalesce({r}.manager_id, 0)"),),
+        values=(("deals", "1"),),
+        watched=("created_at", "manager_id"),
+        changed=("OLD.created_at IS NOT NEW.created_at", "OLD.manager_id IS NOT NEW.manager_id"),
+    ),
+)
+
+
+def local_day_sql(instant: str) -> str:
+    """The local calendar day of a UTC text instant, from the offsets in `tz_offsets` (UTC when
+    they are empty, so a respondent's write never fails; '0000-00-00' for a value that is no
+    time at all)."""
+    return (
+        f"coalesce(date({instant}, coalesce((SELECT minutes FROM tz_offsets "
+        f"WHERE utc_from <= {instant} ORDER BY utc_from DESC LIMIT 1), 0) || ' minutes'), "
+        "'0000-00-00')"
+    )
+
+
+def _figure_delta(table: FigureTable, row: str, sign: str) -> str:
+    keys = ", ".join(name for name, _ in table.keys)
+    values = ", ".join(name for name, _ in table.values)
+    exprs = ", ".join(f"{sign}({expr.format(r=row)})" for _, expr in table.values)
+    key_exprs = ", ".join(expr.format(r=row) for _, expr in table.keys)
+    sets = ", ".join(f"{v} = {v} + excluded.{v}" for v, _ in table.values)
+    return (
+        f"INSERT INTO {table.name} (day, {keys}, {values}) "
+        f"SELECT {local_day_sql(table.time.format(r=row))}, {key_exprs}, {exprs} "
+        f"WHERE {table.when.format(r=row)} "
+        f"ON CONFLICT (day, {keys}) DO UPDATE SET {sets};"
+    )
+
+
+def _figures_script() -> str:
+    out = [
+        "CREATE TABLE tz_offsets (utc_from TEXT PRIMARY KEY, utc_to TEXT NOT NULL, "
+        "minutes INTEGER NOT NULL) WITHOUT ROWID;",
+        "CREATE TABLE figures_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+    ]
+    for t in FIGURE_TABLES:
+        keys = ", ".join(
+            f"{name} {'TEXT' if name == 'kind' else 'INTEGER'} NOT NULL" for name, _ in t.keys
+        )
+        values = ", ".join(f"{name} INTEGER NOT NULL DEFAULT 0" for name, _ in t.values)
+        pk = ", ".join(["day", *(name for name, _ in t.keys)])
+        out.append(
+            f"CREATE TABLE {t.name} (day TEXT NOT NULL, {keys}, {values}, PRIMARY KEY ({pk})) "
+            "WITHOUT ROWID;"
+        )
+        out.append(
+            f"CREATE TRIGGER {t.name}_ins AFTER INSERT ON {t.source} BEGIN "
+            f"{_figure_delta(t, 'NEW', '+')} END;"
+        )
+        out.append(
+            f"CREATE TRIGGER {t.name}_upd AFTER UPDATE OF {', '.join(t.watched)} ON {t.source} "
+            f"WHEN {' OR '.join(t.changed)} BEGIN "
+            f"{_figure_delta(t, 'OLD', '-')} {_figure_delta(t, 'NEW', '+')} END;"
+        )
+        out.append(
+            f"CREATE TRIGGER {t.name}_del AFTER DELETE ON {t.source} BEGIN "
+            f"{_figure_delta(t, 'OLD', '-')} END;"
+        )
+    out.append(
+        "CREATE INDEX surveys_answer_time ON surveys (answer_seconds, scored_at, kind, manager_id) "
+        "WHERE score IS NOT NULL;"
+    )
+    out.append(
+        "CREATE INDEX cases_resolve_time ON cases (resolve_seconds, opened_at, kind, manager_id) "
+        "WHERE resolve_seconds IS NOT NULL;"
+    )
+    # /managers' open cases per manager: a scan of the unresolved cases' index, not of cases
+    out.append(
+        "CREATE INDEX cases_open_manager ON cases (manager_id, status) WHERE status != 'resolved';"
+    )
+    return "\n".join(out)
+
+
+# The owner's figures per local day, so a year adds up 365 rows, not a million answers. Filled
+# (and refilled when the time zone changes) by storage/figures.py: ensure_figures at open.
+V_FIGURES = _figures_script()
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -632,6 +822,7 @@ MIGRATIONS: list[Migration] = [
     TICK_INDEXES,
     SETTLED_CASES,
     find_index,
+    V_FIGURES,
 ]
 
 

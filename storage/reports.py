@@ -1,8 +1,8 @@
 """SQL for the owner's reports: NPS by local calendar month (/trend) and the rows of /export.
 
 Months are calendar months in the company's time zone. Their bounds are computed in Python (zoneinfo
-knows every DST rule) and passed to SQL as UTC instants, and SQL buckets the UTC `scored_at` text
-against them, so a month that starts in summer time and ends in winter time is still exact.
+knows every DST rule), and the trend adds up the local days of the per-day figures between them
+(storage/figures.py), so a month that starts in summer time and ends in winter time is still exact.
 
 Export rows are read in chunks by keyset (`scored_at, id` for answers, `id` for contacts), each
 chunk under its own short `db.report()` (the read-only connection, so a respondent's tap never
@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 from domain.nps import NpsCounts
 from storage.db import Database
+from storage.figures import sums
 from storage.timefmt import ts
 
 CHUNK = 2000
@@ -67,33 +68,28 @@ def last_months(now: datetime, tz: tzinfo, count: int = 12) -> list[Month]:
 
 
 async def monthly_nps(db: Database, months: Sequence[Month]) -> dict[tuple[int, str], NpsCounts]:
-    """Answers per (index into `months`, kind); pairs without answers are absent.
+    """Answers per (index into `months`, kind); pairs without answers are absent. Added up from
+    the per-day figures (a month is its local days), on the read-only report connection.
 
     `invited` is left at 0: the trend is about scores, and a link made in one month is often
     answered in the next.
     """
-    if not months:
-        return {}
-    values = ", ".join("(?, ?, ?)" for _ in months)
-    params: list[object] = []
-    for i, m in enumerate(months):
-        params += [i, ts(m.start), ts(m.end)]
-    sql = (
-        f"WITH months (idx, start, finish) AS (VALUES {values}) "
-        "SELECT m.idx, s.kind, sum(s.score >= 9) AS p, sum(s.score BETWEEN 7 AND 8) AS n, "
-        "sum(s.score <= 6) AS d "
-        "FROM months m JOIN surveys s "
-        "ON s.score IS NOT NULL AND s.scored_at >= m.start AND s.scored_at < m.finish "
-        "GROUP BY m.idx, s.kind"
-    )
+    out: dict[tuple[int, str], NpsCounts] = {}
     async with db.report() as conn:
-        rows = await (await conn.execute(sql, params)).fetchall()
-    return {
-        (row["idx"], row["kind"]): NpsCounts(
-            promoters=row["p"], passives=row["n"], detractors=row["d"]
-        )
-        for row in rows
-    }
+        for i, m in enumerate(months):
+            found = await sums(
+                conn,
+                "answer_days",
+                m.start,
+                m.end,
+                db.timezone,
+                group="kind",
+                columns=("promoters", "passives", "detractors"),
+            )
+            for kind, c in found.items():
+                if isinstance(kind, str) and (c["promoters"] or c["passives"] or c["detractors"]):
+                    out[(i, kind)] = NpsCounts(c["promoters"], c["passives"], c["detractors"])
+    return out
 
 
 class Local(NamedTuple):

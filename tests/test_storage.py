@@ -397,3 +397,15 @@ async def test_cases_get_the_kind_and_manager_they_were_opened_for_and_keep_them
         )
     finally:
         await db.close()
+
+
+async def test_managers_open_cases_read_an_index_not_every_case(db: Database) -> None:
+    async with db.report() as conn:
+        plan = [
+            r[3]
+            for r in await conn.execute_fetchall(
+                "EXPLAIN QUERY PLAN SELECT manager_id, count(*) FROM cases "
+                "WHERE status != 'resolved' GROUP BY 1"
+            )
+        ]
+    assert any("COVERING INDEX cases_open_manager" in p for p in plan), plan
