@@ -44,10 +44,10 @@ def test_layers_contract() -> None:
 _EACH = """
 import importlib, json, pkgutil, sys
 P = %r
-# First what the bot itself imports at start: matplotlib, openpyxl and xlsxwriter must not come.
+# First what the bot itself imports at start: matplotlib and openpyxl must not come.
 for start in ("bot.__main__", "bot.app", "bot.routers", "scheduler.jobs"):
     importlib.import_module(start)
-heavy = sorted(m for m in ("matplotlib", "openpyxl", "xlsxwriter") if m in sys.modules)
+heavy = sorted(m for m in ("matplotlib", "openpyxl") if m in sys.modules)
 names = sorted({n for top in P for n in [top, *(m.name for m in pkgutil.walk_packages(
     importlib.import_module(top).__path__, top + "."))]})
 bad = {}

@@ -853,6 +853,96 @@ async def test_a_finished_or_failed_export_leaves_no_run_to_report(
     assert await unfinished_runs(db) == []
 
 
+# ---- the hand-written XLSX writer (views/xlsx_stream.py) read back by openpyxl -------------------
+
+
+def _table(tmp_path: Path, rows: list[list[Any]]) -> Path:
+    from views.exports import Column, TableWriter
+
+    columns = [
+        Column("Когда", 17, "datetime"),
+        Column("Имя & <фамилия>", 28),
+        Column("Оценка", 8, "int"),
+        Column("День", 12, "date"),
+        Column("Доля", 9),
+    ]
+    writer = TableWriter(tmp_path, "t", "Ответы", columns, formats=["xlsx"])
+    writer.write(rows)
+    _, path = writer.close()
+    assert path is not None
+    return path
+
+
+def test_written_xlsx_opens_with_header_types_frozen_pane_and_filter(tmp_path: Path) -> None:
+    from storage.reports import Local
+
+    serial = float((datetime(2026, 11, 20) - datetime(1899, 12, 30)).days)
+    when = Local(serial + 0.5, "20.11.2026 12:00")
+    day = Local(serial, "20.11.2026")
+    path = _table(
+        tmp_path,
+        [
+            [when, "Анна", 10, day, 0.25],
+            [None, "", 0, None, None],  # empty cells stay empty, the row is still there
+            [when, "0012", -3, Local(serial - 346, "09.12.2025"), 1e-7],
+        ],
+    )
+    book = openpyxl.load_workbook(path)
+    sheet = book.active
+    assert sheet.title == "Ответы"
+    assert [c.value for c in sheet[1]] == ["Когда", "Имя & <фамилия>", "Оценка", "День", "Доля"]
+    assert all(c.font.b for c in sheet[1])
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:E4"
+    assert sheet.column_dimensions["B"].width == 28
+    a, b, c, d, e = sheet[2]
+    assert (a.value, a.is_date, a.number_format) == (
+        datetime(2026, 11, 20, 12, 0),
+        True,
+        "DD.MM.YYYY HH:MM",
+    )
+    assert (d.value, d.is_date, d.number_format) == (datetime(2026, 11, 20), True, "DD.MM.YYYY")
+    assert (b.value, b.data_type) == ("Анна", "s")
+    assert (c.value, c.data_type) == (10, "n") and type(c.value) is int
+    assert (e.value, e.data_type) == (0.25, "n")
+    assert [x.value for x in sheet[3]] == [None, None, 0, None, None]
+    a, b, c, d, e = sheet[4]
+    assert (b.value, b.data_type) == ("0012", "s")  # digits as text stay text
+    assert (c.value, d.value, e.value) == (-3, datetime(2025, 12, 9), 1e-7)
+    assert sheet.max_row == 4
+
+
+def test_written_xlsx_escapes_xml_and_drops_illegal_characters(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    texts = [
+        "Tom & Jerry <b>bold</b> > all",
+        "He said \"hi\" and 'bye'",
+        "]]> <![CDATA[x]]> &amp; &#65;",
+        "bell\x07 tab\t vt\x0b ff\x0c esc\x1b nul\x00 end",
+        "lines\nand\r\nreturns\r",
+        "emoji 🙂 and \u00a0nbsp, \u2028 sep",
+    ]
+    path = _table(tmp_path, [[None, text, None, None, None] for text in texts])
+    with zipfile.ZipFile(path) as z:
+        assert z.testzip() is None
+        for name in z.namelist():
+            if name.endswith((".xml", ".rels")):
+                ET.fromstring(z.read(name))  # every part is well-formed XML
+        xml = z.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in xml and "<hyperlink" not in xml
+    sheet = openpyxl.load_workbook(path).active
+    got = [row[1].value for row in sheet.iter_rows(min_row=2)]
+    assert got == [
+        texts[0],
+        texts[1],
+        texts[2],
+        "bell tab\t vt ff esc nul end",  # what XML 1.0 cannot hold is dropped, tab kept
+        "lines\nand\r\nreturns\r",  # carriage returns survive as references
+        texts[5],
+    ]
+
+
 def test_the_copied_illegal_characters_pattern_is_openpyxls() -> None:
     """views/exports.py keeps its own copy so that importing it does not load openpyxl."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -862,7 +952,7 @@ def test_the_copied_illegal_characters_pattern_is_openpyxls() -> None:
     assert ours.pattern == ILLEGAL_CHARACTERS_RE.pattern
 
 
-# ---- xlsxwriter: text stays text, the whole reason, parts, courtesies ----------------------------
+# ---- XLSX: text stays text, the whole reason, parts, courtesies ----------------------------
 
 TRICKY = [
     '=HYPERLINK("http://example.invalid","жми")',

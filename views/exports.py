@@ -1,12 +1,12 @@
 """Export files for /export: a table written chunk by chunk to CSV and XLSX side by side, in parts.
 
 CSV is UTF-8 with a BOM and `;` between fields, which is what Russian Excel expects when a file is
-double-clicked; fields with `;`, quotes or line breaks are quoted. XLSX comes from xlsxwriter in
-constant-memory mode: each row goes to the file as soon as the next one starts, strings inline, so
-neither format keeps the table in memory. Free text that a spreadsheet would run as a formula or a
-link ("=HYPERLINK(…)", "@SUM(A1)", "http://…", "+7 916…", "0012") stays text: prefixed with an
-apostrophe in CSV (the usual CSV-injection defence), written with `write_string` in XLSX (never
-`write()`, which guesses; the guessing options are off as well).
+double-clicked; fields with `;`, quotes or line breaks are quoted. XLSX comes from our own
+streaming writer (views/xlsx_stream.py): each chunk of rows goes into the zipped sheet as it is
+made, strings inline, so neither format keeps the table in memory. Free text that a spreadsheet
+would run as a formula or a link ("=HYPERLINK(…)", "@SUM(A1)", "http://…", "+7 916…", "0012")
+stays text: prefixed with an apostrophe in CSV (the usual CSV-injection defence); in XLSX every
+string is an inline string, which no spreadsheet reads as a formula, a link or a number.
 
 The one non-obvious decision: a table of any size reaches the owner. It is cut into parts of
 `PART_ROWS` rows (Excel holds 1,048,576 rows a sheet, Telegram takes 50 MB a file); each part is
@@ -22,22 +22,18 @@ import asyncio
 import contextlib
 import csv
 import math
-import re
 import zipfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from domain.nps import category
 from domain.parsing import format_phone
 from storage.reports import AnswerRow, ContactRow, Local
 from views.texts import plain
-
-if TYPE_CHECKING:
-    from xlsxwriter.format import Format
-    from xlsxwriter.worksheet import Worksheet
+from views.xlsx_stream import ILLEGAL_CHARACTERS_RE, SheetWriter, Style
 
 Value = str | int | float | Local | None
 Kind = Literal["text", "phone", "int", "date", "datetime"]
@@ -52,7 +48,6 @@ PART_ROWS = 250_000
 # Excel keeps at most this many UTF-16 code units in a cell.
 CELL_LIMIT = 32_767
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_XLSX_DATE, _XLSX_DATETIME = "DD.MM.YYYY", "DD.MM.YYYY HH:MM"
 _DAY_ZERO = date(1899, 12, 30)  # day 0 of spreadsheets' day numbers
 
 
@@ -61,11 +56,6 @@ class Column:
     header: str
     width: float  # in Excel's character widths
     kind: Kind = "text"
-
-
-# openpyxl's ILLEGAL_CHARACTERS_RE (control characters XML 1.0 cannot hold), copied so that this
-# module does not load openpyxl at import; tests/test_reports.py checks the two stay equal.
-ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 def _xlsx_text(value: str) -> str:
@@ -119,36 +109,19 @@ class TableWriter:
             self._open_book(sheet)
 
     def _open_book(self, sheet: str) -> None:
-        # xlsxwriter is loaded by the first export, not at start-up.
-        from xlsxwriter import Workbook
-
         assert self.xlsx_path is not None
-        self._book = Workbook(
-            str(self.xlsx_path),
-            {
-                "constant_memory": True,
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "strings_to_numbers": False,
-                "tmpdir": str(self.xlsx_path.parent),
-            },
+        styles: dict[Kind, Style] = {"date": "date", "datetime": "datetime"}
+        self._book = SheetWriter(
+            self.xlsx_path,
+            sheet,
+            [c.header for c in self.columns],
+            [c.width for c in self.columns],
+            [styles.get(c.kind, "plain") for c in self.columns],
         )
-        self._sheet: Worksheet = self._book.add_worksheet(sheet[:31])
-        bold = self._book.add_format({"bold": True})
-        formats: dict[Kind, Format | None] = {
-            "date": self._book.add_format({"num_format": _XLSX_DATE}),
-            "datetime": self._book.add_format({"num_format": _XLSX_DATETIME}),
-        }
-        self._formats = tuple(formats.get(c.kind) for c in self.columns)
-        # Each value's date format for "text" columns that may hold a date (a birthday).
-        self._date_format = formats["date"]
-        for i, column in enumerate(self.columns):
-            self._sheet.set_column(i, i, column.width)
-            self._sheet.write_string(0, i, _xlsx_text(column.header), bold)
-        self._sheet.freeze_panes(1, 0)
 
     def write(self, rows: Iterable[Sequence[Value]]) -> None:
         width = len(self.columns)
+        rows = rows if isinstance(rows, list) else list(rows)
         for row in rows:
             if len(row) != width:
                 raise ValueError(f"row has {len(row)} values for {width} columns")
@@ -156,39 +129,19 @@ class TableWriter:
                 self._csv.writerow(
                     [_csv_value(v, k) for v, k in zip(row, self._text_kind, strict=True)]
                 )
-            self.rows += 1
-            if self._book is not None:
-                self._write_xlsx(self.rows, row)
+        if self._book is not None:
+            self._book.write(rows, self._fit)
+        self.rows += len(rows)
 
-    def _write_xlsx(self, r: int, row: Sequence[Value]) -> None:
-        sheet = self._sheet
-        for c, value in enumerate(row):
-            if value is None:
-                continue
-            kind = type(value)
-            if kind is str:
-                self._write_text(r, c, value)  # type: ignore[arg-type]
-            elif kind is Local:
-                sheet.write_number(r, c, value[0], self._formats[c] or self._date_format)  # type: ignore[index]
-            else:  # int, float
-                sheet.write_number(r, c, value)  # type: ignore[arg-type]
-
-    def _write_text(self, r: int, c: int, value: str) -> None:
-        text = fit_cell(_xlsx_text(value), self._cut_mark)
-        if text.startswith("<r>") and text.endswith("</r>"):
-            # In constant-memory mode xlsxwriter copies such a string into the sheet's XML
-            # unescaped, as if it were its own rich-string markup: written as plain pieces (it
-            # takes three at least), it is escaped like any other text and reads back the same.
-            self._sheet.write_rich_string(r, c, text[:1], text[1:2], text[2:])
-        elif text:
-            self._sheet.write_string(r, c, text)
+    def _fit(self, text: str) -> str:
+        if len(text) <= CELL_LIMIT // 2:  # fits whatever it holds
+            return text
+        return fit_cell(_xlsx_text(text), self._cut_mark)
 
     def close(self) -> tuple[Path | None, Path | None]:
         if self._csv_file is not None:
             self._csv_file.close()
         if self._book is not None:
-            last = len(self.columns) - 1
-            self._sheet.autofilter(0, 0, self.rows, last)
             self._book.close()
         return self.csv_path, self.xlsx_path
 
@@ -197,10 +150,7 @@ class TableWriter:
         if self._csv_file is not None:
             self._csv_file.close()
         if self._book is not None:
-            # Closing is xlsxwriter's only way to release its temporary files; if the workbook
-            # itself is what failed, there is nothing more to release.
-            with contextlib.suppress(Exception):
-                self._book.close()
+            self._book.abort()
 
 
 def _csv_value(value: Value, text_kind: bool) -> str:
