@@ -9,9 +9,10 @@ then every contact, through the same code /export runs, into a temporary folder;
 does) and is then removed. `--formats` picks XLSX only, CSV only, or both side by side (what the
 owner gets). Printed: rows, seconds, rows/s, peak RSS, parts and the largest file.
 
-The same file runs against the code before xlsxwriter (openpyxl's write-only mode: check out an
-older commit in a temporary worktree, copy this file into its bench/ and run it there): it finds
-the older `write_table` and measures that, a format left out by patching its writer.
+The same file runs against the code before the streaming writer (openpyxl's write-only mode:
+check out an older commit in a temporary worktree, copy this file into its bench/ and run it
+there): it finds the older `write_table` and measures that, a format left out by patching its
+writer.
 
 `--local-times` also times the one choice storage/reports.py makes: local times computed in SQL
 (strftime/julianday with the zone's offsets) against UTC text converted in Python per cell.
@@ -160,7 +161,7 @@ async def child(path: Path, formats: list[str]) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="bench-export-") as folder:
             run = _new if new else _old
             out = await run(db, Path(folder), formats)
-            out["code"] = "xlsxwriter" if new else "openpyxl"
+            out["code"] = "xlsx_stream" if new else "openpyxl"
     finally:
         await db.close()
     out["peak_rss_mib"] = _peak_mib()
