@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from storage import Database
-from storage.cases import QUIET_CASES_SQL, UNALERTED_SQL
+from storage.cases import OPEN_CASES_COUNT_SQL, QUIET_CASES_SQL, UNALERTED_SQL
 from storage.followup import (
     DIGEST_QUEUED_SQL,
     NUDGES_SQL,
@@ -47,6 +47,8 @@ TICK_QUERIES: dict[str, tuple[str, str]] = {
     ),
     "due tasks (T8)": (DUE_TASKS_SQL, "tasks_manager_due"),
     "quiet cases (T9)": (QUIET_CASES_SQL, "cases_unsettled"),
+    # not the tick, but the same rule: the owner's /cases counts every open case from an index
+    "/cases count, owner": (OPEN_CASES_COUNT_SQL, "cases_status"),
 }
 
 
