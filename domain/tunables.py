@@ -180,3 +180,9 @@ def apply(base: Settings, overrides: Mapping[str, str]) -> Settings:
 # with what they said"): a detractor's survey untouched this long is taken as all they will say,
 # and the case's alerts are brought to their final form (scheduler/alerts.settle_quiet_cases).
 ALERT_QUIET_MINUTES = 15
+
+# A fact told as "late" (a reason or phone that came after the alert was delivered) is news only
+# while it is fresh. Older ones are still edited into the alerts but not announced again: after
+# the upgrade that added settling, every old unfinished case would otherwise send its months-old
+# reason as a new message.
+LATE_FACTS_MAX_AGE_HOURS = 24

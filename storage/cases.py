@@ -27,7 +27,7 @@ import enum
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import aiosqlite
@@ -38,6 +38,7 @@ from domain.cases import (
     Change,
     Take,
 )
+from domain.tunables import LATE_FACTS_MAX_AGE_HOURS
 from storage.db import Database
 from storage.followup import Blocked, anything, may_write_first
 from storage.outbox import enqueue
@@ -292,7 +293,7 @@ async def _tell_late_facts(
     """Queue what the person said after the case's first alert was delivered and nobody was
     told yet: to the case's owner, or, while nobody has taken it, to everybody who got the
     alert. An answer given in the same second as the delivery counts as late: the alert may
-    have gone out without it."""
+    have gone out without it. One older than LATE_FACTS_MAX_AGE_HOURS is not news any more."""
     ref = f"case:{card.case_id}"
     alerts = await (
         await conn.execute(
@@ -315,10 +316,12 @@ async def _tell_late_facts(
     ).fetchone()
     if row is None:
         return 0
+    # later than the first delivered alert, and fresh (LATE_FACTS_MAX_AGE_HOURS)
+    since = max(first, ts(now - timedelta(hours=LATE_FACTS_MAX_AGE_HOURS)))
     facts: dict[str, str] = {}
-    if row["reason"] and row["reason_at"] >= first:
+    if row["reason"] and row["reason_at"] >= since:
         facts["reason"] = row["reason"]
-    if row["consent"] == 1 and row["phone"] and row["phone_at"] and row["phone_at"] >= first:
+    if row["consent"] == 1 and row["phone"] and row["phone_at"] and row["phone_at"] >= since:
         facts["phone"] = row["phone"]
     keys = await (
         await conn.execute(

@@ -782,3 +782,70 @@ async def test_the_upgrade_settles_finished_cases_and_leaves_live_stale_alerts_t
         rows = await (await conn.execute("SELECT id, settled_at FROM cases ORDER BY id")).fetchall()
     await db.close()
     assert [tuple(r) for r in rows] == [(1, t1), (2, None), (3, t0), (4, t0)]
+
+
+async def test_after_the_upgrade_an_old_unfinished_case_is_edited_but_its_reason_is_not_news(
+    tmp_path,
+) -> None:
+    """An unfinished case from before settling whose reason came after its (delivered) alert:
+    the first tick settles it and edits its alert, but does not send its months-old reason as a
+    new message. A case of the last minutes, in the same state, does get the message."""
+    from datetime import UTC, datetime
+
+    from storage.cases import alert_messages
+    from storage.migrations import MIGRATIONS, SETTLED_CASES
+
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    old_times = ("2026-09-01 10:00:00", "2026-09-01 10:01:00")  # alert sent, then the reason
+    new_times = (ts(now - timedelta(minutes=30)), ts(now - timedelta(minutes=20)))
+    path = tmp_path / "old.sqlite3"
+    old = Database(path)
+    await old.open(migrate_to=MIGRATIONS.index(SETTLED_CASES))
+    async with old.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO contacts (id, kind, created_at, updated_at) VALUES (1, 'client', ?, ?)",
+            (old_times[0], old_times[0]),
+        )
+        for case_id, (sent, reason_at) in ((1, old_times), (2, new_times)):
+            await conn.execute(
+                "INSERT INTO surveys (id, token, contact_id, kind, created_at, score, scored_at, "
+                "reason, reason_at) VALUES (?, ?, 1, 'client', ?, 2, ?, 'долго везли', ?)",
+                (case_id, f"t{case_id}", sent, sent, reason_at),
+            )
+            await conn.execute(
+                "INSERT INTO cases (id, contact_id, survey_id, source, opened_at, alerted_at) "
+                "VALUES (?, 1, ?, 'survey', ?, ?)",
+                (case_id, case_id, sent, sent),
+            )
+            await conn.execute(
+                "INSERT INTO outbox (idem_key, chat_id, purpose, ref, payload, status, "
+                "not_before, created_at, sent_at, message_id) VALUES "
+                "(?, 111, 'case_alert', ?, '{}', 'sent', ?, ?, ?, 9)",
+                (f"case_alert:{case_id}:111", f"case:{case_id}", sent, sent, sent),
+            )
+    await old.close()
+    db = Database(path)
+    await db.open()
+    try:
+        told = {}
+        for case_id in (1, 2):
+            update = await alert_messages(
+                db,
+                case_id,
+                lambda card, recipient: {"text": "alert"},
+                now=now,
+                late=lambda card, reason, phone, lang: {"text": f"late: {reason}"},
+                owner_ids=[OWNER_ID],
+                settle_quiet=now - timedelta(minutes=15),
+            )
+            assert update.to_edit, case_id  # the alert is brought to its final form
+            told[case_id] = update.told
+        async with db.read() as conn:
+            settled = await (
+                await conn.execute("SELECT id FROM cases WHERE settled_at IS NOT NULL")
+            ).fetchall()
+    finally:
+        await db.close()
+    assert {r[0] for r in settled} == {1, 2}
+    assert told[1] == 0
+    assert told[2] > 0
