@@ -922,6 +922,7 @@ def test_written_xlsx_escapes_xml_and_drops_illegal_characters(tmp_path: Path) -
         "bell\x07 tab\t vt\x0b ff\x0c esc\x1b nul\x00 end",
         "lines\nand\r\nreturns\r",
         "emoji 🙂 and \u00a0nbsp, \u2028 sep",
+        "non-characters \ufffe\uffff end",
     ]
     path = _table(tmp_path, [[None, text, None, None, None] for text in texts])
     with zipfile.ZipFile(path) as z:
@@ -940,16 +941,27 @@ def test_written_xlsx_escapes_xml_and_drops_illegal_characters(tmp_path: Path) -
         "bell tab\t vt ff esc nul end",  # what XML 1.0 cannot hold is dropped, tab kept
         "lines\nand\r\nreturns\r",  # carriage returns survive as references
         texts[5],
+        "non-characters  end",
     ]
 
 
-def test_the_copied_illegal_characters_pattern_is_openpyxls() -> None:
-    """views/exports.py keeps its own copy so that importing it does not load openpyxl."""
+def test_the_illegal_characters_pattern_drops_exactly_what_xml_cannot_hold() -> None:
+    """views/exports.py keeps its own pattern (importing it must not load openpyxl): everything
+    openpyxl drops, and also U+FFFE, U+FFFF and lone surrogates, which openpyxl lets through
+    and which make the sheet XML ill-formed (Excel refuses it). Every BMP code point is checked
+    against XML 1.0's Char production."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     from views.exports import ILLEGAL_CHARACTERS_RE as ours
 
-    assert ours.pattern == ILLEGAL_CHARACTERS_RE.pattern
+    def xml_char(code: int) -> bool:
+        return code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+
+    for code in range(0x10000):
+        char = chr(code)
+        assert (ours.search(char) is None) == xml_char(code), hex(code)
+        if ILLEGAL_CHARACTERS_RE.search(char):
+            assert ours.search(char), hex(code)
 
 
 # ---- XLSX: text stays text, the whole reason, parts, courtesies ----------------------------

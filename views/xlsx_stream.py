@@ -25,8 +25,11 @@ from typing import IO, Literal
 Style = Literal["plain", "date", "datetime"]
 DATE, DATETIME = "DD.MM.YYYY", "DD.MM.YYYY HH:MM"  # the number formats of the two date styles
 
-# Control characters XML 1.0 cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE).
-ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+# What XML 1.0 cannot hold: openpyxl's ILLEGAL_CHARACTERS_RE (control characters) plus lone
+# surrogates and U+FFFE/U+FFFF, which openpyxl lets through and Excel then refuses.
+ILLEGAL_CHARACTERS_RE = re.compile(
+    r"[\000-\010]|[\013-\014]|[\016-\037]|[\ud800-\udfff\ufffe\uffff]"
+)
 
 _STYLE_INDEX: dict[Style, int] = {"plain": 0, "date": 2, "datetime": 3}
 _HEADER_STYLE = 1
