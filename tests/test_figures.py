@@ -396,6 +396,18 @@ async def test_rebuild_command_restores_a_wiped_table(tmp_path: Path) -> None:
         "DATABASE_PATH": str(path),
         "TIMEZONE": "Europe/Berlin",
     }
+    returncode, out, err = await _rebuild_command(env)
+    assert returncode == 0, err.decode()
+    text = out.decode()
+    assert "rebuilt for Europe/Berlin" in text
+    assert "answer_days.promoters: 0 -> 1   (was different)" in text
+    assert "answer_days.detractors: 0 -> 1   (was different)" in text
+    assert "deal_days.deals: 3 -> 3\n" in text
+    assert await _answer_days(path) == before
+
+
+async def _rebuild_command(env: dict[str, str]) -> tuple[int | None, bytes, bytes]:
+    """`python -m bot rebuild-figures` as an owner runs it: its exit code, stdout and stderr."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -407,28 +419,12 @@ async def test_rebuild_command_restores_a_wiped_table(tmp_path: Path) -> None:
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    text = out.decode()
-    assert "rebuilt for Europe/Berlin" in text
-    assert "answer_days.promoters: 0 -> 1   (was different)" in text
-    assert "answer_days.detractors: 0 -> 1   (was different)" in text
-    assert "deal_days.deals: 3 -> 3\n" in text
-    assert await _answer_days(path) == before
+    return process.returncode, out, err
 
 
 async def test_rebuild_command_refuses_a_missing_file(tmp_path: Path) -> None:
     env = {"PATH": os.environ.get("PATH", ""), "DATABASE_PATH": str(tmp_path / "none.sqlite3")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "rebuild-figures",
-        env=env,
-        cwd=Path(__file__).parent.parent,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await process.communicate()
-    assert process.returncode == 2
+    returncode, _, err = await _rebuild_command(env)
+    assert returncode == 2
     assert "no database at" in err.decode()
     assert not (tmp_path / "none.sqlite3").exists()
