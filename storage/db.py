@@ -18,6 +18,13 @@ implies commit together or not at all. Writers count their own rows with `cursor
 with `conn.total_changes`, which also counts the rows that triggers write (the schema's per-day
 figures, storage/figures.py).
 
+One hop per transaction: `write(fn, *args)` runs `fn(conn, *args)` with a plain `sqlite3`
+connection inside the database thread, BEGIN IMMEDIATE, the re-planning and COMMIT included, as
+one job: the event loop wakes once for the whole transaction instead of twice per statement.
+`fetch(fn, *args)` does the same for reads on a third, read-only connection that takes no lock:
+it sees every transaction committed before it started, never one still open. The older
+`transaction()`/`read()` (one await per statement) stay for the paths where speed does not matter.
+
 Reports read through a second, read-only connection (`report()`, its own thread and its own FIFO
 lock): WAL lets a reader see the last committed snapshot while the writer commits, so an all-time
 /nps never makes a respondent's tap wait. It is opened after the writer has migrated (a read-only
@@ -29,12 +36,15 @@ connection, checkpoints and removes the WAL. Never take the writer's lock inside
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
+import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import tzinfo
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -47,7 +57,15 @@ log = logging.getLogger(__name__)
 MMAP_BYTES = 64 * 2**20
 BUSY_TIMEOUT_MS = 5000
 
-Planner = Callable[[aiosqlite.Connection, list[int]], Awaitable[object]]
+# The planner runs inside the transaction that changed a person's facts. A plain function of the
+# `sqlite3` connection runs in the database thread, in the same job as the transaction (one hop);
+# a coroutine function of the aiosqlite connection is awaited statement by statement (the old way).
+SyncPlanner = Callable[[sqlite3.Connection, list[int]], object]
+AsyncPlanner = Callable[[aiosqlite.Connection, list[int]], Awaitable[object]]
+Planner = SyncPlanner | AsyncPlanner
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 # Which writes change what the rules read (domain/planning.py, storage/tasks.load_facts).
 _REPLAN_TRIGGERS = """
@@ -137,6 +155,7 @@ class Database:
         self._lock = _Lock()
         self._reader: aiosqlite.Connection | None = None
         self._report_lock = _Lock()
+        self._fast: aiosqlite.Connection | None = None
         self._planner: Planner | None = None
         self._triggers = False
         self._noted: set[int] = set()
@@ -148,6 +167,13 @@ class Database:
     def attach_planner(self, planner: Planner) -> None:
         """From now on every transaction re-plans the contacts whose facts it changed."""
         self._planner = planner
+
+    @property
+    def _sync_planner(self) -> SyncPlanner | None:
+        planner = self._planner
+        if planner is None or inspect.iscoroutinefunction(planner):
+            return None
+        return planner  # type: ignore[return-value]
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -177,8 +203,19 @@ class Database:
         await _tune(reader)
         await reader.execute("PRAGMA query_only = 1")
         self._reader = reader
+        fast = await aiosqlite.connect(
+            f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
+        )
+        await _tune(fast)
+        # Point reads only (a survey row, a staff record): a small page cache is plenty.
+        await fast.execute("PRAGMA cache_size = -4096")
+        await fast.execute("PRAGMA query_only = 1")
+        self._fast = fast
 
     async def close(self) -> None:
+        if self._fast is not None:
+            await self._fast.close()
+            self._fast = None
         if self._reader is not None:
             async with self._reporting():
                 await self._reader.close()
@@ -263,8 +300,88 @@ class Database:
             else:
                 await conn.execute("COMMIT")
 
+    async def write(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kw: P.kwargs
+    ) -> T:
+        """Run `fn(conn, *args)` as one write transaction in the database thread: BEGIN
+        IMMEDIATE, `fn`, the re-planning of the contacts it changed, COMMIT (ROLLBACK if anything
+        raised), in one hop. `fn` is plain synchronous `sqlite3` code: it must not await, sleep or
+        talk to Telegram; use `RETURNING` rather than reading back what it just wrote."""
+        async with self._locked():
+            conn = self.conn
+            if self._planner is not None and not self._triggers:
+                await conn.executescript(_REPLAN_TRIGGERS)
+                self._triggers = True
+            if self._planner is None or self._sync_planner is not None:
+                return await conn._execute(self._write_job, conn._conn, fn, args, kw)
+            # An async planner (the old way) needs the loop between the statements.
+            result = await conn._execute(self._begin_job, conn._conn, fn, args, kw)
+            try:
+                await self._replan(conn)
+            except BaseException:
+                self._noted.clear()
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+            return result
+
+    def _begin_job(self, raw: sqlite3.Connection, fn: Callable[..., T], args: tuple, kw: dict) -> T:
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            return fn(raw, *args, **kw)
+        except BaseException:
+            self._noted.clear()
+            raw.execute("ROLLBACK")
+            raise
+
+    def _write_job(self, raw: sqlite3.Connection, fn: Callable[..., T], args: tuple, kw: dict) -> T:
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(raw, *args, **kw)
+            self._replan_sync(raw)
+        except BaseException:
+            self._noted.clear()
+            raw.execute("ROLLBACK")
+            raise
+        raw.execute("COMMIT")
+        return result
+
+    def _replan_sync(self, raw: sqlite3.Connection) -> None:
+        planner = self._sync_planner
+        if planner is None or not self._triggers:
+            self._noted.clear()
+            return
+        for _ in range(4):
+            if not self._noted:
+                return
+            noted, self._noted = sorted(self._noted), set()
+            planner(raw, noted)
+
+    async def fetch(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kw: P.kwargs
+    ) -> T:
+        """Run `fn(conn, *args)` on the read-only connection for quick reads, in one hop and one
+        snapshot, without waiting for the writer's lock. It sees what was committed before it
+        started: never call it for data the caller's own open `transaction()` just wrote."""
+        fast = self._fast
+        if fast is None:
+            raise RuntimeError("Database is not open")
+        return await fast._execute(self._read_job, fast._conn, fn, args, kw)
+
+    @staticmethod
+    def _read_job(raw: sqlite3.Connection, fn: Callable[..., T], args: tuple, kw: dict) -> T:
+        raw.execute("BEGIN")
+        try:
+            return fn(raw, *args, **kw)
+        finally:
+            raw.execute("COMMIT")
+
     async def _replan(self, conn: aiosqlite.Connection) -> None:
         if self._planner is None or not self._triggers:
+            return
+        sync = self._sync_planner
+        if sync is not None:  # the whole re-planning in one hop
+            await conn._execute(self._replan_sync, conn._conn)
             return
         # The planner's own writes can note a contact again (an offer lapsing moves the next
         # offer's anchor): a few rounds settle it.
