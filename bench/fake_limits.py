@@ -9,8 +9,8 @@ accepted message with the time it was received, which `GET /stats` returns as JS
 
 The one decision: it runs in a process of its own (the bench starts it), so a busy event loop in
 the bot under test does not bunch the receipt times, which would make the fake count a spaced
-sequence of sends as a burst. `--rtt` delays each request by half before it is counted and half
-before the answer, as a network would.
+sequence of sends as a burst. A request is counted when it arrives and answered `--rtt` seconds
+later: as a network would, shifted by half a round trip (the counting sees no timer's jitter).
 """
 
 from __future__ import annotations
@@ -56,11 +56,9 @@ class Limits:
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
-            if self.rtt:
-                await asyncio.sleep(self.rtt / 2)
             body = self.execute(method, dict(form))
             if self.rtt:
-                await asyncio.sleep(self.rtt / 2)
+                await asyncio.sleep(self.rtt)
         finally:
             self.in_flight -= 1
         return web.json_response(body)
