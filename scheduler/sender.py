@@ -309,7 +309,14 @@ class Sender:
             if self._stopping:
                 break
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=IDLE_WAKEUP_SECONDS)
+                await asyncio.wait_for(self._wake.wait(), timeout=self._idle_timeout())
+
+    def _idle_timeout(self) -> float:
+        """Until the next look: the idle tick, or sooner when a chat paused by a 429 resumes
+        (its held row is due then, and drain_once does not wait for it)."""
+        now = time.monotonic()
+        resumes = [self._chat_ready.get(chat, now) - now for chat in self._held]
+        return min([IDLE_WAKEUP_SECONDS, *(t + 0.01 for t in resumes if t > 0)])
 
     def _blocked(self, now: float) -> dict[int, float]:
         """Chats that cannot take a message now: in flight (never ready), or until when."""

@@ -169,13 +169,13 @@ def choose_ready(
     best: dict[int, int] = {}  # chat -> lowest due id
     next_ready: float | None = None
     for id_, chat_id in conn.execute(_SCAN_SQL, (ts(now), scan)):
+        hold = held.get(chat_id)
+        if hold is not None and hold != id_:
+            continue  # waits for its held row, which is not due yet
         ready_at = blocked.get(chat_id)
         if ready_at is not None:
             if next_ready is None or ready_at < next_ready:
                 next_ready = ready_at
-            continue
-        hold = held.get(chat_id)
-        if hold is not None and hold != id_:
             continue
         if chat_id not in best or id_ < best[chat_id]:
             best[chat_id] = id_  # dicts keep the first-seen order of the chats
