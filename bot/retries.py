@@ -84,6 +84,22 @@ def no_retries() -> Iterator[None]:
         _disabled.reset(token)
 
 
+_flood_passthrough: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "flood_passthrough", default=False
+)
+
+
+@contextmanager
+def no_flood_waits() -> Iterator[None]:
+    """Inside, a 429 is raised at once instead of waited out (the other retries stay): for the
+    outbox sender, which pauses only the chat, or everybody, the 429 was about."""
+    token = _flood_passthrough.set(True)
+    try:
+        yield
+    finally:
+        _flood_passthrough.reset(token)
+
+
 def creates_message(method: TelegramMethod[Any]) -> bool:
     return method.__api_method__.lower().startswith(_CREATING_PREFIXES)
 
@@ -133,6 +149,8 @@ class RetryMiddleware(BaseRequestMiddleware):
                     return True  # type: ignore[return-value]  # what these methods return
                 failure = classify(exc)
                 if failure in (Failure.FINAL, Failure.DONE):
+                    raise
+                if failure is Failure.FLOOD and _flood_passthrough.get():
                     raise
                 if failure is Failure.MAYBE_DONE:
                     if creates_message(method):

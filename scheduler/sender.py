@@ -16,10 +16,12 @@ this bot within the last 1.5 s (at about one a second: the sender's own, or a ha
 seen by a request middleware on the bot's session) is that chat's: only that chat pauses for
 `retry_after`. Any other 429 cannot come from its chat's limit: it is the bot's global one, and
 every send pauses. The row waits (re-queued, its chat held for it so its successors don't
-overtake it). The sender's own requests bypass the retry middleware (bot/retries.py, which
-would sleep out a 429 inside the request, holding a slot and blind to which chat it was): each
-attempt comes back here, takes its token and its chat's turn. What failed lands here, row by
-row, and no exception leaves a row "claimed":
+overtake it). The sender's requests bypass the retry middleware's 429 handling (bot/retries.py
+`no_flood_waits`: it would sleep out `retry_after` inside the request, holding a slot, blind to
+which chat it was about, while the other requests ran into the same limit); its quick retries of
+a 5xx or a dropped connection stay (those repeats take no token: rare, and Telegram was not
+counting then). What still fails lands here, row by row, and no exception leaves a row
+"claimed":
 
 * 429: as above, the row is re-queued after `retry_after`;
 * 403 (blocked, deactivated): the row fails and the person is marked unreachable;
@@ -65,7 +67,7 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import InlineKeyboardMarkup
 from pydantic import ValidationError
 
-from bot.retries import no_retries
+from bot.retries import no_flood_waits
 from domain.clock import Clock
 from domain.log_context import log_context
 from scheduler.failures import Failure, classify, describe
@@ -158,8 +160,11 @@ class ChatTraffic(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         chat_id = getattr(method, "chat_id", None)
-        if isinstance(chat_id, int) and method.__api_method__.lower().startswith(
-            ("send", "copymessage", "forwardmessage")
+        name = method.__api_method__.lower()
+        if (
+            isinstance(chat_id, int)
+            and name.startswith(("send", "copymessage", "forwardmessage"))
+            and name != "sendchataction"
         ):
             self.note(chat_id)
         return await make_request(bot, method)
@@ -347,7 +352,7 @@ class Sender:
                             self._clock(),
                             want=free,
                             blocked=self._blocked(now),
-                            held=self._held,
+                            held=dict(self._held),  # a copy: read in the database thread
                         )
                         for chat in claim.stale_holds:
                             self._held.pop(chat, None)
@@ -434,7 +439,7 @@ class Sender:
         # The chat's turn is timed from here, the last moment before the request goes out.
         self._chat_ready[row.chat_id] = sent_at + self._per_chat
         try:
-            with no_retries():  # every attempt comes back here: see the module docs
+            with no_flood_waits():  # a 429 comes back here at once: see the module docs
                 message = await self._bot(build_method(row.chat_id, row.payload))
         except Exception as exc:
             await self._failed(row, exc, sent_at)

@@ -6,6 +6,10 @@ Claimed rows found at start-up were interrupted before their result was recorded
 pending: a send is repeated only if the process died inside that one request. A row that keeps
 failing carries `failing_since`, so the sender can give it up after a day; a failed row keeps
 `failed_at` and `fail_reason` for the owners' daily delivery line.
+
+The sender's every step is one hop to the database thread (`db.write` / `db.fetch`): choosing
+and claiming the next rows (`choose_ready`: the oldest due row of each chat that is ready, so a
+chat cooling down never holds up the others), the check before the request, the mark after it.
 """
 
 from __future__ import annotations

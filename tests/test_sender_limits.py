@@ -144,6 +144,16 @@ async def test_the_sender_bypasses_the_middlewares_429_wait(
     assert len(sends(api)) == 1 and await statuses(db) == {"pending": 1}
 
 
+async def test_the_middlewares_quick_retries_stay(
+    api: FakeBotAPI, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    await queue_all(db, clock, [(7, "привет")])
+    api.fail_next("sendMessage", error_code=502, description="Bad Gateway")
+    sender = Sender(bot, db, clock, rate=0, per_chat_interval=0)
+    assert await sender.drain_once() == 1  # retried in place, not re-queued for 2 s
+    assert [c.outcome for c in sends(api)] == ["error", "ok"]
+
+
 def test_which_429_is_a_chats() -> None:
     now = [100.0]
     traffic = ChatTraffic(monotonic=lambda: now[0])
