@@ -46,7 +46,7 @@ from aiogram.exceptions import (
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
-from scheduler.failures import Failure, classify, describe
+from scheduler.failures import Failure, classify, describe, flood_waits_skipped
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -82,22 +82,6 @@ def no_retries() -> Iterator[None]:
         yield
     finally:
         _disabled.reset(token)
-
-
-_flood_passthrough: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "flood_passthrough", default=False
-)
-
-
-@contextmanager
-def no_flood_waits() -> Iterator[None]:
-    """Inside, a 429 is raised at once instead of waited out (the other retries stay): for the
-    outbox sender, which pauses only the chat, or everybody, the 429 was about."""
-    token = _flood_passthrough.set(True)
-    try:
-        yield
-    finally:
-        _flood_passthrough.reset(token)
 
 
 def creates_message(method: TelegramMethod[Any]) -> bool:
@@ -150,7 +134,7 @@ class RetryMiddleware(BaseRequestMiddleware):
                 failure = classify(exc)
                 if failure in (Failure.FINAL, Failure.DONE):
                     raise
-                if failure is Failure.FLOOD and _flood_passthrough.get():
+                if failure is Failure.FLOOD and flood_waits_skipped():
                     raise
                 if failure is Failure.MAYBE_DONE:
                     if creates_message(method):

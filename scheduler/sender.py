@@ -16,12 +16,12 @@ this bot within the last 1.5 s (at about one a second: the sender's own, or a ha
 seen by a request middleware on the bot's session) is that chat's: only that chat pauses for
 `retry_after`. Any other 429 cannot come from its chat's limit: it is the bot's global one, and
 every send pauses. The row waits (re-queued, its chat held for it so its successors don't
-overtake it). The sender's requests bypass the retry middleware's 429 handling (bot/retries.py
-`no_flood_waits`: it would sleep out `retry_after` inside the request, holding a slot, blind to
-which chat it was about, while the other requests ran into the same limit); its quick retries of
-a 5xx or a dropped connection stay (those repeats take no token: rare, and Telegram was not
-counting then). What still fails lands here, row by row, and no exception leaves a row
-"claimed":
+overtake it). The sender's requests bypass the retry middleware's 429 handling (bot/retries.py,
+through `no_flood_waits` in scheduler/failures.py): it would sleep out `retry_after` inside the
+request, holding a slot, blind to which chat it was about, while the other requests ran into the
+same limit. Its quick retries of a 5xx or a dropped connection stay (those repeats take no token:
+rare, and Telegram was not counting then). What still fails lands here, row by row, and no
+exception leaves a row "claimed":
 
 * 429: as above, the row is re-queued after `retry_after`;
 * 403 (blocked, deactivated): the row fails and the person is marked unreachable;
@@ -67,10 +67,9 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import InlineKeyboardMarkup
 from pydantic import ValidationError
 
-from bot.retries import no_flood_waits
 from domain.clock import Clock
 from domain.log_context import log_context
-from scheduler.failures import Failure, classify, describe
+from scheduler.failures import Failure, classify, describe, no_flood_waits
 from storage import Database
 from storage.outbox import (
     BLOCKED,
