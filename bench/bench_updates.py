@@ -1,0 +1,522 @@
+"""Survey updates per second: our bot beside a bare aiogram bot, same fake API, same calls.
+
+    python -m bench.bench_updates               # 300 surveys, 50 in flight, 5 pairs
+    python -m bench.bench_updates --surveys 300 --in-flight 50 --pairs 9
+    python -m bench.bench_updates --surveys 3 --in-flight 2 --pairs 1 --calls   # list the calls
+
+Each run starts one bot as a process of its own — ours (``python -m bot`` on a fresh database
+holding ``--surveys`` survey links, each for its own respondent) or the bare one
+(bench/bare_bot.py) — against the fast fake Bot API (bench/fake_api.py), which runs in this
+process together with the respondents. Closed loop: ``--in-flight`` respondents at a time, each
+opening their link (``/start s_<token>``) and answering every question the moment it arrives:
+a score (about a fifth detractors, a third promoters, as bench/generate.py), the reason typed,
+"yes" or "no" to being contacted. A respondent who got the thanks makes room for the next. A
+detractor's answer also makes our bot queue alerts to the staff (the owner and the manager) in
+the outbox, which its sender delivers during the run: that is part of our real load, and the
+bare bot has nothing like it.
+
+Measured per run: updates per second (4 per survey, from the first update offered to the last
+thanks), the latency from offering an update to the call that carries the next question (or the
+thanks) reaching the fake (p50, p95), the bot process's CPU seconds per update (utime + stime
+from /proc over the same span) and its peak RSS (VmHWM). Runs alternate (ours, bare, ours, …);
+printed are the medians over the pairs, the ratio ours/bare and each figure's min–max. This
+process lowers its priority (``nice`` 10) for itself and the bots it starts.
+
+The one non-obvious decision: the fake and the respondents share this process, and the bot has
+the other core to itself; a respondent's answer is queued in the same call that records the
+question arriving, so the bench adds no hop of its own to the latency it reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.fake_api import Call, FastFakeAPI
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "123456789:AAHbenchTokenForTimingOnly_abcdefghij"
+OWNER_ID = 111
+MANAGER_IDS = (201, 202, 203, 204)
+FIRST_USER = 10_000_000
+CLOCK_START = "2026-11-21T12:00:00+03:00"  # a Saturday noon: no plans due, respondents' hours
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+SCORES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+WEIGHTS = [1, 1, 1, 2, 2, 4, 6, 10, 14, 22, 20]  # bench/generate.py's: ~a fifth detractors
+REASONS = [
+    "Быстро и вежливо",
+    "Долго ждали доставку",
+    "Всё понравилось, спасибо мастеру",
+    "Цена выше, чем у конкурентов",
+    "Не перезвонили, как обещали",
+    "Отличное качество",
+]
+STEPS = ("start", "score", "reason", "consent")
+BOTS = ("ours", "bare")
+
+
+# ------------------------------------------------------------------------------------------------
+# The database: survey links as managers make them
+# ------------------------------------------------------------------------------------------------
+
+
+async def make_database(path: Path, surveys: int) -> list[str]:
+    """A fresh database with an owner, four managers and `surveys` sales (with phones), recorded
+    through the bot's own storage code; the survey tokens, in order."""
+    from storage import Database
+    from storage.sale import SaleInput, record_sale
+    from storage.staff import create_invite, redeem_invite, touch_owner
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = Database(path)
+    await db.open()
+    try:
+        await touch_owner(db, OWNER_ID, "Ольга", None, "ru", NOW)
+        for n, manager in enumerate(MANAGER_IDS):
+            invite = await create_invite(db, OWNER_ID, NOW)
+            await redeem_invite(db, invite.token, manager, f"Менеджер {n}", None, "ru", NOW)
+        tokens = []
+        for n in range(surveys):
+            sale = SaleInput(
+                idem_key=f"bench-updates-{n}",
+                manager_id=MANAGER_IDS[n % len(MANAGER_IDS)],
+                kind="client",
+                full_name=f"Клиент {n}",
+                organization=None,
+                phone=f"+7916{n:07d}",
+                contact_tg_id=None,
+                birthday=None,
+                description="Кухонный гарнитур",
+                deal_date=date(2026, 11, 20),
+            )
+            tokens.append((await record_sale(db, sale, NOW)).survey_token)
+    finally:
+        await db.close()
+    return tokens
+
+
+def copy_database(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    dst.close()
+    src.close()
+
+
+# ------------------------------------------------------------------------------------------------
+# Respondents
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Respondent:
+    index: int
+    token: str
+    score: int
+    reason: str
+    consent: bool
+    step: int = 0
+    """Index into STEPS of the update offered last."""
+    offered_at: float = 0.0
+    question: Call | None = None
+    calls: list[Call] = field(default_factory=list)
+    done: bool = False
+
+    @property
+    def user_id(self) -> int:
+        return FIRST_USER + self.index
+
+    def user(self) -> dict[str, Any]:
+        return {
+            "id": self.user_id,
+            "is_bot": False,
+            "first_name": f"Клиент {self.index}",
+            "language_code": "ru",
+        }
+
+    def chat(self) -> dict[str, Any]:
+        return {"id": self.user_id, "type": "private", "first_name": f"Клиент {self.index}"}
+
+
+def respondents(tokens: Sequence[str], seed: int = 14) -> list[Respondent]:
+    rng = random.Random(seed)
+    return [
+        Respondent(
+            n,
+            token,
+            rng.choices(SCORES, WEIGHTS)[0],
+            rng.choice(REASONS),
+            rng.random() < 0.6,
+        )
+        for n, token in enumerate(tokens)
+    ]
+
+
+@dataclass
+class RunResult:
+    bot: str
+    surveys: int
+    completed: int
+    updates: int
+    seconds: float
+    latencies: list[float]
+    cpu_seconds: float
+    peak_rss_mib: float
+    calls_per_survey: list[list[tuple[str, str]]]
+    """Per respondent, (method, keyboard kind) of each call the bot made to their chat."""
+    other_calls: dict[str, int]
+    """Calls to anyone else (our bot's alerts to staff) during the run, by method."""
+
+    @property
+    def rate(self) -> float:
+        return self.updates / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    @property
+    def cpu_per_update_ms(self) -> float:
+        return 1000 * self.cpu_seconds / self.updates if self.updates else float("nan")
+
+
+class Crowd:
+    """The respondents in flight: reacts to each call the fake receives, offers the next update."""
+
+    def __init__(self, api: FastFakeAPI, people: list[Respondent], in_flight: int) -> None:
+        self.api = api
+        self.people = people
+        self.by_chat = {p.user_id: p for p in people}
+        self.in_flight = in_flight
+        self.next_person = 0
+        self.latencies: list[float] = []
+        self.completed = 0
+        self.first_offer = 0.0
+        self.last_reply = 0.0
+        self.other_calls: dict[str, int] = {}
+        """Calls to anyone else (our bot's alerts to staff) once the crowd began, by method."""
+        self.finished = asyncio.Event()
+        self._message_ids = 0
+
+    def begin(self) -> None:
+        self.first_offer = time.monotonic()
+        for _ in range(min(self.in_flight, len(self.people))):
+            self._open_next()
+
+    def _open_next(self) -> None:
+        if self.next_person >= len(self.people):
+            return
+        person = self.people[self.next_person]
+        self.next_person += 1
+        text = f"/start s_{person.token}"
+        self._offer(
+            person,
+            {
+                "message": {
+                    **self._message_base(person),
+                    "text": text,
+                    "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+                }
+            },
+        )
+
+    def _message_base(self, person: Respondent) -> dict[str, Any]:
+        self._message_ids += 1
+        return {
+            "message_id": 1_000_000 + self._message_ids,
+            "date": int(time.time()),
+            "chat": person.chat(),
+            "from": person.user(),
+        }
+
+    def _offer(self, person: Respondent, update: dict[str, Any]) -> None:
+        person.offered_at = time.monotonic()
+        self.api.add_update(update)
+
+    def _tap(self, person: Respondent, data: str) -> None:
+        question = person.question
+        assert question is not None and question.message_id is not None
+        message = {
+            "message_id": question.message_id,
+            "date": int(time.time()),
+            "chat": person.chat(),
+            "from": self.api.bot_user(),
+            "text": question.text or "",
+        }
+        query = {
+            "id": f"{person.user_id}-{person.step}",
+            "from": person.user(),
+            "chat_instance": f"ci{person.user_id}",
+            "data": data,
+            "message": message,
+        }
+        self._offer(person, {"callback_query": query})
+
+    def on_call(self, call: Call) -> None:
+        chat_id = call.chat_id
+        if chat_id is None and call.query_id is not None:
+            chat_id = int(call.query_id.split("-")[0])
+        person = self.by_chat.get(chat_id) if chat_id is not None else None
+        if person is None:
+            if self.first_offer:
+                self.other_calls[call.method] = self.other_calls.get(call.method, 0) + 1
+            return
+        person.calls.append(call)
+        if call.method != "sendmessage" or person.done:
+            return
+        step = STEPS[person.step]
+        if step == "start" and not call.buttons():
+            return  # the greeting: the first question follows
+        self.latencies.append(call.at - person.offered_at)
+        self.last_reply = call.at
+        person.question = call
+        if step == "start":
+            person.step = 1
+            self._tap(person, _button(call, str(person.score)))
+        elif step == "score":
+            person.step = 2
+            self._offer(person, {"message": {**self._message_base(person), "text": person.reason}})
+        elif step == "reason":
+            person.step = 3
+            self._tap(person, _button(call, "Да" if person.consent else "Нет"))
+        else:
+            person.done = True
+            self.completed += 1
+            if self.completed == len(self.people):
+                self.finished.set()
+            else:
+                self._open_next()
+
+
+def _button(call: Call, text: str) -> str:
+    for label, data in call.buttons():
+        if label == text:
+            return data
+    raise AssertionError(f"no button {text!r} in {call.buttons()} ({call.text!r})")
+
+
+# ------------------------------------------------------------------------------------------------
+# The bot process
+# ------------------------------------------------------------------------------------------------
+
+
+def _bot_env(api_url: str, database: Path | None) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("BOT_", "OWNER_", "TELEGRAM_", "DATABASE_", "WEBHOOK_", "TEST_"))
+    }
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": api_url,
+            "OWNER_IDS": str(OWNER_ID),
+            "COMPANY_NAME": "Ромашка",
+            "TEST_CLOCK_START": CLOCK_START,
+            "LOG_LEVEL": "INFO",
+        }
+    )
+    if database is not None:
+        env["DATABASE_PATH"] = str(database)
+    return env
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def run_one(
+    bot: str,
+    template: Path,
+    tokens: Sequence[str],
+    in_flight: int,
+    folder: Path,
+    timeout: float,
+) -> RunResult:
+    """One bot, one crowd: start the bot, let every respondent finish, stop it."""
+    people = respondents(tokens)
+    crowd: Crowd
+    api = FastFakeAPI(TOKEN, on_call=lambda call: crowd.on_call(call))
+    crowd = Crowd(api, people, in_flight)
+    workdir = folder / bot
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    database = None
+    if bot == "ours":
+        database = workdir / "data" / "bot.sqlite3"
+        copy_database(template, database)
+        argv = [sys.executable, "-m", "bot"]
+    else:
+        argv = [sys.executable, "-m", "bench.bare_bot"]
+    async with api:
+        log = (workdir / "bot.log").open("ab")
+        proc = await asyncio.create_subprocess_exec(
+            *argv, cwd=workdir, env=_bot_env(api.url, database), stdout=log, stderr=log
+        )
+        log.close()
+        try:
+            await _wait(lambda: api.polls > 0 or proc.returncode is not None, 120, "first poll")
+            if proc.returncode is not None:
+                raise RuntimeError(f"{bot} bot exited: {(workdir / 'bot.log').read_text()}")
+            await asyncio.sleep(1.0)  # start-up work (menus, catch-up) out of the way
+            cpu_before = _cpu_seconds(proc.pid)
+            crowd.begin()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(crowd.finished.wait(), timeout)
+            cpu = _cpu_seconds(proc.pid) - cpu_before
+            rss = _peak_rss_mib(proc.pid)
+        finally:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(proc.wait(), 30)
+                except TimeoutError:
+                    proc.kill()
+                    await proc.wait()
+    completed_updates = sum(p.step + 1 if p.done else p.step for p in people)
+    return RunResult(
+        bot=bot,
+        surveys=len(people),
+        completed=crowd.completed,
+        updates=completed_updates,
+        seconds=(crowd.last_reply - crowd.first_offer) if crowd.last_reply else 0.0,
+        latencies=crowd.latencies,
+        cpu_seconds=cpu,
+        peak_rss_mib=rss,
+        calls_per_survey=[[(c.method, c.keyboard) for c in p.calls] for p in people],
+        other_calls=crowd.other_calls,
+    )
+
+
+async def _wait(probe: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no {what} within {timeout} s")
+        await asyncio.sleep(0.05)
+
+
+# ------------------------------------------------------------------------------------------------
+# The comparison
+# ------------------------------------------------------------------------------------------------
+
+
+async def compare(
+    surveys: int, in_flight: int, pairs: int, folder: Path, timeout: float = 600.0
+) -> dict[str, list[RunResult]]:
+    template = folder / "template.sqlite3"
+    tokens = await make_database(template, surveys)
+    results: dict[str, list[RunResult]] = {bot: [] for bot in BOTS}
+    for pair in range(pairs):
+        for bot in BOTS:
+            result = await run_one(bot, template, tokens, in_flight, folder, timeout)
+            results[bot].append(result)
+            print(
+                f"  pair {pair + 1} {bot:4}: {result.rate:6.1f} updates/s, "
+                f"p50 {result.percentile(0.5):.3f} s, p95 {result.percentile(0.95):.3f} s, "
+                f"{result.cpu_per_update_ms:.2f} ms CPU/update, "
+                f"{result.completed}/{result.surveys} surveys",
+                flush=True,
+            )
+    return results
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def report(results: dict[str, list[RunResult]]) -> str:
+    ours, bare = results["ours"], results["bare"]
+    rows = [
+        ("updates/s", lambda r: r.rate, "{:.1f}"),
+        ("p50 latency, s", lambda r: r.percentile(0.5), "{:.3f}"),
+        ("p95 latency, s", lambda r: r.percentile(0.95), "{:.3f}"),
+        ("CPU ms/update", lambda r: r.cpu_per_update_ms, "{:.2f}"),
+        ("peak RSS, MiB", lambda r: r.peak_rss_mib, "{:.0f}"),
+    ]
+    lines = [f"{'median (min–max)':18} {'ours':>22} {'bare':>22} {'ours/bare':>16}"]
+    for name, get, fmt in rows:
+        cells = []
+        for runs in (ours, bare):
+            values = [get(r) for r in runs]
+            cells.append(
+                f"{fmt.format(_median(values))} ({fmt.format(min(values))}–"
+                f"{fmt.format(max(values))})"
+            )
+        ratios = [get(o) / get(b) for o, b in zip(ours, bare, strict=True) if get(b)]
+        ratio = f"{_median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})" if ratios else "n/a"
+        lines.append(f"{name:18} {cells[0]:>22} {cells[1]:>22} {ratio:>16}")
+    return "\n".join(lines)
+
+
+def call_list(result: RunResult) -> str:
+    """The calls of the first survey, one per line: what 'the same calls' means."""
+    return ", ".join(f"{m}{'[' + k + ']' if k else ''}" for m, k in result.calls_per_survey[0])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--surveys", type=int, default=300)
+    parser.add_argument("--in-flight", type=int, default=50)
+    parser.add_argument("--pairs", type=int, default=5)
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run at most")
+    parser.add_argument("--calls", action="store_true", help="print each bot's calls per survey")
+    parser.add_argument("--keep", type=Path, help="keep databases and logs in this folder")
+    args = parser.parse_args(argv)
+    os.nice(10)
+    print(
+        f"{args.surveys} surveys, {args.in_flight} in flight, {args.pairs} pairs "
+        f"(ours, bare alternating), {os.cpu_count()} CPUs",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="bench-updates-") as tmp:
+        folder = args.keep or Path(tmp)
+        results = asyncio.run(
+            compare(args.surveys, args.in_flight, args.pairs, folder, args.timeout)
+        )
+    print(report(results))
+    for bot in BOTS:
+        first = results[bot][0]
+        print(f"{bot} calls per survey ({len(first.calls_per_survey[0])}): {call_list(first)}")
+        if args.calls:
+            for n, calls in enumerate(first.calls_per_survey):
+                print(f"  survey {n}: {calls}")
+    for bot in BOTS:
+        others = results[bot][0].other_calls
+        if others:
+            listed = ", ".join(f"{n} {m}" for m, n in sorted(others.items()))
+            print(f"{bot} also made, in its first run, calls to staff: {listed}")
+    incomplete = [r for runs in results.values() for r in runs if r.completed < r.surveys]
+    if incomplete:
+        print(f"WARNING: {len(incomplete)} runs did not complete every survey", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

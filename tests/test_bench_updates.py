@@ -1,0 +1,84 @@
+"""The updates benchmark (bench/bench_updates.py) at a tiny size: the harness itself works.
+
+Both bots — ours (`python -m bot` on a database the bench fills) and the bare aiogram bot
+(bench/bare_bot.py) — run as processes against the bench's fake API, and every respondent must
+reach the thanks. The comparison is only fair while both bots make the same calls per survey, so
+the test holds them to it: the same methods and keyboard kinds, in the same order, for each
+respondent, and the nine of the survey (a change to our survey's calls must be mirrored in the
+bare bot). No timings are asserted: those are the bench's to print.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench import bench_updates
+from bench.fake_api import Call
+
+NINE = [
+    ("sendmessage", ""),  # greeting
+    ("sendmessage", "inline"),  # question 1: the scores
+    ("answercallbackquery", ""),
+    ("editmessagetext", ""),  # the score shown, the buttons gone
+    ("sendmessage", "inline"),  # question 2, with "skip"
+    ("sendmessage", "inline"),  # question 3: yes / no
+    ("answercallbackquery", ""),
+    ("editmessagetext", ""),
+    ("sendmessage", "remove"),  # thanks
+]
+
+
+@pytest.mark.e2e  # starts the real bot process (and the bare one)
+async def test_both_bots_finish_every_survey_with_the_same_calls(tmp_path: Path) -> None:
+    results = await bench_updates.compare(
+        surveys=3, in_flight=2, pairs=1, folder=tmp_path, timeout=180
+    )
+    ours, bare = results["ours"][0], results["bare"][0]
+    for run in (ours, bare):
+        assert run.completed == run.surveys == 3, (run.bot, run.completed)
+        assert run.updates == 12 and len(run.latencies) == 12
+        assert run.cpu_seconds > 0 and run.peak_rss_mib > 0
+    assert ours.calls_per_survey == bare.calls_per_survey == [NINE] * 3
+    print(bench_updates.report(results))
+
+
+def test_a_crowd_answers_each_question_with_the_next_update() -> None:
+    """Without processes: the respondent's side of the loop, fed calls by hand."""
+    offered: list[dict[str, object]] = []
+
+    class Api:
+        def add_update(self, update: dict[str, object]) -> int:
+            offered.append(update)
+            return len(offered)
+
+        def bot_user(self) -> dict[str, object]:
+            return {"id": 1, "is_bot": True, "first_name": "B"}
+
+    person = bench_updates.Respondent(0, "tok", score=3, reason="Долго", consent=False)
+    crowd = bench_updates.Crowd(Api(), [person], in_flight=5)  # type: ignore[arg-type]
+    crowd.begin()
+    assert offered[-1]["message"]["text"] == "/start s_tok"  # type: ignore[index]
+    chat = person.user_id
+    buttons = ", ".join(f'{{"text": "{n}", "callback_data": "q1:7:{n}"}}' for n in range(11))
+    scores = '{"inline_keyboard": [[' + buttons + "]]}"
+    crowd.on_call(Call(1.0, "sendmessage", chat, "hello", None, 1))
+    assert len(offered) == 1  # the greeting is not a question
+    crowd.on_call(Call(1.0, "sendmessage", chat, "1 из 3", scores, 2))
+    assert offered[-1]["callback_query"]["data"] == "q1:7:3"  # type: ignore[index]
+    crowd.on_call(Call(1.0, "answercallbackquery", None, None, None, query_id=f"{chat}-1"))
+    crowd.on_call(Call(1.0, "sendmessage", chat, "2 из 3", None, 3))
+    assert offered[-1]["message"]["text"] == "Долго"  # type: ignore[index]
+    yes_no = (
+        '{"inline_keyboard": [[{"text": "Да", "callback_data": "y"}, '
+        '{"text": "Нет", "callback_data": "n"}]]}'
+    )
+    crowd.on_call(Call(1.0, "sendmessage", chat, "3 из 3", yes_no, 4))
+    assert offered[-1]["callback_query"]["data"] == "n"  # type: ignore[index]
+    assert not crowd.finished.is_set()
+    crowd.on_call(Call(1.0, "sendmessage", chat, "Спасибо", None, 5))
+    assert crowd.finished.is_set() and crowd.completed == 1 and len(crowd.latencies) == 4
+    assert [c.method for c in person.calls].count("answercallbackquery") == 1
+    crowd.on_call(Call(1.0, "sendmessage", 111, "alert", None, 1))
+    assert crowd.other_calls == {"sendmessage": 1}
