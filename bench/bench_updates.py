@@ -181,6 +181,9 @@ class RunResult:
     """Per respondent, (method, keyboard kind) of each call the bot made to their chat."""
     other_calls: dict[str, int]
     """Calls to anyone else (our bot's alerts to staff) during the run, by method."""
+    driver_cpu_share: float = 0.0
+    """CPU of this process (the fake and the respondents) over the run, in cores: near 1.0 the
+    bench itself would be the bottleneck."""
 
     @property
     def rate(self) -> float:
@@ -386,10 +389,12 @@ async def run_one(
                 raise RuntimeError(f"{bot} bot exited: {(workdir / 'bot.log').read_text()}")
             await asyncio.sleep(1.0)  # start-up work (menus, catch-up) out of the way
             cpu_before = _cpu_seconds(proc.pid)
+            driver_before = time.process_time()
             crowd.begin()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(crowd.finished.wait(), timeout)
             cpu = _cpu_seconds(proc.pid) - cpu_before
+            driver_cpu = time.process_time() - driver_before
             rss = _peak_rss_mib(proc.pid)
         finally:
             if proc.returncode is None:
@@ -400,17 +405,19 @@ async def run_one(
                     proc.kill()
                     await proc.wait()
     completed_updates = sum(p.step + 1 if p.done else p.step for p in people)
+    seconds = (crowd.last_reply - crowd.first_offer) if crowd.last_reply else 0.0
     return RunResult(
         bot=bot,
         surveys=len(people),
         completed=crowd.completed,
         updates=completed_updates,
-        seconds=(crowd.last_reply - crowd.first_offer) if crowd.last_reply else 0.0,
+        seconds=seconds,
         latencies=crowd.latencies,
         cpu_seconds=cpu,
         peak_rss_mib=rss,
         calls_per_survey=[[(c.method, c.keyboard) for c in p.calls] for p in people],
         other_calls=crowd.other_calls,
+        driver_cpu_share=driver_cpu / seconds if seconds else 0.0,
     )
 
 
@@ -459,6 +466,7 @@ def report(results: dict[str, list[RunResult]]) -> str:
         ("p95 latency, s", lambda r: r.percentile(0.95), "{:.3f}"),
         ("CPU ms/update", lambda r: r.cpu_per_update_ms, "{:.2f}"),
         ("peak RSS, MiB", lambda r: r.peak_rss_mib, "{:.0f}"),
+        ("fake's CPU, cores", lambda r: r.driver_cpu_share, "{:.2f}"),
     ]
     lines = [f"{'median (min–max)':18} {'ours':>22} {'bare':>22} {'ours/bare':>16}"]
     for name, get, fmt in rows:
@@ -492,7 +500,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     os.nice(10)
     print(
         f"{args.surveys} surveys, {args.in_flight} in flight, {args.pairs} pairs "
-        f"(ours, bare alternating), {os.cpu_count()} CPUs",
+        f"(ours, bare alternating), {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="bench-updates-") as tmp:
@@ -500,6 +509,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         results = asyncio.run(
             compare(args.surveys, args.in_flight, args.pairs, folder, args.timeout)
         )
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
     print(report(results))
     for bot in BOTS:
         first = results[bot][0]
