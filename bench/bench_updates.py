@@ -3,6 +3,7 @@
     python -m bench.bench_updates               # 300 surveys, 50 in flight, 5 pairs
     python -m bench.bench_updates --surveys 300 --in-flight 50 --pairs 9
     python -m bench.bench_updates --surveys 3 --in-flight 2 --pairs 1 --calls   # list the calls
+    python -m bench.bench_updates --pairs 1 --profile /tmp/prof   # where each bot's time goes
 
 Each run starts one bot as a process of its own — ours (``python -m bot`` on a fresh database
 holding ``--surveys`` survey links, each for its own respondent) or the bare one
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import random
 import shutil
@@ -216,6 +216,9 @@ class Crowd:
         self.other_calls: dict[str, int] = {}
         """Calls to anyone else (our bot's alerts to staff) once the crowd began, by method."""
         self.finished = asyncio.Event()
+        """Set when every respondent got the thanks, or on `error`."""
+        self.error: str | None = None
+        """What went wrong: a question the respondents could not answer (the flow changed)."""
         self._message_ids = 0
 
     def begin(self) -> None:
@@ -273,6 +276,13 @@ class Crowd:
         self._offer(person, {"callback_query": query})
 
     def on_call(self, call: Call) -> None:
+        try:
+            self._react(call)
+        except Exception as exc:  # the run cannot go on: say why instead of timing out
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.finished.set()
+
+    def _react(self, call: Call) -> None:
         chat_id = call.chat_id
         if chat_id is None and call.query_id is not None:
             chat_id = int(call.query_id.split("-")[0])
@@ -361,8 +371,10 @@ async def run_one(
     in_flight: int,
     folder: Path,
     timeout: float,
+    profile: Path | None = None,
 ) -> RunResult:
-    """One bot, one crowd: start the bot, let every respondent finish, stop it."""
+    """One bot, one crowd: start the bot, let every respondent finish, stop it. With `profile`
+    (a file name), the bot runs under cProfile and writes its statistics there on exit."""
     people = respondents(tokens)
     crowd: Crowd
     api = FastFakeAPI(TOKEN, on_call=lambda call: crowd.on_call(call))
@@ -374,9 +386,12 @@ async def run_one(
     if bot == "ours":
         database = workdir / "data" / "bot.sqlite3"
         copy_database(template, database)
-        argv = [sys.executable, "-m", "bot"]
+        module = "bot"
     else:
-        argv = [sys.executable, "-m", "bench.bare_bot"]
+        module = "bench.bare_bot"
+    argv = [sys.executable, "-m", module]
+    if profile is not None:
+        argv = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", module]
     async with api:
         log = (workdir / "bot.log").open("ab")
         proc = await asyncio.create_subprocess_exec(
@@ -391,8 +406,15 @@ async def run_one(
             cpu_before = _cpu_seconds(proc.pid)
             driver_before = time.process_time()
             crowd.begin()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(crowd.finished.wait(), timeout)
+            ended = asyncio.ensure_future(proc.wait())
+            finished = asyncio.ensure_future(crowd.finished.wait())
+            await asyncio.wait({ended, finished}, timeout=timeout, return_when="FIRST_COMPLETED")
+            finished.cancel()
+            if crowd.error is not None or proc.returncode is not None:
+                log_text = (workdir / "bot.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(
+                    f"{bot}: {crowd.error or f'the bot exited ({proc.returncode})'}\n{log_text}"
+                )
             cpu = _cpu_seconds(proc.pid) - cpu_before
             driver_cpu = time.process_time() - driver_before
             rss = _peak_rss_mib(proc.pid)
@@ -435,14 +457,20 @@ async def _wait(probe: Any, timeout: float, what: str) -> None:
 
 
 async def compare(
-    surveys: int, in_flight: int, pairs: int, folder: Path, timeout: float = 600.0
+    surveys: int,
+    in_flight: int,
+    pairs: int,
+    folder: Path,
+    timeout: float = 600.0,
+    profile: Path | None = None,
 ) -> dict[str, list[RunResult]]:
     template = folder / "template.sqlite3"
     tokens = await make_database(template, surveys)
     results: dict[str, list[RunResult]] = {bot: [] for bot in BOTS}
     for pair in range(pairs):
         for bot in BOTS:
-            result = await run_one(bot, template, tokens, in_flight, folder, timeout)
+            stats = profile / f"{bot}-{pair + 1}.prof" if profile is not None else None
+            result = await run_one(bot, template, tokens, in_flight, folder, timeout, stats)
             results[bot].append(result)
             print(
                 f"  pair {pair + 1} {bot:4}: {result.rate:6.1f} updates/s, "
@@ -496,8 +524,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run at most")
     parser.add_argument("--calls", action="store_true", help="print each bot's calls per survey")
     parser.add_argument("--keep", type=Path, help="keep databases and logs in this folder")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="run each bot under cProfile and write <bot>-<pair>.prof here (slows both down; "
+        "read with: python -m pstats FILE, then sort cumulative / stats 30)",
+    )
     args = parser.parse_args(argv)
     os.nice(10)
+    if args.profile is not None:
+        args.profile = args.profile.resolve()
+        args.profile.mkdir(parents=True, exist_ok=True)
     print(
         f"{args.surveys} surveys, {args.in_flight} in flight, {args.pairs} pairs "
         f"(ours, bare alternating), {os.cpu_count()} CPUs, "
@@ -507,7 +544,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-updates-") as tmp:
         folder = args.keep or Path(tmp)
         results = asyncio.run(
-            compare(args.surveys, args.in_flight, args.pairs, folder, args.timeout)
+            compare(args.surveys, args.in_flight, args.pairs, folder, args.timeout, args.profile)
         )
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     print(report(results))
@@ -522,6 +559,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         if others:
             listed = ", ".join(f"{n} {m}" for m, n in sorted(others.items()))
             print(f"{bot} also made, in its first run, calls to staff: {listed}")
+    if results["ours"][0].calls_per_survey != results["bare"][0].calls_per_survey:
+        print(
+            "WARNING: the two bots' calls per survey differ (--calls lists them)", file=sys.stderr
+        )
     incomplete = [r for runs in results.values() for r in runs if r.completed < r.surveys]
     if incomplete:
         print(f"WARNING: {len(incomplete)} runs did not complete every survey", file=sys.stderr)

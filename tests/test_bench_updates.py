@@ -6,16 +6,22 @@ reach the thanks. The comparison is only fair while both bots make the same call
 the test holds them to it: the same methods and keyboard kinds, in the same order, for each
 respondent, and the nine of the survey (a change to our survey's calls must be mirrored in the
 bare bot). No timings are asserted: those are the bench's to print.
+
+Without processes: the respondents' loop fed calls by hand (each question answered with the next
+update; a question they cannot answer ends the run with the reason instead of a ten-minute
+timeout), and the fake's getUpdates over HTTP (offset confirmation, a held empty poll).
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
+from aiohttp import ClientSession
 
 from bench import bench_updates
-from bench.fake_api import Call
+from bench.fake_api import Call, FastFakeAPI
 
 NINE = [
     ("sendmessage", ""),  # greeting
@@ -82,3 +88,52 @@ def test_a_crowd_answers_each_question_with_the_next_update() -> None:
     assert [c.method for c in person.calls].count("answercallbackquery") == 1
     crowd.on_call(Call(1.0, "sendmessage", 111, "alert", None, 1))
     assert crowd.other_calls == {"sendmessage": 1}
+
+
+def test_a_question_the_crowd_cannot_answer_ends_the_run_with_the_reason() -> None:
+    """A changed survey (no score buttons) stops the run at once instead of timing out."""
+
+    class Api:
+        def add_update(self, update: dict[str, object]) -> int:
+            return 1
+
+    person = bench_updates.Respondent(0, "tok", score=3, reason="Долго", consent=False)
+    crowd = bench_updates.Crowd(Api(), [person], in_flight=1)  # type: ignore[arg-type]
+    crowd.begin()
+    odd = '{"inline_keyboard": [[{"text": "Открыть", "callback_data": "x"}]]}'
+    crowd.on_call(Call(1.0, "sendmessage", person.user_id, "Что-то новое", odd, 2))
+    assert crowd.finished.is_set() and crowd.completed == 0
+    assert crowd.error is not None and "no button '3'" in crowd.error
+
+
+async def test_the_fake_confirms_by_offset_and_holds_an_empty_poll() -> None:
+    """getUpdates as Telegram's: ids below the offset are gone, an empty poll waits for one."""
+    token = bench_updates.TOKEN
+    async with FastFakeAPI(token) as api, ClientSession() as http:
+
+        async def get_updates(**params: int) -> list[dict[str, object]]:
+            url = f"{api.url}/bot{token}/getUpdates"
+            form = {key: str(value) for key, value in params.items()}
+            async with http.post(url, data=form) as response:
+                body = await response.json()
+            assert body["ok"] is True
+            return body["result"]
+
+        first, second = api.add_update({"message": {}}), api.add_update({"message": {}})
+        assert [u["update_id"] for u in await get_updates(timeout=0)] == [first, second]
+        assert [u["update_id"] for u in await get_updates(offset=second, timeout=0)] == [second]
+        assert await get_updates(offset=second + 1, timeout=0) == []
+        assert api.pending == 0 and api.confirmed == second
+
+        held = asyncio.create_task(get_updates(offset=second + 1, timeout=30))
+        await asyncio.sleep(0.2)
+        assert not held.done()  # nothing to give: the request is held
+        third = api.add_update({"message": {}})
+        assert [u["update_id"] for u in await asyncio.wait_for(held, 10)] == [third]
+
+        async with http.post(
+            f"{api.url}/bot{token}/sendMessage", data={"chat_id": "42", "text": "hi"}
+        ) as response:
+            sent = (await response.json())["result"]
+        assert sent["chat"]["id"] == 42 and sent["text"] == "hi" and sent["message_id"] == 1
+        assert [(c.method, c.chat_id, c.message_id) for c in api.calls] == [("sendmessage", 42, 1)]
