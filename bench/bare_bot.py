@@ -22,6 +22,7 @@ answers as soon as the question arrives would otherwise race the end of the hand
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 
@@ -65,6 +66,13 @@ Q2 = {
     ),
 }
 Q3 = "3 из 3. Можно ли связаться с вами, если у нас будут вопросы о качестве обслуживания?"
+NO_CONTACT = (
+    "Спасибо, что рассказали. Нам жаль, что так вышло. Мы обязательно разберёмся и примем меры."
+)
+REFERRAL = (
+    "\n\nВаш личный код рекомендации: <b>{code}</b>. Если посоветуете нас друзьям, "
+    "перешлите им эту ссылку — мы будем знать, что их привели вы:\n{link}"
+)
 THANKS = {
     "promoter": "Спасибо за высокую оценку! Нам очень приятно. Будем рады видеть вас снова.",
     "passive": "Спасибо за ответы! Мы учтём ваше мнение, чтобы стать лучше.",
@@ -96,14 +104,29 @@ def scores(n: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[row(range(0, 6)), row(range(6, 11))])
 
 
+def thanks(score: int, consent: bool, user_id: int, bot_username: str) -> str:
+    """The thanks as ours words it: a promoter also gets a referral link, a detractor who may
+    not be contacted a different promise."""
+    kind = band(score)
+    if kind == "detractor" and not consent:
+        return NO_CONTACT
+    text = THANKS[kind]
+    if kind == "promoter":
+        code = f"{user_id:x}".upper()[-6:]
+        link = f"https://t.me/{bot_username}?start=r_{code}"
+        text += REFERRAL.format(code=code, link=link)
+    return text
+
+
 def router() -> Router:
     r = Router()
+    surveys = itertools.count(1)  # a survey number, as ours carries its survey id in buttons
 
     @r.message(CommandStart(deep_link=True))
     async def start(message: Message, command: CommandObject, state: FSMContext) -> None:
-        n = message.chat.id
+        n = next(surveys)
         await state.set_state(Survey.score)
-        await state.set_data({"token": command.args})
+        await state.set_data({"token": command.args, "n": n})
         await message.answer(GREETING)
         await message.answer(Q1, reply_markup=scores(n))
 
@@ -114,32 +137,31 @@ def router() -> Router:
         await state.update_data(score=value)
         await query.answer()
         assert isinstance(query.message, Message)
-        await query.message.edit_text(f"{Q1}\n\n<b>Ваша оценка: {value} из 10</b>")
+        await query.message.edit_text(f"{Q1}\n\n<i>Ваша оценка: {value} из 10</i>")
         skip = InlineKeyboardMarkup(inline_keyboard=[[button("Пропустить ➡️", f"q2:{n}")]])
         await query.message.answer(Q2[band(value)], reply_markup=skip)
 
     @r.message(Survey.reason, F.text)
     async def reason(message: Message, state: FSMContext) -> None:
-        n = message.chat.id
         await state.set_state(Survey.consent)
-        await state.update_data(reason=message.text)
+        n = (await state.update_data(reason=message.text))["n"]
         yes_no = InlineKeyboardMarkup(
             inline_keyboard=[[button("Да", f"q3:{n}:1"), button("Нет", f"q3:{n}:0")]]
         )
         await message.answer(Q3, reply_markup=yes_no)
 
     @r.callback_query(Survey.consent, F.data.startswith("q3:"))
-    async def consent(query: CallbackQuery, state: FSMContext) -> None:
+    async def consent(query: CallbackQuery, state: FSMContext, bot: Bot) -> None:
         yes = (query.data or "").endswith(":1")
         data = await state.get_data()
         await state.clear()
         await query.answer()
         assert isinstance(query.message, Message)
         answer = "Да" if yes else "Нет"
-        await query.message.edit_text(f"{Q3}\n\n<b>Связаться можно: {answer}</b>")
-        await query.message.answer(
-            THANKS[band(int(data.get("score", 10)))], reply_markup=ReplyKeyboardRemove()
-        )
+        await query.message.edit_text(f"{Q3}\n\n<i>Связаться можно: {answer}</i>")
+        me = await bot.me()
+        text = thanks(int(data.get("score", 10)), yes, query.from_user.id, me.username or "")
+        await query.message.answer(text, reply_markup=ReplyKeyboardRemove())
 
     return r
 
