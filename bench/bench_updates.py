@@ -4,13 +4,14 @@
     python -m bench.bench_updates --surveys 300 --in-flight 50 --pairs 9
     python -m bench.bench_updates --surveys 3 --in-flight 2 --pairs 1 --calls   # list the calls
     python -m bench.bench_updates --pairs 1 --profile /tmp/prof   # where each bot's time goes
+    python -m bench.bench_updates --ours-at 66471cd --ours-at .   # two versions of ours, one run
 
 Each run starts one bot as a process of its own — ours (``python -m bot`` on a fresh database
 holding ``--surveys`` survey links, each for its own respondent) or the bare one
 (bench/bare_bot.py) — against the fast fake Bot API (bench/fake_api.py), which runs in this
 process together with the respondents. Closed loop: ``--in-flight`` respondents at a time, each
 opening their link (``/start s_<token>``) and answering every question the moment it arrives:
-a score (about a fifth detractors, a third promoters, as bench/generate.py), the reason typed,
+a score (a fifth detractors, half promoters, as bench/generate.py weighs them), the reason typed,
 "yes" or "no" to being contacted. A respondent who got the thanks makes room for the next. A
 detractor's answer also makes our bot queue alerts to the staff (the owner and the manager) in
 the outbox, which its sender delivers during the run: that is part of our real load, and the
@@ -21,7 +22,9 @@ thanks), the latency from offering an update to the call that carries the next q
 thanks) reaching the fake (p50, p95), the bot process's CPU seconds per update (utime + stime
 from /proc over the same span) and its peak RSS (VmHWM). Runs alternate (ours, bare, ours, …);
 printed are the medians over the pairs, the ratio ours/bare and each figure's min–max. This
-process lowers its priority (``nice`` 10) for itself and the bots it starts.
+process lowers its priority (``nice`` 10) for itself and the bots it starts. ``--ours-at REV``
+(repeatable) runs ours from a temporary worktree of that commit instead of this tree, each on a
+database its own code made (bench/updates_db.py), so a before and an after share one run's load.
 
 The one non-obvious decision: the fake and the respondents share this process, and the bot has
 the other core to itself; a respondent's answer is queued in the same call that records the
@@ -32,18 +35,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import shutil
 import signal
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +55,9 @@ from bench.fake_api import Call, FastFakeAPI
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456789:AAHbenchTokenForTimingOnly_abcdefghij"
-OWNER_ID = 111
-MANAGER_IDS = (201, 202, 203, 204)
+OWNER_ID = 111  # bench/updates_db.py makes the owner and four managers
 FIRST_USER = 10_000_000
 CLOCK_START = "2026-11-21T12:00:00+03:00"  # a Saturday noon: no plans due, respondents' hours
-NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 SCORES = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
 WEIGHTS = [1, 1, 1, 2, 2, 4, 6, 10, 14, 22, 20]  # bench/generate.py's: ~a fifth detractors
 REASONS = [
@@ -67,7 +69,7 @@ REASONS = [
     "Отличное качество",
 ]
 STEPS = ("start", "score", "reason", "consent")
-BOTS = ("ours", "bare")
+BARE = "bare"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -75,38 +77,25 @@ BOTS = ("ours", "bare")
 # ------------------------------------------------------------------------------------------------
 
 
-async def make_database(path: Path, surveys: int) -> list[str]:
-    """A fresh database with an owner, four managers and `surveys` sales (with phones), recorded
-    through the bot's own storage code; the survey tokens, in order."""
-    from storage import Database
-    from storage.sale import SaleInput, record_sale
-    from storage.staff import create_invite, redeem_invite, touch_owner
-
+async def make_database(path: Path, surveys: int, tree: Path = ROOT) -> list[str]:
+    """A fresh database of `surveys` links made by `tree`'s own code (bench/updates_db.py, run
+    as a process with that tree on its path); the survey tokens, in order."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = Database(path)
-    await db.open()
-    try:
-        await touch_owner(db, OWNER_ID, "Ольга", None, "ru", NOW)
-        for n, manager in enumerate(MANAGER_IDS):
-            invite = await create_invite(db, OWNER_ID, NOW)
-            await redeem_invite(db, invite.token, manager, f"Менеджер {n}", None, "ru", NOW)
-        tokens = []
-        for n in range(surveys):
-            sale = SaleInput(
-                idem_key=f"bench-updates-{n}",
-                manager_id=MANAGER_IDS[n % len(MANAGER_IDS)],
-                kind="client",
-                full_name=f"Клиент {n}",
-                organization=None,
-                phone=f"+7916{n:07d}",
-                contact_tg_id=None,
-                birthday=None,
-                description="Кухонный гарнитур",
-                deal_date=date(2026, 11, 20),
-            )
-            tokens.append((await record_sale(db, sale, NOW)).survey_token)
-    finally:
-        await db.close()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "bench" / "updates_db.py"),
+        str(path),
+        str(surveys),
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"making the database at {tree} failed:\n{err.decode()[-3000:]}")
+    tokens = out.decode().split()
+    assert len(tokens) == surveys, (len(tokens), surveys)
     return tokens
 
 
@@ -330,7 +319,7 @@ def _button(call: Call, text: str) -> str:
 # ------------------------------------------------------------------------------------------------
 
 
-def _bot_env(api_url: str, database: Path | None) -> dict[str, str]:
+def _bot_env(api_url: str, database: Path | None, tree: Path) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -338,7 +327,7 @@ def _bot_env(api_url: str, database: Path | None) -> dict[str, str]:
     }
     env.update(
         {
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": str(tree),
             "BOT_TOKEN": TOKEN,
             "TELEGRAM_API_URL": api_url,
             "OWNER_IDS": str(OWNER_ID),
@@ -366,15 +355,18 @@ def _peak_rss_mib(pid: int) -> float:
 
 async def run_one(
     bot: str,
-    template: Path,
+    template: Path | None,
     tokens: Sequence[str],
     in_flight: int,
     folder: Path,
     timeout: float,
     profile: Path | None = None,
+    tree: Path = ROOT,
 ) -> RunResult:
-    """One bot, one crowd: start the bot, let every respondent finish, stop it. With `profile`
-    (a file name), the bot runs under cProfile and writes its statistics there on exit."""
+    """One bot, one crowd: start the bot, let every respondent finish, stop it. `bot` is a label;
+    with a `template` database it is ours (`python -m bot` from `tree`, on a copy), without one
+    the bare bot. With `profile` (a file name), the bot runs under cProfile and writes its
+    statistics there on exit."""
     people = respondents(tokens)
     crowd: Crowd
     api = FastFakeAPI(TOKEN, on_call=lambda call: crowd.on_call(call))
@@ -383,19 +375,19 @@ async def run_one(
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     database = None
-    if bot == "ours":
+    if template is not None:
         database = workdir / "data" / "bot.sqlite3"
         copy_database(template, database)
         module = "bot"
     else:
-        module = "bench.bare_bot"
+        module, tree = "bench.bare_bot", ROOT
     argv = [sys.executable, "-m", module]
     if profile is not None:
         argv = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", module]
     async with api:
         log = (workdir / "bot.log").open("ab")
         proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=workdir, env=_bot_env(api.url, database), stdout=log, stderr=log
+            *argv, cwd=workdir, env=_bot_env(api.url, database, tree), stdout=log, stderr=log
         )
         log.close()
         try:
@@ -456,6 +448,30 @@ async def _wait(probe: Any, timeout: float, what: str) -> None:
 # ------------------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def checkout(rev: str) -> Iterator[tuple[Path, str]]:
+    """(the tree to run, its label): this tree for ".", else a temporary detached worktree."""
+    if rev == ".":
+        yield ROOT, "ours"
+        return
+    folder = Path(tempfile.mkdtemp(prefix="bench-updates-tree-"))
+    tree = folder / "tree"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield tree, f"ours@{rev}"
+    finally:
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 async def compare(
     surveys: int,
     in_flight: int,
@@ -463,22 +479,37 @@ async def compare(
     folder: Path,
     timeout: float = 600.0,
     profile: Path | None = None,
+    ours_at: Sequence[str] = (".",),
 ) -> dict[str, list[RunResult]]:
-    template = folder / "template.sqlite3"
-    tokens = await make_database(template, surveys)
-    results: dict[str, list[RunResult]] = {bot: [] for bot in BOTS}
-    for pair in range(pairs):
-        for bot in BOTS:
-            stats = profile / f"{bot}-{pair + 1}.prof" if profile is not None else None
-            result = await run_one(bot, template, tokens, in_flight, folder, timeout, stats)
-            results[bot].append(result)
-            print(
-                f"  pair {pair + 1} {bot:4}: {result.rate:6.1f} updates/s, "
-                f"p50 {result.percentile(0.5):.3f} s, p95 {result.percentile(0.95):.3f} s, "
-                f"{result.cpu_per_update_ms:.2f} ms CPU/update, "
-                f"{result.completed}/{result.surveys} surveys",
-                flush=True,
-            )
+    """Each pair runs every version of ours (`ours_at`: commits, "." for this tree) and then the
+    bare bot; results by label ("ours", "ours@<rev>", "bare"), in that order."""
+    with contextlib.ExitStack() as stack:
+        variants = []  # (label, tree, template, tokens)
+        for n, rev in enumerate(ours_at):
+            tree, label = stack.enter_context(checkout(rev))
+            template = folder / f"template-{n}.sqlite3"
+            tokens = await make_database(template, surveys, tree)
+            variants.append((label, tree, template, tokens))
+        runs: list[tuple[str, Path, Path | None, list[str]]] = [
+            *variants,
+            (BARE, ROOT, None, variants[0][3]),
+        ]
+        results: dict[str, list[RunResult]] = {label: [] for label, *_ in runs}
+        width = max(len(label) for label in results)
+        for pair in range(pairs):
+            for label, tree, template, tokens in runs:
+                stats = profile / f"{label}-{pair + 1}.prof" if profile is not None else None
+                result = await run_one(
+                    label, template, tokens, in_flight, folder, timeout, stats, tree
+                )
+                results[label].append(result)
+                print(
+                    f"  pair {pair + 1} {label:{width}}: {result.rate:6.1f} updates/s, "
+                    f"p50 {result.percentile(0.5):.3f} s, p95 {result.percentile(0.95):.3f} s, "
+                    f"{result.cpu_per_update_ms:.2f} ms CPU/update, "
+                    f"{result.completed}/{result.surveys} surveys",
+                    flush=True,
+                )
     return results
 
 
@@ -487,7 +518,9 @@ def _median(values: list[float]) -> float:
 
 
 def report(results: dict[str, list[RunResult]]) -> str:
-    ours, bare = results["ours"], results["bare"]
+    """Medians (min–max) per bot, and each of ours against the bare bot of the same pair."""
+    bare = results[BARE]
+    ours = [label for label in results if label != BARE]
     rows = [
         ("updates/s", lambda r: r.rate, "{:.1f}"),
         ("p50 latency, s", lambda r: r.percentile(0.5), "{:.3f}"),
@@ -496,18 +529,23 @@ def report(results: dict[str, list[RunResult]]) -> str:
         ("peak RSS, MiB", lambda r: r.peak_rss_mib, "{:.0f}"),
         ("fake's CPU, cores", lambda r: r.driver_cpu_share, "{:.2f}"),
     ]
-    lines = [f"{'median (min–max)':18} {'ours':>22} {'bare':>22} {'ours/bare':>16}"]
+    head = [f"{'median (min–max)':18}"]
+    head += [f"{label:>22}" for label in [*ours, BARE]]
+    head += [f"{label + '/bare':>18}" for label in ours]
+    lines = [" ".join(head)]
     for name, get, fmt in rows:
-        cells = []
-        for runs in (ours, bare):
-            values = [get(r) for r in runs]
-            cells.append(
-                f"{fmt.format(_median(values))} ({fmt.format(min(values))}–"
-                f"{fmt.format(max(values))})"
+        cells = [f"{name:18}"]
+        for label in [*ours, BARE]:
+            values = [get(r) for r in results[label]]
+            spread = f"{fmt.format(min(values))}–{fmt.format(max(values))}"
+            cells.append(f"{fmt.format(_median(values)) + ' (' + spread + ')':>22}")
+        for label in ours:
+            ratios = [get(o) / get(b) for o, b in zip(results[label], bare, strict=True) if get(b)]
+            ratio = (
+                f"{_median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})" if ratios else "n/a"
             )
-        ratios = [get(o) / get(b) for o, b in zip(ours, bare, strict=True) if get(b)]
-        ratio = f"{_median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})" if ratios else "n/a"
-        lines.append(f"{name:18} {cells[0]:>22} {cells[1]:>22} {ratio:>16}")
+            cells.append(f"{ratio:>18}")
+        lines.append(" ".join(cells))
     return "\n".join(lines)
 
 
@@ -524,6 +562,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run at most")
     parser.add_argument("--calls", action="store_true", help="print each bot's calls per survey")
     parser.add_argument("--keep", type=Path, help="keep databases and logs in this folder")
+    parser.add_argument(
+        "--ours-at",
+        action="append",
+        metavar="REV",
+        help="run our bot at this commit (a temporary worktree; '.' is this tree); repeatable, "
+        "to compare versions in one run",
+    )
     parser.add_argument(
         "--profile",
         type=Path,
@@ -544,22 +589,30 @@ def main(argv: Sequence[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-updates-") as tmp:
         folder = args.keep or Path(tmp)
         results = asyncio.run(
-            compare(args.surveys, args.in_flight, args.pairs, folder, args.timeout, args.profile)
+            compare(
+                args.surveys,
+                args.in_flight,
+                args.pairs,
+                folder,
+                args.timeout,
+                args.profile,
+                args.ours_at or ["."],
+            )
         )
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     print(report(results))
-    for bot in BOTS:
-        first = results[bot][0]
+    for bot, runs in results.items():
+        first = runs[0]
         print(f"{bot} calls per survey ({len(first.calls_per_survey[0])}): {call_list(first)}")
         if args.calls:
             for n, calls in enumerate(first.calls_per_survey):
                 print(f"  survey {n}: {calls}")
-    for bot in BOTS:
-        others = results[bot][0].other_calls
+    for bot, runs in results.items():
+        others = runs[0].other_calls
         if others:
             listed = ", ".join(f"{n} {m}" for m, n in sorted(others.items()))
             print(f"{bot} also made, in its first run, calls to staff: {listed}")
-    if results["ours"][0].calls_per_survey != results["bare"][0].calls_per_survey:
+    if any(r[0].calls_per_survey != results[BARE][0].calls_per_survey for r in results.values()):
         print(
             "WARNING: the two bots' calls per survey differ (--calls lists them)", file=sys.stderr
         )
