@@ -11,6 +11,7 @@ the same size (the texts are copies of views/texts/ru.py's survey texts):
     tap a score       → answerCallbackQuery, editMessageText (the score shown, buttons gone),
                         sendMessage (question 2, a "skip" button)
     the reason, typed → sendMessage (question 3, yes / no)
+    or "skip" tapped  → answerCallbackQuery, editMessageText ("no comment"), sendMessage (q. 3)
     tap yes or no     → answerCallbackQuery, editMessageText, sendMessage (thanks, removing
                         any reply keyboard)
 
@@ -104,6 +105,12 @@ def scores(n: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[row(range(0, 6)), row(range(6, 11))])
 
 
+def consent_keyboard(n: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[button("Да", f"q3:{n}:1"), button("Нет", f"q3:{n}:0")]]
+    )
+
+
 def thanks(score: int, consent: bool, user_id: int, bot_username: str) -> str:
     """The thanks as ours words it: a promoter also gets a referral link, a detractor who may
     not be contacted a different promise."""
@@ -145,10 +152,17 @@ def router() -> Router:
     async def reason(message: Message, state: FSMContext) -> None:
         await state.set_state(Survey.consent)
         n = (await state.update_data(reason=message.text))["n"]
-        yes_no = InlineKeyboardMarkup(
-            inline_keyboard=[[button("Да", f"q3:{n}:1"), button("Нет", f"q3:{n}:0")]]
-        )
-        await message.answer(Q3, reply_markup=yes_no)
+        await message.answer(Q3, reply_markup=consent_keyboard(n))
+
+    @r.callback_query(Survey.reason, F.data.startswith("q2:"))
+    async def skip(query: CallbackQuery, state: FSMContext) -> None:
+        await state.set_state(Survey.consent)
+        data = await state.update_data(reason=None)
+        n = data["n"]
+        await query.answer()
+        assert isinstance(query.message, Message)
+        await query.message.edit_text(f"{Q2[band(data['score'])]}\n\n<i>Без комментария</i>")
+        await query.message.answer(Q3, reply_markup=consent_keyboard(n))
 
     @r.callback_query(Survey.consent, F.data.startswith("q3:"))
     async def consent(query: CallbackQuery, state: FSMContext, bot: Bot) -> None:

@@ -12,7 +12,8 @@ holding ``--surveys`` survey links, each for its own respondent) or the bare one
 process together with the respondents. Closed loop: ``--in-flight`` respondents at a time, each
 opening their link (``/start s_<token>``) and answering every question the moment it arrives:
 a score (a fifth detractors, half promoters, as bench/generate.py weighs them), the reason typed,
-"yes" or "no" to being contacted. A respondent who got the thanks makes room for the next. A
+"yes" or "no" to being contacted (``--skip-share``: that share taps "skip" instead of typing
+the reason). A respondent who got the thanks makes room for the next. A
 detractor's answer also makes our bot queue alerts to the staff (the owner and the manager) in
 the outbox, which its sender delivers during the run: that is part of our real load, and the
 bare bot has nothing like it.
@@ -119,6 +120,8 @@ class Respondent:
     score: int
     reason: str
     consent: bool
+    skip: bool = False
+    """Taps "skip" instead of typing the reason (ours and the bare bot then make 11 calls)."""
     step: int = 0
     """Index into STEPS of the update offered last."""
     offered_at: float = 0.0
@@ -142,8 +145,8 @@ class Respondent:
         return {"id": self.user_id, "type": "private", "first_name": f"Клиент {self.index}"}
 
 
-def respondents(tokens: Sequence[str], seed: int = 14) -> list[Respondent]:
-    rng = random.Random(seed)
+def respondents(tokens: Sequence[str], seed: int = 14, skip_share: float = 0.0) -> list[Respondent]:
+    rng, skips = random.Random(seed), random.Random(seed + 1)
     return [
         Respondent(
             n,
@@ -151,6 +154,7 @@ def respondents(tokens: Sequence[str], seed: int = 14) -> list[Respondent]:
             rng.choices(SCORES, WEIGHTS)[0],
             rng.choice(REASONS),
             rng.random() < 0.6,
+            skips.random() < skip_share,
         )
         for n, token in enumerate(tokens)
     ]
@@ -294,7 +298,11 @@ class Crowd:
             self._tap(person, _button(call, str(person.score)))
         elif step == "score":
             person.step = 2
-            self._offer(person, {"message": {**self._message_base(person), "text": person.reason}})
+            if person.skip:
+                self._tap(person, _button(call, "Пропустить ➡️"))
+            else:
+                text = person.reason
+                self._offer(person, {"message": {**self._message_base(person), "text": text}})
         elif step == "reason":
             person.step = 3
             self._tap(person, _button(call, "Да" if person.consent else "Нет"))
@@ -362,12 +370,13 @@ async def run_one(
     timeout: float,
     profile: Path | None = None,
     tree: Path = ROOT,
+    skip_share: float = 0.0,
 ) -> RunResult:
     """One bot, one crowd: start the bot, let every respondent finish, stop it. `bot` is a label;
     with a `template` database it is ours (`python -m bot` from `tree`, on a copy), without one
     the bare bot. With `profile` (a file name), the bot runs under cProfile and writes its
     statistics there on exit."""
-    people = respondents(tokens)
+    people = respondents(tokens, skip_share=skip_share)
     crowd: Crowd
     api = FastFakeAPI(TOKEN, on_call=lambda call: crowd.on_call(call))
     crowd = Crowd(api, people, in_flight)
@@ -480,6 +489,7 @@ async def compare(
     timeout: float = 600.0,
     profile: Path | None = None,
     ours_at: Sequence[str] = (".",),
+    skip_share: float = 0.0,
 ) -> dict[str, list[RunResult]]:
     """Each pair runs every version of ours (`ours_at`: commits, "." for this tree) and then the
     bare bot; results by label ("ours", "ours@<rev>", "bare"), in that order."""
@@ -500,7 +510,7 @@ async def compare(
             for label, tree, template, tokens in runs:
                 stats = profile / f"{label}-{pair + 1}.prof" if profile is not None else None
                 result = await run_one(
-                    label, template, tokens, in_flight, folder, timeout, stats, tree
+                    label, template, tokens, in_flight, folder, timeout, stats, tree, skip_share
                 )
                 results[label].append(result)
                 print(
@@ -561,6 +571,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--pairs", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run at most")
     parser.add_argument("--calls", action="store_true", help="print each bot's calls per survey")
+    parser.add_argument(
+        "--skip-share",
+        type=float,
+        default=0.0,
+        help="share of respondents who tap 'skip' instead of typing the reason (default 0: "
+        "every survey is the 9 calls)",
+    )
     parser.add_argument("--keep", type=Path, help="keep databases and logs in this folder")
     parser.add_argument(
         "--ours-at",
@@ -597,6 +614,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 args.timeout,
                 args.profile,
                 args.ours_at or ["."],
+                args.skip_share,
             )
         )
     print(f"load average at the end {os.getloadavg()[0]:.1f}")

@@ -4,8 +4,8 @@ Both bots — ours (`python -m bot` on a database the bench fills) and the bare 
 (bench/bare_bot.py) — run as processes against the bench's fake API, and every respondent must
 reach the thanks. The comparison is only fair while both bots make the same calls per survey, so
 the test holds them to it: the same methods and keyboard kinds, in the same order, for each
-respondent, and the nine of the survey (a change to our survey's calls must be mirrored in the
-bare bot). No timings are asserted: those are the bench's to print.
+respondent — the nine of the survey, eleven for one who taps "skip" (a change to our survey's
+calls must be mirrored in the bare bot). No timings are asserted: those are the bench's to print.
 
 Without processes: the respondents' loop fed calls by hand (each question answered with the next
 update; a question they cannot answer ends the run with the reason instead of a ten-minute
@@ -36,17 +36,30 @@ NINE = [
 ]
 
 
+# "skip" tapped instead of the reason typed: the reason question is closed like the others
+SKIP = [
+    ("answercallbackquery", ""),
+    ("editmessagetext", ""),  # "no comment" shown, the button gone
+]
+ELEVEN = NINE[:5] + SKIP + NINE[5:]
+
+
 @pytest.mark.e2e  # starts the real bot process (and the bare one)
 async def test_both_bots_finish_every_survey_with_the_same_calls(tmp_path: Path) -> None:
+    skip_share = 0.5
+    skips = [p.skip for p in bench_updates.respondents(["-"] * 4, skip_share=skip_share)]
+    assert True in skips and False in skips  # both paths are taken
     results = await bench_updates.compare(
-        surveys=3, in_flight=2, pairs=1, folder=tmp_path, timeout=180
+        surveys=4, in_flight=2, pairs=1, folder=tmp_path, timeout=180, skip_share=skip_share
     )
     ours, bare = results["ours"][0], results["bare"][0]
     for run in (ours, bare):
-        assert run.completed == run.surveys == 3, (run.bot, run.completed)
-        assert run.updates == 12 and len(run.latencies) == 12
+        assert run.completed == run.surveys == 4, (run.bot, run.completed)
+        assert run.updates == 16 and len(run.latencies) == 16
         assert run.cpu_seconds > 0 and run.peak_rss_mib > 0
-    assert ours.calls_per_survey == bare.calls_per_survey == [NINE] * 3
+    expected = [ELEVEN if skip else NINE for skip in skips]
+    assert ours.calls_per_survey == expected
+    assert bare.calls_per_survey == expected
     print(bench_updates.report(results))
 
 
