@@ -278,7 +278,8 @@ class Crowd:
     def _react(self, call: Call) -> None:
         chat_id = call.chat_id
         if chat_id is None and call.query_id is not None:
-            chat_id = int(call.query_id.split("-")[0])
+            head = call.query_id.split("-")[0]  # the respondents' query ids: <user id>-<step>
+            chat_id = int(head) if head.isdigit() else None
         person = self.by_chat.get(chat_id) if chat_id is not None else None
         if person is None:
             if self.first_offer:
