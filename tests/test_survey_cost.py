@@ -124,6 +124,8 @@ async def test_what_one_complete_survey_costs(harness: Harness, db: Database, wh
     print("\n" + cost.line(who))
     kinds = Counter(s.split()[0].upper() for s in cost.statements)
     print("   by verb:", dict(sorted(kinds.items())))
+    for s in cost.statements:
+        print("     ", " ".join(s.split())[:140])
     assert len(cost.statements) <= statements
     assert cost.writes <= writes
     assert cost.fsm <= fsm
