@@ -254,7 +254,7 @@ async def deliver_next(
     if survey.category == "promoter" and survey.consent:
         # Method 8: a promoter who agreed to contact gets a personal code; whoever comes with
         # it is attributed to them.
-        code = await code_for_contact(db, survey.contact_id)
+        code = survey.referral_code or await code_for_contact(db, survey.contact_id)
         me = await bot.me()
         link = make_link(me.username or "", LinkKind.REFERRAL, code)
         text += survey_text(lang, "referral.thanks", survey.kind, code=code, link=link)

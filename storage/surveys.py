@@ -23,6 +23,7 @@ from datetime import datetime
 
 from domain.nps import category
 from storage.db import Database
+from storage.referral import code_for_contact_in
 from storage.timefmt import ts
 
 
@@ -61,6 +62,7 @@ class Survey:
     answered_at: str | None
     asked_step: str | None = None
     case_id: int | None = None  # a detractor's case
+    referral_code: str | None = None  # a promoter's who agreed, once the survey is done
 
     @property
     def category(self) -> str | None:
@@ -364,7 +366,7 @@ def _phone(
 
 def _finished(conn: sqlite3.Connection, row: sqlite3.Row, now: str) -> Survey:
     """After the UPDATE that answered the survey (`row`, its RETURNING): its case settled, a
-    promoter who agreed marked for care."""
+    promoter who agreed marked for care and given their referral code (the thank-you has it)."""
     done = _survey(row)
     if done.case_id is not None:
         # A detractor's case is settled with the last answer: its alerts take their final form
@@ -379,6 +381,7 @@ def _finished(conn: sqlite3.Connection, row: sqlite3.Row, now: str) -> Survey:
             "AND care_status IS NOT 'pending'",
             (done.contact_id,),
         )
+        done = replace(done, referral_code=code_for_contact_in(conn, done.contact_id))
     return done
 
 

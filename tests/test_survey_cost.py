@@ -9,8 +9,11 @@ as production runs it, for a promoter and for a detractor whose answers queue th
 
 What is provoked: a change that brings back a read-back after a write, a second transaction per
 answer or the FSM's extra writes pushes a figure over its bound. The bounds sit a little above
-what the code achieves; the figures are printed (`pytest -s`) for the README.
-Before issue 14 a survey cost 64 statements and 12 write transactions (the issue's count).
+what the code achieves; the figures are printed (`pytest -s`).
+
+Before issue 14, counted the same way: promoter 114 statements, 13 write transactions (+ 12
+single-statement writes), 21 FSM statements, 6 reads of the survey row, 144 loop wake-ups;
+detractor 137, 15 (+ 12), 21, 6, 179.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -28,15 +31,19 @@ from storage import Database
 from tests.harness import Harness
 from tests.helpers.survey import Respondent, setup_sale
 
+WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
 
 @dataclass
 class Cost:
     statements: list[str] = field(default_factory=list)
+    transactions: int = 0  # BEGIN IMMEDIATE ... COMMIT on the writer
+    single_writes: int = 0  # a write statement outside a transaction (atomic by itself)
     wakeups: int = 0
 
     @property
     def writes(self) -> int:
-        return sum(1 for s in self.statements if s.startswith("BEGIN IMMEDIATE"))
+        return self.transactions + self.single_writes
 
     @property
     def fsm(self) -> int:
@@ -50,27 +57,45 @@ class Cost:
 
     def line(self, name: str) -> str:
         return (
-            f"{name}: {len(self.statements)} statements, {self.writes} write transactions, "
+            f"{name}: {len(self.statements)} statements, {self.writes} write transactions "
+            f"({self.transactions} BEGIN IMMEDIATE + {self.single_writes} single-statement), "
             f"{self.fsm} FSM statements, {self.survey_reads} survey-row reads, "
             f"{self.wakeups} loop wake-ups"
         )
 
 
-def _raw_connections(db: Database) -> list[object]:
-    return [c for c in (db._conn, db._fast, db._reader) if c is not None]
+def _connections(db: Database) -> list[tuple[object, bool]]:
+    """The raw connections (aiosqlite's), and whether each is the writer."""
+    found = [(db._conn, True), (db._fast, False), (db._reader, False)]
+    return [(conn, writer) for conn, writer in found if conn is not None]
 
 
 @asynccontextmanager
 async def counting(db: Database) -> AsyncIterator[Cost]:
     cost = Cost()
 
-    last: list[str] = [""]
+    def tracer(writer: bool) -> Callable[[str], None]:
+        last = [""]
+        open_ = [False]
 
-    def trace(statement: str) -> None:
-        # Each trigger program that fires reports its outer statement again: count it once.
-        if statement != last[0]:
+        def trace(statement: str) -> None:
+            # Each trigger program that fires reports its outer statement again: count it once.
+            if statement == last[0]:
+                return
+            last[0] = statement
             cost.statements.append(statement)
-        last[0] = statement
+            if not writer:
+                return
+            verb = statement.split(maxsplit=1)[0].upper()
+            if statement.startswith("BEGIN"):
+                open_[0] = True
+                cost.transactions += 1
+            elif verb in ("COMMIT", "ROLLBACK", "END"):
+                open_[0] = False
+            elif verb in WRITE_VERBS and not open_[0]:
+                cost.single_writes += 1
+
+        return trace
 
     loop = asyncio.get_running_loop()
     original = loop.call_soon_threadsafe
@@ -79,18 +104,16 @@ async def counting(db: Database) -> AsyncIterator[Cost]:
         cost.wakeups += 1
         return original(*args, **kwargs)
 
-    connections = _raw_connections(db)
-    for conn in connections:
-        await conn._execute(conn._conn.set_trace_callback, trace)  # type: ignore[attr-defined]
+    connections = _connections(db)
+    for conn, writer in connections:
+        await conn._execute(conn._conn.set_trace_callback, tracer(writer))  # type: ignore[attr-defined]
     loop.call_soon_threadsafe = wake  # type: ignore[method-assign]
     try:
         yield cost
     finally:
         loop.call_soon_threadsafe = original  # type: ignore[method-assign]
-        for conn in connections:
+        for conn, _ in connections:
             await conn._execute(conn._conn.set_trace_callback, None)  # type: ignore[attr-defined]
-        # the set_trace_callback hops themselves were counted before we began; these after it
-        # are not, since the counter is gone
 
 
 async def _complete_survey(harness: Harness, db: Database, score: str) -> Cost:
@@ -109,33 +132,47 @@ async def _complete_survey(harness: Harness, db: Database, score: str) -> Cost:
     return cost
 
 
-# (score, statements, write transactions, FSM statements, loop wake-ups): a little above what the
-# code achieves today.
+@dataclass(frozen=True)
+class Bound:
+    score: str
+    statements: int
+    transactions: int  # BEGIN IMMEDIATE: one per answer (the link opened counts as one)
+    writes: int  # with the single-statement ones: `mark_asked`, the update journal
+    fsm: int
+    survey_reads: int
+    wakeups: int
+
+
+# A little above what the code achieves (see the module docstring for the figures before).
+# Measured: promoter 75 statements, 4 + 12 writes, 5 FSM, 1 survey read, 71 wake-ups;
+# detractor 90 statements, 4 + 12 writes, 5 FSM, 1 survey read, 71 wake-ups (with the planner
+# still awaited statement by statement; a sync planner takes about 30 wake-ups off).
 BOUNDS = {
-    "promoter": ("10", 200, 50, 50, 200),
-    "detractor": ("3", 200, 50, 50, 200),
+    "promoter": Bound("10", 85, 4, 16, 6, 1, 80),
+    "detractor": Bound("3", 100, 4, 16, 6, 1, 80),
 }
 
 
 @pytest.mark.parametrize("who", sorted(BOUNDS))
 async def test_what_one_complete_survey_costs(harness: Harness, db: Database, who: str) -> None:
-    score, statements, writes, fsm, wakeups = BOUNDS[who]
-    cost = await _complete_survey(harness, db, score)
+    bound = BOUNDS[who]
+    cost = await _complete_survey(harness, db, bound.score)
     print("\n" + cost.line(who))
     kinds = Counter(s.split()[0].upper() for s in cost.statements)
     print("   by verb:", dict(sorted(kinds.items())))
-    for s in cost.statements:
-        print("     ", " ".join(s.split())[:140])
-    assert len(cost.statements) <= statements
-    assert cost.writes <= writes
-    assert cost.fsm <= fsm
-    assert cost.wakeups <= wakeups
-    if who == "detractor":
-        async with db.read() as conn:
-            queued = await (
-                await conn.execute("SELECT count(*) FROM outbox WHERE purpose = 'case_alert'")
-            ).fetchone()
-        assert queued[0] == 2  # the manager and the owner
+    assert len(cost.statements) <= bound.statements
+    assert cost.transactions <= bound.transactions
+    assert cost.writes <= bound.writes
+    assert cost.fsm <= bound.fsm
+    assert cost.survey_reads <= bound.survey_reads
+    assert cost.wakeups <= bound.wakeups
+    async with db.read() as conn:
+        queued = await (
+            await conn.execute("SELECT count(*) FROM outbox WHERE purpose = 'case_alert'")
+        ).fetchone()
+        fsm = await (await conn.execute("SELECT count(*) FROM fsm_states")).fetchone()
+    assert queued[0] == (2 if who == "detractor" else 0)  # the manager and the owner
+    assert fsm[0] == 0  # the finished survey leaves no conversation behind
 
 
 def test_counting_sees_statements_on_a_raw_connection() -> None:
