@@ -1,8 +1,10 @@
 """The survey as the respondent sees it: three questions answered with taps.
 
 The survey row in SQLite is the truth about where the person is; the FSM state only routes their
-next typed message. Buttons carry the survey id and are re-checked against the person who pressed
-them, so a forged or replayed button records nothing.
+next typed message, and is written in the answer's own transaction (`_Route`), as are a
+detractor's alerts: an answer costs one write transaction, whatever follows from it. Buttons
+carry the survey id and are re-checked against the person who pressed them, so a forged or
+replayed button records nothing.
 
 Every question sent is noted on the survey row (`asked_step`) right after it went out. An update
 handled again after a crash (`replayed`), a repeated answer and the catch-up at start-up send the

@@ -16,6 +16,10 @@ case_events row and whatever it queues in the outbox, so a double tap changes no
 a crash leaves no half-done change. Who may see a case is decided here, once: owners see every
 case, a manager the cases of their own deals and the cases they own.
 
+The functions named `..._in` take a plain `sqlite3` connection and run inside somebody's
+`db.write` (storage/db.py), in the database thread: a survey answer queues or refreshes its
+case's alerts in its own transaction with them.
+
 The question to the person after a resolution ignores only the "budget" reason of
 `may_write_first`: it is their own conversation about their complaint, not a new approach, but
 they must still have agreed to be contacted and be reachable.
