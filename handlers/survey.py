@@ -105,7 +105,7 @@ async def open_link(
     elif outcome is Opened.OTHER_ACCOUNT:
         await message.answer(t(lang, "survey.other_account"))
     elif outcome is Opened.ANSWERED:
-        await state.clear()
+        await _clear(state)
         await message.answer(t(lang, "survey.already_answered"))
     else:
         assert survey is not None
@@ -148,7 +148,7 @@ async def ask(
     longer gives us (an "inaccessible" message older than 48 hours)."""
     step = survey.step
     if step is Step.DONE:
-        await state.clear()
+        await _clear(state)
         await bot.send_message(chat_id, t(lang, "survey.already_answered"))
         return
     await state.set_state(getattr(SurveyFlow, step.value))
@@ -156,6 +156,16 @@ async def ask(
     text, markup = question(survey, lang, settings)
     await send_or_log(bot.send_message(chat_id, text, reply_markup=markup), "survey question")
     await mark_asked(db, survey.id, step)
+
+
+async def _clear(state: FSMContext) -> None:
+    """No state, no data: one statement at most (aiogram's `clear()` is two steps), none when
+    the answer's transaction already cleared it."""
+    storage = state.storage
+    if isinstance(storage, SQLiteStorage):
+        await storage.clear_key(state.key)
+    else:
+        await state.clear()
 
 
 class _Route:
@@ -247,7 +257,7 @@ async def deliver_next(
     if survey.step is not Step.DONE:
         await ask(bot, chat_id, survey, state, lang, settings, db)
         return
-    await state.clear()
+    await _clear(state)
     if survey.category == "detractor":
         base = "survey.thanks_detractor" if survey.consent else "survey.thanks_detractor_nocontact"
     else:
@@ -332,7 +342,7 @@ async def _resume(
     """A stale or repeated answer: show the person where their survey really is."""
     survey = await get_survey(db, survey_id)
     if survey is None or survey.respondent_tg_id != user_id:
-        await state.clear()
+        await _clear(state)
         return
     await ask(bot, chat_id, survey, state, lang, settings, db)
 
@@ -441,7 +451,7 @@ async def on_reason(
     user_id = message.from_user.id
     survey_id = await _survey_id(state)
     if survey_id is None:
-        await state.clear()
+        await _clear(state)
         return
     text = message.text.strip()
     route = _Route(state, settings, clock())
@@ -498,7 +508,7 @@ async def _store_phone(
     user_id = message.from_user.id
     survey_id = await _survey_id(state)
     if survey_id is None:
-        await state.clear()
+        await _clear(state)
         return
     route = _Route(state, settings, clock())
     survey = await record_phone(db, survey_id, user_id, phone, clock(), then=route.then)
