@@ -22,6 +22,7 @@ from aiogram import Bot, Dispatcher, F, Router
 from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 
@@ -151,21 +152,25 @@ async def ask(
         await _clear(state)
         await bot.send_message(chat_id, t(lang, "survey.already_answered"))
         return
-    await state.set_state(getattr(SurveyFlow, step.value))
-    await state.set_data({"survey_id": survey.id})
+    await _put(state, getattr(SurveyFlow, step.value), {"survey_id": survey.id})
     text, markup = question(survey, lang, settings)
     await send_or_log(bot.send_message(chat_id, text, reply_markup=markup), "survey question")
     await mark_asked(db, survey.id, step)
 
 
-async def _clear(state: FSMContext) -> None:
-    """No state, no data: one statement at most (aiogram's `clear()` is two steps), none when
-    the answer's transaction already cleared it."""
+async def _put(state: FSMContext, step: State | None, data: dict[str, int]) -> None:
+    """Route the person's next message: state and data in one statement at most (aiogram's
+    `set_state` + `set_data` are two steps), none when the answer's transaction already did."""
     storage = state.storage
     if isinstance(storage, SQLiteStorage):
-        await storage.clear_key(state.key)
+        await storage.put(state.key, step, data)
     else:
-        await state.clear()
+        await state.set_state(step)
+        await state.set_data(data)
+
+
+async def _clear(state: FSMContext) -> None:
+    await _put(state, None, {})
 
 
 class _Route:

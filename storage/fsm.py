@@ -131,10 +131,14 @@ class SQLiteStorage(BaseStorage):
         await self._write(built, (current[0], _dump(merged)), current)
         return merged.copy()
 
+    async def put(self, key: StorageKey, state: StateType, data: Mapping[str, Any]) -> None:
+        """`set_state` and `set_data` in one step: at most one statement."""
+        built = self._keys.build(key)
+        await self._write(built, (_state_name(state), _dump(data)), await self._row(built))
+
     async def clear_key(self, key: StorageKey) -> None:
         """`FSMContext.clear()` in one step (no state, no data): at most one statement."""
-        built = self._keys.build(key)
-        await self._write(built, (None, EMPTY), await self._row(built))
+        await self.put(key, None, {})
 
     async def close(self) -> None:
         """The connection belongs to the application, which closes it."""

@@ -179,3 +179,13 @@ async def test_a_state_staged_in_a_transaction_that_rolled_back_is_not_believed(
         await storage.set_state(KEY, "SurveyFlow:reason")  # the handler's own call: no write
         await storage.set_data(KEY, {"survey_id": 1})
     assert _changes(seen) == []
+
+
+async def test_put_writes_state_and_data_in_one_statement(db: Database, clock: FakeClock) -> None:
+    storage = SQLiteStorage(db, clock)
+    await storage.set_state(KEY, "Sale:name")
+    async with writer_statements(db) as seen:
+        await storage.put(KEY, "Sale:phone", {"name": "Анна"})
+        await storage.put(KEY, "Sale:phone", {"name": "Анна"})  # unchanged: no write
+    assert _changes(seen) == ["INSERT"]
+    assert await _rows(db) == [(DEFAULT_KEY, "Sale:phone", '{"name": "Анна"}')]
