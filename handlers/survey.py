@@ -400,9 +400,10 @@ async def on_score(
         await forged(query, lang)
         return
     user_id = query.from_user.id
-    route = _Route(state, settings, clock(), score=True)
+    now = clock()
+    route = _Route(state, settings, now, score=True)
     survey = await record_score(
-        db, callback_data.survey_id, user_id, callback_data.score, clock(), then=route.then
+        db, callback_data.survey_id, user_id, callback_data.score, now, then=route.then
     )
     if survey is None:  # a double tap, an old message, or somebody else's survey
         await _answered_before(
@@ -427,10 +428,9 @@ async def on_reason_skip(
     sender: Sender,
 ) -> None:
     user_id = query.from_user.id
-    route = _Route(state, settings, clock())
-    survey = await record_reason(
-        db, callback_data.survey_id, user_id, None, clock(), then=route.then
-    )
+    now = clock()
+    route = _Route(state, settings, now)
+    survey = await record_reason(db, callback_data.survey_id, user_id, None, now, then=route.then)
     if survey is None:
         await _answered_before(
             query, callback_data.survey_id, bot, state, lang, settings, db, clock
@@ -459,8 +459,9 @@ async def on_reason(
         await _clear(state)
         return
     text = message.text.strip()
-    route = _Route(state, settings, clock())
-    survey = await record_reason(db, survey_id, user_id, text or None, clock(), then=route.then)
+    now = clock()
+    route = _Route(state, settings, now)
+    survey = await record_reason(db, survey_id, user_id, text or None, now, then=route.then)
     if survey is None:
         await _catch_up(bot, message.chat.id, survey_id, user_id, state, lang, settings, db, clock)
         return
@@ -482,9 +483,10 @@ async def on_consent(
     sender: Sender,
 ) -> None:
     user_id = query.from_user.id
-    route = _Route(state, settings, clock())
+    now = clock()
+    route = _Route(state, settings, now)
     survey = await record_consent(
-        db, callback_data.survey_id, user_id, callback_data.yes, clock(), then=route.then
+        db, callback_data.survey_id, user_id, callback_data.yes, now, then=route.then
     )
     if survey is None:
         await _answered_before(
@@ -515,8 +517,9 @@ async def _store_phone(
     if survey_id is None:
         await _clear(state)
         return
-    route = _Route(state, settings, clock())
-    survey = await record_phone(db, survey_id, user_id, phone, clock(), then=route.then)
+    now = clock()
+    route = _Route(state, settings, now)
+    survey = await record_phone(db, survey_id, user_id, phone, now, then=route.then)
     if survey is None:
         await _catch_up(bot, message.chat.id, survey_id, user_id, state, lang, settings, db, clock)
         return
