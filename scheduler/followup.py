@@ -4,7 +4,8 @@ now" from our tables, so running it late, twice, or after downtime sends each th
 a bot stopped at 08:55 and started at 11:00 sends the 09:00 digest at 11:00, once.
 
 Planning is reconciliation (storage/tasks.replan) and happens in three places: in the same
-transaction as any change of a person's facts (the database calls `_replan_in` before COMMIT);
+transaction as any change of a person's facts (the database calls `_replan_in` before COMMIT, in
+its own thread: the planner is plain `sqlite3` code, so a change and its re-plan are one job);
 once a day for the people whose `next_plan_on` has come (work proportional to what falls due);
 and for everyone, in the background in small batches, after a change of the settings the rules
 read (in the chat, or in `.env` between two runs: a fingerprint of them is stored). Start-up never
