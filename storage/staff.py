@@ -5,11 +5,14 @@ and not-found alike (a respondent is nobody's staff, and asks as often as a mana
 non-obvious decision: the cache is invalidated by the database, not by the functions here.
 Temporary triggers on the writer connection call `staff_changed(user_id)`, a Python function, on
 every INSERT, UPDATE or DELETE of `staff`, whoever writes it (an invite, an access toggle, an
-owner's new name, a test's raw INSERT, a write added later), so no write path can forget to. A
-record missing from memory is read under the writer's lock (`db.read()`): no transaction is open
-then, so what is read is committed, and it is kept only if no staff row changed since the read
-began (a change noted meanwhile bumps the generation). A staff write by another process is not
-seen until this one restarts; nothing but the bot writes the table while it runs.
+owner's new name, a test's raw INSERT, a write added later), so no write path can forget to.
+
+A record missing from memory is read on the lock-free read-only connection, which sees only
+committed data. That is safe only when no noted staff write is still uncommitted (the trigger
+fires before COMMIT): a noted write marks the cache unsettled, and the next miss reads under the
+writer's lock instead (no transaction is open then) and settles it. A read is kept only if no
+staff row changed since it began (every change bumps a generation). A staff write by another
+process is not seen until this one restarts; nothing but the bot writes the table while it runs.
 """
 
 from __future__ import annotations
@@ -75,6 +78,11 @@ def _member(row: sqlite3.Row) -> StaffMember:
     )
 
 
+def _member_row(conn: sqlite3.Connection, user_id: int) -> sqlite3.Row | None:
+    row: sqlite3.Row | None = conn.execute(MEMBER_SQL, (user_id,)).fetchone()
+    return row
+
+
 class StaffCache:
     """The staff records of one `Database`, and of the people who are not staff (None)."""
 
@@ -83,6 +91,8 @@ class StaffCache:
         self.reads = 0  # records read from the database (misses), for tests and benchmarks
         self._entries: OrderedDict[int, StaffMember | None] = OrderedDict()
         self._generation = 0
+        # A staff write was noted and may not be committed yet: read under the writer's lock.
+        self._unsettled = True
         self._mutex = threading.Lock()  # the triggers run in the database's thread
         self._installed_on: aiosqlite.Connection | None = None
 
@@ -90,6 +100,7 @@ class StaffCache:
         """Called by the triggers, in the database thread, inside the writing transaction."""
         with self._mutex:
             self._generation += 1
+            self._unsettled = True
             if user_id is not None:
                 self._entries.pop(user_id, None)
 
@@ -100,6 +111,7 @@ class StaffCache:
         with self._mutex:
             self._generation += 1
             self._entries.clear()
+            self._unsettled = False  # this job holds the writer: no staff write is open
 
     async def _ensure_installed(self, db: Database) -> None:
         """The triggers live on the connection: a reopened database needs them again."""
@@ -114,9 +126,14 @@ class StaffCache:
             if user_id in self._entries:
                 self._entries.move_to_end(user_id)
                 return self._entries[user_id]
-            generation = self._generation
-        async with db.read() as conn:
-            row = await (await conn.execute(MEMBER_SQL, (user_id,))).fetchone()
+            generation, settled = self._generation, not self._unsettled
+        if settled:
+            row = await db.fetch(_member_row, user_id)
+        else:
+            async with db.read() as conn:
+                with self._mutex:  # nothing writes while the lock is held: all noted committed
+                    generation, self._unsettled = self._generation, False
+                row = await (await conn.execute(MEMBER_SQL, (user_id,))).fetchone()
         self.reads += 1
         member = _member(row) if row else None
         with self._mutex:
