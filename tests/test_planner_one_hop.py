@@ -3,8 +3,10 @@
 What is provoked here: re-planning wakes the event loop once per transaction, however many
 statements it runs (re-planning one person, each batch of "re-plan everyone", each chunk of the
 daily run), instead of twice per statement; the re-plan a change implies still commits with it or
-not at all; and what the planner writes is what it wrote before (birthday tasks for the people of
-an active manager, handed to the owner when the manager loses access).
+not at all; what the planner writes is what it wrote before (birthday tasks for the people of an
+active manager, handed to the owner when the manager loses access); and a survey's change
+re-plans its person exactly when it changes what the rules read (a detractor's score or a
+finished answer costs no re-plan; opening the link or a promoter's score does).
 """
 
 from __future__ import annotations
@@ -156,3 +158,45 @@ async def test_the_daily_run_is_one_job_per_chunk(db: Database, followup: Follow
         ).fetchone()[0]
     )
     assert due == 0
+
+
+# Each change of a survey, and whether the rules read it (storage/tasks.load_facts reads a survey
+# only while unopened, by `created_at`, and as a promoter's answer, by `scored_at`).
+SURVEY_CHANGES = [
+    ("status = 'opened', opened_at = '2026-11-20 07:00:00'", True),  # no longer unopened
+    ("score = 3, scored_at = '2026-11-20 07:01:00'", False),  # a detractor's score
+    ("reason = 'дверца', status = 'answered'", False),  # the answer finished
+    ("score = 9", True),  # now a promoter's answer
+    ("score = 10", False),  # still one, of the same moment
+    ("scored_at = '2026-11-21 07:00:00'", True),  # the promoter's answer moved
+    ("score = 6", True),  # no longer a promoter's answer
+]
+
+
+@pytest.mark.parametrize(("change", "re_plans"), SURVEY_CHANGES)
+async def test_a_survey_change_re_plans_only_when_the_rules_read_it(
+    db: Database, change: str, re_plans: bool
+) -> None:
+    planned: list[list[int]] = []
+    db.attach_planner(lambda conn, ids: planned.append(ids))
+
+    def survey(conn: sqlite3.Connection) -> int:
+        conn.execute(
+            "INSERT INTO contacts (id, kind, full_name, created_at, updated_at) "
+            "VALUES (7, 'client', 'Анна', ?, ?)",
+            (STAMP, STAMP),
+        )
+        return conn.execute(
+            "INSERT INTO surveys (token, contact_id, kind, created_at) "
+            "VALUES ('t', 7, 'client', ?) RETURNING id",
+            (STAMP,),
+        ).fetchone()[0]
+
+    survey_id = await db.write(survey)
+    for earlier, _ in SURVEY_CHANGES[: SURVEY_CHANGES.index((change, re_plans))]:
+        await db.write(lambda conn, c=earlier: conn.execute(f"UPDATE surveys SET {c}"))
+    planned.clear()
+    await db.write(
+        lambda conn: conn.execute(f"UPDATE surveys SET {change} WHERE id = ?", (survey_id,))
+    )
+    assert planned == ([[7]] if re_plans else [])
