@@ -77,6 +77,37 @@ async def enqueue(
     return cur.lastrowid if cur.rowcount == 1 else None
 
 
+def enqueue_in(
+    conn: sqlite3.Connection,
+    *,
+    chat_id: int,
+    purpose: str,
+    payload: dict[str, Any],
+    now: datetime,
+    contact_id: int | None = None,
+    ref: str | None = None,
+    idem_key: str | None = None,
+    not_before: datetime | None = None,
+) -> int | None:
+    """`enqueue` for a function run by `db.write` (a plain `sqlite3` connection, in the database
+    thread): the same row, in the caller's transaction."""
+    cur = conn.execute(
+        "INSERT INTO outbox (idem_key, chat_id, contact_id, purpose, ref, payload, not_before, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING",
+        (
+            idem_key,
+            chat_id,
+            contact_id,
+            purpose,
+            ref,
+            json.dumps(payload, ensure_ascii=False),
+            ts(not_before or now),
+            ts(now),
+        ),
+    )
+    return cur.lastrowid if cur.rowcount == 1 else None
+
+
 CLAIM_SQL = (
     "SELECT id, chat_id, contact_id, purpose, ref, payload, attempts, failing_since "
     "FROM outbox "
