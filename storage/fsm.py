@@ -213,7 +213,10 @@ class SQLiteStorage(BaseStorage):
         except BaseException:
             if self._writing.get(built, (None,))[0] is token:
                 del self._writing[built]
+            # Cancelled, the write may still run in the database thread (aiosqlite runs a
+            # queued job regardless): not known, so not filled from a read until we write it.
             self._cache.pop(built, None)
+            self._unsure.add(built)
             raise
         self._apply_changes()
         if self._writing.get(built, (None,))[0] is token:  # no later write is in flight
