@@ -219,3 +219,19 @@ async def test_a_write_cancelled_while_queued_does_not_leave_a_stale_cache(
     assert await storage.get_state(KEY) == "Sale:name"
     await storage.clear_key(KEY)
     assert await _rows(db) == []
+
+
+async def test_two_storages_of_one_database_both_hear_a_deletion(
+    db: Database, clock: FakeClock
+) -> None:
+    """The trigger's function is registered on the shared connection: a second storage must not
+    take it over from the first (the first would then serve a row /forget deleted)."""
+    one = SQLiteStorage(db, clock)
+    two = SQLiteStorage(db, clock)
+    await one.set_state(KEY, "Sale:name")
+    assert await one.get_state(KEY) == "Sale:name"
+    await two.set_state(OTHER, "Sale:phone")
+    assert await two.get_state(KEY) == "Sale:name"
+    await _forget_row(db, DEFAULT_KEY)
+    assert await one.get_state(KEY) is None
+    assert await two.get_state(KEY) is None
