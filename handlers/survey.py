@@ -203,11 +203,21 @@ class _Route:
     def then(self, conn: sqlite3.Connection, survey: Survey) -> None:
         settings, now = self._settings, self._now
         if settings is not None and now is not None and survey.case_id is not None:
-            if self._score:
-                renderer = alert_renderer(settings)
-                self.alerted = queue_alerts_in(conn, settings.owner_ids, now, renderer)
-            if not self.alerted:
-                self.update = case_update_in(conn, settings, survey.case_id, now)
+            # What the staff are told must never cost the person's answer: should it fail (a
+            # bug in a template, a bad row), only it rolls back, and the next tick of the
+            # follow-up loop queues the alerts of every case still without them.
+            conn.execute("SAVEPOINT alerts")
+            try:
+                if self._score:
+                    renderer = alert_renderer(settings)
+                    self.alerted = queue_alerts_in(conn, settings.owner_ids, now, renderer)
+                if not self.alerted:
+                    self.update = case_update_in(conn, settings, survey.case_id, now)
+            except Exception:
+                conn.execute("ROLLBACK TO alerts")
+                self.alerted, self.update = 0, None
+                log.exception("case %d: alerts left to the next tick", survey.case_id)
+            conn.execute("RELEASE alerts")
         if self._storage is None:
             return
         if survey.step is Step.DONE:

@@ -538,3 +538,32 @@ async def test_a_detractors_score_case_alerts_and_next_route_commit_together(
     async with db.read() as conn:
         reason = await (await conn.execute("SELECT reason FROM surveys")).fetchone()
     assert reason[0] == "Долго везли"
+
+
+async def test_a_failure_to_queue_the_alerts_never_costs_the_answer(
+    harness: Harness, db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alerts are queued in the answer's transaction, inside a savepoint: a bug there rolls back
+    the alerts only; the score and the route stay, and the follow-up loop's tick queues them."""
+    import handlers.survey
+
+    def broken(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("a template bug")
+
+    monkeypatch.setattr(handlers.survey, "queue_alerts_in", broken)
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    await anna.tap("3")
+    assert "Что вас разочаровало?" in anna.question.text
+    async with db.read() as conn:
+        score = await (await conn.execute("SELECT score FROM surveys")).fetchone()
+        alerts = await (await conn.execute("SELECT count(*) FROM outbox")).fetchone()
+        cases = await (await conn.execute("SELECT count(*) FROM cases")).fetchone()
+    assert (score[0], alerts[0], cases[0]) == (3, 0, 1)
+    monkeypatch.undo()
+    assert await queue_case_alerts(db, settings, harness.clock()) == 2
+    await anna.send("Долго везли")  # the route was written with the score
+    async with db.read() as conn:
+        reason = await (await conn.execute("SELECT reason FROM surveys")).fetchone()
+    assert reason[0] == "Долго везли"
