@@ -9,7 +9,10 @@ lines carry `[update N]` too, and lets a failed update (the apology sent) count 
 An update is noted in the journal (`storage/updates.py`) before it is handled and marked finished
 afterwards, whatever the outcome short of the process stopping. One finished before (a redelivery
 after a crash) is skipped; one begun but never finished is handled again with `replayed=True` in
-the handler data, so handlers can avoid repeating what the person already has.
+the handler data, so handlers can avoid repeating what the person already has. `feed_update`
+notes the beginning itself (a webhook, tests); long polling stores and begins updates in its own
+writes (`bot.polling`'s inbox) and calls `feed_begun` with what it found, and a `finish` that
+notes the same person's next update begun in the same write.
 """
 
 from __future__ import annotations
