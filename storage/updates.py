@@ -119,8 +119,9 @@ async def store_updates(db: Database, batch: Sequence[Incoming], now: datetime) 
 
     An update already stored (delivered again: in hand, or finished) is left out. One the
     journal has as begun and unfinished without a payload (a webhook, or the journal before the
-    inbox, interrupted) gets its payload and comes back as `Seen.INTERRUPTED`."""
-    return await db.write(_store, list(batch), ts(now))
+    inbox, interrupted) gets its payload and comes back as `Seen.INTERRUPTED`. It goes ahead of
+    the handlers' writes waiting for the lock: every update of the batch waits for it."""
+    return await db.write_first(_store, list(batch), ts(now))
 
 
 def _store(conn: sqlite3.Connection, batch: list[Incoming], now: str) -> dict[int, Seen]:

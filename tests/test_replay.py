@@ -265,3 +265,22 @@ async def test_the_migration_keeps_the_journal_and_a_redelivery_is_a_replay(
         assert await prune_updates(db, now + timedelta(days=3)) == 1  # the finished one
     finally:
         await db.close()
+
+
+async def test_storing_a_batch_goes_ahead_of_the_handlers_waiting_writes(db: Database) -> None:
+    """Every update of a batch waits for its store: it must not queue behind fifty handlers."""
+    now = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
+    order: list[str] = []
+    async with db.transaction():  # a handler holds the lock
+        handlers = [
+            asyncio.create_task(db.write(lambda conn: conn.execute("SELECT 1").fetchone()))
+            for _ in range(3)
+        ]
+        for task in handlers:
+            task.add_done_callback(lambda _: order.append("handler"))
+        await asyncio.sleep(0)
+        storing = asyncio.create_task(store_updates(db, [Incoming(1, "{}", True)], now))
+        storing.add_done_callback(lambda _: order.append("store"))
+        await asyncio.sleep(0)
+    await asyncio.gather(storing, *handlers)
+    assert order == ["store", "handler", "handler", "handler"]
