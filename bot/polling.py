@@ -25,7 +25,7 @@ write), and finishing one notes the same person's next update begun in the same 
 update that waited behind its person's and found nothing to ride on pays a write of its own.
 
 Back-pressure: at most `in_hand_max` updates are stored and not finished (the `limit` of each
-getUpdates keeps it so); at the bound nothing is fetched until one finishes. On SIGTERM nothing
+getUpdates keeps it so); at the bound nothing is fetched until half of them have finished. On SIGTERM nothing
 new is fetched, what is in hand is finished for up to `DRAIN_SECONDS` (what is cut short stays in
 the inbox and is handled at the next start), and the offset is confirmed. Network and server
 errors are retried with back-off, as aiogram does; so is a failed store (nothing confirmed).
@@ -196,7 +196,10 @@ class Poller:
                 self.offset = updates[-1].update_id + 1
 
     async def _wait_for_room(self) -> None:
-        while self.in_hand >= self.in_hand_max:
+        """Until there is room for a good batch again, not for one update: fetching one at a
+        time as each finishes would cost a getUpdates and a write per update at the bound."""
+        room = min(BATCH_LIMIT, max(1, self.in_hand_max // 2))
+        while self.in_hand > self.in_hand_max - room:
             self._room.clear()
             await self._room.wait()
 

@@ -331,27 +331,33 @@ async def test_after_a_cut_short_or_a_crash_the_inbox_is_handled_first_replays_a
 async def test_back_pressure_bounds_the_updates_in_hand(
     api: InboxWatchingAPI, bot: Bot, db: Database
 ) -> None:
+    """At most four in hand; at the bound nothing is fetched (no poll spins either) until half
+    of them have finished, so a full bot does not fetch one update per getUpdates."""
     scene = Scene()
-    texts = [f"гость {n}" for n in range(5)]
+    texts = [f"гость {n}" for n in range(7)]
     gates = [scene.gate(text) for text in texts]
-    poller = Poller(dispatcher(db, scene), bot, in_hand_max=3)
+    poller = Poller(dispatcher(db, scene), bot, in_hand_max=4)
     running = start(poller)
     await api.wait_polling()
     for n, text in enumerate(texts):
         await send(api.user(10 + n, f"Гость {n}"), text)
-    await scene.wait_until(lambda: len(scene.started) == 3)
+    await scene.wait_until(lambda: len(scene.started) == 4)
     polls = len(api.calls("getUpdates"))
     await asyncio.sleep(0.3)  # time for a poller that does not wait to ask again (or spin)
     assert len(api.calls("getUpdates")) == polls and api.active_polls == 0
-    assert poller.in_hand == 3 and len(journal(db)) == 3  # two left with Telegram
-    gates[0].set()  # room for one more
-    await scene.wait_until(lambda: len(scene.started) == 4)
-    assert api.calls("getUpdates")[-1].params["limit"] == 1
+    assert poller.in_hand == 4 and len(journal(db)) == 4  # three left with Telegram
+    gates[0].set()
+    await scene.wait_finished(texts[0])
+    await asyncio.sleep(0.3)
+    assert len(api.calls("getUpdates")) == polls  # one finished: not yet
+    gates[1].set()  # two finished: room for a batch of two
+    await scene.wait_until(lambda: len(scene.started) == 6)
+    assert api.calls("getUpdates")[polls].params["limit"] == 2
     for gate in gates:
         gate.set()
-    await scene.wait_until(lambda: len(scene.finished) == 5)
-    assert poller.most_in_hand == 3
-    assert all(call.params["limit"] <= 3 for call in api.calls("getUpdates"))
+    await scene.wait_until(lambda: len(scene.finished) == 7)
+    assert poller.most_in_hand == 4
+    assert all(call.params["limit"] <= 4 for call in api.calls("getUpdates"))
     poller.stop.set()
     await asyncio.wait_for(running, 30)
 
