@@ -25,10 +25,11 @@ write), and finishing one notes the same person's next update begun in the same 
 update that waited behind its person's and found nothing to ride on pays a write of its own.
 
 Back-pressure: at most `in_hand_max` updates are stored and not finished (the `limit` of each
-getUpdates keeps it so); at the bound nothing is fetched until half of them have finished. On SIGTERM nothing
-new is fetched, what is in hand is finished for up to `DRAIN_SECONDS` (what is cut short stays in
-the inbox and is handled at the next start), and the offset is confirmed. Network and server
-errors are retried with back-off, as aiogram does; so is a failed store (nothing confirmed).
+getUpdates keeps it so); at the bound nothing is fetched until half of them have finished. On
+SIGTERM nothing new is fetched, what is in hand is finished for up to `DRAIN_SECONDS` (what is
+cut short stays in the inbox and is handled at the next start), and the offset is confirmed.
+Network and server errors are retried with back-off, as aiogram does; so is a failed store
+(nothing is confirmed then).
 """
 
 from __future__ import annotations
