@@ -303,6 +303,7 @@ class Poller:
                 self.in_hand,
                 self.drain_seconds,
             )
+            await self._cut_short()  # before confirming: Docker's SIGKILL comes 10 s after SIGTERM
 
     async def _cut_short(self) -> None:
         """Cancel whatever still runs: it stays unfinished in the inbox."""

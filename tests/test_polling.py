@@ -43,6 +43,8 @@ class Scene:
         self.running: dict[int, int] = {}
         self.overlaps: list[int] = []
         self.changed = asyncio.Event()
+        self.events: list[tuple[str, object]] = []
+        """Shared with the fake API (`InboxWatchingAPI.events`) to order what happened."""
 
     def gate(self, text: str) -> asyncio.Event:
         return self.gates.setdefault(text, asyncio.Event())
@@ -77,6 +79,9 @@ class Scene:
                     await self.gates[text].wait()
                 else:
                     await asyncio.sleep(0)  # let the others interleave
+            except asyncio.CancelledError:
+                self.events.append(("cancelled", text))
+                raise
             finally:
                 self.running[chat] -= 1
             self.finished.append(text)
@@ -92,8 +97,10 @@ class InboxWatchingAPI(FakeBotAPI):
         super().__init__(*args, **kwargs)
         self.db_path: Path | None = None
         self.stored_at_poll: list[tuple[int, set[int]]] = []
+        self.events: list[tuple[str, object]] = []
 
     async def _get_updates(self, call: Any) -> list[dict[str, Any]]:
+        self.events.append(("getUpdates", call.params.get("limit")))
         offset = int(call.params.get("offset") or 0)
         if self.db_path is not None and offset:
             with sqlite3.connect(self.db_path) as conn:
@@ -271,6 +278,7 @@ async def test_after_a_cut_short_or_a_crash_the_inbox_is_handled_first_replays_a
     stops before they run. At the next start: the first is a replay, the others new, in order,
     each once, although Telegram delivers the last batch again (it was never confirmed)."""
     scene = Scene()
+    scene.events = api.events
     scene.gate("анна 1")  # never released
     poller = Poller(dispatcher(db, scene), bot, drain_seconds=0.2)
     running = start(poller)
@@ -282,6 +290,8 @@ async def test_after_a_cut_short_or_a_crash_the_inbox_is_handled_first_replays_a
     await api.wait_updates_confirmed()  # stored (confirmed only once stored)
     poller.stop.set()
     await asyncio.wait_for(running, 30)
+    # cut short before the last confirmation, not after it (SIGKILL follows SIGTERM in 10 s)
+    assert api.events[-2:] == [("cancelled", "анна 1"), ("getUpdates", 1)]
     assert journal(db) == {
         a1: (True, False, True),
         a2: (False, False, True),
