@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot
+from aiogram import Dispatcher as AiogramDispatcher
 from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.methods import GetUpdates
 from aiogram.types import Update
@@ -337,6 +338,18 @@ class Poller:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await work
         raise _Stopped
+
+
+async def handle_leftovers(dp: AiogramDispatcher, bot: Bot) -> int:
+    """What long polling stored and did not finish, handled to the end; how many. For webhook
+    mode at start-up: Telegram was told these were delivered and will not send them again."""
+    if not isinstance(dp, Dispatcher):  # no journal, so no inbox either
+        return 0
+    poller = Poller(dp, bot)
+    await poller._resume()
+    count = poller.in_hand
+    await asyncio.gather(*set(poller._workers))
+    return count
 
 
 class _Stopped(Exception):
