@@ -120,15 +120,18 @@ async def everyone(path: Path, batch: int = 200) -> dict[str, Any]:
 
     tapping = asyncio.create_task(respondent())
     watching = asyncio.create_task(loop_watch())
+    cpu = time.process_time()
     start = time.perf_counter()
     created = await followup.replan_everyone(batch)
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu  # with the respondent's taps: they are few
     done.set()
     await asyncio.gather(tapping, watching)
     result = {
         "mode": "everyone",
         "batch": batch,
         "seconds": round(seconds, 1),
+        "cpu_seconds": round(cpu_seconds, 2),
         "created": created,
         "taps": len(taps),
         "tap_median_ms": round(statistics.median(taps) * 1000, 1) if taps else None,

@@ -1,7 +1,10 @@
 """Per-update context: who is writing (role), their language and staff record.
 
 An outer middleware on `dp.update` so every handler, filter and error handler gets `role`, `lang`
-and `member` in its data. Owners' names are kept current here (a no-op write when unchanged).
+and `member` in its data. Owners' names are kept current here. Staff records come from memory
+(storage/staff.py keeps them, invalidated by the database on any change of the table), so an
+update costs no statement here: a person's first update reads their record once, and an owner's
+row is written only when their name, username or language changed.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """The survey as the respondent sees it: three questions answered with taps.
 
 The survey row in SQLite is the truth about where the person is; the FSM state only routes their
-next typed message. Buttons carry the survey id and are re-checked against the person who pressed
-them, so a forged or replayed button records nothing.
+next typed message, and is written in the answer's own transaction (`_Route`), as are a
+detractor's alerts: an answer costs one write transaction, whatever follows from it. Buttons
+carry the survey id and are re-checked against the person who pressed them, so a forged or
+replayed button records nothing.
 
 Every question sent is noted on the survey row (`asked_step`) right after it went out. An update
 handled again after a crash (`replayed`), a repeated answer and the catch-up at start-up send the
@@ -13,11 +15,14 @@ the link, "continue", a sticker where a button is expected) gets a question agai
 from __future__ import annotations
 
 import logging
+import sqlite3
+from datetime import datetime
 
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.exceptions import TelegramForbiddenError
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
 
@@ -29,11 +34,12 @@ from handlers.filters import not_command
 from handlers.phone_input import read_own_phone
 from handlers.replies import answer, append_note, forged, send_or_log
 from handlers.states import SurveyFlow
-from scheduler.alerts import bring_case_up_to_date, queue_case_alerts
+from scheduler.alerts import alert_renderer, bring_case_up_to_date, case_update_in, edit_alerts
 from scheduler.failures import Failure, classify, describe
 from scheduler.sender import Sender
 from storage import Database
-from storage.cases import case_of_survey
+from storage.cases import AlertUpdate, queue_alerts_in
+from storage.fsm import SQLiteStorage
 from storage.referral import code_for_contact
 from storage.settings import LiveSettings
 from storage.surveys import (
@@ -90,7 +96,9 @@ async def open_link(
     if role.is_staff or is_staff_record:
         await message.answer(t(lang, "survey.staff"))
         return
-    outcome, survey = await open_survey(db, token, user.id, lang, clock())
+    route = _Route(state)
+    outcome, survey = await open_survey(db, token, user.id, lang, clock(), then=route.then)
+    route.settle()
     if replayed and survey is not None and survey.asked_step == survey.step:
         return  # handled before a crash, up to the question: the person has it
     if outcome is Opened.NOT_FOUND:
@@ -98,7 +106,7 @@ async def open_link(
     elif outcome is Opened.OTHER_ACCOUNT:
         await message.answer(t(lang, "survey.other_account"))
     elif outcome is Opened.ANSWERED:
-        await state.clear()
+        await _clear(state)
         await message.answer(t(lang, "survey.already_answered"))
     else:
         assert survey is not None
@@ -141,14 +149,77 @@ async def ask(
     longer gives us (an "inaccessible" message older than 48 hours)."""
     step = survey.step
     if step is Step.DONE:
-        await state.clear()
+        await _clear(state)
         await bot.send_message(chat_id, t(lang, "survey.already_answered"))
         return
-    await state.set_state(getattr(SurveyFlow, step.value))
-    await state.set_data({"survey_id": survey.id})
+    await _put(state, getattr(SurveyFlow, step.value), {"survey_id": survey.id})
     text, markup = question(survey, lang, settings)
     await send_or_log(bot.send_message(chat_id, text, reply_markup=markup), "survey question")
     await mark_asked(db, survey.id, step)
+
+
+async def _put(state: FSMContext, step: State | None, data: dict[str, int]) -> None:
+    """Route the person's next message: state and data in one statement at most (aiogram's
+    `set_state` + `set_data` are two steps), none when the answer's transaction already did."""
+    storage = state.storage
+    if isinstance(storage, SQLiteStorage):
+        await storage.put(state.key, step, data)
+    else:
+        await state.set_state(step)
+        await state.set_data(data)
+
+
+async def _clear(state: FSMContext) -> None:
+    await _put(state, None, {})
+
+
+class _Route:
+    """What an answer's own transaction does besides storing it, in the database thread: route
+    the person's next message (the FSM state of the question that follows, none once the survey
+    is done), so routing costs no transaction of its own; and for a detractor, queue the staff's
+    alerts with the case the score opened (`score`), or bring them up to date with the answer
+    (queued ones re-rendered, what came after a delivered one queued as a short message), so the
+    answer and what the staff are told commit together. `settle()` once it committed.
+    """
+
+    def __init__(
+        self,
+        state: FSMContext,
+        settings: Settings | None = None,
+        now: datetime | None = None,
+        *,
+        score: bool = False,
+    ) -> None:
+        self._state = state
+        storage = state.storage
+        self._storage = storage if isinstance(storage, SQLiteStorage) else None
+        self._settings = settings
+        self._now = now
+        self._score = score
+        self._staged = False
+        self.alerted = 0
+        self.update: AlertUpdate | None = None
+
+    def then(self, conn: sqlite3.Connection, survey: Survey) -> None:
+        settings, now = self._settings, self._now
+        if settings is not None and now is not None and survey.case_id is not None:
+            if self._score:
+                renderer = alert_renderer(settings)
+                self.alerted = queue_alerts_in(conn, settings.owner_ids, now, renderer)
+            if not self.alerted:
+                self.update = case_update_in(conn, settings, survey.case_id, now)
+        if self._storage is None:
+            return
+        if survey.step is Step.DONE:
+            self._storage.stage(conn, self._state.key, None, {})
+        else:
+            next_state = getattr(SurveyFlow, survey.step.value)
+            self._storage.stage(conn, self._state.key, next_state, {"survey_id": survey.id})
+        self._staged = True
+
+    def settle(self) -> None:
+        if self._staged and self._storage is not None:
+            self._storage.settle(self._state.key)
 
 
 async def _close_question(query: CallbackQuery, note: str) -> None:
@@ -160,6 +231,7 @@ async def _after_answer(
     bot: Bot,
     chat_id: int,
     survey: Survey,
+    route: _Route,
     state: FSMContext,
     lang: str,
     settings: Settings,
@@ -167,17 +239,13 @@ async def _after_answer(
     clock: Clock,
     sender: Sender,
 ) -> None:
-    """Keep the detractor alert current (and tell its recipients what came after it went out),
-    then ask the next question or say thank you."""
-    if survey.category == "detractor":
-        if await queue_case_alerts(db, settings, clock()):  # the score itself: alert at once
-            sender.kick()
-        else:
-            case_id = await case_of_survey(db, survey.id)
-            if case_id is not None and await bring_case_up_to_date(
-                db, bot, settings, case_id, clock()
-            ):
-                sender.kick()
+    """Edit the detractor's delivered alerts to the answer (their queued ones and what came
+    after were written with it), then ask the next question or say thank you."""
+    update = route.update
+    if route.alerted or (update is not None and update.told):
+        sender.kick()
+    if update is not None and survey.case_id is not None:
+        await edit_alerts(bot, survey.case_id, update)
     await deliver_next(bot, chat_id, survey, state, lang, settings, db)
 
 
@@ -194,7 +262,7 @@ async def deliver_next(
     if survey.step is not Step.DONE:
         await ask(bot, chat_id, survey, state, lang, settings, db)
         return
-    await state.clear()
+    await _clear(state)
     if survey.category == "detractor":
         base = "survey.thanks_detractor" if survey.consent else "survey.thanks_detractor_nocontact"
     else:
@@ -203,7 +271,7 @@ async def deliver_next(
     if survey.category == "promoter" and survey.consent:
         # Method 8: a promoter who agreed to contact gets a personal code; whoever comes with
         # it is attributed to them.
-        code = await code_for_contact(db, survey.contact_id)
+        code = survey.referral_code or await code_for_contact(db, survey.contact_id)
         me = await bot.me()
         link = make_link(me.username or "", LinkKind.REFERRAL, code)
         text += survey_text(lang, "referral.thanks", survey.kind, code=code, link=link)
@@ -230,10 +298,8 @@ async def _catch_up(
     survey = await get_survey(db, survey_id)
     if survey is None or survey.respondent_tg_id != user_id:
         return
-    if clock is not None and survey.category == "detractor":
-        case_id = await case_of_survey(db, survey.id)
-        if case_id is not None:
-            await bring_case_up_to_date(db, bot, settings, case_id, clock())
+    if clock is not None and survey.category == "detractor" and survey.case_id is not None:
+        await bring_case_up_to_date(db, bot, settings, survey.case_id, clock())
     if survey.asked_step == survey.step:
         return
     await deliver_next(bot, chat_id, survey, state, lang, settings, db)
@@ -281,7 +347,7 @@ async def _resume(
     """A stale or repeated answer: show the person where their survey really is."""
     survey = await get_survey(db, survey_id)
     if survey is None or survey.respondent_tg_id != user_id:
-        await state.clear()
+        await _clear(state)
         return
     await ask(bot, chat_id, survey, state, lang, settings, db)
 
@@ -334,15 +400,20 @@ async def on_score(
         await forged(query, lang)
         return
     user_id = query.from_user.id
-    survey = await record_score(db, callback_data.survey_id, user_id, callback_data.score, clock())
+    now = clock()
+    route = _Route(state, settings, now, score=True)
+    survey = await record_score(
+        db, callback_data.survey_id, user_id, callback_data.score, now, then=route.then
+    )
     if survey is None:  # a double tap, an old message, or somebody else's survey
         await _answered_before(
             query, callback_data.survey_id, bot, state, lang, settings, db, clock
         )
         return
+    route.settle()
     await answer(query)
     await _close_question(query, t(lang, "survey.score_given", score=callback_data.score))
-    await _after_answer(bot, user_id, survey, state, lang, settings, db, clock, sender)
+    await _after_answer(bot, user_id, survey, route, state, lang, settings, db, clock, sender)
 
 
 async def on_reason_skip(
@@ -357,15 +428,18 @@ async def on_reason_skip(
     sender: Sender,
 ) -> None:
     user_id = query.from_user.id
-    survey = await record_reason(db, callback_data.survey_id, user_id, None, clock())
+    now = clock()
+    route = _Route(state, settings, now)
+    survey = await record_reason(db, callback_data.survey_id, user_id, None, now, then=route.then)
     if survey is None:
         await _answered_before(
             query, callback_data.survey_id, bot, state, lang, settings, db, clock
         )
         return
+    route.settle()
     await answer(query)
     await _close_question(query, t(lang, "survey.reason_skipped"))
-    await _after_answer(bot, user_id, survey, state, lang, settings, db, clock, sender)
+    await _after_answer(bot, user_id, survey, route, state, lang, settings, db, clock, sender)
 
 
 async def on_reason(
@@ -382,14 +456,19 @@ async def on_reason(
     user_id = message.from_user.id
     survey_id = await _survey_id(state)
     if survey_id is None:
-        await state.clear()
+        await _clear(state)
         return
     text = message.text.strip()
-    survey = await record_reason(db, survey_id, user_id, text or None, clock())
+    now = clock()
+    route = _Route(state, settings, now)
+    survey = await record_reason(db, survey_id, user_id, text or None, now, then=route.then)
     if survey is None:
         await _catch_up(bot, message.chat.id, survey_id, user_id, state, lang, settings, db, clock)
         return
-    await _after_answer(bot, message.chat.id, survey, state, lang, settings, db, clock, sender)
+    route.settle()
+    await _after_answer(
+        bot, message.chat.id, survey, route, state, lang, settings, db, clock, sender
+    )
 
 
 async def on_consent(
@@ -404,16 +483,21 @@ async def on_consent(
     sender: Sender,
 ) -> None:
     user_id = query.from_user.id
-    survey = await record_consent(db, callback_data.survey_id, user_id, callback_data.yes, clock())
+    now = clock()
+    route = _Route(state, settings, now)
+    survey = await record_consent(
+        db, callback_data.survey_id, user_id, callback_data.yes, now, then=route.then
+    )
     if survey is None:
         await _answered_before(
             query, callback_data.survey_id, bot, state, lang, settings, db, clock
         )
         return
+    route.settle()
     await answer(query)
     given = t(lang, "survey.btn_yes" if callback_data.yes else "survey.btn_no")
     await _close_question(query, t(lang, "survey.consent_given", answer=given))
-    await _after_answer(bot, user_id, survey, state, lang, settings, db, clock, sender)
+    await _after_answer(bot, user_id, survey, route, state, lang, settings, db, clock, sender)
 
 
 async def _store_phone(
@@ -431,13 +515,18 @@ async def _store_phone(
     user_id = message.from_user.id
     survey_id = await _survey_id(state)
     if survey_id is None:
-        await state.clear()
+        await _clear(state)
         return
-    survey = await record_phone(db, survey_id, user_id, phone, clock())
+    now = clock()
+    route = _Route(state, settings, now)
+    survey = await record_phone(db, survey_id, user_id, phone, now, then=route.then)
     if survey is None:
         await _catch_up(bot, message.chat.id, survey_id, user_id, state, lang, settings, db, clock)
         return
-    await _after_answer(bot, message.chat.id, survey, state, lang, settings, db, clock, sender)
+    route.settle()
+    await _after_answer(
+        bot, message.chat.id, survey, route, state, lang, settings, db, clock, sender
+    )
 
 
 async def on_phone(

@@ -10,6 +10,7 @@ tick settles a case whose respondent went quiet (`settle_quiet_cases`): its aler
 from __future__ import annotations
 
 import logging
+import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from storage.cases import (
     CaseCard,
     Recipient,
     alert_messages,
+    alert_messages_in,
     queue_alerts,
     quiet_cases,
 )
@@ -34,7 +36,9 @@ log = logging.getLogger(__name__)
 SETTLE_BATCH = 50  # cases settled per tick: the first ticks after an upgrade stay short
 
 
-def _renderer(settings: Settings) -> Any:
+def alert_renderer(settings: Settings) -> Any:
+    """How an alert looks to each recipient, in their language."""
+
     def render(card: CaseCard, recipient: Recipient) -> dict[str, Any]:
         return case_alert_payload(card, recipient.language or settings.default_language, settings)
 
@@ -51,10 +55,26 @@ def _late_renderer(settings: Settings) -> Any:
 
 
 async def queue_case_alerts(db: Database, settings: Settings, now: datetime) -> int:
-    return await queue_alerts(db, settings.owner_ids, now, _renderer(settings))
+    return await queue_alerts(db, settings.owner_ids, now, alert_renderer(settings))
 
 
-async def _edit(bot: Bot, case_id: int, update: AlertUpdate) -> None:
+def case_update_in(
+    conn: sqlite3.Connection, settings: Settings, case_id: int, now: datetime
+) -> AlertUpdate:
+    """`bring_case_up_to_date`'s database part inside an answer's own write transaction (in the
+    database thread); the caller edits the delivered alerts (`edit_alerts`) once it committed."""
+    return alert_messages_in(
+        conn,
+        case_id,
+        alert_renderer(settings),
+        now,
+        _late_renderer(settings),
+        settings.owner_ids,
+    )
+
+
+async def edit_alerts(bot: Bot, case_id: int, update: AlertUpdate) -> None:
+    """Edit the delivered alerts to what `update` says (Telegram's "not modified" is fine)."""
     for chat_id, message_id, payload in update.to_edit:
         error = await edit_to(bot, chat_id, message_id, payload)
         if error is not None:  # e.g. "message is not modified"
@@ -65,8 +85,8 @@ async def refresh_case_alerts(
     db: Database, bot: Bot, settings: Settings, case_id: int
 ) -> CaseCard | None:
     """Re-render a case's alerts: queued ones in the outbox, delivered ones by editing them."""
-    update = await alert_messages(db, case_id, _renderer(settings))
-    await _edit(bot, case_id, update)
+    update = await alert_messages(db, case_id, alert_renderer(settings))
+    await edit_alerts(bot, case_id, update)
     return update.card
 
 
@@ -85,13 +105,13 @@ async def bring_case_up_to_date(
     update = await alert_messages(
         db,
         case_id,
-        _renderer(settings),
+        alert_renderer(settings),
         now=now,
         late=_late_renderer(settings),
         owner_ids=settings.owner_ids,
         settle_quiet=settle_quiet,
     )
-    await _edit(bot, case_id, update)
+    await edit_alerts(bot, case_id, update)
     return update.told
 
 

@@ -4,7 +4,8 @@ now" from our tables, so running it late, twice, or after downtime sends each th
 a bot stopped at 08:55 and started at 11:00 sends the 09:00 digest at 11:00, once.
 
 Planning is reconciliation (storage/tasks.replan) and happens in three places: in the same
-transaction as any change of a person's facts (the database calls `_replan_in` before COMMIT);
+transaction as any change of a person's facts (the database calls `_replan_in` before COMMIT, in
+its own thread: the planner is plain `sqlite3` code, so a change and its re-plan are one job);
 once a day for the people whose `next_plan_on` has come (work proportional to what falls due);
 and for everyone, in the background in small batches, after a change of the settings the rules
 read (in the chat, or in `.env` between two runs: a fingerprint of them is stored). Start-up never
@@ -15,11 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
-
-import aiosqlite
 
 from domain.clock import Clock
 from domain.daytime import in_respondent_hours
@@ -142,21 +142,10 @@ class FollowUp:
         """Everyone with an id above `last`; then the fingerprint of the settings is stored."""
         created = people = 0
         while True:
-            async with self.db.transaction() as conn:
-                ids = [
-                    r[0]
-                    for r in await conn.execute_fetchall(
-                        "SELECT id FROM contacts WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
-                    )
-                ]
-                if not ids:
-                    await conn.execute(
-                        "INSERT INTO planner_state (key, value) VALUES ('settings', ?) "
-                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                        (fingerprint,),
-                    )
-                    break
-                created += await self._replan_in(conn, ids)
+            ids, made = await self.db.write(self._replan_batch, last, batch, fingerprint)
+            if not ids:
+                break
+            created += made
             people += len(ids)
             last = ids[-1]
             await asyncio.sleep(0)
@@ -174,12 +163,37 @@ class FollowUp:
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
-    async def _replan_in(self, conn: aiosqlite.Connection, contact_ids: list[int]) -> int:
+    def _replan_batch(
+        self, conn: sqlite3.Connection, last: int, batch: int, fingerprint: str
+    ) -> tuple[list[int], int]:
+        """One batch of `replan_everyone`, as one job in the database thread; with no one left,
+        the fingerprint of the settings the plans were made with is stored."""
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM contacts WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+            )
+        ]
+        if not ids:
+            conn.execute(
+                "INSERT INTO planner_state (key, value) VALUES ('settings', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (fingerprint,),
+            )
+            return ids, 0
+        return ids, self._replan_in(conn, ids)
+
+    def _replan_in(self, conn: sqlite3.Connection, contact_ids: list[int]) -> int:
+        """The database's planner: runs in its thread, inside the transaction that changed
+        these people's facts (storage/db.py), so it must not await."""
         now = self.clock()
         settings = self.settings
-        return await replan(
-            conn, contact_ids, self.today(now), settings.cadence, settings.timezone, now
-        )
+        return replan(conn, contact_ids, self.today(now), settings.cadence, settings.timezone, now)
+
+    def _plan_due(self, conn: sqlite3.Connection, today: date) -> tuple[int, int]:
+        """One chunk of the daily run: the people whose `next_plan_on` has come, re-planned."""
+        ids = contacts_due(conn, today, PLAN_CHUNK)
+        return len(ids), self._replan_in(conn, ids) if ids else 0
 
     @property
     def settings(self) -> Settings:
@@ -199,28 +213,24 @@ class FollowUp:
             ids = sorted(set(contact_ids))
             created = 0
             for first in range(0, len(ids), PLAN_CHUNK):
-                async with self.db.transaction() as conn:
-                    created += await self._replan_in(conn, ids[first : first + PLAN_CHUNK])
+                created += await self.db.write(self._replan_in, ids[first : first + PLAN_CHUNK])
             return created
         now = self.clock()
         today = self.today(now)
         missed = 0
         while True:
-            async with self.db.transaction() as conn:
-                closed = await sweep_lapsed(conn, today, now)
+            closed = await self.db.write(sweep_lapsed, today, now)
             missed += closed
             if not closed:
                 break
             await asyncio.sleep(0)
         created = people = 0
         while True:
-            async with self.db.transaction() as conn:
-                ids = await contacts_due(conn, today, PLAN_CHUNK)
-                if ids:
-                    created += await self._replan_in(conn, ids)
-            if not ids:
+            due, made = await self.db.write(self._plan_due, today)
+            if not due:
                 break
-            people += len(ids)
+            created += made
+            people += due
             await asyncio.sleep(0)
         self._planned_for = today
         log.info(

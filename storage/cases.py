@@ -16,6 +16,10 @@ case_events row and whatever it queues in the outbox, so a double tap changes no
 a crash leaves no half-done change. Who may see a case is decided here, once: owners see every
 case, a manager the cases of their own deals and the cases they own.
 
+The functions named `..._in` take a plain `sqlite3` connection and run inside somebody's
+`db.write` (storage/db.py), in the database thread: a survey answer queues or refreshes its
+case's alerts in its own transaction with them.
+
 The question to the person after a resolution ignores only the "budget" reason of
 `may_write_first`: it is their own conversation about their complaint, not a new approach, but
 they must still have agreed to be contacted and be reachable.
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import enum
 import json
+import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -41,7 +46,7 @@ from domain.cases import (
 from domain.tunables import LATE_FACTS_MAX_AGE_HOURS
 from storage.db import Database
 from storage.followup import Blocked, anything, may_write_first
-from storage.outbox import enqueue
+from storage.outbox import enqueue, enqueue_in
 from storage.timefmt import from_ts, ts
 
 ALERT_PURPOSE = "case_alert"
@@ -112,8 +117,15 @@ WHERE k.id = ?
 
 async def _card(conn: aiosqlite.Connection, case_id: int) -> CaseCard | None:
     row = await (await conn.execute(_CARD_SQL, (case_id,))).fetchone()
-    if row is None:
-        return None
+    return _card_of(row) if row is not None else None
+
+
+def _card_in(conn: sqlite3.Connection, case_id: int) -> CaseCard | None:
+    row = conn.execute(_CARD_SQL, (case_id,)).fetchone()
+    return _card_of(row) if row is not None else None
+
+
+def _card_of(row: sqlite3.Row) -> CaseCard:
     consent = None if row["consent"] is None else bool(row["consent"])
     return CaseCard(
         case_id=row["case_id"],
@@ -139,32 +151,42 @@ async def _card(conn: aiosqlite.Connection, case_id: int) -> CaseCard | None:
     )
 
 
-async def _recipients(
-    conn: aiosqlite.Connection, manager_id: int | None, owner_ids: Iterable[int]
+def _recipients(
+    conn: sqlite3.Connection, manager_id: int | None, owner_ids: Iterable[int]
 ) -> list[Recipient]:
     ids = sorted(set(owner_ids))
-    if manager_id is not None:
-        cur = await conn.execute(
+    if manager_id is not None and manager_id not in ids:
+        active = conn.execute(
             "SELECT 1 FROM staff WHERE user_id = ? AND role = 'manager' AND active = 1",
             (manager_id,),
-        )
-        if await cur.fetchone() and manager_id not in ids:
+        ).fetchone()
+        if active:
             ids.insert(0, manager_id)
-    out = []
-    for user_id in ids:
-        cur = await conn.execute("SELECT language FROM staff WHERE user_id = ?", (user_id,))
-        row = await cur.fetchone()
-        out.append(Recipient(user_id, row[0] if row else None))
-    return out
+    marks = ",".join("?" * len(ids))
+    found = dict(
+        conn.execute(f"SELECT user_id, language FROM staff WHERE user_id IN ({marks})", ids)
+    )
+    return [Recipient(user_id, found.get(user_id)) for user_id in ids]
+
+
+AlertRender = Callable[[CaseCard, Recipient], dict[str, Any]]
 
 
 async def queue_alerts(
-    db: Database,
-    owner_ids: Iterable[int],
-    now: datetime,
-    render: Callable[[CaseCard, Recipient], dict[str, Any]],
+    db: Database, owner_ids: Iterable[int], now: datetime, render: AlertRender
 ) -> int:
-    """Queue the alert of every case not yet alerted (at once: on the score itself).
+    """Queue the alert of every case not yet alerted (the tick's way; an answer does it in its
+    own transaction with `queue_alerts_in`)."""
+    if not await anything(db, UNALERTED_SQL, ()):
+        return 0
+    return await db.write(queue_alerts_in, list(owner_ids), now, render)
+
+
+def queue_alerts_in(
+    conn: sqlite3.Connection, owner_ids: Iterable[int], now: datetime, render: AlertRender
+) -> int:
+    """Queue the alert of every case not yet alerted (at once: on the score itself), inside the
+    caller's write transaction (in the database thread).
 
     The alerts and the case's `alerted_at` are written in one transaction: each case is alerted
     exactly once, whoever calls this and however often. What the person says afterwards updates
@@ -172,25 +194,21 @@ async def queue_alerts(
     """
     owners = list(owner_ids)
     queued = 0
-    if not await anything(db, UNALERTED_SQL, ()):
-        return 0
-    async with db.transaction() as conn:
-        cur = await conn.execute(UNALERTED_SQL)
-        for (case_id,) in await cur.fetchall():
-            card = await _card(conn, case_id)
-            assert card is not None
-            for recipient in await _recipients(conn, card.manager_id, owners):
-                await enqueue(
-                    conn,
-                    chat_id=recipient.user_id,
-                    purpose=ALERT_PURPOSE,
-                    payload=render(card, recipient),
-                    now=now,
-                    ref=f"case:{case_id}",
-                    idem_key=f"case_alert:{case_id}:{recipient.user_id}",
-                )
-                queued += 1
-            await conn.execute("UPDATE cases SET alerted_at = ? WHERE id = ?", (ts(now), case_id))
+    for (case_id,) in conn.execute(UNALERTED_SQL).fetchall():
+        card = _card_in(conn, case_id)
+        assert card is not None
+        for recipient in _recipients(conn, card.manager_id, owners):
+            enqueue_in(
+                conn,
+                chat_id=recipient.user_id,
+                purpose=ALERT_PURPOSE,
+                payload=render(card, recipient),
+                now=now,
+                ref=f"case:{case_id}",
+                idem_key=f"case_alert:{case_id}:{recipient.user_id}",
+            )
+            queued += 1
+        conn.execute("UPDATE cases SET alerted_at = ? WHERE id = ?", (ts(now), case_id))
     return queued
 
 
@@ -232,14 +250,14 @@ LateRender = Callable[[CaseCard, str | None, str | None, str | None], dict[str, 
 async def alert_messages(
     db: Database,
     case_id: int,
-    render: Callable[[CaseCard, Recipient], dict[str, Any]],
+    render: AlertRender,
     *,
     now: datetime | None = None,
     late: LateRender | None = None,
     owner_ids: Iterable[int] = (),
     settle_quiet: datetime | None = None,
 ) -> AlertUpdate:
-    """Bring every alert of a case up to date with the case as it is now.
+    """Bring every alert of a case up to date with the case as it is now, in one write.
 
     Alerts still in the outbox get the new text in place (so none is delivered with a stale
     "take" button); for alerts already delivered, returns (chat_id, message_id, payload) to edit.
@@ -247,44 +265,56 @@ async def alert_messages(
     With `late` (and `now`), a settled case's facts that came after its first alert was
     delivered and were not told yet are queued as one short message (`_tell_late_facts`).
     """
-    async with db.transaction() as conn:
-        if settle_quiet is not None and now is not None:
-            await conn.execute(
-                "UPDATE cases SET settled_at = ? WHERE id = ? AND settled_at IS NULL "
-                "AND NOT EXISTS (SELECT 1 FROM surveys s WHERE s.id = cases.survey_id "
-                f"AND {_LAST_ANSWER} > ?)",
-                (ts(now), case_id, ts(settle_quiet)),
+    return await db.write(
+        alert_messages_in, case_id, render, now, late, list(owner_ids), settle_quiet
+    )
+
+
+def alert_messages_in(
+    conn: sqlite3.Connection,
+    case_id: int,
+    render: AlertRender,
+    now: datetime | None = None,
+    late: LateRender | None = None,
+    owner_ids: Iterable[int] = (),
+    settle_quiet: datetime | None = None,
+) -> AlertUpdate:
+    """`alert_messages` inside the caller's write transaction (in the database thread)."""
+    if settle_quiet is not None and now is not None:
+        conn.execute(
+            "UPDATE cases SET settled_at = ? WHERE id = ? AND settled_at IS NULL "
+            "AND NOT EXISTS (SELECT 1 FROM surveys s WHERE s.id = cases.survey_id "
+            f"AND {_LAST_ANSWER} > ?)",
+            (ts(now), case_id, ts(settle_quiet)),
+        )
+    card = _card_in(conn, case_id)
+    if card is None:
+        return AlertUpdate(None, [], 0)
+    rows = conn.execute(
+        "SELECT o.id, o.chat_id, o.status, o.message_id, s.language FROM outbox o "
+        "LEFT JOIN staff s ON s.user_id = o.chat_id "
+        "WHERE o.ref = ? AND o.purpose = ? AND o.status IN ('pending', 'claimed', 'sent')",
+        (f"case:{case_id}", ALERT_PURPOSE),
+    ).fetchall()
+    to_edit = []
+    for outbox_id, chat_id, status, message_id, language in rows:
+        payload = render(card, Recipient(chat_id, language))
+        if status == "sent":
+            if message_id is not None:
+                to_edit.append((chat_id, message_id, payload))
+        else:
+            conn.execute(
+                "UPDATE outbox SET payload = ? WHERE id = ?",
+                (json.dumps(payload, ensure_ascii=False), outbox_id),
             )
-        card = await _card(conn, case_id)
-        if card is None:
-            return AlertUpdate(None, [], 0)
-        rows = await (
-            await conn.execute(
-                "SELECT o.id, o.chat_id, o.status, o.message_id, s.language FROM outbox o "
-                "LEFT JOIN staff s ON s.user_id = o.chat_id "
-                "WHERE o.ref = ? AND o.purpose = ? AND o.status IN ('pending', 'claimed', 'sent')",
-                (f"case:{case_id}", ALERT_PURPOSE),
-            )
-        ).fetchall()
-        to_edit = []
-        for outbox_id, chat_id, status, message_id, language in rows:
-            payload = render(card, Recipient(chat_id, language))
-            if status == "sent":
-                if message_id is not None:
-                    to_edit.append((chat_id, message_id, payload))
-            else:
-                await conn.execute(
-                    "UPDATE outbox SET payload = ? WHERE id = ?",
-                    (json.dumps(payload, ensure_ascii=False), outbox_id),
-                )
-        told = 0
-        if late is not None and now is not None and not card.in_progress:
-            told = await _tell_late_facts(conn, card, late, owner_ids, now)
+    told = 0
+    if late is not None and now is not None and not card.in_progress:
+        told = _tell_late_facts(conn, card, late, owner_ids, now)
     return AlertUpdate(card, to_edit, told)
 
 
-async def _tell_late_facts(
-    conn: aiosqlite.Connection,
+def _tell_late_facts(
+    conn: sqlite3.Connection,
     card: CaseCard,
     late: LateRender,
     owner_ids: Iterable[int],
@@ -295,24 +325,20 @@ async def _tell_late_facts(
     alert. An answer given in the same second as the delivery counts as late: the alert may
     have gone out without it. One older than LATE_FACTS_MAX_AGE_HOURS is not news any more."""
     ref = f"case:{card.case_id}"
-    alerts = await (
-        await conn.execute(
-            "SELECT chat_id, sent_at FROM outbox WHERE ref = ? AND purpose = ? "
-            "AND status = 'sent' AND sent_at IS NOT NULL",
-            (ref, ALERT_PURPOSE),
-        )
+    alerts = conn.execute(
+        "SELECT chat_id, sent_at FROM outbox WHERE ref = ? AND purpose = ? "
+        "AND status = 'sent' AND sent_at IS NOT NULL",
+        (ref, ALERT_PURPOSE),
     ).fetchall()
     if not alerts:
         return 0  # nothing delivered yet: the queued alerts carry everything
     first = min(row[1] for row in alerts)
-    row = await (
-        await conn.execute(
-            "SELECT s.reason, s.reason_at, s.consent, coalesce(s.phone, c.phone) AS phone, "
-            "coalesce(s.answered_at, s.consent_at) AS phone_at "
-            "FROM cases k JOIN contacts c ON c.id = k.contact_id "
-            "JOIN surveys s ON s.id = k.survey_id WHERE k.id = ?",
-            (card.case_id,),
-        )
+    row = conn.execute(
+        "SELECT s.reason, s.reason_at, s.consent, coalesce(s.phone, c.phone) AS phone, "
+        "coalesce(s.answered_at, s.consent_at) AS phone_at "
+        "FROM cases k JOIN contacts c ON c.id = k.contact_id "
+        "JOIN surveys s ON s.id = k.survey_id WHERE k.id = ?",
+        (card.case_id,),
     ).fetchone()
     if row is None:
         return 0
@@ -323,26 +349,23 @@ async def _tell_late_facts(
         facts["reason"] = row["reason"]
     if row["consent"] == 1 and row["phone"] and row["phone_at"] and row["phone_at"] >= since:
         facts["phone"] = row["phone"]
-    keys = await (
-        await conn.execute(
-            "SELECT idem_key FROM outbox WHERE ref = ? AND purpose = ?", (ref, LATE_PURPOSE)
-        )
+    keys = conn.execute(
+        "SELECT idem_key FROM outbox WHERE ref = ? AND purpose = ?", (ref, LATE_PURPOSE)
     ).fetchall()
     told = {fact for (key,) in keys for fact in key.split(":")[2].split("+")}
     new = [fact for fact in LATE_FACTS if fact in facts and fact not in told]
     if not new:
         return 0
     if card.owner_id is not None:
-        recipients = await _notice_recipients(conn, card.owner_id, owner_ids)
+        recipients = _notice_recipients_in(conn, card.owner_id, owner_ids)
     else:
         chats = sorted({row[0] for row in alerts})
         marks = ",".join("?" * len(chats))
-        languages = await (
-            await conn.execute(
+        found = dict(
+            conn.execute(
                 f"SELECT user_id, language FROM staff WHERE user_id IN ({marks})", chats
-            )
-        ).fetchall()
-        found = {r[0]: r[1] for r in languages}
+            ).fetchall()
+        )
         recipients = [(chat, found.get(chat)) for chat in chats]
     what = "+".join(new)
     queued = 0
@@ -353,7 +376,7 @@ async def _tell_late_facts(
             facts.get("phone") if "phone" in new else None,
             language,
         )
-        if await enqueue(
+        if enqueue_in(
             conn,
             chat_id=user_id,
             purpose=LATE_PURPOSE,
@@ -376,10 +399,11 @@ async def quiet_cases(db: Database, quiet: datetime, limit: int) -> list[int]:
 
 
 async def case_of_survey(db: Database, survey_id: int) -> int | None:
-    async with db.read() as conn:
-        row = await (
-            await conn.execute("SELECT id FROM cases WHERE survey_id = ?", (survey_id,))
-        ).fetchone()
+    return await db.fetch(_case_of_survey, survey_id)
+
+
+def _case_of_survey(conn: sqlite3.Connection, survey_id: int) -> int | None:
+    row = conn.execute("SELECT id FROM cases WHERE survey_id = ?", (survey_id,)).fetchone()
     return row[0] if row else None
 
 
@@ -723,6 +747,28 @@ async def _notice_recipients(
         ).fetchone()
         out.append((user_id, row[0] if row else None))
     return out
+
+
+def _notice_recipients_in(
+    conn: sqlite3.Connection, owner_id: int | None, owner_ids: Iterable[int]
+) -> list[tuple[int, str | None]]:
+    """`_notice_recipients` in the database thread."""
+    owners = set(owner_ids)
+    ids: list[int] = []
+    if owner_id is not None:
+        active = conn.execute(
+            "SELECT 1 FROM staff WHERE user_id = ? AND role = 'manager' AND active = 1",
+            (owner_id,),
+        ).fetchone()
+        if owner_id in owners or active:
+            ids = [owner_id]
+    if not ids:
+        ids = sorted(owners)
+    marks = ",".join("?" * len(ids))
+    found = dict(
+        conn.execute(f"SELECT user_id, language FROM staff WHERE user_id IN ({marks})", ids)
+    )
+    return [(user_id, found.get(user_id)) for user_id in ids]
 
 
 async def is_about(db: Database, case_id: int, tg_user_id: int) -> bool:

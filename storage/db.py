@@ -67,7 +67,9 @@ Planner = SyncPlanner | AsyncPlanner
 T = TypeVar("T")
 P = ParamSpec("P")
 
-# Which writes change what the rules read (domain/planning.py, storage/tasks.load_facts).
+# Which writes change what the rules read (domain/planning.py, storage/tasks.load_facts). A
+# survey is a fact only while unopened (`status = 'created'`, by `created_at`) and as a promoter's
+# answer (`score >= 9`, by `scored_at`): a detractor's score or an answer finished re-plan nobody.
 _REPLAN_TRIGGERS = """
 CREATE TEMP TRIGGER IF NOT EXISTS replan_contact_new AFTER INSERT ON main.contacts
 BEGIN SELECT note_contact(NEW.id); END;
@@ -83,6 +85,11 @@ CREATE TEMP TRIGGER IF NOT EXISTS replan_survey_new AFTER INSERT ON main.surveys
 BEGIN SELECT note_contact(NEW.contact_id); END;
 CREATE TEMP TRIGGER IF NOT EXISTS replan_survey_facts
 AFTER UPDATE OF contact_id, status, score, scored_at, created_at ON main.surveys
+WHEN OLD.contact_id IS NOT NEW.contact_id
+  OR (CASE WHEN OLD.status = 'created' THEN OLD.created_at END)
+     IS NOT (CASE WHEN NEW.status = 'created' THEN NEW.created_at END)
+  OR (CASE WHEN OLD.score >= 9 THEN OLD.scored_at END)
+     IS NOT (CASE WHEN NEW.score >= 9 THEN NEW.scored_at END)
 BEGIN SELECT note_contact(OLD.contact_id), note_contact(NEW.contact_id); END;
 CREATE TEMP TRIGGER IF NOT EXISTS replan_offer_closed AFTER UPDATE OF status ON main.tasks
 WHEN NEW.kind = 'offer' AND OLD.status = 'pending' AND NEW.status IN ('done', 'skipped', 'missed')

@@ -11,6 +11,7 @@ failing carries `failing_since`, so the sender can give it up after a day; a fai
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,6 +56,37 @@ async def enqueue(
 ) -> int | None:
     """Queue a message inside the caller's transaction; a repeated idem_key queues nothing."""
     cur = await conn.execute(
+        "INSERT INTO outbox (idem_key, chat_id, contact_id, purpose, ref, payload, not_before, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING",
+        (
+            idem_key,
+            chat_id,
+            contact_id,
+            purpose,
+            ref,
+            json.dumps(payload, ensure_ascii=False),
+            ts(not_before or now),
+            ts(now),
+        ),
+    )
+    return cur.lastrowid if cur.rowcount == 1 else None
+
+
+def enqueue_in(
+    conn: sqlite3.Connection,
+    *,
+    chat_id: int,
+    purpose: str,
+    payload: dict[str, Any],
+    now: datetime,
+    contact_id: int | None = None,
+    ref: str | None = None,
+    idem_key: str | None = None,
+    not_before: datetime | None = None,
+) -> int | None:
+    """`enqueue` for a function run by `db.write` (a plain `sqlite3` connection, in the database
+    thread): the same row, in the caller's transaction."""
+    cur = conn.execute(
         "INSERT INTO outbox (idem_key, chat_id, contact_id, purpose, ref, payload, not_before, "
         "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING",
         (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,22 +28,19 @@ def normalise(code: str) -> str:
 
 async def code_for_contact(db: Database, contact_id: int) -> str:
     """The contact's referral code, made on first use (unique; a collision just retries)."""
-    async with db.transaction() as conn:
-        row = await (
-            await conn.execute("SELECT referral_code FROM contacts WHERE id = ?", (contact_id,))
-        ).fetchone()
-        if row and row[0]:
-            return str(row[0])
-        while True:
-            code = new_code()
-            taken = await (
-                await conn.execute("SELECT 1 FROM contacts WHERE referral_code = ?", (code,))
-            ).fetchone()
-            if not taken:
-                await conn.execute(
-                    "UPDATE contacts SET referral_code = ? WHERE id = ?", (code, contact_id)
-                )
-                return code
+    return await db.write(code_for_contact_in, contact_id)
+
+
+def code_for_contact_in(conn: sqlite3.Connection, contact_id: int) -> str:
+    """`code_for_contact` inside the caller's write transaction (in the database thread)."""
+    row = conn.execute("SELECT referral_code FROM contacts WHERE id = ?", (contact_id,)).fetchone()
+    if row and row[0]:
+        return str(row[0])
+    while True:
+        code = new_code()
+        if not conn.execute("SELECT 1 FROM contacts WHERE referral_code = ?", (code,)).fetchone():
+            conn.execute("UPDATE contacts SET referral_code = ? WHERE id = ?", (code, contact_id))
+            return code
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,11 +5,17 @@ plan, and the task queries of the daily plan.
 changed a person's facts, see `storage.db`), so a change and its consequences for the plan are
 one atomic step. Facts are loaded for a whole batch with a handful of set-based queries (the ids
 go in as one JSON array), so re-planning one person or 2,000 costs the same number of queries.
+
+The planner (`fallback_owner`, `load_facts`, `insert_tasks`, `replan`, `sweep_lapsed`,
+`contacts_due`) is plain synchronous `sqlite3` code: it runs in the database thread in the same
+job as the transaction it belongs to (`Database.write`), so re-planning costs no trip through the
+event loop per statement. Call it through `db.write(fn, ...)` / `db.fetch(fn, ...)`.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -50,16 +56,16 @@ def _local_date(stamp: str, tz: tzinfo) -> date:
 _IDS = "(SELECT value FROM json_each(?))"
 
 
-async def fallback_owner(conn: aiosqlite.Connection) -> int | None:
+def fallback_owner(conn: sqlite3.Connection) -> int | None:
     """Who gets the tasks of people whose manager lost access: the first active owner."""
-    row = await (
-        await conn.execute("SELECT min(user_id) FROM staff WHERE role = 'owner' AND active = 1")
+    row = conn.execute(
+        "SELECT min(user_id) FROM staff WHERE role = 'owner' AND active = 1"
     ).fetchone()
     return row[0] if row else None
 
 
-async def load_facts(
-    conn: aiosqlite.Connection,
+def load_facts(
+    conn: sqlite3.Connection,
     contact_ids: Sequence[int],
     tz: tzinfo,
     today: date | None = None,
@@ -76,23 +82,23 @@ async def load_facts(
         deals_since = (today - timedelta(days=FACT_MARGIN_DAYS + 2)).isoformat()
         answers_since = ts(old - timedelta(days=cadence.refresh_after_days))
         links_since = ts(old - timedelta(days=cadence.resend_after_days))
-    owner = await fallback_owner(conn)
-    contacts = await conn.execute_fetchall(
+    owner = fallback_owner(conn)
+    contacts = conn.execute(
         "SELECT c.id, CASE WHEN s.active = 1 THEN c.manager_id "
         "ELSE coalesce(?, c.manager_id) END, c.birth_day, c.birth_month, c.created_at "
         "FROM contacts c LEFT JOIN staff s ON s.user_id = c.manager_id "
         f"WHERE c.id IN {_IDS} AND c.manager_id IS NOT NULL AND c.forgotten_at IS NULL",
         (owner, ids),
-    )
+    ).fetchall()
     last_deal: dict[int, date] = {}
     bot_deals: dict[int, list[tuple[int, date]]] = defaultdict(list)
-    for contact_id, latest in await conn.execute_fetchall(
+    for contact_id, latest in conn.execute(
         f"SELECT contact_id, max(deal_date) FROM deals WHERE contact_id IN {_IDS} "
         "GROUP BY contact_id",
         (ids,),
     ):
         last_deal[contact_id] = date.fromisoformat(latest)
-    for contact_id, deal_id, deal_date in await conn.execute_fetchall(
+    for contact_id, deal_id, deal_date in conn.execute(
         f"SELECT contact_id, id, deal_date FROM deals WHERE contact_id IN {_IDS} "
         "AND source = 'bot' AND deal_date >= ?",
         (ids, deals_since),
@@ -100,7 +106,7 @@ async def load_facts(
         bot_deals[contact_id].append((deal_id, date.fromisoformat(deal_date)))
     last_offer = {
         contact_id: _local_date(closed, tz)
-        for contact_id, closed in await conn.execute_fetchall(
+        for contact_id, closed in conn.execute(
             "SELECT contact_id, max(closed_at) FROM tasks "
             f"WHERE contact_id IN {_IDS} AND +kind = 'offer' "
             "AND +status IN ('done', 'skipped', 'missed') AND closed_at IS NOT NULL "
@@ -109,7 +115,7 @@ async def load_facts(
         )
     }
     pending_offer: dict[int, date] = {}
-    for contact_id, key in await conn.execute_fetchall(
+    for contact_id, key in conn.execute(
         f"SELECT contact_id, idem_key FROM tasks WHERE contact_id IN {_IDS} AND +kind = 'offer' "
         "AND +status = 'pending' AND idem_key GLOB ?",
         (ids, "offer:*:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"),
@@ -118,7 +124,7 @@ async def load_facts(
         pending_offer[contact_id] = max(anchor, pending_offer.get(contact_id, anchor))
     promoters: dict[int, list[tuple[int, date]]] = defaultdict(list)
     unopened: dict[int, list[tuple[int, date]]] = defaultdict(list)
-    for contact_id, survey_id, status, score, scored_at, created_at in await conn.execute_fetchall(
+    for contact_id, survey_id, status, score, scored_at, created_at in conn.execute(
         "SELECT contact_id, id, status, score, scored_at, created_at FROM surveys "
         f"WHERE contact_id IN {_IDS} AND ((score >= 9 AND scored_at >= ?) "
         "OR (status = 'created' AND created_at >= ?))",
@@ -151,8 +157,8 @@ def _lapses_on(spec: TaskSpec) -> str:
     return spec.lapses_on.isoformat()
 
 
-async def insert_tasks(
-    conn: aiosqlite.Connection,
+def insert_tasks(
+    conn: sqlite3.Connection,
     specs: Iterable[TaskSpec],
     now: datetime,
     meta: Mapping[str, Any] | None = None,
@@ -160,7 +166,7 @@ async def insert_tasks(
     """Store tasks; a known idem_key adds nothing, except that a task the planner cancelled
     (`outcome = 'replanned'`) is brought back: its fact came back. Every spec carries its
     `lapses_on`, computed by the rules with the live cadence."""
-    cur = await conn.executemany(
+    cur = conn.executemany(
         "INSERT INTO tasks (idem_key, kind, contact_id, deal_id, survey_id, manager_id, "
         "due_date, planned_due, lapses_on, meta, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -188,8 +194,8 @@ async def insert_tasks(
     return cur.rowcount
 
 
-async def replan(
-    conn: aiosqlite.Connection,
+def replan(
+    conn: sqlite3.Connection,
     contact_ids: Sequence[int],
     today: date,
     cadence: Cadence,
@@ -205,11 +211,9 @@ async def replan(
         return 0
     plans: dict[int, Plan] = {
         facts.contact_id: plan_contact(facts, today, cadence)
-        for facts in await load_facts(conn, ids, tz, today, cadence)
+        for facts in load_facts(conn, ids, tz, today, cadence)
     }
-    created = await insert_tasks(
-        conn, [spec for plan in plans.values() for spec in plan.wanted], now
-    )
+    created = insert_tasks(conn, [spec for plan in plans.values() for spec in plan.wanted], now)
     managers = {
         contact_id: plan.candidates[0].manager_id
         for contact_id, plan in plans.items()
@@ -234,7 +238,7 @@ async def replan(
         due_at,
         planned_due,
         lapses_on,
-    ) in await conn.execute_fetchall(
+    ) in conn.execute(
         "SELECT id, contact_id, idem_key, manager_id, due_date, due_at, planned_due, "
         "lapses_on "
         f"FROM tasks WHERE contact_id IN {_IDS} AND +status = 'pending'",
@@ -258,36 +262,36 @@ async def replan(
         if contact_id in managers and manager_id != managers[contact_id]:
             move.append((managers[contact_id], task_id))
     if cancel:
-        await conn.executemany(
+        conn.executemany(
             f"UPDATE tasks SET status = 'cancelled', outcome = '{REPLANNED}', closed_at = ? "
             "WHERE id = ?",
             cancel,
         )
     if missed:
-        await conn.executemany(
+        conn.executemany(
             f"UPDATE tasks SET status = 'missed', outcome = '{LAPSED}', closed_at = ? WHERE id = ?",
             missed,
         )
     if redate:
-        await conn.executemany(
+        conn.executemany(
             "UPDATE tasks SET due_date = ?, planned_due = ?, lapses_on = ? WHERE id = ?", redate
         )
     if move:
-        await conn.executemany("UPDATE tasks SET manager_id = ? WHERE id = ?", move)
-    await conn.executemany(
+        conn.executemany("UPDATE tasks SET manager_id = ? WHERE id = ?", move)
+    conn.executemany(
         "UPDATE contacts SET next_plan_on = ? WHERE id = ?",
         [((plans[c].next_plan_on if c in plans else NEVER).isoformat(), c) for c in ids],
     )
     return created
 
 
-async def sweep_lapsed(
-    conn: aiosqlite.Connection, today: date, now: datetime, limit: int = PLAN_CHUNK
+def sweep_lapsed(
+    conn: sqlite3.Connection, today: date, now: datetime, limit: int = PLAN_CHUNK
 ) -> int:
     """Close up to `limit` pending tasks whose shelf life is over as missed (an index range:
     the work follows what lapses, not the size of the base). A lapsed offer re-plans its
     person (the next offer counts from it) in the same transaction, hence the limit."""
-    cur = await conn.execute(
+    cur = conn.execute(
         f"UPDATE tasks SET status = 'missed', outcome = '{LAPSED}', closed_at = ? "
         "WHERE id IN (SELECT id FROM tasks INDEXED BY tasks_lapsing "
         "WHERE status = 'pending' AND lapses_on < ? LIMIT ?)",
@@ -296,12 +300,12 @@ async def sweep_lapsed(
     return cur.rowcount
 
 
-async def contacts_due(conn: aiosqlite.Connection, today: date, limit: int) -> list[int]:
+def contacts_due(conn: sqlite3.Connection, today: date, limit: int) -> list[int]:
     """People whose plan may want something new by today (`next_plan_on` is indexed)."""
-    rows = await conn.execute_fetchall(
+    rows = conn.execute(
         "SELECT id FROM contacts WHERE next_plan_on <= ? ORDER BY next_plan_on LIMIT ?",
         (today.isoformat(), limit),
-    )
+    ).fetchall()
     return [r[0] for r in rows]
 
 
@@ -446,30 +450,51 @@ async def close_task(
     follow_up_meta: Mapping[str, Any] | None = None,
 ) -> bool:
     """Close a pending task (first tap wins) and create its follow-ups in the same transaction."""
-    async with db.transaction() as conn:
-        cur = await conn.execute(
-            "UPDATE tasks SET status = ?, outcome = ?, note = coalesce(?, note), closed_at = ? "
-            "WHERE id = ? AND manager_id = ? AND status = 'pending'",
-            (status, outcome, note, ts(now), task_id, manager_id),
+    return await db.write(
+        _close_task,
+        task_id,
+        manager_id,
+        status,
+        outcome,
+        now,
+        note,
+        list(follow_ups),
+        follow_up_meta,
+    )
+
+
+def _close_task(
+    conn: sqlite3.Connection,
+    task_id: int,
+    manager_id: int,
+    status: str,
+    outcome: str,
+    now: datetime,
+    note: str | None,
+    follow_ups: list[TaskSpec],
+    follow_up_meta: Mapping[str, Any] | None,
+) -> bool:
+    row = conn.execute(
+        "UPDATE tasks SET status = ?, outcome = ?, note = coalesce(?, note), closed_at = ? "
+        "WHERE id = ? AND manager_id = ? AND status = 'pending' RETURNING contact_id, kind",
+        (status, outcome, note, ts(now), task_id, manager_id),
+    ).fetchone()
+    if row is None:
+        return False
+    insert_tasks(conn, follow_ups, now, follow_up_meta)
+    contact_id, kind = row
+    if contact_id is not None and kind in ("call", "call_back"):
+        conn.execute(
+            "INSERT INTO contact_log (contact_id, at, channel, purpose, initiated, staff_id, "
+            "note) VALUES (?, ?, 'call', ?, 1, ?, ?)",
+            (contact_id, ts(now), outcome, manager_id, note),
         )
-        if cur.rowcount != 1:
-            return False
-        await insert_tasks(conn, follow_ups, now, follow_up_meta)
-        row = await (
-            await conn.execute("SELECT contact_id, kind FROM tasks WHERE id = ?", (task_id,))
-        ).fetchone()
-        if row and row[0] is not None and row[1] in ("call", "call_back"):
-            await conn.execute(
-                "INSERT INTO contact_log (contact_id, at, channel, purpose, initiated, staff_id, "
-                "note) VALUES (?, ?, 'call', ?, 1, ?, ?)",
-                (row[0], ts(now), outcome, manager_id, note),
-            )
-        if note and row and row[0] is not None:
-            await conn.execute(
-                "INSERT INTO comments (contact_id, author_id, source, text, created_at) "
-                "VALUES (?, ?, 'call', ?, ?)",
-                (row[0], manager_id, note, ts(now)),
-            )
+    if note and contact_id is not None:
+        conn.execute(
+            "INSERT INTO comments (contact_id, author_id, source, text, created_at) "
+            "VALUES (?, ?, 'call', ?, ?)",
+            (contact_id, manager_id, note, ts(now)),
+        )
     return True
 
 
@@ -583,5 +608,4 @@ async def create_task(
     db: Database, spec: TaskSpec, now: datetime, meta: Mapping[str, Any] | None = None
 ) -> bool:
     """A task made by an outcome (e.g. "call again tomorrow"); a repeated idem_key adds nothing."""
-    async with db.transaction() as conn:
-        return await insert_tasks(conn, [spec], now, meta) == 1
+    return await db.write(insert_tasks, [spec], now, meta) == 1

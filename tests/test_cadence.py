@@ -705,33 +705,37 @@ async def test_a_replayed_reason_sends_no_second_message(harness: Harness, db: D
 async def test_a_reason_stored_just_before_a_crash_reaches_the_managers_once_after_restart(
     harness: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The short message telling the reason is queued in the reason's own transaction: a crash
+    right after it (before the alerts are edited, the next question sent) loses nothing, and
+    the update handled again after the restart tells nothing twice."""
     import handlers.survey
 
     anna = await _detractor(harness, db)
     harness.clock.advance(minutes=20)
     await _tick(harness)
-    real = handlers.survey.bring_case_up_to_date
+    real = handlers.survey.edit_alerts
     calls = 0
 
-    async def dies_first(*args: object, **kwargs: object) -> int:
+    async def dies_first(*args: object, **kwargs: object) -> None:
         nonlocal calls
         calls += 1
         if calls == 1:
-            raise Crash  # the reason is stored; nothing was edited or told yet
-        return await real(*args, **kwargs)  # type: ignore[arg-type]
+            raise Crash  # the reason is stored; nothing was edited, no question sent
+        await real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(handlers.survey, "bring_case_up_to_date", dies_first)
+    monkeypatch.setattr(handlers.survey, "edit_alerts", dies_first)
     update = Update(
         update_id=next(harness._update_ids),
         message=harness._msg(anna.user, text="Сломали дверцу"),
     )
     with pytest.raises(Crash):
         await feed(harness, update)
-    assert _staff_sends(await harness.drain()) == []
-    await feed(harness, update)  # delivered again after the restart
     told = _staff_sends(await harness.drain())
     assert sorted(m.chat_id for m in told) == [OWNER_ID, MANAGER_ID]
     assert all("причина «Сломали дверцу»" in m.text for m in told)
+    await feed(harness, update)  # delivered again after the restart
+    assert _staff_sends(await harness.drain()) == []
+    assert "Можно ли связаться с вами" in harness.last_text(anna.user.id)
     await feed(harness, update)
     assert _staff_sends(await harness.drain()) == []
 

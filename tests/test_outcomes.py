@@ -456,9 +456,8 @@ MANAGER_ID = 222
 async def test_storage_refuses_a_task_without_its_shelf_life(db: Database) -> None:
     """Storage has no cadence to fall back on: a spec must carry its lapse date."""
     spec = TaskSpec("call_back", "callback:1", 1, MANAGER_ID, MON23)
-    async with db.transaction() as conn:
-        with pytest.raises(ValueError, match="callback:1"):
-            await insert_tasks(conn, [spec], NOON)
+    with pytest.raises(ValueError, match="callback:1"):
+        await db.write(insert_tasks, [spec], NOON)
 
 
 @pytest.fixture
@@ -566,8 +565,7 @@ async def test_a_typed_note_closes_the_task_once(sold: Harness, db: Database) ->
     user = h.user(MANAGER_ID, "Пётр")
     # keys the planner does not own, so closing one offer re-plans nothing away
     offers = [TaskSpec("offer", f"test:{n}", 1, MANAGER_ID, FRI20, lapses_on=FRI27) for n in (1, 2)]
-    async with db.transaction() as conn:
-        await insert_tasks(conn, offers, NOON)
+    await db.write(insert_tasks, offers, NOON)
 
     async with db.read() as conn:
         first = (await conn.execute_fetchall("SELECT id FROM tasks WHERE idem_key = 'test:1'"))[0]

@@ -273,7 +273,7 @@ class World:
             everyone = [r[0] for r in await conn.execute_fetchall("SELECT id FROM contacts")]
             plans = {
                 f.contact_id: plan_contact(f, today, cadence)
-                for f in await load_facts(conn, everyone, tz)
+                for f in await self.db.fetch(load_facts, everyone, tz)
             }
             tasks = await conn.execute_fetchall(
                 "SELECT idem_key, status, outcome, contact_id, manager_id, due_date, "

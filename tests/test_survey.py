@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
-from aiogram.types import ReplyKeyboardMarkup, ReplyKeyboardRemove, User
+from aiogram.types import ReplyKeyboardMarkup, ReplyKeyboardRemove, Update, User
 
 from bot.app import create_bot, create_dispatcher
 from domain.settings import Settings
@@ -16,6 +17,7 @@ from storage.staff import create_invite, redeem_invite
 from tests.conftest import OWNER_ID
 from tests.fakes.recording import RecordingSession
 from tests.harness import BOT_USERNAME, Harness, as_message, button_data, buttons, replies
+from tests.helpers.replay import Crash, crash_on, feed
 from tests.helpers.survey import (
     CLIENT_ID,
     MANAGER_ID,
@@ -500,3 +502,39 @@ async def test_nps_for_owner(harness: Harness, db: Database) -> None:
     # managers and strangers do not see it
     for who in (MANAGER_ID, 999):
         assert "недоступна" in replies(await harness.send(harness.user(who, "X"), "/nps"))[0]
+
+
+async def test_a_detractors_score_case_alerts_and_next_route_commit_together(
+    harness: Harness, db: Database
+) -> None:
+    """The score, its case, the staff's alerts and the route of the person's next message are
+    one transaction: a crash right after it (before anything was sent) leaves all of them, and
+    the update handled again after the restart adds nothing twice."""
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    q1 = anna.question
+    assert q1 is not None
+    crash_on(harness, lambda m: isinstance(m, AnswerCallbackQuery), delivered=False)
+    with pytest.raises(Crash):
+        await harness.tap(anna.user, button_data(q1, "3"), as_message(q1))
+    async with db.read() as conn:
+        alerts = await (
+            await conn.execute("SELECT chat_id FROM outbox WHERE purpose = 'case_alert'")
+        ).fetchall()
+        case = await (await conn.execute("SELECT alerted_at FROM cases")).fetchone()
+        route = await (await conn.execute("SELECT state, data FROM fsm_states")).fetchone()
+    assert sorted(r[0] for r in alerts) == [OWNER_ID, MANAGER_ID]
+    assert case[0] is not None
+    assert tuple(route) == ("SurveyFlow:reason", '{"survey_id": 1}')
+    # the same update again, as Telegram redelivers it after the restart
+    tap = Update.model_validate(harness.last_update, context={"bot": harness.bot})
+    sent = await feed(harness, tap)
+    assert sum("Что вас разочаровало?" in text for text in sent) == 1
+    async with db.read() as conn:
+        count = await (await conn.execute("SELECT count(*) FROM outbox")).fetchone()
+    assert count[0] == 2
+    await anna.send("Долго везли")  # routed by the state the score's transaction wrote
+    async with db.read() as conn:
+        reason = await (await conn.execute("SELECT reason FROM surveys")).fetchone()
+    assert reason[0] == "Долго везли"
