@@ -211,9 +211,10 @@ async def test_pruning_keeps_what_is_still_to_be_handled(harness: Harness, db: D
     assert set(_rows(db)) == {2}
 
 
-async def test_a_journal_write_wakes_the_loop_once(db: Database) -> None:
-    """begin, store and finish are one hop each to the database thread (with the planner as
-    `scheduler/followup.py` attaches it today, an async one, COMMIT is a second hop)."""
+async def test_a_journal_write_wakes_the_loop_once(harness: Harness, db: Database) -> None:
+    """begin, store and finish are one hop each to the database thread, with the planner
+    attached as in production."""
+    await begin_update(db, 999, harness.clock())  # the planner's triggers made at the first write
     loop = asyncio.get_running_loop()
     calls = 0
     original = loop.call_soon_threadsafe
@@ -223,7 +224,7 @@ async def test_a_journal_write_wakes_the_loop_once(db: Database) -> None:
         calls += 1
         return original(*args, **kwargs)
 
-    now = datetime(2026, 11, 20, 7, 0, tzinfo=UTC)
+    now = harness.clock()
     counts = []
     loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
     try:
