@@ -214,6 +214,7 @@ async def test_pruning_keeps_what_is_still_to_be_handled(harness: Harness, db: D
 async def test_a_journal_write_wakes_the_loop_once(harness: Harness, db: Database) -> None:
     """begin, store and finish are one hop each to the database thread, with the planner
     attached as in production."""
+    assert db._planner is not None
     await begin_update(db, 999, harness.clock())  # the planner's triggers made at the first write
     loop = asyncio.get_running_loop()
     calls = 0
