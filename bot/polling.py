@@ -276,12 +276,17 @@ class Poller:
                     log.exception("could not note it begun")
             item.begun = True
 
+        def following() -> list[int]:
+            # Called in the database thread once the finish holds the lock: an update of this
+            # person stored while the finish waited for it is begun here too, not in a write of
+            # its own (deque indexing is atomic; what was enqueued is stored).
+            nxt = queue[1] if len(queue) > 1 else None
+            return [nxt.update.update_id] if nxt is not None and not nxt.begun else []
+
         async def finish() -> None:
-            following = queue[1] if len(queue) > 1 else None
-            begin = [following.update.update_id] if following and not following.begun else []
-            await finish_update(self.db, update_id, self.clock(), begin=begin)
-            if following is not None:
-                following.begun = True
+            marked = await finish_update(self.db, update_id, self.clock(), begin=following)
+            if marked and len(queue) > 1 and queue[1].update.update_id in marked:
+                queue[1].begun = True
 
         seen = Seen.INTERRUPTED if item.replayed else Seen.NEW
         try:

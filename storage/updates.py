@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -86,20 +86,39 @@ def _begin(conn: sqlite3.Connection, update_id: int, now: str) -> Seen:
 
 
 async def finish_update(
-    db: Database, update_id: int, now: datetime, *, begin: Sequence[int] = ()
-) -> None:
+    db: Database,
+    update_id: int,
+    now: datetime,
+    *,
+    begin: Sequence[int] | Callable[[], Sequence[int]] = (),
+) -> list[int]:
     """Note the update finished (its payload dropped) and, in the same write, the updates in
-    `begin` begun (the same person's next one, about to start)."""
-    await db.write(_finish, update_id, ts(now), list(begin))
+    `begin` begun (the same person's next one, about to start); which of them were marked.
+    `begin` may be a function, called in the database thread once the write holds the lock: an
+    update stored while this write waited for the lock is then included too."""
+    return await db.write(_finish, update_id, ts(now), begin)
 
 
-def _finish(conn: sqlite3.Connection, update_id: int, now: str, begin: list[int]) -> None:
+def _finish(
+    conn: sqlite3.Connection,
+    update_id: int,
+    now: str,
+    begin: Sequence[int] | Callable[[], Sequence[int]],
+) -> list[int]:
     conn.execute(
         "UPDATE handled_updates SET done_at = ?, payload = NULL, "
         "started_at = coalesce(started_at, ?) WHERE update_id = ?",
         (now, now, update_id),
     )
-    _mark_begun(conn, begin, now)
+    ids = list(begin() if callable(begin) else begin)
+    return [
+        other
+        for other in ids
+        if conn.execute(
+            "UPDATE handled_updates SET started_at = ? WHERE update_id = ? AND started_at IS NULL",
+            (now, other),
+        ).rowcount
+    ]
 
 
 async def begin_stored(db: Database, update_ids: Sequence[int], now: datetime) -> None:
