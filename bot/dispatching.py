@@ -9,14 +9,17 @@ lines carry `[update N]` too, and lets a failed update (the apology sent) count 
 An update is noted in the journal (`storage/updates.py`) before it is handled and marked finished
 afterwards, whatever the outcome short of the process stopping. One finished before (a redelivery
 after a crash) is skipped; one begun but never finished is handled again with `replayed=True` in
-the handler data, so handlers can avoid repeating what the person already has.
+the handler data, so handlers can avoid repeating what the person already has. `feed_update`
+notes the beginning itself (a webhook, tests); long polling stores and begins updates in its own
+writes (`bot.polling`'s inbox) and calls `feed_begun` with what it found, and a `finish` that
+notes the same person's next update begun in the same write.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Hashable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -77,31 +80,60 @@ class Dispatcher(AiogramDispatcher):
         self._finished = 0
 
     async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
+        """An update from anywhere (a webhook, a test): noted begun, handled, noted finished."""
         db: Database = self.workflow_data["db"]
         clock: Clock = self.workflow_data["clock"]
-        with log_context(f"update {update.update_id}"):
-            seen = await begin_update(db, update.update_id, clock())
-            if seen is Seen.DONE:
-                log.info("delivered again after it was handled: skipped")
-                return UNHANDLED
-            if seen is Seen.INTERRUPTED:
-                log.info("its handling was interrupted (a crash?): handling it again")
-            try:
-                result = await super().feed_update(
-                    bot, update, **kwargs, replayed=seen is Seen.INTERRUPTED
-                )
-            except Exception:
-                # Got this far, a failure has been logged and apologised for by the error handler
-                # (or the apology failed too): handling it again would fail the same way.
-                await self._finish(db, update.update_id, clock)
-                raise
-            # A cancellation (the process stopping) passes by: the update stays unfinished and is
-            # handled again after the restart, as after a crash.
-            await self._finish(db, update.update_id, clock)
-            return result
+        update_id = update.update_id
+        with log_context(f"update {update_id}"):
+            seen = await begin_update(db, update_id, clock())
 
-    async def _finish(self, db: Database, update_id: int, clock: Clock) -> None:
-        await finish_update(db, update_id, clock())
+            async def finish() -> None:
+                await finish_update(db, update_id, clock())
+
+            return await self._journaled(bot, update, seen, finish, kwargs)
+
+    async def feed_begun(
+        self,
+        bot: Bot,
+        update: Update,
+        seen: Seen,
+        finish: Callable[[], Awaitable[None]],
+        **kwargs: Any,
+    ) -> Any:
+        """An update the caller has already noted begun (`bot.polling`'s inbox), `seen` saying
+        how; `finish()` notes its end (and whatever the caller folds into that write)."""
+        with log_context(f"update {update.update_id}"):
+            return await self._journaled(bot, update, seen, finish, kwargs)
+
+    async def _journaled(
+        self,
+        bot: Bot,
+        update: Update,
+        seen: Seen,
+        finish: Callable[[], Awaitable[None]],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        if seen is Seen.DONE:
+            log.info("delivered again after it was handled: skipped")
+            return UNHANDLED
+        if seen is Seen.INTERRUPTED:
+            log.info("its handling was interrupted (a crash?): handling it again")
+        try:
+            result = await super().feed_update(
+                bot, update, **kwargs, replayed=seen is Seen.INTERRUPTED
+            )
+        except Exception:
+            # Got this far, a failure has been logged and apologised for by the error handler
+            # (or the apology failed too): handling it again would fail the same way.
+            await self._finish(finish)
+            raise
+        # A cancellation (the process stopping) passes by: the update stays unfinished and is
+        # handled again after the restart, as after a crash.
+        await self._finish(finish)
+        return result
+
+    async def _finish(self, finish: Callable[[], Awaitable[None]]) -> None:
+        await finish()
         self._finished += 1
         if self._finished % PRUNE_EVERY == 0:
-            await prune_updates(db, clock())
+            await prune_updates(self.workflow_data["db"], self.workflow_data["clock"]())

@@ -8,7 +8,9 @@ process killed mid-handler gets the update again from Telegram, and the update j
 listening, waits for the updates in hand, and only then are the sender and the scheduler stopped
 (`setup_application` runs the shutdown hooks first and aiogram's handler closes the bot's session
 there, under the feet of a handler still at work). The webhook stays set when the bot stops, so
-Telegram keeps the updates that arrive during a restart and delivers them afterwards.
+Telegram keeps the updates that arrive during a restart and delivers them afterwards. Updates
+long polling stored and left unfinished (`bot.polling`'s inbox) are handled before listening:
+Telegram was told they were delivered.
 
 Each request must carry WEBHOOK_SECRET in `X-Telegram-Bot-Api-Secret-Token`; anything else gets
 401 and is never handled. `GET /healthz` answers 200 "ok" for Docker and load balancers.
@@ -36,6 +38,7 @@ from aiogram.types import Update
 from aiohttp import web
 
 from bot.config import ConfigError
+from bot.polling import handle_leftovers
 from domain.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,6 +92,7 @@ async def serve(
     )
     await dp.emit_startup(bot=bot, **workflow)
     try:
+        await handle_leftovers(dp, bot)  # long polling's, before anything newer
         await runner.setup()
         site = web.TCPSite(runner, settings.webhook_listen, settings.webhook_port)
         try:

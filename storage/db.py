@@ -315,7 +315,17 @@ class Database:
         IMMEDIATE, `fn`, the re-planning of the contacts it changed, COMMIT (ROLLBACK if anything
         raised), in one hop. `fn` is plain synchronous `sqlite3` code: it must not await, sleep or
         talk to Telegram; use `RETURNING` rather than reading back what it just wrote."""
-        async with self._locked():
+        return await self._write(fn, args, kw, urgent=False)
+
+    async def write_first(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kw: P.kwargs
+    ) -> T:
+        """`write`, ahead of everybody waiting for the lock (the `urgent()` lane): for a short
+        write every update waits for (long polling storing a fetched batch)."""
+        return await self._write(fn, args, kw, urgent=True)
+
+    async def _write(self, fn: Callable[..., T], args: tuple, kw: dict, *, urgent: bool) -> T:
+        async with self._locked(urgent=urgent):
             conn = self.conn
             if self._planner is not None and not self._triggers:
                 await conn.executescript(_REPLAN_TRIGGERS)

@@ -803,6 +803,26 @@ def _figures_script() -> str:
 # (and refilled when the time zone changes) by storage/figures.py: ensure_figures at open.
 V_FIGURES = _figures_script()
 
+# Long polling keeps each fetched batch here before confirming it to Telegram (storage/updates.py,
+# bot/polling.py): an update can be received and not yet begun, so `started_at` may be empty,
+# `received_at` is what pruning goes by, and `payload` holds the update's JSON until it is
+# finished. Rebuilt (a NOT NULL cannot be dropped in place); nothing refers to this table.
+UPDATE_INBOX = """
+CREATE TABLE handled_updates_inbox (
+    update_id    INTEGER PRIMARY KEY,
+    received_at  TEXT    NOT NULL,
+    started_at   TEXT,
+    done_at      TEXT,
+    payload      TEXT
+);
+INSERT INTO handled_updates_inbox (update_id, received_at, started_at, done_at)
+SELECT update_id, started_at, started_at, done_at FROM handled_updates;
+DROP TABLE handled_updates;
+ALTER TABLE handled_updates_inbox RENAME TO handled_updates;
+CREATE INDEX handled_updates_received ON handled_updates (received_at);
+CREATE INDEX handled_updates_unfinished ON handled_updates (update_id) WHERE done_at IS NULL;
+"""
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -823,6 +843,7 @@ MIGRATIONS: list[Migration] = [
     SETTLED_CASES,
     find_index,
     V_FIGURES,
+    UPDATE_INBOX,
 ]
 
 

@@ -12,6 +12,11 @@ question but before the bot noted it (`surveys.asked_step`, written right after 
 question goes out again after the restart. Right after each kill, before the restart, the test
 compares what the fake API delivered with what the database says was delivered; only a question
 caught in that gap may come twice, and only once more.
+
+A second test holds one respondent's update on a Bot API call that never returns, while the
+others go through their whole surveys (the polling must keep fetching and handling theirs), and
+kills the process with that person's next updates stored behind the held one: after the restart
+the held one is handled as a replay and the stored ones as new, each once, in order.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +38,8 @@ from storage.sale import SaleInput, record_sale
 from storage.staff import touch_owner
 from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
 from tests.fakes.process import Launcher
-from tests.helpers.e2e import OWNER_ID, bot_env
+from tests.harness import TOKEN
+from tests.helpers.e2e import BOT_ID, OWNER_ID, bot_env
 
 pytestmark = pytest.mark.e2e  # starts the real bot process
 
@@ -226,3 +233,109 @@ async def test_killed_during_bursts_nothing_lost_nothing_repeated(
     print(
         f"seed {seed}: {KILLS} kills, {kills_mid_burst} while questions went out, {repeats} repeats"
     )
+
+
+class HoldingAPI(FakeBotAPI):
+    """The fake Bot API, with every sendMessage to the chats in `held` never answered (the
+    request hangs until the bot goes away; the message is not delivered)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.held: set[int] = set()
+        self.holding = 0
+
+    async def _execute(self, call: Any) -> Any:
+        if call.name == "sendmessage" and call.chat_id in self.held:
+            self.holding += 1
+            self._changes.notify()
+            try:
+                await asyncio.Event().wait()
+            finally:
+                self.holding -= 1
+                self._changes.notify()
+        return await super()._execute(call)
+
+
+def journal(path: Path) -> dict[int, tuple[bool, bool, bool]]:
+    """update id → (begun, finished, payload kept), read beside the dead process."""
+    with sqlite3.connect(path) as conn:
+        return {
+            row[0]: (row[1] is not None, row[2] is not None, row[3] is not None)
+            for row in conn.execute(
+                "SELECT update_id, started_at, done_at, payload FROM handled_updates"
+            )
+        }
+
+
+async def test_a_held_update_holds_up_nobody_and_its_followers_survive_a_kill(
+    launcher: Launcher, tmp_path: Path
+) -> None:
+    async with HoldingAPI(TOKEN, bot_id=BOT_ID) as api:
+        env = bot_env(api, tmp_path)
+        env["LOG_LEVEL"] = "INFO"
+        env["TELEGRAM_TIMEOUT"] = "300"  # the held call must not time out during the test
+        db_path = Path(env["DATABASE_PATH"])
+        links = await make_surveys(db_path, 11)
+        others = [
+            Respondent(api.user(910_000 + n, "Респондент"), token, survey_id, f"Причина {n}")
+            for n, (survey_id, token) in enumerate(links[1:])
+        ]
+        anna = api.user(909_999, "Анна")
+        api.held.add(anna.id)
+        process = launcher.bot(tmp_path, env)
+        await process.start()
+        await api.wait_polling(timeout=60)
+
+        await anna.send(f"/start {links[0][1]}")
+        opened = api._next_update_id - 1
+        await api.wait_until(lambda: api.holding == 1, timeout=60, description="Anna held")
+        # everyone else answers the whole survey meanwhile, burst after burst
+        for _ in STEPS:
+            for person in others:
+                await person.act()
+            await api.wait_until(
+                lambda: all(p.received(p.waiting_for) for p in others),
+                timeout=90,
+                description="everyone's next question while Anna's update hangs",
+            )
+        assert all(p.received("done") == 1 for p in others)
+        # Anna writes twice more: stored behind her first update, confirmed, not begun
+        await anna.send("/help")
+        await anna.send("/help")
+        helps = [api._next_update_id - 2, api._next_update_id - 1]
+        await api.wait_until(
+            lambda: api.confirmed_offset > helps[-1], timeout=60, description="stored"
+        )
+        assert api.holding == 1 and anna.messages == []
+        async with asyncio.timeout(60):  # the others' last updates noted finished
+            while sum(done for _, done, _ in journal(db_path).values()) < 4 * len(others):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        assert await process.kill() == -9
+        await api.wait_until(lambda: api.holding == 0, timeout=30, description="the call gone")
+
+        rows = journal(db_path)
+        assert rows[opened] == (True, False, True)  # begun, unfinished: a replay to come
+        assert [rows[h] for h in helps] == [(False, False, True)] * 2  # stored, never begun
+        api.held.clear()
+        await process.start()
+        await anna.wait_message(lambda m: "Этот бот собирает" in (m.text or ""), timeout=60)
+        await api.wait_until(
+            lambda: sum("Этот бот собирает" in (m.text or "") for m in anna.messages) == 2,
+            timeout=60,
+            description="both of Anna's /help answered",
+        )
+        assert await process.stop() == 0
+
+    kinds = [
+        step_of(m) or ("help" if "Этот бот" in (m.text or "") else "other") for m in anna.messages
+    ]
+    # the first question (a greeting at most once), then the two answers to /help, once each
+    assert [k for k in kinds if k != "other"] == ["score", "help", "help"], anna.texts
+    assert kinds.count("other") <= 1, anna.texts
+    assert all(p.received(step) == 1 for p in others for step in STEPS)
+    assert all(done and not kept for _, done, kept in journal(db_path).values())
+    log = process.log()
+    replays = [line for line in log.splitlines() if "handling it again" in line]
+    assert len(replays) == 1 and f"update {opened}" in replays[0], replays
+    assert "3 updates stored before the restart" in log
+    assert "Traceback" not in log, log

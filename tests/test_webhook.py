@@ -9,8 +9,10 @@ stop it while a handler is held mid-way.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from bot.app import create_bot, create_dispatcher
 from bot.clock import system_clock
 from scheduler.sender import Sender
 from storage import Database
+from storage.updates import Incoming, store_updates, unfinished
 from tests.conftest import make_settings
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.process import BotProcess, Launcher
@@ -325,6 +328,45 @@ async def test_the_answer_waits_for_the_handler_and_a_redelivery_is_skipped(
         assert handled == [update["update_id"]] and len(owner.messages) == 1
     finally:
         release.set()
+        stop.set()
+        await asyncio.gather(server, return_exceptions=True)
+        await bot.session.close()
+        await db.close()
+
+
+async def test_updates_long_polling_left_in_its_inbox_are_handled_at_start_up(
+    api: FakeBotAPI, tmp_path: Path
+) -> None:
+    """Polling stored an update and confirmed it to Telegram, then stopped before handling it
+    (cut short); the bot comes back in webhook mode: Telegram will not send it again, so the
+    bot handles it from its inbox before it listens."""
+    port = free_port()
+    settings = make_settings(
+        tmp_path,
+        telegram_api_url=api.url,
+        webhook_url=f"http://127.0.0.1:{port}/tg/webhook",
+        webhook_secret=SECRET,
+        webhook_listen="127.0.0.1",
+        webhook_port=port,
+    )
+    db = Database(settings.database_path)
+    await db.open()
+    owner = api.user(OWNER_ID, "Ольга")
+    await owner.send("/start")
+    update = api._updates.pop(0)  # confirmed to Telegram: never posted to the webhook
+    await store_updates(
+        db, [Incoming(update["update_id"], json.dumps(update), False)], datetime.now(UTC)
+    )
+    bot = create_bot(settings)
+    dp = create_dispatcher(settings, db, Sender(bot, db, system_clock), system_clock)
+    stop = asyncio.Event()
+    server = asyncio.create_task(webhook.serve(dp, bot, settings, stop))
+    try:
+        await owner.wait_message(lambda m: "владелец" in (m.text or ""), timeout=30)
+        await api.wait_calls("setWebhook", timeout=30)
+        assert await unfinished(db) == []  # finished before the webhook was set
+        assert len(owner.messages) == 1
+    finally:
         stop.set()
         await asyncio.gather(server, return_exceptions=True)
         await bot.session.close()
