@@ -54,12 +54,13 @@ from domain.clock import Clock
 from domain.log_context import log_context
 from storage import Database
 from storage.updates import (
+    GIVE_UP_ATTEMPTS,
     Incoming,
     Seen,
     begin_stored,
     finish_update,
     store_updates,
-    unfinished,
+    take_leftovers,
 )
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,14 @@ class Poller:
 
     async def _resume(self) -> None:
         """What the last run stored and did not finish: handled before anything fetched now."""
-        stored = await unfinished(self.db)
+        stored, given_up = await take_leftovers(self.db, self.clock())
+        if given_up:
+            log.error(
+                "%d stored updates given up (interrupted %d times, or older than a day): %s",
+                len(given_up),
+                GIVE_UP_ATTEMPTS,
+                ", ".join(map(str, given_up)),
+            )
         if not stored:
             return
         log.info("%d updates stored before the restart: handling them first", len(stored))

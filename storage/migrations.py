@@ -813,7 +813,8 @@ CREATE TABLE handled_updates_inbox (
     received_at  TEXT    NOT NULL,
     started_at   TEXT,
     done_at      TEXT,
-    payload      TEXT
+    payload      TEXT,
+    attempts     INTEGER NOT NULL DEFAULT 0   -- restarts that found it begun and unfinished
 );
 INSERT INTO handled_updates_inbox (update_id, received_at, started_at, done_at)
 SELECT update_id, started_at, started_at, done_at FROM handled_updates;

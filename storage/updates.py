@@ -32,6 +32,11 @@ from storage.db import Database
 from storage.timefmt import ts
 
 KEEP = timedelta(days=2)
+# A stored update that every start finds begun and unfinished (it crashes the process, or never
+# ends) is given up at its third start, rather than crash-looping the bot; one stored longer
+# than Telegram keeps an unconfirmed update (a day) is given up too. Both are logged.
+GIVE_UP_ATTEMPTS = 3
+STALE = timedelta(days=1)
 
 
 class Seen(enum.Enum):
@@ -192,6 +197,33 @@ def _unfinished(conn: sqlite3.Connection) -> list[Stored]:
             "WHERE done_at IS NULL AND payload IS NOT NULL ORDER BY update_id"
         )
     ]
+
+
+async def take_leftovers(db: Database, now: datetime) -> tuple[list[Stored], list[int]]:
+    """At start-up: the stored updates still to handle (as `unfinished`), and the ids of those
+    given up now (`GIVE_UP_ATTEMPTS` interrupted starts, or older than `STALE`): marked finished,
+    their payload dropped."""
+    return await db.write(_take_leftovers, ts(now), ts(now - STALE), GIVE_UP_ATTEMPTS)
+
+
+def _take_leftovers(
+    conn: sqlite3.Connection, now: str, stale: str, attempts: int
+) -> tuple[list[Stored], list[int]]:
+    conn.execute(
+        "UPDATE handled_updates SET attempts = attempts + 1 "
+        "WHERE done_at IS NULL AND payload IS NOT NULL AND started_at IS NOT NULL"
+    )
+    given_up = [
+        int(row[0])
+        for row in conn.execute(
+            "UPDATE handled_updates SET done_at = ?, payload = NULL, "
+            "started_at = coalesce(started_at, ?) "
+            "WHERE done_at IS NULL AND payload IS NOT NULL AND (attempts >= ? OR received_at < ?) "
+            "RETURNING update_id",
+            (now, now, attempts, stale),
+        )
+    ]
+    return _unfinished(conn), sorted(given_up)
 
 
 async def prune_updates(db: Database, now: datetime) -> int:

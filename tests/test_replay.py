@@ -28,6 +28,7 @@ from storage.updates import (
     finish_update,
     prune_updates,
     store_updates,
+    take_leftovers,
     unfinished,
 )
 from tests.harness import Harness, replies
@@ -286,3 +287,27 @@ async def test_storing_a_batch_goes_ahead_of_the_handlers_waiting_writes(db: Dat
         await asyncio.sleep(0)
     await asyncio.gather(storing, *handlers)
     assert order == ["store", "handler", "handler", "handler"]
+
+
+async def test_an_update_that_never_finishes_is_given_up_at_its_third_start(db: Database) -> None:
+    """A stored update that crashes the process every time would crash-loop the bot; one older
+    than Telegram keeps an update is no news either. Both are given up, payload dropped."""
+    now = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    await store_updates(
+        db,
+        [
+            Incoming(1, '{"update_id": 1}', True),  # begun: crashes every start
+            Incoming(2, '{"update_id": 2}', False),  # stored, never begun: not an attempt
+        ],
+        now,
+    )
+    for start in (1, 2):
+        stored, given_up = await take_leftovers(db, now)
+        assert ([s.update_id for s in stored], given_up) == ([1, 2], []), start
+    stored, given_up = await take_leftovers(db, now)
+    assert ([s.update_id for s in stored], given_up) == ([2], [1])
+    assert _rows(db)[1] == (True, True, False)  # finished, payload gone
+    # a day later the never-begun one is stale
+    stored, given_up = await take_leftovers(db, now + timedelta(days=1, minutes=1))
+    assert (stored, given_up) == ([], [2])
+    assert _rows(db)[2] == (True, True, False)
