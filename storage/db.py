@@ -23,7 +23,8 @@ connection inside the database thread, BEGIN IMMEDIATE, the re-planning and COMM
 one job: the event loop wakes once for the whole transaction instead of twice per statement.
 `fetch(fn, *args)` does the same for reads on a third, read-only connection that takes no lock:
 it sees every transaction committed before it started, never one still open. The older
-`transaction()`/`read()` (one await per statement) stay for the paths where speed does not matter.
+`transaction()` (one await per statement) stays for the paths where speed does not matter, and
+`read()` hands out the same lock-free read-only connection statement by statement.
 
 Reports read through a second, read-only connection (`report()`, its own thread and its own FIFO
 lock): WAL lets a reader see the last committed snapshot while the writer commits, so an all-time
@@ -247,9 +248,20 @@ class Database:
             self._lock.release()
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def read_locked(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The writer's connection under its lock, outside any transaction: for the rare read
+        that must wait for a write in progress (and for the writer's own settings)."""
         async with self._locked():
             yield self.conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The lock-free read-only connection, statement by statement: reads never wait for the
+        writer. Each statement sees what was committed when it started (for one snapshot across
+        several statements use `fetch`)."""
+        if self._fast is None:
+            raise RuntimeError("Database is not open")
+        yield self._fast
 
     @asynccontextmanager
     async def _reporting(self) -> AsyncIterator[None]:

@@ -55,12 +55,12 @@ async def checkpoints_deferred(db: Database) -> AsyncIterator[None]:
     sync the database file after nearly every chunk; checkpointing every 16 MB does the same
     work in fewer, still short, steps. The setting belongs to the connection only, so a crash
     leaves nothing changed."""
-    async with db.read() as conn:
+    async with db.urgent() as conn:  # the writer's setting
         await conn.execute(f"PRAGMA wal_autocheckpoint = {IMPORT_CHECKPOINT_PAGES}")
     try:
         yield
     finally:
-        async with db.read() as conn:
+        async with db.urgent() as conn:
             await conn.execute(f"PRAGMA wal_autocheckpoint = {DEFAULT_CHECKPOINT_PAGES}")
             await conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 

@@ -130,7 +130,7 @@ class StaffCache:
         if settled:
             row = await db.fetch(_member_row, user_id)
         else:
-            async with db.read() as conn:
+            async with db.read_locked() as conn:
                 with self._mutex:  # nothing writes while the lock is held: all noted committed
                     generation, self._unsettled = self._generation, False
                 row = await (await conn.execute(MEMBER_SQL, (user_id,))).fetchone()

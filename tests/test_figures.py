@@ -240,7 +240,7 @@ async def live_and_rebuilt(db: Database) -> tuple[dict[str, set], dict[str, set]
             }
         return out
 
-    async with db.read() as conn:
+    async with db.urgent() as conn:  # the writer: the rebuild is rolled back
         live = await rows(conn)
         await conn.execute("BEGIN IMMEDIATE")
         try:

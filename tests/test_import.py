@@ -420,7 +420,7 @@ async def test_the_summary_counts_its_own_rows_when_triggers_write_more(
 ) -> None:
     """Schema triggers (the per-day figures) write rows of their own in the same statement;
     the summary counts only the contacts, deals and notes the import itself wrote."""
-    async with db.read() as conn:
+    async with db.read_locked() as conn:
         await conn.executescript(
             "CREATE TEMP TABLE echo (what TEXT);"
             "CREATE TEMP TRIGGER echo_deal AFTER INSERT ON main.deals BEGIN "
@@ -449,7 +449,9 @@ async def test_the_summary_counts_its_own_rows_when_triggers_write_more(
     summary = last_text(await send_file(h, owner(h), "base.csv", again))
     assert "• уже были в базе, дополнены пустые поля: 1" in summary
     assert "Покупок добавлено: 1 · заметок: 1" in summary
-    echoes = dict(await rows(db, "SELECT what, count(*) FROM temp.echo GROUP BY what"))
+    async with db.read_locked() as conn:  # a temp table lives on the writer's connection
+        found = await conn.execute_fetchall("SELECT what, count(*) FROM temp.echo GROUP BY what")
+    echoes = {row[0]: row[1] for row in found}
     assert echoes["deal"] == echoes["note"] == 8 and echoes["fill"] >= 2  # the triggers did write
 
 

@@ -27,7 +27,7 @@ KEY = StorageKey(bot_id=123456789, chat_id=500, user_id=500)
 
 
 async def test_pragmas_and_fresh_schema(db: Database) -> None:
-    async with db.read() as conn:
+    async with db.read_locked() as conn:  # the writer's pragmas
         assert (await (await conn.execute("PRAGMA journal_mode")).fetchone())[0] == "wal"
         assert (await (await conn.execute("PRAGMA foreign_keys")).fetchone())[0] == 1
         assert (await (await conn.execute("PRAGMA busy_timeout")).fetchone())[0] >= 1000
@@ -79,7 +79,7 @@ async def test_v1_file_is_upgraded_in_place(tmp_path: Path) -> None:
         assert await db.schema_version() == len(MIGRATIONS)
         managers = await list_managers(db)
         assert [(m.user_id, m.full_name, m.active) for m in managers] == [(222, "Пётр", True)]
-        async with db.read() as conn:
+        async with db.read_locked() as conn:
             cur = await conn.execute("SELECT state, data FROM fsm_states")
             assert tuple(await cur.fetchone()) == ("Sale:name", '{"kind": "client"}')
             # a v2 table is there and usable, with its constraints
@@ -185,12 +185,12 @@ async def test_the_urgent_lane_goes_before_everybody_waiting(db: Database) -> No
     release = asyncio.Event()
 
     async def holder() -> None:
-        async with db.read():
+        async with db.read_locked():
             order.append("holder")
             await release.wait()
 
     async def reader(name: str) -> None:
-        async with db.read():
+        async with db.read_locked():
             order.append(name)
 
     async def urgent() -> None:
@@ -209,7 +209,7 @@ async def test_the_urgent_lane_goes_before_everybody_waiting(db: Database) -> No
     release.set()
     await asyncio.gather(first, fast, *waiting, return_exceptions=True)
     assert order == ["holder", "urgent", "r0", "r1", "r2"]
-    async with db.read():  # and the lock is free again
+    async with db.read_locked():  # and the lock is free again
         pass
 
 
