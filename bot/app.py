@@ -19,6 +19,7 @@ from bot import webhook
 from bot.clock import shifted_clock, system_clock
 from bot.config import DEFAULT_API_URL, ConfigError
 from bot.dispatching import Dispatcher
+from bot.heap import freeze_start_up_heap
 from bot.middlewares import ContextMiddleware
 from bot.polling import Poller
 from bot.response_types import install as keep_response_types
@@ -203,6 +204,7 @@ async def run(settings: Settings, clock: Clock = system_clock) -> None:
         await wait_for_telegram(bot, settings)
         sender = Sender(bot, db, clock, rate=settings.send_rate)
         dp = create_dispatcher(settings, db, sender, clock)
+        freeze_start_up_heap()  # what lives as long as the process, out of every collection
         if settings.webhook_url:
             await webhook.serve(dp, bot, settings)
         else:
