@@ -213,7 +213,7 @@ def _parse_region(raw: str | None) -> str:
 
 def _parse_send_rate(raw: str | None) -> float:
     if raw is None:
-        return 25.0
+        return 28.5
     try:
         rate = float(raw)
     except ValueError:

@@ -46,7 +46,7 @@ from aiogram.exceptions import (
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
-from scheduler.failures import Failure, classify, describe
+from scheduler.failures import Failure, classify, describe, flood_waits_skipped
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -133,6 +133,8 @@ class RetryMiddleware(BaseRequestMiddleware):
                     return True  # type: ignore[return-value]  # what these methods return
                 failure = classify(exc)
                 if failure in (Failure.FINAL, Failure.DONE):
+                    raise
+                if failure is Failure.FLOOD and flood_waits_skipped():
                     raise
                 if failure is Failure.MAYBE_DONE:
                     if creates_message(method):

@@ -8,6 +8,9 @@ deliver twice."""
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 
 from aiogram.exceptions import (
@@ -77,3 +80,24 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, TelegramAPIError):
         return f"{type(exc).__name__}: {exc.message.splitlines()[0]}"
     return f"{type(exc).__name__}: {exc}"
+
+
+_skip_flood_waits: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "skip_flood_waits", default=False
+)
+
+
+@contextmanager
+def no_flood_waits() -> Iterator[None]:
+    """Inside, the retry middleware raises a 429 at once instead of waiting it out (its other
+    retries stay): for the outbox sender, which pauses only the chat, or everybody, that the 429
+    was about."""
+    token = _skip_flood_waits.set(True)
+    try:
+        yield
+    finally:
+        _skip_flood_waits.reset(token)
+
+
+def flood_waits_skipped() -> bool:
+    return _skip_flood_waits.get()

@@ -296,13 +296,14 @@ class Database:
             if self._planner is not None and not self._triggers:
                 await conn.executescript(_REPLAN_TRIGGERS)
                 self._triggers = True
-            await conn.execute("BEGIN IMMEDIATE")
             try:
+                # Inside the try: a BEGIN whose awaiting coroutine is cancelled still runs in the
+                # database thread, and must not leave the connection in a transaction.
+                await conn.execute("BEGIN IMMEDIATE")
                 yield conn
                 await self._replan(conn)
             except BaseException:
-                self._noted.clear()
-                await conn.execute("ROLLBACK")
+                await conn._execute(self._rollback_job, conn._conn)
                 raise
             else:
                 await conn.execute("COMMIT")
@@ -322,12 +323,11 @@ class Database:
             if self._planner is None or self._sync_planner is not None:
                 return await conn._execute(self._write_job, conn._conn, fn, args, kw)
             # An async planner (the old way) needs the loop between the statements.
-            result = await conn._execute(self._begin_job, conn._conn, fn, args, kw)
             try:
+                result = await conn._execute(self._begin_job, conn._conn, fn, args, kw)
                 await self._replan(conn)
             except BaseException:
-                self._noted.clear()
-                await conn.execute("ROLLBACK")
+                await conn._execute(self._rollback_job, conn._conn)
                 raise
             await conn.execute("COMMIT")
             return result
@@ -340,6 +340,15 @@ class Database:
             self._noted.clear()
             raw.execute("ROLLBACK")
             raise
+
+    def _rollback_job(self, raw: sqlite3.Connection) -> None:
+        """Undo whatever the cancelled or failed statements left open. A job in the database
+        thread, queued behind them: aiosqlite runs a queued job even when the coroutine that
+        awaited it was cancelled, so only there is it known whether BEGIN ran, and `_noted` is
+        cleared without racing a trigger (or another job's re-planning) in that thread."""
+        self._noted.clear()
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
 
     def _write_job(self, raw: sqlite3.Connection, fn: Callable[..., T], args: tuple, kw: dict) -> T:
         raw.execute("BEGIN IMMEDIATE")

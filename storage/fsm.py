@@ -26,6 +26,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import (
@@ -48,6 +49,10 @@ _UPSERT = (
     "updated_at = excluded.updated_at"
 )
 _DELETE = "DELETE FROM fsm_states WHERE key = ?"
+
+# Every storage of one database hears every change: the trigger's function is registered once per
+# connection, so a second storage on the same database must not take it over from the first.
+_LISTENERS: WeakKeyDictionary[Database, list[list[str]]] = WeakKeyDictionary()
 _WATCH = (
     "CREATE TEMP TRIGGER IF NOT EXISTS fsm_watch_delete AFTER DELETE ON main.fsm_states "
     "BEGIN SELECT fsm_changed(OLD.key); END",
@@ -97,6 +102,7 @@ class SQLiteStorage(BaseStorage):
         # Keys changed behind our back (appended in the database thread by the trigger), and
         # keys not to fill from a read until we write them ourselves.
         self._changed: list[str] = []
+        _LISTENERS.setdefault(db, []).append(self._changed)
         self._unsure: set[str] = set()
         self._watched: object | None = None  # the writer connection the trigger is on
         self._staged: dict[str, Row] = {}
@@ -213,7 +219,10 @@ class SQLiteStorage(BaseStorage):
         except BaseException:
             if self._writing.get(built, (None,))[0] is token:
                 del self._writing[built]
+            # Cancelled, the write may still run in the database thread (aiosqlite runs a
+            # queued job regardless): not known, so not filled from a read until we write it.
             self._cache.pop(built, None)
+            self._unsure.add(built)
             raise
         self._apply_changes()
         if self._writing.get(built, (None,))[0] is token:  # no later write is in flight
@@ -230,7 +239,13 @@ class SQLiteStorage(BaseStorage):
     def _watch(self, conn: sqlite3.Connection) -> None:
         """In the database thread, once per connection: note the keys anybody deletes or changes
         from now on (its own transaction: the trigger must not roll back with somebody else's)."""
-        conn.create_function("fsm_changed", 1, self._changed.append)
+        listeners = _LISTENERS[self._db]
+
+        def changed(key: str) -> None:
+            for heard in listeners:
+                heard.append(key)
+
+        conn.create_function("fsm_changed", 1, changed)
         for statement in _WATCH:
             conn.execute(statement)
 

@@ -6,12 +6,17 @@ Claimed rows found at start-up were interrupted before their result was recorded
 pending: a send is repeated only if the process died inside that one request. A row that keeps
 failing carries `failing_since`, so the sender can give it up after a day; a failed row keeps
 `failed_at` and `fail_reason` for the owners' daily delivery line.
+
+The sender's every step is one hop to the database thread (`db.write` / `db.fetch`): choosing
+and claiming the next rows (`choose_ready`: the oldest due row of each chat that is ready, so a
+chat cooling down never holds up the others), the check before the request, the mark after it.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -108,37 +113,144 @@ CLAIM_SQL = (
     "FROM outbox "
     "WHERE status = 'pending' AND not_before <= ? ORDER BY not_before, id LIMIT ?"
 )
+_COLUMNS = "id, chat_id, contact_id, purpose, ref, payload, attempts, failing_since"
+# What the sender scans to choose the next rows: the due rows, oldest first, via the index
+# (status, not_before); `chat_id` alone is read from the table.
+_SCAN_SQL = (
+    "SELECT id, chat_id FROM outbox WHERE status = 'pending' AND not_before <= ? "
+    "ORDER BY not_before, id LIMIT ?"
+)
+SCAN_LIMIT = 2000
+
+
+def _row(row: sqlite3.Row | tuple[Any, ...]) -> OutboxRow:
+    """An OutboxRow from the columns of `_COLUMNS` (attempts as stored)."""
+    id_, chat_id, contact_id, purpose, ref, payload, attempts, failing_since = row
+    return OutboxRow(
+        id=id_,
+        chat_id=chat_id,
+        contact_id=contact_id,
+        purpose=purpose,
+        ref=ref,
+        payload=json.loads(payload),
+        attempts=attempts,
+        failing_since=from_ts(failing_since) if failing_since else None,
+    )
 
 
 async def recover_claimed(db: Database) -> int:
-    async with db.transaction() as conn:
-        cur = await conn.execute("UPDATE outbox SET status = 'pending' WHERE status = 'claimed'")
-        return cur.rowcount
+    def job(conn: sqlite3.Connection) -> int:
+        return conn.execute(
+            "UPDATE outbox SET status = 'pending' WHERE status = 'claimed'"
+        ).rowcount
+
+    return await db.write(job)
+
+
+def _claim_ids(conn: sqlite3.Connection, ids: list[int], now: datetime) -> list[OutboxRow]:
+    """Claim these pending rows (one UPDATE ... RETURNING), in the order given."""
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    cur = conn.execute(
+        f"UPDATE outbox SET status = 'claimed', claimed_at = ?, attempts = attempts + 1 "
+        f"WHERE id IN ({marks}) AND status = 'pending' RETURNING {_COLUMNS}",
+        (ts(now), *ids),
+    )
+    claimed = {row.id: row for row in map(_row, cur.fetchall())}
+    return [claimed[i] for i in ids if i in claimed]
 
 
 async def claim_due(db: Database, now: datetime, limit: int = 100) -> list[OutboxRow]:
-    async with db.transaction() as conn:
-        cur = await conn.execute(CLAIM_SQL, (ts(now), limit))
-        rows = await cur.fetchall()
-        if rows:
-            await conn.executemany(
-                "UPDATE outbox SET status = 'claimed', claimed_at = ?, attempts = attempts + 1 "
-                "WHERE id = ?",
-                [(ts(now), row["id"]) for row in rows],
+    """Claim the first `limit` due rows, whatever their chats (what a crash test needs)."""
+
+    def job(conn: sqlite3.Connection) -> list[OutboxRow]:
+        ids = [r[0] for r in conn.execute(CLAIM_SQL, (ts(now), limit))]
+        return _claim_ids(conn, ids, now)
+
+    return await db.write(job)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What one look at the outbox found for the sender."""
+
+    rows: list[OutboxRow]
+    """Claimed now, at most one per chat, in the order they are to go."""
+    next_ready: float | None = None
+    """The earliest `blocked` time (the sender's monotonic clock) of a chat that has a due row
+    waiting; None if no due row waits for a chat to become ready."""
+    more: bool = False
+    """More chats have a due row ready to go than were asked for."""
+    stale_holds: tuple[int, ...] = ()
+    """Chats whose held row is no longer pending (sent, dropped): their hold can go."""
+
+
+def choose_ready(
+    conn: sqlite3.Connection,
+    now: datetime,
+    *,
+    want: int,
+    blocked: Mapping[int, float],
+    held: Mapping[int, int],
+    scan: int = SCAN_LIMIT,
+) -> Claim:
+    """Claim up to `want` due rows, one per chat, skipping the chats in `blocked` (a request in
+    flight, cooling down, paused after a 429: the value is when it is ready again), in the order
+    of each chat's oldest due row. A chat's row is its lowest id among the due rows scanned, so
+    a chat's messages go in the order they were queued even when a re-queued row got a later
+    `not_before`; a chat in `held` (after a 429) sends nothing but that row, whenever it is due.
+    Runs inside `db.write`: the choice and the claim are one transaction, one hop."""
+    best: dict[int, int] = {}  # chat -> lowest due id
+    next_ready: float | None = None
+    for id_, chat_id in conn.execute(_SCAN_SQL, (ts(now), scan)):
+        hold = held.get(chat_id)
+        if hold is not None and hold != id_:
+            continue  # waits for its held row, which is not due yet
+        ready_at = blocked.get(chat_id)
+        if ready_at is not None:
+            if next_ready is None or ready_at < next_ready:
+                next_ready = ready_at
+            continue
+        if chat_id not in best or id_ < best[chat_id]:
+            best[chat_id] = id_  # dicts keep the first-seen order of the chats
+    stale: tuple[int, ...] = ()
+    if held:
+        holds = list(held.values())
+        marks = ", ".join("?" * len(holds))
+        pending = {
+            r[0]
+            for r in conn.execute(
+                f"SELECT id FROM outbox WHERE id IN ({marks}) AND status = 'pending'", holds
             )
-    return [
-        OutboxRow(
-            id=row["id"],
-            chat_id=row["chat_id"],
-            contact_id=row["contact_id"],
-            purpose=row["purpose"],
-            ref=row["ref"],
-            payload=json.loads(row["payload"]),
-            attempts=row["attempts"] + 1,
-            failing_since=from_ts(row["failing_since"]) if row["failing_since"] else None,
-        )
-        for row in rows
-    ]
+        }
+        stale = tuple(chat for chat, id_ in held.items() if id_ not in pending)
+    chosen = list(best.values())[: max(want, 0)]
+    if next_ready is not None and next_ready == float("inf"):
+        next_ready = None  # only chats with a request in flight: their end wakes the sender
+    return Claim(_claim_ids(conn, chosen, now), next_ready, len(best) > len(chosen), stale)
+
+
+async def claim_ready(
+    db: Database,
+    now: datetime,
+    *,
+    want: int,
+    blocked: Mapping[int, float],
+    held: Mapping[int, int],
+) -> Claim:
+    """`choose_ready` in one write transaction (see there)."""
+    return await db.write(choose_ready, now, want=want, blocked=blocked, held=held)
+
+
+async def any_due(db: Database, now: datetime) -> bool:
+    """Whether some row is due (lock-free read: while all sending is paused)."""
+
+    def job(conn: sqlite3.Connection) -> bool:
+        sql = "SELECT 1 FROM outbox WHERE status = 'pending' AND not_before <= ? LIMIT 1"
+        return conn.execute(sql, (ts(now),)).fetchone() is not None
+
+    return await db.fetch(job)
 
 
 async def mark_sent(
@@ -147,33 +259,35 @@ async def mark_sent(
     """Record the delivery. Returns the row's payload if it was re-rendered while the message was
     in flight (a case alert updated between claim and send), so the sender can edit the message:
     otherwise that update would reach nobody, since it found the row not yet sent."""
-    async with db.transaction() as conn:
-        await conn.execute(
+
+    def job(conn: sqlite3.Connection) -> str | None:
+        stored = conn.execute(
             "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, last_error = NULL "
-            "WHERE id = ?",
+            "WHERE id = ? RETURNING payload",
             (ts(now), message_id, row.id),
-        )
+        ).fetchone()
         if row.contact_id is not None:
-            await conn.execute(
+            conn.execute(
                 "INSERT INTO contact_log (contact_id, at, channel, purpose, initiated, outbox_id) "
                 "VALUES (?, ?, 'bot', ?, 1, ?)",
                 (row.contact_id, ts(now), row.purpose, row.id),
             )
-        stored = await (
-            await conn.execute("SELECT payload FROM outbox WHERE id = ?", (row.id,))
-        ).fetchone()
-    current = json.loads(stored[0]) if stored else row.payload
+        return stored[0] if stored else None
+
+    stored = await db.write(job)
+    current = json.loads(stored) if stored else row.payload
     return current if current != row.payload else None
 
 
 async def still_claimed(db: Database, row: OutboxRow) -> bool:
     """Right before the request: the row may have been dropped since it was claimed (the person
-    was erased with /forget)."""
-    async with db.read() as conn:
-        found = await (
-            await conn.execute("SELECT status FROM outbox WHERE id = ?", (row.id,))
-        ).fetchone()
-    return found is not None and found[0] == "claimed"
+    was erased with /forget). A lock-free read of what is committed: the claim is."""
+
+    def job(conn: sqlite3.Connection) -> bool:
+        found = conn.execute("SELECT status FROM outbox WHERE id = ?", (row.id,)).fetchone()
+        return found is not None and found[0] == "claimed"
+
+    return await db.fetch(job)
 
 
 async def mark_retry(
@@ -186,23 +300,28 @@ async def mark_retry(
 ) -> None:
     """Back to pending until `not_before`. `failed_at`: this was a failure (not a stop), which
     starts the row's day of retries if it is the first one."""
-    async with db.transaction() as conn:  # a row dropped meanwhile stays dropped
-        await conn.execute(
+
+    def job(conn: sqlite3.Connection) -> None:  # a row dropped meanwhile stays dropped
+        conn.execute(
             "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ?, "
             "failing_since = COALESCE(failing_since, ?) WHERE id = ? AND status = 'claimed'",
             (ts(not_before), error[:500], ts(failed_at) if failed_at else None, row.id),
         )
 
+    await db.write(job)
+
 
 async def mark_failed(
     db: Database, row: OutboxRow, error: str, *, reason: str, now: datetime
 ) -> None:
-    async with db.transaction() as conn:
-        await conn.execute(
+    def job(conn: sqlite3.Connection) -> None:
+        conn.execute(
             "UPDATE outbox SET status = 'failed', last_error = ?, fail_reason = ?, failed_at = ? "
             "WHERE id = ? AND status = 'claimed'",
             (error[:500], reason, ts(now), row.id),
         )
+
+    await db.write(job)
 
 
 async def release(db: Database, row: OutboxRow, not_before: datetime, error: str) -> None:

@@ -8,7 +8,9 @@ state staged in a transaction that rolled back.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -189,3 +191,47 @@ async def test_put_writes_state_and_data_in_one_statement(db: Database, clock: F
         await storage.put(KEY, "Sale:phone", {"name": "Анна"})  # unchanged: no write
     assert _changes(seen) == ["INSERT"]
     assert await _rows(db) == [(DEFAULT_KEY, "Sale:phone", '{"name": "Анна"}')]
+
+
+async def test_a_write_cancelled_while_queued_does_not_leave_a_stale_cache(
+    db: Database, clock: FakeClock
+) -> None:
+    """aiosqlite runs a queued job even when the coroutine awaiting it was cancelled: the state
+    is written after all. A read meanwhile (on the read-only connection, before that job ran) must
+    not be cached, or a later `clear()` would be skipped as "nothing changed" and the person
+    would find the old state after a restart."""
+    storage = SQLiteStorage(db, clock)
+    assert await storage.get_state(KEY) is None  # cached: no row
+    await storage.clear_key(OTHER)  # (sets nothing; the watch is on)
+    gate = threading.Event()
+    blocker = asyncio.ensure_future(db.conn._execute(gate.wait, 5))
+    await asyncio.sleep(0)
+    task = asyncio.ensure_future(storage.set_state(KEY, "Sale:name"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert await storage.get_state(KEY) is None  # the write has not run yet
+    gate.set()
+    await blocker
+    await db.write(lambda conn: None)  # the cancelled write ran before this one
+    assert await _rows(db) == [(DEFAULT_KEY, "Sale:name", "{}")]
+    assert await storage.get_state(KEY) == "Sale:name"
+    await storage.clear_key(KEY)
+    assert await _rows(db) == []
+
+
+async def test_two_storages_of_one_database_both_hear_a_deletion(
+    db: Database, clock: FakeClock
+) -> None:
+    """The trigger's function is registered on the shared connection: a second storage must not
+    take it over from the first (the first would then serve a row /forget deleted)."""
+    one = SQLiteStorage(db, clock)
+    two = SQLiteStorage(db, clock)
+    await one.set_state(KEY, "Sale:name")
+    assert await one.get_state(KEY) == "Sale:name"
+    await two.set_state(OTHER, "Sale:phone")
+    assert await two.get_state(KEY) == "Sale:name"
+    await _forget_row(db, DEFAULT_KEY)
+    assert await one.get_state(KEY) is None
+    assert await two.get_state(KEY) is None

@@ -24,7 +24,7 @@ def test_defaults() -> None:
     assert s.telegram_api_url is None
     assert s.timezone.key == "Europe/Moscow"
     assert s.default_language == "ru"
-    assert s.phone_region == "RU" and s.send_rate == 25.0
+    assert s.phone_region == "RU" and s.send_rate == 28.5
     assert (s.cadence.respondent_start, s.cadence.respondent_end) == (time(10), time(20))
 
 
