@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 import bot.app  # noqa: F401  (the start-up heap: aiogram, pydantic, every handler)
-from bot.heap import freeze_start_up_heap
+from bot.heap import YOUNG_THRESHOLD, freeze_start_up_heap
 
 
 class _Node:
@@ -23,8 +23,10 @@ class _Node:
 @pytest.fixture
 def thawed() -> Iterator[None]:
     gc.unfreeze()
+    threshold = gc.get_threshold()
     yield
     gc.unfreeze()  # the test process carries on as it was
+    gc.set_threshold(*threshold)
 
 
 def test_the_start_up_heap_leaves_the_collections(thawed: None) -> None:
@@ -38,6 +40,7 @@ def test_the_start_up_heap_leaves_the_collections(thawed: None) -> None:
     assert dead() is None  # start-up garbage collected, not frozen
     assert frozen == gc.get_freeze_count() > 50_000
     assert len(gc.get_objects()) < 0.1 * frozen  # what a full collection still walks
+    assert gc.get_threshold()[0] == YOUNG_THRESHOLD
     later = _Node()
     dead = weakref.ref(later)
     del later
