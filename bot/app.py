@@ -19,8 +19,10 @@ from bot import webhook
 from bot.clock import shifted_clock, system_clock
 from bot.config import DEFAULT_API_URL, ConfigError
 from bot.dispatching import Dispatcher
+from bot.heap import freeze_start_up_heap
 from bot.middlewares import ContextMiddleware
 from bot.polling import Poller
+from bot.response_types import install as keep_response_types
 from bot.retries import install as install_retries
 from bot.retries import no_retries
 from bot.routers import build_router
@@ -47,6 +49,7 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     if session is None:
         api = TelegramAPIServer.from_base(settings.telegram_api_url or DEFAULT_API_URL)
         session = AiohttpSession(api=api, timeout=settings.telegram_timeout)
+    keep_response_types(session)  # outermost: once per call, not once per retry
     install_retries(session, settings.telegram_retry_seconds)
     return Bot(
         token=settings.bot_token,
@@ -201,6 +204,7 @@ async def run(settings: Settings, clock: Clock = system_clock) -> None:
         await wait_for_telegram(bot, settings)
         sender = Sender(bot, db, clock, rate=settings.send_rate)
         dp = create_dispatcher(settings, db, sender, clock)
+        freeze_start_up_heap()  # what lives as long as the process, out of every collection
         if settings.webhook_url:
             await webhook.serve(dp, bot, settings)
         else:
