@@ -23,6 +23,8 @@ The journal costs an update its share of the batch's write plus one write when i
 an update whose person has nothing in hand is stored already begun (it starts right after the
 write), and finishing one notes the same person's next update begun in the same write. Only an
 update that waited behind its person's and found nothing to ride on pays a write of its own.
+Because the batch, not the update, pays the request and the store, a busy poller lets a small
+batch gather for `GATHER_SECONDS` before asking again; an idle one (nothing in hand) never waits.
 
 Back-pressure: at most `in_hand_max` updates are stored and not finished (the `limit` of each
 getUpdates keeps it so); at the bound nothing is fetched until half of them have finished. On
