@@ -19,6 +19,7 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import aiosqlite
@@ -59,22 +60,22 @@ async def enqueue(
     idem_key: str | None = None,
     not_before: datetime | None = None,
 ) -> int | None:
-    """Queue a message inside the caller's transaction; a repeated idem_key queues nothing."""
-    cur = await conn.execute(
-        "INSERT INTO outbox (idem_key, chat_id, contact_id, purpose, ref, payload, not_before, "
-        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (idem_key) DO NOTHING",
-        (
-            idem_key,
-            chat_id,
-            contact_id,
-            purpose,
-            ref,
-            json.dumps(payload, ensure_ascii=False),
-            ts(not_before or now),
-            ts(now),
-        ),
+    """Queue a message inside the caller's transaction; a repeated idem_key queues nothing.
+    The statement is `enqueue_in`'s, run as one job in the database thread."""
+    return await conn._execute(
+        partial(
+            enqueue_in,
+            conn._conn,
+            chat_id=chat_id,
+            purpose=purpose,
+            payload=payload,
+            now=now,
+            contact_id=contact_id,
+            ref=ref,
+            idem_key=idem_key,
+            not_before=not_before,
+        )
     )
-    return cur.lastrowid if cur.rowcount == 1 else None
 
 
 def enqueue_in(
