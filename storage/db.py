@@ -165,6 +165,7 @@ class Database:
         self._report_lock = _Lock()
         self._fast: aiosqlite.Connection | None = None
         self._planner: Planner | None = None
+        self._sync_planner: SyncPlanner | None = None
         self._triggers = False
         self._noted: set[int] = set()
 
@@ -175,13 +176,9 @@ class Database:
     def attach_planner(self, planner: Planner) -> None:
         """From now on every transaction re-plans the contacts whose facts it changed."""
         self._planner = planner
-
-    @property
-    def _sync_planner(self) -> SyncPlanner | None:
-        planner = self._planner
-        if planner is None or inspect.iscoroutinefunction(planner):
-            return None
-        return planner  # type: ignore[return-value]
+        # Decided once here, not on every write: a plain function runs in the writer's job.
+        sync = not inspect.iscoroutinefunction(planner)
+        self._sync_planner = planner if sync else None  # type: ignore[assignment]
 
     @property
     def conn(self) -> aiosqlite.Connection:
