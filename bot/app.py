@@ -34,10 +34,12 @@ from scheduler.followup import FollowUp
 from scheduler.jobs import create_scheduler, move_digest
 from scheduler.menus import set_all_menus
 from scheduler.sender import Sender
+from scheduler.webhooks import Webhooks
 from storage import Database
 from storage.fsm import SQLiteStorage
 from storage.settings import LiveSettings
 from storage.updates import prune_updates
+from views.hooks import paused_notice
 from views.texts import pick_language, t
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ def create_dispatcher(
         clock=clock,
         sender=sender,
         followup=FollowUp(db, live, clock, sender),
+        webhooks=create_webhooks(settings, db, clock),
     )
     dp.update.outer_middleware(ContextMiddleware())
     dp.include_router(build_router())
@@ -84,6 +87,22 @@ def create_dispatcher(
     return dp
 
 
+def create_webhooks(settings: Settings, db: Database, clock: Clock) -> Webhooks:
+    """The deliverer of signed webhooks (scheduler/webhooks.py); started with the bot."""
+
+    def notice(url: str, language: str | None) -> dict[str, object]:
+        return paused_notice(url, language or settings.default_language)
+
+    return Webhooks(
+        db,
+        clock,
+        owner_ids=settings.owner_ids,
+        notice=notice,
+        timeout=settings.hooks_timeout,
+        max_in_flight=settings.hooks_max_in_flight,
+    )
+
+
 async def on_startup(
     bot: Bot,
     dispatcher: Dispatcher,
@@ -91,6 +110,7 @@ async def on_startup(
     db: Database,
     sender: Sender,
     followup: FollowUp,
+    webhooks: Webhooks,
     clock: Clock,
 ) -> None:
     me = await bot.me()
@@ -99,6 +119,7 @@ async def on_startup(
     await set_all_menus(bot, settings, db)
     await prune_updates(db, clock())
     await sender.start()
+    await webhooks.start()
     scheduler = create_scheduler(settings, followup)
     scheduler.start()  # needs the running loop, hence here and not in create_dispatcher
     dispatcher["scheduler"] = scheduler
@@ -120,11 +141,14 @@ async def on_startup(
     followup.start_catch_up()
 
 
-async def on_shutdown(dispatcher: Dispatcher, sender: Sender, followup: FollowUp) -> None:
+async def on_shutdown(
+    dispatcher: Dispatcher, sender: Sender, followup: FollowUp, webhooks: Webhooks
+) -> None:
     scheduler = dispatcher.workflow_data.pop("scheduler", None)
     if scheduler is not None:
         scheduler.shutdown(wait=False)
     await followup.stop()
+    await webhooks.stop()
     await sender.stop()
 
 

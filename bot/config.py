@@ -76,6 +76,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         webhook_secret=webhook_secret,
         webhook_listen=_parse_listen(get("WEBHOOK_LISTEN")),
         webhook_port=_parse_int("WEBHOOK_PORT", get("WEBHOOK_PORT"), 8080, 1, 65535),
+        hooks_timeout=_parse_int("HOOKS_TIMEOUT", get("HOOKS_TIMEOUT"), 10, 1, 120),
+        hooks_max_in_flight=_parse_int("HOOKS_MAX_IN_FLIGHT", get("HOOKS_MAX_IN_FLIGHT"), 4, 1, 64),
         cadence=_parse_cadence(get),
         test_clock_start=_parse_instant("TEST_CLOCK_START", get("TEST_CLOCK_START")),
     )

@@ -27,6 +27,7 @@ from handlers import (
     contacts,
     fallback,
     forget,
+    hooks,
     imports,
     owner,
     referral,
@@ -48,10 +49,12 @@ def build_router() -> Router:
     root.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     root.include_routers(
         settings.prompt_router(),
+        hooks.prompt_router(),
         start.router(),
         forget.router(),
         owner.router(),
         settings.router(),
+        hooks.router(),
         sale.router(),
         survey.router(),
         cases.router(),

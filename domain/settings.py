@@ -61,6 +61,10 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8080
+    # Signed webhooks out (scheduler/webhooks.py): seconds one delivery may take, and how many
+    # deliveries may be out at once, so a slow receiver never holds up more than its slot.
+    hooks_timeout: int = 10
+    hooks_max_in_flight: int = 4
     cadence: Cadence = field(default_factory=lambda: Cadence())
     # Test-only: the clock starts at this instant (and then runs), so an end-to-end test can run
     # the real process "tomorrow at 09:00". Never set in production.

@@ -55,3 +55,9 @@ class SettingsFlow(StatesGroup):
     """An owner typing a new value for the setting named in the state data."""
 
     value = State()
+
+
+class HooksFlow(StatesGroup):
+    """An owner typing the URL of a new webhook endpoint."""
+
+    url = State()

@@ -45,6 +45,7 @@ from domain.cases import (
 )
 from domain.tunables import LATE_FACTS_MAX_AGE_HOURS
 from storage.db import Database
+from storage.events import CASE_REOPENED, CASE_RESOLVED, CASE_TAKEN, case_changed, emit_on
 from storage.followup import Blocked, anything, may_write_first
 from storage.outbox import enqueue, enqueue_in
 from storage.timefmt import from_ts, ts
@@ -233,6 +234,7 @@ async def take_case(
             "INSERT INTO case_events (case_id, at, actor_id, action) VALUES (?, ?, ?, 'taken')",
             (case_id, ts(now), user_id),
         )
+        await emit_on(conn, case_changed, CASE_TAKEN, case_id, ts(now))
         return Take.TAKEN, await _card(conn, case_id)
 
 
@@ -676,6 +678,7 @@ async def resolve_case(
         await _event(
             conn, case_id, now, actor_id, "resolved", resolution[:RESOLUTION_LIMIT], source_key
         )
+        await emit_on(conn, case_changed, CASE_RESOLVED, case_id, ts(now))
         row = await (
             await conn.execute(
                 "SELECT k.contact_id, k.reopened_count, s.consent, c.tg_user_id, c.language "
@@ -720,6 +723,7 @@ async def reopen_case(
         if cur.rowcount != 1:
             return Change.STALE
         await _event(conn, case_id, now, actor_id, "reopened")
+        await emit_on(conn, case_changed, CASE_REOPENED, case_id, ts(now), by="staff")
     return Change.DONE
 
 
@@ -817,6 +821,7 @@ async def client_answer(
         if cur.rowcount != 1:
             return Answer.IGNORED
         await _event(conn, case_id, now, tg_user_id, "reopened_by_client")
+        await emit_on(conn, case_changed, CASE_REOPENED, case_id, ts(now), by="client")
         card = await _card(conn, case_id)
         assert card is not None
         round_ = (

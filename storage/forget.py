@@ -3,7 +3,8 @@
 Everything that says who the person is or what they wrote goes in one transaction: the contact's
 name, organisation, phone, birthday, Telegram link and language; their free-text answers and the
 phone they left; comments, call and case notes, deal descriptions; their pending tasks; messages
-about them not yet sent (dropped) and the stored copies of those sent; half-finished
+about them not yet sent (dropped) and the stored copies of those sent; what the events for
+outside systems say about them, sent or waiting (storage/events.py); half-finished
 conversations. The rows stay (the contact with `forgotten_at`, each survey with its score, kind,
 manager, dates and status), so every figure is exactly what it was.
 
@@ -35,6 +36,7 @@ import aiosqlite
 from domain.cases import CLIENT_ACTIONS
 from domain.privacy import phone_hash
 from storage.db import Database
+from storage.events import contact_forgotten, emit_on, scrub
 from storage.timefmt import ts
 
 log = logging.getLogger(__name__)
@@ -184,6 +186,7 @@ async def erase_respondent(db: Database, tg_user_id: int, now: datetime) -> Eras
             await _erase_answers(conn, surveys, now)
             await _erase_case_texts(conn, foreign_cases)
             await _scrub_outbox(conn, None, surveys, foreign_cases, [], None)
+            await emit_on(conn, scrub, [], surveys, foreign_cases)
             cases += foreign_cases
         if contacts or surveys:
             await _drop_conversations(conn, [tg_user_id], None, surveys, [], [])
@@ -255,6 +258,10 @@ async def _erase_contact(conn: aiosqlite.Connection, contact_id: int, now: datet
         (contact_id,),
     )
     await _scrub_outbox(conn, contact_id, surveys, cases, tasks, row["full_name"])
+    # Outside systems: what the events still waiting (or sent) say about them goes too, and
+    # they are told the person was forgotten (by id only).
+    await emit_on(conn, scrub, [contact_id], surveys, cases)
+    await emit_on(conn, contact_forgotten, contact_id, ts(now))
     people = [row["tg_user_id"]] if row["tg_user_id"] is not None else []
     await _drop_conversations(conn, people, contact_id, surveys, cases, tasks)
     return cases

@@ -22,6 +22,7 @@ from typing import Any
 from domain.importing.report import WriteCounts
 from domain.importing.rows import ImportRow, person_key
 from storage.db import Database
+from storage.events import emit_on, last_deal_id, new_deals_created
 from storage.timefmt import ts
 
 DEFAULT_CHECKPOINT_PAGES = 1000  # SQLite's default
@@ -188,12 +189,15 @@ async def write_chunk(
         # of rows that filled something. A file's first row of a person comes before its repeats.
         counts.filled = (await conn.executemany(_FILL_GAPS, updates)).rowcount
         await conn.executemany(_FILL_GAPS, repeats)
+        before = await emit_on(conn, last_deal_id)
         added = await conn.executemany(
             "INSERT INTO deals (contact_id, manager_id, description, deal_date, source, idem_key, "
             "created_at) VALUES (?, ?, ?, ?, 'import', ?, ?) ON CONFLICT (idem_key) DO NOTHING",
             deals,
         )
         counts.deals = added.rowcount
+        if counts.deals:
+            await emit_on(conn, new_deals_created, before, stamp)
         if counts.deals and passive:
             # A purchase newer than the one a "passive client" task counts from ends that task,
             # and a referred lead with a purchase is a customer.

@@ -824,6 +824,61 @@ CREATE INDEX handled_updates_received ON handled_updates (received_at);
 CREATE INDEX handled_updates_unfinished ON handled_updates (update_id) WHERE done_at IS NULL;
 """
 
+# Signed webhooks out (storage/events.py): the endpoints an owner registered, each event once
+# (what it says about the person kept apart in `personal`, so /forget can erase it while the
+# event still goes out), and one delivery row per endpoint that wanted it, written in the same
+# transaction as the fact. The secret is kept as it is: signing needs it.
+WEBHOOK_EVENTS = """
+CREATE TABLE webhook_endpoints (
+    id              INTEGER PRIMARY KEY,
+    url             TEXT    NOT NULL,
+    secret          TEXT    NOT NULL,
+    events          TEXT    NOT NULL,              -- the event types it receives, space-separated
+    status          TEXT    NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'paused')),
+    paused_by       TEXT    CHECK (paused_by IN ('owner', 'failures')),
+    failing_since   TEXT,                          -- first failure since the last success
+    last_success_at TEXT,
+    last_error      TEXT,
+    source_key      TEXT    UNIQUE,                -- the owner's message that added it
+    created_by      INTEGER,
+    created_at      TEXT    NOT NULL,
+    updated_at      TEXT    NOT NULL
+);
+CREATE TABLE webhook_events (
+    id          INTEGER PRIMARY KEY,
+    uid         TEXT    NOT NULL UNIQUE,           -- the id receivers see ('evt_...')
+    type        TEXT    NOT NULL,
+    contact_id  INTEGER,
+    survey_id   INTEGER,
+    case_id     INTEGER,
+    data        TEXT    NOT NULL,                  -- JSON without personal data
+    personal    TEXT,                              -- JSON merged into `data` when sent
+    created_at  TEXT    NOT NULL
+);
+CREATE INDEX webhook_events_contact ON webhook_events (contact_id) WHERE personal IS NOT NULL;
+CREATE INDEX webhook_events_survey ON webhook_events (survey_id) WHERE personal IS NOT NULL;
+CREATE INDEX webhook_events_case ON webhook_events (case_id) WHERE personal IS NOT NULL;
+CREATE TABLE webhook_deliveries (
+    id            INTEGER PRIMARY KEY,
+    event_id      INTEGER NOT NULL REFERENCES webhook_events (id),
+    endpoint_id   INTEGER NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    contact_id    INTEGER,                         -- deliveries of one contact go in order
+    status        TEXT    NOT NULL DEFAULT 'pending'
+                  CHECK (status IN ('pending', 'claimed', 'delivered', 'failed')),
+    next_at       TEXT    NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    claimed_at    TEXT,
+    failing_since TEXT,
+    delivered_at  TEXT,
+    last_error    TEXT,
+    created_at    TEXT    NOT NULL
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_at);
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, contact_id, id)
+    WHERE status IN ('pending', 'claimed');
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
+"""
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -845,6 +900,7 @@ MIGRATIONS: list[Migration] = [
     find_index,
     V_FIGURES,
     UPDATE_INBOX,
+    WEBHOOK_EVENTS,
 ]
 
 

@@ -9,6 +9,7 @@ from datetime import date, datetime
 import aiosqlite
 
 from storage.db import Database
+from storage.events import deals_created, emit_on
 from storage.timefmt import ts
 
 
@@ -162,6 +163,8 @@ async def record_sale(db: Database, sale: SaleInput, now: datetime) -> SaleResul
             "VALUES (?, ?, ?, ?, ?, ?)",
             (token, contact_id, deal_id, sale.manager_id, sale.kind, stamp),
         )
+        assert deal_id is not None
+        await emit_on(conn, deals_created, [deal_id], stamp)
     assert contact_id is not None and deal_id is not None
     # The survey (its wording, and the NPS group it counts in) follows the kind the manager chose
     # for this deal; a known contact keeps the kind on their card.

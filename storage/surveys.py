@@ -23,6 +23,7 @@ from datetime import datetime
 
 from domain.nps import category
 from storage.db import Database
+from storage.events import CASE_OPENED, answer_completed, case_changed, survey_opened
 from storage.referral import code_for_contact_in
 from storage.timefmt import ts
 
@@ -163,6 +164,7 @@ def _open(
             "WHERE idem_key = ? AND status = 'pending'",
             (now, f"resend:{survey.id}"),
         )
+        survey_opened(conn, survey.id, now)
         conn.execute(
             "UPDATE contacts SET tg_user_id = ?, language = ?, updated_at = ? "
             "WHERE id = ? AND tg_user_id IS NULL "
@@ -223,6 +225,7 @@ def _score(
             "INSERT INTO case_events (case_id, at, action, note) VALUES (?, ?, 'opened', ?)",
             (case_id, now, f"score {score}"),
         )
+        case_changed(conn, CASE_OPENED, case_id, now)
         survey = replace(survey, case_id=case_id)
     if then is not None:
         then(conn, survey)
@@ -368,6 +371,7 @@ def _finished(conn: sqlite3.Connection, row: sqlite3.Row, now: str) -> Survey:
     """After the UPDATE that answered the survey (`row`, its RETURNING): its case settled, a
     promoter who agreed marked for care and given their referral code (the thank-you has it)."""
     done = _survey(row)
+    answer_completed(conn, done.id, now)
     if done.case_id is not None:
         # A detractor's case is settled with the last answer: its alerts take their final form
         # now, not after the quiet period (storage/cases.py).

@@ -35,6 +35,7 @@ from domain.planning import (
 )
 from domain.settings import Cadence
 from storage.db import Database
+from storage.events import CASE_OPENED, case_changed, emit_on
 from storage.timefmt import from_ts, ts
 
 # Planning runs in transactions of this many people (about 0.1–0.2 s each), so handlers answer
@@ -580,6 +581,7 @@ async def close_unsuitable(
         )
         # Nothing more will come from a survey: the case is final as it is opened.
         await conn.execute("UPDATE cases SET settled_at = opened_at WHERE id = ?", (case_id,))
+        await emit_on(conn, case_changed, CASE_OPENED, case_id, ts(now))
         await conn.execute(
             "INSERT INTO tasks (idem_key, kind, contact_id, deal_id, case_id, manager_id, "
             "due_date, lapses_on, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "

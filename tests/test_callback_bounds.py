@@ -77,6 +77,8 @@ PINNED: dict[str, tuple[str, tuple[str, ...]]] = {
     "SettingReset": ("sz", ("key",)),
     "ForgetMe": ("fg", ("yes",)),
     "ForgetContact": ("fo", ("contact_id", "action")),
+    "HooksMenu": ("hooks", ("action",)),
+    "HookAct": ("hk", ("action", "endpoint_id", "arg")),
 }
 
 

@@ -97,6 +97,7 @@ STATES = {
     "ReferralFlow:name",
     "ReferralFlow:phone",
     "SettingsFlow:value",
+    "HooksFlow:url",
 }
 
 

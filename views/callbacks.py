@@ -249,3 +249,22 @@ class ForgetContact(CallbackData, prefix="fo"):
 
     contact_id: RowId
     action: ForgetAction  # ask (the confirmation card), yes (erase), no (back to the card)
+
+
+HooksScreen = Literal["menu", "add", "cancel"]
+HookAction = Literal["open", "ev", "pause", "resume", "rotate", "del", "delok"]
+EventIndex = Annotated[int, Field(ge=0, le=15)]  # a position in storage.events.EVENT_TYPES
+
+
+class HooksMenu(CallbackData, prefix="hooks"):
+    """The webhooks screen (`hooks:menu` is also the /api menu's button), adding, cancelling."""
+
+    action: HooksScreen
+
+
+class HookAct(CallbackData, prefix="hk"):
+    """One endpoint: open it, toggle event `arg`, pause, resume, new secret, delete (ask, do)."""
+
+    action: HookAction
+    endpoint_id: RowId
+    arg: EventIndex = 0
