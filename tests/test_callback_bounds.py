@@ -224,6 +224,13 @@ def test_enum_fields_list_exactly_what_the_bot_offers() -> None:
         "sw:7:1",
         "sz:bot_token",
         "fg:2",
+        f"hk:open:{HUGE}:0",
+        "hk:open:0:0",
+        "hk:ev:1:16",
+        "hk:burn:1:0",
+        "hk:open:1",
+        "hooks:drop",
+        "hooks:menu:1",
         "",
         "x" * 200,
         "q1:" + "9" * 5000 + ":5",  # longer than Telegram allows, and than int() parses
@@ -255,6 +262,10 @@ async def test_a_well_formed_button_for_somebody_elses_record_is_refused_too(
         (OWNER_ID, "aw:424242"),  # no such answer
         (OWNER_ID, "kw:424242"),  # no such case
         (OWNER_ID, "cm:all:all:1:424242:0"),  # no such answer to page from
+        (OWNER_ID, "hk:open:424242:0"),  # no such webhook URL
+        (OWNER_ID, "hk:delok:424242:0"),
+        (MANAGER_ID, "hooks:menu"),  # webhooks are the owners'
+        (CLIENT_ID, "hooks:add"),
     ]:
         assert refusal(await world.tap(world.user(who, "Кто-то"), data)), (who, data)
     assert errors == []
