@@ -25,7 +25,6 @@ import logging
 import random
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -39,6 +38,7 @@ from storage.webhooks import (
     mark_delivered,
     mark_failed,
     next_due,
+    prune,
     recover_claimed,
     release,
 )
@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 BASE_DELAY = 10.0  # seconds before the first retry (at most; jitter takes up to half off)
 MAX_DELAY = 3600.0
 IDLE_SECONDS = 1.0  # how often an idle deliverer looks for new events
-STOP_SECONDS = 5.0
+PRUNE_SECONDS = 3600.0  # how often finished deliveries older than a month are forgotten
+STOP_SECONDS = 2.0  # then the requests still out are cancelled and sent again after the restart
 SIGNATURE_HEADER = "X-Followup-Signature"
 EVENT_ID_HEADER = "X-Followup-Event-Id"
 USER_AGENT = "followup-bot-webhooks/1"
@@ -132,9 +133,14 @@ class Webhooks:
             self._session = None
 
     async def _run(self) -> None:
+        pruned_at = -PRUNE_SECONDS
+        loop = asyncio.get_running_loop()
         while not self._stopping:
             self._wake.clear()
             try:
+                if loop.time() - pruned_at >= PRUNE_SECONDS:
+                    pruned_at = loop.time()
+                    await prune(self._db, self._clock())
                 await self.drain_once()
             except Exception:  # never let the loop die; the rows stay queued
                 log.exception("webhooks: drain failed")
@@ -242,8 +248,3 @@ class Webhooks:
             log.error(
                 "webhook endpoint %d (%s) paused: a day of failures", delivery.endpoint_id, where
             )
-
-
-def describe(delivery: Delivery) -> dict[str, Any]:
-    """For tests and logs: what a delivery is, without its secret."""
-    return {"id": delivery.id, "endpoint": delivery.endpoint_id, "event": delivery.event_uid}

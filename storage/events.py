@@ -92,13 +92,15 @@ def emit(
     personal: Json | None = None,
     survey_id: int | None = None,
     case_id: int | None = None,
+    endpoints: list[int] | None = None,
 ) -> int:
-    """Queue the event `type_` for every active endpoint that receives it, in the caller's
-    transaction; how many deliveries were queued (0: nobody listens, nothing is stored).
-    `personal` is dropped when the contact has been forgotten."""
+    """Queue the event `type_` for every active endpoint that receives it (`endpoints`, when the
+    caller has just asked), in the caller's transaction; how many deliveries were queued (0:
+    nobody listens, nothing is stored). `personal` is dropped when the contact was forgotten."""
     if type_ not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type_!r}")
-    endpoints = _subscribers(conn, type_)
+    if endpoints is None:
+        endpoints = _subscribers(conn, type_)
     if not endpoints:
         return 0
     if personal is not None and (_forgotten(conn, contact_id) or not personal):
@@ -159,7 +161,8 @@ def iso(stamp: str | None) -> str | None:
 
 def deals_created(conn: sqlite3.Connection, deal_ids: Sequence[int], at: str) -> int:
     """deal.created for each of these deals (with its survey link's id, if one was made)."""
-    if not deal_ids or not _subscribers(conn, DEAL_CREATED):
+    endpoints = _subscribers(conn, DEAL_CREATED) if deal_ids else []
+    if not endpoints:
         return 0
     queued = 0
     for first in range(0, len(deal_ids), 500):
@@ -177,6 +180,7 @@ def deals_created(conn: sqlite3.Connection, deal_ids: Sequence[int], at: str) ->
             queued += emit(
                 conn,
                 DEAL_CREATED,
+                endpoints=endpoints,
                 contact_id=r[1],
                 at=at,
                 payload={
@@ -210,12 +214,15 @@ def last_deal_id(conn: sqlite3.Connection) -> int:
 
 def new_deals_created(conn: sqlite3.Connection, last_id: int, at: str) -> int:
     """deal.created for every deal added since `last_id` in this transaction."""
-    if not _subscribers(conn, DEAL_CREATED):
+    if not _subscribers(conn, DEAL_CREATED):  # nobody listens: the new deals are not even read
         return 0
     return deals_created(conn, deals_after(conn, last_id), at)
 
 
 def survey_opened(conn: sqlite3.Connection, survey_id: int, at: str) -> int:
+    endpoints = _subscribers(conn, SURVEY_OPENED)
+    if not endpoints:  # nobody listens: not even the survey row is read
+        return 0
     row = conn.execute(
         "SELECT id, contact_id, deal_id, kind, manager_id, opened_at FROM surveys WHERE id = ?",
         (survey_id,),
@@ -225,6 +232,7 @@ def survey_opened(conn: sqlite3.Connection, survey_id: int, at: str) -> int:
     return emit(
         conn,
         SURVEY_OPENED,
+        endpoints=endpoints,
         contact_id=row[1],
         survey_id=row[0],
         at=at,
@@ -242,6 +250,9 @@ def survey_opened(conn: sqlite3.Connection, survey_id: int, at: str) -> int:
 
 
 def answer_completed(conn: sqlite3.Connection, survey_id: int, at: str) -> int:
+    endpoints = _subscribers(conn, ANSWER_COMPLETED)
+    if not endpoints:
+        return 0
     row = conn.execute(
         "SELECT s.id, s.contact_id, s.deal_id, s.kind, s.manager_id, s.score, s.reason, "
         "s.consent, s.phone, s.answered_at, c.full_name, "
@@ -258,6 +269,7 @@ def answer_completed(conn: sqlite3.Connection, survey_id: int, at: str) -> int:
     return emit(
         conn,
         ANSWER_COMPLETED,
+        endpoints=endpoints,
         contact_id=row[1],
         survey_id=row[0],
         at=at,
@@ -283,6 +295,9 @@ def case_changed(
     conn: sqlite3.Connection, type_: str, case_id: int, at: str, *, by: str | None = None
 ) -> int:
     """case.opened / taken / resolved / reopened (`by`: 'staff' or 'client' for a reopening)."""
+    endpoints = _subscribers(conn, type_)
+    if not endpoints:
+        return 0
     row = conn.execute(
         "SELECT k.id, k.contact_id, k.survey_id, k.deal_id, k.source, k.status, k.owner_id, "
         "k.opened_at, k.taken_at, k.resolved_at, k.resolution, k.reopened_count, s.score, "
@@ -311,6 +326,7 @@ def case_changed(
     return emit(
         conn,
         type_,
+        endpoints=endpoints,
         contact_id=row[1],
         survey_id=row[2],
         case_id=row[0],

@@ -30,6 +30,7 @@ from storage.timefmt import from_ts, ts
 PAUSE_AFTER = timedelta(days=1)
 GIVE_UP_AFTER = timedelta(days=1)
 PAUSED_PURPOSE = "webhook_paused"
+KEEP_FOR = timedelta(days=30)  # delivered and given-up deliveries, and their events
 MAX_ENDPOINTS = 20
 
 
@@ -416,3 +417,22 @@ def _release(conn: sqlite3.Connection, delivery_id: int) -> None:
 async def release(db: Database, delivery: Delivery) -> None:
     """Put back a delivery that was never sent (the bot is stopping)."""
     await db.write(_release, delivery.id)
+
+
+def _prune(conn: sqlite3.Connection, before: str) -> int:
+    deleted = conn.execute(
+        "DELETE FROM webhook_deliveries WHERE status IN ('delivered', 'failed') AND created_at < ?",
+        (before,),
+    ).rowcount
+    conn.execute(
+        "DELETE FROM webhook_events WHERE created_at < ? AND NOT EXISTS "
+        "(SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id)",
+        (before,),
+    )
+    return deleted
+
+
+async def prune(db: Database, now: datetime) -> int:
+    """Forget deliveries finished more than KEEP_FOR ago, and events nobody waits for any more
+    (a deleted URL's too); how many deliveries went. Pending ones are never pruned."""
+    return await db.write(_prune, ts(now - KEEP_FOR))

@@ -16,38 +16,34 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from handlers.imports import import_jobs
 from scheduler.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, Webhooks, retry_delay
 from storage import Database
 from storage.events import CASE_OPENED, DEAL_CREATED, emit, emit_on
 from storage.forget import erase_contact
 from storage.sale import SaleInput, record_sale
 from storage.timefmt import from_ts, ts
-from storage.webhooks import add_endpoint, claim_due, get_endpoint, recover_claimed, set_paused
+from storage.webhooks import (
+    add_endpoint,
+    claim_due,
+    get_endpoint,
+    prune,
+    recover_claimed,
+    set_paused,
+)
 from tests.conftest import OWNER_ID
 from tests.harness import FakeClock, Harness
 from tests.helpers.cases import add_manager, detractor, take_and_resolve
-from tests.helpers.receiver import Receiver
+from tests.helpers.imports import csv_bytes, feed_file, owner
+from tests.helpers.receiver import Receiver, readme_verify
 from tests.helpers.survey import MANAGER_ID, Respondent, setup_sale
 from views.hooks import paused_notice
-
-README = Path(__file__).resolve().parent.parent / "README.md"
-
-
-def readme_verify() -> Callable[..., bool]:
-    """The verification snippet of the README, run as it is written there."""
-    text = README.read_text(encoding="utf-8")
-    block = text.split("<!-- webhook-verify -->", 1)[1].split("```python", 1)[1]
-    code = block.split("```", 1)[0]
-    scope: dict[str, Any] = {}
-    exec(compile(code, "README.md", "exec"), scope)
-    return scope["verify"]
 
 
 def deliverer(db: Database, clock: FakeClock, **kw: Any) -> Webhooks:
@@ -463,3 +459,50 @@ async def test_answer_and_case_events_carry_score_category_and_changes(
     assert events["case.taken"]["case"]["owner_id"] == MANAGER_ID
     assert events["case.resolved"]["case"]["resolution"] == "Заменили дверцу"
     assert json.loads(receiver.received[0].body)["data"]["deal"]["source"] == "bot"
+
+
+async def test_finished_deliveries_are_forgotten_after_a_month_pending_ones_never(
+    db: Database, clock: FakeClock, receiver: Receiver
+) -> None:
+    await add_endpoint(db, receiver.url, OWNER_ID, clock())
+    await _sale(db, clock)
+    hooks = deliverer(db, clock)
+    try:
+        assert await hooks.drain_once() == 1
+    finally:
+        await hooks.close()
+    receiver.status = 500
+    await _sale(db, clock, name="Борис", phone="+79160000001")  # stays pending
+    clock.advance(days=29)
+    assert await prune(db, clock()) == 0
+    clock.advance(days=2)
+    assert await prune(db, clock()) == 1
+    assert await _statuses(db) == ["pending"]
+    assert await _rows(db, "SELECT count(*) FROM webhook_events") == [(1,)]
+
+
+async def test_an_import_reports_each_new_deal_once(
+    harness: Harness, db: Database, clock: FakeClock
+) -> None:
+    await add_endpoint(db, "https://crm.example.com/in", OWNER_ID, clock())
+    header = ["Имя", "Телефон", "Дата последней покупки", "Что купил"]
+    data = csv_bytes(
+        [
+            header,
+            ["Щукина Ёлка", "8 916 123-45-67", "01.10.2026", "Кухня"],
+            ["Борис Шевчук", "+7 (903) 765 43 21", "", ""],  # no purchase: no deal
+            ["Вера Лис", "+7 903 765 43 22", "02.10.2026", "Шкаф"],
+        ]
+    )
+    for _ in range(2):  # the same file again adds no deal, and reports none
+        await feed_file(harness, owner(harness), "base.csv", data)
+        await import_jobs(harness.dp).wait_idle()
+    events = await _rows(db, "SELECT type, data, personal FROM webhook_events ORDER BY id")
+    assert [e[0] for e in events] == [DEAL_CREATED, DEAL_CREATED]
+    deals = [json.loads(e[1])["deal"] for e in events]
+    assert [(d["source"], d["date"], d["survey_id"]) for d in deals] == [
+        ("import", "2026-10-01", None),
+        ("import", "2026-10-02", None),
+    ]
+    assert json.loads(events[0][2])["contact"]["name"] == "Щукина Ёлка"
+    assert await _rows(db, "SELECT count(*) FROM webhook_deliveries") == [(2,)]

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -73,3 +75,16 @@ class Receiver:
 
     def types(self) -> list[str]:
         return [r.event["type"] for r in self.received]
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_verify() -> Callable[..., bool]:
+    """The verification snippet of the README, run as it is written there."""
+    text = README.read_text(encoding="utf-8")
+    block = text.split("<!-- webhook-verify -->", 1)[1].split("```python", 1)[1]
+    code = block.split("```", 1)[0]
+    scope: dict[str, Any] = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    return scope["verify"]
