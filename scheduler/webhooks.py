@@ -34,6 +34,7 @@ from storage import Database
 from storage.webhooks import (
     Delivery,
     NoticeRender,
+    any_due,
     claim_due,
     mark_delivered,
     mark_failed,
@@ -164,7 +165,8 @@ class Webhooks:
             while True:
                 free = self._max_in_flight - len(tasks)
                 claimed: list[Delivery] = []
-                if free > 0 and not self._stopping:
+                # Looked at first without the writer's lock: an idle deliverer never writes.
+                if free > 0 and not self._stopping and await any_due(self._db, self._clock()):
                     claimed = await claim_due(self._db, self._clock(), free)
                     for delivery in claimed:
                         tasks.add(asyncio.create_task(self._deliver(delivery)))

@@ -252,12 +252,15 @@ async def recover_claimed(db: Database) -> int:
     return await db.write(_recover)
 
 
-_DUE = (
+# Deliveries that may go (their endpoint active, no earlier one of their contact to it still
+# pending or claimed), and are due by :now.
+_READY = (
     "FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id "
-    "WHERE d.status = 'pending' AND d.next_at <= :now AND e.status = 'active' "
+    "WHERE d.status = 'pending' AND e.status = 'active' "
     "AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id "
     "AND p.contact_id = d.contact_id AND p.status IN ('pending', 'claimed') AND p.id < d.id)"
 )
+_DUE = _READY + " AND d.next_at <= :now"
 
 
 def body_of(uid: str, type_: str, created_at: str, data: str, personal: str | None) -> bytes:
@@ -305,18 +308,24 @@ async def claim_due(db: Database, now: datetime, want: int) -> list[Delivery]:
 
 
 def _next_due(conn: sqlite3.Connection) -> str | None:
-    row = conn.execute(
-        "SELECT min(d.next_at) FROM webhook_deliveries d JOIN webhook_endpoints e "
-        "ON e.id = d.endpoint_id WHERE d.status = 'pending' AND e.status = 'active'"
-    ).fetchone()
+    row = conn.execute(f"SELECT min(d.next_at) {_READY}").fetchone()
     return row[0] if row else None
 
 
 async def next_due(db: Database) -> datetime | None:
-    """When the earliest pending delivery of an active endpoint falls due (it may wait for an
-    earlier one of its contact even then)."""
+    """When the next delivery that may go falls due (one waiting for an earlier one of its
+    contact does not count: it goes after that one), or None."""
     found = await db.fetch(_next_due)
     return None if found is None else from_ts(found)
+
+
+def _any_due(conn: sqlite3.Connection, now: str) -> bool:
+    return conn.execute(f"SELECT 1 {_DUE} LIMIT 1", {"now": now}).fetchone() is not None
+
+
+async def any_due(db: Database, now: datetime) -> bool:
+    """Whether `claim_due` would find anything, read without the writer's lock."""
+    return await db.fetch(_any_due, ts(now))
 
 
 def _delivered(conn: sqlite3.Connection, delivery_id: int, endpoint_id: int, now: str) -> None:

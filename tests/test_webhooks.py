@@ -31,8 +31,10 @@ from storage.sale import SaleInput, record_sale
 from storage.timefmt import from_ts, ts
 from storage.webhooks import (
     add_endpoint,
+    any_due,
     claim_due,
     get_endpoint,
+    next_due,
     prune,
     recover_claimed,
     set_paused,
@@ -263,6 +265,10 @@ async def test_one_persons_events_arrive_in_order_while_the_first_is_retried(
         assert first.event["type"] == DEAL_CREATED and first.event["data"]["contact"]["id"] == 1
         assert second.event["data"]["contact"]["id"] == 2
         assert await _statuses(db) == ["pending", "pending", "delivered"]
+        # The waiting survey.opened is due already, but nothing may go before the retry: an
+        # idle deliverer sleeps until then instead of looking again and again.
+        assert await next_due(db) == clock() + timedelta(seconds=10)
+        assert not await any_due(db, clock())
         clock.advance(seconds=10)
         assert await hooks.drain_once() == 2
     finally:
