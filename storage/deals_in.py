@@ -315,3 +315,24 @@ async def map_external_user(
             "DO UPDATE SET user_id = excluded.user_id",
             (system, external_id, user_id, ts(now)),
         )
+
+
+async def deal_status(db: Database, deal_id: int) -> tuple[DealOut, dict[str, object]] | None:
+    """A deal as recording it answered (rebuilt from the base now), with its survey's progress:
+    status (created, opened, answered), score and its dates. None: no such deal."""
+    async with db.read() as conn:
+        found = await (
+            await conn.execute(
+                "SELECT d.id, coalesce(k.merged, 0) AS merged, s.status, s.score, s.opened_at, "
+                "s.scored_at, s.answered_at FROM deals d JOIN surveys s ON s.deal_id = d.id "
+                "LEFT JOIN deal_keys k ON k.deal_id = d.id WHERE d.id = ?",
+                (deal_id,),
+            )
+        ).fetchone()
+        if found is None:
+            return None
+        out = await _rebuild(conn, deal_id, bool(found["merged"]))
+    progress = {
+        key: found[key] for key in ("status", "score", "opened_at", "scored_at", "answered_at")
+    }
+    return out, progress

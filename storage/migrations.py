@@ -856,6 +856,19 @@ CREATE TABLE staff_links (
 ) WITHOUT ROWID;
 """
 
+# HTTP API tokens (storage/api_tokens.py): only the SHA-256 digest of a token is kept.
+API_TOKENS = """
+CREATE TABLE api_tokens (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT    NOT NULL,
+    scope        TEXT    NOT NULL CHECK (scope IN ('deals:write', 'read')),
+    digest       TEXT    NOT NULL UNIQUE,          -- sha256 hex of the token
+    created_by   INTEGER NOT NULL,                 -- the owner; the default manager of its deals
+    created_at   TEXT    NOT NULL,
+    revoked_at   TEXT
+);
+"""
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -878,6 +891,7 @@ MIGRATIONS: list[Migration] = [
     V_FIGURES,
     UPDATE_INBOX,
     DEAL_KEYS,
+    API_TOKENS,
 ]
 
 
