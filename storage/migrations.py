@@ -832,7 +832,8 @@ DEAL_KEYS = """
 CREATE TABLE deal_keys (
     source       TEXT    NOT NULL,                 -- api, bitrix24, amocrm
     key          TEXT    NOT NULL,
-    external_id  TEXT,
+    external_id  TEXT,                             -- the sender's id of the deal
+    person_id    TEXT,                             -- the sender's id of the person
     digest       TEXT    NOT NULL,                 -- of the request: a reused Idempotency-Key
     deal_id      INTEGER NOT NULL REFERENCES deals (id),
     merged       INTEGER NOT NULL,
