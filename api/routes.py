@@ -13,6 +13,7 @@ the deal is recorded once per call. In a batch the header key is suffixed with t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -65,6 +66,9 @@ class Api:
     bot: Bot
     limiter: RateLimiter
     public_url: str | None = None
+    # One API write at a time: SQLite has one writer anyway, and eight clients' transactions
+    # queued for the lock made every respondent's tap wait behind all of them.
+    writing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def link(self, token: str) -> str:
         me = await self.bot.me()
@@ -198,13 +202,14 @@ async def _record(
     strict = any(s for _, s in keyed)
     intake = await _intake(api, token)
     try:
-        outs = await record_deals(
-            api.db,
-            [(k, d) for (k, _), d in zip(keyed, deals, strict=True)],
-            intake,
-            source=SOURCE,
-            strict_key=strict,
-        )
+        async with api.writing:
+            outs = await record_deals(
+                api.db,
+                [(k, d) for (k, _), d in zip(keyed, deals, strict=True)],
+                intake,
+                source=SOURCE,
+                strict_key=strict,
+            )
     except DealRefused as exc:
         log.info("api: token %r (id %d): deals refused: %s", token.name, token.id, exc)
         return _refused(exc)
