@@ -22,6 +22,7 @@ from aiogram.dispatcher.event.handler import FilterObject
 from aiogram.enums import ChatType
 
 from handlers import (
+    api_tokens,
     cases,
     comments,
     contacts,
@@ -53,6 +54,7 @@ def build_router() -> Router:
         start.router(),
         forget.router(),
         owner.router(),
+        api_tokens.router(),
         settings.router(),
         hooks.router(),
         sale.router(),

@@ -251,6 +251,14 @@ class ForgetContact(CallbackData, prefix="fo"):
     action: ForgetAction  # ask (the confirmation card), yes (erase), no (back to the card)
 
 
+class ApiTokenAction(CallbackData, prefix="at"):
+    """An owner's /api menu: make a token of a scope, or revoke one (re-checked: owners only)."""
+
+    action: Literal["new", "revoke"]
+    scope: Literal["write", "read", "-"]  # write: deals:write (":" is the data's separator)
+    token_id: Anchor  # 0 with "new"
+
+
 HooksScreen = Literal["menu", "add", "cancel"]
 HookAction = Literal["open", "ev", "pause", "resume", "rotate", "del", "delok"]
 EventIndex = Annotated[int, Field(ge=0, le=15)]  # a position in storage.events.EVENT_TYPES
