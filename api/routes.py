@@ -38,6 +38,7 @@ from api.models import (
     SurveyLink,
     SurveyProgress,
 )
+from api.webhooks import webhook_routes
 from domain.clock import Clock
 from domain.deals_in import DealBatchIn, DealIn, DealOut, DealRefused, Intake, KeyReused
 from domain.deeplinks import LinkKind, make_link
@@ -109,7 +110,7 @@ class Route:
     def aiohttp_path(self) -> str:
         return PREFIX + self.path.replace("{token}", "{token:[A-Za-z0-9_-]{8,64}}").replace(
             "{deal_id}", "{deal_id:[0-9]{1,18}}"
-        )
+        ).replace("{webhook_id}", "{webhook_id:[0-9]{1,18}}")
 
 
 def invalid(errors: list[dict[str, str]], status: int = 422) -> web.Response:
@@ -479,6 +480,10 @@ ROUTES: tuple[Route, ...] = (
         errors=(),
     ),
 )
+
+
+# Webhook URLs (api/webhooks.py), in the same table.
+ROUTES += webhook_routes(Route, Param)
 
 
 def handler_for(api: Api, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:

@@ -185,6 +185,25 @@ async def toggle_event(
     return await db.write(_toggle, endpoint_id, type_, ts(now))
 
 
+def _set_events(
+    conn: sqlite3.Connection, endpoint_id: int, events: tuple[str, ...], now: str
+) -> Endpoint | None:
+    conn.execute(
+        "UPDATE webhook_endpoints SET events = ?, updated_at = ? WHERE id = ?",
+        (" ".join(t for t in EVENT_TYPES if t in events), now, endpoint_id),
+    )
+    return _get(conn, endpoint_id)
+
+
+async def set_events(
+    db: Database, endpoint_id: int, events: tuple[str, ...], now: datetime
+) -> Endpoint | None:
+    """Receive exactly `events` from now on; None if the endpoint is gone."""
+    if not set(events) <= set(EVENT_TYPES):
+        raise ValueError(events)
+    return await db.write(_set_events, endpoint_id, events, ts(now))
+
+
 def _pause(conn: sqlite3.Connection, endpoint_id: int, paused: bool, now: str) -> Endpoint | None:
     if paused:
         conn.execute(
