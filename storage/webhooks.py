@@ -15,17 +15,21 @@ the endpoint and the start of its failing spell: told once, however many deliver
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from storage.db import Database
 from storage.events import EVENT_TYPES, iso, merged
 from storage.outbox import enqueue_in
 from storage.timefmt import from_ts, ts
+
+log = logging.getLogger(__name__)
 
 PAUSE_AFTER = timedelta(days=1)
 GIVE_UP_AFTER = timedelta(days=1)
@@ -160,7 +164,10 @@ async def add_endpoint(
 ) -> tuple[Endpoint, bool]:
     """A new endpoint with a new secret, receiving `events`; (it, whether it is new). The same
     `source_key` again returns the endpoint that message made. TooMany beyond MAX_ENDPOINTS."""
-    return await db.write(_add, url, events, owner_id, ts(now), source_key)
+    endpoint, created = await db.write(_add, url, events, owner_id, ts(now), source_key)
+    if created:  # the log names the host only: a receiver's path or query may hold a token
+        log.info("webhook %d added by %d (%s)", endpoint.id, owner_id, _host(url))
+    return endpoint, created
 
 
 def _toggle(conn: sqlite3.Connection, endpoint_id: int, type_: str, now: str) -> Endpoint | None:
@@ -253,7 +260,14 @@ def _delete(conn: sqlite3.Connection, endpoint_id: int) -> bool:
 
 async def delete_endpoint(db: Database, endpoint_id: int) -> bool:
     """Remove it and everything still queued for it (foreign key cascade)."""
-    return await db.write(_delete, endpoint_id)
+    deleted = await db.write(_delete, endpoint_id)
+    if deleted:
+        log.info("webhook %d deleted", endpoint_id)
+    return deleted
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or "?"
 
 
 # --- the queue -------------------------------------------------------------------------------

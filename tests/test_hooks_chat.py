@@ -58,7 +58,9 @@ async def test_an_owner_adds_a_url_and_sees_its_secret_once(
     card = replies(opened)[-1]
     assert endpoint.secret not in card and mask(endpoint.secret) in card
     assert endpoint.secret[-4:] in card and len(mask(endpoint.secret)) < 12
-    assert all(endpoint.secret not in record.getMessage() for record in caplog.records)
+    logged = [record.getMessage() for record in caplog.records]
+    assert f"webhook {endpoint.id} added by {OWNER_ID} (crm.example.com)" in logged
+    assert all(endpoint.secret not in line and "token=42" not in line for line in logged)
 
 
 async def test_events_toggle_pause_resume_new_secret_and_delete(
