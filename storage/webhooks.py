@@ -19,7 +19,7 @@ import logging
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,8 +41,8 @@ MAX_ENDPOINTS = 20
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     id: int
-    url: str
-    secret: str
+    url: str = field(repr=False)
+    secret: str = field(repr=False)
     events: tuple[str, ...]
     status: str  # 'active' | 'paused'
     paused_by: str | None  # 'owner' | 'failures'
@@ -60,12 +60,12 @@ class Endpoint:
 class Delivery:
     id: int
     endpoint_id: int
-    url: str
-    secret: str
+    url: str = field(repr=False)  # a debug log of the database job's arguments shows the repr
+    secret: str = field(repr=False)
     event_uid: str
     attempts: int
     failing_since: str | None
-    body: bytes
+    body: bytes = field(repr=False)  # it may name the person
 
 
 def new_secret() -> str:

@@ -385,6 +385,9 @@ async def test_a_delivery_claimed_by_a_process_that_died_is_sent_again(
     finally:
         await hooks.close()
     assert receiver.received[0].event["id"] == claimed.event_uid
+    # What a debug log of the database job's arguments would show of it: no secret, URL or body.
+    shown = repr(claimed)
+    assert claimed.secret not in shown and "127.0.0.1" not in shown and "Анна" not in shown
     assert await _statuses(db) == ["delivered"]
 
 
