@@ -174,7 +174,11 @@ class Webhooks:
                     return delivered
                 if claimed and len(claimed) == free:
                     continue  # the slots are full: wait for one below
-                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                # With a slot free, a new event need not wait for a slow receiver's answer.
+                timeout = IDLE_SECONDS if len(tasks) < self._max_in_flight else None
+                done, _ = await asyncio.wait(
+                    tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
                 for task in done:
                     tasks.discard(task)
                     delivered += task.result()
@@ -225,6 +229,9 @@ class Webhooks:
             return f"{type(exc).__name__}"
         except ValueError as exc:  # an URL aiohttp cannot use
             return f"bad URL: {type(exc).__name__}"
+        except Exception as exc:  # never leave the row claimed: it is a failure like any other
+            log.exception("webhook delivery %d: unexpected failure", delivery.id)
+            return f"unexpected: {type(exc).__name__}"
 
     async def _failed(self, delivery: Delivery, error: str) -> None:
         now = self._clock()

@@ -515,3 +515,25 @@ async def test_an_import_reports_each_new_deal_once(
     ]
     assert json.loads(events[0][2])["contact"]["name"] == "Щукина Ёлка"
     assert await _rows(db, "SELECT count(*) FROM webhook_deliveries") == [(2,)]
+
+
+async def test_a_new_event_does_not_wait_for_a_slow_receivers_answer(
+    db: Database, clock: FakeClock, receiver: Receiver
+) -> None:
+    await add_endpoint(db, receiver.url, OWNER_ID, clock())
+    await _sale(db, clock)
+    receiver.hold = True
+    hooks = deliverer(db, clock, max_in_flight=2, timeout=30.0)
+    drain = asyncio.create_task(hooks.drain_once())
+    try:
+        await asyncio.wait_for(receiver.arrived.wait(), 10)
+        await _sale(db, clock, name="Борис", phone="+79160000001")  # while the first is held
+        await asyncio.wait_for(receiver.two_waiting.wait(), 10)  # it went out meanwhile
+        receiver.release.set()
+        assert await asyncio.wait_for(drain, 30) == 2
+    finally:
+        receiver.release.set()
+        if not drain.done():
+            drain.cancel()
+            await asyncio.gather(drain, return_exceptions=True)
+        await hooks.close()
