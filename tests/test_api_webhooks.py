@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import test_utils
 
 from api.server import standalone
 from domain.settings import Settings
@@ -28,7 +28,7 @@ from views.hooks import paused_notice
 
 @dataclasses.dataclass
 class Client:
-    http: TestClient
+    http: test_utils.TestClient
     write: dict[str, str]
     read: dict[str, str]
 
@@ -40,7 +40,7 @@ async def client(harness: Harness, db: Database, settings: Settings) -> AsyncIte
     _, write = await create_token(db, "crm", "deals:write", OWNER_ID, START)
     _, read = await create_token(db, "bi", "read", OWNER_ID, START)
     app = standalone(harness.dp, harness.bot, dataclasses.replace(settings, api_rate=10_000))
-    async with TestClient(TestServer(app)) as http:
+    async with test_utils.TestClient(test_utils.TestServer(app)) as http:
         yield Client(
             http, {"Authorization": f"Bearer {write}"}, {"Authorization": f"Bearer {read}"}
         )
