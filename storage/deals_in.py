@@ -359,6 +359,17 @@ async def map_external_user(
         )
 
 
+async def map_external_manager(
+    db: Database, system: str, external_id: str, who: str, now: datetime
+) -> int | None:
+    """Tie another system's user id to the active staff member `who` names (a Telegram id or
+    @username, as /import reads them); their id, or None when nobody active is meant."""
+    user_id = Managers(await list_active_staff(db)).find(who)
+    if user_id is not None:
+        await map_external_user(db, system, external_id, user_id, now)
+    return user_id
+
+
 async def deal_status(db: Database, deal_id: int) -> tuple[DealOut, dict[str, object]] | None:
     """A deal as recording it answered (rebuilt from the base now), with its survey's progress:
     status (created, opened, answered), score and its dates. None: no such deal."""
