@@ -55,7 +55,6 @@ class Harness:
     clock: FakeClock
     sender: Sender
     _update_ids: Any = field(default_factory=lambda: _UPDATE_IDS)
-    _message_ids: Any = field(default_factory=lambda: itertools.count(1))
     last_update_id: int = 0
     """The id of the update fed last."""
     last_update: dict[str, Any] = field(default_factory=dict)
@@ -70,7 +69,7 @@ class Harness:
 
     def _msg(self, user: User, **fields: Any) -> Message:
         return Message(
-            message_id=next(self._message_ids),
+            message_id=self.session.next_message_id(user.id),
             date=self.clock(),
             chat=self._chat(user),
             from_user=user,
@@ -115,7 +114,7 @@ class Harness:
     ) -> list[TelegramMethod[Any]]:
         if message is None:
             message = Message(
-                message_id=next(self._message_ids),
+                message_id=self.session.next_message_id(user.id),
                 date=self.clock(),
                 chat=self._chat(user),
                 text="…",
