@@ -125,7 +125,7 @@ async def test_detractor_shares_phone_and_alert_reaches_manager_and_owner(
 
     # the manager takes the case; both alerts are updated; the owner cannot take it again
     manager = harness.user(MANAGER_ID, "Пётр")
-    sent = await harness.tap(manager, "ct:1", as_message(alert, message_id=1000))
+    sent = await harness.tap(manager, "ct:1", as_message(alert))
     answer = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
     assert answer.text == "Случай №1 ваш. Свяжитесь с человеком как можно скорее."
     edits = [r for r in sent if isinstance(r, EditMessageText)]

@@ -125,7 +125,12 @@ class RecordingSession(BaseSession):
         self.shown: dict[tuple[int, int], Shown] = {}
         """(chat id, message id) -> what the bot's message shows now, in the order sent."""
         self._chat_message_ids: dict[int, int] = {}
+        self._sent_ids: dict[int, int] = {}
         SESSIONS.append(self)
+
+    def message_id_of(self, method: TelegramMethod[Any]) -> int | None:
+        """The id of the message this recorded send created (None if it is not one)."""
+        return self._sent_ids.get(id(method))
 
     def next_message_id(self, chat_id: int) -> int:
         """The next message id in this chat (the bot's and the user's messages share them)."""
@@ -256,6 +261,7 @@ class RecordingSession(BaseSession):
             chat_id = int(result["chat"]["id"])
             text = method.text if isinstance(method, SendMessage) else method.caption
             kind = {SendMessage: "message", SendPhoto: "photo", SendDocument: "document"}
+            self._sent_ids[id(method)] = result["message_id"]  # the method stays in `requests`
             self.shown[(chat_id, result["message_id"])] = Shown(
                 chat_id=chat_id,
                 message_id=result["message_id"],

@@ -70,6 +70,11 @@ class BotMessage:
         ]
 
     @property
+    def reply_markup(self) -> InlineKeyboardMarkup | None:
+        """The keyboard as aiogram's object (so `tests.harness.buttons` and friends read it)."""
+        return InlineKeyboardMarkup.model_validate(self.markup) if self.markup else None
+
+    @property
     def live(self) -> bool:
         return bool(self.callbacks)
 
@@ -83,7 +88,7 @@ class BotMessage:
 
     def as_message(self, now: datetime | None = None) -> Message:
         """The aiogram `Message` Telegram puts in a callback query for a tap on this message."""
-        markup = InlineKeyboardMarkup.model_validate(self.markup) if self.markup else None
+        markup = self.reply_markup
         fields: dict[str, Any] = {"caption" if self.kind != "message" else "text": self.text}
         return Message(
             message_id=self.message_id,
