@@ -824,6 +824,12 @@ CREATE INDEX handled_updates_received ON handled_updates (received_at);
 CREATE INDEX handled_updates_unfinished ON handled_updates (update_id) WHERE done_at IS NULL;
 """
 
+# The id of the survey question last sent (with `asked_step`): a wrong input can tell whether
+# the question is still in sight, and a typed answer closes that question as a tap would.
+ASKED_MESSAGE = """
+ALTER TABLE surveys ADD COLUMN asked_message_id INTEGER;
+"""
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -845,6 +851,7 @@ MIGRATIONS: list[Migration] = [
     find_index,
     V_FIGURES,
     UPDATE_INBOX,
+    ASKED_MESSAGE,
 ]
 
 

@@ -330,6 +330,21 @@ class RecordingSession(BaseSession):
         return True
 
 
+def _plain(bot: Bot, value: Any) -> Any:
+    """A parameter JSON-shaped, with the bot's defaults filled in at any depth (a
+    `ReplyParameters` carries `Default` fields of its own)."""
+    if isinstance(value, Default):
+        return bot.default[value.name]
+    if isinstance(value, BaseModel):
+        dumped = value.model_dump(mode="python", by_alias=True, exclude_none=True)
+        return {key: _plain(bot, item) for key, item in dumped.items()}
+    if isinstance(value, dict):
+        return {key: _plain(bot, item) for key, item in value.items() if item is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(bot, item) for item in value]
+    return value
+
+
 def _param(bot: Bot, value: Any) -> Any:
     return bot.default[value.name] if isinstance(value, Default) else value
 
@@ -360,7 +375,5 @@ def _params(bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
             value = bot.default[value.name]
         if value is None:
             continue
-        if isinstance(value, BaseModel):
-            value = value.model_dump(mode="json", exclude_none=True)
-        params[key] = value
+        params[key] = _plain(bot, value)
     return params
