@@ -46,6 +46,7 @@ from handlers.states import Sale
 from storage import Database
 from storage.sale import SaleInput, claim_link_delivery, record_sale, release_link_delivery
 from views.callbacks import SaleAction, SaleDate, SaleKind, SaleSkip
+from views.invitation import send_to_client_markup
 from views.qr import qr_png
 from views.sale import limit_values, question
 from views.texts import t
@@ -390,7 +391,8 @@ async def _save(
         merged = t(lang, "sale.merged") if result.merged else ""
         kind = t(lang, f"kind.{result.kind}").lower()
         saved = t(lang, "sale.saved", merged=merged, kind=kind, name=sale.full_name, link=link)
-        await send_or_log(message.answer(saved), "deal saved")
+        send = send_to_client_markup(me, result.survey_token, result.kind, lang)
+        await send_or_log(message.answer(saved, reply_markup=send), "deal saved")
         key = "sale.invitation_client" if result.kind == "client" else "sale.invitation_partner"
         caption = t(lang, key, name=sale.full_name, company=settings.company_name, link=link)
         photo = BufferedInputFile(qr_png(link), filename="survey-qr.png")

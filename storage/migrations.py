@@ -824,6 +824,12 @@ CREATE INDEX handled_updates_received ON handled_updates (received_at);
 CREATE INDEX handled_updates_unfinished ON handled_updates (update_id) WHERE done_at IS NULL;
 """
 
+# When the manager sent the invitation card from the chat with the client (the inline "Send to
+# the client" button, handlers/inline.py): the first time, known only with inline feedback on.
+SURVEY_INVITED = """
+ALTER TABLE surveys ADD COLUMN invited_at TEXT;
+"""
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -845,6 +851,7 @@ MIGRATIONS: list[Migration] = [
     find_index,
     V_FIGURES,
     UPDATE_INBOX,
+    SURVEY_INVITED,
 ]
 
 
