@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from aiogram.methods import AnswerInlineQuery, SendMessage
+from aiogram.methods import AnswerInlineQuery, EditMessageText, SendMessage
 from aiogram.types import (
     ChosenInlineResult,
     InlineKeyboardMarkup,
@@ -31,8 +31,9 @@ from storage.staff import create_invite, redeem_invite, set_manager_active
 from tests.conftest import OWNER_ID
 from tests.fakes.bot_api import QUERY_INVALID
 from tests.harness import BOT_USERNAME, Harness
+from tests.helpers.cadence import at, open_card, sends
 from tests.helpers.sale import MANAGER_ID, SaleBot, add_manager
-from tests.helpers.survey import Respondent
+from tests.helpers.survey import Respondent, setup_sale
 
 OTHER_MANAGER = 333
 CLIENT_TG = 5001
@@ -414,7 +415,7 @@ async def test_a_forged_or_foreign_result_id_notes_nothing(
 # --- the button under the link --------------------------------------------------------------
 
 
-def chosen_chat_buttons(request: SendMessage) -> list[Any]:
+def chosen_chat_buttons(request: SendMessage | EditMessageText) -> list[Any]:
     markup = request.reply_markup
     if not isinstance(markup, InlineKeyboardMarkup):
         return []
@@ -496,3 +497,33 @@ async def test_the_schema_has_invited_at(db: Database) -> None:
     async with db.read() as conn:
         cur = await conn.execute("SELECT name FROM pragma_table_info('surveys')")
         assert "invited_at" in {row[0] for row in await cur.fetchall()}
+
+
+@pytest.mark.parametrize("inline", [True, False])
+async def test_a_link_to_resend_comes_with_the_button_too(
+    harness: Harness, db: Database, inline: bool
+) -> None:
+    """The plan's "resend the survey" card shows the link to the manager again: with inline mode
+    on, the same one-tap button is under it."""
+    if inline:
+        inline_on(harness)
+    payload = await setup_sale(harness, db)
+    at(harness, 2026, 11, 23, 9, 0)  # Monday; the link was made on Friday 20.11, never opened
+    plan = sends(await harness.tick(), MANAGER_ID)[0]
+    card = await open_card(harness, plan, "Переслать опрос")
+    assert f"start={payload}" in card.text
+    buttons = chosen_chat_buttons(card)
+    if not inline:
+        assert buttons == []
+        return
+    [button] = buttons
+    assert button.text == "📨 Отправить клиенту"
+    assert button.switch_inline_query_chosen_chat.query == payload
+    the_card(await ask(harness, harness.user(MANAGER_ID, "Пётр"), payload))
+
+
+def test_the_bot_asks_telegram_for_inline_updates(harness: Harness) -> None:
+    """allowed_updates (getUpdates and setWebhook) come from the handlers registered: without
+    these two, Telegram would never send the queries the button types."""
+    used = set(harness.dp.resolve_used_update_types())
+    assert {"inline_query", "chosen_inline_result", "message", "callback_query"} <= used

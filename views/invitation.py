@@ -39,10 +39,12 @@ def inline_query_text(token: str) -> str:
     return make_payload(LinkKind.SURVEY, token)
 
 
-def send_to_client_row(me: User, token: str, kind: str, lang: str) -> list[InlineKeyboardButton]:
+def send_to_client_row(
+    inline: bool, token: str, kind: str | None, lang: str
+) -> list[InlineKeyboardButton]:
     """The "Send to the client" button as a keyboard row, or an empty row when the bot's inline
-    mode is off (`me` is the bot as getMe described it at start-up)."""
-    if not me.supports_inline_queries:
+    mode is off (`inline`, from `inline_mode(me)`)."""
+    if not inline:
         return []
     chosen = SwitchInlineQueryChosenChat(
         query=inline_query_text(token),
@@ -55,11 +57,17 @@ def send_to_client_row(me: User, token: str, kind: str, lang: str) -> list[Inlin
     return [InlineKeyboardButton(text=label, switch_inline_query_chosen_chat=chosen)]
 
 
+def inline_mode(me: User) -> bool:
+    """Whether the bot answers inline queries, as getMe said at start-up (aiogram keeps the
+    answer: a change at @BotFather takes effect after a restart)."""
+    return bool(me.supports_inline_queries)
+
+
 def send_to_client_markup(
     me: User, token: str, kind: str, lang: str
 ) -> InlineKeyboardMarkup | None:
     """The keyboard for the message with the survey link: the button, or None (no keyboard)."""
-    row = send_to_client_row(me, token, kind, lang)
+    row = send_to_client_row(inline_mode(me), token, kind, lang)
     return InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
 
 
