@@ -489,7 +489,7 @@ def test_result_ids_round_trip_and_refuse_anything_else() -> None:
 
     assert parse_result_id(result_id(42)) == 42
     assert len(result_id(2**63 - 1).encode()) <= 64
-    for bad in ("42", "inv-", "inv--1", "inv-1.5", "inv-" + "1" * 19, "xinv-1"):
+    for bad in ("42", "inv-", "inv--1", "inv-1.5", "inv-" + "1" * 19, "xinv-1", "inv-١"):
         assert parse_result_id(bad) is None, bad
 
 

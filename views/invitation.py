@@ -78,7 +78,7 @@ def result_id(survey_id: int) -> str:
 def parse_result_id(value: str) -> int | None:
     """The survey id of a result id we made; None for anything else."""
     number = value.removeprefix(RESULT_PREFIX)
-    if number == value or not number.isdigit() or len(number) > 18:
+    if number == value or not (number.isascii() and number.isdigit()) or len(number) > 18:
         return None
     return int(number)
 
