@@ -14,14 +14,13 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import ChosenInlineResult, InlineQuery, InlineQueryResultArticle
 
 from domain.clock import Clock
 from domain.deeplinks import LinkKind, parse_payload
 from domain.roles import Role, viewer_scope
 from domain.settings import Settings
-from handlers.replies import query_gone
+from handlers.replies import answer_inline
 from storage import Database
 from storage.invitations import invitable_survey, note_invited
 from views.invitation import invitation_article, parse_result_id
@@ -68,13 +67,7 @@ async def on_inline_query(
                     bot_username=me.username or "",
                 )
             )
-    try:
-        await query.answer(results, cache_time=0, is_personal=True)
-    except TelegramBadRequest as exc:
-        if not query_gone(exc):
-            raise
-        # Telegram waits about 10 s for the answer; a late one changes nothing.
-        log.info("inline query answered too late: %s", exc.message)
+    await answer_inline(query, results)
 
 
 async def on_chosen(result: ChosenInlineResult, role: Role, db: Database, clock: Clock) -> None:

@@ -77,4 +77,6 @@ async def test_the_invitation_reaches_the_client_in_one_tap(
     finally:
         database.close()
     assert row[0] is not None and row[1] == "opened"
-    assert payload[2:] not in process.log()  # the token never reaches the log
+    log = process.log()
+    assert payload[2:] not in log  # the token never reaches the log
+    assert "inline mode is off" not in log and "Traceback" not in log, log

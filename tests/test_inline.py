@@ -364,6 +364,21 @@ async def test_an_answer_too_late_is_only_logged(
     assert "failed" not in caplog.text
 
 
+async def test_another_refusal_still_reaches_the_error_handler(
+    harness: Harness, db: Database, manager: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only "too late" is swallowed: a real failure is logged as one, and nobody gets a message
+    (an inline query has no chat to apologise in)."""
+    inline_on(harness)
+    result = await sale(harness, db)
+    harness.session.fail_next(
+        "AnswerInlineQuery", error_code=400, description="Bad Request: RESULT_ID_INVALID"
+    )
+    with caplog.at_level(logging.INFO):
+        await ask(harness, manager, make_payload(LinkKind.SURVEY, result.survey_token))
+    assert "failed" in caplog.text and "RESULT_ID_INVALID" in caplog.text
+
+
 # --- the chosen card ------------------------------------------------------------------------
 
 
@@ -527,3 +542,22 @@ def test_the_bot_asks_telegram_for_inline_updates(harness: Harness) -> None:
     these two, Telegram would never send the queries the button types."""
     used = set(harness.dp.resolve_used_update_types())
     assert {"inline_query", "chosen_inline_result", "message", "callback_query"} <= used
+
+
+@pytest.mark.parametrize("inline", [False, True])
+async def test_the_start_up_says_when_inline_mode_is_off(
+    harness: Harness, inline: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """getMe is asked at start (aiogram keeps the answer); the log tells the owner how to turn
+    inline mode on when it is off."""
+    harness.bot._me = None
+    harness.session.supports_inline_queries = inline
+    with caplog.at_level(logging.INFO):
+        data = {"dispatcher": harness.dp, **harness.dp.workflow_data}
+        await harness.dp.emit_startup(bot=harness.bot, **data)
+        try:
+            assert harness.bot._me is not None
+            assert harness.bot._me.supports_inline_queries is inline
+        finally:
+            await harness.dp.emit_shutdown(bot=harness.bot, **data)
+    assert ("/setinline at @BotFather" in caplog.text) is not inline
