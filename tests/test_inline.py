@@ -34,6 +34,7 @@ from tests.harness import BOT_USERNAME, Harness
 from tests.helpers.cadence import at, open_card, sends
 from tests.helpers.sale import MANAGER_ID, SaleBot, add_manager
 from tests.helpers.survey import Respondent, setup_sale
+from views.invitation import parse_result_id, result_id, send_to_client_markup
 
 OTHER_MANAGER = 333
 CLIENT_TG = 5001
@@ -421,8 +422,8 @@ async def test_a_forged_or_foreign_result_id_notes_nothing(
             make_payload(LinkKind.SURVEY, theirs.survey_token),
         )
     )
-    for result_id in (article.id, "inv-", "inv-x", "inv-" + "9" * 40, "garbage", ""):
-        await choose(harness, manager, result_id)
+    for forged in (article.id, "inv-", "inv-x", "inv-" + "9" * 40, "garbage", ""):
+        await choose(harness, manager, forged)
     await choose(harness, harness.user(CLIENT_TG, "Анна"), article.id)  # a stranger
     assert await invited_at(db, theirs.survey_token) is None
 
@@ -437,12 +438,18 @@ def chosen_chat_buttons(request: SendMessage | EditMessageText) -> list[Any]:
     return [b for row in markup.inline_keyboard for b in row if b.switch_inline_query_chosen_chat]
 
 
-def saved_message(bot: SaleBot) -> SendMessage:
-    """The message with the survey link (the QR picture's caption has it too, and is a photo)."""
-    sends = [r for r in bot.h.sent(MANAGER_ID) if isinstance(r, SendMessage)]
-    saved = [r for r in sends if "?start=s_" in r.text]
-    assert len(saved) == 1, [r.text for r in sends]
-    return saved[0]
+def saved_message(bot: SaleBot) -> SendMessage | EditMessageText:
+    """The message with the survey link, sent or edited into the conversation's card (the QR
+    picture's caption has the link too, and is a photo): the last one shown."""
+    shown = [
+        r
+        for r in bot.h.session.requests
+        if isinstance(r, SendMessage | EditMessageText)
+        and r.chat_id == MANAGER_ID
+        and "?start=s_" in r.text
+    ]
+    assert shown, [getattr(r, "text", r) for r in bot.h.session.requests]
+    return shown[-1]
 
 
 async def test_the_link_comes_with_a_send_to_the_client_button(
@@ -480,28 +487,27 @@ async def test_no_button_when_inline_mode_is_off(harness: Harness, db: Database)
     assert len([r for r in harness.session.requests if type(r).__name__ == "SendPhoto"]) == 1
 
 
-async def test_the_button_speaks_the_managers_language_and_kind(
-    harness: Harness, db: Database
-) -> None:
-    inline_on(harness)
-    await add_manager(harness, db, lang="en")
-    bot = SaleBot(harness, lang="en")
-    await bot.say("/sale")
-    await bot.press("Supplier")
-    await bot.say("Timber Ltd")
-    await bot.press("Skip")
-    await bot.press("Skip")
-    await bot.press("Skip")
-    await bot.say("Oak boards")
-    await bot.press("Today")
-    await bot.press("Save")
-    [button] = chosen_chat_buttons(saved_message(bot))
-    assert button.text == "📨 Send to the partner"
+@pytest.mark.parametrize(
+    ("kind", "lang", "label"),
+    [
+        ("client", "ru", "📨 Отправить клиенту"),
+        ("client", "en", "📨 Send to the client"),
+        ("supplier", "ru", "📨 Отправить партнёру"),
+        ("contractor", "en", "📨 Send to the partner"),
+        ("partner", "en", "📨 Send to the partner"),
+    ],
+)
+def test_the_button_speaks_the_managers_language_and_kind(kind: str, lang: str, label: str) -> None:
+    on = User(id=1, is_bot=True, first_name="Bot", supports_inline_queries=True)
+    markup = send_to_client_markup(on, "tok", kind, lang)
+    assert markup is not None
+    [[button]] = markup.inline_keyboard
+    assert button.text == label and button.switch_inline_query_chosen_chat.query == "s_tok"
+    off = User(id=1, is_bot=True, first_name="Bot")  # getMe without the field: off
+    assert send_to_client_markup(off, "tok", kind, lang) is None
 
 
 def test_result_ids_round_trip_and_refuse_anything_else() -> None:
-    from views.invitation import parse_result_id, result_id
-
     assert parse_result_id(result_id(42)) == 42
     assert len(result_id(2**63 - 1).encode()) <= 64
     for bad in ("42", "inv-", "inv--1", "inv-1.5", "inv-" + "1" * 19, "xinv-1", "inv-١"):
