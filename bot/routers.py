@@ -28,6 +28,7 @@ from handlers import (
     fallback,
     forget,
     imports,
+    inline,
     owner,
     referral,
     replays,
@@ -61,6 +62,7 @@ def build_router() -> Router:
         referral.router(),
         reports.router(),
         imports.router(),
+        inline.router(),
         replays.router(),
         fallback.router(),
     )

@@ -830,6 +830,12 @@ ASKED_MESSAGE = """
 ALTER TABLE surveys ADD COLUMN asked_message_id INTEGER;
 """
 
+# When the manager sent the invitation card from the chat with the client (the inline "Send to
+# the client" button, handlers/inline.py): the first time, known only with inline feedback on.
+SURVEY_INVITED = """
+ALTER TABLE surveys ADD COLUMN invited_at TEXT;
+"""
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -852,6 +858,7 @@ MIGRATIONS: list[Migration] = [
     V_FIGURES,
     UPDATE_INBOX,
     ASKED_MESSAGE,
+    SURVEY_INVITED,
 ]
 
 
