@@ -22,6 +22,7 @@ from aiogram.dispatcher.event.handler import FilterObject
 from aiogram.enums import ChatType
 
 from handlers import (
+    api_tokens,
     cases,
     comments,
     contacts,
@@ -52,6 +53,7 @@ def build_router() -> Router:
         start.router(),
         forget.router(),
         owner.router(),
+        api_tokens.router(),
         settings.router(),
         sale.router(),
         survey.router(),
