@@ -30,6 +30,7 @@ from handlers import (
     forget,
     hooks,
     imports,
+    inline,
     owner,
     referral,
     replays,
@@ -66,6 +67,7 @@ def build_router() -> Router:
         referral.router(),
         reports.router(),
         imports.router(),
+        inline.router(),
         replays.router(),
         fallback.router(),
     )
