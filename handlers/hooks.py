@@ -138,10 +138,10 @@ async def on_endpoint(
     await _leave(state)
     endpoint_id, action = callback_data.endpoint_id, callback_data.action
     notes: list[str] = []
+    if (callback_data.arg != 0 and action != "ev") or callback_data.arg >= len(EVENT_TYPES):
+        await forged(query, lang)  # no button the bot made carries it
+        return
     if action == "ev":
-        if callback_data.arg >= len(EVENT_TYPES):
-            await forged(query, lang)
-            return
         endpoint = await toggle_event(db, endpoint_id, EVENT_TYPES[callback_data.arg], clock())
     elif action in ("pause", "resume"):
         endpoint = await set_paused(db, endpoint_id, action == "pause", clock())

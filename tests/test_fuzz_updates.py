@@ -217,6 +217,8 @@ def good_value(cls: type[CallbackData], name: str) -> st.SearchStrategy[str]:
         return st.integers(0, 10).map(str)
     if name in ("page", "manager", "anchor"):
         return st.sampled_from(["0", "1"])
+    if name == "arg":  # HookAct: an event's position; 0 for the other actions
+        return st.just("0")
     return st.sampled_from(["1", "2", str(MANAGER_ID)])  # ids that exist
 
 
@@ -242,6 +244,8 @@ def _bad_value(cls: type[CallbackData], name: str) -> st.SearchStrategy[str]:
         return st.one_of(huge, st.integers(max_value=-1).map(str), not_int)
     if name == "score":
         return st.one_of(outside(0, 10), not_int)
+    if name == "arg":  # HookAct: one of the 8 events
+        return st.one_of(outside(0, 7), not_int)
     if name == "day" and cls is callbacks.SettingDay:
         return st.one_of(outside(0, 6), not_int)
     if annotation is bool:

@@ -20,6 +20,7 @@ from tests.harness import Harness, as_message, button_data, buttons, replies
 from tests.helpers.callbacks import refusal
 from tests.helpers.cases import add_manager
 from tests.helpers.survey import MANAGER_ID
+from views.callbacks import HookAct
 from views.texts import t
 
 
@@ -156,6 +157,8 @@ async def test_english_owner_reads_english(harness: Harness, db: Database) -> No
     reply = _last(await harness.send(owner, "not a url"))
     assert "That will not do" in reply.text
     assert t("en", "hooks.too_many").count(str(MAX_ENDPOINTS)) == 1
+    bound = HookAct.model_fields["arg"].metadata
+    assert [m.le for m in bound if hasattr(m, "le")] == [len(EVENT_TYPES) - 1]
     assert t("ru", "hooks.too_many").count(str(MAX_ENDPOINTS)) == 1
 
 

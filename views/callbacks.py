@@ -261,7 +261,7 @@ class ApiTokenAction(CallbackData, prefix="at"):
 
 HooksScreen = Literal["menu", "add", "cancel"]
 HookAction = Literal["open", "ev", "pause", "resume", "rotate", "del", "delok"]
-EventIndex = Annotated[int, Field(ge=0, le=15)]  # a position in storage.events.EVENT_TYPES
+EventIndex = Annotated[int, Field(ge=0, le=7)]  # a position in storage.events.EVENT_TYPES (8)
 
 
 class HooksMenu(CallbackData, prefix="hooks"):
