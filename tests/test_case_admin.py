@@ -105,9 +105,8 @@ async def test_owner_sees_all_manager_only_theirs_stranger_refused(
 
     stranger = harness.user(STRANGER, "Гость")
     refusal = sends(await harness.send(stranger, "/cases"), STRANGER)[0]
-    assert (
-        refusal.text
-        == "Эта команда вам недоступна. Посмотрите /help — там всё, что я умею для вас."
+    assert refusal.text == (
+        "Команда /cases вам недоступна: она только для сотрудников компании. /help — что вы можете."
     )
     assert answer(await harness.tap(stranger, "ko:1:0")) == "Эта кнопка больше не действует."
     assert answer(await act(harness, STRANGER, 1, "reopen")) == "Эта кнопка больше не действует."

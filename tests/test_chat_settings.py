@@ -51,7 +51,7 @@ async def test_only_owners_may_change_settings(harness: Harness, db: Database) -
     await setup_sale(harness, db)
     manager = harness.user(MANAGER_ID, "Пётр")
     assert replies(await harness.send(manager, "/settings")) == [
-        "Эта команда вам недоступна. Посмотрите /help — там всё, что я умею для вас."
+        "Команда /settings вам недоступна: она только для владельца бота. /help — что вы можете."
     ]
     # a forged button from a manager changes nothing
     sent = await harness.tap(manager, SettingPick(key="digest_time", value="08.00").pack())

@@ -34,7 +34,7 @@ from tests.harness import (
 from tests.helpers.contacts import MANAGER_ID, Staff, add_contact, last_send
 from tests.helpers.database import new_database
 from views.callbacks import FindBirthday, FindComment, FindDeal, FindOpen
-from views.texts import CATALOGS
+from views.texts import CATALOGS, t
 
 OTHER_MANAGER_ID = 333
 LINK_RE = re.compile(rf"https://t\.me/{BOT_USERNAME}\?start=s_[A-Za-z0-9_-]+")
@@ -382,7 +382,7 @@ async def test_strangers_cannot_find(team: Harness, db: Database) -> None:
     await add_contact(team, db, "Анна Смирнова")
     stranger = Staff(team, 999)
     texts = await stranger.say("/find Анна")
-    assert texts == [CATALOGS["ru"]["not_allowed"]]
+    assert texts == [t("ru", "command.staff_only", command="/find")]
     sent = await team.tap(stranger.user, FindOpen(contact_id=1).pack())
     assert alerts(sent) == [FORGED]
     assert not [r for r in sent if isinstance(r, SendMessage)]
@@ -460,7 +460,7 @@ async def test_card_shows_the_whole_history(team: Harness, db: Database) -> None
         "Телефон: +7 916 123-45-67",
         "День рождения: 05.03.1985",
         "Менеджер: Пётр Иванов",
-        "✅ Согласен на связь по вопросам качества",
+        "✅ Согласие на связь по итогам опроса есть",
         "🔕 Отписался от сообщений бота (19.11.2026)",
         "⚠️ Недоступен в Telegram с 19.11.2026: заблокировал бота или удалил аккаунт",
         "",

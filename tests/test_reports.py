@@ -404,7 +404,8 @@ async def test_trend_and_export_are_for_owners_only(
             sent = await harness.send(user, command)
             texts = [r.text for r in sent if isinstance(r, SendMessage)]
             assert texts == [
-                "Эта команда вам недоступна. Посмотрите /help — там всё, что я умею для вас."
+                f"Команда {command} вам недоступна: она только для владельца бота. "
+                "/help — что вы можете."
             ], (user.id, command)
         sent = await harness.tap(user, "xp:30")
         alert = next(r for r in sent if isinstance(r, AnswerCallbackQuery))

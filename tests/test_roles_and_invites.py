@@ -20,7 +20,9 @@ from tests.harness import BOT_USERNAME, Harness, as_message, button_data, button
 MANAGER_ID = 222
 STRANGER_ID = 333
 LINK_RE = re.compile(rf"https://t\.me/{BOT_USERNAME}\?start=(i_[A-Za-z0-9_-]+)")
-REFUSAL = "Эта команда вам недоступна. Посмотрите /help — там всё, что я умею для вас."
+OWNER_ONLY = (
+    "Команда {command} вам недоступна: она только для владельца бота. /help — что вы можете."
+)
 INVALID_INVITE = "Эта ссылка-приглашение не действует"
 
 
@@ -52,13 +54,19 @@ async def test_stranger_gets_explanation_and_no_access(harness: Harness) -> None
     stranger = harness.user(STRANGER_ID, "Гость")
     text = replies(await harness.send(stranger, "/start"))[0]
     assert "ссылку на опрос" in text and "/invite" not in text
-    for command in ("/invite", "/managers", "/nonexistent"):
-        assert replies(await harness.send(stranger, command)) == [REFUSAL]
+    for command in ("/invite", "/managers"):
+        refusal = OWNER_ONLY.format(command=command)
+        assert replies(await harness.send(stranger, command)) == [refusal]
+    unknown = replies(await harness.send(stranger, "/nonexistent"))[0]
+    assert unknown.startswith("Неизвестная команда: /nonexistent.")
+    assert "/forget — Удалить мои данные" in unknown and "/sale" not in unknown
     help_text = replies(await harness.send(stranger, "/help"))[0]
     assert "откройте ссылку" in help_text
-    # free text and a sticker get the explanation, not silence
-    assert "ссылку на опрос" in replies(await harness.send(stranger, "привет"))[0]
-    assert "ссылку на опрос" in replies(await harness.send_sticker(stranger))[0]
+    # the greeting came with /start: free text right after it is not answered again, and a
+    # sticker a few minutes later gets the short line, not the greeting
+    assert replies(await harness.send(stranger, "привет")) == []
+    harness.clock.advance(minutes=5)
+    assert "опрос по ссылке" in replies(await harness.send_sticker(stranger))[0]
 
 
 async def test_invite_link_format_and_expiry(harness: Harness, db: Database) -> None:
@@ -83,7 +91,9 @@ async def test_manager_registers_through_invite(harness: Harness, db: Database) 
     text = replies(await harness.send(harness.user(MANAGER_ID, "Пётр"), "/help"))[0]
     assert "Вы — менеджер компании «Ромашка»" in text
     # but owner commands stay closed to managers
-    assert replies(await harness.send(harness.user(MANAGER_ID, "Пётр"), "/invite")) == [REFUSAL]
+    assert replies(await harness.send(harness.user(MANAGER_ID, "Пётр"), "/invite")) == [
+        OWNER_ONLY.format(command="/invite")
+    ]
 
 
 async def test_used_invite_is_refused(harness: Harness) -> None:

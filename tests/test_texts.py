@@ -179,6 +179,7 @@ COUNTED: dict[str, dict[str, tuple[str | None, str | None]]] = {
     "settings.show.birthday_lead_days": {"value": DAYS},
     "settings.show.contact_min_days": {"value": DAYS},
     "settings.ask.company_name": {"limit": CHARS_GEN},
+    "settings.ask.company_name_en": {"limit": CHARS_GEN},
     "settings.bad.company": {"limit": CHARS_GEN},
     "settings.bad.company_long": {"length": CHARS},
 }

@@ -36,8 +36,8 @@ TEXTS: dict[str, str] = {
     "find.card_birthday": "День рождения: {birthday}",
     "find.card_manager": "Менеджер: {manager}",
     "find.not_set": "—",
-    "find.flag_consent_yes": "✅ Согласен на связь по вопросам качества",
-    "find.flag_consent_no": "🚫 Просил не связываться с ним",
+    "find.flag_consent_yes": "✅ Согласие на связь по итогам опроса есть",
+    "find.flag_consent_no": "🚫 Согласия на связь по итогам опроса нет",
     "find.flag_opted_out": "🔕 Отписался от сообщений бота ({date})",
     "find.flag_unreachable": (
         "⚠️ Недоступен в Telegram с {date}: заблокировал бота или удалил аккаунт"
