@@ -84,7 +84,7 @@ async def test_manager_registers_through_invite(harness: Harness, db: Database) 
     assert member is not None and member.role == "manager" and member.active
     assert member.full_name == "Пётр"
     # the owner is told, and the manager gets their command menu
-    assert "Новый менеджер зарегистрировался по приглашению: Пётр." in harness.texts(OWNER_ID)
+    assert "По приглашению зарегистрирован новый менеджер: Пётр." in harness.texts(OWNER_ID)
     menus = [r for r in harness.session.requests if isinstance(r, SetMyCommands)]
     assert any(getattr(m.scope, "chat_id", None) == MANAGER_ID for m in menus)
     # and is now recognised as a manager
@@ -161,9 +161,9 @@ async def test_managers_list_and_deactivate_reactivate(harness: Harness, db: Dat
     answer = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
     assert answer.text == "Пётр: доступ отключён."
     edit = next(r for r in sent if isinstance(r, EditMessageText))
-    assert "<b>Пётр</b> (отключён)" in edit.text
+    assert "<b>Пётр</b> (доступ отключён)" in edit.text
     assert [b[0] for b in buttons(edit)][4:] == ["🚫 Отключить: Анна", "✅ Вернуть: Пётр"]
-    assert "отключил ваш доступ" in harness.last_text(MANAGER_ID)
+    assert "доступ менеджера в боте компании «Ромашка» отключён" in harness.last_text(MANAGER_ID)
     assert any(
         isinstance(r, DeleteMyCommands) and r.scope.chat_id == MANAGER_ID  # type: ignore[union-attr]
         for r in sent

@@ -88,10 +88,9 @@ TEXTS: dict[str, str] = {
     "managers.btn_reactivate": "✅ Restore: {name}",
     "managers.deactivated": "{name}: access removed.",
     "managers.reactivated": "{name}: access restored.",
-    "manager.access_removed": "The owner has removed your manager access to {company}'s bot.",
+    "manager.access_removed": "Your manager access to {company}'s bot has been removed.",
     "manager.access_restored": (
-        "The owner has restored your manager access to {company}'s bot. /help — what the bot "
-        "can do."
+        "Your manager access to {company}'s bot has been restored. /help — what the bot can do."
     ),
     # --- kinds of people ---
     "kind.client": "Client",
