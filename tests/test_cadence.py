@@ -66,7 +66,7 @@ async def test_sale_gives_one_morning_plan_with_the_call(harness: Harness, db: D
         "👍 Пользуется, нравится",
         "⏳ Ещё не пользуется",
         "👎 Не подошло",
-        "📵 Не дозвониться",
+        "📵 Не дозвонились",
         "⏰ Отложить",
         "◀ К плану",
     ]
@@ -166,12 +166,12 @@ async def test_no_answer_tries_three_times(harness: Harness, db: Database) -> No
         card = await open_card(harness, plan, "Звонок")
         if day == 24:
             assert "Попытка 2 из 3." in card.text
-        sent = await harness.tap(user, button_data(card, "Не дозвониться"), as_message(plan))
+        sent = await harness.tap(user, button_data(card, "Не дозвонились"), as_message(plan))
         assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == note
     at(harness, 2026, 11, 25)
     plan = sends(await harness.send(user, "/today"), MANAGER_ID)[0]
     card = await open_card(harness, plan, "Звонок")
-    sent = await harness.tap(user, button_data(card, "Не дозвониться"), as_message(plan))
+    sent = await harness.tap(user, button_data(card, "Не дозвонились"), as_message(plan))
     assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == (
         "Не удалось дозвониться 3 раза — задача закрыта."
     )

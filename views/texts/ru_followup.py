@@ -82,7 +82,7 @@ TEXTS: dict[str, str] = {
     "btn.likes": "👍 Пользуется, нравится",
     "btn.not_yet": "⏳ Ещё не пользуется",
     "btn.unsuitable": "👎 Не подошло",
-    "btn.no_answer": "📵 Не дозвониться",
+    "btn.no_answer": "📵 Не дозвонились",
     "btn.snooze": "⏰ Отложить",
     "btn.snooze_1h": "На 1 час",
     "btn.snooze_3h": "На 3 часа",
