@@ -101,6 +101,13 @@ async def edit_message(
     return await _refusal_handled(edit, f"message {message_id}")
 
 
+async def strip_buttons(bot: Bot, chat_id: int, message_id: int) -> bool:
+    """Take the inline buttons off a message the bot sent (its text stays); False if Telegram
+    refused (gone, too old). A message without buttons is "not modified": counts as done."""
+    edit = bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+    return await _refusal_handled(edit, f"buttons of message {message_id}")
+
+
 async def edit_in_place(
     query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None
 ) -> bool:

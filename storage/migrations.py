@@ -835,6 +835,12 @@ CREATE TABLE stranger_replies (
 ) WITHOUT ROWID;
 """
 
+# The id of the survey question last sent (with `asked_step`): a wrong input can tell whether
+# the question is still in sight, and a typed answer closes that question as a tap would.
+ASKED_MESSAGE = """
+ALTER TABLE surveys ADD COLUMN asked_message_id INTEGER;
+"""
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -857,6 +863,7 @@ MIGRATIONS: list[Migration] = [
     V_FIGURES,
     UPDATE_INBOX,
     STRANGER_REPLIES,
+    ASKED_MESSAGE,
 ]
 
 

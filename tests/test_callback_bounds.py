@@ -148,7 +148,7 @@ def test_enum_fields_list_exactly_what_the_bot_offers() -> None:
     assert literal(callbacks.NpsView, "kind") == {"all", *KINDS}
     assert literal(callbacks.CommentsView, "category") == set(CATEGORIES)
     assert literal(callbacks.SaleSkip, "field") == set(SKIPPABLE)
-    assert literal(callbacks.SaleAction, "action") == {"save", "cancel", *FIELD_STATE}
+    assert literal(callbacks.SaleAction, "action") == {"save", "cancel", "rest", *FIELD_STATE}
     assert literal(callbacks.ExportPeriod, "period") == set(PERIODS)
     assert literal(callbacks.SettingReset, "key") == set(tunables.KEYS)
     assert literal(callbacks.SettingOpen, "key") == {"card", *tunables.KEYS}

@@ -79,6 +79,7 @@ __all__ = [
     "BLOCKED",
     "CAPTION_TOO_LONG",
     "CHAT_NOT_FOUND",
+    "DELETE_NOT_FOUND",
     "EDIT_NOT_FOUND",
     "LEAVE_PRIVATE",
     "NOT_A_MEMBER",
@@ -105,6 +106,7 @@ NOT_MODIFIED = (
     "exactly the same as a current content and reply markup of the message"
 )
 EDIT_NOT_FOUND = "Bad Request: message to edit not found"
+DELETE_NOT_FOUND = "Bad Request: message to delete not found"
 NO_TEXT_TO_EDIT = "Bad Request: there is no text in the message to edit"
 NO_CAPTION_TO_EDIT = "Bad Request: there is no caption in the message to edit"
 CHAT_NOT_FOUND = "Bad Request: chat not found"
@@ -261,6 +263,8 @@ class SentMessage:
     edit_date: int | None = field(default=None, repr=False)
     media: dict[str, Any] = field(default_factory=dict, repr=False)
     """Message fields of the attachment, as Telegram returns them (``photo``, ``document``)."""
+    deleted: bool = False
+    """Deleted by the bot (deleteMessage): gone from the chat; kept here for assertions."""
 
     @property
     def inline_keyboard(self) -> list[list[dict[str, Any]]]:
@@ -657,6 +661,7 @@ class FakeBotAPI:
             "editmessagetext": self._edit_message_text,
             "editmessagecaption": self._edit_message_caption,
             "editmessagereplymarkup": self._edit_message_reply_markup,
+            "deletemessage": self._delete_message,
             "answercallbackquery": self._answer_callback_query,
             "setmycommands": self._set_my_commands,
             "deletemycommands": self._delete_my_commands,
@@ -1197,7 +1202,7 @@ class FakeBotAPI:
     def _find_message(self, call: ApiCall, not_found: str) -> SentMessage:
         key = (_int(call.params.get("chat_id")), _int(call.params.get("message_id")))
         message = self._messages.get(key)
-        if message is None:
+        if message is None or message.deleted:
             raise _ApiError(400, not_found)
         return message
 
@@ -1254,6 +1259,12 @@ class FakeBotAPI:
             parse_mode=message.parse_mode,
             reply_markup=call.params.get("reply_markup"),
         )
+
+    def _delete_message(self, call: ApiCall) -> bool:
+        message = self._find_message(call, DELETE_NOT_FOUND)
+        message.deleted = True
+        self._changes.notify()
+        return True
 
     def _answer_callback_query(self, call: ApiCall) -> bool:
         query_id = str(call.params.get("callback_query_id"))
