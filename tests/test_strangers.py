@@ -17,12 +17,13 @@ from domain.roles import Role
 from domain.settings import Settings
 from scheduler.sender import Sender
 from storage import Database
+from storage.forget import erase_respondent
 from storage.strangers import GREETING_EVERY, SHORT_LINE_EVERY, Reply, decide
 from tests.conftest import OWNER_ID, START
 from tests.fakes.recording import RecordingSession
 from tests.harness import BOT_USERNAME, Harness, replies
 from tests.helpers.chat import assert_one_live_set, bot_messages, chat_of
-from tests.helpers.survey import MANAGER_ID, setup_sale
+from tests.helpers.survey import MANAGER_ID, Respondent, setup_sale
 from views.menus import COMMANDS, MAY_USE
 from views.texts import t
 
@@ -107,6 +108,22 @@ async def test_staff_are_answered_every_time(harness: Harness, db: Database) -> 
     manager = harness.user(MANAGER_ID, "Пётр")
     for _ in range(3):
         assert replies(await harness.send_sticker(manager)) == [t("ru", "unknown_message")]
+
+
+async def test_forget_takes_the_greeting_record_too(harness: Harness, db: Database) -> None:
+    anna = Respondent(harness)
+    await anna.open(await setup_sale(harness, db))
+    await anna.send("/cancel")  # the survey paused: she is nobody's respondent now
+    assert replies(await harness.send_sticker(anna.user)) == [GREETING]
+    assert await stranger_rows(db) == [(anna.user.id,)]
+    await erase_respondent(db, anna.user.id, harness.clock())
+    assert await stranger_rows(db) == []
+
+
+async def stranger_rows(db: Database) -> list[tuple[int]]:
+    async with db.read() as conn:
+        rows = await (await conn.execute("SELECT user_id FROM stranger_replies")).fetchall()
+    return [tuple(r) for r in rows]
 
 
 def test_the_rule_alone() -> None:
