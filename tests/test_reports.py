@@ -751,7 +751,8 @@ async def test_failed_export_frees_the_owner_and_leaves_no_files(
     )
     sent = await run_export(harness)
     assert [r.text for r in sent if isinstance(r, SendMessage)] == [
-        "Извините, что-то пошло не так. Попробуйте ещё раз чуть позже."
+        "Извините, что-то пошло не так: это не выполнено. "
+        "Повторите через минуту или откройте /help."
     ]
     assert len(folders) == 1 and not folders[0].exists()
     sent = await harness.send(owner(harness), "/export")

@@ -247,6 +247,9 @@ async def test_unexpected_error_gets_polite_answer(harness: Harness) -> None:
         "SendMessage", error_code=400, description="Bad Request: something odd", chat_id=OWNER_ID
     )
     sent = await harness.send(harness.user(OWNER_ID, "Ольга"), "/start")
-    assert replies(sent)[-1] == "Извините, что-то пошло не так. Попробуйте ещё раз чуть позже."
+    assert replies(sent)[-1] == (
+        "Извините, что-то пошло не так: это не выполнено. "
+        "Повторите через минуту или откройте /help."
+    )
     # and the bot keeps working
     assert "владелец" in replies(await harness.send(harness.user(OWNER_ID, "Ольга"), "/start"))[0]

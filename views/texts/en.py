@@ -55,7 +55,9 @@ TEXTS: dict[str, str] = {
     ),
     "unknown_message": "I didn't understand that. See /help for what I can do for you.",
     "button.forged": "This button no longer works.",
-    "error.generic": "Sorry, something went wrong. Please try again a little later.",
+    "error.generic": (
+        "Sorry, something went wrong: this was not done. Try again in a minute, or open /help."
+    ),
     # --- invites ---
     "invite.created": (
         "Invite link for a manager:\n{link}\n\n"
