@@ -1,4 +1,6 @@
-"""The survey as the respondent sees it: three questions answered with taps.
+"""The survey as the respondent sees it: three questions answered with taps (or a typed score
+0-10 and a typed yes/no, taken through the tap's own path), one short hint at most for anything
+else, and the question re-asked only once it has scrolled out of sight (`domain.scrolling`).
 
 The survey row in SQLite is the truth about where the person is; the FSM state only routes their
 next typed message, and is written in the answer's own transaction (`_Route`), as are a

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from aiogram.methods import AnswerCallbackQuery
 
+from domain.scrolling import below, scrolled_away
 from handlers.survey import typed_consent, typed_score
 from storage import Database
 from tests.harness import Harness
@@ -85,6 +86,14 @@ async def test_typed_answers_in_english(harness: Harness, db: Database) -> None:
         cases = (await (await conn.execute("SELECT count(*) FROM cases")).fetchone())[0]
     assert cases == 1  # a typed 3 opens a case like a tapped one
     assert assert_one_live_set(chat_of(harness, anna.user)) is None
+
+
+def test_a_question_is_in_sight_up_to_four_messages_below_it() -> None:
+    assert below(10, 11) == 0 and below(10, 15) == 4
+    assert not scrolled_away(10, 15)  # four messages below: in sight
+    assert scrolled_away(10, 16)  # five: the question comes down
+    assert not scrolled_away(10, None)  # a tap on the message itself
+    assert scrolled_away(None, 16)  # never known (sent before the upgrade, or lost)
 
 
 def test_only_unambiguous_text_is_taken() -> None:
