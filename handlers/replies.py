@@ -24,7 +24,13 @@ from typing import TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    InlineQuery,
+    InlineQueryResultArticle,
+    Message,
+)
 
 from scheduler.failures import Failure, classify
 from views.texts import plain
@@ -68,6 +74,20 @@ async def answer(query: CallbackQuery, text: str | None = None, *, alert: bool =
         if not query_gone(exc):
             raise
         log.debug("callback %s not answered: %s", query.id, exc.message)
+        return False
+    return True
+
+
+async def answer_inline(query: InlineQuery, results: list[InlineQueryResultArticle]) -> bool:
+    """Answer an inline query, for this person only and never from Telegram's cache (what may be
+    offered changes with every survey opened). False if Telegram no longer takes an answer (it
+    waits about 10 s): only logged, as for a tap."""
+    try:
+        await query.answer(results, cache_time=0, is_personal=True)
+    except TelegramBadRequest as exc:
+        if not query_gone(exc):
+            raise
+        log.info("inline query answered too late: %s", exc.message)
         return False
     return True
 

@@ -56,6 +56,7 @@ from handlers.states import Sale
 from storage import Database
 from storage.sale import SaleInput, claim_link_delivery, record_sale, release_link_delivery
 from views.callbacks import SaleAction, SaleDate, SaleKind, SaleSkip
+from views.invitation import send_to_client_markup
 from views.qr import qr_png
 from views.sale import card, limit_values, progress
 from views.texts import plain, t
@@ -554,8 +555,9 @@ async def _save(
     merged = t(lang, "sale.merged") if result.merged else ""
     kind = t(lang, f"kind.{result.kind}").lower()
     saved = t(lang, "sale.saved", merged=merged, kind=kind, name=sale.full_name, link=link)
-    if not await edit_in_place(query, f"{progress(data, lang)}\n\n{saved}", None):
-        await send_or_log(message.answer(saved), "deal saved")
+    send = send_to_client_markup(me, result.survey_token, result.kind, lang)
+    if not await edit_in_place(query, f"{progress(data, lang)}\n\n{saved}", send):
+        await send_or_log(message.answer(saved, reply_markup=send), "deal saved")
 
 
 async def on_other(

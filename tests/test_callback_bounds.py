@@ -77,6 +77,7 @@ PINNED: dict[str, tuple[str, tuple[str, ...]]] = {
     "SettingReset": ("sz", ("key",)),
     "ForgetMe": ("fg", ("yes",)),
     "ForgetContact": ("fo", ("contact_id", "action")),
+    "ApiTokenAction": ("at", ("action", "scope", "token_id")),
 }
 
 

@@ -249,3 +249,11 @@ class ForgetContact(CallbackData, prefix="fo"):
 
     contact_id: RowId
     action: ForgetAction  # ask (the confirmation card), yes (erase), no (back to the card)
+
+
+class ApiTokenAction(CallbackData, prefix="at"):
+    """An owner's /api menu: make a token of a scope, or revoke one (re-checked: owners only)."""
+
+    action: Literal["new", "revoke"]
+    scope: Literal["write", "read", "-"]  # write: deals:write (":" is the data's separator)
+    token_id: Anchor  # 0 with "new"

@@ -24,6 +24,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "referrals",
         "trend",
         "export",
+        "api",
         "settings",
         "import",
         "sale",

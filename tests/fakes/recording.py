@@ -38,6 +38,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import (
     AnswerCallbackQuery,
+    AnswerInlineQuery,
     DeleteMessage,
     EditMessageCaption,
     EditMessageReplyMarkup,
@@ -111,12 +112,17 @@ class _Failure:
 
 
 class RecordingSession(BaseSession):
-    def __init__(self, bot_username: str = "followup_test_bot") -> None:
+    def __init__(
+        self, bot_username: str = "followup_test_bot", *, supports_inline_queries: bool = False
+    ) -> None:
         super().__init__()
         self.requests: list[TelegramMethod[Any]] = []
         self.bot_username = bot_username
+        self.supports_inline_queries = supports_inline_queries
+        """What getMe says of inline mode (/setinline at @BotFather)."""
         self._failures: deque[_Failure] = deque()
         self._answered: set[str] = set()
+        self._answered_inline: set[str] = set()
         self.files: dict[str, bytes] = {}
         self.uploads: list[tuple[str | None, bytes]] = []
         """(file name, bytes) of every document the bot sent, read when it was sent."""
@@ -226,6 +232,16 @@ class RecordingSession(BaseSession):
                 }
                 self.check_response(bot, method, 400, json.dumps(body))
             self._answered.add(method.callback_query_id)
+        if isinstance(method, AnswerInlineQuery):
+            # Telegram accepts one answer per inline query, too.
+            if method.inline_query_id in self._answered_inline:
+                body = {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: QUERY_ID_INVALID",
+                }
+                self.check_response(bot, method, 400, json.dumps(body))
+            self._answered_inline.add(method.inline_query_id)
         result = self._result(bot, method)
         self._record_shown(bot, method, result)
         content = json.dumps({"ok": True, "result": result})
@@ -309,7 +325,7 @@ class RecordingSession(BaseSession):
 
     def _result(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
         if isinstance(method, GetMe):
-            return self._bot_user(bot)
+            return {**self._bot_user(bot), "supports_inline_queries": self.supports_inline_queries}
         if isinstance(method, SendMessage | EditMessageText):
             return self._message(bot, method, text=method.text)
         if isinstance(method, SendPhoto):
