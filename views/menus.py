@@ -45,7 +45,17 @@ MAY_USE: dict[str, frozenset[Role]] = {
     **dict.fromkeys(("start", "help", "cancel", "stop", "forget"), _EVERYBODY),
     **dict.fromkeys(("sale", "today", "week", "find", "cases", "import", "template"), _STAFF),
     **dict.fromkeys(
-        ("nps", "managers", "comments", "referrals", "trend", "export", "settings", "invite"),
+        (
+            "nps",
+            "managers",
+            "comments",
+            "referrals",
+            "trend",
+            "export",
+            "settings",
+            "invite",
+            "api",
+        ),
         _OWNER,
     ),
 }
