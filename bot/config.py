@@ -63,6 +63,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         telegram_api_url=api_url,
         timezone=_parse_timezone(get("TIMEZONE")),
         company_name=_parse_company(get("COMPANY_NAME")),
+        company_name_en=_parse_company(get("COMPANY_NAME_EN"), "COMPANY_NAME_EN", ""),
         default_language=_parse_language(get("DEFAULT_LANGUAGE")),
         log_level=_parse_log_level(get("LOG_LEVEL")),
         phone_region=_parse_region(get("PHONE_REGION")),
@@ -215,10 +216,12 @@ def _parse_timezone(raw: str | None) -> ZoneInfo:
         ) from None
 
 
-def _parse_company(raw: str | None) -> str:
-    name = raw or "Наша компания"
+def _parse_company(
+    raw: str | None, setting: str = "COMPANY_NAME", default: str = "Наша компания"
+) -> str:
+    name = raw or default
     if len(name) > 100:
-        raise ConfigError("COMPANY_NAME must be at most 100 characters.")
+        raise ConfigError(f"{setting} must be at most 100 characters.")
     return name
 
 

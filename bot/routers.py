@@ -31,6 +31,7 @@ from handlers import (
     hooks,
     imports,
     inline,
+    membership,
     owner,
     referral,
     replays,
@@ -44,7 +45,9 @@ from handlers import (
 
 
 def build_router() -> Router:
-    """Order matters: commands first, then conversations, and the polite fallback last."""
+    """Order matters: groups and membership first, then (private chats only) commands,
+    conversations, and the polite fallback last."""
+    top = Router(name="top")
     root = Router(name="root")
     # Private chats only: in a group the bot would leak links, phones and figures to everybody.
     root.message.filter(F.chat.type == ChatType.PRIVATE)
@@ -71,8 +74,10 @@ def build_router() -> Router:
         replays.router(),
         fallback.router(),
     )
-    run_filters_inline(root)
-    return root
+    # Outside the private-only tree: it answers what groups send (handlers/membership.py).
+    top.include_routers(membership.router(), root)
+    run_filters_inline(top)
+    return top
 
 
 def run_filters_inline(router: Router) -> int:

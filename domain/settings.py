@@ -47,6 +47,8 @@ class Settings:
     telegram_api_url: str | None = None
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Moscow"))
     company_name: str = "Наша компания"
+    # The name in English texts; empty: English texts use `company_name` too.
+    company_name_en: str = ""
     default_language: str = "ru"
     log_level: str = "INFO"
     phone_region: str = "RU"
@@ -75,3 +77,10 @@ class Settings:
     # Test-only: the clock starts at this instant (and then runs), so an end-to-end test can run
     # the real process "tomorrow at 09:00". Never set in production.
     test_clock_start: datetime | None = None
+
+    def company(self, lang: str) -> str:
+        """The company's name for a reader of `lang`: the English name in English texts when
+        one is set, the Russian name otherwise."""
+        if lang == "en" and self.company_name_en:
+            return self.company_name_en
+        return self.company_name

@@ -20,6 +20,7 @@ from domain.vocabulary import LIMITS
 log = logging.getLogger(__name__)
 
 COMPANY = "company_name"
+COMPANY_EN = "company_name_en"
 DIGEST = "digest_time"
 WORKDAYS = "workdays"
 OFFER = "offer_interval"
@@ -28,7 +29,7 @@ BUDGET = "contact_min_days"
 LANGUAGE = "default_language"
 
 # In the order /settings lists them.
-KEYS: tuple[str, ...] = (COMPANY, DIGEST, WORKDAYS, OFFER, BIRTHDAY, BUDGET, LANGUAGE)
+KEYS: tuple[str, ...] = (COMPANY, COMPANY_EN, DIGEST, WORKDAYS, OFFER, BIRTHDAY, BUDGET, LANGUAGE)
 # Settings changed by taps only (no typed value).
 TAP_ONLY = frozenset({WORKDAYS, LANGUAGE})
 
@@ -60,7 +61,7 @@ class InvalidValue(ValueError):
 def parse(key: str, raw: str) -> str:
     """What the owner typed → the canonical stored value, or `InvalidValue`."""
     text = raw.strip()
-    if key == COMPANY:
+    if key in (COMPANY, COMPANY_EN):
         if _CONTROL.search(text) or not text:
             raise InvalidValue("settings.bad.company", limit=COMPANY_MAX)
         if len(text) > COMPANY_MAX:
@@ -124,6 +125,8 @@ def value_of(settings: Settings, key: str) -> str:
     cadence = settings.cadence
     if key == COMPANY:
         return settings.company_name
+    if key == COMPANY_EN:
+        return settings.company_name_en
     if key == DIGEST:
         return cadence.digest_time.strftime("%H:%M")
     if key == WORKDAYS:
@@ -143,6 +146,8 @@ def _replace_one(settings: Settings, key: str, value: str) -> Settings:
     cadence = settings.cadence
     if key == COMPANY:
         return dataclasses.replace(settings, company_name=value)
+    if key == COMPANY_EN:
+        return dataclasses.replace(settings, company_name_en=value)
     if key == LANGUAGE:
         return dataclasses.replace(settings, default_language=value)
     if key == DIGEST:

@@ -63,7 +63,7 @@ async def on_inline_query(
                     invitable,
                     card_lang=card_lang,
                     manager_lang=lang,
-                    company=settings.company_name,
+                    company=settings.company(card_lang),
                     bot_username=me.username or "",
                 )
             )

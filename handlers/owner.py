@@ -246,7 +246,7 @@ async def toggle_manager(
     notice = "manager.access_restored" if member.active else "manager.access_removed"
     try:
         await bot.send_message(
-            member.user_id, t(member_lang, notice, company=settings.company_name)
+            member.user_id, t(member_lang, notice, company=settings.company(member_lang))
         )
     except (TelegramAPIError, TelegramNetworkError) as exc:
         log.warning("could not tell manager %s about the access change: %s", member.user_id, exc)

@@ -66,9 +66,9 @@ async def open_referral(
     await state.set_data({"promoter": promoter.contact_id, "code": code})
     first = (promoter.name or "").split()[0] if promoter.name else ""
     if first:
-        text = t(lang, "referral.greeting", promoter=first, company=settings.company_name)
+        text = t(lang, "referral.greeting", promoter=first, company=settings.company(lang))
     else:
-        text = t(lang, "referral.greeting_anonymous", company=settings.company_name)
+        text = t(lang, "referral.greeting_anonymous", company=settings.company(lang))
     await message.answer(text)
 
 
@@ -110,7 +110,7 @@ async def _finish(
         sender.kick()
     key = "referral.done" if created else "referral.known"
     await message.answer(
-        t(lang, key, company=settings.company_name), reply_markup=ReplyKeyboardRemove()
+        t(lang, key, company=settings.company(lang)), reply_markup=ReplyKeyboardRemove()
     )
 
 

@@ -174,7 +174,7 @@ class Reports:
                 await message.answer(t(lang, "trend.empty"))
                 return
             async with uploading(bot, message.chat.id, ChatAction.UPLOAD_PHOTO):
-                chart = build_chart(months, counts, lang, settings.company_name)
+                chart = build_chart(months, counts, lang, settings.company(lang))
                 png = await asyncio.to_thread(render_trend, chart)
                 today = now.astimezone(settings.timezone).date()
                 await message.answer_photo(

@@ -544,7 +544,7 @@ async def _save(
     link = make_link(me.username or "", LinkKind.SURVEY, result.survey_token)
     try:
         key = "sale.invitation_client" if result.kind == "client" else "sale.invitation_partner"
-        caption = t(lang, key, name=sale.full_name, company=settings.company_name, link=link)
+        caption = t(lang, key, name=sale.full_name, company=settings.company(lang), link=link)
         photo = BufferedInputFile(qr_png(link), filename="survey-qr.png")
         await send_or_log(message.answer_photo(photo, caption=caption), "survey QR")
     except BaseException:  # not sent at all: a tap on "Save" again sends it

@@ -21,6 +21,7 @@ from scheduler.menus import set_chat_menu
 from storage import Database
 from storage.followup import set_opt_out
 from storage.staff import Redeem, get_member, redeem_invite
+from storage.strangers import note_greeted
 from views.start import role_help
 from views.texts import t
 
@@ -56,6 +57,10 @@ async def start_plain(
     if not role.is_staff and await set_opt_out(db, message.from_user.id, False, clock()):
         await send_or_log(message.answer(t(lang, "stop.resumed")), "contact resumed")
         return
+    if not role.is_staff:
+        # Asked for: given whatever the daily limit says, and counted, so a sticker right
+        # after it gets no second greeting.
+        await note_greeted(db, message.from_user.id, clock())
     await message.answer(role_help(role, lang, message.from_user.first_name, settings))
 
 
@@ -74,7 +79,7 @@ async def help_command(message: Message, role: Role, lang: str, settings: Settin
     if role.is_staff:
         await message.answer(role_help(role, lang, message.from_user.first_name, settings))
     else:
-        await message.answer(t(lang, "help.guest", company=settings.company_name))
+        await message.answer(t(lang, "help.guest", company=settings.company(lang)))
 
 
 async def start_with_payload(
@@ -142,7 +147,7 @@ async def _redeem_invite(
         await message.answer(t(lang, "invite.already_staff"))
         return
     key = "invite.welcome" if outcome is Redeem.REGISTERED else "invite.reactivated"
-    welcome = t(lang, key, name=user.first_name, company=settings.company_name)
+    welcome = t(lang, key, name=user.first_name, company=settings.company(lang))
     await send_or_log(message.answer(welcome), "manager welcome")
     log.info("manager %s registered through an invite of %s", user.id, invited_by)
     await set_chat_menu(bot, user.id, Role.MANAGER, lang)

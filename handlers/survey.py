@@ -144,7 +144,11 @@ async def open_link(
         if survey.step is Step.SCORE:
             manager = survey.manager_name or t(lang, "survey.manager_fallback")
             greeting = survey_text(
-                lang, "survey.greeting", survey.kind, company=settings.company_name, manager=manager
+                lang,
+                "survey.greeting",
+                survey.kind,
+                company=settings.company(lang),
+                manager=manager,
             )
             await _greet(message, greeting)
         else:

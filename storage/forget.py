@@ -401,3 +401,7 @@ async def _drop_conversations(
             params += list(ids)
     if conditions:
         await conn.execute(f"DELETE FROM fsm_states WHERE {' OR '.join(conditions)}", params)
+    if people:  # when the bot last greeted them (storage/strangers.py)
+        await conn.execute(
+            f"DELETE FROM stranger_replies WHERE user_id IN ({_marks(people)})", list(people)
+        )

@@ -824,6 +824,17 @@ CREATE INDEX handled_updates_received ON handled_updates (received_at);
 CREATE INDEX handled_updates_unfinished ON handled_updates (update_id) WHERE done_at IS NULL;
 """
 
+STRANGER_REPLIES = """
+-- What the bot last told somebody who is neither staff nor answering a survey, so a restart does
+-- not greet them again: the full greeting at most once a day, a short line at most every few
+-- minutes (storage/strangers.py).
+CREATE TABLE stranger_replies (
+    user_id     INTEGER PRIMARY KEY,
+    greeted_at  TEXT    NOT NULL,
+    replied_at  TEXT    NOT NULL
+) WITHOUT ROWID;
+"""
+
 # The id of the survey question last sent (with `asked_step`): a wrong input can tell whether
 # the question is still in sight, and a typed answer closes that question as a tap would.
 ASKED_MESSAGE = """
@@ -958,6 +969,7 @@ MIGRATIONS: list[Migration] = [
     find_index,
     V_FIGURES,
     UPDATE_INBOX,
+    STRANGER_REPLIES,
     ASKED_MESSAGE,
     SURVEY_INVITED,
     DEAL_KEYS,

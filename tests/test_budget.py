@@ -32,7 +32,7 @@ async def survey_row(db: Database, survey_id: int) -> tuple:
 
 
 def nudges(requests: list) -> list[SendMessage]:
-    return [m for m in sends(requests, CLIENT_ID) if "Удалось ли найти минутку" in m.text]
+    return [m for m in sends(requests, CLIENT_ID) if "Найдётся минутка" in m.text]
 
 
 async def test_a_managers_call_does_not_cancel_the_clients_survey_nudge(

@@ -66,7 +66,7 @@ async def test_sale_gives_one_morning_plan_with_the_call(harness: Harness, db: D
         "👍 Пользуется, нравится",
         "⏳ Ещё не пользуется",
         "👎 Не подошло",
-        "📵 Не дозвонился",
+        "📵 Не дозвонились",
         "⏰ Отложить",
         "◀ К плану",
     ]
@@ -98,7 +98,7 @@ async def test_not_used_yet_calls_back_after_the_start(harness: Harness, db: Dat
     at(harness, 2026, 11, 27)
     plan = sends(await harness.tick(), MANAGER_ID)[0]
     card = await open_card(harness, plan, "Перезвонить")
-    assert "Клиент собирался начать пользоваться 26.11.2026." in card.text
+    assert "Договорились, что клиент начнёт пользоваться 26.11.2026." in card.text
 
 
 async def test_typed_start_date(harness: Harness, db: Database) -> None:
@@ -166,12 +166,12 @@ async def test_no_answer_tries_three_times(harness: Harness, db: Database) -> No
         card = await open_card(harness, plan, "Звонок")
         if day == 24:
             assert "Попытка 2 из 3." in card.text
-        sent = await harness.tap(user, button_data(card, "Не дозвонился"), as_message(plan))
+        sent = await harness.tap(user, button_data(card, "Не дозвонились"), as_message(plan))
         assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == note
     at(harness, 2026, 11, 25)
     plan = sends(await harness.send(user, "/today"), MANAGER_ID)[0]
     card = await open_card(harness, plan, "Звонок")
-    sent = await harness.tap(user, button_data(card, "Не дозвонился"), as_message(plan))
+    sent = await harness.tap(user, button_data(card, "Не дозвонились"), as_message(plan))
     assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).text == (
         "Не удалось дозвониться 3 раза — задача закрыта."
     )
@@ -237,7 +237,7 @@ async def test_one_gentle_nudge_for_an_unfinished_survey(harness: Harness, db: D
     assert sends(await harness.tick(), CLIENT_ID) == []
     harness.clock.advance(hours=2)
     nudge = sends(await harness.tick(), CLIENT_ID)
-    assert len(nudge) == 1 and "Удалось ли найти минутку" in nudge[0].text
+    assert len(nudge) == 1 and "Найдётся минутка" in nudge[0].text
     assert sends(await harness.tick(), CLIENT_ID) == []  # one nudge, never a second
     sent = await harness.tap(anna.user, button_data(nudge[0], "Продолжить"), as_message(nudge[0]))
     assert "чтобы в следующий раз вы поставили 10" in replies(sent)[0]
@@ -256,7 +256,7 @@ async def test_a_nudge_held_back_longer_than_two_weeks_is_dropped(
     harness.clock.advance(days=away_days)
     assert sends(await harness.tick(), CLIENT_ID) == []
     await anna.send("/start")
-    nudge = [m for m in sends(await harness.tick(), CLIENT_ID) if "минутку" in m.text]
+    nudge = [m for m in sends(await harness.tick(), CLIENT_ID) if "минутка" in m.text]
     assert len(nudge) == (1 if nudged else 0)
 
 

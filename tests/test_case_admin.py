@@ -105,9 +105,8 @@ async def test_owner_sees_all_manager_only_theirs_stranger_refused(
 
     stranger = harness.user(STRANGER, "Гость")
     refusal = sends(await harness.send(stranger, "/cases"), STRANGER)[0]
-    assert (
-        refusal.text
-        == "Эта команда вам недоступна. Посмотрите /help — там всё, что я умею для вас."
+    assert refusal.text == (
+        "Команда /cases вам недоступна: она только для сотрудников компании. /help — что вы можете."
     )
     assert answer(await harness.tap(stranger, "ko:1:0")) == "Эта кнопка больше не действует."
     assert answer(await act(harness, STRANGER, 1, "reopen")) == "Эта кнопка больше не действует."
@@ -253,7 +252,10 @@ async def test_card_take_note_resolve_reopen(harness: Harness, db: Database) -> 
     )
     question = await question_to(harness)
     assert labels(question) == ["👍 Да, решена", "👎 Нет, не решена"]
-    assert "сотрудник компании «Ромашка» отметил, что она решена" in question.text
+    assert (
+        "Это «Ромашка». Вы рассказали нам о проблеме, и у нас она отмечена как решённая."
+        in question.text
+    )
 
     # reopen by staff: back to the same owner; a double tap does nothing
     sent = await harness.tap(peter, CaseAct(case_id=1, action="reopen").pack())
@@ -376,8 +378,8 @@ async def test_client_yes_confirms_once(harness: Harness, db: Database) -> None:
         assert answer(sent) == "Ответ уже записан, спасибо." and not sends(sent, CLIENT_ID)
     assert (await case_row(db))["client_confirmed"] == 1
     card = edit(await harness.tap(harness.user(OWNER_ID, "Ольга"), CaseOpen(case_id=1).pack()))
-    assert "Клиент подтвердил: проблема решена ✅" in card.text
-    assert "клиент подтвердил, что проблема решена" in card.text
+    assert "Ответ клиента: проблема решена ✅" in card.text
+    assert "ответ клиента: проблема решена" in card.text
 
 
 async def test_client_no_reopens_and_tells_the_owner(harness: Harness, db: Database) -> None:
@@ -385,7 +387,9 @@ async def test_client_no_reopens_and_tells_the_owner(harness: Harness, db: Datab
     await detractor(harness, db, language="en")
     await take_and_resolve(harness, MANAGER_ID)
     question = await question_to(harness)
-    assert question.text.startswith("Hello! You told us about a problem")  # their language
+    assert question.text.startswith(
+        "Hello! This is Ромашка. You told us about a problem"
+    )  # their language
     assert labels(question) == ["👍 Yes, resolved", "👎 No, not resolved"]
     anna = harness.user(CLIENT_ID, "Anna", lang="en")
     harness.clock.advance(days=1)
@@ -403,15 +407,15 @@ async def test_client_no_reopens_and_tells_the_owner(harness: Harness, db: Datab
     # the owner of the case is told at once, through the outbox
     notice = sends(await harness.drain(), MANAGER_ID)
     assert len(notice) == 1
-    assert notice[0].text.startswith("❗ Клиент ответил, что проблема <b>не решена</b>.")
+    assert notice[0].text.startswith("❗ Ответ клиента: проблема <b>не решена</b>.")
     assert "Случай №1: Анна Смирнова — снова в работе у вас." in notice[0].text
     card = edit(
         await harness.tap(
             harness.user(MANAGER_ID, "Пётр"), button_data(notice[0], "Открыть случай")
         )
     )
-    assert "Клиент ответил: проблема не решена ❌" in card.text
-    assert "21.11.2026 10:00 — клиент ответил, что проблема не решена" in card.text
+    assert "Ответ клиента: проблема не решена ❌" in card.text
+    assert "21.11.2026 10:00 — ответ клиента: проблема не решена" in card.text
     assert labels(card) == ["📝 Заметка", "✅ Решено", "◀ К списку"]
     # a second No does nothing
     sent = await harness.tap(anna, button_data(question, "No"), as_message(question))
@@ -466,7 +470,7 @@ async def test_no_question_without_consent(harness: Harness, db: Database) -> No
     await detractor(harness, db, consent=False)
     sent = await take_and_resolve(harness, MANAGER_ID)
     assert sends(sent, MANAGER_ID)[0].text == (
-        "✅ Случай №1 решён.\nКлиент не давал согласия на связь — бот его не спрашивает."
+        "✅ Случай №1 решён.\nСогласия на связь нет, поэтому бот не спрашивает клиента."
     )
     assert "Ждём ответа" not in sends(sent, MANAGER_ID)[1].text
     assert not sends(await harness.drain(), CLIENT_ID)
@@ -497,7 +501,8 @@ async def test_budget_does_not_block_the_question_but_opt_out_does(
     await question_to(harness, CLIENT_ID)
     sent = await take_and_resolve(harness, MANAGER_ID, 2)
     assert sends(sent, MANAGER_ID)[0].text == (
-        "✅ Случай №2 решён.\nБот не может спросить клиента: человек отказался от сообщений."
+        "✅ Случай №2 решён.\n"
+        "Бот не может спросить клиента: сообщения от бота отключены командой /stop."
     )
     assert not sends(await harness.drain(), 5002)
 

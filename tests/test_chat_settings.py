@@ -29,8 +29,9 @@ def alert(sent: list) -> str | None:
 async def test_the_card_shows_every_setting_and_where_it_comes_from(harness: Harness) -> None:
     owner = Owner(harness)
     card = await owner.settings()
-    assert card.text.splitlines()[2:9] == [
+    assert card.text.splitlines()[2:10] == [
         "Название компании: «Ромашка»",
+        "Название по-английски: не задано, в английских текстах — «Ромашка»",
         "План менеджерам: в 09:00 (Europe/Moscow), по рабочим дням",
         "Рабочие дни: пн–пт",
         "Предложение клиенту: раз в 30–60 дней",
@@ -39,7 +40,11 @@ async def test_the_card_shows_every_setting_and_where_it_comes_from(harness: Har
         "Язык по умолчанию: русский",
     ]
     assert "✏️" not in card.text.split("\n\n")[1]  # nothing changed in the chat yet
-    assert [b[0] for b in buttons(card)][:2] == ["Название компании", "План менеджерам"]
+    assert [b[0] for b in buttons(card)][:3] == [
+        "Название компании",
+        "Название по-английски",
+        "План менеджерам",
+    ]
 
     editor = await owner.open("Рабочие дни")
     assert [b[0] for b in buttons(editor)] == [
@@ -51,7 +56,7 @@ async def test_only_owners_may_change_settings(harness: Harness, db: Database) -
     await setup_sale(harness, db)
     manager = harness.user(MANAGER_ID, "Пётр")
     assert replies(await harness.send(manager, "/settings")) == [
-        "Эта команда вам недоступна. Посмотрите /help — там всё, что я умею для вас."
+        "Команда /settings вам недоступна: она только для владельца бота. /help — что вы можете."
     ]
     # a forged button from a manager changes nothing
     sent = await harness.tap(manager, SettingPick(key="digest_time", value="08.00").pack())

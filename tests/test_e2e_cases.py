@@ -84,7 +84,7 @@ async def test_detractor_case_resolved_then_client_says_no(api: FakeBotAPI, tmp_
         assert "Случай №1: Анна Смирнова — снова в работе у вас" in (notice.text or "")
         await manager.tap(notice, notice.button("Открыть случай"))
         await manager.wait_edit(notice)
-        assert "Клиент ответил: проблема не решена ❌" in (notice.text or "")
+        assert "Ответ клиента: проблема не решена ❌" in (notice.text or "")
         assert "в работе, ответственный: Пётр" in (notice.text or "")
         await alert_says(api, owner_alert, "В работе, ответственный: Пётр")
 

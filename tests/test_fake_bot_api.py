@@ -489,3 +489,57 @@ async def test_wait_message_skips_and_reports(api: FakeBotAPI, bot: Bot) -> None
     assert (await alice.wait_message()).text == "три"
     with pytest.raises(AssertionError, match="'раз', 'два', 'три'"):
         await alice.wait_message(timeout=0.05)
+
+
+async def test_blocking_and_unblocking_are_reported_as_my_chat_member(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    alice = api.user(ALICE, "Alice")
+    await alice.block_bot()
+    with pytest.raises(TelegramForbiddenError):
+        await bot.send_message(ALICE, "hi")
+    await alice.unblock_bot()
+    await bot.send_message(ALICE, "hi again")
+    updates = await bot.get_updates()
+    changes = [u.my_chat_member for u in updates]
+    assert [(c.old_chat_member.status, c.new_chat_member.status) for c in changes if c] == [
+        ("member", "kicked"),
+        ("kicked", "member"),
+    ]
+    first = changes[0]
+    assert first is not None
+    assert first.chat.type == "private" and first.from_user.id == ALICE
+    assert first.new_chat_member.user.id == api.bot_id
+    assert alice.texts == ["hi again"]
+
+
+async def test_updates_not_asked_for_are_dropped(api: FakeBotAPI, bot: Bot) -> None:
+    alice = api.user(ALICE, "Alice")
+    await alice.block_bot()
+    await alice.send("/start")
+    updates = await bot.get_updates(allowed_updates=["message"])
+    assert [u.message is not None for u in updates] == [True]
+    await alice.unblock_bot()
+    assert await bot.get_updates(offset=updates[-1].update_id + 1) == []  # still "message" only
+    await alice.block_bot()
+    updates = await bot.get_updates(allowed_updates=[])  # [] is Telegram's default again
+    assert [u.my_chat_member is not None for u in updates] == [True]
+
+
+async def test_a_group_can_be_written_to_until_the_bot_leaves(api: FakeBotAPI, bot: Bot) -> None:
+    alice = api.user(ALICE, "Alice")
+    await alice.add_bot_to_group(-100, "Sales")
+    (update,) = await bot.get_updates()
+    change = update.my_chat_member
+    assert change is not None and change.chat.type == "group" and change.chat.title == "Sales"
+    assert change.new_chat_member.status == "member"
+    sent = await bot.send_message(-100, "I only work in private chats")
+    assert sent.chat.type == "group"
+    assert await bot.leave_chat(-100) is True
+    with pytest.raises(TelegramForbiddenError, match="not a member"):
+        await bot.send_message(-100, "still here?")
+    with pytest.raises(TelegramForbiddenError, match="not a member"):
+        await bot.leave_chat(-100)
+    with pytest.raises(TelegramBadRequest, match="private chats"):
+        await bot.leave_chat(ALICE)
+    api.take_refusals()

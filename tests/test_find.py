@@ -35,7 +35,7 @@ from tests.helpers.chat import bot_messages, chat_of
 from tests.helpers.contacts import MANAGER_ID, Staff, add_contact, last_send
 from tests.helpers.database import new_database
 from views.callbacks import FindBirthday, FindComment, FindDeal, FindOpen
-from views.texts import CATALOGS
+from views.texts import CATALOGS, t
 
 OTHER_MANAGER_ID = 333
 LINK_RE = re.compile(rf"https://t\.me/{BOT_USERNAME}\?start=s_[A-Za-z0-9_-]+")
@@ -383,7 +383,7 @@ async def test_strangers_cannot_find(team: Harness, db: Database) -> None:
     await add_contact(team, db, "Анна Смирнова")
     stranger = Staff(team, 999)
     texts = await stranger.say("/find Анна")
-    assert texts == [CATALOGS["ru"]["not_allowed"]]
+    assert texts == [t("ru", "command.staff_only", command="/find")]
     sent = await team.tap(stranger.user, FindOpen(contact_id=1).pack())
     assert alerts(sent) == [FORGED]
     assert not [r for r in sent if isinstance(r, SendMessage)]
@@ -461,9 +461,9 @@ async def test_card_shows_the_whole_history(team: Harness, db: Database) -> None
         "Телефон: +7 916 123-45-67",
         "День рождения: 05.03.1985",
         "Менеджер: Пётр Иванов",
-        "✅ Согласен на связь по вопросам качества",
-        "🔕 Отписался от сообщений бота (19.11.2026)",
-        "⚠️ Недоступен в Telegram с 19.11.2026: заблокировал бота или удалил аккаунт",
+        "✅ Согласие на связь по итогам опроса есть",
+        "🔕 Отказ от сообщений бота (19.11.2026)",
+        "⚠️ С 19.11.2026 бот не может писать этому человеку: бот заблокирован или аккаунт удалён",
         "",
         "<b>Сделки</b> (2):",
         "• 19.11.2026 — Кухня «Модерн»",
@@ -478,7 +478,7 @@ async def test_card_shows_the_whole_history(team: Harness, db: Database) -> None
         "",
         "<b>Звонки</b> (2):",
         "• 19.11.2026 — итог «weird»",
-        "• 18.11.2026 — ещё не начал пользоваться",
+        "• 18.11.2026 — пока не пользуется",
         "",
         # the sale planned its call and, the link being unopened, a resend at once
         "<b>Открытые задачи</b> (4):",

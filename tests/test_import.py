@@ -35,7 +35,7 @@ from views.texts import CATALOGS
 MANAGER_ID = 222
 HEADER = [
     *("Имя", "Тип", "Организация", "Телефон", "День рождения", "Менеджер"),
-    *("Дата последней покупки", "Что купил", "Заметки"),
+    *("Дата последней покупки", "Покупка", "Заметки"),
 ]
 
 
@@ -217,7 +217,7 @@ async def test_bad_rows_come_back_in_a_file_with_the_reason_for_each(
         "7": "неизвестный тип «друг» (можно: клиент, поставщик, подрядчик, партнёр)",
         "8": "неизвестный менеджер «Вася» (нет среди сотрудников в боте)",
         "9": "нет ни имени, ни телефона",
-        "10": "слишком длинное значение в колонке «Что купил» (больше 500 символов)",
+        "10": "слишком длинное значение в колонке «Покупка» (больше 500 символов)",
     }
     assert table[1][:5] == ["3", "Телефон плохой", "", "", "12-34"]
     # "=HYPERLINK(1)" was imported as a name (it is one, to us), the good row went to @petr
@@ -365,10 +365,10 @@ async def test_a_person_who_was_forgotten_is_not_imported_again(h: Harness, db: 
     summary = last_text(await send_file(h, owner(h), "base.csv", data))
     await import_jobs(h.dp).wait_idle()
     assert "• новых контактов: 0" in summary
-    assert "— человек просил удалить свои данные: 1" in summary
+    assert "— данные удалены по просьбе человека: 1" in summary
     assert await rows(db, "SELECT count(*) FROM contacts WHERE phone = '+79161234567'") == [(0,)]
     _, rejected = h.session.uploads[-1]
-    assert "просил удалить свои данные (/forget)" in rejected.decode("utf-8-sig")
+    assert "удалены по его просьбе (/forget)" in rejected.decode("utf-8-sig")
 
 
 async def test_a_known_contact_keeps_its_data_manager_and_kind(h: Harness, db: Database) -> None:

@@ -404,7 +404,8 @@ async def test_trend_and_export_are_for_owners_only(
             sent = await harness.send(user, command)
             texts = [r.text for r in sent if isinstance(r, SendMessage)]
             assert texts == [
-                "Эта команда вам недоступна. Посмотрите /help — там всё, что я умею для вас."
+                f"Команда {command} вам недоступна: она только для владельца бота. "
+                "/help — что вы можете."
             ], (user.id, command)
         sent = await harness.tap(user, "xp:30")
         alert = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
@@ -444,8 +445,8 @@ CONTACT_HEADER = [
     "Сделок",
     "Последняя оценка",
     "Согласие на связь",
-    "Отписался",
-    "Недоступен в Telegram",
+    "Отказ от сообщений",
+    "Бот заблокирован",
     "Добавлен",
 ]
 
@@ -635,8 +636,8 @@ async def test_export_sends_four_files_whose_rows_match_the_answers(
         "Сделок": "1",
         "Последняя оценка": "10",
         "Согласие на связь": "да",
-        "Отписался": "",
-        "Недоступен в Telegram": "",
+        "Отказ от сообщений": "",
+        "Бот заблокирован": "",
         "Добавлен": "15.11.2026 10:00",
     }
     assert contacts[1 + names.index("Без ответа")][8] == ""  # no score yet
@@ -750,7 +751,8 @@ async def test_failed_export_frees_the_owner_and_leaves_no_files(
     )
     sent = await run_export(harness)
     assert [r.text for r in sent if isinstance(r, SendMessage)] == [
-        "Извините, что-то пошло не так. Попробуйте ещё раз чуть позже."
+        "Извините, что-то пошло не так: это не выполнено. "
+        "Повторите через минуту или откройте /help."
     ]
     assert len(folders) == 1 and not folders[0].exists()
     sent = await harness.send(owner(harness), "/export")

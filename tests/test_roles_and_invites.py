@@ -20,7 +20,9 @@ from tests.harness import BOT_USERNAME, Harness, as_message, button_data, button
 MANAGER_ID = 222
 STRANGER_ID = 333
 LINK_RE = re.compile(rf"https://t\.me/{BOT_USERNAME}\?start=(i_[A-Za-z0-9_-]+)")
-REFUSAL = "Эта команда вам недоступна. Посмотрите /help — там всё, что я умею для вас."
+OWNER_ONLY = (
+    "Команда {command} вам недоступна: она только для владельца бота. /help — что вы можете."
+)
 INVALID_INVITE = "Эта ссылка-приглашение не действует"
 
 
@@ -52,13 +54,19 @@ async def test_stranger_gets_explanation_and_no_access(harness: Harness) -> None
     stranger = harness.user(STRANGER_ID, "Гость")
     text = replies(await harness.send(stranger, "/start"))[0]
     assert "ссылку на опрос" in text and "/invite" not in text
-    for command in ("/invite", "/managers", "/nonexistent"):
-        assert replies(await harness.send(stranger, command)) == [REFUSAL]
+    for command in ("/invite", "/managers"):
+        refusal = OWNER_ONLY.format(command=command)
+        assert replies(await harness.send(stranger, command)) == [refusal]
+    unknown = replies(await harness.send(stranger, "/nonexistent"))[0]
+    assert unknown.startswith("Неизвестная команда: /nonexistent.")
+    assert "/forget — Удалить мои данные" in unknown and "/sale" not in unknown
     help_text = replies(await harness.send(stranger, "/help"))[0]
     assert "откройте ссылку" in help_text
-    # free text and a sticker get the explanation, not silence
-    assert "ссылку на опрос" in replies(await harness.send(stranger, "привет"))[0]
-    assert "ссылку на опрос" in replies(await harness.send_sticker(stranger))[0]
+    # the greeting came with /start: free text right after it is not answered again, and a
+    # sticker a few minutes later gets the short line, not the greeting
+    assert replies(await harness.send(stranger, "привет")) == []
+    harness.clock.advance(minutes=5)
+    assert "опрос по ссылке" in replies(await harness.send_sticker(stranger))[0]
 
 
 async def test_invite_link_format_and_expiry(harness: Harness, db: Database) -> None:
@@ -76,14 +84,16 @@ async def test_manager_registers_through_invite(harness: Harness, db: Database) 
     assert member is not None and member.role == "manager" and member.active
     assert member.full_name == "Пётр"
     # the owner is told, and the manager gets their command menu
-    assert "Новый менеджер зарегистрировался по приглашению: Пётр." in harness.texts(OWNER_ID)
+    assert "По приглашению зарегистрирован новый менеджер: Пётр." in harness.texts(OWNER_ID)
     menus = [r for r in harness.session.requests if isinstance(r, SetMyCommands)]
     assert any(getattr(m.scope, "chat_id", None) == MANAGER_ID for m in menus)
     # and is now recognised as a manager
     text = replies(await harness.send(harness.user(MANAGER_ID, "Пётр"), "/help"))[0]
     assert "Вы — менеджер компании «Ромашка»" in text
     # but owner commands stay closed to managers
-    assert replies(await harness.send(harness.user(MANAGER_ID, "Пётр"), "/invite")) == [REFUSAL]
+    assert replies(await harness.send(harness.user(MANAGER_ID, "Пётр"), "/invite")) == [
+        OWNER_ONLY.format(command="/invite")
+    ]
 
 
 async def test_used_invite_is_refused(harness: Harness) -> None:
@@ -151,9 +161,9 @@ async def test_managers_list_and_deactivate_reactivate(harness: Harness, db: Dat
     answer = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
     assert answer.text == "Пётр: доступ отключён."
     edit = next(r for r in sent if isinstance(r, EditMessageText))
-    assert "<b>Пётр</b> (отключён)" in edit.text
+    assert "<b>Пётр</b> (доступ отключён)" in edit.text
     assert [b[0] for b in buttons(edit)][4:] == ["🚫 Отключить: Анна", "✅ Вернуть: Пётр"]
-    assert "отключил ваш доступ" in harness.last_text(MANAGER_ID)
+    assert "доступ менеджера в боте компании «Ромашка» отключён" in harness.last_text(MANAGER_ID)
     assert any(
         isinstance(r, DeleteMyCommands) and r.scope.chat_id == MANAGER_ID  # type: ignore[union-attr]
         for r in sent
@@ -237,6 +247,9 @@ async def test_unexpected_error_gets_polite_answer(harness: Harness) -> None:
         "SendMessage", error_code=400, description="Bad Request: something odd", chat_id=OWNER_ID
     )
     sent = await harness.send(harness.user(OWNER_ID, "Ольга"), "/start")
-    assert replies(sent)[-1] == "Извините, что-то пошло не так. Попробуйте ещё раз чуть позже."
+    assert replies(sent)[-1] == (
+        "Извините, что-то пошло не так: это не выполнено. "
+        "Повторите через минуту или откройте /help."
+    )
     # and the bot keeps working
     assert "владелец" in replies(await harness.send(harness.user(OWNER_ID, "Ольга"), "/start"))[0]

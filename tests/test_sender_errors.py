@@ -265,7 +265,7 @@ async def test_the_delivery_line_in_russian_counts_timeouts(
     (line,) = owner_session.delivered
     assert "не отправлено сообщений с прошлой сводки — 2" in line
     assert "Telegram отказал (ошибка в запросе): 1" in line
-    assert "возможно, дошли — не повторялись: 1" in line
+    assert "возможно, дошли, повторно не отправлялись: 1" in line
 
 
 async def test_the_delivery_line_runs_with_the_plan_and_moves_with_it(

@@ -188,7 +188,7 @@ async def test_detractor_declining_contact_is_not_promised_a_call(
     sent = await anna.tap("Нет")
     assert "Мы обязательно разберёмся" in replies(sent)[-1]
     alert = next(r for r in await harness.drain() if isinstance(r, SendMessage))
-    assert "согласия на звонок нет" in alert.text and "+7 916" not in alert.text
+    assert "согласия на связь нет" in alert.text and "+7 916" not in alert.text
     assert "Причина: не указана" in alert.text
 
 
@@ -449,7 +449,7 @@ async def test_alert_waiting_in_the_outbox_is_delivered_up_to_date(
     alerts = [r for r in await harness.drain() if isinstance(r, SendMessage)]
     assert len(alerts) == 2
     for alert in alerts:
-        assert "Причина: не указана" in alert.text and "согласия на звонок нет" in alert.text
+        assert "Причина: не указана" in alert.text and "согласия на связь нет" in alert.text
         assert "В работе, ответственный: Ольга" in alert.text and buttons(alert) == []
     # nothing is alerted a second time
     await queue_case_alerts(db, harness.dp["settings"], harness.clock())

@@ -179,6 +179,7 @@ COUNTED: dict[str, dict[str, tuple[str | None, str | None]]] = {
     "settings.show.birthday_lead_days": {"value": DAYS},
     "settings.show.contact_min_days": {"value": DAYS},
     "settings.ask.company_name": {"limit": CHARS_GEN},
+    "settings.ask.company_name_en": {"limit": CHARS_GEN},
     "settings.bad.company": {"limit": CHARS_GEN},
     "settings.bad.company_long": {"length": CHARS},
 }
@@ -332,3 +333,40 @@ def test_names_stay_in_the_nominative() -> None:
     assert "— клиент: Анна Смирнова" in t(
         "ru", "sale.saved", merged="", kind="клиент", name="Анна Смирнова", link="L"
     )
+
+
+# --- a person's gender (issue 15) --------------------------------------------------------------
+
+# A Russian past-tense verb or short adjective agrees with its subject's gender, which a template
+# cannot know: "Клиент подтвердил" is wrong for Анна, "🚫 Просил не связываться с ним" twice so.
+# Role nouns followed by such a word, and the card's old subject-less flags, are refused; the
+# texts say it another way ("Ответ клиента: проблема решена", "Согласия на связь … нет").
+_ROLE_VERB = re.compile(
+    r"\b(?:[Кк]лиент|[Мм]енеджер|[Рр]уководитель|[Сс]отрудник|[Чч]еловек|[Пп]артн[её]р"
+    r"|[Кк]онтакт)\s+(?:(?:не|уже|ещё|сам)\s+)*[а-яё]+(?:л|лся|ен|ена)\b"
+)
+_GENDERED_FLAGS = re.compile(
+    r"(?:^|\n)\W*(?:Просил|Отписался|Согласен|Недоступен|Заблокировал|Не дозвонился)\b"
+    r"|связываться с ним"
+)
+
+
+def _gendered(text: str) -> list[str]:
+    return [
+        m.group().strip() for m in (*_ROLE_VERB.finditer(text), *_GENDERED_FLAGS.finditer(text))
+    ]
+
+
+def test_no_text_guesses_a_persons_gender() -> None:
+    bad = [(key, found) for key, text in CATALOGS["ru"].items() if (found := _gendered(text))]
+    assert not bad
+
+
+def test_the_gender_scan_can_fail() -> None:
+    assert _gendered("🚫 Просил не связываться с ним") == ["🚫 Просил", "связываться с ним"]
+    assert _gendered("Клиент подтвердил: проблема решена") == ["Клиент подтвердил"]
+    assert _gendered("человек ещё не открывал бота") == ["человек ещё не открывал"]
+    assert _gendered("🔕 Отписался от сообщений бота") == ["🔕 Отписался"]
+    assert _gendered("Ответ клиента: проблема решена · Согласия на связь нет") == []
+    assert "Согласия на связь по итогам опроса нет" in t("ru", "find.flag_consent_no")
+    assert "Did not agree to be contacted about the survey" in t("en", "find.flag_consent_no")

@@ -54,12 +54,12 @@ ExportCode = Literal["30", "90", "y", "all"]
 CaseAction = Literal["take", "note", "resolve", "reopen"]
 ForgetAction = Literal["ask", "yes", "no"]
 SettingKey = Literal[
-    "company_name", "digest_time", "workdays", "offer_interval", "birthday_lead_days",
-    "contact_min_days", "default_language",
+    "company_name", "company_name_en", "digest_time", "workdays", "offer_interval",
+    "birthday_lead_days", "contact_min_days", "default_language",
 ]  # fmt: skip
 SettingView = Literal[
-    "card", "company_name", "digest_time", "workdays", "offer_interval", "birthday_lead_days",
-    "contact_min_days", "default_language",
+    "card", "company_name", "company_name_en", "digest_time", "workdays", "offer_interval",
+    "birthday_lead_days", "contact_min_days", "default_language",
 ]  # fmt: skip
 PickableKey = Literal[
     "digest_time", "offer_interval", "birthday_lead_days", "contact_min_days", "default_language"

@@ -379,7 +379,7 @@ def question_payload(case_id: int, lang: str, settings: Settings) -> dict[str, A
             ]
         ]
     )
-    return payload(t(lang, "confirm.question", company=settings.company_name), markup)
+    return payload(t(lang, "confirm.question", company=settings.company(lang)), markup)
 
 
 def reopened_notice_payload(card: CaseCard, lang: str) -> dict[str, Any]:

@@ -27,6 +27,8 @@ def shown(settings: Settings, key: str, lang: str) -> str:
     if key in (tunables.BIRTHDAY, tunables.BUDGET):
         suffix = "_zero" if value == "0" else ""
         return t(lang, f"settings.show.{key}{suffix}", value=int(value))
+    if key == tunables.COMPANY_EN and not value:
+        return t(lang, "settings.show.company_name_en_unset", fallback=settings.company_name)
     if key == tunables.LANGUAGE:
         return t(
             lang, "settings.show.default_language", value=t(lang, f"settings.language.{value}")

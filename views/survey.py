@@ -118,7 +118,7 @@ def question(
     """The question the survey is at, with its buttons (not for a finished survey)."""
     step = survey.step
     if step is Step.SCORE:
-        text = survey_text(lang, "survey.q1", survey.kind, company=settings.company_name)
+        text = survey_text(lang, "survey.q1", survey.kind, company=settings.company(lang))
         return text, scores(survey.id)
     if step is Step.REASON:
         text = survey_text(lang, f"survey.q2_{survey.category}", survey.kind)

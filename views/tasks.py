@@ -359,7 +359,7 @@ def unreachable_payload(name: str | None, phone: str | None, lang: str) -> dict[
 
 def greeting_payload(name: str | None, lang: str, settings: Settings) -> dict[str, Any]:
     first = (name or "").split()[0] if name else ""
-    return payload(t(lang, "greet.text", name=first or "—", company=settings.company_name))
+    return payload(t(lang, "greet.text", name=first or "—", company=settings.company(lang)))
 
 
 def week_message(tasks: list[TaskView], lang: str) -> str:

@@ -40,6 +40,14 @@ What is modelled:
   :meth:`FakeBotAPI.fail_next` (any error code, e.g. 429 with ``retry_after``),
   :meth:`FakeBotAPI.drop_next` (connection closed without a reply) and :meth:`FakeBotAPI.block`
   (403 "bot was blocked by the user").
+* Membership, as Telegram reports it: :meth:`FakeUser.block_bot` / :meth:`FakeUser.unblock_bot`
+  (sends answer 403 while blocked, and a ``my_chat_member`` update says ``kicked`` /
+  ``member``), :meth:`FakeUser.add_bot_to_group` (a group or supergroup the bot may write to
+  until it calls ``leaveChat``; a send there afterwards is 403, ``leaveChat`` of a private chat
+  is 400). ``allowed_updates`` of ``getUpdates`` (kept until the next call that gives it) and of
+  ``setWebhook`` is honoured: an update of another type is dropped, as Telegram drops it; the
+  default is every type but ``chat_member``, ``message_reaction`` and
+  ``message_reaction_count``.
 * Chaos: :meth:`FakeBotAPI.chaos` answers a random share of all calls (seeded) with 429 +
   ``retry_after``, a 5xx as JSON, a 5xx as a proxy's HTML page, a dropped connection (the call
   is NOT carried out) or a timeout (the call IS carried out and the reply held until the client
@@ -80,6 +88,8 @@ __all__ = [
     "CHAT_NOT_FOUND",
     "DELETE_NOT_FOUND",
     "EDIT_NOT_FOUND",
+    "LEAVE_PRIVATE",
+    "NOT_A_MEMBER",
     "NOT_MODIFIED",
     "NO_CAPTION_TO_EDIT",
     "NO_TEXT_TO_EDIT",
@@ -107,6 +117,18 @@ DELETE_NOT_FOUND = "Bad Request: message to delete not found"
 NO_TEXT_TO_EDIT = "Bad Request: there is no text in the message to edit"
 NO_CAPTION_TO_EDIT = "Bad Request: there is no caption in the message to edit"
 CHAT_NOT_FOUND = "Bad Request: chat not found"
+NOT_A_MEMBER = "Forbidden: bot is not a member of the group chat"
+LEAVE_PRIVATE = "Bad Request: chat member status can't be changed in private chats"
+# The update types Telegram sends when allowed_updates was never given (or given as []).
+DEFAULT_UPDATE_TYPES = frozenset(
+    {
+        "message", "edited_message", "channel_post", "edited_channel_post",
+        "business_connection", "business_message", "edited_business_message",
+        "deleted_business_messages", "inline_query", "chosen_inline_result", "callback_query",
+        "shipping_query", "pre_checkout_query", "purchased_paid_media", "poll", "poll_answer",
+        "my_chat_member", "chat_join_request", "chat_boost", "removed_chat_boost",
+    }
+)  # fmt: skip
 WRONG_FILE = "Bad Request: wrong file identifier/HTTP URL specified"
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 WEBHOOK_ACTIVE = (
@@ -420,6 +442,27 @@ class FakeUser:
             document["mime_type"] = mime_type
         return self.api._user_message(self, {"document": document})
 
+    async def block_bot(self) -> int:
+        """The user blocks the bot: sends to them answer 403 from now on, and the bot gets a
+        ``my_chat_member`` update (member → kicked). Returns its update_id."""
+        self.api.blocked.add(self.id)
+        return self.api._my_chat_member(self, self.chat_json(), "member", "kicked")
+
+    async def unblock_bot(self) -> int:
+        """The user unblocks the bot (kicked → member): sends go through again."""
+        self.api.blocked.discard(self.id)
+        return self.api._my_chat_member(self, self.chat_json(), "kicked", "member")
+
+    async def add_bot_to_group(
+        self, chat_id: int, title: str, *, kind: Literal["group", "supergroup"] = "group"
+    ) -> int:
+        """The user adds the bot to a group (left → member): the bot may write there until it
+        leaves. Returns the update_id of the ``my_chat_member`` update."""
+        chat = {"id": chat_id, "type": kind, "title": title}
+        self.api.groups[chat_id] = chat
+        self.api.bot_in_groups.add(chat_id)
+        return self.api._my_chat_member(self, chat, "left", "member")
+
     async def tap(self, message: SentMessage, callback_data: str) -> str:
         """Press an inline button of ``message``; returns the callback query id. AssertionError if
         the message is not in this chat, or its current keyboard has no such button."""
@@ -633,6 +676,12 @@ class FakeBotAPI:
         self.files: dict[str, bytes] = {}
         """Contents of every file known by file_id (uploaded by the bot or sent by users)."""
         self.blocked: set[int] = set()
+        self.groups: dict[int, dict[str, Any]] = {}
+        """Group chats users added the bot to, as Telegram ``Chat`` objects, by id."""
+        self.bot_in_groups: set[int] = set()
+        """Ids of the groups the bot is a member of now (it left the others)."""
+        self.allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
+        """The update types the bot asked for last (getUpdates / setWebhook)."""
         self.webhook_url: str | None = None
         self.webhook_secret_token: str | None = None
         self.confirmed_offset = 0
@@ -676,6 +725,7 @@ class FakeBotAPI:
             "deletewebhook": self._delete_webhook,
             "getwebhookinfo": self._get_webhook_info,
             "getfile": self._get_file,
+            "leavechat": self._leave_chat,
         }
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -905,6 +955,7 @@ class FakeBotAPI:
         headers = {"X-Telegram-Bot-Api-Secret-Token": token} if token else {}
         statuses: list[int] = []
         async with ClientSession() as session:
+            self._drop_not_allowed()
             while self._updates:
                 update = self._updates[0]
                 async with session.post(self.webhook_url, json=update, headers=headers) as reply:
@@ -998,6 +1049,12 @@ class FakeBotAPI:
     async def _execute(self, call: ApiCall) -> Any:
         if call.name.startswith(_SEND_PREFIXES) and call.chat_id in self.blocked:
             raise _ApiError(403, BLOCKED)
+        if (
+            call.name.startswith(_SEND_PREFIXES)
+            and call.chat_id in self.groups
+            and call.chat_id not in self.bot_in_groups
+        ):
+            raise _ApiError(403, NOT_A_MEMBER)
         refusal = telegram_rules.check_call(call.method, call.params)
         if refusal is not None:
             self.refusals.append((call, refusal))
@@ -1011,6 +1068,8 @@ class FakeBotAPI:
     async def _get_updates(self, call: ApiCall) -> list[dict[str, Any]]:
         if self.webhook_url:
             raise _ApiError(409, WEBHOOK_ACTIVE)
+        if "allowed_updates" in call.params:
+            self.allowed_updates = _allowed(call.params["allowed_updates"])
         offset = int(call.params.get("offset") or 0)
         limit = min(max(int(call.params.get("limit") or 100), 1), 100)
         timeout = max(float(call.params.get("timeout") or 0), 0.0)
@@ -1019,6 +1078,7 @@ class FakeBotAPI:
             self.confirmed_offset = max(self.confirmed_offset, offset)
         elif offset < 0:
             self._updates = self._updates[offset:]
+        self._drop_not_allowed()
         if not self._updates and timeout > 0 and not self._closing:
             self._active_polls += 1
             self._changes.notify()
@@ -1030,7 +1090,31 @@ class FakeBotAPI:
             finally:
                 self._active_polls -= 1
                 self._changes.notify()
+            self._drop_not_allowed()
         return self._updates[:limit]
+
+    def _drop_not_allowed(self) -> None:
+        """Telegram never delivers an update of a type the bot did not ask for."""
+        self._updates = [u for u in self._updates if _update_type(u) in self.allowed_updates]
+
+    def _my_chat_member(self, user: FakeUser, chat: dict[str, Any], old: str, new: str) -> int:
+        def member(status: str) -> dict[str, Any]:
+            data: dict[str, Any] = {"status": status, "user": self.bot_user}
+            if status == "kicked":
+                data["until_date"] = 0
+            return data
+
+        return self.add_update(
+            {
+                "my_chat_member": {
+                    "chat": chat,
+                    "from": user.to_json(),
+                    "date": int(time.time()),
+                    "old_chat_member": member(old),
+                    "new_chat_member": member(new),
+                }
+            }
+        )
 
     def _user_message(self, user: FakeUser, content: dict[str, Any]) -> int:
         message_id = self._next_message_id(user.id)
@@ -1125,6 +1209,8 @@ class FakeBotAPI:
         return file_id
 
     def _chat_json(self, chat_id: int) -> dict[str, Any]:
+        if chat_id in self.groups:
+            return self.groups[chat_id]
         return self._user_for(chat_id).chat_json()
 
     def _message_json(self, message: SentMessage) -> dict[str, Any]:
@@ -1318,7 +1404,21 @@ class FakeBotAPI:
         self.menu_buttons[_int(call.params.get("chat_id"))] = button
         return True
 
+    def _leave_chat(self, call: ApiCall) -> bool:
+        chat_id = _chat_id(call)
+        if chat_id in self.bot_in_groups:
+            self.bot_in_groups.discard(chat_id)
+            self._changes.notify()
+            return True
+        if chat_id in self.groups:
+            raise _ApiError(403, NOT_A_MEMBER)
+        if chat_id in self.users:
+            raise _ApiError(400, LEAVE_PRIVATE)
+        raise _ApiError(400, CHAT_NOT_FOUND)
+
     def _set_webhook(self, call: ApiCall) -> bool:
+        if "allowed_updates" in call.params:
+            self.allowed_updates = _allowed(call.params["allowed_updates"])
         self.webhook_url = call.params.get("url") or None
         self.webhook_secret_token = call.params.get("secret_token")
         if call.params.get("drop_pending_updates"):
@@ -1369,6 +1469,16 @@ class FakeBotAPI:
 
 def _default_handler(call: ApiCall) -> bool:
     return True
+
+
+def _allowed(value: Any) -> frozenset[str]:
+    """allowed_updates as given (a JSON list); an empty list means Telegram's default."""
+    kinds = frozenset(value) if isinstance(value, list) else frozenset()
+    return kinds or DEFAULT_UPDATE_TYPES
+
+
+def _update_type(update: dict[str, Any]) -> str:
+    return next(key for key in update if key != "update_id")
 
 
 def _error_response(

@@ -18,7 +18,9 @@ from views import callbacks
 FORGED = "Эта кнопка больше не действует."
 
 
-GENERIC = "Извините, что-то пошло не так. Попробуйте ещё раз чуть позже."
+GENERIC = (
+    "Извините, что-то пошло не так: это не выполнено. Повторите через минуту или откройте /help."
+)
 
 
 def all_factories() -> dict[str, type[CallbackData]]:

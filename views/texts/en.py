@@ -39,10 +39,25 @@ TEXTS: dict[str, str] = {
         "To answer a survey, open the link your manager sent you.\n"
         "/forget — delete your data"
     ),
-    "not_allowed": "This command is not available to you. See /help for what I can do for you.",
+    "command.unknown": "Unknown command: {command}.\n\nHere is what you can do:\n{commands}",
+    "command.owner_only": "Only the bot's owner can use {command}. /help — what you can do.",
+    "command.staff_only": "Only the company's staff can use {command}. /help — what you can do.",
+    "stranger.short": (
+        "I can only run the survey from the link your manager sends you. /help — more."
+    ),
+    "group.only_private": "I only work in private chats. Please write to me directly.",
+    "group.leaving": (
+        "I only work in private chats, so I am leaving this one. Write to me directly: @{bot}"
+    ),
+    "group.left": (
+        "You added me to the chat “{chat}”. I only work in private chats, so I have left it. "
+        "Everything I can do is here: /help"
+    ),
     "unknown_message": "I didn't understand that. See /help for what I can do for you.",
     "button.forged": "This button no longer works.",
-    "error.generic": "Sorry, something went wrong. Please try again a little later.",
+    "error.generic": (
+        "Sorry, something went wrong: this was not done. Try again in a minute, or open /help."
+    ),
     # --- invites ---
     "invite.created": (
         "Invite link for a manager:\n{link}\n\n"
@@ -75,10 +90,9 @@ TEXTS: dict[str, str] = {
     "managers.btn_reactivate": "✅ Restore: {name}",
     "managers.deactivated": "{name}: access removed.",
     "managers.reactivated": "{name}: access restored.",
-    "manager.access_removed": "The owner has removed your manager access to {company}'s bot.",
+    "manager.access_removed": "Your manager access to {company}'s bot has been removed.",
     "manager.access_restored": (
-        "The owner has restored your manager access to {company}'s bot. /help — what the bot "
-        "can do."
+        "Your manager access to {company}'s bot has been restored. /help — what the bot can do."
     ),
     # --- kinds of people ---
     "kind.client": "Client",

@@ -55,11 +55,11 @@ TEXTS: dict[str, str] = {
     # --- actions ---
     "cases.ask_note": (
         "Write a note for case #{case_id} in one message (up to {limit:character|characters}).\n"
-        "/cancel — changed your mind."
+        "/cancel — cancel."
     ),
     "cases.ask_resolution": (
         "How was the issue of case #{case_id} resolved? Briefly, in one message "
-        "({min} to {limit:character|characters}).\n/cancel — changed your mind."
+        "({min} to {limit:character|characters}).\n/cancel — cancel."
     ),
     "cases.note_empty": "The note is empty. Please write some text.",
     "cases.note_too_long": (
@@ -85,7 +85,7 @@ TEXTS: dict[str, str] = {
         "The bot will ask the client whether it is resolved at {when} (it writes to clients "
         "from {start} to {end}); the answer will appear in the history."
     ),
-    "cases.client_no_consent": "The client did not agree to be contacted — the bot does not ask.",
+    "cases.client_no_consent": "The client did not agree to be contacted, so the bot does not ask.",
     "cases.client_blocked": "The bot cannot ask the client: {reason}.",
     "cases.not_taken": (
         "Case #{case_id} is not being worked on: only a taken case can be marked resolved."
@@ -101,7 +101,8 @@ TEXTS: dict[str, str] = {
     "cases.btn_open_case": "📁 Open the case",
     # --- the question to the person ---
     "confirm.question": (
-        "Hello! You told us about a problem, and someone at {company} marked it as resolved.\n\n"
+        "Hello! This is {company}. You told us about a problem, and we have it marked as "
+        "resolved.\n\n"
         "Has your issue been resolved?"
     ),
     "confirm.btn_yes": "👍 Yes, resolved",
@@ -120,7 +121,7 @@ TEXTS: dict[str, str] = {
     ),
     "alert.contact_phone": "agreed, phone {phone}",
     "alert.contact_telegram": "agreed, left no phone — write to them in Telegram",
-    "alert.contact_no": "does not want to be called",
+    "alert.contact_no": "did not agree to be contacted",
     "alert.contact_unknown": "did not answer the contact question",
     "alert.contact_not_asked": "not asked about contact",
     "case.late": "✍️ Case #{case_id}, {name}: {facts}",

@@ -36,11 +36,12 @@ TEXTS: dict[str, str] = {
     "find.card_birthday": "Birthday: {birthday}",
     "find.card_manager": "Manager: {manager}",
     "find.not_set": "—",
-    "find.flag_consent_yes": "✅ Agreed to be contacted about service quality",
-    "find.flag_consent_no": "🚫 Asked not to be contacted",
+    "find.flag_consent_yes": "✅ Agreed to be contacted about the survey",
+    "find.flag_consent_no": "🚫 Did not agree to be contacted about the survey",
     "find.flag_opted_out": "🔕 Opted out of bot messages ({date})",
     "find.flag_unreachable": (
-        "⚠️ Unreachable in Telegram since {date}: blocked the bot or deleted the account"
+        "⚠️ Since {date} the bot cannot write to this person: the bot is blocked or the account "
+        "deleted"
     ),
     "find.deals_header": "<b>Deals</b> ({count}):",
     "find.deal_line": "• {date} — {text}",

@@ -49,7 +49,7 @@ TEXTS: dict[str, str] = {
         "📞 <b>Call back</b>\n{who}\nDeal: {deal}\n{note}\n\n"
         "Ask how it is going: do they like it, is there an effect, do they need help."
     ),
-    "card.call_back_note": "The client planned to start using it on {date}.",
+    "card.call_back_note": "You agreed the client would start using it on {date}.",
     "card.call_back_likes": "The client likes it — ask about the effect in detail.",
     "card.meet": (
         "🤝 <b>Meet urgently</b>\n{who}\nDeal: {deal}\n\n"
@@ -74,7 +74,7 @@ TEXTS: dict[str, str] = {
     ),
     "card.passive": (
         "🔄 <b>No purchase for a while</b>\n{who}\nLast purchase: {date}\n\n"
-        "Remind them of the company: they are an informed potential client."
+        "Remind them of the company: they already know you, so buying again is easier."
     ),
     "card.resend": "✉️ <b>Survey not opened</b>\n{who}\n\nForward the link again:\n{link}",
     "card.due": "Due: {date}",
@@ -134,13 +134,11 @@ TEXTS: dict[str, str] = {
     # --- reminders sent by the bot ---
     "reminder.title": "⏰ <b>Reminder</b>",
     "nudge.text_client": (
-        "Hello! Did you manage to find a minute for our three questions? I understand how busy "
-        "you are — it takes half a minute."
+        "Hello! Could you spare a minute for our three questions? It takes half a minute."
     ),
     "nudge.text_partner": (
-        "Hello! Did you manage to find a minute for three questions about our cooperation? I "
-        "understand how busy you are — it takes half a minute, and your opinion matters a lot "
-        "to us."
+        "Hello! Could you spare a minute for three questions about our cooperation? It takes "
+        "half a minute, and your opinion matters a lot to us."
     ),
     "unreachable.notice": (
         "⚠️ {name}: the bot can no longer write to this person (they blocked the bot or deleted "

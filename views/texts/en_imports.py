@@ -26,7 +26,7 @@ TEXTS: dict[str, str] = {
         "English or Russian:\n"
         "Name / Имя · Kind / Тип · Organisation / Организация · Phone / Телефон · "
         "Birthday / День рождения · Manager / Менеджер · "
-        "Last purchase date / Дата последней покупки · What was bought / Что купил · "
+        "Last purchase date / Дата последней покупки · What was bought / Покупка · "
         "Notes / Заметки\n"
         "Synonyms work too: Full name, Client, Tel, Mobile, Date of birth, Owner, "
         "Last purchase, Product, Comment, Company…"

@@ -11,6 +11,7 @@ TEXTS: dict[str, str] = {
     "settings.was_reset": "↩️ Back to the .env value: {name} — {value}.",
     "settings.unchanged": "This value is already in force.",
     "settings.name.company_name": "Company name",
+    "settings.name.company_name_en": "Name in English",
     "settings.name.digest_time": "Managers' plan",
     "settings.name.workdays": "Working days",
     "settings.name.offer_interval": "Offer to a client",
@@ -18,6 +19,8 @@ TEXTS: dict[str, str] = {
     "settings.name.contact_min_days": "The bot writes to a person first",
     "settings.name.default_language": "Default language",
     "settings.show.company_name": "“{value}”",
+    "settings.show.company_name_en": "“{value}”",
+    "settings.show.company_name_en_unset": "not set; English texts use “{fallback}”",
     "settings.show.digest_time": "at {value} ({zone}), on working days",
     "settings.show.workdays": "{value}",
     "settings.show.offer_interval": "every {low}–{high:day|days}",
@@ -30,8 +33,15 @@ TEXTS: dict[str, str] = {
     "settings.language.en": "English",
     "settings.days": "Mon,Tue,Wed,Thu,Fri,Sat,Sun",
     "settings.ask.company_name": (
-        "<b>Company name</b> — how the bot names the company in surveys and messages to clients.\n"
+        "<b>Company name</b> — how the bot names the company in surveys and messages to clients "
+        "(in English ones too, until a name in English is set).\n"
         "Now: {current}\n\nWrite the new name (up to {limit:character|characters})."
+    ),
+    "settings.ask.company_name_en": (
+        "<b>Name in English</b> — how the bot names the company in English texts. Until it is "
+        "set, they use the main company name.\n"
+        "Now: {current}\n\n"
+        "Write the name in Latin letters (up to {limit:character|characters}), e.g. Romashka Ltd."
     ),
     "settings.ask.digest_time": (
         "<b>Plan time</b> — when managers get the day's plan (time zone {zone}).\n"

@@ -31,8 +31,8 @@ TEXTS: dict[str, str] = {
     "cases.card_manager": "Менеджер: {manager}",
     "cases.card_resolution": "Решение ({when}): «{text}»",
     "cases.card_reopened": "Открывался заново: {count:раз|раза|раз|раза}",
-    "cases.client_yes": "Клиент подтвердил: проблема решена ✅",
-    "cases.client_no": "Клиент ответил: проблема не решена ❌",
+    "cases.client_yes": "Ответ клиента: проблема решена ✅",
+    "cases.client_no": "Ответ клиента: проблема не решена ❌",
     "cases.client_waiting": "Ждём ответа клиента, решена ли проблема.",
     "cases.history": "<b>История:</b>",
     "cases.history_more": "…и ещё {count:событие|события|событий|события} раньше",
@@ -44,8 +44,8 @@ TEXTS: dict[str, str] = {
     "cases.ev_note": "заметка «{note}»",
     "cases.ev_resolved": "решено: «{note}»",
     "cases.ev_reopened": "случай открыт заново",
-    "cases.ev_confirmed": "клиент подтвердил, что проблема решена",
-    "cases.ev_reopened_by_client": "клиент ответил, что проблема не решена — случай снова открыт",
+    "cases.ev_confirmed": "ответ клиента: проблема решена",
+    "cases.ev_reopened_by_client": "ответ клиента: проблема не решена, случай снова открыт",
     "cases.ev_other": "{action}",
     "cases.btn_take": "🙋 Беру случай",
     "cases.btn_note": "📝 Заметка",
@@ -56,11 +56,11 @@ TEXTS: dict[str, str] = {
     "cases.ask_note": (
         "Напишите заметку к случаю №{case_id} одним сообщением "
         "(до {limit:символа|символов|символов|символа}).\n"
-        "/cancel — передумали."
+        "/cancel — отменить."
     ),
     "cases.ask_resolution": (
         "Как решили проблему по случаю №{case_id}? Коротко, одним сообщением "
-        "(от {min} до {limit:символа|символов|символов|символа}).\n/cancel — передумали."
+        "(от {min} до {limit:символа|символов|символов|символа}).\n/cancel — отменить."
     ),
     "cases.note_empty": "Заметка пустая. Напишите, пожалуйста, текст.",
     "cases.note_too_long": (
@@ -84,7 +84,7 @@ TEXTS: dict[str, str] = {
         "Бот спросит клиента, решена ли проблема, {when} (клиентам он пишет с {start} до {end}); "
         "ответ появится в истории."
     ),
-    "cases.client_no_consent": "Клиент не давал согласия на связь — бот его не спрашивает.",
+    "cases.client_no_consent": "Согласия на связь нет, поэтому бот не спрашивает клиента.",
     "cases.client_blocked": "Бот не может спросить клиента: {reason}.",
     "cases.not_taken": (
         "Случай №{case_id} сейчас не в работе: решённым можно отметить только взятый случай."
@@ -94,15 +94,15 @@ TEXTS: dict[str, str] = {
     "cases.unavailable": "Этот случай вам недоступен.",
     "cases.alert_resolved": "✅ Случай решён ({name}).",
     "cases.reopened_notice": (
-        "❗ Клиент ответил, что проблема <b>не решена</b>.\n\n"
+        "❗ Ответ клиента: проблема <b>не решена</b>.\n\n"
         "Случай №{case_id}: {name}{org} — снова в работе у вас. "
         "Свяжитесь с человеком ещё раз."
     ),
     "cases.btn_open_case": "📁 Открыть случай",
     # --- the question to the person ---
     "confirm.question": (
-        "Здравствуйте! Вы рассказали нам о проблеме, и сотрудник компании «{company}» отметил, "
-        "что она решена.\n\nВаша проблема действительно решена?"
+        "Здравствуйте! Это «{company}». Вы рассказали нам о проблеме, и у нас она отмечена как "
+        "решённая.\n\nВаша проблема действительно решена?"
     ),
     "confirm.btn_yes": "👍 Да, решена",
     "confirm.btn_no": "👎 Нет, не решена",
@@ -120,7 +120,7 @@ TEXTS: dict[str, str] = {
     ),
     "alert.contact_phone": "связаться можно, телефон {phone}",
     "alert.contact_telegram": "связаться можно, телефона нет — напишите в Telegram",
-    "alert.contact_no": "согласия на звонок нет",
+    "alert.contact_no": "согласия на связь нет",
     "alert.contact_unknown": "на вопрос о связи ответа нет",
     "alert.contact_not_asked": "о связи не спрашивали",
     "case.late": "✍️ Случай №{case_id}, {name}: {facts}",

@@ -36,11 +36,11 @@ TEXTS: dict[str, str] = {
     "find.card_birthday": "День рождения: {birthday}",
     "find.card_manager": "Менеджер: {manager}",
     "find.not_set": "—",
-    "find.flag_consent_yes": "✅ Согласен на связь по вопросам качества",
-    "find.flag_consent_no": "🚫 Просил не связываться с ним",
-    "find.flag_opted_out": "🔕 Отписался от сообщений бота ({date})",
+    "find.flag_consent_yes": "✅ Согласие на связь по итогам опроса есть",
+    "find.flag_consent_no": "🚫 Согласия на связь по итогам опроса нет",
+    "find.flag_opted_out": "🔕 Отказ от сообщений бота ({date})",
     "find.flag_unreachable": (
-        "⚠️ Недоступен в Telegram с {date}: заблокировал бота или удалил аккаунт"
+        "⚠️ С {date} бот не может писать этому человеку: бот заблокирован или аккаунт удалён"
     ),
     "find.deals_header": "<b>Сделки</b> ({count}):",
     "find.deal_line": "• {date} — {text}",
@@ -59,7 +59,7 @@ TEXTS: dict[str, str] = {
     "find.calls_header": "<b>Звонки</b> ({count}):",
     "find.call_line": "• {date} — {outcome}",
     "find.outcome_likes": "пользуется, нравится",
-    "find.outcome_not_yet": "ещё не начал пользоваться",
+    "find.outcome_not_yet": "пока не пользуется",
     "find.outcome_unsuitable": "не подошло — нужна встреча",
     "find.outcome_no_answer": "не дозвонились",
     "find.outcome_done": "состоялся",

@@ -4,6 +4,8 @@ TEXTS: dict[str, str] = {
     "health.title": "⚠️ <b>Доставка</b>: не отправлено сообщений с прошлой сводки — {total}.",
     "health.expired": "• Telegram не принимал их сутки: {n}",
     "health.refused": "• Telegram отказал (ошибка в запросе): {n}",
-    "health.maybe_arrived": "• ответ Telegram не пришёл, возможно, дошли — не повторялись: {n}",
+    "health.maybe_arrived": (
+        "• Telegram не ответил вовремя: возможно, дошли, повторно не отправлялись: {n}"
+    ),
     "health.where": "Подробности — в журнале бота (строки «outbox N»).",
 }

@@ -45,7 +45,7 @@ TEXTS: dict[str, str] = {
         "   сделок {deals} · опросов {sent} · открыли {opened} · ответили {answered} ({share}%)"
         " · NPS {nps} · просрочено дел {overdue} · упущено {missed} · открытых случаев {cases}"
     ),
-    "managers.inactive_mark": " (отключён)",
+    "managers.inactive_mark": " (доступ отключён)",
     "managers.stats_none": "нет",
     "managers.page": "Стр. {page} из {pages} · всего {total}",
     "comments.head": "💬 <b>Комментарии</b> · {category} · {kind} · всего {total}",

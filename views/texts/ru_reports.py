@@ -104,7 +104,7 @@ TEXTS: dict[str, str] = {
     "export.c.deals": "Сделок",
     "export.c.last_score": "Последняя оценка",
     "export.c.consent": "Согласие на связь",
-    "export.c.opted_out": "Отписался",
-    "export.c.unreachable": "Недоступен в Telegram",
+    "export.c.opted_out": "Отказ от сообщений",
+    "export.c.unreachable": "Бот заблокирован",
     "export.c.created": "Добавлен",
 }

@@ -11,6 +11,7 @@ TEXTS: dict[str, str] = {
     "settings.was_reset": "↩️ Возвращено значение из .env: {name} — {value}.",
     "settings.unchanged": "Это значение уже действует.",
     "settings.name.company_name": "Название компании",
+    "settings.name.company_name_en": "Название по-английски",
     "settings.name.digest_time": "План менеджерам",
     "settings.name.workdays": "Рабочие дни",
     "settings.name.offer_interval": "Предложение клиенту",
@@ -18,6 +19,8 @@ TEXTS: dict[str, str] = {
     "settings.name.contact_min_days": "Бот пишет человеку первым",
     "settings.name.default_language": "Язык по умолчанию",
     "settings.show.company_name": "«{value}»",
+    "settings.show.company_name_en": "«{value}»",
+    "settings.show.company_name_en_unset": "не задано, в английских текстах — «{fallback}»",
     "settings.show.digest_time": "в {value} ({zone}), по рабочим дням",
     "settings.show.workdays": "{value}",
     "settings.show.offer_interval": "раз в {low}–{high:день|дня|дней|дня}",
@@ -30,9 +33,17 @@ TEXTS: dict[str, str] = {
     "settings.language.en": "английский",
     "settings.days": "пн,вт,ср,чт,пт,сб,вс",
     "settings.ask.company_name": (
-        "<b>Название компании</b> — так бот называет компанию в опросах и сообщениях клиентам.\n"
+        "<b>Название компании</b> — так бот называет компанию в опросах и сообщениях клиентам "
+        "(и в английских текстах, пока не задано название по-английски).\n"
         "Сейчас: {current}\n\n"
         "Напишите новое название (до {limit:символа|символов|символов|символа})."
+    ),
+    "settings.ask.company_name_en": (
+        "<b>Название по-английски</b> — так бот называет компанию в английских текстах. "
+        "Пока его нет, в них стоит русское название.\n"
+        "Сейчас: {current}\n\n"
+        "Напишите название латиницей (до {limit:символа|символов|символов|символа}), "
+        "например Romashka Ltd."
     ),
     "settings.ask.digest_time": (
         "<b>Время плана</b> — когда менеджеры получают план на день (часовой пояс {zone}).\n"
