@@ -54,7 +54,7 @@ class DealsCreated(BaseModel):
 class DealShown(BaseModel):
     deal: DealPart
     contact: ContactPart
-    survey: SurveyProgress
+    survey: SurveyProgress | None  # null: a deal without a survey (one /import brought)
 
 
 class Answer(BaseModel):

@@ -9,6 +9,8 @@ person, an unknown manager) 422 from `storage.deals_in`, which writes nothing wh
 Keys: a deal's `external_id` is its key (the same id again answers the first result); without
 one the `Idempotency-Key` header is (the same key with a different body is 409); with neither
 the deal is recorded once per call. In a batch the header key is suffixed with the position.
+Keys are per token (prefixed with its id): two systems' "1001" are two deals. A `deals:write`
+token reads back only the deals it wrote (GET /deals/{id}); a `read` token reads any.
 """
 
 from __future__ import annotations
@@ -57,7 +59,13 @@ from handlers.owner import nps_report
 from storage import Database
 from storage.answers_feed import BadCursor, answers_page
 from storage.api_tokens import ApiToken
-from storage.deals_in import deal_status, map_external_manager, new_key, record_deals
+from storage.deals_in import (
+    deal_status,
+    deal_written_with,
+    map_external_manager,
+    new_key,
+    record_deals,
+)
 from storage.settings import LiveSettings
 from views.qr import qr_png
 
@@ -77,6 +85,9 @@ class Api:
     bot: Bot
     limiter: RateLimiter
     public_url: str | None = None
+    # OWNER_IDS: a token works only while its maker is one (empty: not checked, as in tests
+    # that build an Api by hand).
+    owner_ids: frozenset[int] = frozenset()
     # One API write at a time: SQLite has one writer anyway, and eight clients' transactions
     # queued for the lock made every respondent's tap wait behind all of them.
     writing: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -172,6 +183,7 @@ async def _intake(api: Api, token: ApiToken) -> Intake:
 
 
 async def _created(api: Api, request: web.Request, out: DealOut) -> DealCreated:
+    assert out.survey is not None  # every deal recorded here gets one
     return DealCreated(
         deal=out.deal,
         contact=out.contact,
@@ -195,14 +207,21 @@ def _header_key(request: web.Request) -> str | web.Response | None:
     return key
 
 
-def _key(deal: DealIn, header: str | None, suffix: str = "") -> tuple[str, bool]:
-    """The deal's key and whether it is strict (an Idempotency-Key: reuse with another body
-    is refused)."""
+def token_scope(token: ApiToken) -> str:
+    """The prefix of every key this token's deals are stored under: keys are per token, so two
+    systems sending the same external_id (each its own "1001") are two deals, not one."""
+    return f"t{token.id}:"
+
+
+def _key(token: ApiToken, deal: DealIn, header: str | None, suffix: str = "") -> tuple[str, bool]:
+    """The deal's key (scoped to the token) and whether it is strict (an Idempotency-Key:
+    reuse with another body is refused)."""
+    scope = token_scope(token)
     if deal.external_id is not None:
-        return "ext:" + deal.external_id, False
+        return scope + "ext:" + deal.external_id, False
     if header is not None:
-        return "idem:" + header + suffix, True
-    return new_key(), False
+        return scope + "idem:" + header + suffix, True
+    return scope + new_key(), False
 
 
 async def _record(
@@ -211,7 +230,7 @@ async def _record(
     header = _header_key(request)
     if isinstance(header, web.Response):
         return header
-    keyed = [_key(d, header, f":{i}" if batch else "") for i, d in enumerate(deals)]
+    keyed = [_key(token, d, header, f":{i}" if batch else "") for i, d in enumerate(deals)]
     strict = any(s for _, s in keyed)
     intake = await _intake(api, token)
     try:
@@ -294,20 +313,27 @@ async def link_manager(api: Api, request: web.Request, token: ApiToken | None) -
 
 
 async def show_deal(api: Api, request: web.Request, token: ApiToken | None) -> web.Response:
-    found = await deal_status(api.db, int(request.match_info["deal_id"]))
+    assert token is not None
+    deal_id = int(request.match_info["deal_id"])
+    if token.scope != "read" and not await deal_written_with(
+        api.db, deal_id, SOURCE, token_scope(token)
+    ):
+        # A writing token sees only its own deals (not anybody's by counting ids); another
+        # deal is answered as one that does not exist, so ids reveal nothing.
+        return error(404, "not_found", "no such deal")
+    found = await deal_status(api.db, deal_id)
     if found is None:
         return error(404, "not_found", "no such deal")
     out, progress = found
-    body = DealShown(
-        deal=out.deal,
-        contact=out.contact,
-        survey=SurveyProgress(
+    survey = None
+    if out.survey is not None and progress is not None:
+        survey = SurveyProgress(
             token=out.survey.token,
             link=await api.link(out.survey.token),
             qr_url=api.qr_url(request, out.survey.token),
             **progress,  # type: ignore[arg-type]
-        ),
-    )
+        )
+    body = DealShown(deal=out.deal, contact=out.contact, survey=survey)
     return web.json_response(body.model_dump(mode="json"))
 
 
@@ -473,7 +499,9 @@ ROUTES: tuple[Route, ...] = (
         "/deals/{deal_id}",
         ("read", "deals:write"),
         show_deal,
-        "A deal, its contact and its survey's progress",
+        "A deal, its contact and its survey's progress (survey null: a deal without one). "
+        "A `read` token reads any deal; a `deals:write` token only those it recorded "
+        "(another id is 404)",
         response=DealShown,
         params=(_DEAL_ID,),
         errors=(401, 403, 404, 429),
@@ -547,6 +575,13 @@ def handler_for(api: Api, route: Route) -> Callable[[web.Request], Awaitable[web
             checked = await authorize(request, api.db, api.limiter, route.scopes)
             if isinstance(checked, web.Response):
                 return checked
+            if api.owner_ids and checked.created_by not in api.owner_ids:
+                log.warning(
+                    "api: token %r (id %d) refused: its maker is no owner now",
+                    checked.name,
+                    checked.id,
+                )
+                return error(401, "unauthorized", "unknown or revoked token")
             token = checked
         try:
             return await route.handler(api, request, token)

@@ -27,6 +27,7 @@ def build_api(dp: Dispatcher, bot: Bot, settings: Settings) -> web.Application:
         bot=bot,
         limiter=RateLimiter(settings.api_rate),
         public_url=settings.api_public_url,
+        owner_ids=settings.owner_ids,
     )
     app = web.Application(client_max_size=MAX_BODY)
     for route in ROUTES:

@@ -139,7 +139,7 @@ class DealOut(BaseModel):
 
     deal: DealPart
     contact: ContactPart
-    survey: SurveyPart
+    survey: SurveyPart | None  # None: a deal recorded without one (/import's)
     replayed: bool = Field(False, exclude=True)  # this call found the deal already recorded
 
 

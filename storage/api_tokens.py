@@ -95,12 +95,17 @@ async def revoke_token(db: Database, token_id: int, now: datetime) -> ApiToken |
 
 
 async def check_token(db: Database, presented: str) -> ApiToken | None:
-    """The valid token whose secret this is, or None."""
+    """The valid token whose secret this is, or None. Valid: not revoked, and its maker is still
+    an active owner (a deactivated or demoted owner's tokens stop working, and their deals would
+    otherwise go to an inactive manager). Whether the maker is in OWNER_IDS now is the API's
+    check (api/routes.py), which knows the settings."""
     wanted = digest(presented)
 
     def select(conn: sqlite3.Connection) -> sqlite3.Row | None:
         return conn.execute(
-            "SELECT * FROM api_tokens WHERE digest = ? AND revoked_at IS NULL", (wanted,)
+            "SELECT t.* FROM api_tokens t JOIN staff s ON s.user_id = t.created_by "
+            "WHERE t.digest = ? AND t.revoked_at IS NULL AND s.active = 1 AND s.role = 'owner'",
+            (wanted,),
         ).fetchone()
 
     row = await db.fetch(select)

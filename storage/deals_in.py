@@ -258,6 +258,9 @@ async def _validate(
     validator = RowValidator(
         HEADER, managers, intake.default_manager_id, intake.today, intake.region, erased
     )
+    # A deal naming no manager goes to the default one (the token's owner, the connector's
+    # manager), who must still be active staff: never to someone who left.
+    default_active = managers.find(str(intake.default_manager_id)) is not None
     rows: dict[int, ImportRow] = {}
     errors: list[FieldError] = []
     for i in indexes:
@@ -267,6 +270,15 @@ async def _validate(
         if unmapped:
             errors.append(
                 FieldError(prefix + "manager.external_id", "unknown_manager", "not mapped to staff")
+            )
+            continue
+        if manager == "" and not default_active:
+            errors.append(
+                FieldError(
+                    prefix + "manager",
+                    "inactive_manager",
+                    "no manager named and the default one is not active staff",
+                )
             )
             continue
         checked = validator.check(i + 1, as_cells(deal, manager, intake.today))
@@ -314,10 +326,10 @@ async def _rebuild(conn: aiosqlite.Connection, deal_id: int, merged: bool) -> De
     """The answer for a deal, from what the base holds now."""
     row = await (
         await conn.execute(
-            "SELECT d.id, d.description, d.deal_date, d.manager_id, d.created_at, s.kind, "
-            "s.token, c.id AS cid, c.kind AS ckind, c.full_name, c.organization, c.phone, "
-            "k.external_id, k.person_id "
-            "FROM deals d JOIN surveys s ON s.deal_id = d.id "
+            "SELECT d.id, d.description, d.deal_date, d.manager_id, d.created_at, "
+            "coalesce(s.kind, c.kind) AS kind, s.token, c.id AS cid, c.kind AS ckind, "
+            "c.full_name, c.organization, c.phone, k.external_id, k.person_id "
+            "FROM deals d LEFT JOIN surveys s ON s.deal_id = d.id "
             "JOIN contacts c ON c.id = d.contact_id LEFT JOIN deal_keys k ON k.deal_id = d.id "
             "WHERE d.id = ?",
             (deal_id,),
@@ -342,7 +354,7 @@ async def _rebuild(conn: aiosqlite.Connection, deal_id: int, merged: bool) -> De
             external_id=row["person_id"],
             merged=merged,
         ),
-        survey=SurveyPart(token=row["token"]),
+        survey=SurveyPart(token=row["token"]) if row["token"] else None,
     )
 
 
@@ -370,14 +382,31 @@ async def map_external_manager(
     return user_id
 
 
-async def deal_status(db: Database, deal_id: int) -> tuple[DealOut, dict[str, object]] | None:
+async def deal_written_with(db: Database, deal_id: int, source: str, prefix: str) -> bool:
+    """Whether the deal was recorded by `source` under a key starting with `prefix` (one API
+    token's keys)."""
+    async with db.read() as conn:
+        row = await (
+            await conn.execute(
+                "SELECT 1 FROM deal_keys WHERE deal_id = ? AND source = ? "
+                "AND substr(key, 1, ?) = ?",
+                (deal_id, source, len(prefix), prefix),
+            )
+        ).fetchone()
+    return row is not None
+
+
+async def deal_status(
+    db: Database, deal_id: int
+) -> tuple[DealOut, dict[str, object] | None] | None:
     """A deal as recording it answered (rebuilt from the base now), with its survey's progress:
-    status (created, opened, answered), score and its dates. None: no such deal."""
+    status (created, opened, answered), score and its dates (None: a deal without a survey, as
+    /import's). None: no such deal."""
     async with db.read() as conn:
         found = await (
             await conn.execute(
                 "SELECT d.id, coalesce(k.merged, 0) AS merged, s.status, s.score, s.opened_at, "
-                "s.scored_at, s.answered_at FROM deals d JOIN surveys s ON s.deal_id = d.id "
+                "s.scored_at, s.answered_at FROM deals d LEFT JOIN surveys s ON s.deal_id = d.id "
                 "LEFT JOIN deal_keys k ON k.deal_id = d.id WHERE d.id = ?",
                 (deal_id,),
             )
@@ -385,6 +414,8 @@ async def deal_status(db: Database, deal_id: int) -> tuple[DealOut, dict[str, ob
         if found is None:
             return None
         out = await _rebuild(conn, deal_id, bool(found["merged"]))
+    if found["status"] is None:
+        return out, None
     progress = {
         key: found[key] for key in ("status", "score", "opened_at", "scored_at", "answered_at")
     }

@@ -172,6 +172,30 @@ async def test_a_deal_is_recorded_with_link_and_qr(api: Api) -> None:
     assert f"call:{got['deal']['id']}" in keys
 
 
+async def test_a_deal_without_a_survey_is_shown_with_survey_null(api: Api) -> None:
+    """A deal /import brought has no survey: it is shown (survey null), not 404."""
+    async with api.db.transaction() as conn:
+        cur = await conn.execute(
+            "INSERT INTO contacts (kind, full_name, manager_id, source, created_at, updated_at) "
+            "VALUES ('client', 'Ivan', ?, 'import', '2026-01-01 00:00:00', "
+            "'2026-01-01 00:00:00')",
+            (OWNER_ID,),
+        )
+        contact_id = cur.lastrowid
+        cur = await conn.execute(
+            "INSERT INTO deals (contact_id, manager_id, description, deal_date, source, "
+            "idem_key, created_at) VALUES (?, ?, 'Шкаф', '2025-12-01', 'import', 'imp:1', "
+            "'2026-01-01 00:00:00')",
+            (contact_id, OWNER_ID),
+        )
+        deal_id = cur.lastrowid
+    r = await api.client.get(f"/api/v1/deals/{deal_id}", headers=api.read)
+    assert r.status == 200
+    got = await r.json()
+    assert got["survey"] is None and got["deal"]["product"] == "Шкаф"
+    assert got["deal"]["kind"] == "client" and got["contact"]["name"] == "Ivan"
+
+
 async def test_the_same_external_id_or_key_is_one_deal_and_the_same_body(api: Api) -> None:
     c = api.client
     first = await c.post("/api/v1/deals", json=body(), headers=api.write)
@@ -204,6 +228,58 @@ async def test_twenty_parallel_posts_of_one_external_id_make_one_deal(api: Api) 
     assert await count(api.db, "deals") == 1
     assert await count(api.db, "surveys") == 1
     assert await count(api.db, "contacts") == 1
+
+
+async def test_two_systems_sending_the_same_external_id_are_two_deals(api: Api) -> None:
+    """Keys are per token: the shop's "1001" is not the CRM's "1001"."""
+    c = api.client
+    _, shop = await create_token(api.db, "shop", "deals:write", OWNER_ID, START)
+    first = await c.post("/api/v1/deals", json=body(external_id="1001"), headers=api.write)
+    other = body(external_id="1001", person={"name": "Иван Сидоров", "phone": "+7 903 555-11-22"})
+    other["product"] = "Стол"
+    second = await c.post("/api/v1/deals", json=other, headers={"Authorization": f"Bearer {shop}"})
+    assert first.status == second.status == 201
+    assert "Idempotent-Replayed" not in second.headers
+    got = await second.json()
+    assert got["contact"]["name"] == "Иван Сидоров" and got["deal"]["product"] == "Стол"
+    assert got["deal"]["external_id"] == "1001"
+    assert got["deal"]["id"] != (await first.json())["deal"]["id"]
+    assert await count(api.db, "deals") == 2
+
+
+async def test_a_writing_token_reads_only_its_own_deals(api: Api) -> None:
+    c = api.client
+    _, shop = await create_token(api.db, "shop", "deals:write", OWNER_ID, START)
+    shop_auth = {"Authorization": f"Bearer {shop}"}
+    mine = await (await c.post("/api/v1/deals", json=body(), headers=api.write)).json()
+    deal_id = mine["deal"]["id"]
+    assert (await c.get(f"/api/v1/deals/{deal_id}", headers=api.write)).status == 200
+    assert (await c.get(f"/api/v1/deals/{deal_id}", headers=api.read)).status == 200
+    # Another writing token cannot walk the ids to read names and phones.
+    r = await c.get(f"/api/v1/deals/{deal_id}", headers=shop_auth)
+    assert r.status == 404 and "phone" not in await r.text()
+
+
+async def test_a_deactivated_or_demoted_owners_tokens_stop_working(
+    api: Api, harness: Harness, db: Database, settings: Settings
+) -> None:
+    c = api.client
+    assert (await c.get("/api/v1/answers", headers=api.read)).status == 200
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE staff SET active = 0 WHERE user_id = ?", (OWNER_ID,))
+    r = await c.post("/api/v1/deals", json=body(), headers=api.write)
+    assert r.status == 401
+    assert (await c.get("/api/v1/answers", headers=api.read)).status == 401
+    assert await count(db, "deals") == 0
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE staff SET active = 1 WHERE user_id = ?", (OWNER_ID,))
+    assert (await c.get("/api/v1/answers", headers=api.read)).status == 200
+    # Taken out of OWNER_IDS (the row still says owner): the tokens stop too.
+    async for other in _client(harness, db, settings, api_rate=10_000, owner_ids=frozenset()):
+        assert (await other.client.get("/api/v1/answers", headers=api.read)).status == 200
+    no_longer = frozenset({OWNER_ID + 1})
+    async for other in _client(harness, db, settings, api_rate=10_000, owner_ids=no_longer):
+        assert (await other.client.get("/api/v1/answers", headers=api.read)).status == 401
 
 
 async def test_a_batch_records_all_or_nothing(api: Api) -> None:

@@ -224,6 +224,19 @@ async def test_a_batch_with_one_bad_deal_is_refused_whole(staffed: Database) -> 
     assert await count(staffed, "deals") == 0 and await count(staffed, "contacts") == 0
 
 
+async def test_an_inactive_default_manager_is_refused(staffed: Database) -> None:
+    async with staffed.transaction() as conn:
+        await conn.execute("UPDATE staff SET active = 0 WHERE user_id = ?", (OWNER_ID,))
+    with pytest.raises(DealRefused) as refused:
+        await record_deal(staffed, deal(), intake(), source="api", key="D-1")
+    assert [(e.field, e.code) for e in refused.value.errors] == [("manager", "inactive_manager")]
+    assert await count(staffed, "deals") == 0
+    # A deal naming an active manager still goes through.
+    named = deal(manager={"telegram_id": MANAGER})
+    out = await record_deal(staffed, named, intake(), source="api", key="D-2")
+    assert out.deal.manager_id == MANAGER
+
+
 async def test_a_forgotten_person_stays_forgotten(staffed: Database) -> None:
     out = await record_deal(staffed, deal(), intake(), source="api", key="D-1")
     await erase_contact(staffed, out.contact.id, START, by="test")
