@@ -950,6 +950,31 @@ CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
 
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
+# The answers feed's order (storage/answers_feed.py): a row per scored survey, numbered when the
+# score is written, in that transaction (triggers, so every path that scores is covered). SQLite
+# has one writer, so the numbers grow in commit order: a reader never sees number N+1 without N,
+# which (scored_at, id) with one-second times could not promise. Existing answers are numbered in
+# their old order, so a cursor given before keeps its place.
+ANSWERS_FEED = """
+CREATE TABLE answers_feed (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    survey_id  INTEGER NOT NULL UNIQUE
+);
+INSERT INTO answers_feed (survey_id)
+SELECT id FROM surveys WHERE score IS NOT NULL ORDER BY scored_at, id;
+CREATE TRIGGER answers_feed_scored AFTER UPDATE OF score ON surveys
+WHEN OLD.score IS NULL AND NEW.score IS NOT NULL
+BEGIN
+    INSERT OR IGNORE INTO answers_feed (survey_id) VALUES (NEW.id);
+END;
+CREATE TRIGGER answers_feed_inserted AFTER INSERT ON surveys
+WHEN NEW.score IS NOT NULL
+BEGIN
+    INSERT OR IGNORE INTO answers_feed (survey_id) VALUES (NEW.id);
+END;
+"""
+
+
 MIGRATIONS: list[Migration] = [
     V1_ROLES_AND_CONVERSATIONS,
     V2_FOLLOW_UP,
@@ -975,6 +1000,7 @@ MIGRATIONS: list[Migration] = [
     DEAL_KEYS,
     API_TOKENS,
     WEBHOOK_EVENTS,
+    ANSWERS_FEED,
 ]
 
 

@@ -6,11 +6,13 @@ external id, batches, answer paging, /nps figures, the QR PNG, the rate limit.""
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import json
 import logging
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +25,10 @@ from bot.webhook import build_app
 from domain.settings import Settings
 from handlers.owner import nps_report
 from storage import Database
+from storage.answers_feed import answers_page
 from storage.api_tokens import create_token
+from storage.migrations import ANSWERS_FEED, MIGRATIONS
+from storage.surveys import record_score
 from tests.conftest import OWNER_ID, START
 from tests.harness import TOKEN, Harness, as_message, button_data
 
@@ -416,7 +421,8 @@ async def test_answers_are_paged_by_cursor(api: Api) -> None:
             headers=api.write,
         )
         ids.append((await r.json())["deal"]["id"])
-    # Scored out of id order: the page order is the order of the scores.
+    # Scored out of id order and time order: the page order is the order the scores were
+    # written (committed), whatever times they carry.
     for deal_id, score, at in zip(
         ids, (10, 3, 8, 9, 0), ("12:00", "10:00", "11:00", "10:00", "13:00"), strict=True
     ):
@@ -428,15 +434,81 @@ async def test_answers_are_paged_by_cursor(api: Api) -> None:
         page = await (await c.get("/api/v1/answers", params=query, headers=api.read)).json()
         seen += [a["deal_id"] for a in page["answers"]]
         cursor = page["next"]
-    assert seen == [ids[1], ids[3], ids[2], ids[0], ids[4]]
-    first = (await (await c.get("/api/v1/answers", headers=api.read)).json())["answers"][0]
-    assert first["category"] == "detractor" and first["score"] == 3 and first["kind"] == "client"
+    assert seen == ids
+    second = (await (await c.get("/api/v1/answers", headers=api.read)).json())["answers"][1]
+    assert second["category"] == "detractor" and second["score"] == 3
+    assert second["kind"] == "client"
     # Nothing new: an empty page and the same cursor to keep.
     page = await (await c.get("/api/v1/answers", params={"since": cursor}, headers=api.read)).json()
     assert page == {"answers": [], "next": cursor}
     for bad in ({"since": "garbage!"}, {"limit": "0"}, {"limit": "x"}):
         r = await c.get("/api/v1/answers", params=bad, headers=api.read)
         assert r.status == 400 and (await r.json())["errors"][0]["field"] in bad
+
+
+async def test_two_answers_of_one_second_committed_out_of_id_order_are_both_paged(
+    api: Api, clock: Any
+) -> None:
+    """The cursor was (scored_at, id) with one-second times: survey 2 answered, paged, then
+    survey 1 answered in the same second sorted before the cursor and was never paged."""
+    c = api.client
+    for i in (1, 2):
+        person = {"name": f"P{i}", "phone": f"+7 916 123-45-6{i}"}
+        await c.post(
+            "/api/v1/deals", json=body(external_id=f"E{i}", person=person), headers=api.write
+        )
+    async with api.db.transaction() as conn:
+        await conn.execute("UPDATE surveys SET respondent_tg_id = 1000 + id, status = 'opened'")
+    now = clock()
+    assert await record_score(api.db, 2, 1002, 9, now) is not None
+    p1 = await (await c.get("/api/v1/answers", headers=api.read)).json()
+    assert await record_score(api.db, 1, 1001, 3, now) is not None  # same second, later
+    since = {"since": p1["next"]}
+    p2 = await (await c.get("/api/v1/answers", params=since, headers=api.read)).json()
+    assert [a["survey_id"] for a in p1["answers"]] == [2]
+    assert [a["survey_id"] for a in p2["answers"]] == [1]
+
+
+async def test_the_answers_feed_migration_numbers_old_answers_in_their_old_order(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = Database(path)
+    await old.open(migrate_to=MIGRATIONS.index(ANSWERS_FEED))
+    async with old.transaction() as conn:
+        cur = await conn.execute(
+            "INSERT INTO contacts (kind, full_name, source, created_at, updated_at) "
+            "VALUES ('client', 'Ivan', 'import', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+        for token, at in (("tok-b", "2026-11-20 11:00:00"), ("tok-a", "2026-11-20 10:00:00")):
+            await conn.execute(
+                "INSERT INTO surveys (token, contact_id, kind, status, score, scored_at, "
+                "created_at) VALUES (?, ?, 'client', 'answered', 8, ?, ?)",
+                (token, cur.lastrowid, at, at),
+            )
+        await conn.execute(
+            "INSERT INTO surveys (token, contact_id, kind, created_at) "
+            "VALUES ('tok-c', ?, 'client', '2026-11-20 09:00:00')",
+            (cur.lastrowid,),
+        )
+    await old.close()
+    new = Database(path)
+    await new.open()
+    try:
+        items, cursor = await answers_page(new, None, 10)
+        assert [a["scored_at"] for a in items] == ["2026-11-20 10:00:00", "2026-11-20 11:00:00"]
+        # An old-form cursor (scored_at, id) of the first answer still pages from there.
+        legacy = encode_legacy(items[0]["scored_at"], items[0]["survey_id"])
+        rest, _ = await answers_page(new, legacy, 10)
+        assert [a["survey_id"] for a in rest] == [items[1]["survey_id"]]
+        assert (await answers_page(new, cursor, 10))[0] == []
+    finally:
+        await new.close()
+
+
+def encode_legacy(scored_at: str, survey_id: int) -> str:
+    raw = json.dumps([scored_at, survey_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 async def test_nps_gives_the_figures_of_nps(api: Api, harness: Harness, settings: Settings) -> None:
