@@ -203,6 +203,7 @@ async def _record(
             description=r.product or "",
             deal_date=datetime.strptime(r.deal_date or today.isoformat(), "%Y-%m-%d").date(),
             existing_contact_id=contact_id,
+            source=source,
         )
         result = await record_sale_in(conn, sale, intake.now)
         if contact_id is None and not r.phone and people is not None:

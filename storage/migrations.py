@@ -975,6 +975,51 @@ END;
 """
 
 
+_OLD_DEAL_SOURCE = "CHECK (source IN ('bot', 'import', 'referral'))"
+# Deals other systems send keep their sender (storage/deals_in.py): deal.created events say it.
+DEAL_SOURCES_SENT = ("api", "bitrix24", "amocrm")
+_NEW_DEAL_SOURCE = (
+    "CHECK (source IN ('bot', 'import', 'referral', "
+    + ", ".join(f"'{s}'" for s in DEAL_SOURCES_SENT)
+    + "))"
+)
+
+
+async def deal_sources(conn: aiosqlite.Connection) -> None:
+    """`deals.source` may name the system that sent a deal (api, bitrix24, amocrm), not 'bot'.
+
+    SQLite cannot alter a CHECK constraint: `deals` is rebuilt as `tasks` was (reconciled_plan),
+    from its stored definition. The rename is done with legacy_alter_table on, so the other
+    tables' references and triggers that name `deals` are left as they are (they name the
+    final table) instead of being re-checked while `deals` is briefly missing."""
+    table = await (
+        await conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'deals'")
+    ).fetchone()
+    sql = str(table[0])
+    if _OLD_DEAL_SOURCE not in sql:
+        raise RuntimeError("deals.source has an unexpected CHECK constraint")
+    extras = await conn.execute_fetchall(
+        "SELECT sql FROM sqlite_master WHERE tbl_name = 'deals' AND type IN ('index', 'trigger') "
+        "AND sql IS NOT NULL"
+    )
+    columns = ", ".join(
+        f'"{row[1]}"' for row in await conn.execute_fetchall("PRAGMA table_info(deals)")
+    )
+    new_sql = sql.replace(_OLD_DEAL_SOURCE, _NEW_DEAL_SOURCE).replace(
+        "CREATE TABLE deals", "CREATE TABLE deals_rebuilt", 1
+    )
+    await conn.execute(new_sql)
+    await conn.execute(f"INSERT INTO deals_rebuilt ({columns}) SELECT {columns} FROM deals")
+    await conn.execute("PRAGMA legacy_alter_table = ON")
+    try:
+        await conn.execute("DROP TABLE deals")
+        await conn.execute("ALTER TABLE deals_rebuilt RENAME TO deals")
+    finally:
+        await conn.execute("PRAGMA legacy_alter_table = OFF")
+    for (statement,) in extras:
+        await conn.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     V1_ROLES_AND_CONVERSATIONS,
     V2_FOLLOW_UP,
@@ -1001,6 +1046,7 @@ MIGRATIONS: list[Migration] = [
     API_TOKENS,
     WEBHOOK_EVENTS,
     ANSWERS_FEED,
+    deal_sources,
 ]
 
 

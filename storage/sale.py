@@ -26,6 +26,7 @@ class SaleInput:
     description: str
     deal_date: date
     existing_contact_id: int | None = None  # a new deal for a known contact (from their card)
+    source: str = "bot"  # or the system that sent it: api, bitrix24, amocrm (deals.source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,12 +146,13 @@ async def record_sale_in(conn: aiosqlite.Connection, sale: SaleInput, now: datet
             await _link_telegram(conn, contact_id, sale.contact_tg_id)
     cur = await conn.execute(
         "INSERT INTO deals (contact_id, manager_id, description, deal_date, source, "
-        "idem_key, created_at) VALUES (?, ?, ?, ?, 'bot', ?, ?)",
+        "idem_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
             contact_id,
             sale.manager_id,
             sale.description,
             sale.deal_date.isoformat(),
+            sale.source,
             sale.idem_key,
             stamp,
         ),

@@ -101,7 +101,7 @@ def load_facts(
         last_deal[contact_id] = date.fromisoformat(latest)
     for contact_id, deal_id, deal_date in conn.execute(
         f"SELECT contact_id, id, deal_date FROM deals WHERE contact_id IN {_IDS} "
-        "AND source = 'bot' AND deal_date >= ?",
+        "AND source NOT IN ('import', 'referral') AND deal_date >= ?",
         (ids, deals_since),
     ):
         bot_deals[contact_id].append((deal_id, date.fromisoformat(deal_date)))

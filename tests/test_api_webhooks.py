@@ -148,5 +148,6 @@ async def test_a_url_registered_over_the_api_receives_a_deal_sent_over_the_api(
     assert got.event["type"] == "deal.created"
     assert got.event["data"]["contact"]["name"] == "Анна Петрова"
     assert got.event["data"]["deal"]["description"] == "Диван"
+    assert got.event["data"]["deal"]["source"] == "api"  # was 'bot' for every deal
     now = clock().timestamp()
     assert readme_verify()(secret, got.headers[SIGNATURE_HEADER], got.body, now=now)

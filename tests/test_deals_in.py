@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from domain.deals_in import DealIn, DealRefused, Intake, KeyReused
 from storage import Database
 from storage.deals_in import map_external_user, record_deal, record_deals
 from storage.forget import erase_contact
+from storage.migrations import MIGRATIONS, deal_sources
 from tests.conftest import OWNER_ID, START
 from tests.harness import Harness
 
@@ -82,7 +84,7 @@ async def test_a_new_deal_makes_contact_deal_and_survey(staffed: Database) -> No
     async with staffed.read() as conn:
         d = await (await conn.execute("SELECT * FROM deals")).fetchone()
         s = await (await conn.execute("SELECT * FROM surveys")).fetchone()
-    assert d["idem_key"] == "api:D-1" and d["source"] == "bot"
+    assert d["idem_key"] == "api:D-1" and d["source"] == "api"
     assert s["token"] == out.survey.token and s["deal_id"] == out.deal.id
 
 
@@ -250,6 +252,65 @@ async def test_a_forgotten_person_stays_forgotten(staffed: Database) -> None:
         await record_deal(staffed, deal(), intake(), source="api", key="D-2")
     assert caught.value.errors[0].code == "forgotten"
     assert await count(staffed, "deals") == 1
+
+
+async def test_each_sender_is_the_deals_source(staffed: Database) -> None:
+    for source in ("api", "bitrix24", "amocrm"):
+        await record_deal(staffed, deal(), intake(), source=source, key="D-1")
+    async with staffed.read() as conn:
+        got = [r[0] for r in await conn.execute_fetchall("SELECT source FROM deals ORDER BY id")]
+    assert got == ["api", "bitrix24", "amocrm"]
+
+
+async def test_the_deal_sources_migration_keeps_deals_and_their_links(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = Database(path)
+    await old.open(migrate_to=MIGRATIONS.index(deal_sources))
+    await add_staff(old, OWNER_ID)
+    async with old.transaction() as conn:  # as the old code wrote a deal: source 'bot'
+        cur = await conn.execute(
+            "INSERT INTO contacts (kind, full_name, source, created_at, updated_at) "
+            "VALUES ('client', 'Ivan', 'sale', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+        )
+        contact_id = cur.lastrowid
+        cur = await conn.execute(
+            "INSERT INTO deals (contact_id, manager_id, description, deal_date, source, "
+            "idem_key, created_at) VALUES (?, ?, 'Диван', '2026-11-19', 'bot', 'api:D-0', "
+            "'2026-11-19 10:00:00')",
+            (contact_id, OWNER_ID),
+        )
+        await conn.execute(
+            "INSERT INTO surveys (token, contact_id, deal_id, kind, created_at) "
+            "VALUES ('tok-0', ?, ?, 'client', '2026-11-19 10:00:00')",
+            (contact_id, cur.lastrowid),
+        )
+    async with old.read() as conn:
+        before = [tuple(r) for r in await conn.execute_fetchall("SELECT * FROM deals")]
+    await old.close()
+    new = Database(path)
+    await new.open()
+    try:
+        async with new.read() as conn:
+            after = [tuple(r) for r in await conn.execute_fetchall("SELECT * FROM deals")]
+            assert after == before
+            assert (await (await conn.execute("PRAGMA foreign_key_check")).fetchall()) == []
+            assert (await (await conn.execute("PRAGMA integrity_check")).fetchone())[0] == "ok"
+            indexes = {
+                r[0]
+                for r in await conn.execute_fetchall(
+                    "SELECT name FROM sqlite_master WHERE tbl_name = 'deals' AND type = 'index' "
+                    "AND sql IS NOT NULL"
+                )
+            }
+        assert {"deals_contact", "deals_manager", "deals_date", "deals_created"} <= indexes
+        again = await record_deal(new, deal(external_id="D-2"), intake(), source="api", key="D-2")
+        async with new.read() as conn:
+            row = await (
+                await conn.execute("SELECT source FROM deals WHERE id = ?", (again.deal.id,))
+            ).fetchone()
+        assert row[0] == "api"
+    finally:
+        await new.close()
 
 
 async def test_the_next_day_call_is_planned(harness: Harness, db: Database) -> None:
