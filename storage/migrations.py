@@ -975,6 +975,23 @@ END;
 """
 
 
+# A forgotten person's deal keys also lose the sender's ids of the deal and of the person
+# (deal_keys.external_id, person_id), not only the stored answer; already forgotten ones too.
+DEAL_KEYS_FORGET_IDS = """
+DROP TRIGGER deal_keys_forgotten;
+CREATE TRIGGER deal_keys_forgotten AFTER UPDATE OF forgotten_at ON contacts
+WHEN NEW.forgotten_at IS NOT NULL
+BEGIN
+    UPDATE deal_keys SET result = NULL, external_id = NULL, person_id = NULL
+    WHERE deal_id IN (SELECT id FROM deals WHERE contact_id = NEW.id)
+    AND (result IS NOT NULL OR external_id IS NOT NULL OR person_id IS NOT NULL);
+END;
+UPDATE deal_keys SET result = NULL, external_id = NULL, person_id = NULL
+WHERE deal_id IN (SELECT d.id FROM deals d JOIN contacts c ON c.id = d.contact_id
+                  WHERE c.forgotten_at IS NOT NULL);
+"""
+
+
 _OLD_DEAL_SOURCE = "CHECK (source IN ('bot', 'import', 'referral'))"
 # Deals other systems send keep their sender (storage/deals_in.py): deal.created events say it.
 DEAL_SOURCES_SENT = ("api", "bitrix24", "amocrm")
@@ -1047,6 +1064,7 @@ MIGRATIONS: list[Migration] = [
     WEBHOOK_EVENTS,
     ANSWERS_FEED,
     deal_sources,
+    DEAL_KEYS_FORGET_IDS,
 ]
 
 

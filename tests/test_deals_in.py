@@ -243,10 +243,14 @@ async def test_a_forgotten_person_stays_forgotten(staffed: Database) -> None:
     out = await record_deal(staffed, deal(), intake(), source="api", key="D-1")
     await erase_contact(staffed, out.contact.id, START, by="test")
     async with staffed.read() as conn:
-        row = await (await conn.execute("SELECT result FROM deal_keys")).fetchone()
-    assert row[0] is None  # the stored answer named her: gone
+        row = await (
+            await conn.execute("SELECT result, external_id, person_id FROM deal_keys")
+        ).fetchone()
+    # The stored answer named her, the sender's ids point at her: all gone.
+    assert tuple(row) == (None, None, None)
     again = await record_deal(staffed, deal(), intake(), source="api", key="D-1")
     assert again.contact.name is None and again.contact.phone is None
+    assert again.contact.external_id is None and again.deal.external_id is None
     assert again.deal.id == out.deal.id
     with pytest.raises(DealRefused) as caught:
         await record_deal(staffed, deal(), intake(), source="api", key="D-2")
