@@ -55,6 +55,7 @@ MAY_USE: dict[str, frozenset[Role]] = {
             "settings",
             "invite",
             "api",
+            "hooks",
         ),
         _OWNER,
     ),
