@@ -12,6 +12,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 COPY pyproject.toml README.md /src/
 COPY bot /src/bot
 COPY handlers /src/handlers
+COPY crm /src/crm
 COPY storage /src/storage
 COPY scheduler /src/scheduler
 COPY domain /src/domain

@@ -26,6 +26,7 @@ from bot.response_types import install as keep_response_types
 from bot.retries import install as install_retries
 from bot.retries import no_retries
 from bot.routers import build_router
+from crm.service import CrmService
 from domain import tunables
 from domain.clock import Clock
 from domain.settings import Settings
@@ -75,6 +76,7 @@ def create_dispatcher(
         clock=clock,
         sender=sender,
         followup=FollowUp(db, live, clock, sender),
+        crm=CrmService(db, live, clock, sender),
     )
     dp.update.outer_middleware(ContextMiddleware())
     dp.include_router(build_router())
@@ -92,6 +94,7 @@ async def on_startup(
     sender: Sender,
     followup: FollowUp,
     clock: Clock,
+    crm: CrmService,
 ) -> None:
     me = await bot.me()
     log.info("bot @%s (id %s) started", me.username, me.id)
@@ -118,12 +121,16 @@ async def on_startup(
     # Whatever fell due while the bot was down, in the background: people are answered from the
     # first second, however big the base and however much there is to plan.
     followup.start_catch_up()
+    await crm.start(bot)  # CRM events stored earlier are processed from the table
 
 
-async def on_shutdown(dispatcher: Dispatcher, sender: Sender, followup: FollowUp) -> None:
+async def on_shutdown(
+    dispatcher: Dispatcher, sender: Sender, followup: FollowUp, crm: CrmService
+) -> None:
     scheduler = dispatcher.workflow_data.pop("scheduler", None)
     if scheduler is not None:
         scheduler.shutdown(wait=False)
+    await crm.stop()
     await followup.stop()
     await sender.stop()
 

@@ -76,6 +76,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         webhook_secret=webhook_secret,
         webhook_listen=_parse_listen(get("WEBHOOK_LISTEN")),
         webhook_port=_parse_int("WEBHOOK_PORT", get("WEBHOOK_PORT"), 8080, 1, 65535),
+        public_url=_parse_public_url(get("PUBLIC_URL")),
         cadence=_parse_cadence(get),
         test_clock_start=_parse_instant("TEST_CLOCK_START", get("TEST_CLOCK_START")),
     )
@@ -113,6 +114,20 @@ def _parse_url(raw: str | None) -> str | None:
         raise ConfigError(
             f"TELEGRAM_API_URL must be an http(s) base URL such as http://localhost:8081; "
             f"got {raw!r}."
+        )
+    return raw.rstrip("/")
+
+
+def _parse_public_url(raw: str | None) -> str | None:
+    """PUBLIC_URL: the bot's HTTP server as the CRMs reach it (https, or http for this machine)."""
+    if raw is None:
+        return None
+    parsed = urlparse(raw)
+    local = parsed.hostname in ("127.0.0.1", "localhost")
+    if parsed.scheme not in (("https", "http") if local else ("https",)) or not parsed.hostname:
+        raise ConfigError(
+            f"PUBLIC_URL must be the https address where the bot's HTTP server is reachable, "
+            f"e.g. https://bot.example.com; got {raw!r}."
         )
     return raw.rstrip("/")
 

@@ -61,6 +61,9 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8080
+    # Where the bot's HTTP server is reachable from outside (the CRM webhook addresses are built
+    # on it); WEBHOOK_URL's origin when not set.
+    public_url: str | None = None
     cadence: Cadence = field(default_factory=lambda: Cadence())
     # Test-only: the clock starts at this instant (and then runs), so an end-to-end test can run
     # the real process "tomorrow at 09:00". Never set in production.

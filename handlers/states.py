@@ -55,3 +55,11 @@ class SettingsFlow(StatesGroup):
     """An owner typing a new value for the setting named in the state data."""
 
     value = State()
+
+
+class CrmFlow(StatesGroup):
+    """An owner connecting a CRM in /crm: Bitrix24's webhook URL, or amoCRM's account and token."""
+
+    bitrix_url = State()
+    amo_account = State()
+    amo_token = State()

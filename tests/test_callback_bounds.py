@@ -77,6 +77,10 @@ PINNED: dict[str, tuple[str, tuple[str, ...]]] = {
     "SettingReset": ("sz", ("key",)),
     "ForgetMe": ("fg", ("yes",)),
     "ForgetContact": ("fo", ("contact_id", "action")),
+    "CrmMenu": ("cr", ("action",)),
+    "CrmDisconnect": ("cx", ("connection_id",)),
+    "CrmUserPick": ("cu", ("connection_id", "user")),
+    "CrmUserMatch": ("cz", ("connection_id", "user", "staff_id")),
 }
 
 

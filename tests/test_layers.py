@@ -20,7 +20,7 @@ from pathlib import Path
 from aiogram.fsm.state import State, StatesGroup
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ("domain", "storage", "views", "scheduler", "handlers", "bot")
+LAYERS = ("domain", "storage", "views", "scheduler", "crm", "handlers", "bot")
 PACKAGES = tuple(p for p in LAYERS if (ROOT / p / "__init__.py").is_file())
 
 
@@ -97,6 +97,9 @@ STATES = {
     "ReferralFlow:name",
     "ReferralFlow:phone",
     "SettingsFlow:value",
+    "CrmFlow:bitrix_url",
+    "CrmFlow:amo_account",
+    "CrmFlow:amo_token",
 }
 
 

@@ -21,6 +21,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "trend",
         "export",
         "settings",
+        "crm",
         "import",
         "sale",
         "today",
