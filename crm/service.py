@@ -83,8 +83,12 @@ class CrmService:
 
     # --- life cycle ---------------------------------------------------------------------------
 
-    async def start(self, bot: BotLike) -> None:
+    def bind(self, bot: BotLike) -> None:
+        """The bot whose username the survey links carry."""
         self._bot = bot
+
+    async def start(self, bot: BotLike) -> None:
+        self.bind(bot)
         recovered = await store.recover_working(self.db)
         if recovered:
             log.info("crm: %d interrupted events back in the queue", recovered)
