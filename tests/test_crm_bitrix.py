@@ -5,6 +5,8 @@ down for an hour; a revoked webhook; a deal without a contact or a phone; a forg
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from crm import store
@@ -312,5 +314,5 @@ async def test_query_limit_exceeded_backs_off_and_still_makes_one_deal(
         assert len(fake.comments) == 1
         # After a refusal the next request waited the back-off (0.05 s in tests).
         seen = fake.seen
-        after = [b.at - a.at for a, b in zip(seen, seen[1:], strict=False) if a.answered == 503]
+        after = [b.at - a.at for a, b in itertools.pairwise(seen) if a.answered == 503]
         assert after and min(after) >= 0.05 - 0.01
