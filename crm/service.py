@@ -179,6 +179,16 @@ class CrmService:
         except CrmError as exc:
             await self._failed(connection, event, exc)
             return
+        except Exception as exc:  # a bug or a database error: logged, and the event kept
+            log.exception("crm %s deal %s: processing failed", connection.account, event.entity_id)
+            now = self.clock()
+            await store.note_error(
+                self.db, connection.id, f"internal error: {type(exc).__name__}", now
+            )
+            await store.retry_event(
+                self.db, event, now + retry_delay(event.attempts), type(exc).__name__, now
+            )
+            return
         await store.finish_event(self.db, event.id, outcome, self.clock())
         log.info("crm %s deal %s: %s", connection.account, event.entity_id, outcome)
 
@@ -272,7 +282,9 @@ class CrmService:
             try:
                 name = await client.user_name(won.responsible_id)
             except CrmError as exc:
-                if exc.failure is not Failure.REFUSED:
+                # Without the `user` scope, or a user deleted since: the deal goes on without
+                # the name; a CRM that is down keeps the event for later.
+                if exc.failure is Failure.TEMPORARY:
                     raise
                 name = None
             await store.remember_user(
