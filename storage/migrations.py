@@ -903,6 +903,38 @@ CREATE TABLE crm_outbox (
 CREATE INDEX crm_outbox_due ON crm_outbox (connection_id, status, id);
 """
 
+# Deals sent by other systems (storage/deals_in.py). `deal_keys`: each (sender, key) is recorded
+# once, with the answer given (a repeat answers it again); the answer names the person, so it is
+# emptied when they are forgotten (a repeat then rebuilds it from the erased rows). `staff_links`:
+# another system's user id -> the staff member whose deals they are.
+DEAL_KEYS = """
+CREATE TABLE deal_keys (
+    source       TEXT    NOT NULL,                 -- api, bitrix24, amocrm
+    key          TEXT    NOT NULL,
+    external_id  TEXT,
+    digest       TEXT    NOT NULL,                 -- of the request: a reused Idempotency-Key
+    deal_id      INTEGER NOT NULL REFERENCES deals (id),
+    merged       INTEGER NOT NULL,
+    result       TEXT,                             -- the JSON answered; NULL once forgotten
+    created_at   TEXT    NOT NULL,
+    PRIMARY KEY (source, key)
+) WITHOUT ROWID;
+CREATE INDEX deal_keys_deal ON deal_keys (deal_id);
+CREATE TRIGGER deal_keys_forgotten AFTER UPDATE OF forgotten_at ON contacts
+WHEN NEW.forgotten_at IS NOT NULL
+BEGIN
+    UPDATE deal_keys SET result = NULL
+    WHERE deal_id IN (SELECT id FROM deals WHERE contact_id = NEW.id) AND result IS NOT NULL;
+END;
+CREATE TABLE staff_links (
+    system       TEXT    NOT NULL,
+    external_id  TEXT    NOT NULL,
+    user_id      INTEGER NOT NULL REFERENCES staff (user_id),
+    created_at   TEXT    NOT NULL,
+    PRIMARY KEY (system, external_id)
+) WITHOUT ROWID;
+"""
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -924,6 +956,7 @@ MIGRATIONS: list[Migration] = [
     find_index,
     V_FIGURES,
     UPDATE_INBOX,
+    DEAL_KEYS,
     CRM_CONNECTORS,
 ]
 
