@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from crm import store
 from crm.amo import AmoCRM
 from crm.bitrix import Bitrix24
-from crm.deals import DealIn, record_deal
+from crm.deals import DealIn, Refused, record_deal
 from crm.http import AMO_INTERVAL, BITRIX_INTERVAL, CrmError, Failure, Transport
 from crm.model import Event, WonDeal
 from domain.clock import Clock
@@ -234,20 +234,29 @@ class CrmService:
         manager_id, unmatched = await self._manager(connection, client, won)
         today = now.astimezone(settings.timezone).date()
         deal_date = won.closed_on if won.closed_on and won.closed_on <= today else today
-        recorded = await record_deal(
-            self.db,
-            DealIn(
-                name=won.contact_name,
-                phone=phones[0] if phones else None,
-                birthday=won.birthday,
-                description=won.description,
-                deal_date=deal_date,
-                manager_id=manager_id,
-            ),
-            source=f"{connection.kind}:{connection.account}",
-            key=won.crm_id,
-            now=now,
-        )
+        try:
+            recorded = await record_deal(
+                self.db,
+                DealIn(
+                    name=won.contact_name,
+                    phone=phones[0] if phones else None,
+                    birthday=won.birthday,
+                    description=won.description,
+                    deal_date=deal_date,
+                    manager_id=manager_id,
+                ),
+                source=f"{connection.kind}:{connection.account}",
+                key=won.crm_id,
+                now=now,
+                timezone=settings.timezone,
+                region=settings.phone_region,
+            )
+        except Refused as exc:
+            outcome = "forgotten" if "forgotten" in exc.codes else f"refused: {exc}"
+            await store.note_error(
+                self.db, connection.id, f"deal {won.crm_id}: not recorded ({exc})", now
+            )
+            return outcome
         lang = settings.default_language
         link = make_link(await self._username(), LinkKind.SURVEY, recorded.survey_token)
         text = plain(lang, "crm.note.link", name=won.contact_name, link=link)
