@@ -10,6 +10,7 @@ import itertools
 import pytest
 
 from crm import store
+from crm.http import BITRIX_INTERVAL, BITRIX_LIMIT
 from crm.service import CrmService
 from domain.privacy import phone_hash
 from storage import Database
@@ -18,6 +19,7 @@ from storage.surveys import open_survey, record_consent, record_reason, record_s
 from storage.timefmt import ts
 from tests.conftest import OWNER_ID
 from tests.fakes.bitrix24 import APP_TOKEN, FakeBitrix24, post_event
+from tests.fakes.bitrix24 import CODE as CODE_SECRET
 from tests.harness import Harness
 from tests.helpers.crm import address, prepare, rows, run_all, serving
 from tests.helpers.survey import CLIENT_ID, MANAGER_ID
@@ -279,12 +281,10 @@ async def test_no_contact_no_phone_forgotten_phone_and_garbage(
         assert len(await rows(db, "SELECT id FROM deals")) == 2
 
 
-@pytest.mark.parametrize("interval", [0.5])
-async def test_requests_to_one_portal_keep_bitrix24s_pace(
-    harness: Harness, db: Database, interval: float
-) -> None:
-    """The real limit (2 requests a second): the spacing measured by the fake, on arrival."""
-    service = await prepare(harness, {"bitrix24": interval, "amocrm": 0.02})
+async def test_requests_to_one_portal_keep_bitrix24s_pace(harness: Harness, db: Database) -> None:
+    """The real pace (BITRIX_INTERVAL) against Bitrix24's limit (2 requests a second, a bucket
+    of one here so any faster arrival is refused): the spacing measured by the fake, on arrival."""
+    service = await prepare(harness, {"bitrix24": BITRIX_INTERVAL, "amocrm": 0.02})
     async with FakeBitrix24(bucket=1, leak=2) as fake, serving(service) as server:
         connection = await connect(service, fake)
         await match(service, connection, "7")
@@ -294,8 +294,8 @@ async def test_requests_to_one_portal_keep_bitrix24s_pace(
         await run_all(service)
         assert len(await rows(db, "SELECT id FROM deals")) == 2
         assert fake.limited == 0
-        # Arrival times carry the loopback's jitter (a few ms): allowed for, nothing more.
-        assert len(fake.gaps()) >= 7 and min(fake.gaps()) >= interval - 0.01
+        assert len(fake.gaps()) >= 7
+        assert min(fake.gaps()) >= BITRIX_LIMIT, fake.gaps()
 
 
 async def test_query_limit_exceeded_backs_off_and_still_makes_one_deal(
@@ -316,3 +316,96 @@ async def test_query_limit_exceeded_backs_off_and_still_makes_one_deal(
         seen = fake.seen
         after = [b.at - a.at for a, b in itertools.pairwise(seen) if a.answered == 503]
         assert after and min(after) >= 0.05 - 0.01
+
+
+async def test_an_event_arriving_while_its_deal_is_read_is_read_again(
+    harness: Harness, db: Database
+) -> None:
+    """The read in progress may have seen the deal a moment before it was won; and a stop in the
+    middle of a read leaves the event to be read again at the next start."""
+    service = await prepare(harness)
+    async with FakeBitrix24() as fake, serving(service) as server:
+        connection = await connect(service, fake)
+        await match(service, connection, "7")
+        where = address(server, connection)
+        fake.won(5, contact=IVAN, stage="P")
+        await post_event(where, 5)
+        claimed = await store.claim_event(db, harness.clock())  # being read ...
+        assert claimed is not None
+        fake.deals["5"]["STAGE_SEMANTIC_ID"] = "S"
+        await post_event(where, 5)  # ... when the deal is won
+        assert await rows(db, "SELECT status FROM crm_events ORDER BY id") == [
+            ("working",),
+            ("pending",),
+        ]
+        # The process stops here; at the next start the interrupted read is superseded.
+        assert await store.recover_working(db) == 0
+        await run_all(service)
+        assert await rows(db, "SELECT status, outcome FROM crm_events ORDER BY id") == [
+            ("done", "superseded"),
+            ("done", "deal 1"),
+        ]
+        # Interrupted with nothing newer: back to pending, and read.
+        fake.won(6, contact={**IVAN, "PHONE": [{"VALUE": "+7 916 111-22-33"}]})
+        await post_event(where, 6)
+        assert await store.claim_event(db, harness.clock()) is not None
+        assert await store.recover_working(db) == 1
+        await run_all(service)
+        assert len(await rows(db, "SELECT id FROM deals")) == 2
+
+
+async def test_a_failure_of_ours_keeps_the_event(
+    harness: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = await prepare(harness)
+    async with FakeBitrix24() as fake, serving(service) as server:
+        connection = await connect(service, fake)
+        await match(service, connection, "7")
+        # A nonsense birthday typed in the CRM: the deal is recorded without it.
+        fake.won(8, contact={**IVAN, "BIRTHDATE": "2090-01-01T00:00:00+03:00"})
+        import crm.service
+
+        real = crm.service.record_deal
+        calls = 0
+
+        async def broken(*args: object, **kwargs: object) -> object:
+            nonlocal calls
+            calls += 1
+            if calls == 1:
+                raise RuntimeError("database is locked")
+            return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(crm.service, "record_deal", broken)
+        await post_event(address(server, connection), 8)
+        await run_all(service)
+        assert await rows(db, "SELECT status FROM crm_events") == [("pending",)]
+        c = await store.get_connection(db, connection.id)
+        assert c is not None and "RuntimeError" in (c.last_error or "")
+        harness.clock.advance(minutes=1)
+        await run_all(service)
+        assert await rows(db, "SELECT full_name, birth_month FROM contacts") == [
+            ("Иван Петров", None)
+        ]
+
+
+async def test_no_secret_reaches_the_log(
+    harness: Harness, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    service = await prepare(harness)
+    async with FakeBitrix24() as fake, serving(service) as server:
+        connection = await connect(service, fake)
+        fake.won(42, contact=IVAN, assigned="7")
+        where = address(server, connection)
+        await post_event(where, 42)
+        await post_event(where, 42, token="f" * 32)  # forged: logged
+        await post_event(where[:-2] + "zz", 42)  # unknown: logged
+        fake.revoked = True
+        fake.won(43, contact=IVAN)
+        await post_event(where, 43)
+        await run_all(service)
+        # aiosqlite's statement log is held at INFO by bot/logs.py (it shows SQL parameters).
+        logged = "\n".join(r.getMessage() for r in caplog.records if r.name != "aiosqlite")
+        assert "wrong application_token" in logged and "unknown Bitrix24 address" in logged
+        for secret in (CODE_SECRET, APP_TOKEN, connection.path_secret, "+79161234567"):
+            assert secret not in logged
