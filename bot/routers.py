@@ -22,6 +22,7 @@ from aiogram.dispatcher.event.handler import FilterObject
 from aiogram.enums import ChatType
 
 from handlers import (
+    api_tokens,
     cases,
     comments,
     contacts,
@@ -53,6 +54,7 @@ def build_router() -> Router:
         forget.router(),
         owner.router(),
         crm.router(),
+        api_tokens.router(),
         settings.router(),
         sale.router(),
         survey.router(),

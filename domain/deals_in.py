@@ -50,7 +50,7 @@ class PersonIn(BaseModel):
     organization: Organization | None = None
     birthday: Day | None = Field(None, description="YYYY-MM-DD")
     external_id: ExternalId | None = Field(
-        None, description="The person's id in your system (answered back, not matched on)"
+        None, description="The person's id in your system (answered back; not matched on)"
     )
 
 
@@ -106,6 +106,7 @@ class ContactPart(BaseModel):
     name: str | None
     organization: str | None
     phone: str | None
+    external_id: str | None = Field(None, description="The person's id sent with this deal")
     merged: bool = Field(description="An existing contact got this deal")
 
 

@@ -55,8 +55,8 @@ def router() -> Router:
 
 
 def public_base(settings: Settings) -> str | None:
-    if settings.public_url:
-        return settings.public_url.rstrip("/")
+    if settings.api_public_url:
+        return settings.api_public_url.rstrip("/")
     if settings.webhook_url:
         parts = urlsplit(settings.webhook_url)
         return f"{parts.scheme}://{parts.netloc}"
@@ -64,7 +64,7 @@ def public_base(settings: Settings) -> str | None:
 
 
 def address(settings: Settings, connection: store.Connection, *, masked: bool) -> str:
-    base = public_base(settings) or "PUBLIC_URL"
+    base = public_base(settings) or "API_PUBLIC_URL"
     secret = mask(connection.path_secret) if masked else connection.path_secret
     return f"{base}/crm/{connection.kind}/{secret}"
 

@@ -170,12 +170,13 @@ async def _record(
         if contact_id is None and not r.phone and people is not None:
             people[person_key(r.name, r.organization)] = result.contact_id
         await conn.execute(
-            "INSERT INTO deal_keys (source, key, external_id, digest, deal_id, merged, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO deal_keys (source, key, external_id, person_id, digest, deal_id, "
+            "merged, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 source,
                 key,
                 deal.external_id,
+                deal.person.external_id,
                 request_digest(deal),
                 result.deal_id,
                 int(result.merged),
@@ -275,9 +276,9 @@ async def _rebuild(conn: aiosqlite.Connection, deal_id: int, merged: bool) -> De
         await conn.execute(
             "SELECT d.id, d.description, d.deal_date, d.manager_id, d.created_at, s.kind, "
             "s.token, c.id AS cid, c.kind AS ckind, c.full_name, c.organization, c.phone, "
-            "(SELECT k.external_id FROM deal_keys k WHERE k.deal_id = d.id) AS external_id "
+            "k.external_id, k.person_id "
             "FROM deals d JOIN surveys s ON s.deal_id = d.id "
-            "JOIN contacts c ON c.id = d.contact_id "
+            "JOIN contacts c ON c.id = d.contact_id LEFT JOIN deal_keys k ON k.deal_id = d.id "
             "WHERE d.id = ?",
             (deal_id,),
         )
@@ -298,6 +299,7 @@ async def _rebuild(conn: aiosqlite.Connection, deal_id: int, merged: bool) -> De
             name=row["full_name"],
             organization=row["organization"],
             phone=row["phone"],
+            external_id=row["person_id"],
             merged=merged,
         ),
         survey=SurveyPart(token=row["token"]),
@@ -315,3 +317,24 @@ async def map_external_user(
             "DO UPDATE SET user_id = excluded.user_id",
             (system, external_id, user_id, ts(now)),
         )
+
+
+async def deal_status(db: Database, deal_id: int) -> tuple[DealOut, dict[str, object]] | None:
+    """A deal as recording it answered (rebuilt from the base now), with its survey's progress:
+    status (created, opened, answered), score and its dates. None: no such deal."""
+    async with db.read() as conn:
+        found = await (
+            await conn.execute(
+                "SELECT d.id, coalesce(k.merged, 0) AS merged, s.status, s.score, s.opened_at, "
+                "s.scored_at, s.answered_at FROM deals d JOIN surveys s ON s.deal_id = d.id "
+                "LEFT JOIN deal_keys k ON k.deal_id = d.id WHERE d.id = ?",
+                (deal_id,),
+            )
+        ).fetchone()
+        if found is None:
+            return None
+        out = await _rebuild(conn, deal_id, bool(found["merged"]))
+    progress = {
+        key: found[key] for key in ("status", "score", "opened_at", "scored_at", "answered_at")
+    }
+    return out, progress

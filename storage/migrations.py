@@ -911,7 +911,8 @@ DEAL_KEYS = """
 CREATE TABLE deal_keys (
     source       TEXT    NOT NULL,                 -- api, bitrix24, amocrm
     key          TEXT    NOT NULL,
-    external_id  TEXT,
+    external_id  TEXT,                             -- the sender's id of the deal
+    person_id    TEXT,                             -- the sender's id of the person
     digest       TEXT    NOT NULL,                 -- of the request: a reused Idempotency-Key
     deal_id      INTEGER NOT NULL REFERENCES deals (id),
     merged       INTEGER NOT NULL,
@@ -933,6 +934,19 @@ CREATE TABLE staff_links (
     created_at   TEXT    NOT NULL,
     PRIMARY KEY (system, external_id)
 ) WITHOUT ROWID;
+"""
+
+# HTTP API tokens (storage/api_tokens.py): only the SHA-256 digest of a token is kept.
+API_TOKENS = """
+CREATE TABLE api_tokens (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT    NOT NULL,
+    scope        TEXT    NOT NULL CHECK (scope IN ('deals:write', 'read')),
+    digest       TEXT    NOT NULL UNIQUE,          -- sha256 hex of the token
+    created_by   INTEGER NOT NULL,                 -- the owner; the default manager of its deals
+    created_at   TEXT    NOT NULL,
+    revoked_at   TEXT
+);
 """
 
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
@@ -957,6 +971,7 @@ MIGRATIONS: list[Migration] = [
     V_FIGURES,
     UPDATE_INBOX,
     DEAL_KEYS,
+    API_TOKENS,
     CRM_CONNECTORS,
 ]
 

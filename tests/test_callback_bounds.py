@@ -81,6 +81,7 @@ PINNED: dict[str, tuple[str, tuple[str, ...]]] = {
     "CrmDisconnect": ("cx", ("connection_id",)),
     "CrmUserPick": ("cu", ("connection_id", "user")),
     "CrmUserMatch": ("cz", ("connection_id", "user", "staff_id")),
+    "ApiTokenAction": ("at", ("action", "scope", "token_id")),
 }
 
 

@@ -50,7 +50,7 @@ async def test_connecting_bitrix24_in_the_chat(
         text = replies(sent)[-1]
         assert any(isinstance(r, DeleteMessage) for r in sent)  # the secret leaves the chat
         # No public address is configured in this test: the owner is told what to set.
-        assert "PUBLIC_URL" in text
+        assert "API_PUBLIC_URL" in text
         (connection,) = await store.active_connections(db)
         assert connection.base_url == fake.url and connection.account == fake.account
         assert len(fake.calls("user.current")) == 2
@@ -82,7 +82,7 @@ async def test_connecting_bitrix24_in_the_chat(
 async def test_connecting_amocrm_shows_the_address(harness: Harness, db: Database) -> None:
     service = await prepare(harness)
     live = harness.dp["live_settings"]
-    live.base = replace(live.base, public_url="https://bot.example.com")
+    live.base = replace(live.base, api_public_url="https://bot.example.com")
     await live.reload()
     owner = _owner(harness)
     menu = (await harness.send(owner, "/crm"))[-1]

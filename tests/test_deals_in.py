@@ -31,7 +31,12 @@ def intake(now: datetime = START) -> Intake:
 def deal(**over: Any) -> DealIn:
     body: dict[str, Any] = {
         "external_id": "D-1",
-        "person": {"name": "Анна Петрова", "phone": "+7 916 123-45-67", "organization": "ООО Ромб"},
+        "person": {
+            "name": "Анна Петрова",
+            "phone": "+7 916 123-45-67",
+            "organization": "ООО Ромб",
+            "external_id": "P-9",
+        },
         "product": "Диван",
         "date": "2026-11-19",
     }
@@ -72,6 +77,7 @@ async def test_a_new_deal_makes_contact_deal_and_survey(staffed: Database) -> No
     assert out.contact.phone == "+79161234567"
     assert out.contact.name == "Анна Петрова" and not out.contact.merged
     assert out.deal.product == "Диван" and out.deal.external_id == "D-1"
+    assert out.contact.external_id == "P-9"
     assert out.deal.manager_id == OWNER_ID and not out.replayed
     async with staffed.read() as conn:
         d = await (await conn.execute("SELECT * FROM deals")).fetchone()

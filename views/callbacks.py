@@ -251,6 +251,14 @@ class ForgetContact(CallbackData, prefix="fo"):
     action: ForgetAction  # ask (the confirmation card), yes (erase), no (back to the card)
 
 
+class ApiTokenAction(CallbackData, prefix="at"):
+    """An owner's /api menu: make a token of a scope, or revoke one (re-checked: owners only)."""
+
+    action: Literal["new", "revoke"]
+    scope: Literal["write", "read", "-"]  # write: deals:write (":" is the data's separator)
+    token_id: Anchor  # 0 with "new"
+
+
 CrmMenuAction = Literal["bitrix24", "amocrm", "users", "menu"]
 CrmUserId = Annotated[str, Field(pattern=r"^[0-9]{1,18}$")]
 """A user id of Bitrix24 or amoCRM: digits only (both number their users)."""

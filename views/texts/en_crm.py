@@ -57,7 +57,7 @@ TEXTS: dict[str, str] = {
         "Could not reach the CRM ({detail}). Check the address and try again a little later."
     ),
     "crm.no_public_url": (
-        "The connection is saved, but the bot does not know its public address: set PUBLIC_URL "
+        "The connection is saved, but the bot does not know its public address: set API_PUBLIC_URL "
         "(or WEBHOOK_URL) in .env, restart the bot and open /crm again."
     ),
     "crm.connected.bitrix24": (
