@@ -121,14 +121,16 @@ class CrmService:
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
 
     async def run_once(self, max_events: int = 20) -> int:
-        """One round: due events, new notes, due notes; how much was done."""
+        """One round: due events, each followed by the comments due (so a deal's link is on its
+        timeline seconds after it was won, not after the whole backlog), then new answers and
+        cases; how much was done."""
         done = 0
         for _ in range(max_events):
             event = await store.claim_event(self.db, self.clock())
             if event is None:
                 break
             await self.process(event)
-            done += 1
+            done += 1 + await self.send_notes()
         await self.queue_reports()
         done += await self.send_notes()
         return done
