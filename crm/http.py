@@ -16,7 +16,7 @@ import enum
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -66,9 +66,6 @@ class Limiter:
     def hold(self, seconds: float) -> None:
         """After a "too many requests": nobody on this portal asks again for `seconds`."""
         self._next = max(self._next, self._clock() + seconds)
-
-
-Decode = Callable[[int, Any], Any]
 
 
 class Transport:
@@ -137,10 +134,3 @@ class Transport:
                 if response.status < 400:
                     return 599, None  # unreadable: temporary, never taken as a success
                 return response.status, None
-
-
-async def call_safely(action: Callable[[], Awaitable[Any]]) -> tuple[Any, CrmError | None]:
-    try:
-        return await action(), None
-    except CrmError as exc:
-        return None, exc

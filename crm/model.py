@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 
@@ -18,7 +18,6 @@ class WonDeal:
     products: tuple[str, ...] = ()
     responsible_id: str | None = None
     closed_on: date | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def description(self) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 from crm import store
@@ -400,8 +400,3 @@ class CrmService:
             await store.note_sent(self.db, row.id, self.clock())
             sent += 1
         return sent
-
-
-def day_start(now: datetime, settings_tz: Any) -> datetime:
-    local = now.astimezone(settings_tz)
-    return datetime.combine(local.date(), time(0), tzinfo=settings_tz)
