@@ -114,3 +114,8 @@ class NpsFigures(BaseModel):
     margin_of_error: float | None
     median_hours_to_answer: float | None
     cases: CaseFigures | None
+
+
+class ManagerLinked(BaseModel):
+    external_id: str
+    telegram_id: int = Field(description="The staff member deals with this manager go to")

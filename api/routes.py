@@ -13,6 +13,7 @@ the deal is recorded once per call. In a batch the header key is suffixed with t
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -32,20 +33,30 @@ from api.models import (
     DealShown,
     ErrorBody,
     Figures,
+    ManagerLinked,
     NpsFigures,
     Period,
     SurveyLink,
     SurveyProgress,
 )
 from domain.clock import Clock
-from domain.deals_in import DealBatchIn, DealIn, DealOut, DealRefused, Intake, KeyReused
+from domain.deals_in import (
+    MAX_EXTERNAL_ID,
+    DealBatchIn,
+    DealIn,
+    DealOut,
+    DealRefused,
+    Intake,
+    KeyReused,
+    StaffRef,
+)
 from domain.deeplinks import LinkKind, make_link
 from domain.nps import NpsCounts, margin_of_error
 from handlers.owner import nps_report
 from storage import Database
 from storage.answers_feed import BadCursor, answers_page
 from storage.api_tokens import ApiToken
-from storage.deals_in import deal_status, new_key, record_deals
+from storage.deals_in import deal_status, map_external_manager, new_key, record_deals
 from storage.settings import LiveSettings
 from views.qr import qr_png
 
@@ -65,6 +76,9 @@ class Api:
     bot: Bot
     limiter: RateLimiter
     public_url: str | None = None
+    # One API write at a time: SQLite has one writer anyway, and eight clients' transactions
+    # queued for the lock made every respondent's tap wait behind all of them.
+    writing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def link(self, token: str) -> str:
         me = await self.bot.me()
@@ -105,7 +119,7 @@ class Route:
     def aiohttp_path(self) -> str:
         return PREFIX + self.path.replace("{token}", "{token:[A-Za-z0-9_-]{8,64}}").replace(
             "{deal_id}", "{deal_id:[0-9]{1,18}}"
-        )
+        ).replace("{external_id}", "{external_id:[^/]{1,100}}")
 
 
 def invalid(errors: list[dict[str, str]], status: int = 422) -> web.Response:
@@ -198,13 +212,14 @@ async def _record(
     strict = any(s for _, s in keyed)
     intake = await _intake(api, token)
     try:
-        outs = await record_deals(
-            api.db,
-            [(k, d) for (k, _), d in zip(keyed, deals, strict=True)],
-            intake,
-            source=SOURCE,
-            strict_key=strict,
-        )
+        async with api.writing:
+            outs = await record_deals(
+                api.db,
+                [(k, d) for (k, _), d in zip(keyed, deals, strict=True)],
+                intake,
+                source=SOURCE,
+                strict_key=strict,
+            )
     except DealRefused as exc:
         log.info("api: token %r (id %d): deals refused: %s", token.name, token.id, exc)
         return _refused(exc)
@@ -250,6 +265,29 @@ async def create_deals(api: Api, request: web.Request, token: ApiToken | None) -
         return batch
     assert isinstance(batch, DealBatchIn)
     return await _record(api, request, token, batch.deals, batch=True)
+
+
+async def link_manager(api: Api, request: web.Request, token: ApiToken | None) -> web.Response:
+    assert token is not None
+    external_id = request.match_info["external_id"]
+    ref = await _body(request, StaffRef)
+    if isinstance(ref, web.Response):
+        return ref
+    assert isinstance(ref, StaffRef)
+    user_id = await map_external_manager(api.db, SOURCE, external_id, ref.as_cell(), api.clock())
+    if user_id is None:
+        return invalid(
+            [
+                {
+                    "field": "telegram_id" if ref.telegram_id else "username",
+                    "code": "unknown_manager",
+                    "message": "not an active staff member of the bot",
+                }
+            ]
+        )
+    log.info("api: token %r (id %d) mapped a manager id to %d", token.name, token.id, user_id)
+    body = ManagerLinked(external_id=external_id, telegram_id=user_id)
+    return web.json_response(body.model_dump())
 
 
 async def show_deal(api: Api, request: web.Request, token: ApiToken | None) -> web.Response:
@@ -407,6 +445,25 @@ ROUTES: tuple[Route, ...] = (
             ),
         ),
         errors=(400, 401, 403, 409, 413, 422, 429),
+    ),
+    Route(
+        "PUT",
+        "/managers/{external_id}",
+        ("deals:write",),
+        link_manager,
+        "Map your system's user id to a staff member: deals naming it go to them",
+        request=StaffRef,
+        response=ManagerLinked,
+        params=(
+            Param(
+                "external_id",
+                "path",
+                {"type": "string", "maxLength": MAX_EXTERNAL_ID},
+                "Your user id, as deals name it in manager.external_id",
+                True,
+            ),
+        ),
+        errors=(400, 401, 403, 413, 422, 429),
     ),
     Route(
         "GET",

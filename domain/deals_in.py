@@ -70,6 +70,26 @@ class ManagerIn(BaseModel):
         return self
 
 
+class StaffRef(BaseModel):
+    """A staff member of the bot: their Telegram id or @username (exactly one)."""
+
+    model_config = _STRICT
+    telegram_id: int | None = Field(None, gt=0)
+    username: Username | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> StaffRef:
+        if (self.telegram_id is None) == (self.username is None):
+            raise ValueError("give exactly one of telegram_id, username")
+        return self
+
+    def as_cell(self) -> str:
+        """As /import reads a manager cell."""
+        if self.telegram_id is not None:
+            return str(self.telegram_id)
+        return "@" + (self.username or "").removeprefix("@")
+
+
 class DealIn(BaseModel):
     """One deal. `external_id` is the deal's id in your system: the same id twice is one deal."""
 

@@ -224,6 +224,23 @@ async def test_a_batch_records_all_or_nothing(api: Api) -> None:
     assert await count(api.db, "deals") == 3
 
 
+async def test_a_manager_named_by_our_own_user_id(api: Api) -> None:
+    c = api.client
+    unmapped = body(manager={"external_id": "u-42"})
+    r = await c.post("/api/v1/deals", json=unmapped, headers=api.write)
+    assert r.status == 422 and (await r.json())["errors"][0]["field"] == "manager.external_id"
+    r = await c.put("/api/v1/managers/u-42", json={"username": "@nobody"}, headers=api.write)
+    assert r.status == 422
+    r = await c.put("/api/v1/managers/u-42", json={"username": "@staff_222"}, headers=api.write)
+    assert r.status == 200 and (await r.json()) == {"external_id": "u-42", "telegram_id": MANAGER}
+    assert (await c.put("/api/v1/managers/u-42", json={}, headers=api.write)).status == 422
+    assert (
+        await c.put("/api/v1/managers/u-42", json={"telegram_id": 1}, headers=api.read)
+    ).status == 403
+    r = await c.post("/api/v1/deals", json=unmapped, headers=api.write)
+    assert r.status == 201 and (await r.json())["deal"]["manager_id"] == MANAGER
+
+
 # ---- bad input ------------------------------------------------------------------------------
 
 BAD: list[tuple[str, Any, int, str, str]] = [

@@ -46,7 +46,7 @@ async def test_the_document_is_valid_and_documents_every_route(
     assert doc["openapi"].startswith("3.1")
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
     served = _served(app)
-    assert len(served) == len(ROUTES) == 7
+    assert len(served) == len(ROUTES) == 8
     assert served == documented
 
 

@@ -248,3 +248,36 @@ async def test_the_next_day_call_is_planned(harness: Harness, db: Database) -> N
             "SELECT idem_key, status, manager_id FROM tasks WHERE contact_id = ?", (out.contact.id,)
         )
     assert (f"call:{out.deal.id}", "pending", OWNER_ID) in [tuple(r) for r in rows]
+
+
+async def test_a_big_batch_is_checked_whole_then_written_in_chunks(staffed: Database) -> None:
+    def many(n: int, bad: int | None = None) -> list[tuple[str, DealIn]]:
+        return [
+            (
+                f"K{i % 4}",  # keys repeat across chunks: K0 at 0 and 4
+                deal(
+                    person_phone="12" if i == bad else f"+7916000000{i % 4}",
+                    product=f"Товар {i % 4}",
+                ),
+            )
+            for i in range(6)
+        ]
+
+    with pytest.raises(DealRefused) as caught:
+        await record_deals(staffed, many(6, bad=5), intake(), source="api", chunk=2)
+    assert [e.field for e in caught.value.errors] == ["deals.5.person.phone"]
+    assert await count(staffed, "deals") == 0
+    outs = await record_deals(staffed, many(6), intake(), source="api", chunk=2)
+    assert await count(staffed, "deals") == 4
+    assert outs[4].deal.id == outs[0].deal.id and outs[4].replayed
+    assert [o.deal.product for o in outs] == [f"Товар {i % 4}" for i in range(6)]
+    with pytest.raises(KeyReused):  # a strict key repeated with another body, across chunks
+        await record_deals(
+            staffed,
+            [("N1", deal()), ("N2", deal()), ("N1", deal(product="Иное"))],
+            intake(),
+            source="api",
+            strict_key=True,
+            chunk=2,
+        )
+    assert await count(staffed, "deals") == 4
