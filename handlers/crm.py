@@ -182,7 +182,7 @@ async def on_user_match(
         or user is None
         or not await store.match_user(db, connection.id, user.crm_user_id, callback_data.staff_id)
     ):
-        await answer(query, plain(lang, "crm.users.gone"), alert=True)
+        await forged(query, lang)  # a user, staff member or CRM gone since the list was shown
         return
     staff = {m.user_id: m for m in await list_active_staff(db)}
     member = staff.get(callback_data.staff_id)
@@ -300,6 +300,8 @@ async def on_bitrix_url(
 ) -> None:
     endpoint = bitrix_webhook(message.text or "")
     if endpoint is None:
+        if "/rest/" in (message.text or ""):  # a mistyped webhook URL still holds its code
+            await _delete_secret(bot, message)
         await message.answer(t(lang, "crm.bad.bitrix_url"))
         return
     await _connected(

@@ -38,6 +38,10 @@ async def test_connecting_bitrix24_in_the_chat(
     assert "входящего вебхука" in replies(sent)[-1]
     sent = await harness.send(owner, "https://example.com/not/a/webhook")
     assert "не похоже на адрес" in replies(sent)[0]
+    assert not any(isinstance(r, DeleteMessage) for r in sent)
+    sent = await harness.send(owner, "http://portal.bitrix24.ru/rest/1/k3y0f1nb0und7ebh00k/")
+    assert "не похоже на адрес" in replies(sent)[-1]  # plain http to another machine
+    assert any(isinstance(r, DeleteMessage) for r in sent)  # it held a webhook code
 
     async with FakeBitrix24() as fake, serving(service) as server:
         fake.revoked = True

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,26 @@ from tests.fakes.amocrm import TOKEN, FakeAmoCRM, contact, post_status
 from tests.fakes.bitrix24 import FakeBitrix24, post_event
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.process import Launcher
+from tests.helpers.e2e import OWNER_ID
 from tests.helpers.e2e import bot_env as polling_env
-from tests.test_webhook import OWNER_ID, bot_env, free_port
+
+SECRET = "s3cret_Token-for-tests"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def bot_env(api: FakeBotAPI, tmp_path: Path, port: int) -> dict[str, str]:
+    """Webhook mode on 127.0.0.1:port (the fake Bot API accepts plain http)."""
+    return polling_env(api, tmp_path) | {
+        "WEBHOOK_URL": f"http://127.0.0.1:{port}/tg/webhook",
+        "WEBHOOK_SECRET": SECRET,
+        "WEBHOOK_LISTEN": "127.0.0.1",
+        "WEBHOOK_PORT": str(port),
+    }
 
 
 @pytest.mark.e2e

@@ -7,8 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp import test_utils, web
 
 from crm import store
 from crm import web as crm_web
@@ -36,12 +35,12 @@ async def prepare(h: Harness, intervals: dict[str, float] | None = None) -> CrmS
 
 
 @asynccontextmanager
-async def serving(service: CrmService) -> AsyncIterator[TestServer]:
+async def serving(service: CrmService) -> AsyncIterator[test_utils.TestServer]:
     app = web.Application()
     crm_web.add_routes(app, service)
     # As the bot's own servers run it (bot/webhook.py): no access log, which would show the
     # secret in each event's path.
-    server = TestServer(app, host="127.0.0.1")
+    server = test_utils.TestServer(app, host="127.0.0.1")
     await server.start_server(access_log=None)
     try:
         yield server
@@ -50,7 +49,7 @@ async def serving(service: CrmService) -> AsyncIterator[TestServer]:
         await service.transport.close()
 
 
-def address(server: TestServer, connection: store.Connection) -> str:
+def address(server: test_utils.TestServer, connection: store.Connection) -> str:
     return str(server.make_url(f"/crm/{connection.kind}/{connection.path_secret}"))
 
 

@@ -83,7 +83,6 @@ TEXTS: dict[str, str] = {
     "crm.users.pick": "Who in the bot is “{name}” of {crm}?",
     "crm.users.no_staff": "There are no managers in the bot yet: invite them with /invite.",
     "crm.users.matched": "Done: deals of “{name}” now go to {staff}.",
-    "crm.users.gone": "This staff member or CRM user is no longer available.",
     "crm.disconnected": "{crm} disconnected. New events are no longer accepted.",
     "crm.cancelled": "CRM set-up cancelled.",
     "crm.owner.unmatched": (

@@ -86,7 +86,6 @@ TEXTS: dict[str, str] = {
     "crm.users.pick": "Кто в боте — «{name}» из {crm}?",
     "crm.users.no_staff": "В боте пока нет менеджеров: пригласите их командой /invite.",
     "crm.users.matched": "Готово: сделки «{name}» теперь достаются сотруднику {staff}.",
-    "crm.users.gone": "Этот сотрудник или пользователь CRM больше не доступен.",
     "crm.disconnected": "{crm} отключена. Новые события не принимаются.",
     "crm.cancelled": "Подключение CRM отменено.",
     "crm.owner.unmatched": (
