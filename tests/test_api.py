@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from aiogram.methods import SendMessage
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import test_utils
 
 from api.server import standalone
 from bot.config import ConfigError, load_settings
@@ -58,7 +58,7 @@ def body(**over: Any) -> dict[str, Any]:
 
 @dataclasses.dataclass
 class Api:
-    client: TestClient
+    client: test_utils.TestClient
     write: dict[str, str]
     read: dict[str, str]
     db: Database
@@ -72,7 +72,7 @@ async def _client(
     _, write = await create_token(db, "crm", "deals:write", OWNER_ID, START)
     _, read = await create_token(db, "bi", "read", OWNER_ID, START)
     app = standalone(harness.dp, harness.bot, dataclasses.replace(settings, **over))
-    async with TestClient(TestServer(app)) as client:
+    async with test_utils.TestClient(test_utils.TestServer(app)) as client:
         yield Api(
             client,
             {"Authorization": f"Bearer {write}"},
@@ -128,7 +128,7 @@ async def test_an_owner_makes_uses_and_revokes_a_token_in_the_chat(
         rows = await conn.execute_fetchall("SELECT * FROM api_tokens")
     assert len(rows) == 1 and token.group(1) not in json.dumps([tuple(r) for r in rows])
     app = standalone(harness.dp, harness.bot, settings)
-    async with TestClient(TestServer(app)) as c:
+    async with test_utils.TestClient(test_utils.TestServer(app)) as c:
         auth = {"Authorization": f"Bearer {token.group(1)}"}
         assert (await c.post("/api/v1/deals", json=body(), headers=auth)).status == 201
         menu = (await harness.send(owner, "/api"))[-1]
@@ -396,7 +396,9 @@ async def test_the_webhook_server_serves_the_api(
     hooked = dataclasses.replace(
         settings, webhook_url="https://bot.example.com/tg/hook", webhook_secret="s3cret"
     )
-    async with TestClient(TestServer(build_app(harness.dp, harness.bot, hooked))) as c:
+    async with test_utils.TestClient(
+        test_utils.TestServer(build_app(harness.dp, harness.bot, hooked))
+    ) as c:
         assert (await c.get("/api/v1/openapi.json")).status == 200
         r = await c.post("/api/v1/deals", json=body(), headers={"Authorization": f"Bearer {write}"})
         assert r.status == 201

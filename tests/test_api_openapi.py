@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import test_utils, web
 from openapi_spec_validator import validate
 
 from api.openapi import document
@@ -38,7 +37,7 @@ async def test_the_document_is_valid_and_documents_every_route(
     harness: Harness, db: Database, settings: Settings
 ) -> None:
     app = standalone(harness.dp, harness.bot, settings)
-    async with TestClient(TestServer(app)) as client:
+    async with test_utils.TestClient(test_utils.TestServer(app)) as client:
         r = await client.get("/api/v1/openapi.json")
         assert r.status == 200
         doc: dict[str, Any] = await r.json()
@@ -46,7 +45,8 @@ async def test_the_document_is_valid_and_documents_every_route(
     assert doc["openapi"].startswith("3.1")
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
     served = _served(app)
-    assert len(served) == len(ROUTES) == 8
+    assert len(served) == len(ROUTES)
+    assert {"/api/v1/deals", "/api/v1/answers", "/api/v1/nps"} <= {p for _, p in served}
     assert served == documented
 
 
