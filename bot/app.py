@@ -99,6 +99,12 @@ async def on_startup(
 ) -> None:
     me = await bot.me()
     log.info("bot @%s (id %s) started", me.username, me.id)
+    if not me.supports_inline_queries:
+        # getMe is asked once (aiogram keeps the answer): a change at @BotFather needs a restart.
+        log.info(
+            'inline mode is off: no "Send to the client" button under survey links '
+            "(turn it on with /setinline at @BotFather, then restart the bot)"
+        )
     settings = await live_settings.get()
     await set_all_menus(bot, settings, db)
     await prune_updates(db, clock())

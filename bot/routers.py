@@ -30,6 +30,7 @@ from handlers import (
     fallback,
     forget,
     imports,
+    inline,
     owner,
     referral,
     replays,
@@ -65,6 +66,7 @@ def build_router() -> Router:
         referral.router(),
         reports.router(),
         imports.router(),
+        inline.router(),
         replays.router(),
         fallback.router(),
     )

@@ -903,6 +903,18 @@ CREATE TABLE crm_outbox (
 CREATE INDEX crm_outbox_due ON crm_outbox (connection_id, status, id);
 """
 
+# The id of the survey question last sent (with `asked_step`): a wrong input can tell whether
+# the question is still in sight, and a typed answer closes that question as a tap would.
+ASKED_MESSAGE = """
+ALTER TABLE surveys ADD COLUMN asked_message_id INTEGER;
+"""
+
+# When the manager sent the invitation card from the chat with the client (the inline "Send to
+# the client" button, handlers/inline.py): the first time, known only with inline feedback on.
+SURVEY_INVITED = """
+ALTER TABLE surveys ADD COLUMN invited_at TEXT;
+"""
+
 # Deals sent by other systems (storage/deals_in.py). `deal_keys`: each (sender, key) is recorded
 # once, with the answer given (a repeat answers it again); the answer names the person, so it is
 # emptied when they are forgotten (a repeat then rebuilds it from the erased rows). `staff_links`:
@@ -970,6 +982,8 @@ MIGRATIONS: list[Migration] = [
     find_index,
     V_FIGURES,
     UPDATE_INBOX,
+    ASKED_MESSAGE,
+    SURVEY_INVITED,
     DEAL_KEYS,
     API_TOKENS,
     CRM_CONNECTORS,
