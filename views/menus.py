@@ -26,6 +26,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "export",
         "api",
         "settings",
+        "crm",
         "import",
         "sale",
         "today",
