@@ -57,6 +57,7 @@ MAY_USE: dict[str, frozenset[Role]] = {
             "invite",
             "api",
             "hooks",
+            "crm",
         ),
         _OWNER,
     ),
