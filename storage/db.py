@@ -26,6 +26,14 @@ it sees every transaction committed before it started, never one still open. The
 `transaction()` (one await per statement) stays for the paths where speed does not matter, and
 `read()` hands out the same lock-free read-only connection statement by statement.
 
+Group commit: `write_joined(fn, *args)` is `write` for a small write of its own (the update
+journal's finish, a question noted as asked) that may share ONE transaction with the other
+joined writes waiting at that moment. The group is taken in the database thread when its job
+starts, so whatever joined while the job waited for the lock rides along: one BEGIN/COMMIT and
+one wake-up of the loop for many writes. Each caller returns only once the transaction holding
+its write has committed, so it promises exactly what `write` does; if one write of a group
+fails, the group is rolled back and each runs again alone, so a failure is only its own.
+
 Reports read through a second, read-only connection (`report()`, its own thread and its own FIFO
 lock): WAL lets a reader see the last committed snapshot while the writer commits, so an all-time
 /nps never makes a respondent's tap wait. It is opened after the writer has migrated (a read-only
@@ -40,12 +48,13 @@ import asyncio
 import inspect
 import logging
 import sqlite3
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import tzinfo
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -168,6 +177,10 @@ class Database:
         self._sync_planner: SyncPlanner | None = None
         self._triggers = False
         self._noted: set[int] = set()
+        # The loop adds to a group, the database thread takes it: both under this guard.
+        self._group_guard = threading.Lock()
+        self._group: _Group | None = None  # the group still open to joiners
+        self._group_tasks: set[asyncio.Task[None]] = set()
 
     def _note(self, contact_id: int | None) -> None:
         if contact_id is not None:
@@ -392,6 +405,77 @@ class Database:
             noted, self._noted = sorted(self._noted), set()
             planner(raw, noted)
 
+    async def write_joined(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kw: P.kwargs
+    ) -> T:
+        """`write` for a short write that may share one transaction with the other joined writes
+        waiting at the same moment (group commit, see the module docs); ahead of the writes
+        waiting for the lock, as `write_first`. Returns `fn`'s result once that transaction has
+        committed. `fn` must not depend on running alone: it may follow other writes in its
+        transaction, and runs again in one of its own if another write of the group fails. A
+        caller cancelled while waiting may still have its write committed (as with `write`, once
+        the job is under way)."""
+        if self._planner is not None and self._sync_planner is None:
+            return await self.write(fn, *args, **kw)  # the old async planner: no joined jobs
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        with self._group_guard:
+            group = self._group
+            start = group is None
+            if group is None:
+                group = self._group = _Group()
+            group.writes.append((fn, args, kw, future))
+        if start:
+            task = loop.create_task(self._flush(group))
+            self._group_tasks.add(task)
+            task.add_done_callback(self._group_tasks.discard)
+        return await future
+
+    async def _flush(self, group: _Group) -> None:
+        """Commit `group` (and whoever joins it until its job starts) as one transaction."""
+        try:
+            async with self._locked(urgent=True):
+                conn = self.conn
+                if self._planner is not None and not self._triggers:
+                    await conn.executescript(_REPLAN_TRIGGERS)
+                    self._triggers = True
+                outcomes = await conn._execute(self._group_job, conn._conn, group)
+        except BaseException as exc:
+            # Not settled here: the job never took the group (the lock's wait was cancelled, the
+            # database is closed), and then it never will, or this task was cancelled while the
+            # job ran (the loop is closing). Either way every caller is told.
+            with self._group_guard:
+                group.taken = True
+                if self._group is group:
+                    self._group = None
+            _settle([(f, None, exc) for *_, f in group.writes])
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            _settle(outcomes)
+
+    def _group_job(self, raw: sqlite3.Connection, group: _Group) -> list[_Outcome]:
+        with self._group_guard:
+            if group.taken:  # its callers were already told it failed (see `_flush`)
+                return []
+            group.taken = True
+            if self._group is group:
+                self._group = None  # from now on a joiner opens the next group
+            writes = list(group.writes)
+        try:
+            results = self._write_job(raw, _run_all, (writes,), {})
+            return [(w[3], r, None) for w, r in zip(writes, results, strict=True)]
+        except Exception as exc:
+            if len(writes) == 1:
+                return [(writes[0][3], None, exc)]
+        outcomes: list[_Outcome] = []
+        for fn, args, kw, future in writes:  # each alone: one write's failure is not the others'
+            try:
+                outcomes.append((future, self._write_job(raw, fn, args, kw), None))
+            except Exception as own:
+                outcomes.append((future, None, own))
+        return outcomes
+
     async def fetch(
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kw: P.kwargs
     ) -> T:
@@ -425,3 +509,35 @@ class Database:
                 return
             noted, self._noted = sorted(self._noted), set()
             await self._planner(conn, noted)
+
+
+_Write = tuple[Callable[..., Any], tuple, dict, "asyncio.Future[Any]"]
+_Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
+
+
+class _Group:
+    """Joined writes waiting to share one transaction (`Database.write_joined`)."""
+
+    __slots__ = ("taken", "writes")
+
+    def __init__(self) -> None:
+        self.writes: list[_Write] = []
+        self.taken = False
+        """Its job has started in the database thread: nobody joins it any more."""
+
+
+def _run_all(raw: sqlite3.Connection, writes: list[_Write]) -> list[Any]:
+    return [fn(raw, *args, **kw) for fn, args, kw, _ in writes]
+
+
+def _settle(outcomes: list[_Outcome]) -> None:
+    """On the loop: hand each joined write its result (a cancelled caller's is dropped)."""
+    for future, result, exc in outcomes:
+        if future.done():
+            continue
+        if isinstance(exc, asyncio.CancelledError):
+            future.cancel()
+        elif exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
