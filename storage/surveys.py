@@ -388,13 +388,15 @@ def _finished(conn: sqlite3.Connection, row: sqlite3.Row, now: str) -> Survey:
 async def mark_asked(db: Database, survey_id: int, step: Step) -> None:
     """The question of `step` (or, for DONE, the closing message) has reached the person.
 
-    One statement, atomic by itself, ahead of everything waiting for the database: the shorter
-    the time between the send and this note, the smaller the gap in which a crash repeats a
-    question."""
-    async with db.urgent() as conn:
-        await conn.execute(
-            "UPDATE surveys SET asked_step = ? WHERE id = ?", (step.value, survey_id)
-        )
+    One statement, ahead of everything waiting for the database: the shorter the time between
+    the send and this note, the smaller the gap in which a crash repeats a question. A joined
+    write: it shares its transaction with the journal's finishes and the other notes of the
+    moment (one hop, one commit for all)."""
+    await db.write_joined(_mark_asked, survey_id, step.value)
+
+
+def _mark_asked(conn: sqlite3.Connection, survey_id: int, step: str) -> None:
+    conn.execute("UPDATE surveys SET asked_step = ? WHERE id = ?", (step, survey_id))
 
 
 async def surveys_left_waiting(db: Database) -> list[Survey]:
