@@ -17,8 +17,8 @@ finished: messages carry phone numbers, and `storage/forget.py` cannot reach a c
 Every function is one hop to the database thread (`Database.write`/`fetch`): the journal costs an
 update a share of its batch's write and a share of a joined write when it is finished
 (`Database.write_joined`: the finishes of updates ending together commit as one transaction),
-which also notes the next update of the same person begun. Rows are pruned after `KEEP`: Telegram gives up on an
-unconfirmed update after 24 hours.
+which also notes the next update of the same person begun. Rows are pruned after `KEEP`:
+Telegram gives up on an unconfirmed update after 24 hours.
 """
 
 from __future__ import annotations
