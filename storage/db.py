@@ -265,13 +265,14 @@ class Database:
             yield self.conn
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def read(self) -> AsyncIterator[ReadConnection]:
         """The lock-free read-only connection, statement by statement: reads never wait for the
         writer. Each statement sees what was committed when it started (for one snapshot across
-        several statements use `fetch`)."""
+        several statements use `fetch`): it runs to its end and its rows are fetched in one job
+        (`ReadConnection`), so no statement is left open between two hops."""
         if self._fast is None:
             raise RuntimeError("Database is not open")
-        yield self._fast
+        yield ReadConnection(self._fast)
 
     @asynccontextmanager
     async def _reporting(self) -> AsyncIterator[None]:
@@ -541,3 +542,92 @@ def _settle(outcomes: list[_Outcome]) -> None:
             future.set_exception(exc)
         else:
             future.set_result(result)
+
+
+class ReadConnection:
+    """What `Database.read()` hands out: `execute` and `execute_fetchall` as aiosqlite's, but
+    each statement runs to its end, its rows fetched, in ONE job of the connection's thread.
+
+    Why: the read-only connection is shared (by `read()` and `fetch()` alike), and a statement
+    stepped once and fetched in a later hop stays open meanwhile, holding its read transaction:
+    every other read the thread runs in between, `fetch`'s included, sees that older snapshot,
+    not what was committed since (the sender found a row it had just claimed still pending,
+    took it for dropped, and left it claimed until a restart)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, parameters: Any = None) -> _Statement:
+        return _Statement(self._conn, sql, parameters)
+
+    async def execute_fetchall(self, sql: str, parameters: Any = None) -> list[sqlite3.Row]:
+        return (await self.execute(sql, parameters)).rows
+
+
+class _Statement:
+    """`await conn.execute(...)` or `async with conn.execute(...) as cursor`: a `FetchedCursor`."""
+
+    def __init__(self, conn: aiosqlite.Connection, sql: str, parameters: Any) -> None:
+        self._conn, self._sql, self._parameters = conn, sql, parameters
+
+    async def _run(self) -> FetchedCursor:
+        rows, description = await self._conn._execute(
+            _execute_to_end, self._conn._conn, self._sql, self._parameters
+        )
+        return FetchedCursor(rows, description)
+
+    def __await__(self) -> Any:
+        return self._run().__await__()
+
+    async def __aenter__(self) -> FetchedCursor:
+        return await self._run()
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+def _execute_to_end(raw: sqlite3.Connection, sql: str, parameters: Any) -> tuple[list, Any]:
+    cursor = raw.execute(sql, parameters if parameters is not None else ())
+    try:
+        return cursor.fetchall(), cursor.description
+    finally:
+        cursor.close()
+
+
+class FetchedCursor:
+    """A statement's rows, already fetched: the cursor API the readers use."""
+
+    rowcount = -1
+
+    def __init__(self, rows: list[sqlite3.Row], description: Any) -> None:
+        self.rows = rows
+        self.description = description
+        self._next = 0
+
+    async def fetchone(self) -> sqlite3.Row | None:
+        if self._next >= len(self.rows):
+            return None
+        self._next += 1
+        return self.rows[self._next - 1]
+
+    async def fetchmany(self, size: int = 1) -> list[sqlite3.Row]:
+        chunk = self.rows[self._next : self._next + size]
+        self._next += len(chunk)
+        return chunk
+
+    async def fetchall(self) -> list[sqlite3.Row]:
+        rest = self.rows[self._next :]
+        self._next = len(self.rows)
+        return rest
+
+    def __aiter__(self) -> FetchedCursor:
+        return self
+
+    async def __anext__(self) -> sqlite3.Row:
+        row = await self.fetchone()
+        if row is None:
+            raise StopAsyncIteration
+        return row
+
+    async def close(self) -> None:
+        self._next = len(self.rows)
