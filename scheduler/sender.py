@@ -19,9 +19,9 @@ every send pauses. The row waits (re-queued, its chat held for it so its success
 overtake it). The sender's requests bypass the retry middleware's 429 handling (bot/retries.py,
 through `no_flood_waits` in scheduler/failures.py): it would sleep out `retry_after` inside the
 request, holding a slot, blind to which chat it was about, while the other requests ran into the
-same limit. Its quick retries of a 5xx or a dropped connection stay (those repeats take no token:
-rare, and Telegram was not counting then). What still fails lands here, row by row, and no
-exception leaves a row "claimed":
+same limit. Its quick retries of a 5xx or a dropped connection stay (each repeat waits for a
+token of the bucket, and the chat's turn is timed from the repeat). What still
+fails lands here, row by row, and no exception leaves a row "claimed":
 
 * 429: as above, the row is re-queued after `retry_after`;
 * 403 (blocked, deactivated): the row fails and the person is marked unreachable;
@@ -436,8 +436,17 @@ class Sender:
             return 0
         # The chat's turn is timed from here, the last moment before the request goes out.
         self._chat_ready[row.chat_id] = sent_at + self._per_chat
+
+        async def again() -> None:
+            # The retry middleware repeats a 5xx or a dropped connection: one more request to
+            # Telegram, so it waits for a token too, and the chat's turn is timed from it.
+            nonlocal sent_at
+            taken = await self._bucket.take(self._stop_event)
+            sent_at = taken if taken is not None else time.monotonic()  # stopping: the last one
+            self._chat_ready[row.chat_id] = sent_at + self._per_chat
+
         try:
-            with no_flood_waits():  # a 429 comes back here at once: see the module docs
+            with no_flood_waits(before_retry=again):  # a 429 comes back here: see the docs
                 message = await self._bot(build_method(row.chat_id, row.payload))
         except Exception as exc:
             await self._failed(row, exc, sent_at)

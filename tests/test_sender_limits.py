@@ -266,3 +266,30 @@ async def test_stopping_with_many_in_flight_loses_and_repeats_nothing(
     everything = first.delivered + second.delivered
     assert sorted(everything) == sorted(messages)  # each once: none lost, none twice
     assert {chat for chat, _ in first.delivered}.isdisjoint({3, 4})
+
+
+async def test_a_quick_retry_takes_a_token_and_times_the_chat_from_itself(
+    api: FakeBotAPI, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """The retry middleware repeats a 502 in place: one more request to Telegram, so it waits
+    for the bucket like any send, and the chat's next message is spaced from the repeat (the
+    one that delivered), not from the first attempt."""
+    await queue_all(db, clock, [(7, "привет"), (8, "другой")])
+    api.fail_next("sendMessage", error_code=502, description="Bad Gateway", chat_id=7)
+    sender = Sender(bot, db, clock, rate=20, per_chat_interval=1.05, max_in_flight=1)
+    taken: list[float] = []
+    take = sender._bucket.take
+
+    async def counting(stopping: asyncio.Event) -> float | None:
+        at = await take(stopping)
+        assert at is not None
+        taken.append(at)
+        return at
+
+    sender._bucket.take = counting  # type: ignore[method-assign]
+    assert await sender.drain_once() == 2
+    assert [c.outcome for c in sends(api)] == ["error", "ok", "ok"]
+    assert len(taken) == 3  # a token for each request, the repeat's included
+    # chat 7 went first (one request out at a time): its try, its repeat, then chat 8
+    assert [c.chat_id for c in sends(api)] == [7, 7, 8]
+    assert sender._chat_ready[7] == taken[1] + 1.05  # timed from the repeat that delivered
