@@ -824,6 +824,13 @@ CREATE INDEX handled_updates_received ON handled_updates (received_at);
 CREATE INDEX handled_updates_unfinished ON handled_updates (update_id) WHERE done_at IS NULL;
 """
 
+# A row re-queued after flood control (429) holds back its chat's later rows until it has gone,
+# across restarts too (storage/outbox.choose_ready): the flag, and the few such rows by chat.
+OUTBOX_HOLDS_CHAT = """
+ALTER TABLE outbox ADD COLUMN holds_chat INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX outbox_holding ON outbox (chat_id, id) WHERE status = 'pending' AND holds_chat = 1;
+"""
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -845,6 +852,7 @@ MIGRATIONS: list[Migration] = [
     find_index,
     V_FIGURES,
     UPDATE_INBOX,
+    OUTBOX_HOLDS_CHAT,
 ]
 
 
