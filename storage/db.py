@@ -153,6 +153,11 @@ class _Lock:
                 self.release()  # handed the lock just as we were cancelled: pass it on
             raise
 
+    @property
+    def idle(self) -> bool:
+        """Nobody holds it or waits for it: an acquire now takes it at once."""
+        return not self._locked and not self._waiters and not self._urgent
+
     def release(self) -> None:
         for queue in (self._urgent, self._waiters):
             while queue:
@@ -418,6 +423,10 @@ class Database:
         the job is under way)."""
         if self._planner is not None and self._sync_planner is None:
             return await self.write(fn, *args, **kw)  # the old async planner: no joined jobs
+        if self._group is None and self._lock.idle:
+            # Nobody to join and nobody waiting: a plain write, at once (a group of one costs a
+            # task and a future more). Whoever comes meanwhile gathers in the next group.
+            return await self._write(fn, args, kw, urgent=True)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         with self._group_guard:
