@@ -24,7 +24,9 @@ one job: the event loop wakes once for the whole transaction instead of twice pe
 `fetch(fn, *args)` does the same for reads on a third, read-only connection that takes no lock:
 it sees every transaction committed before it started, never one still open. The older
 `transaction()` (one await per statement) stays for the paths where speed does not matter, and
-`read()` hands out the same lock-free read-only connection statement by statement.
+`read()` hands out the same lock-free read-only connection statement by statement, each
+statement run to its end in one job (an open statement would hold an old snapshot for every
+other read of that connection, `fetch`'s too).
 
 Group commit: `write_joined(fn, *args)` is `write` for a small write of its own (the update
 journal's finish, a question noted as asked) that may share ONE transaction with the other
