@@ -11,6 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # Only what the package needs (see .dockerignore); installed, then the sources removed.
 COPY pyproject.toml README.md /src/
 COPY bot /src/bot
+COPY api /src/api
 COPY handlers /src/handlers
 COPY storage /src/storage
 COPY scheduler /src/scheduler
@@ -26,7 +27,8 @@ WORKDIR /app
 USER bot
 # The database, its -wal file, the instance lock and data/backups live here: keep it on a volume.
 VOLUME ["/app/data"]
-# Webhook mode only (WEBHOOK_PORT); long polling needs no open port.
+# Webhook mode (WEBHOOK_PORT, the HTTP API under /api/v1 too); long polling needs no open port
+# unless API_PORT is set for the HTTP API.
 EXPOSE 8080
 
 # In webhook mode, /healthz must answer; in polling mode there is no HTTP server to ask.

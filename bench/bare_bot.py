@@ -10,7 +10,8 @@ the same size (the texts are copies of views/texts/ru.py's survey texts):
     /start s_<token>  → sendMessage (greeting), sendMessage (question 1, 11 score buttons)
     tap a score       → answerCallbackQuery, editMessageText (the score shown, buttons gone),
                         sendMessage (question 2, a "skip" button)
-    the reason, typed → sendMessage (question 3, yes / no)
+    the reason, typed → editMessageReplyMarkup ("skip" taken off question 2), sendMessage
+                        (question 3, yes / no)
     or "skip" tapped  → answerCallbackQuery, editMessageText ("no comment"), sendMessage (q. 3)
     tap yes or no     → answerCallbackQuery, editMessageText, sendMessage (thanks, removing
                         any reply keyboard)
@@ -146,13 +147,15 @@ def router() -> Router:
         assert isinstance(query.message, Message)
         await query.message.edit_text(f"{Q1}\n\n<i>Ваша оценка: {value} из 10</i>")
         skip = InlineKeyboardMarkup(inline_keyboard=[[button("Пропустить ➡️", f"q2:{n}")]])
-        await query.message.answer(Q2[band(value)], reply_markup=skip)
+        asked = await query.message.answer(Q2[band(value)], reply_markup=skip)
+        await state.update_data(q2=asked.message_id)
 
     @r.message(Survey.reason, F.text)
-    async def reason(message: Message, state: FSMContext) -> None:
+    async def reason(message: Message, state: FSMContext, bot: Bot) -> None:
         await state.set_state(Survey.consent)
-        n = (await state.update_data(reason=message.text))["n"]
-        await message.answer(Q3, reply_markup=consent_keyboard(n))
+        data = await state.update_data(reason=message.text)
+        await bot.edit_message_reply_markup(chat_id=message.chat.id, message_id=data["q2"])
+        await message.answer(Q3, reply_markup=consent_keyboard(data["n"]))
 
     @r.callback_query(Survey.reason, F.data.startswith("q2:"))
     async def skip(query: CallbackQuery, state: FSMContext) -> None:

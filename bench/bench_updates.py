@@ -578,7 +578,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         type=float,
         default=0.0,
         help="share of respondents who tap 'skip' instead of typing the reason (default 0: "
-        "every survey is the 9 calls)",
+        "every survey is the 10 calls)",
     )
     parser.add_argument("--keep", type=Path, help="keep databases and logs in this folder")
     parser.add_argument(

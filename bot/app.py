@@ -15,6 +15,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramUnauthorizedError
 from aiogram.types import ErrorEvent
 
+from api import server as api_server
 from bot import webhook
 from bot.clock import shifted_clock, system_clock
 from bot.config import DEFAULT_API_URL, ConfigError
@@ -95,6 +96,12 @@ async def on_startup(
 ) -> None:
     me = await bot.me()
     log.info("bot @%s (id %s) started", me.username, me.id)
+    if not me.supports_inline_queries:
+        # getMe is asked once (aiogram keeps the answer): a change at @BotFather needs a restart.
+        log.info(
+            'inline mode is off: no "Send to the client" button under survey links '
+            "(turn it on with /setinline at @BotFather, then restart the bot)"
+        )
     settings = await live_settings.get()
     await set_all_menus(bot, settings, db)
     await prune_updates(db, clock())
@@ -209,7 +216,18 @@ async def run(settings: Settings, clock: Clock = system_clock) -> None:
             await webhook.serve(dp, bot, settings)
         else:
             await webhook.delete_leftover_webhook(bot)
-            await Poller(dp, bot).run(handle_signals=True)
+            try:
+                api_runner = await api_server.start(dp, bot, settings)
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot listen on {settings.api_listen}:{settings.api_port} "
+                    f"(API_LISTEN, API_PORT): {exc.strerror or exc}."
+                ) from None
+            try:
+                await Poller(dp, bot).run(handle_signals=True)
+            finally:
+                if api_runner is not None:
+                    await api_runner.cleanup()
     finally:
         await bot.session.close()
         await db.close()

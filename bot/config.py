@@ -77,6 +77,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         webhook_listen=_parse_listen(get("WEBHOOK_LISTEN")),
         webhook_port=_parse_int("WEBHOOK_PORT", get("WEBHOOK_PORT"), 8080, 1, 65535),
         cadence=_parse_cadence(get),
+        api_port=_parse_api_port(get("API_PORT")),
+        api_listen=_parse_listen(get("API_LISTEN"), "127.0.0.1", "API_LISTEN"),
+        api_rate=_parse_api_rate(get("API_RATE")),
+        api_public_url=_parse_public_url(get("API_PUBLIC_URL")),
         test_clock_start=_parse_instant("TEST_CLOCK_START", get("TEST_CLOCK_START")),
     )
 
@@ -159,14 +163,44 @@ def _parse_webhook(
     return raw_url, raw_secret
 
 
-def _parse_listen(raw: str | None) -> str:
-    host = raw or "0.0.0.0"
+def _parse_listen(raw: str | None, default: str = "0.0.0.0", name: str = "WEBHOOK_LISTEN") -> str:
+    host = raw or default
     if not re.fullmatch(r"[A-Za-z0-9.:_-]+", host):
         raise ConfigError(
-            f"WEBHOOK_LISTEN must be an address to listen on, such as 0.0.0.0 or 127.0.0.1; "
-            f"got {raw!r}."
+            f"{name} must be an address to listen on, such as 0.0.0.0 or 127.0.0.1; got {raw!r}."
         )
     return host
+
+
+def _parse_api_port(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    return _parse_int("API_PORT", raw, 8081, 1, 65535)
+
+
+def _parse_api_rate(raw: str | None) -> float:
+    try:
+        rate = float(raw) if raw is not None else 10.0
+    except ValueError:
+        rate = -1.0
+    if not 0.1 <= rate <= 10_000:
+        raise ConfigError(
+            f"API_RATE must be the requests a second one API token may make, 0.1-10000; "
+            f"got {raw!r}."
+        )
+    return rate
+
+
+def _parse_public_url(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(
+            f"API_PUBLIC_URL must be the API's public base URL, such as https://bot.example.com; "
+            f"got {raw!r}."
+        )
+    return raw.rstrip("/")
 
 
 def _parse_timezone(raw: str | None) -> ZoneInfo:

@@ -22,12 +22,14 @@ from aiogram.dispatcher.event.handler import FilterObject
 from aiogram.enums import ChatType
 
 from handlers import (
+    api_tokens,
     cases,
     comments,
     contacts,
     fallback,
     forget,
     imports,
+    inline,
     owner,
     referral,
     replays,
@@ -51,6 +53,7 @@ def build_router() -> Router:
         start.router(),
         forget.router(),
         owner.router(),
+        api_tokens.router(),
         settings.router(),
         sale.router(),
         survey.router(),
@@ -61,6 +64,7 @@ def build_router() -> Router:
         referral.router(),
         reports.router(),
         imports.router(),
+        inline.router(),
         replays.router(),
         fallback.router(),
     )

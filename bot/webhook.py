@@ -13,7 +13,8 @@ long polling stored and left unfinished (`bot.polling`'s inbox) are handled befo
 Telegram was told they were delivered.
 
 Each request must carry WEBHOOK_SECRET in `X-Telegram-Bot-Api-Secret-Token`; anything else gets
-401 and is never handled. `GET /healthz` answers 200 "ok" for Docker and load balancers.
+401 and is never handled. `GET /healthz` answers 200 "ok" for Docker and load balancers. The
+HTTP API (api/) is served by the same server under /api/v1.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from aiogram.exceptions import (
 from aiogram.types import Update
 from aiohttp import web
 
+from api import server as api_server
 from bot.config import ConfigError
 from bot.polling import handle_leftovers
 from domain.settings import Settings
@@ -49,7 +51,8 @@ DRAIN_SECONDS = 7.0
 
 
 def build_app(dp: Dispatcher, bot: Bot, settings: Settings) -> web.Application:
-    """The aiohttp application: the webhook route (the path of WEBHOOK_URL) and /healthz."""
+    """The aiohttp application: the webhook route (the path of WEBHOOK_URL), /healthz and the
+    HTTP API under /api/v1 (api/)."""
     assert settings.webhook_url is not None and settings.webhook_secret is not None
     secret = settings.webhook_secret.encode()
 
@@ -74,6 +77,7 @@ def build_app(dp: Dispatcher, bot: Bot, settings: Settings) -> web.Application:
     app = web.Application()
     app.router.add_post(urlsplit(settings.webhook_url).path or "/", receive)
     app.router.add_get(HEALTH_PATH, health)
+    api_server.mount(app, dp, bot, settings)
     return app
 
 

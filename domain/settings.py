@@ -62,6 +62,12 @@ class Settings:
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8080
     cadence: Cadence = field(default_factory=lambda: Cadence())
+    # The HTTP API (api/): served by the webhook server in webhook mode; in long polling by a
+    # server of its own, only when api_port is set. At most api_rate requests a second per token.
+    api_port: int | None = None
+    api_listen: str = "127.0.0.1"
+    api_rate: float = 10.0
+    api_public_url: str | None = None  # the base of the QR URLs answered (default: the request's)
     # Test-only: the clock starts at this instant (and then runs), so an end-to-end test can run
     # the real process "tomorrow at 09:00". Never set in production.
     test_clock_start: datetime | None = None

@@ -103,16 +103,11 @@ async def managers_period(
     await edit_in_place(query, view[0], view[1])
 
 
-async def build_nps(
-    db: Database,
-    settings: Settings,
-    clock: Clock,
-    lang: str,
-    period_code: str,
-    kind: str,
-    manager: int,
-) -> tuple[str, InlineKeyboardMarkup] | None:
-    """The /nps message for a period, a kind ("all" or one) and a manager (0 = all)."""
+async def nps_report(
+    db: Database, settings: Settings, clock: Clock, period_code: str, kind: str, manager: int
+) -> NpsReport | None:
+    """The /nps figures for a period, a kind ("all" or one) and a manager (0 = all); None for a
+    filter that does not exist. GET /api/v1/nps answers the same figures (api/routes.py)."""
     period = resolve(period_code, clock().astimezone(settings.timezone).date(), settings.timezone)
     if period is None or (kind != "all" and kind not in KINDS) or manager < 0:
         return None
@@ -134,7 +129,7 @@ async def build_nps(
             return None
         name = member.full_name
     stats = await case_stats(db, period.start, period.end, one_kind, manager or None)
-    report = NpsReport(
+    return NpsReport(
         period=period,
         kind=kind,
         manager_name=name,
@@ -144,8 +139,24 @@ async def build_nps(
         median_hours=await median_hours_to_answer(db, filters),
         cases=stats,
     )
-    text = nps_text(report, lang, margin_of_error(counts))
-    return text, nps_keyboard(period.code, kind, manager, name, lang)
+
+
+async def build_nps(
+    db: Database,
+    settings: Settings,
+    clock: Clock,
+    lang: str,
+    period_code: str,
+    kind: str,
+    manager: int,
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    """The /nps message for a period, a kind ("all" or one) and a manager (0 = all)."""
+    report = await nps_report(db, settings, clock, period_code, kind, manager)
+    if report is None:
+        return None
+    text = nps_text(report, lang, margin_of_error(report.counts))
+    name = report.manager_name
+    return text, nps_keyboard(report.period.code, kind, manager, name, lang)
 
 
 async def nps_command(

@@ -24,7 +24,13 @@ from typing import TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    InlineQuery,
+    InlineQueryResultArticle,
+    Message,
+)
 
 from scheduler.failures import Failure, classify
 from views.texts import plain
@@ -72,6 +78,20 @@ async def answer(query: CallbackQuery, text: str | None = None, *, alert: bool =
     return True
 
 
+async def answer_inline(query: InlineQuery, results: list[InlineQueryResultArticle]) -> bool:
+    """Answer an inline query, for this person only and never from Telegram's cache (what may be
+    offered changes with every survey opened). False if Telegram no longer takes an answer (it
+    waits about 10 s): only logged, as for a tap."""
+    try:
+        await query.answer(results, cache_time=0, is_personal=True)
+    except TelegramBadRequest as exc:
+        if not query_gone(exc):
+            raise
+        log.info("inline query answered too late: %s", exc.message)
+        return False
+    return True
+
+
 async def forged(query: CallbackQuery, lang: str) -> None:
     """The one reply to a button that no longer works, or never did (a forged one)."""
     await answer(query, plain(lang, "button.forged"), alert=True)
@@ -99,6 +119,13 @@ async def edit_message(
         text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
     )
     return await _refusal_handled(edit, f"message {message_id}")
+
+
+async def strip_buttons(bot: Bot, chat_id: int, message_id: int) -> bool:
+    """Take the inline buttons off a message the bot sent (its text stays); False if Telegram
+    refused (gone, too old). A message without buttons is "not modified": counts as done."""
+    edit = bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+    return await _refusal_handled(edit, f"buttons of message {message_id}")
 
 
 async def edit_in_place(

@@ -1,5 +1,14 @@
 """/sale: a manager (or owner) records a deal and gets the person's survey link and QR code.
 
+The whole conversation is one message of the bot, the card (its id is `card` in the conversation
+data), edited from the first question to the saved deal; the manager's typed answers stay below
+it. While the card is in sight of the newest message (`domain.scrolling`) every question and
+every "that was not right" is an edit of it; once it has scrolled away, the card is sent anew at
+the bottom and the old one loses its buttons. So the chat always has one set of /sale buttons,
+and a button of any other message (an old card, a finished or cancelled deal) is answered "this
+step is already done" and loses its buttons too. Who and what come first: at any optional
+question "save without the rest" saves the deal.
+
 The conversation lives in the SQLite FSM storage, so a restart in the middle loses nothing. Each
 conversation carries an idempotency key: a double tap on "Save" records one deal.
 
@@ -38,28 +47,42 @@ from domain.parsing import (
     parse_shared_phone,
 )
 from domain.roles import Role
+from domain.scrolling import scrolled_away
 from domain.settings import Settings
 from domain.vocabulary import DATE, KINDS, LIMITS
 from handlers.filters import HasRole
-from handlers.replies import answer, send_or_log
+from handlers.replies import answer, edit_in_place, edit_message, send_or_log, strip_buttons
 from handlers.states import Sale
 from storage import Database
 from storage.sale import SaleInput, claim_link_delivery, record_sale, release_link_delivery
 from views.callbacks import SaleAction, SaleDate, SaleKind, SaleSkip
+from views.invitation import send_to_client_markup
 from views.qr import qr_png
-from views.sale import limit_values, question
-from views.texts import t
+from views.sale import card, limit_values, progress
+from views.texts import plain, t
 
-# The order of the questions, and which state asks for which field when editing.
+# The order of the questions: who and what first (a deal needs them), then the optional ones,
+# so "save without the rest" can save the deal at any optional question.
 ORDER: list[State] = [
     Sale.kind,
     Sale.name,
+    Sale.product,
+    Sale.deal_date,
     Sale.organization,
     Sale.phone,
     Sale.birthday,
-    Sale.product,
-    Sale.deal_date,
 ]
+# The conversation-data key each question fills (a skipped question stores None).
+ANSWERS: dict[str, str] = {
+    Sale.kind.state: "kind",  # type: ignore[dict-item]
+    Sale.name.state: "name",  # type: ignore[dict-item]
+    Sale.product.state: "product",  # type: ignore[dict-item]
+    Sale.deal_date.state: "deal_date",  # type: ignore[dict-item]
+    Sale.organization.state: "org",  # type: ignore[dict-item]
+    Sale.phone.state: "phone",  # type: ignore[dict-item]
+    Sale.birthday.state: "birthday",  # type: ignore[dict-item]
+}
+REQUIRED = ("idem", "kind", "name", "product", "deal_date")
 FIELD_STATE: dict[str, State] = {
     "kind": Sale.kind,
     "name": Sale.name,
@@ -70,6 +93,7 @@ FIELD_STATE: dict[str, State] = {
     "date": Sale.deal_date,
 }
 SKIPPABLE = {"org": Sale.organization, "phone": Sale.phone, "birthday": Sale.birthday}
+OPTIONAL = {s.state for s in SKIPPABLE.values()}
 
 text_input = F.text & ~F.text.startswith("/")
 
@@ -81,7 +105,9 @@ def router() -> Router:
     r.callback_query.filter(staff)
     r.message.middleware(_ReplayGuard())
     r.message.register(start_sale, Command("sale"))
-    r.callback_query.register(on_kind, SaleKind.filter(), Sale.kind)
+    # Buttons are routed without a state filter: a button of a finished or abandoned step is
+    # answered here ("this step is already done"), not by the fallback.
+    r.callback_query.register(on_kind, SaleKind.filter())
     r.message.register(on_name, Sale.name, text_input)
     r.message.register(on_org, Sale.organization, text_input)
     r.message.register(on_phone_text, Sale.phone, text_input)
@@ -89,9 +115,9 @@ def router() -> Router:
     r.message.register(on_birthday, Sale.birthday, text_input)
     r.message.register(on_product, Sale.product, text_input)
     r.message.register(on_date_text, Sale.deal_date, text_input)
-    r.callback_query.register(on_date_button, SaleDate.filter(), Sale.deal_date)
-    r.callback_query.register(on_skip, SaleSkip.filter(), StateFilter(Sale))
-    r.callback_query.register(on_action, SaleAction.filter(), StateFilter(Sale))
+    r.callback_query.register(on_date_button, SaleDate.filter())
+    r.callback_query.register(on_skip, SaleSkip.filter())
+    r.callback_query.register(on_action, SaleAction.filter())
     r.message.register(on_other, StateFilter(Sale), ~F.text.startswith("/"))
     return r
 
@@ -100,27 +126,61 @@ def _today(clock: Clock, settings: Settings) -> date:
     return clock().astimezone(settings.timezone).date()
 
 
-def _question(
-    target: State, data: dict[str, Any], lang: str, clock: Clock, settings: Settings
-) -> tuple[str, InlineKeyboardMarkup]:
-    """The text and buttons of the question asked in `target`."""
-    step = target.state.split(":", 1)[1] if target.state else "confirm"
-    return question(step, data, lang, _today(clock, settings))
+def _step(target: State) -> str:
+    return target.state.split(":", 1)[1] if target.state else "confirm"
+
+
+def _state_of(name: str | None) -> State:
+    return next((s for s in [*ORDER, Sale.confirm] if s.state == name), Sale.kind)
+
+
+def _following(data: dict[str, Any]) -> State:
+    """The first question not answered yet (in `ORDER`), or the summary when all are."""
+    return next((s for s in ORDER if ANSWERS[s.state] not in data), Sale.confirm)  # type: ignore[index]
+
+
+async def _place(
+    bot: Bot,
+    chat_id: int,
+    state: FSMContext,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+    newest: int | None,
+) -> None:
+    """Show `text` on the card: edited in place while it is in sight of the newest message
+    (`newest`, None for a tap on the card itself), else sent anew at the bottom with the old
+    card's buttons taken off, so the conversation keeps one set of buttons."""
+    card_id = (await state.get_data()).get("card")
+    in_sight = isinstance(card_id, int) and not scrolled_away(card_id, newest)
+    if in_sight and await edit_message(bot, chat_id, card_id, text, markup):
+        return
+    if isinstance(card_id, int):
+        await strip_buttons(bot, chat_id, card_id)
+    sent = await bot.send_message(chat_id, text, reply_markup=markup)
+    await state.update_data(card=sent.message_id)
 
 
 async def _ask(
-    message: Message, state: FSMContext, target: State, lang: str, clock: Clock, settings: Settings
+    bot: Bot,
+    chat_id: int,
+    state: FSMContext,
+    target: State,
+    lang: str,
+    clock: Clock,
+    settings: Settings,
+    newest: int | None,
 ) -> None:
-    """Put the conversation in `target` and ask its question (noted as asked once it went)."""
+    """Put the conversation in `target` and show its question on the card (noted as asked once
+    it is shown)."""
     await state.set_state(target)
-    text, markup = _question(target, await state.get_data(), lang, clock, settings)
-    await message.answer(text, reply_markup=markup)
+    text, markup = card(_step(target), await state.get_data(), lang, _today(clock, settings))
+    await _place(bot, chat_id, state, text, markup, newest)
     await state.update_data(asked=target.state)
 
 
 class _ReplayGuard(BaseMiddleware):
     """A replayed message that already moved the conversation on changes nothing more; the
-    question it led to is sent only if it never went out (the crash came before it)."""
+    question it led to is shown only if it never was (the crash came before it)."""
 
     async def __call__(
         self,
@@ -135,154 +195,223 @@ class _ReplayGuard(BaseMiddleware):
         fsm = await state.get_data()
         if fsm.get("moved") != [event.message_id, current]:
             return await handler(event, data)  # not taken before the crash: handle it now
-        if fsm.get("asked") != current:
-            target = next((s for s in [*ORDER, Sale.confirm] if s.state == current), None)
-            if target is not None:
-                await _ask(event, state, target, data["lang"], data["clock"], data["settings"])
+        if fsm.get("asked") != current and current is not None:
+            await _ask(
+                data["bot"],
+                event.chat.id,
+                state,
+                _state_of(current),
+                data["lang"],
+                data["clock"],
+                data["settings"],
+                event.message_id,
+            )
         return None
 
 
 async def _retry(
-    message: Message, state: FSMContext, key: str, lang: str, clock: Clock, settings: Settings
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    key: str,
+    lang: str,
+    clock: Clock,
+    settings: Settings,
 ) -> None:
-    """Explain what was wrong, with the question's own buttons (Skip, Cancel) right there."""
-    current = await state.get_state()
-    target = next((s for s in [*ORDER, Sale.confirm] if s.state == current), Sale.kind)
-    _, markup = _question(target, await state.get_data(), lang, clock, settings)
-    await message.answer(t(lang, key, **limit_values()), reply_markup=markup)
+    """Say on the card what was wrong with the answer, under the same question and buttons: no
+    new message while the card is in sight."""
+    target = _state_of(await state.get_state())
+    error = t(lang, key, **limit_values())
+    text, markup = card(_step(target), await state.get_data(), lang, _today(clock, settings), error)
+    await _place(bot, message.chat.id, state, text, markup, message.message_id)
 
 
 async def _next(
-    message: Message,
+    bot: Bot,
+    chat_id: int,
+    moved_by: int,
     state: FSMContext,
-    current: State,
+    lang: str,
+    clock: Clock,
+    settings: Settings,
+    newest: int | None,
+    **values: Any,
+) -> None:
+    """Store the answer and go on: to the next question not answered yet, or back to the
+    summary when editing."""
+    data = {**(await state.get_data()), **values}
+    target = Sale.confirm if data.get("editing") else _following(data)
+    await state.update_data(**values, moved=[moved_by, target.state])
+    await _ask(bot, chat_id, state, target, lang, clock, settings, newest)
+
+
+async def _typed(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
     lang: str,
     clock: Clock,
     settings: Settings,
     **values: Any,
 ) -> None:
-    """Store the answer and go on: to the next question, or back to the summary when editing."""
+    """A typed answer taken: the next question on the card (the typed message stays below it)."""
+    await _next(
+        bot,
+        message.chat.id,
+        message.message_id,
+        state,
+        lang,
+        clock,
+        settings,
+        message.message_id,
+        **values,
+    )
+
+
+async def _on_card(
+    query: CallbackQuery, state: FSMContext, lang: str, bot: Bot, *steps: State
+) -> Message | None:
+    """The tapped message if it is the live card and the conversation is at one of `steps` (any
+    /sale step when none are given); otherwise the tap is answered "this step is already done",
+    and a message that is not the card loses its buttons."""
+    message = query.message if isinstance(query.message, Message) else None
+    current = await state.get_state()
     data = await state.get_data()
-    if data.get("editing") or current == ORDER[-1]:
-        target = Sale.confirm
-    else:
-        target = ORDER[ORDER.index(current) + 1]
-    await state.update_data(**values, moved=[message.message_id, target.state])
-    await _ask(message, state, target, lang, clock, settings)
+    card_id = data.get("card")
+    in_sale = current is not None and current.startswith(f"{Sale.__name__}:")
+    is_card = message is not None and card_id in (None, message.message_id)
+    if in_sale and is_card and (not steps or current in {s.state for s in steps}):
+        if card_id is None and message is not None:  # a conversation begun before the card
+            await state.update_data(card=message.message_id)
+        return message
+    await answer(query, plain(lang, "sale.step_done"))
+    if message is not None and not (in_sale and is_card):
+        await strip_buttons(bot, message.chat.id, message.message_id)
+    return None
 
 
 async def start_sale(
-    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+    message: Message, bot: Bot, state: FSMContext, lang: str, clock: Clock, settings: Settings
 ) -> None:
+    await close_card(bot, message.chat.id, state)
     await state.clear()
     moved = [message.message_id, Sale.kind.state]
     await state.set_data({"idem": secrets.token_urlsafe(12), "moved": moved})
-    await _ask(message, state, Sale.kind, lang, clock, settings)
+    await _ask(bot, message.chat.id, state, Sale.kind, lang, clock, settings, message.message_id)
+
+
+async def close_card(bot: Bot, chat_id: int, state: FSMContext) -> None:
+    """Take the buttons off the card of a /sale being left (/cancel, a new /sale)."""
+    current = await state.get_state()
+    card_id = (await state.get_data()).get("card")
+    if current and current.startswith(f"{Sale.__name__}:") and isinstance(card_id, int):
+        await strip_buttons(bot, chat_id, card_id)
 
 
 async def on_kind(
     query: CallbackQuery,
     callback_data: SaleKind,
+    bot: Bot,
     state: FSMContext,
     lang: str,
     clock: Clock,
     settings: Settings,
 ) -> None:
-    await answer(query)
-    if callback_data.kind not in KINDS or not isinstance(query.message, Message):
+    message = await _on_card(query, state, lang, bot, Sale.kind)
+    if message is None:
         return
-    await _next(query.message, state, Sale.kind, lang, clock, settings, kind=callback_data.kind)
+    await answer(query)
+    if callback_data.kind not in KINDS:
+        return
+    chat_id, moved_by = message.chat.id, message.message_id
+    await _next(bot, chat_id, moved_by, state, lang, clock, settings, None, kind=callback_data.kind)
 
 
 async def on_name(
-    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+    message: Message, bot: Bot, state: FSMContext, lang: str, clock: Clock, settings: Settings
 ) -> None:
     name = " ".join((message.text or "").split())
     if not LIMITS["name"].allows(name):
-        await _retry(message, state, "sale.name_invalid", lang, clock, settings)
+        await _retry(message, bot, state, "sale.name_invalid", lang, clock, settings)
         return
-    await _next(message, state, Sale.name, lang, clock, settings, name=name)
+    await _typed(message, bot, state, lang, clock, settings, name=name)
 
 
 async def on_org(
-    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+    message: Message, bot: Bot, state: FSMContext, lang: str, clock: Clock, settings: Settings
 ) -> None:
     org = " ".join((message.text or "").split())
     if not LIMITS["organization"].allows(org):
-        await _retry(message, state, "sale.org_invalid", lang, clock, settings)
+        await _retry(message, bot, state, "sale.org_invalid", lang, clock, settings)
         return
-    await _next(message, state, Sale.organization, lang, clock, settings, org=org)
+    await _typed(message, bot, state, lang, clock, settings, org=org)
 
 
 async def on_phone_text(
-    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+    message: Message, bot: Bot, state: FSMContext, lang: str, clock: Clock, settings: Settings
 ) -> None:
     phone = parse_phone(message.text or "", settings.phone_region)
     if phone is None:
-        await _retry(message, state, "sale.phone_invalid", lang, clock, settings)
+        await _retry(message, bot, state, "sale.phone_invalid", lang, clock, settings)
         return
-    await _next(message, state, Sale.phone, lang, clock, settings, phone=phone, contact_tg=None)
+    await _typed(message, bot, state, lang, clock, settings, phone=phone, contact_tg=None)
 
 
 async def on_phone_contact(
-    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+    message: Message, bot: Bot, state: FSMContext, lang: str, clock: Clock, settings: Settings
 ) -> None:
     assert message.contact is not None
     phone = parse_shared_phone(message.contact.phone_number, settings.phone_region)
     if phone is None:
-        await _retry(message, state, "sale.phone_invalid", lang, clock, settings)
+        await _retry(message, bot, state, "sale.phone_invalid", lang, clock, settings)
         return
-    await _next(
-        message,
-        state,
-        Sale.phone,
-        lang,
-        clock,
-        settings,
-        phone=phone,
-        contact_tg=message.contact.user_id,
-    )
+    contact_tg = message.contact.user_id
+    await _typed(message, bot, state, lang, clock, settings, phone=phone, contact_tg=contact_tg)
 
 
 async def on_birthday(
-    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+    message: Message, bot: Bot, state: FSMContext, lang: str, clock: Clock, settings: Settings
 ) -> None:
     birthday = parse_birthday(message.text or "", _today(clock, settings))
     if birthday is None:
-        await _retry(message, state, "sale.birthday_invalid", lang, clock, settings)
+        await _retry(message, bot, state, "sale.birthday_invalid", lang, clock, settings)
         return
     value = [birthday.day, birthday.month, birthday.year]
-    await _next(message, state, Sale.birthday, lang, clock, settings, birthday=value)
+    await _typed(message, bot, state, lang, clock, settings, birthday=value)
 
 
 async def on_product(
-    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+    message: Message, bot: Bot, state: FSMContext, lang: str, clock: Clock, settings: Settings
 ) -> None:
     product = " ".join((message.text or "").split())
     if not LIMITS["product"].allows(product):
-        await _retry(message, state, "sale.product_invalid", lang, clock, settings)
+        await _retry(message, bot, state, "sale.product_invalid", lang, clock, settings)
         return
-    await _next(message, state, Sale.product, lang, clock, settings, product=product)
+    await _typed(message, bot, state, lang, clock, settings, product=product)
 
 
 async def on_date_text(
-    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+    message: Message, bot: Bot, state: FSMContext, lang: str, clock: Clock, settings: Settings
 ) -> None:
     value = parse_deal_date(message.text or "", _today(clock, settings))
     if value is None:
-        await _retry(message, state, "sale.date_invalid", lang, clock, settings)
+        await _retry(message, bot, state, "sale.date_invalid", lang, clock, settings)
         return
-    await _next(message, state, Sale.deal_date, lang, clock, settings, deal_date=value.isoformat())
+    await _typed(message, bot, state, lang, clock, settings, deal_date=value.isoformat())
 
 
 async def on_date_button(
     query: CallbackQuery,
     callback_data: SaleDate,
+    bot: Bot,
     state: FSMContext,
     lang: str,
     clock: Clock,
     settings: Settings,
 ) -> None:
+    message = await _on_card(query, state, lang, bot, Sale.deal_date)
+    if message is None:
+        return
     await answer(query)
     # The button carries the date it showed: pressed after midnight, it still means that day.
     try:
@@ -290,32 +419,35 @@ async def on_date_button(
     except ValueError:  # a forged button
         return
     value = parse_deal_date(shown.strftime(DATE), _today(clock, settings))
-    if value is None or not isinstance(query.message, Message):
+    if value is None:
         return
-    await _next(
-        query.message, state, Sale.deal_date, lang, clock, settings, deal_date=value.isoformat()
-    )
+    chat_id, moved_by = message.chat.id, message.message_id
+    deal_date = value.isoformat()
+    await _next(bot, chat_id, moved_by, state, lang, clock, settings, None, deal_date=deal_date)
 
 
 async def on_skip(
     query: CallbackQuery,
     callback_data: SaleSkip,
+    bot: Bot,
     state: FSMContext,
     lang: str,
     clock: Clock,
     settings: Settings,
 ) -> None:
-    await answer(query)
+    # Only the question being asked can be skipped: a double tap finds the next one asked.
     target = SKIPPABLE.get(callback_data.field)
-    # Only the question being asked can be skipped: an old message's button does nothing.
-    if target is None or await state.get_state() != target.state:
+    message = await _on_card(query, state, lang, bot, *([target] if target else []))
+    if message is None:
         return
-    if not isinstance(query.message, Message):
+    await answer(query)
+    if target is None:
         return
     cleared: dict[str, Any] = {callback_data.field: None}
     if callback_data.field == "phone":
         cleared["contact_tg"] = None
-    await _next(query.message, state, target, lang, clock, settings, **cleared)
+    chat_id, moved_by = message.chat.id, message.message_id
+    await _next(bot, chat_id, moved_by, state, lang, clock, settings, None, **cleared)
 
 
 async def on_action(
@@ -328,21 +460,40 @@ async def on_action(
     settings: Settings,
     db: Database,
 ) -> None:
-    message = query.message if isinstance(query.message, Message) else None
     action = callback_data.action
     if action == "cancel":
+        message = await _on_card(query, state, lang, bot)
+        if message is None:
+            return
         await state.clear()
         await answer(query)
-        if message:
-            await message.answer(t(lang, "cancelled"))
+        await edit_in_place(query, t(lang, "cancelled"), None)
         return
-    if await state.get_state() != Sale.confirm.state or message is None:
-        await answer(query)
+    if action == "rest":
+        optional = [s for s in ORDER if s.state in OPTIONAL]
+        message = await _on_card(query, state, lang, bot, *optional)
+        if message is None:
+            return
+        # Every optional question not answered yet is skipped; the deal is saved at once.
+        data = await state.get_data()
+        skipped = {
+            ANSWERS[s.state]: None  # type: ignore[index]
+            for s in optional
+            if ANSWERS[s.state] not in data  # type: ignore[index]
+        }
+        if "phone" in skipped:
+            skipped["contact_tg"] = None
+        await state.update_data(**skipped)
+        await _save(query, message, state, bot, lang, settings, db, clock)
+        return
+    message = await _on_card(query, state, lang, bot, Sale.confirm)
+    if message is None:
         return
     if action in FIELD_STATE:
         await answer(query)
         await state.update_data(editing=True)
-        await _ask(message, state, FIELD_STATE[action], lang, clock, settings)
+        target = FIELD_STATE[action]
+        await _ask(bot, message.chat.id, state, target, lang, clock, settings, None)
         return
     if action == "save":
         await _save(query, message, state, bot, lang, settings, db, clock)
@@ -361,8 +512,12 @@ async def _save(
     clock: Clock,
 ) -> None:
     data = await state.get_data()
-    if not {"idem", "kind", "name", "product", "deal_date"} <= data.keys():
+    if not set(REQUIRED) <= data.keys():
+        # A conversation from before "save without the rest" (a required answer still to
+        # come): go on to it instead.
         await answer(query)
+        target = _following(data)
+        await _ask(bot, message.chat.id, state, target, lang, clock, settings, None)
         return
     bday = data.get("birthday")
     sale = SaleInput(
@@ -381,16 +536,13 @@ async def _save(
     result = await record_sale(db, sale, clock())
     await answer(query)
     # Whoever claims the delivery sends the link: a concurrent second tap gets nothing, and a
-    # tap after a failed send (the conversation is kept until the link is out) sends it again.
+    # tap after a failed send (the conversation and the card's buttons are kept until the link
+    # is out) sends it again.
     if not await claim_link_delivery(db, result.deal_id, clock()):
         return
+    me = await bot.me()
+    link = make_link(me.username or "", LinkKind.SURVEY, result.survey_token)
     try:
-        me = await bot.me()
-        link = make_link(me.username or "", LinkKind.SURVEY, result.survey_token)
-        merged = t(lang, "sale.merged") if result.merged else ""
-        kind = t(lang, f"kind.{result.kind}").lower()
-        saved = t(lang, "sale.saved", merged=merged, kind=kind, name=sale.full_name, link=link)
-        await send_or_log(message.answer(saved), "deal saved")
         key = "sale.invitation_client" if result.kind == "client" else "sale.invitation_partner"
         caption = t(lang, key, name=sale.full_name, company=settings.company_name, link=link)
         photo = BufferedInputFile(qr_png(link), filename="survey-qr.png")
@@ -399,16 +551,20 @@ async def _save(
         await release_link_delivery(db, result.deal_id)
         raise
     await state.clear()
+    # The card becomes the saved deal: what was recorded and the link, no buttons left.
+    merged = t(lang, "sale.merged") if result.merged else ""
+    kind = t(lang, f"kind.{result.kind}").lower()
+    saved = t(lang, "sale.saved", merged=merged, kind=kind, name=sale.full_name, link=link)
+    send = send_to_client_markup(me, result.survey_token, result.kind, lang)
+    if not await edit_in_place(query, f"{progress(data, lang)}\n\n{saved}", send):
+        await send_or_log(message.answer(saved, reply_markup=send), "deal saved")
 
 
 async def on_other(
-    message: Message, state: FSMContext, lang: str, clock: Clock, settings: Settings
+    message: Message, bot: Bot, state: FSMContext, lang: str, clock: Clock, settings: Settings
 ) -> None:
-    """A sticker, photo or anything but the expected answer: say so kindly and ask again."""
-    await message.answer(t(lang, "sale.text_expected"))
-    current = await state.get_state()
-    target = next((s for s in [*ORDER, Sale.confirm] if s.state == current), Sale.kind)
-    await _ask(message, state, target, lang, clock, settings)
+    """A sticker, photo or anything but the expected answer: said on the card, kindly."""
+    await _retry(message, bot, state, "sale.text_expected", lang, clock, settings)
 
 
 async def start_sale_for_contact(
@@ -426,7 +582,11 @@ async def start_sale_for_contact(
     birthday: tuple[int, int, int | None] | None = None,
 ) -> None:
     """A new deal for a known contact (the card's button): who it is is known, so the
-    conversation starts at "what was sold" and `_save` adds the deal to that contact."""
+    conversation starts at "what was sold" on a card of its own, and `_save` adds the deal to
+    that contact."""
+    bot = message.bot
+    assert bot is not None
+    await close_card(bot, message.chat.id, state)
     await state.clear()
     await state.set_data(
         {
@@ -440,4 +600,4 @@ async def start_sale_for_contact(
             "birthday": list(birthday) if birthday else None,
         }
     )
-    await _ask(message, state, Sale.product, lang, clock, settings)
+    await _ask(bot, message.chat.id, state, Sale.product, lang, clock, settings, None)

@@ -16,6 +16,7 @@ from domain.roles import Role, StaffMember
 from domain.settings import Settings
 from handlers import referral, survey
 from handlers.replies import send_or_log
+from handlers.sale import close_card
 from scheduler.menus import set_chat_menu
 from storage import Database
 from storage.followup import set_opt_out
@@ -36,8 +37,9 @@ def router() -> Router:
     return r
 
 
-async def cancel_command(message: Message, state: FSMContext, lang: str) -> None:
+async def cancel_command(message: Message, bot: Bot, state: FSMContext, lang: str) -> None:
     current = await state.get_state()
+    await close_card(bot, message.chat.id, state)  # a /sale card loses its buttons
     await state.clear()
     if current is None:
         await message.answer(t(lang, "nothing_to_cancel"), reply_markup=ReplyKeyboardRemove())

@@ -1,4 +1,6 @@
-"""The survey as the respondent sees it: three questions answered with taps.
+"""The survey as the respondent sees it: three questions answered with taps (or a typed score
+0-10 and a typed yes/no, taken through the tap's own path), one short hint at most for anything
+else, and the question re-asked only once it has scrolled out of sight (`domain.scrolling`).
 
 The survey row in SQLite is the truth about where the person is; the FSM state only routes their
 next typed message, and is written in the answer's own transaction (`_Route`), as are a
@@ -15,7 +17,10 @@ the link, "continue", a sticker where a button is expected) gets a question agai
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from aiogram import Bot, Dispatcher, F, Router
@@ -24,15 +29,24 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import StorageKey
-from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.types import CallbackQuery, Message, ReplyKeyboardRemove, ReplyParameters
 
 from domain.clock import Clock
 from domain.deeplinks import LinkKind, make_link
 from domain.roles import Role
+from domain.scrolling import scrolled_away
 from domain.settings import Settings
 from handlers.filters import not_command
 from handlers.phone_input import read_own_phone
-from handlers.replies import answer, append_note, forged, send_or_log
+from handlers.replies import (
+    answer,
+    append_note,
+    edit_markup,
+    edit_message,
+    forged,
+    send_or_log,
+    strip_buttons,
+)
 from handlers.states import SurveyFlow
 from scheduler.alerts import alert_renderer, bring_case_up_to_date, case_update_in, edit_alerts
 from scheduler.failures import Failure, classify, describe
@@ -61,6 +75,21 @@ from views.texts import pick_language, plain, t
 
 log = logging.getLogger(__name__)
 
+Answered = Callable[[Survey], bool]
+"""Whether the survey has the answer a button gives (so a tap that stored nothing was a repeat)."""
+
+
+def _has_score(survey: Survey) -> bool:
+    return survey.score is not None
+
+
+def _has_reason(survey: Survey) -> bool:
+    return survey.reason_at is not None
+
+
+def _has_consent(survey: Survey) -> bool:
+    return survey.consent is not None
+
 
 def router() -> Router:
     r = Router(name="survey")
@@ -68,6 +97,8 @@ def router() -> Router:
     r.callback_query.register(on_reason_skip, ReasonSkip.filter())
     r.callback_query.register(on_consent, Consent.filter())
     r.callback_query.register(on_resume, SurveyResume.filter())
+    r.message.register(on_typed_score, SurveyFlow.score, F.text, not_command)
+    r.message.register(on_typed_consent, SurveyFlow.consent, F.text, not_command)
     r.message.register(on_reason, SurveyFlow.reason, F.text, not_command)
     r.message.register(on_phone, SurveyFlow.phone, F.contact | (F.text & not_command))
     r.message.register(on_other, StateFilter(SurveyFlow), not_command)
@@ -153,9 +184,15 @@ async def ask(
         await bot.send_message(chat_id, t(lang, "survey.already_answered"))
         return
     await _put(state, getattr(SurveyFlow, step.value), {"survey_id": survey.id})
+    if survey.asked_step == step.value and survey.asked_message_id is not None:
+        # The same question asked again (the link reopened, "continue", scrolled away): the
+        # old copy loses its buttons, so only the newest can be tapped.
+        await strip_buttons(bot, chat_id, survey.asked_message_id)
     text, markup = question(survey, lang, settings)
-    await send_or_log(bot.send_message(chat_id, text, reply_markup=markup), "survey question")
-    await mark_asked(db, survey.id, step)
+    sent = await send_or_log(
+        bot.send_message(chat_id, text, reply_markup=markup), "survey question"
+    )
+    await mark_asked(db, survey.id, step, sent.message_id if sent is not None else None)
 
 
 async def _put(state: FSMContext, step: State | None, data: dict[str, int]) -> None:
@@ -365,6 +402,7 @@ async def _resume(
 async def _answered_before(
     query: CallbackQuery,
     survey_id: int,
+    answered: Answered,
     bot: Bot,
     state: FSMContext,
     lang: str,
@@ -374,20 +412,26 @@ async def _answered_before(
 ) -> None:
     """A tap that stored nothing; if it was the person's own answer, stored by a first tap that a
     crash cut short, the next question goes out now unless it already did."""
-    await _not_recorded(query, survey_id, lang, db)
+    await _not_recorded(query, survey_id, lang, db, answered)
     await _catch_up(
         bot, query.from_user.id, survey_id, query.from_user.id, state, lang, settings, db, clock
     )
 
 
-async def _not_recorded(query: CallbackQuery, survey_id: int, lang: str, db: Database) -> None:
-    """A tap that stored nothing: on the person's own survey it was answered already (a double
-    tap, an old message); any other survey id is a forged button, told apart by nothing else."""
+async def _not_recorded(
+    query: CallbackQuery, survey_id: int, lang: str, db: Database, answered: Answered
+) -> None:
+    """A tap that stored nothing, answered with what is true: "your answer is already recorded"
+    only to the respondent who did answer that question (a double tap, an old message);
+    "this button is not for you" to anyone else (somebody else's survey, one nobody opened, a
+    forged id); "no longer works" for a button of the person's own survey that never asked it."""
     survey = await get_survey(db, survey_id)
     if survey is None or survey.respondent_tg_id != query.from_user.id:
-        await forged(query, lang)
-    else:
+        await answer(query, plain(lang, "survey.not_yours"), alert=True)
+    elif answered(survey):
         await answer(query, plain(lang, "survey.done_already"))
+    else:
+        await forged(query, lang)
 
 
 async def _survey_id(state: FSMContext) -> int | None:
@@ -410,20 +454,56 @@ async def on_score(
         await forged(query, lang)
         return
     user_id = query.from_user.id
-    now = clock()
-    route = _Route(state, settings, now, score=True)
-    survey = await record_score(
-        db, callback_data.survey_id, user_id, callback_data.score, now, then=route.then
+    taken = await _take_score(
+        callback_data.survey_id, user_id, callback_data.score, state, settings, db, clock
     )
-    if survey is None:  # a double tap, an old message, or somebody else's survey
+    if taken is None:  # a double tap, an old message, or somebody else's survey
         await _answered_before(
-            query, callback_data.survey_id, bot, state, lang, settings, db, clock
+            query, callback_data.survey_id, _has_score, bot, state, lang, settings, db, clock
         )
         return
-    route.settle()
+    survey, route = taken
     await answer(query)
     await _close_question(query, t(lang, "survey.score_given", score=callback_data.score))
     await _after_answer(bot, user_id, survey, route, state, lang, settings, db, clock, sender)
+
+
+async def _take_score(
+    survey_id: int,
+    user_id: int,
+    score: int,
+    state: FSMContext,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+) -> tuple[Survey, _Route] | None:
+    """Store a score, tapped or typed: one path, so both are idempotent and alert alike."""
+    now = clock()
+    route = _Route(state, settings, now, score=True)
+    survey = await record_score(db, survey_id, user_id, score, now, then=route.then)
+    if survey is None:
+        return None
+    route.settle()
+    return survey, route
+
+
+async def _take_consent(
+    survey_id: int,
+    user_id: int,
+    yes: bool,
+    state: FSMContext,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+) -> tuple[Survey, _Route] | None:
+    """Store the consent, tapped or typed (see `_take_score`)."""
+    now = clock()
+    route = _Route(state, settings, now)
+    survey = await record_consent(db, survey_id, user_id, yes, now, then=route.then)
+    if survey is None:
+        return None
+    route.settle()
+    return survey, route
 
 
 async def on_reason_skip(
@@ -443,7 +523,7 @@ async def on_reason_skip(
     survey = await record_reason(db, callback_data.survey_id, user_id, None, now, then=route.then)
     if survey is None:
         await _answered_before(
-            query, callback_data.survey_id, bot, state, lang, settings, db, clock
+            query, callback_data.survey_id, _has_reason, bot, state, lang, settings, db, clock
         )
         return
     route.settle()
@@ -476,6 +556,8 @@ async def on_reason(
         await _catch_up(bot, message.chat.id, survey_id, user_id, state, lang, settings, db, clock)
         return
     route.settle()
+    if survey.asked_message_id is not None:  # the typed reason is below it: "Skip" goes
+        await strip_buttons(bot, message.chat.id, survey.asked_message_id)
     await _after_answer(
         bot, message.chat.id, survey, route, state, lang, settings, db, clock, sender
     )
@@ -493,21 +575,105 @@ async def on_consent(
     sender: Sender,
 ) -> None:
     user_id = query.from_user.id
-    now = clock()
-    route = _Route(state, settings, now)
-    survey = await record_consent(
-        db, callback_data.survey_id, user_id, callback_data.yes, now, then=route.then
+    taken = await _take_consent(
+        callback_data.survey_id, user_id, callback_data.yes, state, settings, db, clock
     )
-    if survey is None:
+    if taken is None:
         await _answered_before(
-            query, callback_data.survey_id, bot, state, lang, settings, db, clock
+            query, callback_data.survey_id, _has_consent, bot, state, lang, settings, db, clock
         )
         return
-    route.settle()
+    survey, route = taken
     await answer(query)
     given = t(lang, "survey.btn_yes" if callback_data.yes else "survey.btn_no")
     await _close_question(query, t(lang, "survey.consent_given", answer=given))
     await _after_answer(bot, user_id, survey, route, state, lang, settings, db, clock, sender)
+
+
+# Typed answers taken as taps: only what cannot mean anything else. A score is a whole number
+# 0-10 alone in the message (spaces around it allowed; "9/10", "9.5", "девять" are not taken);
+# the consent is one word, yes or no, in either language and any case.
+_TYPED_SCORE = re.compile(r"\s*(10|[0-9])\s*")
+_TYPED_CONSENT = {"да": True, "yes": True, "нет": False, "no": False}
+
+
+def typed_score(text: str) -> int | None:
+    match = _TYPED_SCORE.fullmatch(text)
+    return int(match.group(1)) if match else None
+
+
+def typed_consent(text: str) -> bool | None:
+    return _TYPED_CONSENT.get(text.strip().casefold())
+
+
+async def _close_typed(
+    bot: Bot, chat_id: int, survey: Survey, asked: Survey, note: str, lang: str, settings: Settings
+) -> None:
+    """A typed answer closes its question as a tap does: the answer noted, the buttons gone.
+    `asked` is the survey as it was when the question was asked (to render its text)."""
+    if survey.asked_message_id is None:
+        return
+    text, _ = question(asked, lang, settings)
+    await edit_message(bot, chat_id, survey.asked_message_id, f"{text}\n\n<i>{note}</i>")
+
+
+async def on_typed_score(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    sender: Sender,
+    replayed: bool = False,
+) -> None:
+    assert message.from_user is not None and message.text is not None
+    score = typed_score(message.text)
+    survey_id = await _survey_id(state)
+    if score is None or survey_id is None:
+        await on_other(message, bot, state, lang, settings, db, replayed, clock)
+        return
+    user_id, chat_id = message.from_user.id, message.chat.id
+    taken = await _take_score(survey_id, user_id, score, state, settings, db, clock)
+    if taken is None:
+        await _catch_up(bot, chat_id, survey_id, user_id, state, lang, settings, db, clock)
+        return
+    survey, route = taken
+    asked = replace(survey, score=None)
+    note = t(lang, "survey.score_given", score=score)
+    await _close_typed(bot, chat_id, survey, asked, note, lang, settings)
+    await _after_answer(bot, chat_id, survey, route, state, lang, settings, db, clock, sender)
+
+
+async def on_typed_consent(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    sender: Sender,
+    replayed: bool = False,
+) -> None:
+    assert message.from_user is not None and message.text is not None
+    yes = typed_consent(message.text)
+    survey_id = await _survey_id(state)
+    if yes is None or survey_id is None:
+        await on_other(message, bot, state, lang, settings, db, replayed, clock)
+        return
+    user_id, chat_id = message.from_user.id, message.chat.id
+    taken = await _take_consent(survey_id, user_id, yes, state, settings, db, clock)
+    if taken is None:
+        await _catch_up(bot, chat_id, survey_id, user_id, state, lang, settings, db, clock)
+        return
+    survey, route = taken
+    asked = replace(survey, consent=None, answered_at=None)
+    given = t(lang, "survey.btn_yes" if yes else "survey.btn_no")
+    note = t(lang, "survey.consent_given", answer=given)
+    await _close_typed(bot, chat_id, survey, asked, note, lang, settings)
+    await _after_answer(bot, chat_id, survey, route, state, lang, settings, db, clock, sender)
 
 
 async def _store_phone(
@@ -554,6 +720,14 @@ async def on_phone(
         await _store_phone(message, reply.phone, bot, state, lang, settings, db, clock, sender)
 
 
+_HINTS = {
+    Step.SCORE: "survey.hint_score",
+    Step.REASON: "survey.text_expected",
+    Step.CONSENT: "survey.hint_consent",
+    Step.PHONE: "survey.use_buttons",
+}
+
+
 async def on_other(
     message: Message,
     bot: Bot,
@@ -564,27 +738,42 @@ async def on_other(
     replayed: bool = False,
     clock: Clock | None = None,
 ) -> None:
-    """A sticker, photo or text where a button is expected: say so kindly, ask again.
+    """A sticker, photo or text where a button is expected: one short line at most, and the
+    question's buttons stay where they are.
+
+    While the question is in sight (`domain.scrolling`), the first wrong input gets a short hint
+    that quotes the question (a reply to it), and further ones nothing: the person has been told
+    once, and every reply would push the question further up. Once it has scrolled away, the
+    question itself is asked again at the bottom and the old one loses its buttons.
 
     Handled again after a crash, this is usually the person's answer itself, routed here because
     the state had already moved on: no hint then, only the question if it never went out."""
     assert message.from_user is not None
+    user_id = message.from_user.id
+    survey_id = await _survey_id(state)
     if replayed:
-        survey_id = await _survey_id(state)
         if survey_id is not None:
-            user_id = message.from_user.id
             await _catch_up(
                 bot, message.chat.id, survey_id, user_id, state, lang, settings, db, clock
             )
         return
-    current = await state.get_state()
-    hint = "survey.text_expected" if current == SurveyFlow.reason.state else "survey.use_buttons"
-    await message.answer(t(lang, hint))
-    survey_id = await _survey_id(state)
-    if survey_id is not None:
-        await _resume(
-            bot, message.chat.id, survey_id, message.from_user.id, state, lang, settings, db
-        )
+    survey = await get_survey(db, survey_id) if survey_id is not None else None
+    if survey is None or survey.respondent_tg_id != user_id:
+        await _clear(state)
+        await message.answer(t(lang, "survey.use_buttons"))
+        return
+    step = survey.step
+    shown = survey.asked_message_id if survey.asked_step == step.value else None
+    if step is Step.DONE or scrolled_away(shown, message.message_id):
+        await ask(bot, message.chat.id, survey, state, lang, settings, db)
+        return
+    assert shown is not None
+    data = await state.get_data()
+    if data.get("hinted") == shown:
+        return  # told once, the question is in sight
+    quote = ReplyParameters(message_id=shown, allow_sending_without_reply=True)
+    await message.answer(t(lang, _HINTS[step]), reply_parameters=quote)
+    await _put(state, getattr(SurveyFlow, step.value), {"survey_id": survey.id, "hinted": shown})
 
 
 async def on_resume(
@@ -605,4 +794,5 @@ async def on_resume(
     if replayed and survey.asked_step == survey.step:
         return
     await answer(query)
+    await edit_markup(query, None)  # the nudge's button has done its work
     await ask(bot, query.from_user.id, survey, state, lang, settings, db)

@@ -52,6 +52,7 @@ from storage.tasks import (
 from views import tasks as views
 from views.callbacks import PlanPage, TaskAct, TaskOpen
 from views.common import day
+from views.invitation import inline_mode
 from views.texts import plain, t
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,7 @@ async def _card(
         today,
         page,
         bot_username=me.username or "",
+        inline=inline_mode(me),
         purchases=purchases,
         comments=comments,
     )

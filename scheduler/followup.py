@@ -47,6 +47,7 @@ from storage.tasks import PLAN_CHUNK, contacts_due, due_tasks, replan, sweep_lap
 from views import tasks as task_views
 from views.cases import case_escalate_payload, case_remind_payload
 from views.common import payload
+from views.invitation import inline_mode
 from views.survey import nudge_payload
 
 log = logging.getLogger(__name__)
@@ -276,7 +277,7 @@ class FollowUp:
 
         def render(task: task_views.TaskView, language: str | None) -> dict:  # type: ignore[type-arg]
             return task_views.reminder_payload(
-                task, self.lang(language), self.settings, today, me.username or ""
+                task, self.lang(language), self.settings, today, me.username or "", inline_mode(me)
             )
 
         return await claim_timed_reminders(self.db, now, render)

@@ -824,6 +824,64 @@ CREATE INDEX handled_updates_received ON handled_updates (received_at);
 CREATE INDEX handled_updates_unfinished ON handled_updates (update_id) WHERE done_at IS NULL;
 """
 
+# The id of the survey question last sent (with `asked_step`): a wrong input can tell whether
+# the question is still in sight, and a typed answer closes that question as a tap would.
+ASKED_MESSAGE = """
+ALTER TABLE surveys ADD COLUMN asked_message_id INTEGER;
+"""
+
+# When the manager sent the invitation card from the chat with the client (the inline "Send to
+# the client" button, handlers/inline.py): the first time, known only with inline feedback on.
+SURVEY_INVITED = """
+ALTER TABLE surveys ADD COLUMN invited_at TEXT;
+"""
+
+# Deals sent by other systems (storage/deals_in.py). `deal_keys`: each (sender, key) is recorded
+# once, with the answer given (a repeat answers it again); the answer names the person, so it is
+# emptied when they are forgotten (a repeat then rebuilds it from the erased rows). `staff_links`:
+# another system's user id -> the staff member whose deals they are.
+DEAL_KEYS = """
+CREATE TABLE deal_keys (
+    source       TEXT    NOT NULL,                 -- api, bitrix24, amocrm
+    key          TEXT    NOT NULL,
+    external_id  TEXT,                             -- the sender's id of the deal
+    person_id    TEXT,                             -- the sender's id of the person
+    digest       TEXT    NOT NULL,                 -- of the request: a reused Idempotency-Key
+    deal_id      INTEGER NOT NULL REFERENCES deals (id),
+    merged       INTEGER NOT NULL,
+    result       TEXT,                             -- the JSON answered; NULL once forgotten
+    created_at   TEXT    NOT NULL,
+    PRIMARY KEY (source, key)
+) WITHOUT ROWID;
+CREATE INDEX deal_keys_deal ON deal_keys (deal_id);
+CREATE TRIGGER deal_keys_forgotten AFTER UPDATE OF forgotten_at ON contacts
+WHEN NEW.forgotten_at IS NOT NULL
+BEGIN
+    UPDATE deal_keys SET result = NULL
+    WHERE deal_id IN (SELECT id FROM deals WHERE contact_id = NEW.id) AND result IS NOT NULL;
+END;
+CREATE TABLE staff_links (
+    system       TEXT    NOT NULL,
+    external_id  TEXT    NOT NULL,
+    user_id      INTEGER NOT NULL REFERENCES staff (user_id),
+    created_at   TEXT    NOT NULL,
+    PRIMARY KEY (system, external_id)
+) WITHOUT ROWID;
+"""
+
+# HTTP API tokens (storage/api_tokens.py): only the SHA-256 digest of a token is kept.
+API_TOKENS = """
+CREATE TABLE api_tokens (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT    NOT NULL,
+    scope        TEXT    NOT NULL CHECK (scope IN ('deals:write', 'read')),
+    digest       TEXT    NOT NULL UNIQUE,          -- sha256 hex of the token
+    created_by   INTEGER NOT NULL,                 -- the owner; the default manager of its deals
+    created_at   TEXT    NOT NULL,
+    revoked_at   TEXT
+);
+"""
+
 # A row re-queued after flood control (429) holds back its chat's later rows until it has gone,
 # across restarts too (storage/outbox.choose_ready): the flag, and the few such rows by chat.
 OUTBOX_HOLDS_CHAT = """
@@ -852,6 +910,10 @@ MIGRATIONS: list[Migration] = [
     find_index,
     V_FIGURES,
     UPDATE_INBOX,
+    ASKED_MESSAGE,
+    SURVEY_INVITED,
+    DEAL_KEYS,
+    API_TOKENS,
     OUTBOX_HOLDS_CHAT,
 ]
 

@@ -61,6 +61,7 @@ class Survey:
     consent: int | None
     answered_at: str | None
     asked_step: str | None = None
+    asked_message_id: int | None = None  # the message of that question, when known
     case_id: int | None = None  # a detractor's case
     referral_code: str | None = None  # a promoter's who agreed, once the survey is done
 
@@ -85,6 +86,7 @@ _SELECT = """
 SELECT s.id, s.token, s.contact_id, s.deal_id, s.kind, s.manager_id, m.full_name AS manager_name,
        c.full_name AS contact_name, c.phone AS contact_phone, s.respondent_tg_id, s.language,
        s.score, s.reason, s.reason_at, s.consent, s.answered_at, s.asked_step,
+       s.asked_message_id,
        (SELECT k.id FROM cases k WHERE k.survey_id = s.id) AS case_id
 FROM surveys s
 JOIN contacts c ON c.id = s.contact_id
@@ -98,6 +100,7 @@ RETURNING id, token, contact_id, deal_id, kind, manager_id,
        (SELECT c.full_name FROM contacts c WHERE c.id = surveys.contact_id) AS contact_name,
        (SELECT c.phone FROM contacts c WHERE c.id = surveys.contact_id) AS contact_phone,
        respondent_tg_id, language, score, reason, reason_at, consent, answered_at, asked_step,
+       asked_message_id,
        (SELECT k.id FROM cases k WHERE k.survey_id = surveys.id) AS case_id
 """
 
@@ -385,18 +388,26 @@ def _finished(conn: sqlite3.Connection, row: sqlite3.Row, now: str) -> Survey:
     return done
 
 
-async def mark_asked(db: Database, survey_id: int, step: Step) -> None:
-    """The question of `step` (or, for DONE, the closing message) has reached the person.
+async def mark_asked(
+    db: Database, survey_id: int, step: Step, message_id: int | None = None
+) -> None:
+    """The question of `step` (or, for DONE, the closing message) has reached the person, as
+    message `message_id` (None when Telegram's answer was lost).
 
     One statement, ahead of everything waiting for the database: the shorter the time between
     the send and this note, the smaller the gap in which a crash repeats a question. A joined
     write: it shares its transaction with the journal's finishes and the other notes of the
     moment (one hop, one commit for all)."""
-    await db.write_joined(_mark_asked, survey_id, step.value)
+    await db.write_joined(_mark_asked, survey_id, step.value, message_id)
 
 
-def _mark_asked(conn: sqlite3.Connection, survey_id: int, step: str) -> None:
-    conn.execute("UPDATE surveys SET asked_step = ? WHERE id = ?", (step, survey_id))
+def _mark_asked(
+    conn: sqlite3.Connection, survey_id: int, step: str, message_id: int | None
+) -> None:
+    conn.execute(
+        "UPDATE surveys SET asked_step = ?, asked_message_id = ? WHERE id = ?",
+        (step, message_id, survey_id),
+    )
 
 
 async def surveys_left_waiting(db: Database) -> list[Survey]:

@@ -22,6 +22,7 @@ from aiogram.types import (
 )
 
 from scheduler.sender import Sender
+from tests.fakes import recording
 from tests.fakes.recording import RecordingSession
 
 TOKEN = "123456789:AAHfakeTokenForTests_abcdefghijklmno"
@@ -55,7 +56,6 @@ class Harness:
     clock: FakeClock
     sender: Sender
     _update_ids: Any = field(default_factory=lambda: _UPDATE_IDS)
-    _message_ids: Any = field(default_factory=lambda: itertools.count(1))
     last_update_id: int = 0
     """The id of the update fed last."""
     last_update: dict[str, Any] = field(default_factory=dict)
@@ -70,7 +70,7 @@ class Harness:
 
     def _msg(self, user: User, **fields: Any) -> Message:
         return Message(
-            message_id=next(self._message_ids),
+            message_id=self.session.next_message_id(user.id),
             date=self.clock(),
             chat=self._chat(user),
             from_user=user,
@@ -115,7 +115,7 @@ class Harness:
     ) -> list[TelegramMethod[Any]]:
         if message is None:
             message = Message(
-                message_id=next(self._message_ids),
+                message_id=self.session.next_message_id(user.id),
                 date=self.clock(),
                 chat=self._chat(user),
                 text="…",
@@ -185,8 +185,17 @@ def button_data(request: TelegramMethod[Any], text_contains: str) -> str:
     raise AssertionError(f"no button with {text_contains!r} in {buttons(request)}")
 
 
-def as_message(request: SendMessage, message_id: int = 1, now: datetime | None = None) -> Message:
-    """The message a user sees for a recorded send, to tap its buttons."""
+def as_message(request: Any, message_id: int | None = None, now: datetime | None = None) -> Message:
+    """The message a user sees for a recorded send or edit (or a `tests.helpers.chat.BotMessage`),
+    to tap its buttons: with the id Telegram gave it, unless `message_id` says otherwise."""
+    if hasattr(request, "as_message"):
+        return request.as_message(now)
+    if message_id is None:
+        message_id = getattr(request, "message_id", None)
+    if message_id is None:
+        message_id = next(
+            (found for s in recording.SESSIONS if (found := s.message_id_of(request))), 1
+        )
     markup = (
         request.reply_markup if isinstance(request.reply_markup, InlineKeyboardMarkup) else None
     )

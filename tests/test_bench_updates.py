@@ -4,7 +4,7 @@ Both bots — ours (`python -m bot` on a database the bench fills) and the bare 
 (bench/bare_bot.py) — run as processes against the bench's fake API, and every respondent must
 reach the thanks. The comparison is only fair while both bots make the same calls per survey, so
 the test holds them to it: the same methods and keyboard kinds, in the same order, for each
-respondent — the nine of the survey, eleven for one who taps "skip" (a change to our survey's
+respondent — the ten of the survey, eleven for one who taps "skip" (a change to our survey's
 calls must be mirrored in the bare bot). No timings are asserted: those are the bench's to print.
 
 Without processes: the respondents' loop fed calls by hand (each question answered with the next
@@ -23,12 +23,13 @@ from aiohttp import ClientSession
 from bench import bench_updates
 from bench.fake_api import Call, FastFakeAPI
 
-NINE = [
+TEN = [
     ("sendmessage", ""),  # greeting
     ("sendmessage", "inline"),  # question 1: the scores
     ("answercallbackquery", ""),
     ("editmessagetext", ""),  # the score shown, the buttons gone
     ("sendmessage", "inline"),  # question 2, with "skip"
+    ("editmessagereplymarkup", ""),  # the reason typed: "skip" taken off question 2
     ("sendmessage", "inline"),  # question 3: yes / no
     ("answercallbackquery", ""),
     ("editmessagetext", ""),
@@ -41,7 +42,7 @@ SKIP = [
     ("answercallbackquery", ""),
     ("editmessagetext", ""),  # "no comment" shown, the button gone
 ]
-ELEVEN = NINE[:5] + SKIP + NINE[5:]
+ELEVEN = TEN[:5] + SKIP + TEN[6:]
 
 
 @pytest.mark.e2e  # starts the real bot process (and the bare one)
@@ -57,7 +58,7 @@ async def test_both_bots_finish_every_survey_with_the_same_calls(tmp_path: Path)
         assert run.completed == run.surveys == 4, (run.bot, run.completed)
         assert run.updates == 16 and len(run.latencies) == 16
         assert run.cpu_seconds > 0 and run.peak_rss_mib > 0
-    expected = [ELEVEN if skip else NINE for skip in skips]
+    expected = [ELEVEN if skip else TEN for skip in skips]
     assert ours.calls_per_survey == expected
     assert bare.calls_per_survey == expected
     print(bench_updates.report(results))

@@ -32,7 +32,7 @@ from storage.comments import CATEGORIES
 from storage.settings import LiveSettings
 from tests.conftest import OWNER_ID
 from tests.harness import Harness, as_message, button_data
-from tests.helpers.callbacks import GENERIC, all_factories, refusal, texts
+from tests.helpers.callbacks import GENERIC, all_factories, refusal, refusal_as, texts
 from tests.helpers.cases import add_manager, detractor
 from tests.helpers.survey import CLIENT_ID, MANAGER_ID
 from views import callbacks
@@ -77,6 +77,7 @@ PINNED: dict[str, tuple[str, tuple[str, ...]]] = {
     "SettingReset": ("sz", ("key",)),
     "ForgetMe": ("fg", ("yes",)),
     "ForgetContact": ("fo", ("contact_id", "action")),
+    "ApiTokenAction": ("at", ("action", "scope", "token_id")),
 }
 
 
@@ -148,7 +149,7 @@ def test_enum_fields_list_exactly_what_the_bot_offers() -> None:
     assert literal(callbacks.NpsView, "kind") == {"all", *KINDS}
     assert literal(callbacks.CommentsView, "category") == set(CATEGORIES)
     assert literal(callbacks.SaleSkip, "field") == set(SKIPPABLE)
-    assert literal(callbacks.SaleAction, "action") == {"save", "cancel", *FIELD_STATE}
+    assert literal(callbacks.SaleAction, "action") == {"save", "cancel", "rest", *FIELD_STATE}
     assert literal(callbacks.ExportPeriod, "period") == set(PERIODS)
     assert literal(callbacks.SettingReset, "key") == set(tunables.KEYS)
     assert literal(callbacks.SettingOpen, "key") == {"card", *tunables.KEYS}
@@ -239,14 +240,19 @@ async def test_forged_buttons_are_refused_alike_for_everybody(
 async def test_a_well_formed_button_for_somebody_elses_record_is_refused_too(
     world: Harness, errors: list[BaseException]
 ) -> None:
-    """In range, but not the presser's: the same refusal (not "already recorded")."""
+    """In range, but not the presser's: a refusal (not "already recorded"); a survey's button
+    says so in words ("this button is not for you")."""
     for who, data in [
         (STRANGER, "q1:1:5"),  # Anna's survey
         (STRANGER, "q2:1"),
         (STRANGER, "q3:1:1"),
+        (CLIENT_ID, "q1:424242:5"),  # no such survey
+    ]:
+        sent = await world.tap(world.user(who, "Кто-то"), data)
+        assert refusal_as(sent, "Эта кнопка не для вас."), (who, data)
+    for who, data in [
         (STRANGER, "kc:1:1"),  # a case about Anna
         (MANAGER_ID, "kc:1:0"),
-        (CLIENT_ID, "q1:424242:5"),  # no such survey
         (OWNER_ID, "mg:424242:1:30:0"),  # no such manager
         (OWNER_ID, f"mg:{CLIENT_ID}:0:30:0"),  # not a manager at all
         (OWNER_ID, "mg:424242:1"),  # a button from before /managers had pages

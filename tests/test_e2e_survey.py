@@ -13,6 +13,7 @@ import pytest
 
 from tests.fakes.bot_api import FakeBotAPI
 from tests.fakes.process import Launcher
+from tests.helpers.chat import assert_one_live_set, bot_messages, chat_of
 from tests.helpers.e2e import MANAGER_ID, bot_env, has, invite_manager, record_sale
 
 pytestmark = pytest.mark.e2e  # starts the real bot process
@@ -103,3 +104,38 @@ async def test_sale_survey_alert_crash_and_refusal(
     log = restarted.log()
     assert "Traceback" not in log, log
     assert "+79161234567" not in log  # no phone numbers in the log
+
+
+async def test_wrong_inputs_and_typed_answers_leave_a_tidy_chat(
+    api: FakeBotAPI, launcher: Launcher, tmp_path: Path
+) -> None:
+    """On the real process: a file and a word where a score is expected get one short hint
+    (quoting the question), a typed "10" counts as a tap, a typed "да" too; the chat ends with
+    every question closed and no buttons left to press."""
+    process = launcher.bot(tmp_path, bot_env(api, tmp_path))
+    await process.start()
+    try:
+        await api.wait_polling(timeout=60)
+        _, manager = await invite_manager(api)
+        link, _ = await record_sale(manager, "Анна Смирнова", None, "Кухня")
+        anna = api.user(5001, "Анна")
+        chat = chat_of(api, anna)
+        await anna.send(f"/start {link}")
+        q1 = await anna.wait_message(has("порекомендуете"))
+        await anna.send_document(b"%PDF-1.4", "invoice.pdf")
+        hint = await anna.wait_message(has("Нажмите оценку"))
+        assert hint.params.get("reply_parameters", {}).get("message_id") == q1.message_id
+        await anna.send("не знаю")  # told once already: no second hint
+        await anna.send("10")
+        await anna.wait_message(has("2 из 3"))
+        assert q1.buttons() == [] and "Ваша оценка: 10 из 10" in (q1.text or "")
+        assert not any("Нажмите оценку" in (m.text or "") for m in anna.messages[3:])
+        await anna.send("Всё понравилось")
+        await anna.wait_message(has("3 из 3"))
+        await anna.send("да")
+        await anna.wait_message(has("Спасибо"))
+        assert assert_one_live_set(chat) is None
+        assert len(bot_messages(chat)) == 6  # greeting, three questions, the hint, the thanks
+    finally:
+        assert await process.stop() == 0
+    assert "Traceback" not in process.log()

@@ -31,6 +31,7 @@ from tests.harness import (
     buttons,
     replies,
 )
+from tests.helpers.chat import bot_messages, chat_of
 from tests.helpers.contacts import MANAGER_ID, Staff, add_contact, last_send
 from tests.helpers.database import new_database
 from views.callbacks import FindBirthday, FindComment, FindDeal, FindOpen
@@ -630,9 +631,11 @@ async def test_new_deal_from_the_card_goes_to_the_same_contact(team: Harness, db
     sent = await m.press("Новая сделка")
     assert "Что продано" in replies(sent)[0]
     await m.say("Поставка фасадов")
-    assert "Дата сделки" in m.last.text
-    await m.press("Сегодня")
-    summary = m.last.text
+    card = bot_messages(chat_of(team, m.user))[-1]  # the /sale card, edited question by question
+    assert "Дата сделки" in card.text
+    await team.tap(m.user, card.data("Сегодня"), card.as_message())
+    card = bot_messages(chat_of(team, m.user))[-1]
+    summary = card.text
     for part in (
         "Кто: Поставщик",
         "Имя: Анна Смирнова",
@@ -642,7 +645,7 @@ async def test_new_deal_from_the_card_goes_to_the_same_contact(team: Harness, db
         "Дата: 20.11.2026",
     ):
         assert part in summary, part
-    sent = await m.press("Сохранить")
+    sent = await team.tap(m.user, card.data("Сохранить"), card.as_message())
     texts = replies(sent)
     assert any(LINK_RE.search(text) for text in texts)
     assert any(isinstance(r, SendPhoto) for r in sent)
@@ -696,7 +699,7 @@ async def test_a_new_search_drops_a_half_typed_comment_but_not_a_sale(
     await m.say("/sale")
     await m.press("Клиент")
     assert "Анна Смирнова" in (await m.say("/find Смирнова"))[0]
-    assert "Организация" in (await m.say("Борис Петров"))[0]
+    assert "Что продано" in (await m.say("Борис Петров"))[0]
 
 
 async def test_a_replayed_comment_tap_does_not_repeat_the_question(

@@ -54,12 +54,12 @@ async def test_a_sale_started_while_the_last_qr_code_goes_out_is_not_wiped(
     release.set()
     await save
     sent = await new_sale  # (the requests made since it was fed: the photo's among them)
-    (kinds,) = [r for r in sent if isinstance(r, SendMessage) and "Новая сделка" in r.text]
+    assert [r for r in sent if isinstance(r, SendMessage) and "Новая сделка" in r.text]
     context = harness.dp.fsm.get_context(harness.bot, chat_id=m.user.id, user_id=m.user.id)
     assert await context.get_state() == Sale.kind.state
-    m.last = kinds
+    assert m.card.labels[0] == "Клиент"
     await m.press("Клиент")
-    assert m.last is not None and "Имя и фамилия" in (m.last.text or "")
+    assert "Имя и фамилия" in m.card.text
     isolation = harness.dp.fsm.events_isolation
     assert isinstance(isolation, PerChatIsolation) and isolation.held == 0
 

@@ -1227,7 +1227,12 @@ async def test_progress_is_edited_into_the_preparing_message_every_3_seconds(
     monkeypatch.setattr(harness.session, "make_request", make_request)
     sent = await run_export(harness)
     edits = [(r.chat_id, r.message_id, r.text) for r in sent if isinstance(r, EditMessageText)]
-    assert {(chat, message) for chat, message, _ in edits} == {(OWNER_ID, 1)}
+    # the tapped /export question (the first message the owner got) becomes the "⏳" one
+    ask = next(
+        r for r in harness.session.requests if isinstance(r, SendMessage) and r.chat_id == OWNER_ID
+    )
+    preparing_id = harness.session.message_id_of(ask)
+    assert {(chat, message) for chat, message, _ in edits} == {(OWNER_ID, preparing_id)}
     period = "за 30 дней (22.10.2026 – 20.11.2026)"
     assert [text for *_, text in edits] == [
         f"⏳ Готовлю выгрузку {period}…",

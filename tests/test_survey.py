@@ -125,7 +125,7 @@ async def test_detractor_shares_phone_and_alert_reaches_manager_and_owner(
 
     # the manager takes the case; both alerts are updated; the owner cannot take it again
     manager = harness.user(MANAGER_ID, "Пётр")
-    sent = await harness.tap(manager, "ct:1", as_message(alert, message_id=1000))
+    sent = await harness.tap(manager, "ct:1", as_message(alert))
     answer = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
     assert answer.text == "Случай №1 ваш. Свяжитесь с человеком как можно скорее."
     edits = [r for r in sent if isinstance(r, EditMessageText)]
@@ -210,30 +210,31 @@ async def test_double_tap_records_one_score(harness: Harness, db: Database) -> N
     assert s[0] == 9 and cases[0] == 0
 
 
-async def test_wrong_input_gets_the_question_again(harness: Harness, db: Database) -> None:
+async def test_wrong_input_gets_one_short_hint(harness: Harness, db: Database) -> None:
+    """A wrong input gets one short line, quoting the question, whose buttons stay where they
+    are (tests/test_survey_chat.py follows whole chats)."""
     payload = await setup_sale(harness, db)
     anna = Respondent(harness)
     await anna.open(payload)
-    sent = await harness.send_sticker(anna.user)
-    texts = replies(sent)
-    assert texts[0] == "Пожалуйста, ответьте кнопкой под вопросом 👇"
-    assert "порекомендуете" in texts[1] and len(buttons(sent[-1])) == 11
-    texts = await anna.send("восемь")
-    assert texts[0] == "Пожалуйста, ответьте кнопкой под вопросом 👇"
-    # a forged score outside 0..10
     q1 = anna.question
+    sent = await harness.send_sticker(anna.user)
+    assert replies(sent) == ["Нажмите оценку от 0 до 10 под вопросом или напишите число."]
+    hint = next(r for r in sent if isinstance(r, SendMessage))
+    assert hint.reply_parameters is not None
+    assert hint.reply_parameters.message_id == harness.session.message_id_of(q1)
+    assert replies(await anna.send("восемь")) == []  # told once already
+    # a forged score outside 0..10
     sent = await harness.tap(
         anna.user, "q1:" + button_data(q1, "1").split(":")[1] + ":11", as_message(q1)
     )
     assert next(r for r in sent if isinstance(r, AnswerCallbackQuery)).show_alert
-    await anna.tap("8")
+    await anna.tap("8", q1)
     texts = replies(await harness.send_sticker(anna.user))
-    assert texts[0] == "Пожалуйста, напишите ответ текстом или нажмите «Пропустить» 👇"
-    assert "чтобы в следующий раз" in texts[1]
+    assert texts == ["Пожалуйста, напишите ответ текстом или нажмите «Пропустить» 👇"]
     await anna.send("Всё хорошо")
-    assert replies(await harness.send_sticker(anna.user))[0].startswith(
-        "Пожалуйста, ответьте кнопкой"
-    )
+    assert replies(await harness.send_sticker(anna.user)) == [
+        "Ответьте «Да» или «Нет»: кнопкой под вопросом или словом."
+    ]
 
 
 async def test_a_4096_character_reason_is_stored_whole_and_the_person_is_not_told_it_was_cut(

@@ -47,7 +47,7 @@ KindOrAll = Literal["all", "client", "supplier", "contractor", "partner"]
 SaleField = Literal["kind", "name", "org", "phone", "birthday", "product", "date"]
 SkippableField = Literal["org", "phone", "birthday"]
 SaleActionName = Literal[
-    "save", "cancel", "kind", "name", "org", "phone", "birthday", "product", "date"
+    "save", "cancel", "kind", "name", "org", "phone", "birthday", "product", "date", "rest"
 ]
 CommentCategory = Literal["all", "promoter", "passive", "detractor"]
 ExportCode = Literal["30", "90", "y", "all"]
@@ -90,7 +90,7 @@ class SaleDate(CallbackData, prefix="sd"):
 
 
 class SaleAction(CallbackData, prefix="sa"):
-    action: SaleActionName  # save, cancel, or the name of a field to edit
+    action: SaleActionName  # save, cancel, rest (save now), or the name of a field to edit
 
 
 class Score(CallbackData, prefix="q1"):
@@ -249,3 +249,11 @@ class ForgetContact(CallbackData, prefix="fo"):
 
     contact_id: RowId
     action: ForgetAction  # ask (the confirmation card), yes (erase), no (back to the card)
+
+
+class ApiTokenAction(CallbackData, prefix="at"):
+    """An owner's /api menu: make a token of a scope, or revoke one (re-checked: owners only)."""
+
+    action: Literal["new", "revoke"]
+    scope: Literal["write", "read", "-"]  # write: deals:write (":" is the data's separator)
+    token_id: Anchor  # 0 with "new"

@@ -20,6 +20,7 @@ COMMANDS: dict[Role, tuple[str, ...]] = {
         "referrals",
         "trend",
         "export",
+        "api",
         "settings",
         "import",
         "sale",

@@ -1,6 +1,8 @@
-"""What /sale shows: each question with its buttons (kind, Skip, Cancel, deal dates) and the
-summary to confirm. The question is picked by the name of its FSM state, so the handler keeps
-the states and this module never imports handlers."""
+"""What /sale shows: one message (the card) that is edited from the first question to the saved
+deal: what was answered so far, the question being asked with its buttons (kind, Skip, "save
+without the rest", Cancel, deal dates), a line saying what was wrong with the last answer, and
+the summary to confirm. The question is picked by the name of its FSM state, so the handler
+keeps the states and this module never imports handlers."""
 
 from __future__ import annotations
 
@@ -40,9 +42,11 @@ def kinds(lang: str) -> InlineKeyboardMarkup:
 
 
 def skip_or_cancel(lang: str, field: str) -> InlineKeyboardMarkup:
+    """An optional question: skip it, or skip every optional one left and save the deal now."""
     return InlineKeyboardMarkup(
         inline_keyboard=[
             [button(plain(lang, "btn.skip"), SaleSkip(field=field).pack())],
+            [button(plain(lang, "sale.btn_rest"), SaleAction(action="rest").pack())],
             [_cancel(lang)],
         ]
     )
@@ -96,6 +100,43 @@ def limit_values() -> dict[str, int]:
         "product_min": LIMITS["product"].min,
         "product_max": LIMITS["product"].max,
     }
+
+
+# What the card lists above the question, in the order the questions come.
+PROGRESS = ("kind", "name", "product", "deal_date", "org", "phone", "birthday")
+
+
+def progress(data: dict[str, Any], lang: str) -> str:
+    """The answers given so far, one line each ("Имя: Анна Смирнова"); skipped ones left out."""
+    lines = []
+    for field in PROGRESS:
+        value = data.get(field)
+        if not value:
+            continue
+        if field == "kind":
+            shown = t(lang, f"kind.{value}")
+        elif field == "phone":
+            shown = t(lang, "sale.value", value=format_phone(value))
+        elif field == "birthday":
+            shown = t(lang, "sale.value", value=str(Birthday(*value)))
+        elif field == "deal_date":
+            shown = t(lang, "sale.value", value=date.fromisoformat(value).strftime(DATE))
+        else:
+            shown = t(lang, "sale.value", value=value)
+        lines.append(f"{t(lang, f'sale.label_{field}')}: {shown}")
+    return "\n".join(lines)
+
+
+def card(
+    step: str, data: dict[str, Any], lang: str, today: date, error: str | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The whole card: answers so far, what was wrong with the last one, and the question."""
+    text, markup = question(step, data, lang, today)
+    if step != "confirm" and (done := progress(data, lang)):
+        text = f"{done}\n\n{text}"
+    if error:
+        text = f"{text}\n\n⚠️ {error}"
+    return text, markup
 
 
 def question(

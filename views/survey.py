@@ -45,6 +45,7 @@ SURVEY_TEXTS: tuple[str, ...] = (
     "survey.thanks_detractor_nocontact",
     "referral.thanks",
     "nudge.text",
+    "sale.invitation",  # forwarded by the manager, or the card sent inline (views/invitation.py)
 )
 
 

@@ -24,6 +24,7 @@ from domain.vocabulary import DATE
 from storage.tasks import TaskView
 from views.callbacks import PlanPage, TaskAct, TaskOpen
 from views.common import cut, local_datetime, payload
+from views.invitation import send_to_client_row
 from views.texts import CATALOGS, Raw, plain, plural, t
 
 # A manager's usual day fits one message; 20 bounded lines stay far inside 4,096 characters.
@@ -194,8 +195,10 @@ def task_card(
     bot_username: str = "",
     purchases: list[tuple[date, str]] | None = None,
     comments: list[str] | None = None,
+    inline: bool = False,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """A task as the manager works it: what to do, the script, and the outcome buttons."""
+    """A task as the manager works it: what to do, the script, and the outcome buttons
+    (`inline`: the bot's inline mode is on, so a link to resend comes with "Send to the client")."""
     who = _who(task, lang)
     kind = task.kind
     rows: list[list[InlineKeyboardButton]] = []
@@ -278,9 +281,12 @@ def task_card(
         elif kind == "resend":
             link = make_link(bot_username, LinkKind.SURVEY, task.survey_token or "")
             text = t(lang, "card.resend", who=who, link=link)
+            if task.survey_token:
+                send = send_to_client_row(inline, task.survey_token, task.contact_kind, lang)
+                rows.extend([send] if send else [])
         else:  # meet
             text = t(lang, "card.meet", who=who, deal=_deal(task, lang))
-        rows = [
+        rows += [
             [
                 _act(lang, "btn.done", task, Action.DONE, page),
                 _act(lang, "btn.skip_task", task, Action.SKIP, page),
@@ -335,9 +341,14 @@ def likes_menu(task: TaskView, lang: str, page: int) -> tuple[str, InlineKeyboar
 
 
 def reminder_payload(
-    task: TaskView, lang: str, settings: Settings, today: date, bot_username: str
+    task: TaskView,
+    lang: str,
+    settings: Settings,
+    today: date,
+    bot_username: str,
+    inline: bool = False,
 ) -> dict[str, Any]:
-    text, markup = task_card(task, lang, settings, today, bot_username=bot_username)
+    text, markup = task_card(task, lang, settings, today, bot_username=bot_username, inline=inline)
     return payload(t(lang, "reminder.title") + "\n\n" + text, markup)
 
 

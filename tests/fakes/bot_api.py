@@ -23,6 +23,13 @@ What is modelled:
   documents (uploaded bytes are kept; files users send are served by ``getFile`` and the
   ``/file/bot<token>/<path>`` download), inline and reply keyboards, callback answers, bot commands,
   menu button, webhook settings. Result objects have the shapes aiogram expects.
+* Inline mode (off unless ``FakeBotAPI(..., supports_inline_queries=True)``, as getMe tells the
+  bot): :meth:`FakeUser.inline_query` queues an ``inline_query`` update (the query as typed, and
+  the chat type it was typed in), :meth:`FakeUser.wait_inline_answer` gives the bot's
+  ``answerInlineQuery`` (one per query, ``QUERY_ID_INVALID`` otherwise), and
+  :meth:`FakeUser.choose` sends one of its results to another user, as Telegram does when the
+  user picks it: the message lands in that user's ``via_bot`` list and a
+  ``chosen_inline_result`` update is queued (with ``inline_feedback``, the default).
 * Webhook mode: after the bot's ``setWebhook``, :meth:`FakeBotAPI.deliver_webhook` posts the
   queued updates to its URL with the secret token, as Telegram does.
 * Telegram's errors for the common mistakes ("message is not modified", "message to edit not
@@ -71,6 +78,7 @@ __all__ = [
     "BLOCKED",
     "CAPTION_TOO_LONG",
     "CHAT_NOT_FOUND",
+    "DELETE_NOT_FOUND",
     "EDIT_NOT_FOUND",
     "NOT_MODIFIED",
     "NO_CAPTION_TO_EDIT",
@@ -95,6 +103,7 @@ NOT_MODIFIED = (
     "exactly the same as a current content and reply markup of the message"
 )
 EDIT_NOT_FOUND = "Bad Request: message to edit not found"
+DELETE_NOT_FOUND = "Bad Request: message to delete not found"
 NO_TEXT_TO_EDIT = "Bad Request: there is no text in the message to edit"
 NO_CAPTION_TO_EDIT = "Bad Request: there is no caption in the message to edit"
 CHAT_NOT_FOUND = "Bad Request: chat not found"
@@ -125,6 +134,8 @@ _TEXT_PARAMS = frozenset(
         "caption",
         "parse_mode",
         "callback_query_id",
+        "inline_query_id",
+        "next_offset",
         "inline_message_id",
         "business_connection_id",
         "message_effect_id",
@@ -239,6 +250,8 @@ class SentMessage:
     edit_date: int | None = field(default=None, repr=False)
     media: dict[str, Any] = field(default_factory=dict, repr=False)
     """Message fields of the attachment, as Telegram returns them (``photo``, ``document``)."""
+    deleted: bool = False
+    """Deleted by the bot (deleteMessage): gone from the chat; kept here for assertions."""
 
     @property
     def inline_keyboard(self) -> list[list[dict[str, Any]]]:
@@ -265,6 +278,17 @@ class SentMessage:
         if "keyboard" in markup:
             return [(_button_text(button), None) for row in markup["keyboard"] for button in row]
         return []
+
+    def url(self, text_contains: str) -> str:
+        """url of the first inline URL button whose text contains ``text_contains``."""
+        for row in self.inline_keyboard:
+            for button in row:
+                if text_contains in button["text"] and "url" in button:
+                    return str(button["url"])
+        raise AssertionError(
+            f"no inline URL button containing {text_contains!r} in message "
+            f"{self.message_id} ({self.text!r}); buttons: {self.buttons()}"
+        )
 
     def button(self, text_contains: str) -> str:
         """callback_data of the first inline button whose text contains ``text_contains``."""
@@ -310,6 +334,8 @@ class FakeUser:
         """Every message the bot sent to this private chat, in order."""
         self.answers: list[dict[str, Any]] = []
         """Params of answerCallbackQuery calls for this user's callback queries."""
+        self.via_bot: list[SentMessage] = []
+        """Inline results other users sent to this user (``FakeUser.choose``), in order."""
         """The reply keyboard currently shown (the last ``keyboard`` markup not yet removed)."""
         self._cursor = 0
 
@@ -411,6 +437,18 @@ class FakeUser:
         """Send a callback query with any data for ``message`` (a forged or stale button)."""
         return self.api._callback_query(self, message, callback_data)
 
+    async def inline_query(self, query: str, *, chat_type: str | None = "private") -> str:
+        """Type ``@bot <query>`` in a chat of ``chat_type`` ("sender" is the chat with the bot,
+        None a secret chat); returns the inline query id. Telegram sends at most 256
+        characters of a query; a longer one is cut, as the app does."""
+        return self.api._inline_query(self, query[:256], chat_type)
+
+    async def choose(self, query_id: str, result_id: str, *, to: FakeUser) -> SentMessage:
+        """Pick result ``result_id`` of the answer to ``query_id`` in the chat with ``to``: the
+        message arrives there (``to.via_bot``), and the bot hears ``chosen_inline_result``
+        when the fake has ``inline_feedback``."""
+        return self.api._choose(self, query_id, result_id, to)
+
     # -- waiting for the bot -------------------------------------------------------------------
 
     async def wait_message(
@@ -448,6 +486,16 @@ class FakeUser:
                 f"message {message.message_id} to {self} ({message.text!r}) was not edited in "
                 f"{timeout}s; received: {self.texts}"
             ),
+        )
+
+    async def wait_inline_answer(
+        self, query_id: str, *, timeout: float = WAIT_SECONDS
+    ) -> dict[str, Any]:
+        """The bot's answerInlineQuery parameters for ``query_id`` (``results`` decoded)."""
+        return await self.api._wait(
+            lambda: self.api.inline_answers.get(query_id),
+            timeout,
+            lambda: f"inline query {query_id} of {self} was not answered in {timeout}s",
         )
 
     async def wait_answer(
@@ -558,10 +606,19 @@ class FakeBotAPI:
         *,
         bot_id: int = 7000001,
         bot_username: str = "followup_test_bot",
+        supports_inline_queries: bool = False,
+        inline_feedback: bool = True,
     ) -> None:
         self.token = token
         self.bot_id = bot_id
         self.bot_username = bot_username
+        self.supports_inline_queries = supports_inline_queries
+        """Inline mode on (/setinline at @BotFather): what getMe says, and whether users' inline
+        queries reach the bot at all."""
+        self.inline_feedback = inline_feedback
+        """/setinlinefeedback: whether a chosen result is reported (``chosen_inline_result``)."""
+        self.inline_answers: dict[str, dict[str, Any]] = {}
+        """answerInlineQuery parameters by inline query id."""
         self.url = ""
         """Base URL for ``TELEGRAM_API_URL`` / ``TelegramAPIServer.from_base``; set by start()."""
 
@@ -589,6 +646,7 @@ class FakeBotAPI:
         self._last_callback: dict[int, str] = {}
         self._callback_count = 0
         self._answered: set[str] = set()
+        self._inline_queries: dict[str, tuple[FakeUser, str]] = {}
         self._file_count = 0
         self._faults: list[_Fault] = []
         self._chaos: _Chaos | None = None
@@ -608,7 +666,9 @@ class FakeBotAPI:
             "editmessagetext": self._edit_message_text,
             "editmessagecaption": self._edit_message_caption,
             "editmessagereplymarkup": self._edit_message_reply_markup,
+            "deletemessage": self._delete_message,
             "answercallbackquery": self._answer_callback_query,
+            "answerinlinequery": self._answer_inline_query,
             "setmycommands": self._set_my_commands,
             "deletemycommands": self._delete_my_commands,
             "setchatmenubutton": self._set_chat_menu_button,
@@ -671,7 +731,7 @@ class FakeBotAPI:
             "username": self.bot_username,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": self.supports_inline_queries,
         }
 
     def user(
@@ -999,6 +1059,53 @@ class FakeBotAPI:
         self.add_update({"callback_query": query})
         return query_id
 
+    def _inline_query(self, user: FakeUser, query: str, chat_type: str | None) -> str:
+        if not self.supports_inline_queries:
+            raise AssertionError("inline mode is off: Telegram would not send the bot the query")
+        self._callback_count += 1
+        query_id = f"iq{user.id}-{self._callback_count}"
+        self._inline_queries[query_id] = (user, query)
+        inline: dict[str, Any] = {
+            "id": query_id,
+            "from": user.to_json(),
+            "query": query,
+            "offset": "",
+        }
+        if chat_type is not None:
+            inline["chat_type"] = chat_type
+        self.add_update({"inline_query": inline})
+        return query_id
+
+    def _choose(self, user: FakeUser, query_id: str, result_id: str, to: FakeUser) -> SentMessage:
+        answer = self.inline_answers.get(query_id)
+        if answer is None or self._inline_queries[query_id][0] is not user:
+            raise AssertionError(f"inline query {query_id} of {user} has no answer to choose from")
+        result = next((r for r in answer.get("results") or [] if r.get("id") == result_id), None)
+        if result is None:
+            raise AssertionError(f"no result {result_id!r} in the answer: {answer}")
+        content = result.get("input_message_content") or {}
+        message = SentMessage(
+            message_id=len(to.via_bot) + 1,
+            chat_id=to.id,
+            text=content.get("message_text"),
+            reply_markup=result.get("reply_markup"),
+            method="inline",
+            params=result,
+            parse_mode=content.get("parse_mode"),
+        )
+        to.via_bot.append(message)
+        if self.inline_feedback:
+            chosen: dict[str, Any] = {
+                "result_id": result_id,
+                "from": user.to_json(),
+                "query": self._inline_queries[query_id][1],
+            }
+            if result.get("reply_markup"):
+                chosen["inline_message_id"] = f"im-{query_id}-{result_id}"
+            self.add_update({"chosen_inline_result": chosen})
+        self._changes.notify()
+        return message
+
     # -- messages ------------------------------------------------------------------------------
 
     def _user_for(self, chat_id: int) -> FakeUser:
@@ -1111,7 +1218,7 @@ class FakeBotAPI:
     def _find_message(self, call: ApiCall, not_found: str) -> SentMessage:
         key = (_int(call.params.get("chat_id")), _int(call.params.get("message_id")))
         message = self._messages.get(key)
-        if message is None:
+        if message is None or message.deleted:
             raise _ApiError(400, not_found)
         return message
 
@@ -1169,6 +1276,12 @@ class FakeBotAPI:
             reply_markup=call.params.get("reply_markup"),
         )
 
+    def _delete_message(self, call: ApiCall) -> bool:
+        message = self._find_message(call, DELETE_NOT_FOUND)
+        message.deleted = True
+        self._changes.notify()
+        return True
+
     def _answer_callback_query(self, call: ApiCall) -> bool:
         query_id = str(call.params.get("callback_query_id"))
         user = self._callbacks.get(query_id)
@@ -1176,6 +1289,14 @@ class FakeBotAPI:
             raise _ApiError(400, QUERY_INVALID)
         self._answered.add(query_id)
         user.answers.append(call.params)
+        self._changes.notify()
+        return True
+
+    def _answer_inline_query(self, call: ApiCall) -> bool:
+        query_id = str(call.params.get("inline_query_id"))
+        if query_id not in self._inline_queries or query_id in self.inline_answers:
+            raise _ApiError(400, "Bad Request: QUERY_ID_INVALID")
+        self.inline_answers[query_id] = call.params
         self._changes.notify()
         return True
 

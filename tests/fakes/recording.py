@@ -11,11 +11,20 @@ the same `TelegramBadRequest` and is kept in `refusals`. Every session made duri
 listed in `SESSIONS`, and an autouse fixture in `tests/conftest.py` fails the test if one of them
 holds a refusal the test did not take (`take_refusals()`): product code that catches
 `TelegramBadRequest` must not hide a message Telegram would never show.
+
+The session also keeps what each chat shows (`shown`): every message the bot sent, with its
+current text and inline keyboard after each edit, and whether it was deleted, as
+`tests/helpers/chat.py` reads it. So it refuses, as Telegram does, an edit that changes nothing
+("message is not modified") and an edit or deletion of a message it deleted; these raise the
+same `TelegramBadRequest` but are not `refusals` (the product meets them in normal use).
+Message ids count per chat, shared with the messages users send through `tests.harness`
+(`next_message_id`): in a private chat the ids of both sides are one sequence, and the product
+may rely on that (how far a question has scrolled away). An edit of a message the session never
+sent (a test's made-up message to tap) is carried out, and left out of the chat view.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 from collections import deque
@@ -29,6 +38,8 @@ from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import (
     AnswerCallbackQuery,
+    AnswerInlineQuery,
+    DeleteMessage,
     EditMessageCaption,
     EditMessageReplyMarkup,
     EditMessageText,
@@ -45,6 +56,13 @@ from pydantic import BaseModel
 from tests.fakes import telegram_rules
 from tests.fakes.telegram_rules import Refusal
 
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+EDIT_NOT_FOUND = "Bad Request: message to edit not found"
+DELETE_NOT_FOUND = "Bad Request: message to delete not found"
+
 SESSIONS: list[RecordingSession] = []
 """Every session made since the autouse fixture last cleared the list (once per test)."""
 
@@ -59,6 +77,31 @@ def unexamined_refusals() -> list[str]:
 
 
 @dataclass
+class Shown:
+    """A message the bot sent, as the chat shows it now."""
+
+    chat_id: int
+    message_id: int
+    kind: str
+    """``message``, ``photo`` or ``document``."""
+    text: str | None
+    """Text or caption as sent (HTML markup kept); see `visible_text`."""
+    parse_mode: str | None
+    markup: dict[str, Any] | None
+    """The inline keyboard as JSON (``{"inline_keyboard": [...]}``), None when it has none."""
+    deleted: bool = False
+    edits: int = 0
+    known: bool = True
+    """False for a message first seen in an edit (a test's made-up message, not sent here)."""
+
+    @property
+    def visible_text(self) -> str:
+        if self.text is None:
+            return ""
+        return telegram_rules.visible(self.text, self.parse_mode)[0]
+
+
+@dataclass
 class _Failure:
     method: str
     error_code: int
@@ -69,19 +112,36 @@ class _Failure:
 
 
 class RecordingSession(BaseSession):
-    def __init__(self, bot_username: str = "followup_test_bot") -> None:
+    def __init__(
+        self, bot_username: str = "followup_test_bot", *, supports_inline_queries: bool = False
+    ) -> None:
         super().__init__()
         self.requests: list[TelegramMethod[Any]] = []
         self.bot_username = bot_username
+        self.supports_inline_queries = supports_inline_queries
+        """What getMe says of inline mode (/setinline at @BotFather)."""
         self._failures: deque[_Failure] = deque()
-        self._message_ids = itertools.count(1000)
         self._answered: set[str] = set()
+        self._answered_inline: set[str] = set()
         self.files: dict[str, bytes] = {}
         self.uploads: list[tuple[str | None, bytes]] = []
         """(file name, bytes) of every document the bot sent, read when it was sent."""
         self.refusals: list[tuple[TelegramMethod[Any], Refusal]] = []
         """Calls refused by a rule of `tests.fakes.telegram_rules`, with the refusal."""
+        self.shown: dict[tuple[int, int], Shown] = {}
+        """(chat id, message id) -> what the bot's message shows now, in the order sent."""
+        self._chat_message_ids: dict[int, int] = {}
+        self._sent_ids: dict[int, int] = {}
         SESSIONS.append(self)
+
+    def message_id_of(self, method: TelegramMethod[Any]) -> int | None:
+        """The id of the message this recorded send created (None if it is not one)."""
+        return self._sent_ids.get(id(method))
+
+    def next_message_id(self, chat_id: int) -> int:
+        """The next message id in this chat (the bot's and the user's messages share them)."""
+        self._chat_message_ids[chat_id] = self._chat_message_ids.get(chat_id, 0) + 1
+        return self._chat_message_ids[chat_id]
 
     def take_refusals(self) -> list[tuple[TelegramMethod[Any], Refusal]]:
         """The refusals so far, which the test has now examined (and which no longer fail it)."""
@@ -146,6 +206,12 @@ class RecordingSession(BaseSession):
                 if failure.retry_after is not None:
                     body["parameters"] = {"retry_after": failure.retry_after}
                 self.check_response(bot, method, failure.error_code, json.dumps(body))
+        refusal = self._chat_refusal(bot, method)
+        if refusal is not None:
+            # Refused as Telegram does, but not kept in `refusals`: an edit that changes nothing
+            # is an ordinary answer the product handles (a double tap), not a rule broken.
+            body = {"ok": False, "error_code": 400, "description": refusal.description}
+            self.check_response(bot, method, 400, json.dumps(body))
         refusal = telegram_rules.check_call(method.__api_method__, _params(bot, method))
         if refusal is not None:
             self.refusals.append((method, refusal))
@@ -166,15 +232,87 @@ class RecordingSession(BaseSession):
                 }
                 self.check_response(bot, method, 400, json.dumps(body))
             self._answered.add(method.callback_query_id)
-        content = json.dumps({"ok": True, "result": self._result(bot, method)})
+        if isinstance(method, AnswerInlineQuery):
+            # Telegram accepts one answer per inline query, too.
+            if method.inline_query_id in self._answered_inline:
+                body = {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: QUERY_ID_INVALID",
+                }
+                self.check_response(bot, method, 400, json.dumps(body))
+            self._answered_inline.add(method.inline_query_id)
+        result = self._result(bot, method)
+        self._record_shown(bot, method, result)
+        content = json.dumps({"ok": True, "result": result})
         return self.check_response(bot, method, 200, content).result
+
+    def _chat_refusal(self, bot: Bot, method: TelegramMethod[Any]) -> Refusal | None:
+        """Telegram's refusal of an edit that changes nothing, or of touching a deleted message."""
+        if not isinstance(method, EditMessageText | EditMessageReplyMarkup | DeleteMessage):
+            return None
+        if not isinstance(method.chat_id, int) or method.message_id is None:
+            return None
+        shown = self.shown.get((method.chat_id, method.message_id))
+        if shown is None:
+            return None
+        if shown.deleted:
+            return Refusal(
+                400, DELETE_NOT_FOUND if isinstance(method, DeleteMessage) else EDIT_NOT_FOUND
+            )
+        if isinstance(method, DeleteMessage):
+            return None
+        markup = _inline(method.reply_markup)
+        if isinstance(method, EditMessageText):
+            parse_mode = _param(bot, method.parse_mode)
+            same = _rendered(method.text, parse_mode) == _rendered(shown.text, shown.parse_mode)
+        else:
+            same = True
+        if same and markup == shown.markup:
+            return Refusal(400, NOT_MODIFIED)
+        return None
+
+    def _record_shown(self, bot: Bot, method: TelegramMethod[Any], result: Any) -> None:
+        if isinstance(method, SendMessage | SendPhoto | SendDocument):
+            chat_id = int(result["chat"]["id"])
+            text = method.text if isinstance(method, SendMessage) else method.caption
+            kind = {SendMessage: "message", SendPhoto: "photo", SendDocument: "document"}
+            self._sent_ids[id(method)] = result["message_id"]  # the method stays in `requests`
+            self.shown[(chat_id, result["message_id"])] = Shown(
+                chat_id=chat_id,
+                message_id=result["message_id"],
+                kind=kind[type(method)],
+                text=text,
+                parse_mode=_param(bot, method.parse_mode),
+                markup=_inline(method.reply_markup),
+            )
+            return
+        if not isinstance(method, EditMessageText | EditMessageReplyMarkup | DeleteMessage):
+            return
+        if not isinstance(method.chat_id, int) or method.message_id is None:
+            return
+        key = (method.chat_id, method.message_id)
+        shown = self.shown.get(key)
+        if shown is None:
+            shown = self.shown[key] = Shown(
+                method.chat_id, method.message_id, "message", None, None, None, known=False
+            )
+        if isinstance(method, DeleteMessage):
+            shown.deleted = True
+            return
+        shown.edits += 1
+        shown.markup = _inline(method.reply_markup)
+        if isinstance(method, EditMessageText):
+            shown.text = method.text
+            shown.parse_mode = _param(bot, method.parse_mode)
 
     def _bot_user(self, bot: Bot) -> dict[str, Any]:
         return {"id": bot.id, "is_bot": True, "first_name": "Bot", "username": self.bot_username}
 
     def _message(self, bot: Bot, method: Any, **extra: Any) -> dict[str, Any]:
         message: dict[str, Any] = {
-            "message_id": getattr(method, "message_id", None) or next(self._message_ids),
+            "message_id": getattr(method, "message_id", None)
+            or self.next_message_id(int(method.chat_id)),
             "date": int(time.time()),
             "chat": {"id": method.chat_id, "type": "private"},
             "from": self._bot_user(bot),
@@ -187,7 +325,7 @@ class RecordingSession(BaseSession):
 
     def _result(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
         if isinstance(method, GetMe):
-            return self._bot_user(bot)
+            return {**self._bot_user(bot), "supports_inline_queries": self.supports_inline_queries}
         if isinstance(method, SendMessage | EditMessageText):
             return self._message(bot, method, text=method.text)
         if isinstance(method, SendPhoto):
@@ -208,6 +346,42 @@ class RecordingSession(BaseSession):
         return True
 
 
+def _plain(bot: Bot, value: Any) -> Any:
+    """A parameter JSON-shaped, with the bot's defaults filled in at any depth (a
+    `ReplyParameters` carries `Default` fields of its own)."""
+    if isinstance(value, Default):
+        return bot.default[value.name]
+    if isinstance(value, BaseModel):
+        dumped = value.model_dump(mode="python", by_alias=True, exclude_none=True)
+        return {key: _plain(bot, item) for key, item in dumped.items()}
+    if isinstance(value, dict):
+        return {key: _plain(bot, item) for key, item in value.items() if item is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(bot, item) for item in value]
+    return value
+
+
+def _param(bot: Bot, value: Any) -> Any:
+    return bot.default[value.name] if isinstance(value, Default) else value
+
+
+def _inline(markup: Any) -> dict[str, Any] | None:
+    """An inline keyboard as JSON, None for anything else (an edit without one removes it)."""
+    if not isinstance(markup, InlineKeyboardMarkup) or not any(markup.inline_keyboard):
+        return None
+    return markup.model_dump(mode="json", exclude_none=True)
+
+
+def _rendered(text: str | None, parse_mode: str | None) -> tuple[Any, ...]:
+    """What Telegram compares for "message is not modified": the visible text and entities."""
+    if text is None:
+        return (None,)
+    try:
+        return telegram_rules.visible(text, parse_mode)
+    except telegram_rules.HtmlError:
+        return (text,)
+
+
 def _params(bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
     """The call's parameters as the Bot API receives them: bot defaults filled in (parse_mode),
     objects as JSON-shaped dicts, unset ones left out."""
@@ -217,7 +391,5 @@ def _params(bot: Bot, method: TelegramMethod[Any]) -> dict[str, Any]:
             value = bot.default[value.name]
         if value is None:
             continue
-        if isinstance(value, BaseModel):
-            value = value.model_dump(mode="json", exclude_none=True)
-        params[key] = value
+        params[key] = _plain(bot, value)
     return params

@@ -25,6 +25,16 @@ and ``decode_html_entity`` in td/telegram/MessageEntity.cpp):
   must be 1-64 characters of ``A-Za-z0-9_-``. Telegram does not refuse such a message, but the
   link would open the bot without its payload (a plain ``/start``), so the fakes refuse it with
   a description that says it is the fake's rule.
+* ``answerInlineQuery``: at most 50 results (``RESULTS_TOO_MUCH``), each with an id of 1-64
+  bytes (``RESULT_ID_INVALID``), ids unique (``RESULT_ID_DUPLICATE``); a result's text
+  (``input_message_content.message_text``) obeys the text rules above, answered with the
+  MTProto-style names inline mode uses (``MESSAGE_EMPTY``, ``MESSAGE_TOO_LONG``); its keyboard
+  obeys the keyboard rules, and the results button's ``start_parameter`` the payload rule.
+* ``switch_inline_query_chosen_chat`` (the "pick a chat" button) only in a keyboard sent to a
+  private chat (a positive chat id): the fake's own rule, stricter than the documented one (which
+  excludes channel direct-message chats and business messages): the button types an inline query
+  for whoever taps it, and in a group or in an inline result it would be offered to everybody
+  who sees the message. Refused with ``BUTTON_TYPE_INVALID`` and a note that it is the fake's.
 
 The one decision worth knowing: a refusal is also *recorded* by each fake (``refusals``) and the
 test fixtures fail a test that leaves one unexamined, because product code may catch
@@ -52,6 +62,19 @@ BUTTON_DATA_INVALID = "Bad Request: BUTTON_DATA_INVALID"
 # Not a Telegram error (Telegram sends the message; the link just loses its payload).
 DEEP_LINK_INVALID = (
     "Fake Bot API rule: a t.me ?start= payload must be 1-64 characters of A-Za-z0-9_-, got "
+)
+MAX_INLINE_RESULTS = 50
+MAX_RESULT_ID_BYTES = 64
+RESULTS_TOO_MUCH = "Bad Request: RESULTS_TOO_MUCH"
+RESULT_ID_INVALID = "Bad Request: RESULT_ID_INVALID"
+RESULT_ID_DUPLICATE = "Bad Request: RESULT_ID_DUPLICATE"
+MESSAGE_EMPTY = "Bad Request: MESSAGE_EMPTY"
+MESSAGE_TOO_LONG = "Bad Request: MESSAGE_TOO_LONG"
+START_PARAM_INVALID = "Bad Request: START_PARAM_INVALID"
+# Telegram's name for a button it does not take there; the rule is the fake's (see above).
+CHOSEN_CHAT_PRIVATE_ONLY = (
+    "Bad Request: BUTTON_TYPE_INVALID (fake Bot API rule: switch_inline_query_chosen_chat only "
+    "in a keyboard sent to a private chat)"
 )
 
 _TAGS = frozenset(
@@ -352,14 +375,17 @@ def check_deep_links(text: str) -> Refusal | None:
     return None
 
 
-def check_markup(markup: Any) -> Refusal | None:
-    """Refusal for an inline keyboard Telegram would not take (callback_data, deep links)."""
+def check_markup(markup: Any, *, private: bool = True) -> Refusal | None:
+    """Refusal for an inline keyboard Telegram would not take (callback_data, deep links, the
+    chat-picking button outside a private chat: ``private`` says where the keyboard goes)."""
     if not isinstance(markup, Mapping):
         return None
     for row in markup.get("inline_keyboard") or []:
         for button in row:
             if not isinstance(button, Mapping):
                 continue
+            if not private and button.get("switch_inline_query_chosen_chat") is not None:
+                return Refusal(400, CHOSEN_CHAT_PRIVATE_ONLY)
             data = button.get("callback_data")
             if data is not None and not (
                 1 <= len(str(data).encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
@@ -375,10 +401,62 @@ def check_call(method: str, params: Mapping[str, Any]) -> Refusal | None:
     """Telegram's refusal of this call (method name in any case, JSON-shaped parameters), or
     None when Telegram would carry it out as far as these rules go."""
     name = method.lower()
+    if name == "answerinlinequery":
+        return check_inline_answer(params)
     parse_mode = params.get("parse_mode")
     refusal: Refusal | None = None
     if name in _TEXT_METHODS:
         refusal = check_text(params.get("text"), parse_mode)
     elif name in _CAPTION_METHODS:
         refusal = check_text(params.get("caption"), parse_mode, caption=True)
-    return refusal or check_markup(params.get("reply_markup"))
+    return refusal or check_markup(params.get("reply_markup"), private=_private_chat(params))
+
+
+def _private_chat(params: Mapping[str, Any]) -> bool:
+    """Whether the call's message is in a private chat: a positive chat id (groups and channels
+    have negative ones, or an ``@name``); an inline message (no chat id) may be anywhere."""
+    chat_id = params.get("chat_id")
+    if chat_id is None:
+        return "inline_message_id" not in params
+    if isinstance(chat_id, str):
+        return chat_id.isdigit()
+    return isinstance(chat_id, int) and chat_id > 0
+
+
+def check_inline_answer(params: Mapping[str, Any]) -> Refusal | None:
+    """Telegram's refusal of an ``answerInlineQuery`` (results, ids, texts, keyboards)."""
+    results = params.get("results") or []
+    if not isinstance(results, list):
+        return Refusal(400, "Bad Request: can't parse inline query results JSON object")
+    if len(results) > MAX_INLINE_RESULTS:
+        return Refusal(400, RESULTS_TOO_MUCH)
+    seen: set[str] = set()
+    for result in results:
+        if not isinstance(result, Mapping):
+            return Refusal(400, "Bad Request: can't parse inline query result")
+        result_id = result.get("id")
+        if not isinstance(result_id, str) or not (
+            1 <= len(result_id.encode("utf-8")) <= MAX_RESULT_ID_BYTES
+        ):
+            return Refusal(400, RESULT_ID_INVALID)
+        if result_id in seen:
+            return Refusal(400, RESULT_ID_DUPLICATE)
+        seen.add(result_id)
+        content = result.get("input_message_content")
+        if isinstance(content, Mapping) and "message_text" in content:
+            refusal = check_text(content.get("message_text"), content.get("parse_mode"))
+            if refusal is not None:
+                renamed = {TEXT_EMPTY: MESSAGE_EMPTY, TEXT_TOO_LONG: MESSAGE_TOO_LONG}
+                return Refusal(400, renamed.get(refusal.description, refusal.description))
+        # the message may land in any chat the user picks: not a private-chat keyboard
+        refusal = check_markup(result.get("reply_markup"), private=False)
+        if refusal is not None:
+            return refusal
+    button = params.get("button")
+    if (
+        isinstance(button, Mapping)
+        and "start_parameter" in button
+        and not _PAYLOAD_RE.fullmatch(str(button["start_parameter"]))
+    ):
+        return Refusal(400, START_PARAM_INVALID)
+    return None

@@ -39,6 +39,16 @@ def refusal(sent: list[TelegramMethod[Any]]) -> bool:
     )
 
 
+def refusal_as(sent: list[TelegramMethod[Any]], text: str) -> bool:
+    """Exactly one thing happened: the tap was answered with an alert saying `text`."""
+    return (
+        len(sent) == 1
+        and isinstance(sent[0], AnswerCallbackQuery)
+        and sent[0].text == text
+        and bool(sent[0].show_alert)
+    )
+
+
 def texts(sent: list[TelegramMethod[Any]]) -> list[str]:
     out = []
     for r in sent:

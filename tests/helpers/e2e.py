@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tests.fakes.bot_api import FakeBotAPI, FakeUser, SentMessage
 from tests.harness import TOKEN
+from tests.helpers.chat import assert_one_live_set, bot_messages, chat_of
 
 OWNER_ID = 111
 
@@ -47,31 +48,41 @@ async def invite_manager(server: FakeBotAPI) -> tuple[FakeUser, FakeUser]:
     return owner, manager
 
 
+async def on_card(manager: FakeUser, card: SentMessage, text: str) -> SentMessage:
+    """Wait until the /sale card (one message, edited question by question) shows `text`."""
+    await manager.api.wait_until(
+        lambda: text in (card.visible_text or ""), description=f"the /sale card to show {text!r}"
+    )
+    return card
+
+
 async def record_sale(
     manager: FakeUser, name: str, phone: str | None, product: str
 ) -> tuple[str, SentMessage]:
+    """The whole /sale on its one card; checks the chat keeps one set of /sale buttons."""
     await manager.send("/sale")
-    kinds = await manager.wait_message(has("Новая сделка"))
-    await manager.tap(kinds, kinds.button("Клиент"))
-    await manager.wait_message(has("Имя и фамилия"))
+    card = await manager.wait_message(has("Новая сделка"))
+    await manager.tap(card, card.button("Клиент"))
+    await on_card(manager, card, "Имя и фамилия")
     await manager.send(name)
-    org = await manager.wait_message(has("Организация"))
-    await manager.tap(org, org.button("Пропустить"))
-    ask_phone = await manager.wait_message(has("Телефон"))
-    if phone:
-        await manager.send(phone)
-    else:
-        await manager.tap(ask_phone, ask_phone.button("Пропустить"))
-    bday = await manager.wait_message(has("День рождения"))
-    await manager.tap(bday, bday.button("Пропустить"))
-    await manager.wait_message(has("Что продано"))
+    await on_card(manager, card, "Что продано")
     await manager.send(product)
-    when = await manager.wait_message(has("Дата сделки"))
-    await manager.tap(when, when.button("Сегодня"))
-    confirm = await manager.wait_message(has("Проверьте"))
-    await manager.tap(confirm, confirm.button("Сохранить"))
-    saved = await manager.wait_message(has("Сделка сохранена"))
-    match = re.search(r"start=(s_[A-Za-z0-9_-]+)", saved.text or "")
-    assert match, saved.text
+    await on_card(manager, card, "Дата сделки")
+    await manager.tap(card, card.button("Сегодня"))
+    await on_card(manager, card, "Организация")
+    if phone:
+        await manager.tap(card, card.button("Пропустить"))
+        await on_card(manager, card, "Телефон (необязательно)")
+        await manager.send(phone)
+        await on_card(manager, card, "День рождения (необязательно)")
+    await manager.tap(card, card.button("Сохранить без остального"))
     qr = await manager.wait_message(lambda m: m.method.lower() == "sendphoto")
+    await on_card(manager, card, "Сделка сохранена")
+    match = re.search(r"start=(s_[A-Za-z0-9_-]+)", card.text or "")
+    assert match, card.text
+    chat = chat_of(manager.api, manager)
+    assert len(bot_messages(chat)) == 2 + sum(  # the card and the QR (after earlier messages)
+        1 for m in manager.messages if m.message_id < card.message_id and not m.deleted
+    )
+    assert assert_one_live_set(chat) is None
     return match.group(1), qr

@@ -137,6 +137,16 @@ TEXTS: dict[str, str] = {
         "Who: {kind}\nName: {name}\nOrganisation: {org}\nPhone: {phone}\n"
         "Birthday: {birthday}\nDeal: {product}\nDate: {date}"
     ),
+    "sale.value": "{value}",
+    "sale.label_kind": "Who",
+    "sale.label_name": "Name",
+    "sale.label_product": "Deal",
+    "sale.label_deal_date": "Date",
+    "sale.label_org": "Organisation",
+    "sale.label_phone": "Phone",
+    "sale.label_birthday": "Birthday",
+    "sale.btn_rest": "✅ Save, skip the rest",
+    "sale.step_done": "This step is already done.",
     "sale.not_set": "—",
     "sale.btn_save": "✅ Save and get the link",
     "sale.btn_edit_kind": "✏️ Who",
@@ -269,6 +279,9 @@ TEXTS: dict[str, str] = {
         "forward the link to the person it was made for."
     ),
     "survey.paused": "All right, let's stop here. To continue the survey, open the link again.",
+    "survey.not_yours": "This button is not for you.",
+    "survey.hint_score": "Tap a score from 0 to 10 under the question, or type the number.",
+    "survey.hint_consent": "Answer Yes or No: with a button under the question, or in a word.",
     "survey.done_already": "Your answer is already recorded, thank you.",
     # --- detractor alerts ---
     # --- /nps ---

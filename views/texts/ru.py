@@ -142,6 +142,16 @@ TEXTS: dict[str, str] = {
         "Кто: {kind}\nИмя: {name}\nОрганизация: {org}\nТелефон: {phone}\n"
         "День рождения: {birthday}\nСделка: {product}\nДата: {date}"
     ),
+    "sale.value": "{value}",
+    "sale.label_kind": "Кто",
+    "sale.label_name": "Имя",
+    "sale.label_product": "Сделка",
+    "sale.label_deal_date": "Дата",
+    "sale.label_org": "Организация",
+    "sale.label_phone": "Телефон",
+    "sale.label_birthday": "День рождения",
+    "sale.btn_rest": "✅ Сохранить без остального",
+    "sale.step_done": "Этот шаг уже пройден.",
     "sale.not_set": "—",
     "sale.btn_save": "✅ Сохранить и получить ссылку",
     "sale.btn_edit_kind": "✏️ Кто",
@@ -278,6 +288,9 @@ TEXTS: dict[str, str] = {
         "на опросы — перешлите ссылку человеку, для которого она создана."
     ),
     "survey.paused": "Хорошо, остановимся. Чтобы продолжить опрос, откройте ссылку ещё раз.",
+    "survey.not_yours": "Эта кнопка не для вас.",
+    "survey.hint_score": "Нажмите оценку от 0 до 10 под вопросом или напишите число.",
+    "survey.hint_consent": "Ответьте «Да» или «Нет»: кнопкой под вопросом или словом.",
     "survey.done_already": "Ответ уже записан, спасибо.",
     # --- detractor alerts ---
     # --- /nps ---
