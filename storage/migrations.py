@@ -1027,6 +1027,13 @@ CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, con
 CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
 """
 
+# A row re-queued after flood control (429) holds back its chat's later rows until it has gone,
+# across restarts too (storage/outbox.choose_ready): the flag, and the few such rows by chat.
+OUTBOX_HOLDS_CHAT = """
+ALTER TABLE outbox ADD COLUMN holds_chat INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX outbox_holding ON outbox (chat_id, id) WHERE status = 'pending' AND holds_chat = 1;
+"""
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 MIGRATIONS: list[Migration] = [
@@ -1055,6 +1062,7 @@ MIGRATIONS: list[Migration] = [
     API_TOKENS,
     WEBHOOK_EVENTS,
     CRM_CONNECTORS,
+    OUTBOX_HOLDS_CHAT,
 ]
 
 
