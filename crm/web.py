@@ -34,10 +34,14 @@ async def _form(request: web.Request) -> dict[str, str] | None:
     if request.content_length is not None and request.content_length > MAX_BODY:
         return None
     try:
-        raw = await request.content.read(MAX_BODY + 1)
-        if len(raw) > MAX_BODY:
-            return None
-        pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        # `content.read(n)` returns what has arrived so far, not the whole body: a form split
+        # over two TCP segments would lose its tail (the application_token); read to the end.
+        raw = bytearray()
+        while chunk := await request.content.read(MAX_BODY + 1 - len(raw)):
+            raw += chunk
+            if len(raw) > MAX_BODY:
+                return None
+        pairs = parse_qsl(bytes(raw).decode("utf-8"), keep_blank_values=True, strict_parsing=False)
     except (UnicodeDecodeError, ValueError):
         return None
     return dict(pairs)

@@ -68,7 +68,7 @@ async def test_a_won_lead_becomes_one_deal_and_notes_go_back(
         harness.clock.advance(minutes=31)
         await run_all(service)
         assert fake.notes[1][1]["params"]["text"] == (
-            "Клиент ответил: 8 из 10 (нейтрал). Причина: Долго ждали"
+            "Ответ клиента: 8 из 10 (нейтрал). Причина: Долго ждали"
         )
         await run_all(service)
         assert len(fake.notes) == 2

@@ -207,7 +207,7 @@ async def test_a_portal_down_for_an_hour_delays_and_loses_nothing(
         harness.clock.advance(hours=1)
         await run_all(service)
         assert [t for _, t in fake.comments[1:]] == [
-            "Клиент ответил: 10 из 10 (промоутер). Причина: Всё отлично"
+            "Ответ клиента: 10 из 10 (промоутер). Причина: Всё отлично"
         ]
 
 

@@ -101,10 +101,10 @@ TEXTS: dict[str, str] = {
         "Отправьте ссылку клиенту — три вопроса в Telegram."
     ),
     "crm.note.no_phone": "У контакта нет телефона: отправьте ссылку клиенту сами.",
-    "crm.note.answer": "Клиент ответил: {score} из 10 ({category}). Причина: {reason}",
-    "crm.note.answer_no_reason": "Клиент ответил: {score} из 10 ({category}).",
+    "crm.note.answer": "Ответ клиента: {score} из 10 ({category}). Причина: {reason}",
+    "crm.note.answer_no_reason": "Ответ клиента: {score} из 10 ({category}).",
     "crm.note.case_opened": (
-        "Открыт случай №{case}: клиент недоволен, ответственный разберётся в боте."
+        "Открыт случай №{case} (низкая оценка): ответственный разберётся в боте."
     ),
     "crm.note.case_resolved": "Случай №{case} решён.",
     "crm.cat.promoter": "промоутер",
