@@ -13,6 +13,7 @@ COPY pyproject.toml README.md /src/
 COPY bot /src/bot
 COPY api /src/api
 COPY handlers /src/handlers
+COPY crm /src/crm
 COPY storage /src/storage
 COPY scheduler /src/scheduler
 COPY domain /src/domain

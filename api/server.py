@@ -13,6 +13,7 @@ from aiohttp import web
 
 from api.auth import RateLimiter
 from api.routes import MAX_BODY, PREFIX, ROUTES, Api, handler_for
+from crm import web as crm_web
 from domain.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ def standalone(dp: Dispatcher, bot: Bot, settings: Settings) -> web.Application:
     root = web.Application(client_max_size=MAX_BODY)
     root.router.add_get("/healthz", health)
     mount(root, dp, bot, settings)
+    if "crm" in dp.workflow_data:  # the CRM connectors' events (crm/web.py), as in webhook mode
+        crm_web.add_routes(root, dp["crm"])
     return root
 
 

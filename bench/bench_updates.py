@@ -401,7 +401,8 @@ async def run_one(
         )
         log.close()
         try:
-            await _wait(lambda: api.polls > 0 or proc.returncode is not None, 120, "first poll")
+            # A niced bot's start-up on a busy machine can take minutes: as long as a run may.
+            await _wait(lambda: api.polls > 0 or proc.returncode is not None, timeout, "first poll")
             if proc.returncode is not None:
                 raise RuntimeError(f"{bot} bot exited: {(workdir / 'bot.log').read_text()}")
             await asyncio.sleep(1.0)  # start-up work (menus, catch-up) out of the way

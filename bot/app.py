@@ -27,6 +27,7 @@ from bot.response_types import install as keep_response_types
 from bot.retries import install as install_retries
 from bot.retries import no_retries
 from bot.routers import build_router
+from crm.service import CrmService
 from domain import tunables
 from domain.clock import Clock
 from domain.settings import Settings
@@ -79,6 +80,7 @@ def create_dispatcher(
         sender=sender,
         followup=FollowUp(db, live, clock, sender),
         webhooks=create_webhooks(settings, db, clock),
+        crm=CrmService(db, live, clock, sender),
     )
     dp.update.outer_middleware(ContextMiddleware())
     dp.include_router(build_router())
@@ -113,6 +115,7 @@ async def on_startup(
     followup: FollowUp,
     webhooks: Webhooks,
     clock: Clock,
+    crm: CrmService,
 ) -> None:
     me = await bot.me()
     log.info("bot @%s (id %s) started", me.username, me.id)
@@ -146,14 +149,20 @@ async def on_startup(
     # Whatever fell due while the bot was down, in the background: people are answered from the
     # first second, however big the base and however much there is to plan.
     followup.start_catch_up()
+    await crm.start(bot)  # CRM events stored earlier are processed from the table
 
 
 async def on_shutdown(
-    dispatcher: Dispatcher, sender: Sender, followup: FollowUp, webhooks: Webhooks
+    dispatcher: Dispatcher,
+    sender: Sender,
+    followup: FollowUp,
+    webhooks: Webhooks,
+    crm: CrmService,
 ) -> None:
     scheduler = dispatcher.workflow_data.pop("scheduler", None)
     if scheduler is not None:
         scheduler.shutdown(wait=False)
+    await crm.stop()
     await followup.stop()
     await webhooks.stop()
     await sender.stop()

@@ -100,3 +100,6 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [build_handler(secrets)]
     root.setLevel(level)
+    # aiosqlite logs every statement with its parameters at DEBUG: stored secrets (a CRM's
+    # webhook URL and token) would reach the log with LOG_LEVEL=DEBUG.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)

@@ -46,7 +46,7 @@ from aiogram.exceptions import (
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
-from scheduler.failures import Failure, classify, describe, flood_waits_skipped
+from scheduler.failures import Failure, before_retry, classify, describe, flood_waits_skipped
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -163,6 +163,9 @@ class RetryMiddleware(BaseRequestMiddleware):
                     wait,
                 )
                 await self._sleep(wait)
+                hook = before_retry()
+                if hook is not None:  # the outbox sender: a repeat takes a token too
+                    await hook()
                 if not isinstance(exc, TelegramRetryAfter):
                     delay = min(delay * 2, self._max_delay)
                 attempt += 1

@@ -41,6 +41,7 @@ from aiohttp import web
 from api import server as api_server
 from bot.config import ConfigError
 from bot.polling import handle_leftovers
+from crm import web as crm_web
 from domain.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,8 @@ def build_app(dp: Dispatcher, bot: Bot, settings: Settings) -> web.Application:
     app.router.add_post(urlsplit(settings.webhook_url).path or "/", receive)
     app.router.add_get(HEALTH_PATH, health)
     api_server.mount(app, dp, bot, settings)
+    if "crm" in dp.workflow_data:  # the CRM connectors' events (crm/web.py)
+        crm_web.add_routes(app, dp["crm"])
     return app
 
 

@@ -61,3 +61,11 @@ class HooksFlow(StatesGroup):
     """An owner typing the URL of a new webhook endpoint."""
 
     url = State()
+
+
+class CrmFlow(StatesGroup):
+    """An owner connecting a CRM in /crm: Bitrix24's webhook URL, or amoCRM's account and token."""
+
+    bitrix_url = State()
+    amo_account = State()
+    amo_token = State()

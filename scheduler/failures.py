@@ -9,7 +9,7 @@ deliver twice."""
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 
@@ -85,19 +85,30 @@ def describe(exc: BaseException) -> str:
 _skip_flood_waits: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "skip_flood_waits", default=False
 )
+_before_retry: contextvars.ContextVar[Callable[[], Awaitable[None]] | None] = (
+    contextvars.ContextVar("before_retry", default=None)
+)
 
 
 @contextmanager
-def no_flood_waits() -> Iterator[None]:
+def no_flood_waits(before_retry: Callable[[], Awaitable[None]] | None = None) -> Iterator[None]:
     """Inside, the retry middleware raises a 429 at once instead of waiting it out (its other
     retries stay): for the outbox sender, which pauses only the chat, or everybody, that the 429
-    was about."""
+    was about. `before_retry` is awaited before each of those other retries (the sender takes
+    a token for it: a repeat is one more request to Telegram)."""
     token = _skip_flood_waits.set(True)
+    hook = _before_retry.set(before_retry)
     try:
         yield
     finally:
+        _before_retry.reset(hook)
         _skip_flood_waits.reset(token)
 
 
 def flood_waits_skipped() -> bool:
     return _skip_flood_waits.get()
+
+
+def before_retry() -> Callable[[], Awaitable[None]] | None:
+    """What to await before the retry middleware repeats a request (see `no_flood_waits`)."""
+    return _before_retry.get()

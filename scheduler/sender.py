@@ -4,7 +4,8 @@ as fast as they allow.
 Limits: a global rate (`SEND_RATE` per second; Telegram allows about 30) kept by a token bucket
 that never lets more than `SEND_RATE` + 1 sends into one second (`TokenBucket`); and at most one
 message per `per_chat_interval` (1.05 s: Telegram's second plus a margin for the network's
-jitter) to a chat, timed from the moment the request goes out, after the last database read.
+jitter) to a chat, one per `GROUP_INTERVAL` (3.15 s) to a group (Telegram's 20 a minute),
+timed from the moment the request goes out, after the last database read.
 To cover the round trip, up to `max_in_flight` requests are out at once (rate × 0.5 s, at most
 16: 100 ms to Telegram needs 3 for 28/s), never two to the same chat, so a chat's messages
 keep their order. The sender does not wait on the oldest row: it claims the oldest due row of
@@ -16,12 +17,13 @@ this bot within the last 1.5 s (at about one a second: the sender's own, or a ha
 seen by a request middleware on the bot's session) is that chat's: only that chat pauses for
 `retry_after`. Any other 429 cannot come from its chat's limit: it is the bot's global one, and
 every send pauses. The row waits (re-queued, its chat held for it so its successors don't
-overtake it). The sender's requests bypass the retry middleware's 429 handling (bot/retries.py,
-through `no_flood_waits` in scheduler/failures.py): it would sleep out `retry_after` inside the
-request, holding a slot, blind to which chat it was about, while the other requests ran into the
-same limit. Its quick retries of a 5xx or a dropped connection stay (those repeats take no token:
-rare, and Telegram was not counting then). What still fails lands here, row by row, and no
-exception leaves a row "claimed":
+overtake it; the hold is stored with the row, `holds_chat`, so it outlives a restart). The
+sender's requests bypass the retry middleware's 429 handling (bot/retries.py, through
+`no_flood_waits` in scheduler/failures.py): it would sleep out `retry_after` inside the
+request, holding a slot, blind to which chat it was about, while the other requests ran into
+the same limit. Its quick retries of a 5xx or a dropped connection stay (each repeat waits for
+a token of the bucket, and the chat's turn is timed from the repeat). What still fails lands
+here, row by row, and no exception leaves a row "claimed":
 
 * 429: as above, the row is re-queued after `retry_after`;
 * 403 (blocked, deactivated): the row fails and the person is marked unreachable;
@@ -101,6 +103,7 @@ STOP_SECONDS = 10.0
 
 DEFAULT_RATE = 28.5
 PER_CHAT_INTERVAL = 1.05
+GROUP_INTERVAL = 3.15  # a group (negative chat id) takes 20 a minute: one every 3 s, plus 5%
 COVERED_RTT = 0.5  # seconds of round trip the in-flight bound covers at the full rate
 MAX_IN_FLIGHT = 16
 CHAT_BUSY_WINDOW = 1.5  # a 429 for a chat messaged this recently is the chat's own
@@ -279,6 +282,13 @@ class Sender:
     def max_in_flight(self) -> int:
         return self._max_in_flight
 
+    def interval_for(self, chat_id: int) -> float:
+        """The least time between two messages to a chat: a group's 20 a minute, or a person's
+        one a second (none when the limits are off)."""
+        if chat_id < 0 and self._per_chat > 0:
+            return max(self._per_chat, GROUP_INTERVAL)
+        return self._per_chat
+
     def kick(self) -> None:
         """Something was enqueued: look at the outbox now instead of at the next tick."""
         self._wake.set()
@@ -435,9 +445,18 @@ class Sender:
             await mark_retry(self._db, row, self._clock(), "stopped before sending")
             return 0
         # The chat's turn is timed from here, the last moment before the request goes out.
-        self._chat_ready[row.chat_id] = sent_at + self._per_chat
+        self._chat_ready[row.chat_id] = sent_at + self.interval_for(row.chat_id)
+
+        async def again() -> None:
+            # The retry middleware repeats a 5xx or a dropped connection: one more request to
+            # Telegram, so it waits for a token too, and the chat's turn is timed from it.
+            nonlocal sent_at
+            taken = await self._bucket.take(self._stop_event)
+            sent_at = taken if taken is not None else time.monotonic()  # stopping: the last one
+            self._chat_ready[row.chat_id] = sent_at + self.interval_for(row.chat_id)
+
         try:
-            with no_flood_waits():  # a 429 comes back here at once: see the module docs
+            with no_flood_waits(before_retry=again):  # a 429 comes back here: see the docs
                 message = await self._bot(build_method(row.chat_id, row.payload))
         except Exception as exc:
             await self._failed(row, exc, sent_at)
@@ -493,7 +512,8 @@ class Sender:
                 log.error("outbox %d: failed, retry at %s", row.id, when, exc_info=exc)
             else:
                 log.warning("outbox %d: %s, retry at %s", row.id, describe(exc), when)
-        await mark_retry(self._db, row, when, describe(exc), failed_at=now)
+        flood = isinstance(exc, TelegramRetryAfter)
+        await mark_retry(self._db, row, when, describe(exc), failed_at=now, hold=flood)
 
     async def _delivered(self, row: OutboxRow, message_id: int) -> None:
         """Record a delivery; it is never sent again, so a failure to record it is retried

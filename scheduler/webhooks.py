@@ -151,7 +151,11 @@ class Webhooks:
                 await asyncio.wait_for(self._wake.wait(), timeout=await self._idle())
 
     async def _idle(self) -> float:
-        due = await next_due(self._db)
+        try:
+            due = await next_due(self._db)
+        except Exception:  # a failed read must not end the loop: look again in a while
+            log.exception("webhooks: reading the next due delivery failed")
+            return IDLE_SECONDS
         if due is None:
             return IDLE_SECONDS
         return min(IDLE_SECONDS, max(0.05, (due - self._clock()).total_seconds()))

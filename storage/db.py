@@ -24,7 +24,17 @@ one job: the event loop wakes once for the whole transaction instead of twice pe
 `fetch(fn, *args)` does the same for reads on a third, read-only connection that takes no lock:
 it sees every transaction committed before it started, never one still open. The older
 `transaction()` (one await per statement) stays for the paths where speed does not matter, and
-`read()` hands out the same lock-free read-only connection statement by statement.
+`read()` hands out the same lock-free read-only connection statement by statement, each
+statement run to its end in one job (an open statement would hold an old snapshot for every
+other read of that connection, `fetch`'s too).
+
+Group commit: `write_joined(fn, *args)` is `write` for a small write of its own (the update
+journal's finish, a question noted as asked) that may share ONE transaction with the other
+joined writes waiting at that moment. The group is taken in the database thread when its job
+starts, so whatever joined while the job waited for the lock rides along: one BEGIN/COMMIT and
+one wake-up of the loop for many writes. Each caller returns only once the transaction holding
+its write has committed, so it promises exactly what `write` does; if one write of a group
+fails, the group is rolled back and each runs again alone, so a failure is only its own.
 
 Reports read through a second, read-only connection (`report()`, its own thread and its own FIFO
 lock): WAL lets a reader see the last committed snapshot while the writer commits, so an all-time
@@ -40,12 +50,13 @@ import asyncio
 import inspect
 import logging
 import sqlite3
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import tzinfo
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 import aiosqlite
@@ -144,6 +155,11 @@ class _Lock:
                 self.release()  # handed the lock just as we were cancelled: pass it on
             raise
 
+    @property
+    def idle(self) -> bool:
+        """Nobody holds it or waits for it: an acquire now takes it at once."""
+        return not self._locked and not self._waiters and not self._urgent
+
     def release(self) -> None:
         for queue in (self._urgent, self._waiters):
             while queue:
@@ -168,6 +184,10 @@ class Database:
         self._sync_planner: SyncPlanner | None = None
         self._triggers = False
         self._noted: set[int] = set()
+        # The loop adds to a group, the database thread takes it: both under this guard.
+        self._group_guard = threading.Lock()
+        self._group: _Group | None = None  # the group still open to joiners
+        self._group_tasks: set[asyncio.Task[None]] = set()
 
     def _note(self, contact_id: int | None) -> None:
         if contact_id is not None:
@@ -252,13 +272,14 @@ class Database:
             yield self.conn
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def read(self) -> AsyncIterator[ReadConnection]:
         """The lock-free read-only connection, statement by statement: reads never wait for the
         writer. Each statement sees what was committed when it started (for one snapshot across
-        several statements use `fetch`)."""
+        several statements use `fetch`): it runs to its end and its rows are fetched in one job
+        (`ReadConnection`), so no statement is left open between two hops."""
         if self._fast is None:
             raise RuntimeError("Database is not open")
-        yield self._fast
+        yield ReadConnection(self._fast)
 
     @asynccontextmanager
     async def _reporting(self) -> AsyncIterator[None]:
@@ -392,6 +413,81 @@ class Database:
             noted, self._noted = sorted(self._noted), set()
             planner(raw, noted)
 
+    async def write_joined(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kw: P.kwargs
+    ) -> T:
+        """`write` for a short write that may share one transaction with the other joined writes
+        waiting at the same moment (group commit, see the module docs); ahead of the writes
+        waiting for the lock, as `write_first`. Returns `fn`'s result once that transaction has
+        committed. `fn` must not depend on running alone: it may follow other writes in its
+        transaction, and runs again in one of its own if another write of the group fails. A
+        caller cancelled while waiting may still have its write committed (as with `write`, once
+        the job is under way)."""
+        if self._planner is not None and self._sync_planner is None:
+            return await self.write(fn, *args, **kw)  # the old async planner: no joined jobs
+        if self._group is None and self._lock.idle:
+            # Nobody to join and nobody waiting: a plain write, at once (a group of one costs a
+            # task and a future more). Whoever comes meanwhile gathers in the next group.
+            return await self._write(fn, args, kw, urgent=True)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        with self._group_guard:
+            group = self._group
+            start = group is None
+            if group is None:
+                group = self._group = _Group()
+            group.writes.append((fn, args, kw, future))
+        if start:
+            task = loop.create_task(self._flush(group))
+            self._group_tasks.add(task)
+            task.add_done_callback(self._group_tasks.discard)
+        return await future
+
+    async def _flush(self, group: _Group) -> None:
+        """Commit `group` (and whoever joins it until its job starts) as one transaction."""
+        try:
+            async with self._locked(urgent=True):
+                conn = self.conn
+                if self._planner is not None and not self._triggers:
+                    await conn.executescript(_REPLAN_TRIGGERS)
+                    self._triggers = True
+                outcomes = await conn._execute(self._group_job, conn._conn, group)
+        except BaseException as exc:
+            # Not settled here: the job never took the group (the lock's wait was cancelled, the
+            # database is closed), and then it never will, or this task was cancelled while the
+            # job ran (the loop is closing). Either way every caller is told.
+            with self._group_guard:
+                group.taken = True
+                if self._group is group:
+                    self._group = None
+            _settle([(f, None, exc) for *_, f in group.writes])
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            _settle(outcomes)
+
+    def _group_job(self, raw: sqlite3.Connection, group: _Group) -> list[_Outcome]:
+        with self._group_guard:
+            if group.taken:  # its callers were already told it failed (see `_flush`)
+                return []
+            group.taken = True
+            if self._group is group:
+                self._group = None  # from now on a joiner opens the next group
+            writes = list(group.writes)
+        try:
+            results = self._write_job(raw, _run_all, (writes,), {})
+            return [(w[3], r, None) for w, r in zip(writes, results, strict=True)]
+        except Exception as exc:
+            if len(writes) == 1:
+                return [(writes[0][3], None, exc)]
+        outcomes: list[_Outcome] = []
+        for fn, args, kw, future in writes:  # each alone: one write's failure is not the others'
+            try:
+                outcomes.append((future, self._write_job(raw, fn, args, kw), None))
+            except Exception as own:
+                outcomes.append((future, None, own))
+        return outcomes
+
     async def fetch(
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kw: P.kwargs
     ) -> T:
@@ -425,3 +521,124 @@ class Database:
                 return
             noted, self._noted = sorted(self._noted), set()
             await self._planner(conn, noted)
+
+
+_Write = tuple[Callable[..., Any], tuple, dict, "asyncio.Future[Any]"]
+_Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]
+
+
+class _Group:
+    """Joined writes waiting to share one transaction (`Database.write_joined`)."""
+
+    __slots__ = ("taken", "writes")
+
+    def __init__(self) -> None:
+        self.writes: list[_Write] = []
+        self.taken = False
+        """Its job has started in the database thread: nobody joins it any more."""
+
+
+def _run_all(raw: sqlite3.Connection, writes: list[_Write]) -> list[Any]:
+    return [fn(raw, *args, **kw) for fn, args, kw, _ in writes]
+
+
+def _settle(outcomes: list[_Outcome]) -> None:
+    """On the loop: hand each joined write its result (a cancelled caller's is dropped)."""
+    for future, result, exc in outcomes:
+        if future.done():
+            continue
+        if isinstance(exc, asyncio.CancelledError):
+            future.cancel()
+        elif exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+
+class ReadConnection:
+    """What `Database.read()` hands out: `execute` and `execute_fetchall` as aiosqlite's, but
+    each statement runs to its end, its rows fetched, in ONE job of the connection's thread.
+
+    Why: the read-only connection is shared (by `read()` and `fetch()` alike), and a statement
+    stepped once and fetched in a later hop stays open meanwhile, holding its read transaction:
+    every other read the thread runs in between, `fetch`'s included, sees that older snapshot,
+    not what was committed since (the sender found a row it had just claimed still pending,
+    took it for dropped, and left it claimed until a restart)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, parameters: Any = None) -> _Statement:
+        return _Statement(self._conn, sql, parameters)
+
+    async def execute_fetchall(self, sql: str, parameters: Any = None) -> list[sqlite3.Row]:
+        return (await self.execute(sql, parameters)).rows
+
+
+class _Statement:
+    """`await conn.execute(...)` or `async with conn.execute(...) as cursor`: a `FetchedCursor`."""
+
+    def __init__(self, conn: aiosqlite.Connection, sql: str, parameters: Any) -> None:
+        self._conn, self._sql, self._parameters = conn, sql, parameters
+
+    async def _run(self) -> FetchedCursor:
+        rows, description = await self._conn._execute(
+            _execute_to_end, self._conn._conn, self._sql, self._parameters
+        )
+        return FetchedCursor(rows, description)
+
+    def __await__(self) -> Any:
+        return self._run().__await__()
+
+    async def __aenter__(self) -> FetchedCursor:
+        return await self._run()
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+def _execute_to_end(raw: sqlite3.Connection, sql: str, parameters: Any) -> tuple[list, Any]:
+    cursor = raw.execute(sql, parameters if parameters is not None else ())
+    try:
+        return cursor.fetchall(), cursor.description
+    finally:
+        cursor.close()
+
+
+class FetchedCursor:
+    """A statement's rows, already fetched: the cursor API the readers use."""
+
+    rowcount = -1
+
+    def __init__(self, rows: list[sqlite3.Row], description: Any) -> None:
+        self.rows = rows
+        self.description = description
+        self._next = 0
+
+    async def fetchone(self) -> sqlite3.Row | None:
+        if self._next >= len(self.rows):
+            return None
+        self._next += 1
+        return self.rows[self._next - 1]
+
+    async def fetchmany(self, size: int = 1) -> list[sqlite3.Row]:
+        chunk = self.rows[self._next : self._next + size]
+        self._next += len(chunk)
+        return chunk
+
+    async def fetchall(self) -> list[sqlite3.Row]:
+        rest = self.rows[self._next :]
+        self._next = len(self.rows)
+        return rest
+
+    def __aiter__(self) -> FetchedCursor:
+        return self
+
+    async def __anext__(self) -> sqlite3.Row:
+        row = await self.fetchone()
+        if row is None:
+            raise StopAsyncIteration
+        return row
+
+    async def close(self) -> None:
+        self._next = len(self.rows)

@@ -50,11 +50,19 @@ from domain.importing.rows import ImportRow, Managers, RowValidator, person_key
 from domain.privacy import phone_hash
 from storage.db import Database
 from storage.imports import _FILL_GAPS
+from storage.migrations import DEAL_SOURCES_SENT
 from storage.sale import SaleInput, record_sale_in
 from storage.staff import list_active_staff
 from storage.timefmt import ts
 
 Keyed = tuple[str, DealIn]
+
+
+def deal_source(source: str) -> str:
+    """deals.source for a sender: its system ("bitrix24:portal.example.ru" -> "bitrix24"),
+    one of the values the column allows (storage.migrations.DEAL_SOURCES_SENT)."""
+    system = source.split(":", 1)[0]
+    return system if system in DEAL_SOURCES_SENT else "api"
 
 
 def new_key() -> str:
@@ -203,7 +211,7 @@ async def _record(
             description=r.product or "",
             deal_date=datetime.strptime(r.deal_date or today.isoformat(), "%Y-%m-%d").date(),
             existing_contact_id=contact_id,
-            source=source,
+            source=deal_source(source),
         )
         result = await record_sale_in(conn, sale, intake.now)
         if contact_id is None and not r.phone and people is not None:

@@ -835,6 +835,85 @@ CREATE TABLE stranger_replies (
 ) WITHOUT ROWID;
 """
 
+# CRM connectors (crm/): a Bitrix24 portal or an amoCRM account per row, with its secrets (the
+# inbound webhook URL, the long-lived token, the secret in our webhook path, the application
+# token Bitrix24 sends with every event); events stored on arrival and processed from here (at
+# most one pending row per CRM entity: a burst of updates of one deal is one read); CRM users
+# matched to staff; which bot deal each CRM deal became; and the comments going back to the CRM,
+# one row each (idem_key), so a CRM that is down delays them and never loses or repeats one.
+CRM_CONNECTORS = """
+CREATE TABLE crm_connections (
+    id             INTEGER PRIMARY KEY,
+    kind           TEXT    NOT NULL CHECK (kind IN ('bitrix24', 'amocrm')),
+    account        TEXT    NOT NULL,               -- portal or account host, as in the source key
+    base_url       TEXT    NOT NULL,               -- secret: Bitrix24 inbound webhook URL
+    token          TEXT,                           -- secret: amoCRM long-lived token
+    path_secret    TEXT    NOT NULL UNIQUE,        -- secret: in our webhook address
+    app_token      TEXT,                           -- secret: Bitrix24 application_token
+    created_by     INTEGER NOT NULL,
+    created_at     TEXT    NOT NULL,
+    active         INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    last_event_at  TEXT,
+    last_error     TEXT,
+    last_error_at  TEXT,
+    auth_failed_at TEXT                            -- a 401: owners told once; a success clears it
+);
+CREATE UNIQUE INDEX crm_connections_account ON crm_connections (kind, account) WHERE active = 1;
+
+CREATE TABLE crm_events (
+    id             INTEGER PRIMARY KEY,
+    connection_id  INTEGER NOT NULL REFERENCES crm_connections (id),
+    entity_id      TEXT    NOT NULL,               -- the deal (Bitrix24) or lead (amoCRM) id
+    event          TEXT    NOT NULL,
+    status_hint    TEXT,                           -- amoCRM's status_id in the event
+    status         TEXT    NOT NULL DEFAULT 'pending'
+                   CHECK (status IN ('pending', 'working', 'done', 'failed')),
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    not_before     TEXT    NOT NULL,
+    outcome        TEXT,
+    received_at    TEXT    NOT NULL,
+    processed_at   TEXT
+);
+CREATE UNIQUE INDEX crm_events_one_pending ON crm_events (connection_id, entity_id)
+    WHERE status = 'pending';
+CREATE INDEX crm_events_due ON crm_events (status, not_before);
+
+CREATE TABLE crm_users (
+    connection_id  INTEGER NOT NULL REFERENCES crm_connections (id),
+    crm_user_id    TEXT    NOT NULL,
+    name           TEXT,
+    staff_id       INTEGER REFERENCES staff (user_id),
+    seen_at        TEXT    NOT NULL,
+    PRIMARY KEY (connection_id, crm_user_id)
+);
+
+CREATE TABLE crm_deals (
+    connection_id  INTEGER NOT NULL REFERENCES crm_connections (id),
+    crm_id         TEXT    NOT NULL,
+    deal_id        INTEGER NOT NULL REFERENCES deals (id),
+    crm_user_id    TEXT,
+    created_at     TEXT    NOT NULL,
+    PRIMARY KEY (connection_id, crm_id)
+);
+CREATE UNIQUE INDEX crm_deals_deal ON crm_deals (deal_id);
+
+CREATE TABLE crm_outbox (
+    id             INTEGER PRIMARY KEY,
+    connection_id  INTEGER NOT NULL REFERENCES crm_connections (id),
+    crm_id         TEXT    NOT NULL,
+    idem_key       TEXT    NOT NULL UNIQUE,        -- link:<deal>, answer:<survey>, case:<case>
+    text           TEXT    NOT NULL,
+    status         TEXT    NOT NULL DEFAULT 'pending'
+                   CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    not_before     TEXT    NOT NULL,
+    last_error     TEXT,
+    created_at     TEXT    NOT NULL,
+    sent_at        TEXT
+);
+CREATE INDEX crm_outbox_due ON crm_outbox (connection_id, status, id);
+"""
+
 # The id of the survey question last sent (with `asked_step`): a wrong input can tell whether
 # the question is still in sight, and a typed answer closes that question as a tap would.
 ASKED_MESSAGE = """
@@ -946,6 +1025,13 @@ CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_at);
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, contact_id, id)
     WHERE status IN ('pending', 'claimed');
 CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
+"""
+
+# A row re-queued after flood control (429) holds back its chat's later rows until it has gone,
+# across restarts too (storage/outbox.choose_ready): the flag, and the few such rows by chat.
+OUTBOX_HOLDS_CHAT = """
+ALTER TABLE outbox ADD COLUMN holds_chat INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX outbox_holding ON outbox (chat_id, id) WHERE status = 'pending' AND holds_chat = 1;
 """
 
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
@@ -1062,6 +1148,8 @@ MIGRATIONS: list[Migration] = [
     DEAL_KEYS,
     API_TOKENS,
     WEBHOOK_EVENTS,
+    CRM_CONNECTORS,
+    OUTBOX_HOLDS_CHAT,
     ANSWERS_FEED,
     deal_sources,
     DEAL_KEYS_FORGET_IDS,

@@ -200,7 +200,9 @@ def choose_ready(
     flight, cooling down, paused after a 429: the value is when it is ready again), in the order
     of each chat's oldest due row. A chat's row is its lowest id among the due rows scanned, so
     a chat's messages go in the order they were queued even when a re-queued row got a later
-    `not_before`; a chat in `held` (after a 429) sends nothing but that row, whenever it is due.
+    `not_before`; a chat in `held` (after a 429) sends nothing but that row, whenever it is due,
+    and a chat with a row re-queued after a 429 (`holds_chat`) that is not due yet sends
+    nothing else meanwhile: what keeps the order after a restart, when `held` is empty.
     Runs inside `db.write`: the choice and the claim are one transaction, one hop."""
     best: dict[int, int] = {}  # chat -> lowest due id
     next_ready: float | None = None
@@ -215,6 +217,18 @@ def choose_ready(
             continue
         if chat_id not in best or id_ < best[chat_id]:
             best[chat_id] = id_  # dicts keep the first-seen order of the chats
+    if best:
+        # A chat's row re-queued after a 429 goes before the chat's later rows, due or not,
+        # after a restart too (the sender's `held` is gone then).
+        chats = list(best)
+        marks = ", ".join("?" * len(chats))
+        for chat_id, first in conn.execute(
+            f"SELECT chat_id, min(id) FROM outbox WHERE status = 'pending' AND holds_chat = 1 "
+            f"AND chat_id IN ({marks}) GROUP BY chat_id",
+            chats,
+        ):
+            if first < best[chat_id]:
+                del best[chat_id]  # that row is not due yet: the chat waits for it
     stale: tuple[int, ...] = ()
     if held:
         holds = list(held.values())
@@ -298,15 +312,18 @@ async def mark_retry(
     error: str,
     *,
     failed_at: datetime | None = None,
+    hold: bool = False,
 ) -> None:
     """Back to pending until `not_before`. `failed_at`: this was a failure (not a stop), which
-    starts the row's day of retries if it is the first one."""
+    starts the row's day of retries if it is the first one. `hold` (after a 429): the chat's
+    later rows wait for this one, even after a restart."""
 
     def job(conn: sqlite3.Connection) -> None:  # a row dropped meanwhile stays dropped
         conn.execute(
             "UPDATE outbox SET status = 'pending', not_before = ?, last_error = ?, "
-            "failing_since = COALESCE(failing_since, ?) WHERE id = ? AND status = 'claimed'",
-            (ts(not_before), error[:500], ts(failed_at) if failed_at else None, row.id),
+            "failing_since = COALESCE(failing_since, ?), holds_chat = ? "
+            "WHERE id = ? AND status = 'claimed'",
+            (ts(not_before), error[:500], ts(failed_at) if failed_at else None, hold, row.id),
         )
 
     await db.write(job)

@@ -398,14 +398,20 @@ async def mark_asked(
     """The question of `step` (or, for DONE, the closing message) has reached the person, as
     message `message_id` (None when Telegram's answer was lost).
 
-    One statement, atomic by itself, ahead of everything waiting for the database: the shorter
-    the time between the send and this note, the smaller the gap in which a crash repeats a
-    question."""
-    async with db.urgent() as conn:
-        await conn.execute(
-            "UPDATE surveys SET asked_step = ?, asked_message_id = ? WHERE id = ?",
-            (step.value, message_id, survey_id),
-        )
+    One statement, ahead of everything waiting for the database: the shorter the time between
+    the send and this note, the smaller the gap in which a crash repeats a question. A joined
+    write: it shares its transaction with the journal's finishes and the other notes of the
+    moment (one hop, one commit for all)."""
+    await db.write_joined(_mark_asked, survey_id, step.value, message_id)
+
+
+def _mark_asked(
+    conn: sqlite3.Connection, survey_id: int, step: str, message_id: int | None
+) -> None:
+    conn.execute(
+        "UPDATE surveys SET asked_step = ?, asked_message_id = ? WHERE id = ?",
+        (step, message_id, survey_id),
+    )
 
 
 async def surveys_left_waiting(db: Database) -> list[Survey]:

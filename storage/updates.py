@@ -15,9 +15,10 @@ the same person's previous update), never later. The payload is cleared when the
 finished: messages carry phone numbers, and `storage/forget.py` cannot reach a copy kept here.
 
 Every function is one hop to the database thread (`Database.write`/`fetch`): the journal costs an
-update a share of its batch's write and one write when it is finished, which also notes the next
-update of the same person begun. Rows are pruned after `KEEP`: Telegram gives up on an
-unconfirmed update after 24 hours.
+update a share of its batch's write and a share of a joined write when it is finished
+(`Database.write_joined`: the finishes of updates ending together commit as one transaction),
+which also notes the next update of the same person begun. Rows are pruned after `KEEP`:
+Telegram gives up on an unconfirmed update after 24 hours.
 """
 
 from __future__ import annotations
@@ -100,8 +101,9 @@ async def finish_update(
     """Note the update finished (its payload dropped) and, in the same write, the updates in
     `begin` begun (the same person's next one, about to start); which of them were marked.
     `begin` may be a function, called in the database thread once the write holds the lock: an
-    update stored while this write waited for the lock is then included too."""
-    return await db.write(_finish, update_id, ts(now), begin)
+    update stored while this write waited for the lock is then included too. A joined write:
+    the finishes of updates ending at the same moment share one transaction."""
+    return await db.write_joined(_finish, update_id, ts(now), begin)
 
 
 def _finish(
@@ -128,7 +130,7 @@ def _finish(
 
 async def begin_stored(db: Database, update_ids: Sequence[int], now: datetime) -> None:
     """Note stored updates begun (one about to be handled whose person was busy at its batch)."""
-    await db.write(_mark_begun, list(update_ids), ts(now))
+    await db.write_joined(_mark_begun, list(update_ids), ts(now))
 
 
 def _mark_begun(conn: sqlite3.Connection, update_ids: list[int], now: str) -> None:

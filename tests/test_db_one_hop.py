@@ -129,3 +129,25 @@ async def test_a_write_wakes_the_loop_once_whatever_it_runs(db: Database) -> Non
         loop.call_soon_threadsafe = original  # type: ignore[method-assign]
     assert one_write == 1
     assert old_way >= 12  # BEGIN, ten statements, COMMIT: a wake-up each
+
+
+async def test_a_read_statement_left_half_fetched_hides_nothing_committed_since(
+    db: Database,
+) -> None:
+    """`read()` and `fetch()` share the read-only connection. A statement stepped once and
+    fetched in a later hop used to stay open in between, holding its read transaction: a
+    `fetch` run meanwhile saw that older snapshot (the sender took a row it had just claimed
+    for dropped, and left it claimed until a restart)."""
+    for name in ("a", "b", "c"):
+        await db.write(_insert_contact, name)
+    async with db.read() as conn:
+        cursor = await conn.execute("SELECT full_name FROM contacts ORDER BY id")
+        first = await cursor.fetchone()
+        await db.write(_insert_contact, "written meanwhile")
+        assert await db.fetch(_names) == ["a", "b", "c", "written meanwhile"]
+        rows = await conn.execute_fetchall("SELECT full_name FROM contacts ORDER BY id")
+        assert [r["full_name"] for r in rows][-1] == "written meanwhile"
+        # the half-read statement still gives its own rows, by name, in order
+        assert first["full_name"] == "a"
+        assert [r["full_name"] for r in await cursor.fetchall()] == ["b", "c"]
+        assert await cursor.fetchone() is None

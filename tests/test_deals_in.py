@@ -259,7 +259,8 @@ async def test_a_forgotten_person_stays_forgotten(staffed: Database) -> None:
 
 
 async def test_each_sender_is_the_deals_source(staffed: Database) -> None:
-    for source in ("api", "bitrix24", "amocrm"):
+    # crm/ names a connection's sender "<system>:<account>": the system is the source.
+    for source in ("api", "bitrix24:a.bitrix24.ru", "amocrm:shop"):
         await record_deal(staffed, deal(), intake(), source=source, key="D-1")
     async with staffed.read() as conn:
         got = [r[0] for r in await conn.execute_fetchall("SELECT source FROM deals ORDER BY id")]

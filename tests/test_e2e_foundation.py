@@ -39,7 +39,7 @@ async def test_owner_invites_manager_and_everything_survives_restart(
         assert owner_menu is not None
         assert [c["command"] for c in owner_menu] == [
             *("nps", "managers", "cases", "comments", "referrals", "trend", "export"),
-            *("api", "settings", "import", "sale", "today", "find"),
+            *("api", "settings", "crm", "import", "sale", "today", "find"),
             *("invite", "help", "cancel"),
         ]
 

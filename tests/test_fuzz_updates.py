@@ -219,6 +219,8 @@ def good_value(cls: type[CallbackData], name: str) -> st.SearchStrategy[str]:
         return st.sampled_from(["0", "1"])
     if name == "arg":  # HookAct: an event's position; 0 for the other actions
         return st.just("0")
+    if name == "user":  # a CRM user id
+        return st.just("7")
     return st.sampled_from(["1", "2", str(MANAGER_ID)])  # ids that exist
 
 
@@ -259,6 +261,10 @@ def _bad_value(cls: type[CallbackData], name: str) -> st.SearchStrategy[str]:
         )
     if name == "day":  # SaleDate
         return garbage.filter(lambda text: not _iso_date(text))
+    if name == "user":  # a CRM user id (digits): malformed, or well-formed and unknown
+        return st.one_of(
+            garbage.filter(lambda text: not re.fullmatch(r"[0-9]{1,18}", text)), st.just("999999")
+        )
     assert options, (cls, name)
     return garbage.filter(lambda text: text not in options)
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from aiogram.fsm.state import State, StatesGroup
 
 ROOT = Path(__file__).resolve().parents[1]
-LAYERS = ("domain", "storage", "views", "scheduler", "handlers", "api", "bot")
+LAYERS = ("domain", "storage", "views", "scheduler", "crm", "handlers", "api", "bot")
 PACKAGES = tuple(p for p in LAYERS if (ROOT / p / "__init__.py").is_file())
 
 
@@ -98,6 +98,9 @@ STATES = {
     "ReferralFlow:phone",
     "SettingsFlow:value",
     "HooksFlow:url",
+    "CrmFlow:bitrix_url",
+    "CrmFlow:amo_account",
+    "CrmFlow:amo_token",
 }
 
 

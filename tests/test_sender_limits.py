@@ -266,3 +266,71 @@ async def test_stopping_with_many_in_flight_loses_and_repeats_nothing(
     everything = first.delivered + second.delivered
     assert sorted(everything) == sorted(messages)  # each once: none lost, none twice
     assert {chat for chat, _ in first.delivered}.isdisjoint({3, 4})
+
+
+async def test_a_quick_retry_takes_a_token_and_times_the_chat_from_itself(
+    api: FakeBotAPI, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """The retry middleware repeats a 502 in place: one more request to Telegram, so it waits
+    for the bucket like any send, and the chat's next message is spaced from the repeat (the
+    one that delivered), not from the first attempt."""
+    await queue_all(db, clock, [(7, "привет"), (8, "другой")])
+    api.fail_next("sendMessage", error_code=502, description="Bad Gateway", chat_id=7)
+    sender = Sender(bot, db, clock, rate=20, per_chat_interval=1.05, max_in_flight=1)
+    taken: list[float] = []
+    take = sender._bucket.take
+
+    async def counting(stopping: asyncio.Event) -> float | None:
+        at = await take(stopping)
+        assert at is not None
+        taken.append(at)
+        return at
+
+    sender._bucket.take = counting  # type: ignore[method-assign]
+    assert await sender.drain_once() == 2
+    assert [c.outcome for c in sends(api)] == ["error", "ok", "ok"]
+    assert len(taken) == 3  # a token for each request, the repeat's included
+    # chat 7 went first (one request out at a time): its try, its repeat, then chat 8
+    assert [c.chat_id for c in sends(api)] == [7, 7, 8]
+    assert sender._chat_ready[7] == taken[1] + 1.05  # timed from the repeat that delivered
+
+
+async def test_a_group_gets_at_most_twenty_a_minute(
+    api: FakeBotAPI, bot: Bot, db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group (negative chat id) is paced at Telegram's 20 messages a minute, a person at one
+    a second. Scaled down here (a group's interval 0.6 s, a person's 0.2 s) to keep it short."""
+    production = sender_module.GROUP_INTERVAL
+    monkeypatch.setattr(sender_module, "GROUP_INTERVAL", 0.6)
+    group, person = -100123, 5
+    await queue_all(db, clock, [(c, f"{c}:{n}") for n in range(3) for c in (group, person)])
+    sender = Sender(bot, db, clock, rate=30, per_chat_interval=0.2, max_in_flight=4)
+    assert sender.interval_for(group) == 0.6 and sender.interval_for(person) == 0.2
+    assert Sender(bot, db, clock, rate=0, per_chat_interval=0).interval_for(group) == 0
+    assert await sender.drain_once() == 6
+    arrivals = [c.at for c in sends(api) if c.chat_id == group]
+    assert len(arrivals) == 3
+    assert all(b - a >= 0.55 for a, b in itertools.pairwise(arrivals))
+    assert delivered(api)[group] == [f"{group}:{n}" for n in range(3)]
+    # production: 20 a minute at most, with a margin
+    assert 60 / production < 20
+
+
+async def test_after_a_restart_a_requeued_row_still_goes_before_its_chats_later_ones(
+    api: FakeBotAPI, bot: Bot, db: Database, clock: FakeClock
+) -> None:
+    """Chat 1's first message met flood control and waits; its second is due now. The
+    process restarts meanwhile (a new sender, which never saw the 429): the second must not
+    overtake the first. Other chats go on."""
+    await queue_all(db, clock, [(1, "1-first"), (1, "1-second"), (2, "2-only")])
+    api.fail_next("sendMessage", error_code=429, retry_after=1, chat_id=1)
+    first = Sender(bot, db, clock, rate=0, per_chat_interval=0)
+    assert await first.drain_once() == 1  # 2-only; 1-first re-queued, its chat held
+    assert delivered(api) == {2: ["2-only"]}
+    restarted = Sender(bot, db, clock, rate=0, per_chat_interval=0)  # a new process's
+    assert await restarted.drain_once() == 0  # 1-second is due, but waits for 1-first
+    assert delivered(api) == {2: ["2-only"]}
+    clock.advance(seconds=2)
+    assert await restarted.drain_once() == 2
+    assert delivered(api)[1] == ["1-first", "1-second"]
+    assert await statuses(db) == {"sent": 3}

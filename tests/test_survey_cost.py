@@ -153,8 +153,10 @@ async def _complete_survey(harness: Harness, db: Database, score: str) -> Cost:
 class Bound:
     score: str
     statements: int
-    transactions: int  # BEGIN IMMEDIATE: one per answer (the link opened counts as one)
-    writes: int  # with the single-statement ones (`mark_asked`)
+    transactions: int  # BEGIN IMMEDIATE: one per answer (the link opened counts as one), and
+    # one per question noted asked (`mark_asked`, a joined write: alone here, as nothing else
+    # waits; under load it shares the transaction of the journal's finishes)
+    writes: int  # with the single-statement ones
     fsm: int
     survey_reads: int
     wakeups: int
@@ -166,8 +168,8 @@ class Bound:
 # 8 statements and writes apart (with the planner still awaited statement by statement; with
 # the one-hop planner merged, 64 and 79 statements and 28 wake-ups).
 BOUNDS = {
-    "promoter": Bound("10", 75, 4, 8, 6, 1, 80),
-    "detractor": Bound("3", 90, 4, 8, 6, 1, 80),
+    "promoter": Bound("10", 75, 8, 8, 6, 1, 80),
+    "detractor": Bound("3", 90, 8, 8, 6, 1, 80),
 }
 
 

@@ -142,6 +142,10 @@ COUNTED: dict[str, dict[str, tuple[str | None, str | None]]] = {
         "count": ("событие|события|событий|события", "earlier event|earlier events")
     },
     "cases.ask_note": {"limit": CHARS_GEN},
+    "crm.status.connection": {
+        "events": (None, "event|events"),
+        "notes": (None, "comment|comments"),
+    },
     "cases.ask_resolution": {"limit": CHARS_GEN},
     "cases.note_too_long": {"limit": CHARS_GEN},
     "cases.resolution_too_long": {"limit": CHARS_GEN},

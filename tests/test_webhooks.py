@@ -537,3 +537,19 @@ async def test_a_new_event_does_not_wait_for_a_slow_receivers_answer(
             drain.cancel()
             await asyncio.gather(drain, return_exceptions=True)
         await hooks.close()
+
+
+async def test_a_failed_read_while_idle_does_not_end_the_deliverer(
+    db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait between drains reads the next due time; a read that fails there (a locked or
+    damaged file for a moment) must not end the loop silently: it waits the idle time and looks
+    again (review: it sat outside the loop's guard)."""
+    import scheduler.webhooks as module
+
+    async def broken(_db: Database) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(module, "next_due", broken)
+    hooks = deliverer(db, clock)
+    assert await hooks._idle() == module.IDLE_SECONDS

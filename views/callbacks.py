@@ -276,3 +276,31 @@ class HookAct(CallbackData, prefix="hk"):
     action: HookAction
     endpoint_id: RowId
     arg: EventIndex = 0
+
+
+CrmMenuAction = Literal["bitrix24", "amocrm", "users", "menu"]
+CrmUserId = Annotated[str, Field(pattern=r"^[0-9]{1,18}$")]
+"""A user id of Bitrix24 or amoCRM: digits only (both number their users)."""
+
+
+class CrmMenu(CallbackData, prefix="cr"):
+    """/crm: connect a CRM, the users to match, or back to the status."""
+
+    action: CrmMenuAction
+
+
+class CrmDisconnect(CallbackData, prefix="cx"):
+    connection_id: RowId
+
+
+class CrmUserPick(CallbackData, prefix="cu"):
+    """A CRM user to match: the staff list comes next."""
+
+    connection_id: RowId
+    user: CrmUserId
+
+
+class CrmUserMatch(CallbackData, prefix="cz"):
+    connection_id: RowId
+    user: CrmUserId
+    staff_id: RowId
