@@ -11,8 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp import test_utils, web
 
 from crm.web import MAX_BODY, _form
 
@@ -22,10 +21,10 @@ async def _echo(request: web.Request) -> web.Response:
     return web.json_response({"form": form})
 
 
-async def _client() -> TestClient:
+async def _client() -> test_utils.TestClient:
     app = web.Application()
     app.router.add_post("/e", _echo)
-    client = TestClient(TestServer(app))
+    client = test_utils.TestClient(test_utils.TestServer(app))
     await client.start_server()
     return client
 

@@ -16,6 +16,9 @@ from aiogram.methods import (
 from views import callbacks
 
 FORGED = "Эта кнопка больше не действует."
+# A survey button that is not the presser's (forged, another person's, a survey that does not
+# exist) says so truthfully (issue 15) instead of "no longer works": a refusal all the same.
+NOT_YOURS = "Эта кнопка не для вас."
 
 
 GENERIC = (
@@ -32,11 +35,12 @@ def all_factories() -> dict[str, type[CallbackData]]:
 
 
 def refusal(sent: list[TelegramMethod[Any]]) -> bool:
-    """Exactly one thing happened: the tap was answered with the "no longer works" alert."""
+    """Exactly one thing happened: the tap was answered with the "no longer works" alert (or,
+    for a survey's button, "this button is not for you")."""
     return (
         len(sent) == 1
         and isinstance(sent[0], AnswerCallbackQuery)
-        and sent[0].text == FORGED
+        and sent[0].text in (FORGED, NOT_YOURS)
         and bool(sent[0].show_alert)
     )
 
