@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 
@@ -632,22 +632,15 @@ async def on_typed_score(
     sender: Sender,
     replayed: bool = False,
 ) -> None:
-    assert message.from_user is not None and message.text is not None
+    assert message.text is not None
     score = typed_score(message.text)
-    survey_id = await _survey_id(state)
-    if score is None or survey_id is None:
-        await on_other(message, bot, state, lang, settings, db, replayed, clock)
-        return
-    user_id, chat_id = message.from_user.id, message.chat.id
-    taken = await _take_score(survey_id, user_id, score, state, settings, db, clock)
-    if taken is None:
-        await _catch_up(bot, chat_id, survey_id, user_id, state, lang, settings, db, clock)
-        return
-    survey, route = taken
-    asked = replace(survey, score=None)
-    note = t(lang, "survey.score_given", score=score)
-    await _close_typed(bot, chat_id, survey, asked, note, lang, settings)
-    await _after_answer(bot, chat_id, survey, route, state, lang, settings, db, clock, sender)
+    await _typed_answer(
+        message, bot, state, lang, settings, db, clock, sender, replayed,
+        given=score,
+        take=_take_score,
+        unasked=lambda survey: replace(survey, score=None),
+        note=lambda: t(lang, "survey.score_given", score=score),
+    )  # fmt: skip
 
 
 async def on_typed_consent(
@@ -661,22 +654,52 @@ async def on_typed_consent(
     sender: Sender,
     replayed: bool = False,
 ) -> None:
-    assert message.from_user is not None and message.text is not None
+    assert message.text is not None
     yes = typed_consent(message.text)
+    await _typed_answer(
+        message, bot, state, lang, settings, db, clock, sender, replayed,
+        given=yes,
+        take=_take_consent,
+        unasked=lambda survey: replace(survey, consent=None, answered_at=None),
+        note=lambda: t(
+            lang,
+            "survey.consent_given",
+            answer=t(lang, "survey.btn_yes" if yes else "survey.btn_no"),
+        ),
+    )  # fmt: skip
+
+
+async def _typed_answer(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    clock: Clock,
+    sender: Sender,
+    replayed: bool,
+    *,
+    given: int | bool | None,
+    take: Callable[..., Awaitable[tuple[Survey, _Route] | None]],
+    unasked: Callable[[Survey], Survey],
+    note: Callable[[], str],
+) -> None:
+    """A typed answer taken as the tap on its button would be (`take`, the tap's own storage
+    path); anything that does not read as one (`given` None) is a wrong input. `unasked` is the
+    survey as it was when the question was asked (to render its text), `note` what was given."""
+    assert message.from_user is not None
     survey_id = await _survey_id(state)
-    if yes is None or survey_id is None:
+    if given is None or survey_id is None:
         await on_other(message, bot, state, lang, settings, db, replayed, clock)
         return
     user_id, chat_id = message.from_user.id, message.chat.id
-    taken = await _take_consent(survey_id, user_id, yes, state, settings, db, clock)
+    taken = await take(survey_id, user_id, given, state, settings, db, clock)
     if taken is None:
         await _catch_up(bot, chat_id, survey_id, user_id, state, lang, settings, db, clock)
         return
     survey, route = taken
-    asked = replace(survey, consent=None, answered_at=None)
-    given = t(lang, "survey.btn_yes" if yes else "survey.btn_no")
-    note = t(lang, "survey.consent_given", answer=given)
-    await _close_typed(bot, chat_id, survey, asked, note, lang, settings)
+    await _close_typed(bot, chat_id, survey, unasked(survey), note(), lang, settings)
     await _after_answer(bot, chat_id, survey, route, state, lang, settings, db, clock, sender)
 
 
