@@ -52,6 +52,10 @@ from views.survey import nudge_payload
 
 log = logging.getLogger(__name__)
 
+# Re-planning this many people is a write the loop runs itself (about a millisecond each); more
+# go to the database thread (`Database.write_bulk`) so the bot answers meanwhile.
+INLINE_PEOPLE = 20
+
 
 class FollowUp:
     def __init__(
@@ -143,7 +147,7 @@ class FollowUp:
         """Everyone with an id above `last`; then the fingerprint of the settings is stored."""
         created = people = 0
         while True:
-            ids, made = await self.db.write(self._replan_batch, last, batch, fingerprint)
+            ids, made = await self.db.write_bulk(self._replan_batch, last, batch, fingerprint)
             if not ids:
                 break
             created += made
@@ -213,21 +217,23 @@ class FollowUp:
         if contact_ids is not None:
             ids = sorted(set(contact_ids))
             created = 0
+            # A few people inline; a crowd (a manager's clients) in the database thread.
+            write = self.db.write if len(ids) <= INLINE_PEOPLE else self.db.write_bulk
             for first in range(0, len(ids), PLAN_CHUNK):
-                created += await self.db.write(self._replan_in, ids[first : first + PLAN_CHUNK])
+                created += await write(self._replan_in, ids[first : first + PLAN_CHUNK])
             return created
         now = self.clock()
         today = self.today(now)
         missed = 0
         while True:
-            closed = await self.db.write(sweep_lapsed, today, now)
+            closed = await self.db.write_bulk(sweep_lapsed, today, now)
             missed += closed
             if not closed:
                 break
             await asyncio.sleep(0)
         created = people = 0
         while True:
-            due, made = await self.db.write(self._plan_due, today)
+            due, made = await self.db.write_bulk(self._plan_due, today)
             if not due:
                 break
             created += made

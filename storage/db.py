@@ -180,6 +180,7 @@ class Database:
         self._reader: aiosqlite.Connection | None = None
         self._report_lock = _Lock()
         self._fast: aiosqlite.Connection | None = None
+        self._inline: sqlite3.Connection | None = None  # `fetch`'s, used in the loop's thread
         self._planner: Planner | None = None
         self._sync_planner: SyncPlanner | None = None
         self._triggers = False
@@ -210,7 +211,9 @@ class Database:
         """Open the file (creating its folder), set pragmas and run pending migrations."""
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        # The loop thread runs the one-hop writes itself (see the module docs), aiosqlite's
+        # thread the rest; never both at once: every use of this connection holds `_lock`.
+        conn = await aiosqlite.connect(self.path, isolation_level=None, check_same_thread=False)
         await _tune(conn)
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA synchronous = NORMAL")
@@ -236,8 +239,12 @@ class Database:
         await fast.execute("PRAGMA cache_size = -4096")
         await fast.execute("PRAGMA query_only = 1")
         self._fast = fast
+        self._inline = _inline_reader(self.path)
 
     async def close(self) -> None:
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         if self._fast is not None:
             await self._fast.close()
             self._fast = None
@@ -354,23 +361,47 @@ class Database:
         write every update waits for (long polling storing a fetched batch)."""
         return await self._write(fn, args, kw, urgent=True)
 
+    async def write_bulk(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kw: P.kwargs
+    ) -> T:
+        """`write` for a long transaction (the planner's batches, pruning, the leftovers at
+        start-up): run in the database thread, so the loop goes on meanwhile (the writes that
+        come in the meantime wait for the lock, as they would wait for any transaction)."""
+        async with self._locked():
+            conn = await self._ready()
+            if self._sync_planner is None and self._planner is not None:
+                return await self._write_async(conn, fn, args, kw)
+            return await conn._execute(self._write_job, conn._conn, fn, args, kw)
+
+    async def _ready(self) -> aiosqlite.Connection:
+        """The writer's connection with the re-planning triggers in place (under the lock)."""
+        conn = self.conn
+        if self._planner is not None and not self._triggers:
+            await conn.executescript(_REPLAN_TRIGGERS)
+            self._triggers = True
+        return conn
+
     async def _write(self, fn: Callable[..., T], args: tuple, kw: dict, *, urgent: bool) -> T:
         async with self._locked(urgent=urgent):
-            conn = self.conn
-            if self._planner is not None and not self._triggers:
-                await conn.executescript(_REPLAN_TRIGGERS)
-                self._triggers = True
+            conn = await self._ready()
             if self._planner is None or self._sync_planner is not None:
-                return await conn._execute(self._write_job, conn._conn, fn, args, kw)
-            # An async planner (the old way) needs the loop between the statements.
-            try:
-                result = await conn._execute(self._begin_job, conn._conn, fn, args, kw)
-                await self._replan(conn)
-            except BaseException:
-                await conn._execute(self._rollback_job, conn._conn)
-                raise
-            await conn.execute("COMMIT")
-            return result
+                # In the loop's own thread, no hop: taking the lock did not wait when nobody
+                # held it, so a write with nobody ahead of it never suspends at all.
+                return self._write_job(conn._conn, fn, args, kw)
+            return await self._write_async(conn, fn, args, kw)
+
+    async def _write_async(
+        self, conn: aiosqlite.Connection, fn: Callable[..., T], args: tuple, kw: dict
+    ) -> T:
+        """An async planner (the old way) needs the loop between the statements."""
+        try:
+            result = await conn._execute(self._begin_job, conn._conn, fn, args, kw)
+            await self._replan(conn)
+        except BaseException:
+            await conn._execute(self._rollback_job, conn._conn)
+            raise
+        await conn.execute("COMMIT")
+        return result
 
     def _begin_job(self, raw: sqlite3.Connection, fn: Callable[..., T], args: tuple, kw: dict) -> T:
         raw.execute("BEGIN IMMEDIATE")
@@ -451,7 +482,7 @@ class Database:
                 if self._planner is not None and not self._triggers:
                     await conn.executescript(_REPLAN_TRIGGERS)
                     self._triggers = True
-                outcomes = await conn._execute(self._group_job, conn._conn, group)
+                outcomes = self._group_job(conn._conn, group)
         except BaseException as exc:
             # Not settled here: the job never took the group (the lock's wait was cancelled, the
             # database is closed), and then it never will, or this task was cancelled while the
@@ -494,10 +525,10 @@ class Database:
         """Run `fn(conn, *args)` on the read-only connection for quick reads, in one hop and one
         snapshot, without waiting for the writer's lock. It sees what was committed before it
         started: never call it for data the caller's own open `transaction()` just wrote."""
-        fast = self._fast
-        if fast is None:
+        inline = self._inline
+        if inline is None:
             raise RuntimeError("Database is not open")
-        return await fast._execute(self._read_job, fast._conn, fn, args, kw)
+        return self._read_job(inline, fn, args, kw)
 
     @staticmethod
     def _read_job(raw: sqlite3.Connection, fn: Callable[..., T], args: tuple, kw: dict) -> T:
@@ -536,6 +567,21 @@ class _Group:
         self.writes: list[_Write] = []
         self.taken = False
         """Its job has started in the database thread: nobody joins it any more."""
+
+
+def _inline_reader(path: Path) -> sqlite3.Connection:
+    """`fetch`'s read-only connection, a plain `sqlite3` one of the loop's thread: point reads
+    (a survey row, a staff record) take tens of microseconds, a hop to a thread far more."""
+    conn = sqlite3.connect(
+        f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None, check_same_thread=True
+    )
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+    conn.execute("PRAGMA cache_size = -4096")
+    conn.execute("PRAGMA query_only = 1")
+    conn.create_function("casefold", 1, _casefold, deterministic=True)
+    return conn
 
 
 def _run_all(raw: sqlite3.Connection, writes: list[_Write]) -> list[Any]:

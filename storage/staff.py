@@ -218,7 +218,7 @@ async def list_active_staff(db: Database) -> list[StaffMember]:
 async def set_manager_active(
     db: Database, user_id: int, active: bool, now: datetime
 ) -> StaffMember | None:
-    return await db.write(_set_manager_active, user_id, active, ts(now))
+    return await db.write_bulk(_set_manager_active, user_id, active, ts(now))
 
 
 def _set_manager_active(

@@ -205,7 +205,7 @@ async def take_leftovers(db: Database, now: datetime) -> tuple[list[Stored], lis
     """At start-up: the stored updates still to handle (as `unfinished`), and the ids of those
     given up now (`GIVE_UP_ATTEMPTS` interrupted starts, or older than `STALE`): marked finished,
     their payload dropped."""
-    return await db.write(_take_leftovers, ts(now), ts(now - STALE), GIVE_UP_ATTEMPTS)
+    return await db.write_bulk(_take_leftovers, ts(now), ts(now - STALE), GIVE_UP_ATTEMPTS)
 
 
 def _take_leftovers(
@@ -231,7 +231,7 @@ def _take_leftovers(
 async def prune_updates(db: Database, now: datetime) -> int:
     """Forget updates received more than `KEEP` ago, except stored ones still to be handled;
     how many rows went."""
-    return await db.write(_prune, ts(now - KEEP))
+    return await db.write_bulk(_prune, ts(now - KEEP))
 
 
 def _prune(conn: sqlite3.Connection, before: str) -> int:

@@ -477,4 +477,4 @@ def _prune(conn: sqlite3.Connection, before: str) -> int:
 async def prune(db: Database, now: datetime) -> int:
     """Forget deliveries finished more than KEEP_FOR ago, and events nobody waits for any more
     (a deleted URL's too); how many deliveries went. Pending ones are never pruned."""
-    return await db.write(_prune, ts(now - KEEP_FOR))
+    return await db.write_bulk(_prune, ts(now - KEEP_FOR))
