@@ -116,6 +116,8 @@ async def measure(surveys: int, queries: int) -> dict[str, Any]:
         connections = [c for c in (db.conn, db._reader, getattr(db, "_fast", None)) if c]
         for conn in connections:
             await conn.set_trace_callback(trace)
+        if getattr(db, "_inline", None) is not None:  # `fetch`'s plain connection (the loop's)
+            db._inline.set_trace_callback(trace)
         rng = random.Random(16)
         manager = User(id=MANAGER, is_bot=False, first_name="Пётр", language_code="ru")
         kinds = {

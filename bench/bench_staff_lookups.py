@@ -59,6 +59,8 @@ async def measure(updates: int) -> dict[str, Any]:
         connections = [c for c in (db.conn, db._reader, getattr(db, "_fast", None)) if c]
         for conn in connections:
             await conn.set_trace_callback(trace)
+        if getattr(db, "_inline", None) is not None:  # `fetch`'s plain connection (the loop's)
+            db._inline.set_trace_callback(trace)
         middleware = ContextMiddleware()
         result: dict[str, Any] = {"updates": updates}
         for name, user in (

@@ -47,6 +47,7 @@ connection, checkpoints and removes the WAL. Never take the writer's lock inside
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import sqlite3
@@ -68,6 +69,11 @@ log = logging.getLogger(__name__)
 
 MMAP_BYTES = 64 * 2**20
 BUSY_TIMEOUT_MS = 5000
+# WAL checkpoints run on a connection of their own, in its thread, after this many commits of
+# the writer (a few pages each: about SQLite's 1,000-page default), never in a commit on the
+# loop. SQLite's own at COMMIT stays as a backstop, at 10,000 pages (40 MB), should they lag.
+CHECKPOINT_AFTER_COMMITS = 300
+WAL_BACKSTOP_PAGES = 10_000
 
 # The planner runs inside the transaction that changed a person's facts. A plain function of the
 # `sqlite3` connection runs in the database thread, in the same job as the transaction (one hop);
@@ -181,6 +187,9 @@ class Database:
         self._report_lock = _Lock()
         self._fast: aiosqlite.Connection | None = None
         self._inline: sqlite3.Connection | None = None  # `fetch`'s, used in the loop's thread
+        self._checkpointer: aiosqlite.Connection | None = None
+        self._checkpointing: asyncio.Task[None] | None = None
+        self._commits = 0  # the writer's, since the last checkpoint began
         self._planner: Planner | None = None
         self._sync_planner: SyncPlanner | None = None
         self._triggers = False
@@ -218,6 +227,7 @@ class Database:
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_BACKSTOP_PAGES}")
         await conn.create_function("note_contact", 1, self._note)
         self._conn = conn
         self._triggers = False
@@ -240,8 +250,17 @@ class Database:
         await fast.execute("PRAGMA query_only = 1")
         self._fast = fast
         self._inline = _inline_reader(self.path)
+        checkpointer = await aiosqlite.connect(self.path, isolation_level=None)
+        await checkpointer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        self._checkpointer = checkpointer
 
     async def close(self) -> None:
+        if self._checkpointing is not None:
+            with contextlib.suppress(Exception):
+                await self._checkpointing
+        if self._checkpointer is not None:
+            await self._checkpointer.close()
+            self._checkpointer = None
         if self._inline is not None:
             self._inline.close()
             self._inline = None
@@ -344,6 +363,8 @@ class Database:
                 raise
             else:
                 await conn.execute("COMMIT")
+                self._commits += 1
+                self._after_commits()
 
     async def write(
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kw: P.kwargs
@@ -371,7 +392,10 @@ class Database:
             conn = await self._ready()
             if self._sync_planner is None and self._planner is not None:
                 return await self._write_async(conn, fn, args, kw)
-            return await conn._execute(self._write_job, conn._conn, fn, args, kw)
+            try:
+                return await conn._execute(self._write_job, conn._conn, fn, args, kw)
+            finally:
+                self._after_commits()
 
     async def _ready(self) -> aiosqlite.Connection:
         """The writer's connection with the re-planning triggers in place (under the lock)."""
@@ -387,7 +411,10 @@ class Database:
             if self._planner is None or self._sync_planner is not None:
                 # In the loop's own thread, no hop: taking the lock did not wait when nobody
                 # held it, so a write with nobody ahead of it never suspends at all.
-                return self._write_job(conn._conn, fn, args, kw)
+                try:
+                    return self._write_job(conn._conn, fn, args, kw)
+                finally:
+                    self._after_commits()
             return await self._write_async(conn, fn, args, kw)
 
     async def _write_async(
@@ -431,7 +458,28 @@ class Database:
             raw.execute("ROLLBACK")
             raise
         raw.execute("COMMIT")
+        self._commits += 1
         return result
+
+    def _after_commits(self) -> None:
+        """On the loop, after a write: start a checkpoint when enough commits piled up."""
+        if self._commits < CHECKPOINT_AFTER_COMMITS or self._checkpointing is not None:
+            return
+        if self._checkpointer is None:
+            return
+        self._commits = 0
+        task = asyncio.get_running_loop().create_task(self._checkpoint(self._checkpointer))
+        self._checkpointing = task
+
+    async def _checkpoint(self, conn: aiosqlite.Connection) -> None:
+        """Copy the WAL into the file without waiting for anybody (PASSIVE): the writer goes on
+        committing meanwhile, readers keep their snapshots; what is left goes next time."""
+        try:
+            await conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception as exc:  # the backstop at COMMIT still bounds the WAL
+            log.warning("WAL checkpoint failed: %s", exc)
+        finally:
+            self._checkpointing = None
 
     def _replan_sync(self, raw: sqlite3.Connection) -> None:
         planner = self._sync_planner
@@ -483,6 +531,7 @@ class Database:
                     await conn.executescript(_REPLAN_TRIGGERS)
                     self._triggers = True
                 outcomes = self._group_job(conn._conn, group)
+                self._after_commits()
         except BaseException as exc:
             # Not settled here: the job never took the group (the lock's wait was cancelled, the
             # database is closed), and then it never will, or this task was cancelled while the

@@ -2,15 +2,19 @@
 
 What is provoked here: a failure inside the function rolls back everything it wrote (and the
 re-planning it caused); the re-planning of a changed contact commits in the same job as the
-change; a quick read neither waits for the writer's lock nor sees a transaction still open; and
-the whole of a `write` wakes the event loop once, however many statements it runs.
+change; a quick read neither waits for the writer's lock nor sees a transaction still open; a
+`write` runs in the loop's own thread and never wakes it from another (`write_bulk` once); a
+write that comes while a `transaction()` is open waits for it and is not swallowed by it; the
+WAL is checkpointed off the loop after enough commits.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -67,8 +71,11 @@ async def test_the_sync_planner_runs_in_the_same_job_and_rolls_back_with_it(db: 
     db.attach_planner(planner)
     first = await db.write(_insert_contact, "Анна")
     assert planned == [[first]]
-    assert threading.get_ident() not in threads  # in the database thread, not the loop's
+    assert threads == {threading.get_ident()}  # in the loop's own thread: no hop at all
     assert await db.fetch(_names) == ["Анна (planned)"]
+    second = await db.write_bulk(_insert_contact, "Вера")
+    assert planned == [[first], [second]]
+    assert len(threads) == 2  # a bulk write, with its planning, in the database thread
 
     def change_then_fail(conn: sqlite3.Connection) -> None:
         _insert_contact(conn, "Борис")
@@ -78,7 +85,7 @@ async def test_the_sync_planner_runs_in_the_same_job_and_rolls_back_with_it(db: 
         await db.write(change_then_fail)
     # Nothing noted by the failed transaction leaks into the next one.
     await db.write(lambda conn: conn.execute("SELECT 1").fetchone())
-    assert planned == [[first]]
+    assert planned == [[first], [second]]
 
 
 async def test_the_old_transaction_runs_a_sync_planner_too(db: Database) -> None:
@@ -101,8 +108,10 @@ async def test_fetch_does_not_wait_for_the_writer_nor_see_its_open_transaction(
     assert await db.fetch(_names) == ["committed", "open"]
 
 
-async def test_a_write_wakes_the_loop_once_whatever_it_runs(db: Database) -> None:
-    """aiosqlite hands each result back with `call_soon_threadsafe`: count those wake-ups."""
+async def test_a_write_never_wakes_the_loop_from_a_thread_whatever_it_runs(db: Database) -> None:
+    """aiosqlite hands each result back with `call_soon_threadsafe`: count those wake-ups. A
+    `write` and a `fetch` make none (they run in the loop's thread), a `write_bulk` one, the
+    old statement-by-statement `transaction()` one per statement."""
     loop = asyncio.get_running_loop()
     calls = 0
     original = loop.call_soon_threadsafe
@@ -119,7 +128,11 @@ async def test_a_write_wakes_the_loop_once_whatever_it_runs(db: Database) -> Non
     loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
     try:
         await db.write(ten_statements)
+        assert await db.fetch(_names)
         one_write = calls
+        calls = 0
+        await db.write_bulk(ten_statements)
+        one_bulk = calls
         calls = 0
         async with db.transaction() as conn:
             for i in range(10):
@@ -127,7 +140,8 @@ async def test_a_write_wakes_the_loop_once_whatever_it_runs(db: Database) -> Non
         old_way = calls
     finally:
         loop.call_soon_threadsafe = original  # type: ignore[method-assign]
-    assert one_write == 1
+    assert one_write == 0
+    assert one_bulk == 1
     assert old_way >= 12  # BEGIN, ten statements, COMMIT: a wake-up each
 
 
@@ -151,3 +165,90 @@ async def test_a_read_statement_left_half_fetched_hides_nothing_committed_since(
         assert first["full_name"] == "a"
         assert [r["full_name"] for r in await cursor.fetchall()] == ["b", "c"]
         assert await cursor.fetchone() is None
+
+
+async def test_a_write_waits_for_an_open_transaction_and_is_not_swallowed_by_it(
+    db: Database,
+) -> None:
+    """The loop runs `write`s on the writer's connection itself, where `transaction()` runs its
+    statements one hop at a time: a write that came meanwhile must not land inside that open
+    transaction (and vanish with its rollback)."""
+    entered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def rolled_back() -> None:
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as conn:
+                await conn.execute(INSERT, ("rolled back",))
+                entered.set()
+                await release.wait()
+                raise RuntimeError("undo")
+
+    holder = asyncio.create_task(rolled_back())
+    await entered.wait()
+    writer = asyncio.create_task(db.write(_insert_contact, "kept"))
+    await asyncio.sleep(0.05)
+    assert not writer.done()  # waiting for the lock, not written into the open transaction
+    release.set()
+    await holder
+    assert await writer > 0
+    assert await db.fetch(_names) == ["kept"]
+
+
+async def test_the_loop_goes_on_while_a_bulk_write_runs(db: Database) -> None:
+    """`write_bulk` runs in the database thread: the loop answers meanwhile."""
+    started = threading.Event()
+    go_on = threading.Event()
+
+    def slow(conn: sqlite3.Connection) -> int:
+        started.set()
+        go_on.wait(5)
+        return _insert_contact(conn, "bulk")
+
+    bulk = asyncio.create_task(db.write_bulk(slow))
+    assert await asyncio.to_thread(started.wait, 5)
+    ticks = 0
+    for _ in range(5):  # the loop runs other coroutines while the bulk write is under way
+        await asyncio.sleep(0)
+        ticks += 1
+    assert ticks == 5 and not bulk.done()
+    assert await db.fetch(_names) == []  # reads do not wait for it either
+    go_on.set()
+    assert await bulk > 0
+
+
+async def test_the_wal_is_checkpointed_off_the_loop_after_enough_commits(
+    db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """SQLite's own checkpoint would run inside a COMMIT, i.e. on the loop; ours runs on a
+    connection of its own after CHECKPOINT_AFTER_COMMITS commits, in that connection's thread."""
+    import storage.db as db_module
+
+    monkeypatch.setattr(db_module, "CHECKPOINT_AFTER_COMMITS", 5)
+    ran: list[int] = []
+    original = db_module.Database._checkpoint
+
+    async def spying(self: Database, conn: object) -> None:
+        ran.append(threading.get_ident())
+        await original(self, conn)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db_module.Database, "_checkpoint", spying)
+    for i in range(4):
+        await db.write(_insert_contact, f"n{i}")
+    await asyncio.sleep(0.05)
+    assert ran == []
+    await db.write(_insert_contact, "fifth")
+    for _ in range(100):
+        if ran and db._checkpointing is None:
+            break
+        await asyncio.sleep(0.01)
+    assert len(ran) == 1 and db._checkpointing is None
+    assert ran[0] == threading.get_ident()  # the task, on the loop; its statement elsewhere
+    # The five contacts are in the database file itself now, not only in the WAL: a copy of
+    # the file without its WAL holds them.
+    copy = tmp_path / "file-only.db"
+    shutil.copyfile(db.path, copy)
+    names = [
+        r[0] for r in sqlite3.connect(copy).execute("SELECT full_name FROM contacts ORDER BY id")
+    ]
+    assert names == ["n0", "n1", "n2", "n3", "fifth"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -196,27 +195,37 @@ async def test_put_writes_state_and_data_in_one_statement(db: Database, clock: F
 async def test_a_write_cancelled_while_queued_does_not_leave_a_stale_cache(
     db: Database, clock: FakeClock
 ) -> None:
-    """aiosqlite runs a queued job even when the coroutine awaiting it was cancelled: the state
-    is written after all. A read meanwhile (on the read-only connection, before that job ran) must
-    not be cached, or a later `clear()` would be skipped as "nothing changed" and the person
-    would find the old state after a restart."""
+    """A state write waiting for the writer (another transaction holds it) is cancelled: it
+    never runs, and nothing of it is cached. A read meanwhile must not cache anything either,
+    or a later `clear()` would be skipped as "nothing changed"; and the state read after the
+    holder finished is the stored one, not a guess."""
     storage = SQLiteStorage(db, clock)
     assert await storage.get_state(KEY) is None  # cached: no row
     await storage.clear_key(OTHER)  # (sets nothing; the watch is on)
-    gate = threading.Event()
-    blocker = asyncio.ensure_future(db.conn._execute(gate.wait, 5))
-    await asyncio.sleep(0)
+    holding = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with db.transaction():
+            holding.set()
+            await release.wait()
+
+    holder = asyncio.ensure_future(hold())
+    await holding.wait()
     task = asyncio.ensure_future(storage.set_state(KEY, "Sale:name"))
     for _ in range(5):
         await asyncio.sleep(0)
+    assert not task.done()  # waiting for the writer
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-    assert await storage.get_state(KEY) is None  # the write has not run yet
-    gate.set()
-    await blocker
-    await db.write(lambda conn: None)  # the cancelled write ran before this one
+    assert await storage.get_state(KEY) is None  # the write has not run
+    release.set()
+    await holder
+    await db.write(lambda conn: None)
+    assert await _rows(db) == []  # and never will: cancelled before it ran
+    assert await storage.get_state(KEY) is None
+    await storage.set_state(KEY, "Sale:name")
     assert await _rows(db) == [(DEFAULT_KEY, "Sale:name", "{}")]
-    assert await storage.get_state(KEY) == "Sale:name"
     await storage.clear_key(KEY)
     assert await _rows(db) == []
 

@@ -53,15 +53,19 @@ async def traced(db: Database) -> AsyncIterator[list[str]]:
             statements.append(sql)
 
     connections = [db.conn, db._reader, db._fast]
+    inline = db._inline  # `fetch`'s, a plain sqlite3 connection of the loop's thread
+    assert inline is not None
     for conn in connections:
         assert conn is not None
         await conn.set_trace_callback(note)
+    inline.set_trace_callback(note)
     try:
         yield statements
     finally:
         for conn in connections:
             assert conn is not None
             await conn.set_trace_callback(None)
+        inline.set_trace_callback(None)
 
 
 def staff_reads(statements: list[str]) -> list[str]:
