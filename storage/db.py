@@ -1,10 +1,10 @@
 """The one long-lived SQLite connection of the process, and how every query gets to it.
 
-aiosqlite runs one connection in one thread, and a transaction opened by one coroutine would
-swallow the statements another coroutine sends meanwhile. So every use of the connection goes
-through one lock: `read()` for plain reads, `transaction()` for writes, which opens with
-`BEGIN IMMEDIATE` (a deferred transaction that reads and then writes can fail with SQLITE_BUSY
-despite the busy timeout). SQLite has one writer anyway; the lock costs nothing measurable.
+A transaction opened by one coroutine would swallow the statements another coroutine sends
+meanwhile, whichever thread runs them. So every use of the writer's connection goes through one
+lock: `write()` and `transaction()` for writes, which open with `BEGIN IMMEDIATE` (a deferred
+transaction that reads and then writes can fail with SQLITE_BUSY despite the busy timeout).
+SQLite has one writer anyway; the lock costs nothing measurable.
 `urgent()` takes the lock ahead of everybody waiting, for the one write whose delay matters:
 noting that a message went out (a crash between the send and the note repeats the message after
 the restart, and with twenty people answering at once the queue for the lock is long).
@@ -18,23 +18,35 @@ implies commit together or not at all. Writers count their own rows with `cursor
 with `conn.total_changes`, which also counts the rows that triggers write (the schema's per-day
 figures, storage/figures.py).
 
-One hop per transaction: `write(fn, *args)` runs `fn(conn, *args)` with a plain `sqlite3`
-connection inside the database thread, BEGIN IMMEDIATE, the re-planning and COMMIT included, as
-one job: the event loop wakes once for the whole transaction instead of twice per statement.
-`fetch(fn, *args)` does the same for reads on a third, read-only connection that takes no lock:
-it sees every transaction committed before it started, never one still open. The older
-`transaction()` (one await per statement) stays for the paths where speed does not matter, and
-`read()` hands out the same lock-free read-only connection statement by statement, each
-statement run to its end in one job (an open statement would hold an old snapshot for every
-other read of that connection, `fetch`'s too).
+No hop for the short transactions: `write(fn, *args)` runs `fn(conn, *args)` with the plain
+`sqlite3` connection under it, BEGIN IMMEDIATE, the re-planning and COMMIT included, in the
+event loop's OWN thread, under the lock (taken without suspending when nobody holds it); `fetch`
+does the same for reads on a plain read-only connection of that thread, without the lock. This
+is the module's one non-obvious decision, and it was measured: a survey step's transaction
+costs about 0.7 ms of CPU, but handed to aiosqlite's thread it took 4.5 ms of wall time at
+saturation (the thread waits for the GIL and a core while the loop runs Python), the writer
+became the queue every update stood in, and the bot answered 0.52-0.69 of a bare aiogram bot's
+rate; run in the loop, 0.99 (bench/bench_updates.py, README "Keeping up with a crowd"). With
+WAL and `synchronous = NORMAL` a COMMIT writes to the WAL without an fsync, so the loop blocks
+for the transaction's CPU only. What could block it longer is sent elsewhere: `write_bulk` for
+long transactions (the planner's batches, pruning, the leftovers at start-up) runs in the
+database thread; WAL checkpoints run on a connection of their own, in its thread, every
+`CHECKPOINT_AFTER_COMMITS` commits (SQLite's at COMMIT stays as a backstop at 40 MB); another
+process holding the write lock (an import run by hand) would make the loop wait up to the busy
+timeout, which the bot never does itself. The older `transaction()` (one await per statement,
+in aiosqlite's thread) stays for the paths where speed does not matter; a `write` that comes
+while one is open waits for the lock, so it never lands inside it. `read()` hands out the
+lock-free read-only connection of aiosqlite's thread statement by statement, each statement run
+to its end in one job (an open statement would hold an old snapshot for every other read).
 
 Group commit: `write_joined(fn, *args)` is `write` for a small write of its own (the update
 journal's finish, a question noted as asked) that may share ONE transaction with the other
-joined writes waiting at that moment. The group is taken in the database thread when its job
-starts, so whatever joined while the job waited for the lock rides along: one BEGIN/COMMIT and
-one wake-up of the loop for many writes. Each caller returns only once the transaction holding
-its write has committed, so it promises exactly what `write` does; if one write of a group
-fails, the group is rolled back and each runs again alone, so a failure is only its own.
+joined writes waiting at that moment. With the writer free it simply runs at once; while the
+lock is held (a bulk write, a `transaction()`), the joined writes that come meanwhile gather in
+one group that runs as one transaction when the lock is free. Each caller returns only once the
+transaction holding its write has committed, so it promises exactly what `write` does; if one
+write of a group fails, the group is rolled back and each runs again alone, so a failure is
+only its own.
 
 Reports read through a second, read-only connection (`report()`, its own thread and its own FIFO
 lock): WAL lets a reader see the last committed snapshot while the writer commits, so an all-time
@@ -52,6 +64,7 @@ import inspect
 import logging
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -74,10 +87,12 @@ BUSY_TIMEOUT_MS = 5000
 # loop. SQLite's own at COMMIT stays as a backstop, at 10,000 pages (40 MB), should they lag.
 CHECKPOINT_AFTER_COMMITS = 300
 WAL_BACKSTOP_PAGES = 10_000
+YIELD_SECONDS = 0.05
 
 # The planner runs inside the transaction that changed a person's facts. A plain function of the
-# `sqlite3` connection runs in the database thread, in the same job as the transaction (one hop);
-# a coroutine function of the aiosqlite connection is awaited statement by statement (the old way).
+# `sqlite3` connection runs in the same job as the transaction (in the loop's thread for `write`,
+# the database thread for `write_bulk`); a coroutine function of the aiosqlite connection is
+# awaited statement by statement (the old way).
 SyncPlanner = Callable[[sqlite3.Connection, list[int]], object]
 AsyncPlanner = Callable[[aiosqlite.Connection, list[int]], Awaitable[object]]
 Planner = SyncPlanner | AsyncPlanner
@@ -190,6 +205,7 @@ class Database:
         self._checkpointer: aiosqlite.Connection | None = None
         self._checkpointing: asyncio.Task[None] | None = None
         self._commits = 0  # the writer's, since the last checkpoint began
+        self._yielded_at = 0.0  # when a write in the loop's thread last let the others run
         self._planner: Planner | None = None
         self._sync_planner: SyncPlanner | None = None
         self._triggers = False
@@ -369,10 +385,11 @@ class Database:
     async def write(
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kw: P.kwargs
     ) -> T:
-        """Run `fn(conn, *args)` as one write transaction in the database thread: BEGIN
-        IMMEDIATE, `fn`, the re-planning of the contacts it changed, COMMIT (ROLLBACK if anything
-        raised), in one hop. `fn` is plain synchronous `sqlite3` code: it must not await, sleep or
-        talk to Telegram; use `RETURNING` rather than reading back what it just wrote."""
+        """Run `fn(conn, *args)` as one write transaction in the loop's own thread (see the module
+        docs): BEGIN IMMEDIATE, `fn`, the re-planning of the contacts it changed, COMMIT
+        (ROLLBACK if anything raised). `fn` is plain synchronous `sqlite3` code: it must not
+        await, sleep or talk to Telegram, and must be short (a few people, a few rows; more goes
+        through `write_bulk`); use `RETURNING` rather than reading back what it just wrote."""
         return await self._write(fn, args, kw, urgent=False)
 
     async def write_first(
@@ -412,10 +429,18 @@ class Database:
                 # In the loop's own thread, no hop: taking the lock did not wait when nobody
                 # held it, so a write with nobody ahead of it never suspends at all.
                 try:
-                    return self._write_job(conn._conn, fn, args, kw)
+                    result = self._write_job(conn._conn, fn, args, kw)
                 finally:
                     self._after_commits()
-            return await self._write_async(conn, fn, args, kw)
+            else:
+                return await self._write_async(conn, fn, args, kw)
+        # A write that never suspends lets a loop of writes hold the event loop: let the others
+        # run at least every YIELD_SECONDS (one turn of the loop, nothing when there is no loop).
+        now = time.monotonic()
+        if now - self._yielded_at >= YIELD_SECONDS:
+            self._yielded_at = now
+            await asyncio.sleep(0)
+        return result
 
     async def _write_async(
         self, conn: aiosqlite.Connection, fn: Callable[..., T], args: tuple, kw: dict
@@ -571,7 +596,7 @@ class Database:
     async def fetch(
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kw: P.kwargs
     ) -> T:
-        """Run `fn(conn, *args)` on the read-only connection for quick reads, in one hop and one
+        """Run `fn(conn, *args)` on the loop's read-only connection for quick reads, in one
         snapshot, without waiting for the writer's lock. It sees what was committed before it
         started: never call it for data the caller's own open `transaction()` just wrote."""
         inline = self._inline
@@ -615,7 +640,7 @@ class _Group:
     def __init__(self) -> None:
         self.writes: list[_Write] = []
         self.taken = False
-        """Its job has started in the database thread: nobody joins it any more."""
+        """Its job has started: nobody joins it any more."""
 
 
 def _inline_reader(path: Path) -> sqlite3.Connection:

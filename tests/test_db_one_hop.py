@@ -14,6 +14,7 @@ import asyncio
 import shutil
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -252,3 +253,31 @@ async def test_the_wal_is_checkpointed_off_the_loop_after_enough_commits(
         r[0] for r in sqlite3.connect(copy).execute("SELECT full_name FROM contacts ORDER BY id")
     ]
     assert names == ["n0", "n1", "n2", "n3", "fifth"]
+
+
+async def test_a_loop_of_writes_lets_the_others_run(db: Database) -> None:
+    """A write in the loop's thread need not suspend: a coroutine writing in a loop would hold
+    the event loop for as long as it writes. It lets the others run at least every
+    YIELD_SECONDS (here 100 writes of about 2 ms each: the ticker gets its turns)."""
+    ticks = 0
+    stop = False
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not stop:
+            await asyncio.sleep(0)
+            ticks += 1
+
+    def slow(conn: sqlite3.Connection, i: int) -> int:
+        time.sleep(0.002)
+        return _insert_contact(conn, f"n{i}")
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    before = ticks
+    for i in range(100):
+        await db.write(slow, i)
+    during = ticks - before
+    stop = True
+    await task
+    assert during >= 2  # 0 if no write ever yielded
