@@ -180,7 +180,8 @@ async def queue_alerts(
     own transaction with `queue_alerts_in`)."""
     if not await anything(db, UNALERTED_SQL, ()):
         return 0
-    return await db.write(queue_alerts_in, list(owner_ids), now, render)
+    # Bulk: after a pause (a restart, an outage) the cases not yet alerted may be many.
+    return await db.write_bulk(queue_alerts_in, list(owner_ids), now, render)
 
 
 def queue_alerts_in(

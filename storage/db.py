@@ -69,6 +69,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import tzinfo
+from functools import partial
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
@@ -82,11 +83,12 @@ log = logging.getLogger(__name__)
 
 MMAP_BYTES = 64 * 2**20
 BUSY_TIMEOUT_MS = 5000
-# WAL checkpoints run on a connection of their own, in its thread, after this many commits of
-# the writer (a few pages each: about SQLite's 1,000-page default), never in a commit on the
-# loop. SQLite's own at COMMIT stays as a backstop, at 10,000 pages (40 MB), should they lag.
+# WAL checkpoints run in the writer's thread, under its lock, after this many commits (a few
+# pages each: about SQLite's 1,000-page default), never in a commit on the loop. SQLite's own at
+# COMMIT stays as a backstop, at 10,000 pages (40 MB), should they lag.
 CHECKPOINT_AFTER_COMMITS = 300
 WAL_BACKSTOP_PAGES = 10_000
+WAL_SIZE_LIMIT = 64 * 2**20
 YIELD_SECONDS = 0.05
 
 # The planner runs inside the transaction that changed a person's facts. A plain function of the
@@ -202,7 +204,6 @@ class Database:
         self._report_lock = _Lock()
         self._fast: aiosqlite.Connection | None = None
         self._inline: sqlite3.Connection | None = None  # `fetch`'s, used in the loop's thread
-        self._checkpointer: aiosqlite.Connection | None = None
         self._checkpointing: asyncio.Task[None] | None = None
         self._commits = 0  # the writer's, since the last checkpoint began
         self._yielded_at = 0.0  # when a write in the loop's thread last let the others run
@@ -244,6 +245,8 @@ class Database:
         await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_BACKSTOP_PAGES}")
+        # A WAL that grew (a long report held old frames) is cut back when it starts again.
+        await conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         await conn.create_function("note_contact", 1, self._note)
         self._conn = conn
         self._triggers = False
@@ -266,17 +269,11 @@ class Database:
         await fast.execute("PRAGMA query_only = 1")
         self._fast = fast
         self._inline = _inline_reader(self.path)
-        checkpointer = await aiosqlite.connect(self.path, isolation_level=None)
-        await checkpointer.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self._checkpointer = checkpointer
 
     async def close(self) -> None:
         if self._checkpointing is not None:
             with contextlib.suppress(Exception):
                 await self._checkpointing
-        if self._checkpointer is not None:
-            await self._checkpointer.close()
-            self._checkpointer = None
         if self._inline is not None:
             self._inline.close()
             self._inline = None
@@ -303,8 +300,32 @@ class Database:
         await self._lock.acquire(urgent=urgent)
         try:
             yield
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                # Cancelled while awaiting a job of the writer's thread: aiosqlite runs it all
+                # the same, and the loop writes on this connection itself, so the lock passes on
+                # only once that thread has run everything queued.
+                await self._thread_idle()
+            raise
         finally:
             self._lock.release()
+
+    async def _thread_idle(self) -> None:
+        """Until the writer's thread has run every job queued so far (through cancellations)."""
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            job = _submit(conn, _nothing)
+        except ValueError:  # closed: nothing runs any more
+            return
+        if job is None:  # an aiosqlite whose queue we cannot reach: its own way, still in order
+            job = asyncio.ensure_future(conn._execute(_nothing))
+        while not job.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(job)
+        if not job.cancelled():
+            job.exception()  # retrieved: a closed connection's refusal is not news
 
     @asynccontextmanager
     async def read_locked(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -348,7 +369,10 @@ class Database:
         it was busy. Returns whether the WAL was emptied."""
         async with self._locked(), self._reporting():
             for _ in range(attempts):
-                row = await (await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")).fetchone()
+                # Fetched to its end: a checkpoint statement left half-stepped would keep the
+                # loop's next COMMIT on this connection from committing.
+                rows = await self.conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+                row = next(iter(rows), None)
                 if row is None or row[0] == 0:
                     return True
                 await asyncio.sleep(0.05)
@@ -423,24 +447,27 @@ class Database:
         return conn
 
     async def _write(self, fn: Callable[..., T], args: tuple, kw: dict, *, urgent: bool) -> T:
-        async with self._locked(urgent=urgent):
-            conn = await self._ready()
-            if self._planner is None or self._sync_planner is not None:
-                # In the loop's own thread, no hop: taking the lock did not wait when nobody
-                # held it, so a write with nobody ahead of it never suspends at all.
-                try:
-                    result = self._write_job(conn._conn, fn, args, kw)
-                finally:
-                    self._after_commits()
-            else:
-                return await self._write_async(conn, fn, args, kw)
         # A write that never suspends lets a loop of writes hold the event loop: let the others
-        # run at least every YIELD_SECONDS (one turn of the loop, nothing when there is no loop).
+        # run at least every YIELD_SECONDS (one turn of the loop). Before the write, so that a
+        # caller cancelled here was not written.
         now = time.monotonic()
         if now - self._yielded_at >= YIELD_SECONDS:
             self._yielded_at = now
             await asyncio.sleep(0)
-        return result
+        async with self._locked(urgent=urgent):
+            conn = await self._ready()
+            if self._planner is not None and self._sync_planner is None:
+                return await self._write_async(conn, fn, args, kw)
+            try:
+                # In the loop's own thread, no hop: taking the lock did not wait when nobody
+                # held it, so a write with nobody ahead of it never suspends at all.
+                if _begin_now(conn._conn):
+                    return self._write_job(conn._conn, fn, args, kw, begun=True)
+                # Another process holds the write lock (`rebuild-figures` run by hand): wait for
+                # it in the database thread, with the busy timeout, not in the loop.
+                return await conn._execute(self._write_job, conn._conn, fn, args, kw)
+            finally:
+                self._after_commits()
 
     async def _write_async(
         self, conn: aiosqlite.Connection, fn: Callable[..., T], args: tuple, kw: dict
@@ -473,8 +500,17 @@ class Database:
         if raw.in_transaction:
             raw.execute("ROLLBACK")
 
-    def _write_job(self, raw: sqlite3.Connection, fn: Callable[..., T], args: tuple, kw: dict) -> T:
-        raw.execute("BEGIN IMMEDIATE")
+    def _write_job(
+        self,
+        raw: sqlite3.Connection,
+        fn: Callable[..., T],
+        args: tuple,
+        kw: dict,
+        *,
+        begun: bool = False,
+    ) -> T:
+        if not begun:
+            raw.execute("BEGIN IMMEDIATE")
         try:
             result = fn(raw, *args, **kw)
             self._replan_sync(raw)
@@ -490,17 +526,20 @@ class Database:
         """On the loop, after a write: start a checkpoint when enough commits piled up."""
         if self._commits < CHECKPOINT_AFTER_COMMITS or self._checkpointing is not None:
             return
-        if self._checkpointer is None:
-            return
         self._commits = 0
-        task = asyncio.get_running_loop().create_task(self._checkpoint(self._checkpointer))
-        self._checkpointing = task
+        self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint())
 
-    async def _checkpoint(self, conn: aiosqlite.Connection) -> None:
-        """Copy the WAL into the file without waiting for anybody (PASSIVE): the writer goes on
-        committing meanwhile, readers keep their snapshots; what is left goes next time."""
+    async def _checkpoint(self) -> None:
+        """Copy the WAL into the file, in the writer's thread and under its lock: nobody commits
+        meanwhile, so (unless a reader still needs old frames) the whole WAL is copied and the
+        next write starts it again from the beginning. A checkpoint from another connection
+        would never catch up with a busy writer, and the WAL would only grow."""
         try:
-            await conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            async with self._locked():
+                if self._conn is None:  # closed meanwhile
+                    return
+                conn = self._conn
+                await conn._execute(_checkpoint_job, conn._conn)
         except Exception as exc:  # the backstop at COMMIT still bounds the WAL
             log.warning("WAL checkpoint failed: %s", exc)
         finally:
@@ -555,7 +594,10 @@ class Database:
                 if self._planner is not None and not self._triggers:
                     await conn.executescript(_REPLAN_TRIGGERS)
                     self._triggers = True
-                outcomes = self._group_job(conn._conn, group)
+                if _begin_now(conn._conn):
+                    outcomes = self._group_job(conn._conn, group, begun=True)
+                else:  # another process holds the write lock: wait in the database thread
+                    outcomes = await conn._execute(self._group_job, conn._conn, group)
                 self._after_commits()
         except BaseException as exc:
             # Not settled here: the job never took the group (the lock's wait was cancelled, the
@@ -571,16 +613,20 @@ class Database:
         else:
             _settle(outcomes)
 
-    def _group_job(self, raw: sqlite3.Connection, group: _Group) -> list[_Outcome]:
+    def _group_job(
+        self, raw: sqlite3.Connection, group: _Group, *, begun: bool = False
+    ) -> list[_Outcome]:
         with self._group_guard:
             if group.taken:  # its callers were already told it failed (see `_flush`)
+                if begun:
+                    raw.execute("ROLLBACK")
                 return []
             group.taken = True
             if self._group is group:
                 self._group = None  # from now on a joiner opens the next group
             writes = list(group.writes)
         try:
-            results = self._write_job(raw, _run_all, (writes,), {})
+            results = self._write_job(raw, _run_all, (writes,), {}, begun=begun)
             return [(w[3], r, None) for w, r in zip(writes, results, strict=True)]
         except Exception as exc:
             if len(writes) == 1:
@@ -641,6 +687,48 @@ class _Group:
         self.writes: list[_Write] = []
         self.taken = False
         """Its job has started: nobody joins it any more."""
+
+
+def _submit(
+    conn: aiosqlite.Connection, fn: Callable[..., T], *args: Any
+) -> asyncio.Future[T] | None:
+    """Queue `fn(*args)` in the connection's thread NOW and return its future (None if this
+    aiosqlite keeps its queue elsewhere). aiosqlite's `_execute` queues only once its coroutine
+    is first run; `_thread_idle` needs its marker queued before it yields (aiosqlite 0.20-0.22:
+    same queue, same future, same worker as `_execute`)."""
+    queue = getattr(conn, "_tx", None)
+    if queue is None or not hasattr(queue, "put_nowait"):
+        return None
+    if not getattr(conn, "_running", False) or getattr(conn, "_connection", None) is None:
+        raise ValueError("Connection closed")
+    future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+    queue.put_nowait((future, partial(fn, *args)))
+    return future
+
+
+def _checkpoint_job(raw: sqlite3.Connection) -> None:
+    """PASSIVE: copy what no reader still needs; the statement run to its end (a checkpoint
+    statement left stepped once would keep the loop's next COMMIT from committing)."""
+    raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+
+def _nothing() -> None:
+    """A job that only marks its place in the writer thread's queue (`_thread_idle`)."""
+
+
+def _begin_now(raw: sqlite3.Connection) -> bool:
+    """BEGIN IMMEDIATE without waiting: False if another process holds the write lock (the
+    loop must not sleep in SQLite's busy handler; the caller waits in the database thread)."""
+    raw.execute("PRAGMA busy_timeout = 0")
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return False
+        raise
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return True
 
 
 def _inline_reader(path: Path) -> sqlite3.Connection:

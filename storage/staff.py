@@ -257,7 +257,10 @@ async def redeem_invite(
 
     Returns the outcome and, on success, the id of the owner who made the invite.
     """
-    return await db.write(_redeem_invite, token, user_id, full_name, username, language, ts(now))
+    # Bulk: a manager let back in takes back their people, all re-planned in this transaction.
+    return await db.write_bulk(
+        _redeem_invite, token, user_id, full_name, username, language, ts(now)
+    )
 
 
 def _redeem_invite(

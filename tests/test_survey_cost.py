@@ -102,6 +102,10 @@ async def counting(db: Database) -> AsyncIterator[Cost]:
             # Each trigger program that fires reports its outer statement again: count it once.
             if statement == last[0]:
                 return
+            if statement.startswith("PRAGMA busy_timeout"):
+                # The loop's BEGIN without waiting (storage/db.py `_begin_now`): a setting of
+                # the connection, no I/O, not a statement of the survey's.
+                return
             last[0] = statement
             verb = statement.split(maxsplit=1)[0].upper()
             if not writer:
