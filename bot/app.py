@@ -31,6 +31,7 @@ from crm.service import CrmService
 from domain import tunables
 from domain.clock import Clock
 from domain.settings import Settings
+from handlers.membership import blocked_by_the_person, blocked_mid_update
 from scheduler.failures import Failure, classify, describe
 from scheduler.followup import FollowUp
 from scheduler.jobs import create_scheduler, move_digest
@@ -84,6 +85,8 @@ def create_dispatcher(
     )
     dp.update.outer_middleware(ContextMiddleware())
     dp.include_router(build_router())
+    # A person who blocked the bot mid-update is marked, not apologised to (handlers/membership).
+    dp.errors.register(blocked_mid_update, blocked_by_the_person)
     dp.errors.register(on_error)
     dp.startup.register(on_startup)
     dp.shutdown.register(on_shutdown)
