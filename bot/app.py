@@ -41,6 +41,7 @@ from scheduler.webhooks import Webhooks
 from storage import Database
 from storage.fsm import SQLiteStorage
 from storage.settings import LiveSettings
+from storage.strangers import prune_strangers
 from storage.updates import prune_updates
 from views.hooks import paused_notice
 from views.texts import pick_language, t
@@ -131,6 +132,7 @@ async def on_startup(
     settings = await live_settings.get()
     await set_all_menus(bot, settings, db)
     await prune_updates(db, clock())
+    await prune_strangers(db, clock())
     await sender.start()
     await webhooks.start()
     scheduler = create_scheduler(settings, followup)
