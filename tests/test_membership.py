@@ -26,6 +26,7 @@ from aiogram.types import (
 
 from storage import Database
 from storage.sale import mark_unreachable
+from storage.surveys import surveys_left_waiting
 from tests.conftest import OWNER_ID
 from tests.harness import BOT_USERNAME, Harness
 from tests.helpers.survey import CLIENT_ID, MANAGER_ID, Respondent, setup_sale
@@ -247,6 +248,7 @@ async def test_a_block_in_the_middle_of_a_survey_marks_the_person_and_keeps_the_
     sent = await (anna.tap("9") if how == "tap" else harness.send(anna.user, "9"))
     assert await scores(db) == [(9, None)]  # her answer stays
     assert await unreachable_at(db) == "2026-11-20 07:00:00"
+    assert await surveys_left_waiting(db) == []  # no question tried again at the next start
     to_her = [r for r in sends(sent) if r.chat_id == anna.user.id]
     assert len(to_her) == 1  # the refused question; no apology after it
     answers = [r for r in sent if isinstance(r, AnswerCallbackQuery)]
