@@ -6,6 +6,7 @@ fails if a conversation leaves more than one live set of buttons.
 
 from __future__ import annotations
 
+import pytest
 from aiogram.methods import AnswerCallbackQuery
 
 from domain.scrolling import below, scrolled_away
@@ -160,15 +161,18 @@ async def reasons(db: Database) -> list[tuple]:
         return [tuple(r) for r in await cur.fetchall()]
 
 
-async def test_the_score_typed_twice_is_not_the_reason(harness: Harness, db: Database) -> None:
-    """ "10", then "10" again at the reason question: the second is the score repeated, not a
-    reason (before: stored as the reason, and the consent question followed). It gets the
-    question's own short hint; a real reason with digits in it is still a reason."""
+@pytest.mark.parametrize("scored", ["typed", "tapped"])
+async def test_the_score_typed_twice_is_not_the_reason(
+    harness: Harness, db: Database, scored: str
+) -> None:
+    """ "10" (typed or tapped), then "10" typed at the reason question: the second is the score
+    repeated, not a reason (before: stored as the reason, and the consent question followed).
+    It gets the question's own short hint; a real reason with digits in it is still a reason."""
     payload = await setup_sale(harness, db)
     anna = Respondent(harness)
     await anna.open(payload)
     chat = chat_of(harness, anna.user)
-    await anna.send("10")
+    await (anna.send("10") if scored == "typed" else anna.tap("10"))
     assert await anna.send("10") == [t("ru", "survey.text_expected")]
     assert await reasons(db) == [(10, None, 0)]
     assert await anna.send(" 10 ") == []  # told once while the question is in sight
