@@ -7,13 +7,15 @@ fails if a conversation leaves more than one live set of buttons.
 from __future__ import annotations
 
 import pytest
-from aiogram.methods import AnswerCallbackQuery
+from aiogram.methods import AnswerCallbackQuery, SendMessage
+from aiogram.types import Update
 
 from domain.scrolling import below, scrolled_away
 from handlers.survey import typed_consent, typed_score
 from storage import Database
 from tests.harness import Harness
 from tests.helpers.chat import assert_one_live_set, bot_messages, chat_of, describe, tap
+from tests.helpers.replay import Crash, crash_on, feed
 from tests.helpers.survey import Respondent, setup_sale
 from views.texts import t
 
@@ -196,3 +198,26 @@ async def test_a_tapped_score_then_another_number_asks_for_words(
     assert await reasons(db) == [(9, None, 0)]
     await anna.send("Fast delivery, 2 days")
     assert await reasons(db) == [(9, "Fast delivery, 2 days", 1)]
+
+
+async def test_a_typed_score_handled_again_after_a_crash_is_not_the_reason(
+    harness: Harness, db: Database
+) -> None:
+    """The typed "9" was stored and the process died before the second question went out: the
+    update handled again finds the person at the reason question, where "9" used to be stored
+    as the reason. It is the score: the question goes out once, and nothing is stored."""
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+
+    def second_question(method: object) -> bool:
+        return isinstance(method, SendMessage) and method.text.startswith("2 из 3")
+
+    crash_on(harness, second_question, delivered=False)
+    with pytest.raises(Crash):
+        await anna.send("9")
+    typed = Update.model_validate(harness.last_update, context={"bot": harness.bot})
+    texts = await feed(harness, typed)
+    assert len(texts) == 1 and texts[0].startswith("2 из 3"), texts
+    assert await reasons(db) == [(9, None, 0)]
+    assert await feed(harness, typed) == []
