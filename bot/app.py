@@ -31,6 +31,7 @@ from crm.service import CrmService
 from domain import tunables
 from domain.clock import Clock
 from domain.settings import Settings
+from handlers.membership import blocked_by_the_person, blocked_mid_update
 from scheduler.failures import Failure, classify, describe
 from scheduler.followup import FollowUp
 from scheduler.jobs import create_scheduler, move_digest
@@ -40,6 +41,7 @@ from scheduler.webhooks import Webhooks
 from storage import Database
 from storage.fsm import SQLiteStorage
 from storage.settings import LiveSettings
+from storage.strangers import prune_strangers
 from storage.updates import prune_updates
 from views.hooks import paused_notice
 from views.texts import pick_language, t
@@ -84,6 +86,8 @@ def create_dispatcher(
     )
     dp.update.outer_middleware(ContextMiddleware())
     dp.include_router(build_router())
+    # A person who blocked the bot mid-update is marked, not apologised to (handlers/membership).
+    dp.errors.register(blocked_mid_update, blocked_by_the_person)
     dp.errors.register(on_error)
     dp.startup.register(on_startup)
     dp.shutdown.register(on_shutdown)
@@ -128,6 +132,7 @@ async def on_startup(
     settings = await live_settings.get()
     await set_all_menus(bot, settings, db)
     await prune_updates(db, clock())
+    await prune_strangers(db, clock())
     await sender.start()
     await webhooks.start()
     scheduler = create_scheduler(settings, followup)

@@ -32,11 +32,14 @@ from aiogram.types import Update
 from domain.clock import Clock
 from domain.log_context import log_context
 from storage import Database
+from storage.strangers import prune_strangers
 from storage.updates import Seen, begin_update, finish_update, prune_updates
 
 log = logging.getLogger(__name__)
 
-PRUNE_EVERY = 1000  # finished updates between two prunings of the journal
+# Finished updates between two prunings of the journal and of the strangers' replies (both grow
+# with the updates, so pruning by their count keeps them bounded however busy the bot is).
+PRUNE_EVERY = 1000
 
 
 class PerChatIsolation(BaseEventIsolation):
@@ -136,4 +139,6 @@ class Dispatcher(AiogramDispatcher):
         await finish()
         self._finished += 1
         if self._finished % PRUNE_EVERY == 0:
-            await prune_updates(self.workflow_data["db"], self.workflow_data["clock"]())
+            db, now = self.workflow_data["db"], self.workflow_data["clock"]()
+            await prune_updates(db, now)
+            await prune_strangers(db, now)

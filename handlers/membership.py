@@ -11,6 +11,12 @@ post: a message there would go to all its subscribers.
 In a private chat, `kicked` is the person blocking the bot (or deleting their account) and
 `member` unblocking it; the contact is marked at once (storage/reachability.py), so no nudge is
 tried in vain, and the manager's notice comes from the same place as a failed send's.
+
+A person can also block the bot in the middle of a conversation: a handler's reply to their own
+chat then fails with 403. `blocked_mid_update` (an error handler, registered before the generic
+one in bot/app.py) marks them the same way, logs one INFO line, and sends nothing more: what the
+handler stored before the reply (their answer) stays. A 403 from a call to anybody else's chat
+is not theirs to answer for, and goes to the generic error handler.
 """
 
 from __future__ import annotations
@@ -20,8 +26,8 @@ from collections.abc import Awaitable
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatMemberStatus, ChatType
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError
-from aiogram.types import CallbackQuery, ChatMemberUpdated
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError, TelegramNetworkError
+from aiogram.types import CallbackQuery, ChatMemberUpdated, ErrorEvent, Update
 
 from domain.clock import Clock
 from handlers.replies import answer
@@ -77,6 +83,43 @@ async def private_status(event: ChatMemberUpdated, db: Database, clock: Clock) -
     if contact_id is not None:
         what = "unblocked" if reachable else "blocked"
         log.info("contact %d %s the bot", contact_id, what)
+
+
+def blocked_by_the_person(event: ErrorEvent) -> dict[str, int] | bool:
+    """Filter: a 403 for a call to the private chat of the person whose update this is (they
+    blocked the bot or deleted their account while it was being handled)."""
+    exc = event.exception
+    if not isinstance(exc, TelegramForbiddenError):
+        return False
+    person = _person_chat(event.update)
+    target = getattr(exc.method, "chat_id", None)
+    if person is None or target is None or str(target) != str(person):
+        return False
+    return {"blocked_chat": person}
+
+
+def _person_chat(update: Update) -> int | None:
+    """The private chat of the person who sent this update, if it has one."""
+    if update.message is not None:
+        chat = update.message.chat
+        return chat.id if chat.type == ChatType.PRIVATE else None
+    if update.callback_query is not None:
+        return update.callback_query.from_user.id  # a private chat's id is the person's
+    return None
+
+
+async def blocked_mid_update(
+    event: ErrorEvent, blocked_chat: int, db: Database, clock: Clock
+) -> bool:
+    """The person blocked the bot while their update was handled: marked unreachable (one
+    notice to the manager, as for `my_chat_member`), and nothing more sent to them."""
+    contact_id = await set_reachable(db, blocked_chat, False, clock())
+    reason = event.exception.message if isinstance(event.exception, TelegramAPIError) else ""
+    if contact_id is not None:
+        log.info("contact %d blocked the bot in the middle of an update (%s)", contact_id, reason)
+    else:
+        log.info("user %d blocked the bot in the middle of an update (%s)", blocked_chat, reason)
+    return True
 
 
 async def _try(call: Awaitable[object]) -> bool:

@@ -1,6 +1,8 @@
 """The survey as the respondent sees it: three questions answered with taps (or a typed score
 0-10 and a typed yes/no, taken through the tap's own path), one short hint at most for anything
 else, and the question re-asked only once it has scrolled out of sight (`domain.scrolling`).
+A lone 0-10 typed at the reason question is never taken as the reason: it is the score sent
+twice (or an attempt to change it, which typing cannot do), and gets a hint asking for words.
 
 The survey row in SQLite is the truth about where the person is; the FSM state only routes their
 next typed message, and is written in the answer's own transaction (`_Route`), as are a
@@ -545,9 +547,18 @@ async def on_reason(
     db: Database,
     clock: Clock,
     sender: Sender,
+    replayed: bool = False,
 ) -> None:
     assert message.from_user is not None and message.text is not None
     user_id = message.from_user.id
+    number = typed_score(message.text)
+    if number is not None:
+        # A lone 0-10 is the score typed again (or an attempt to change it), not a reason.
+        await _wrong_input(
+            message, bot, state, lang, settings, db, replayed, clock,
+            hint=lambda survey: _number_at_reason(survey, number, lang),
+        )  # fmt: skip
+        return
     survey_id = await _survey_id(state)
     if survey_id is None:
         await _clear(state)
@@ -755,6 +766,17 @@ _HINTS = {
 }
 
 
+def _number_at_reason(survey: Survey, number: int, lang: str) -> str | None:
+    """The hint for a lone number typed at the reason question: the score once more gets the
+    question's own hint; another number is told that the score is taken and words are wanted
+    (typing cannot change a score). None at any other question: its own hint."""
+    if survey.step is not Step.REASON:
+        return None
+    if survey.score is None or survey.score == number:
+        return t(lang, _HINTS[Step.REASON])
+    return t(lang, "survey.hint_reason_number", score=survey.score)
+
+
 async def on_other(
     message: Message,
     bot: Bot,
@@ -765,6 +787,21 @@ async def on_other(
     replayed: bool = False,
     clock: Clock | None = None,
 ) -> None:
+    await _wrong_input(message, bot, state, lang, settings, db, replayed, clock)
+
+
+async def _wrong_input(
+    message: Message,
+    bot: Bot,
+    state: FSMContext,
+    lang: str,
+    settings: Settings,
+    db: Database,
+    replayed: bool = False,
+    clock: Clock | None = None,
+    *,
+    hint: Callable[[Survey], str | None] | None = None,
+) -> None:
     """A sticker, photo or text where a button is expected: one short line at most, and the
     question's buttons stay where they are.
 
@@ -774,7 +811,8 @@ async def on_other(
     question itself is asked again at the bottom and the old one loses its buttons.
 
     Handled again after a crash, this is usually the person's answer itself, routed here because
-    the state had already moved on: no hint then, only the question if it never went out."""
+    the state had already moved on: no hint then, only the question if it never went out.
+    `hint` may give another text than the question's own for this input (None: the own)."""
     assert message.from_user is not None
     user_id = message.from_user.id
     survey_id = await _survey_id(state)
@@ -799,7 +837,8 @@ async def on_other(
     if data.get("hinted") == shown:
         return  # told once, the question is in sight
     quote = ReplyParameters(message_id=shown, allow_sending_without_reply=True)
-    await message.answer(t(lang, _HINTS[step]), reply_parameters=quote)
+    text = (hint(survey) if hint is not None else None) or t(lang, _HINTS[step])
+    await message.answer(text, reply_parameters=quote)
     await _put(state, getattr(SurveyFlow, step.value), {"survey_id": survey.id, "hinted": shown})
 
 

@@ -6,6 +6,11 @@ handled at once cannot both be greeted, and a restart of the bot does not greet 
 non-obvious decision: the greeting counts as a reply, so a burst of ten stickers gets the
 greeting alone; silence within the quiet window is deliberate (the person has just been told
 what the bot does, and one reply per sticker is noise).
+
+A row is useful for a day at most (after `GREETING_EVERY` the rule greets as if it were not
+there), so rows untouched for `KEEP` are pruned with the update journal (`prune_strangers`,
+bot/dispatching.py and the start-up): the table holds the strangers of the last week, not every
+one the bot ever met.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from storage.timefmt import from_ts, ts
 
 GREETING_EVERY = timedelta(days=1)
 SHORT_LINE_EVERY = timedelta(minutes=5)
+KEEP = timedelta(days=7)
 
 
 class Reply(enum.Enum):
@@ -71,3 +77,13 @@ async def note_greeted(db: Database, user_id: int, now: datetime) -> None:
 async def forget_stranger(db: Database, user_id: int) -> None:
     async with db.transaction() as conn:
         await conn.execute("DELETE FROM stranger_replies WHERE user_id = ?", (user_id,))
+
+
+async def prune_strangers(db: Database, now: datetime) -> int:
+    """Forget strangers last answered more than `KEEP` ago; how many rows went."""
+    return await db.write(_prune, ts(now - KEEP))
+
+
+def _prune(raw: sqlite3.Connection, before: str) -> int:
+    # replied_at is never older than greeted_at (a greeting sets both)
+    return raw.execute("DELETE FROM stranger_replies WHERE replied_at < ?", (before,)).rowcount

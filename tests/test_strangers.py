@@ -6,19 +6,29 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from aiogram.methods import SendMessage
 from aiogram.types import User
 
+from bot import dispatching
 from bot.app import create_bot, create_dispatcher
 from domain.roles import Role
 from domain.settings import Settings
 from scheduler.sender import Sender
 from storage import Database
 from storage.forget import erase_respondent
-from storage.strangers import GREETING_EVERY, SHORT_LINE_EVERY, Reply, decide
+from storage.strangers import (
+    GREETING_EVERY,
+    KEEP,
+    SHORT_LINE_EVERY,
+    Reply,
+    decide,
+    prune_strangers,
+)
+from storage.timefmt import ts
 from tests.conftest import OWNER_ID, START
 from tests.fakes.recording import RecordingSession
 from tests.harness import BOT_USERNAME, Harness, replies
@@ -122,8 +132,52 @@ async def test_forget_takes_the_greeting_record_too(harness: Harness, db: Databa
 
 async def stranger_rows(db: Database) -> list[tuple[int]]:
     async with db.read() as conn:
-        rows = await (await conn.execute("SELECT user_id FROM stranger_replies")).fetchall()
+        cur = await conn.execute("SELECT user_id FROM stranger_replies ORDER BY user_id")
+        rows = await cur.fetchall()
     return [tuple(r) for r in rows]
+
+
+async def test_strangers_of_last_week_are_kept_and_older_ones_pruned(
+    harness: Harness, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal's periodic pruning (every `PRUNE_EVERY` finished updates; here every one)
+    takes the strangers last answered more than a week ago and keeps the others; a stranger
+    pruned is greeted again as a new one, once. Before: rows were never pruned."""
+    monkeypatch.setattr(dispatching, "PRUNE_EVERY", 1)
+    old, recent, today = (harness.user(uid, "Гость") for uid in (4001, 4002, 4003))
+    await harness.send_sticker(old)
+    harness.clock.advance(days=2)
+    await harness.send_sticker(recent)
+    harness.clock.advance(days=5)
+    assert replies(await harness.send_sticker(today)) == [GREETING]
+    assert await stranger_rows(db) == [(old.id,), (recent.id,), (today.id,)]  # a week, not more
+    harness.clock.advance(minutes=1)
+    assert replies(await harness.send_sticker(today)) == []  # an update: the pruning runs
+    assert await stranger_rows(db) == [(recent.id,), (today.id,)]
+    # the pruned stranger is greeted as a new one, once; a kept one goes on where it was
+    assert replies(await harness.send_sticker(old)) == [GREETING]
+    assert replies(await harness.send_sticker(old)) == []
+    harness.clock.advance(minutes=5)
+    assert replies(await harness.send_sticker(today)) == [SHORT]  # greeted 6 minutes ago
+    assert await stranger_rows(db) == [(old.id,), (recent.id,), (today.id,)]
+
+
+async def test_pruning_keeps_a_row_answered_within_the_week(db: Database) -> None:
+    """Greeted eight days ago but answered with a short line six days ago: kept (the last
+    answer counts); exactly a week old: kept; a week and a second: gone."""
+    for user_id, greeted, replied in (
+        (1, START, START + timedelta(days=2)),
+        (2, START, START + timedelta(days=1)),
+        (3, START + timedelta(seconds=1), START + timedelta(days=1, seconds=-1)),
+    ):
+        await db.write(
+            lambda raw, u=user_id, g=greeted, r=replied: raw.execute(
+                "INSERT INTO stranger_replies VALUES (?, ?, ?)", (u, ts(g), ts(r))
+            )
+        )
+    now = START + timedelta(days=1) + KEEP
+    assert await prune_strangers(db, now) == 1
+    assert await stranger_rows(db) == [(1,), (2,)]
 
 
 def test_the_rule_alone() -> None:

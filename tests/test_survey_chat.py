@@ -6,14 +6,18 @@ fails if a conversation leaves more than one live set of buttons.
 
 from __future__ import annotations
 
-from aiogram.methods import AnswerCallbackQuery
+import pytest
+from aiogram.methods import AnswerCallbackQuery, SendMessage
+from aiogram.types import Update
 
 from domain.scrolling import below, scrolled_away
 from handlers.survey import typed_consent, typed_score
 from storage import Database
 from tests.harness import Harness
 from tests.helpers.chat import assert_one_live_set, bot_messages, chat_of, describe, tap
+from tests.helpers.replay import Crash, crash_on, feed
 from tests.helpers.survey import Respondent, setup_sale
+from views.texts import t
 
 Q1 = "порекомендуете"
 
@@ -151,3 +155,69 @@ async def test_a_finished_survey_nobody_answered_for_the_presser(
         "Эта кнопка не для вас."
     ]
     assert await surveys(db) == [(9, 1, 0)]
+
+
+async def reasons(db: Database) -> list[tuple]:
+    async with db.read() as conn:
+        cur = await conn.execute("SELECT score, reason, reason_at IS NOT NULL FROM surveys")
+        return [tuple(r) for r in await cur.fetchall()]
+
+
+@pytest.mark.parametrize("scored", ["typed", "tapped"])
+async def test_the_score_typed_twice_is_not_the_reason(
+    harness: Harness, db: Database, scored: str
+) -> None:
+    """ "10" (typed or tapped), then "10" typed at the reason question: the second is the score
+    repeated, not a reason (before: stored as the reason, and the consent question followed).
+    It gets the question's own short hint; a real reason with digits in it is still a reason."""
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+    chat = chat_of(harness, anna.user)
+    await (anna.send("10") if scored == "typed" else anna.tap("10"))
+    assert await anna.send("10") == [t("ru", "survey.text_expected")]
+    assert await reasons(db) == [(10, None, 0)]
+    assert await anna.send(" 10 ") == []  # told once while the question is in sight
+    assert await reasons(db) == [(10, None, 0)]
+    assert_one_live_set(chat, exactly=True)  # the reason question's "Skip", nothing else
+    await anna.send("10 из 10, быстро")
+    assert await reasons(db) == [(10, "10 из 10, быстро", 1)]
+    assert "3 из 3" in bot_messages(chat)[-1].text, describe(chat)
+
+
+async def test_a_tapped_score_then_another_number_asks_for_words(
+    harness: Harness, db: Database
+) -> None:
+    """A 9 tapped, then "7" typed at the reason question: the score is taken (typing cannot
+    change it), so the hint says so and asks for words; the 7 is stored nowhere."""
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness, lang="en")
+    await anna.open(payload)
+    await anna.tap("9")
+    assert await anna.send("7") == [t("en", "survey.hint_reason_number", score=9)]
+    assert await reasons(db) == [(9, None, 0)]
+    await anna.send("Fast delivery, 2 days")
+    assert await reasons(db) == [(9, "Fast delivery, 2 days", 1)]
+
+
+async def test_a_typed_score_handled_again_after_a_crash_is_not_the_reason(
+    harness: Harness, db: Database
+) -> None:
+    """The typed "9" was stored and the process died before the second question went out: the
+    update handled again finds the person at the reason question, where "9" used to be stored
+    as the reason. It is the score: the question goes out once, and nothing is stored."""
+    payload = await setup_sale(harness, db)
+    anna = Respondent(harness)
+    await anna.open(payload)
+
+    def second_question(method: object) -> bool:
+        return isinstance(method, SendMessage) and method.text.startswith("2 из 3")
+
+    crash_on(harness, second_question, delivered=False)
+    with pytest.raises(Crash):
+        await anna.send("9")
+    typed = Update.model_validate(harness.last_update, context={"bot": harness.bot})
+    texts = await feed(harness, typed)
+    assert len(texts) == 1 and texts[0].startswith("2 из 3"), texts
+    assert await reasons(db) == [(9, None, 0)]
+    assert await feed(harness, typed) == []

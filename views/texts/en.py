@@ -296,6 +296,10 @@ TEXTS: dict[str, str] = {
     "survey.not_yours": "This button is not for you.",
     "survey.hint_score": "Tap a score from 0 to 10 under the question, or type the number.",
     "survey.hint_consent": "Answer Yes or No: with a button under the question, or in a word.",
+    "survey.hint_reason_number": (
+        "Your score, {score} of 10, is already recorded. Please tell us in words what "
+        "influenced it, or tap “Skip” 👇"
+    ),
     "survey.done_already": "Your answer is already recorded, thank you.",
     # --- detractor alerts ---
     # --- /nps ---
