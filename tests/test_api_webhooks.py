@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import test_utils
@@ -18,7 +19,7 @@ from storage import Database
 from storage.api_tokens import create_token
 from storage.events import EVENT_TYPES
 from storage.staff import touch_owner
-from tests.conftest import OWNER_ID, START
+from tests.conftest import OWNER_ID, START, make_settings
 from tests.harness import FakeClock, Harness
 from tests.helpers.cases import add_manager
 from tests.helpers.receiver import Receiver, readme_verify
@@ -31,6 +32,13 @@ class Client:
     http: test_utils.TestClient
     write: dict[str, str]
     read: dict[str, str]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """The receiver is on 127.0.0.1: internal addresses allowed here (HOOKS_ALLOW_PRIVATE); the
+    refusal is tested with the default settings in test_webhooks_guard.py."""
+    return make_settings(tmp_path, hooks_allow_private=True)
 
 
 @pytest.fixture
@@ -138,7 +146,8 @@ async def test_a_url_registered_over_the_api_receives_a_deal_sent_over_the_api(
             db,
             clock,
             owner_ids=frozenset({OWNER_ID}),
-            notice=lambda url, lang: paused_notice(url, "ru"),
+            notice=lambda kind, url, lang: paused_notice(url, "ru", kind),
+            allow_private=True,
         )
         try:
             assert await hooks.drain_once() == 1
