@@ -111,7 +111,8 @@ async def typed_url(
         await message.answer(t(lang, "hooks.bad_url"), reply_markup=view.cancel_keyboard(lang))
         return
     if not settings.hooks_allow_private and private_url(url):
-        await message.answer(*view.private_url(url, lang))
+        text, markup = view.private_url(url, lang)
+        await message.answer(text, reply_markup=markup)
         return
     try:
         endpoint, _ = await add_endpoint(
