@@ -114,6 +114,7 @@ class Webhooks:
         self._allow_private = allow_private
         self._resolver = resolver or DefaultResolver
         self._session: aiohttp.ClientSession | None = None
+        self._dns: AbstractResolver | None = None  # the session's (its connector does not own it)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._wake = asyncio.Event()
@@ -124,11 +125,11 @@ class Webhooks:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            resolver = self._resolver()
+            self._dns = self._resolver()
             if not self._allow_private:  # the connector connects only to what it yields
-                resolver = GuardedResolver(resolver)
+                self._dns = GuardedResolver(self._dns)
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(resolver=resolver),
+                connector=aiohttp.TCPConnector(resolver=self._dns),
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
                 headers={"User-Agent": USER_AGENT},
             )
@@ -154,6 +155,9 @@ class Webhooks:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._dns is not None:
+            await self._dns.close()
+            self._dns = None
 
     async def _run(self) -> None:
         pruned_at = -PRUNE_SECONDS

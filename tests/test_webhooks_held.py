@@ -10,6 +10,7 @@ nothing, and a 410 was retried like a 500.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
@@ -286,3 +287,24 @@ async def test_another_4xx_is_retried_with_back_off_like_a_5xx(
     finally:
         await hooks.close()
     assert len(receiver.received) == 2
+
+
+async def test_the_running_deliverer_drops_what_was_held_too_long(
+    db: Database, clock: FakeClock, receiver: Receiver
+) -> None:
+    endpoint, _ = await add_endpoint(db, receiver.url, OWNER_ID, clock())
+    await set_paused(db, endpoint.id, True, clock())
+    await _sale(db, clock)
+    clock.advance(days=3, minutes=1)
+    hooks = deliverer(db, clock)
+    await hooks.start()  # its first round cleans up: prune, then drop what was held too long
+    try:
+        for _ in range(500):
+            if await _statuses(db) == ["failed"]:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await hooks.stop()
+    assert await _statuses(db) == ["failed"]
+    assert (await _endpoint(db, endpoint.id)).dropped == 1
+    assert receiver.received == []
