@@ -10,14 +10,16 @@ is sent again (at least once: the event id lets receivers drop the repeat).
 An endpoint that has failed for `PAUSE_AFTER` without one success is paused in the transaction
 of the failure that shows it, with the owners' notice queued in the outbox under a key made of
 the endpoint and the start of its failing spell: told once, however many deliveries fail then.
-A receiver's 410 Gone pauses its endpoint at once (Svix and Zapier read 410 as "unsubscribe"),
-told once per pause; the delivery is not retried but held with the others. Other 4xx are
-retried like 5xx: a receiver's 401 or 404 is usually a mistake its owner fixes within the day.
+A receiver's 410 Gone pauses its endpoint at once (as Azure DevOps service hooks and Ironclad
+disable one; the REST Hooks convention reads 410 as "unsubscribe"), told once per pause; the
+delivery is not retried but held with the others. Other 4xx are retried like 5xx: a receiver's
+401 or 404 is usually a mistake its owner fixes within the day.
 
 While an endpoint is paused (by an owner, by failures or by a 410), new events are still queued
 for it, "held": never claimed while paused, sent in order per contact when it is resumed. They
-are kept `HOLD_FOR` (as Stripe keeps a disabled endpoint's events to resend); older ones are then
-dropped, oldest first, and the owners told once per pause (keyed by its `paused_at`).
+are kept `HOLD_FOR` (Stripe and Svix, too, let a disabled endpoint's recent events be sent
+again); older ones are then dropped, oldest first, and the owners told once per pause (keyed by
+its `paused_at`).
 """
 
 from __future__ import annotations

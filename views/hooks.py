@@ -21,12 +21,13 @@ def _button(text: str, data: str) -> list[InlineKeyboardButton]:
     return [InlineKeyboardButton(text=text, callback_data=data)]
 
 
-def _state(endpoint: Endpoint, lang: str) -> str:
+def _state(endpoint: Endpoint, lang: str, held: bool = False) -> str:
+    """Working or paused (and why); with `held`, how many events wait for the resume."""
     if endpoint.status == "active":
         return t(lang, "hooks.state.active")
     reason = endpoint.paused_by if endpoint.paused_by in ("failures", "gone") else "owner"
     state = t(lang, f"hooks.state.{reason}")
-    return state + t(lang, "hooks.state.held", held=endpoint.held)
+    return state + t(lang, "hooks.state.held", held=endpoint.held) if held else state
 
 
 def _host(url: str) -> str:
@@ -45,7 +46,7 @@ def menu(endpoints: list[Endpoint], lang: str, note: str | None = None) -> Scree
                 "hooks.line",
                 number=e.id,
                 url=e.url if len(e.url) <= 80 else e.url[:79] + "…",
-                state=_state(e, lang),
+                state=_state(e, lang, held=True),
                 events=len(e.events),
                 total=len(EVENT_TYPES),
                 pending=e.pending,
