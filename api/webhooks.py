@@ -21,9 +21,10 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.auth import error
-from domain.hooks import URL_LIMIT, webhook_url
+from domain.hooks import URL_LIMIT, private_url, webhook_url
 from storage.events import EVENT_TYPES
 from storage.webhooks import (
+    HOLD_FOR,
     Endpoint,
     TooMany,
     add_endpoint,
@@ -49,6 +50,12 @@ EventType = Literal[
     "contact.forgotten",
 ]
 assert get_args(EventType) == EVENT_TYPES  # one list of events: storage/events.py's
+
+PRIVATE = (
+    "the URL points into an internal network (loopback, private, link-local or reserved "
+    "address, or localhost); webhooks go to public addresses only, unless the bot runs with "
+    "HOOKS_ALLOW_PRIVATE=1"
+)
 
 _STRICT = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 
@@ -89,11 +96,19 @@ class Webhook(BaseModel):
     url: str
     events: list[EventType]
     status: Literal["active", "paused"]
-    paused_by: Literal["owner", "failures"] | None = Field(
-        description="failures: a day without a successful delivery"
+    paused_by: Literal["owner", "failures", "gone"] | None = Field(
+        description="failures: a day without a successful delivery; gone: the receiver "
+        "answered 410 Gone"
     )
     secret_hint: str = Field(description="The secret's last four characters, masked")
     pending: int = Field(description="Deliveries waiting")
+    held: int = Field(
+        description="Of those, events kept while the webhook is paused: sent in order per "
+        f"contact when it is resumed, dropped after {HOLD_FOR.days} days"
+    )
+    dropped: int = Field(
+        description=f"Held events dropped after {HOLD_FOR.days} days in the current pause"
+    )
     last_success_at: str | None
     last_error: str | None
 
@@ -121,6 +136,8 @@ def _shown(endpoint: Endpoint) -> dict[str, Any]:
         "paused_by": endpoint.paused_by,
         "secret_hint": endpoint.masked_secret,
         "pending": endpoint.pending,
+        "held": endpoint.held,
+        "dropped": endpoint.dropped,
         "last_success_at": endpoint.last_success_at,
         "last_error": endpoint.last_error,
     }
@@ -147,6 +164,10 @@ async def create_webhook(api: Api, request: web.Request, token: ApiToken | None)
     if isinstance(parsed, web.Response):
         return parsed
     assert isinstance(parsed, WebhookIn)
+    if not (await api.live_settings.get()).hooks_allow_private and private_url(parsed.url):
+        from api.routes import invalid  # (api/routes.py imports this module)
+
+        return invalid([{"field": "url", "code": "private_address", "message": PRIVATE}])
     events = tuple(t for t in EVENT_TYPES if t in parsed.events)
     try:
         endpoint, _ = await add_endpoint(

@@ -97,8 +97,8 @@ def create_dispatcher(
 def create_webhooks(settings: Settings, db: Database, clock: Clock) -> Webhooks:
     """The deliverer of signed webhooks (scheduler/webhooks.py); started with the bot."""
 
-    def notice(url: str, language: str | None) -> dict[str, object]:
-        return paused_notice(url, language or settings.default_language)
+    def notice(kind: str, url: str, language: str | None) -> dict[str, object]:
+        return paused_notice(url, language or settings.default_language, kind)
 
     return Webhooks(
         db,
@@ -107,6 +107,7 @@ def create_webhooks(settings: Settings, db: Database, clock: Clock) -> Webhooks:
         notice=notice,
         timeout=settings.hooks_timeout,
         max_in_flight=settings.hooks_max_in_flight,
+        allow_private=settings.hooks_allow_private,
     )
 
 

@@ -79,6 +79,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         webhook_port=_parse_int("WEBHOOK_PORT", get("WEBHOOK_PORT"), 8080, 1, 65535),
         hooks_timeout=_parse_int("HOOKS_TIMEOUT", get("HOOKS_TIMEOUT"), 10, 1, 120),
         hooks_max_in_flight=_parse_int("HOOKS_MAX_IN_FLIGHT", get("HOOKS_MAX_IN_FLIGHT"), 4, 1, 64),
+        hooks_allow_private=_parse_flag("HOOKS_ALLOW_PRIVATE", get("HOOKS_ALLOW_PRIVATE")),
         cadence=_parse_cadence(get),
         api_port=_parse_api_port(get("API_PORT")),
         api_listen=_parse_listen(get("API_LISTEN"), "127.0.0.1", "API_LISTEN"),
@@ -284,6 +285,17 @@ def _parse_int(name: str, raw: str | None, default: int, low: int, high: int) ->
     if not low <= value <= high:
         raise ConfigError(f"{name} must be a whole number from {low} to {high}; got {raw!r}.")
     return value
+
+
+def _parse_flag(name: str, raw: str | None) -> bool:
+    if raw is None:
+        return False
+    value = raw.lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 (on) or 0 (off); got {raw!r}.")
 
 
 def _parse_workdays(raw: str | None) -> frozenset[int]:

@@ -67,6 +67,9 @@ class Settings:
     # deliveries may be out at once, so a slow receiver never holds up more than its slot.
     hooks_timeout: int = 10
     hooks_max_in_flight: int = 4
+    # Webhooks may go to internal addresses (127.0.0.1, 10/8, 192.168/16, ...): off, so an owner
+    # or an API token cannot make the bot reach its own network (SSRF); on for a receiver there.
+    hooks_allow_private: bool = False
     cadence: Cadence = field(default_factory=lambda: Cadence())
     # The HTTP API (api/): served by the webhook server in webhook mode; in long polling by a
     # server of its own, only when api_port is set. At most api_rate requests a second per token.

@@ -15,8 +15,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from domain.clock import Clock
-from domain.hooks import webhook_url
+from domain.hooks import private_url, webhook_url
 from domain.roles import Role
+from domain.settings import Settings
 from handlers.filters import HasRole
 from handlers.replies import answer, forged, show
 from handlers.states import HooksFlow
@@ -97,12 +98,21 @@ async def on_menu(
 
 
 async def typed_url(
-    message: Message, state: FSMContext, lang: str, db: Database, clock: Clock
+    message: Message,
+    state: FSMContext,
+    lang: str,
+    db: Database,
+    clock: Clock,
+    settings: Settings,
 ) -> None:
     assert message.from_user is not None and message.text is not None
     url = webhook_url(message.text)
     if url is None:
         await message.answer(t(lang, "hooks.bad_url"), reply_markup=view.cancel_keyboard(lang))
+        return
+    if not settings.hooks_allow_private and private_url(url):
+        text, markup = view.private_url(url, lang)
+        await message.answer(text, reply_markup=markup)
         return
     try:
         endpoint, _ = await add_endpoint(

@@ -2,9 +2,10 @@
 
 `emit(conn, type, contact_id=..., payload=...)` runs inside the caller's write (a plain `sqlite3`
 connection in `db.write(fn)`, or through `emit_on` in an aiosqlite `transaction()`), stores the
-event once and one delivery row for each active endpoint that subscribed to its type
-(storage/webhooks.py sends them). A fact that rolls back takes its event with it, and an event
-is never lost between the commit and the send: the queue is the database.
+event once and one delivery row for each endpoint that subscribed to its type, active or paused
+(a paused one's are held until it is resumed; storage/webhooks.py sends them). A fact that
+rolls back takes its event with it, and an event is never lost between the commit and the send:
+the queue is the database.
 
 The one non-obvious decision: what an event says about the person (a name, a phone, a reason, a
 resolution text) is kept in its own column, `personal`, and merged into `data` only when a
@@ -64,8 +65,8 @@ def _subscribers(conn: sqlite3.Connection, type_: str) -> list[int]:
     return [
         int(r[0])
         for r in conn.execute(
-            "SELECT id FROM webhook_endpoints WHERE status = 'active' "
-            "AND ' ' || events || ' ' LIKE '% ' || ? || ' %' ORDER BY id",
+            "SELECT id FROM webhook_endpoints "
+            "WHERE ' ' || events || ' ' LIKE '% ' || ? || ' %' ORDER BY id",
             (type_,),
         )
     ]
@@ -94,9 +95,10 @@ def emit(
     case_id: int | None = None,
     endpoints: list[int] | None = None,
 ) -> int:
-    """Queue the event `type_` for every active endpoint that receives it (`endpoints`, when the
-    caller has just asked), in the caller's transaction; how many deliveries were queued (0:
-    nobody listens, nothing is stored). `personal` is dropped when the contact was forgotten."""
+    """Queue the event `type_` for every endpoint that receives it, paused ones too (held until
+    resumed; `endpoints`, when the caller has just asked), in the caller's transaction; how many
+    deliveries were queued (0: nobody listens, nothing is stored). `personal` is dropped when
+    the contact was forgotten."""
     if type_ not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type_!r}")
     if endpoints is None:

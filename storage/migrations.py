@@ -1034,6 +1034,16 @@ ALTER TABLE outbox ADD COLUMN holds_chat INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX outbox_holding ON outbox (chat_id, id) WHERE status = 'pending' AND holds_chat = 1;
 """
 
+# Webhooks paused, then resumed (storage/webhooks.py): events made meanwhile are held for the URL
+# (kept HELD_FOR, then dropped and the owners told once per pause, keyed by `paused_at`); a
+# receiver's 410 Gone pauses its URL at once (`gone_at`, shown as paused_by 'gone').
+WEBHOOK_HELD = """
+ALTER TABLE webhook_endpoints ADD COLUMN paused_at TEXT;
+ALTER TABLE webhook_endpoints ADD COLUMN gone_at TEXT;
+ALTER TABLE webhook_endpoints ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0;
+UPDATE webhook_endpoints SET paused_at = updated_at WHERE status = 'paused';
+"""
+
 Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
 
 # The answers feed's order (storage/answers_feed.py): a row per scored survey, numbered when the
@@ -1153,6 +1163,7 @@ MIGRATIONS: list[Migration] = [
     ANSWERS_FEED,
     deal_sources,
     DEAL_KEYS_FORGET_IDS,
+    WEBHOOK_HELD,
 ]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import test_utils
@@ -18,7 +19,7 @@ from storage import Database
 from storage.api_tokens import create_token
 from storage.events import EVENT_TYPES
 from storage.staff import touch_owner
-from tests.conftest import OWNER_ID, START
+from tests.conftest import OWNER_ID, START, make_settings
 from tests.harness import FakeClock, Harness
 from tests.helpers.cases import add_manager
 from tests.helpers.receiver import Receiver, readme_verify
@@ -31,6 +32,13 @@ class Client:
     http: test_utils.TestClient
     write: dict[str, str]
     read: dict[str, str]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """The receiver is on 127.0.0.1: internal addresses allowed here (HOOKS_ALLOW_PRIVATE); the
+    refusal is tested with the default settings in test_webhooks_guard.py."""
+    return make_settings(tmp_path, hooks_allow_private=True)
 
 
 @pytest.fixture
@@ -138,7 +146,8 @@ async def test_a_url_registered_over_the_api_receives_a_deal_sent_over_the_api(
             db,
             clock,
             owner_ids=frozenset({OWNER_ID}),
-            notice=lambda url, lang: paused_notice(url, "ru"),
+            notice=lambda kind, url, lang: paused_notice(url, "ru", kind),
+            allow_private=True,
         )
         try:
             assert await hooks.drain_once() == 1
@@ -151,3 +160,33 @@ async def test_a_url_registered_over_the_api_receives_a_deal_sent_over_the_api(
     assert got.event["data"]["deal"]["source"] == "api"  # was 'bot' for every deal
     now = clock().timestamp()
     assert readme_verify()(secret, got.headers[SIGNATURE_HEADER], got.body, now=now)
+
+
+async def test_events_made_while_paused_are_held_and_counted_in_the_endpoint_view(
+    client: Client,
+) -> None:
+    r = await client.http.post(
+        "/api/v1/webhooks", json={"url": "https://crm.example.com/in"}, headers=client.write
+    )
+    hook = await r.json()
+    assert (hook["held"], hook["dropped"]) == (0, 0)
+    r = await client.http.patch(
+        f"/api/v1/webhooks/{hook['id']}", json={"paused": True}, headers=client.write
+    )
+    assert (await r.json())["status"] == "paused"
+    deal = {
+        "external_id": "CRM-9",
+        "person": {"name": "Анна Петрова", "phone": "+7 916 123-45-67", "kind": "client"},
+        "product": "Диван",
+        "date": "2026-11-19",
+    }
+    assert (await client.http.post("/api/v1/deals", json=deal, headers=client.write)).status == 201
+    (shown,) = (await (await client.http.get("/api/v1/webhooks", headers=client.read)).json())[
+        "webhooks"
+    ]
+    assert (shown["status"], shown["held"], shown["pending"]) == ("paused", 1, 1)
+    r = await client.http.patch(
+        f"/api/v1/webhooks/{hook['id']}", json={"paused": False}, headers=client.write
+    )
+    resumed = await r.json()
+    assert (resumed["status"], resumed["held"], resumed["pending"]) == ("active", 0, 1)

@@ -1,6 +1,7 @@
 """End to end: the real bot process delivers a signed webhook, and a delivery cut short by a
 SIGKILL (the request out, the receiver not yet answering) is sent again after the restart, with
-the same event id and a valid signature: at least once, never lost."""
+the same event id and a valid signature: at least once, never lost (HOOKS_ALLOW_PRIVATE=1: the
+receiver is on 127.0.0.1). Without that setting the running bot refuses the same URL."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER
+from scheduler.webhooks import EVENT_ID_HEADER, INTERNAL, SIGNATURE_HEADER
 from storage import Database
 from storage.sale import SaleInput, record_sale
 from storage.staff import touch_owner
@@ -65,7 +66,7 @@ async def _until(check: object, what: str, timeout: float = 60.0) -> None:
 async def test_a_delivery_cut_by_a_kill_is_sent_again_after_the_restart(
     api: FakeBotAPI, tmp_path: Path, launcher: Launcher
 ) -> None:
-    env = bot_env(api, tmp_path)
+    env = bot_env(api, tmp_path) | {"HOOKS_ALLOW_PRIVATE": "1"}  # the receiver is on 127.0.0.1
     path = Path(env["DATABASE_PATH"])
     path.parent.mkdir(parents=True, exist_ok=True)
     async with Receiver() as receiver:
@@ -89,3 +90,28 @@ async def test_a_delivery_cut_by_a_kill_is_sent_again_after_the_restart(
     verify = readme_verify()
     assert verify(secret, again.headers[SIGNATURE_HEADER], again.body)
     assert secret not in process.log()
+
+
+def _last_error(path: Path) -> str | None:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        row = conn.execute("SELECT last_error FROM webhook_deliveries ORDER BY id").fetchone()
+        return None if row is None else row[0]
+
+
+async def test_without_the_setting_the_real_process_sends_nothing_to_an_internal_address(
+    api: FakeBotAPI, tmp_path: Path, launcher: Launcher
+) -> None:
+    """HOOKS_ALLOW_PRIVATE unset: a URL on 127.0.0.1 stored earlier (before the rule) is refused
+    by the running bot, and the receiver there never hears of the sale."""
+    env = bot_env(api, tmp_path)
+    path = Path(env["DATABASE_PATH"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    async with Receiver() as receiver:
+        await _prepare(path, receiver.url)
+        process = launcher.bot(tmp_path, env)
+        await process.start()
+        await _until(lambda: _last_error(path) is not None, "the refused attempt recorded")
+        assert await process.stop() == 0
+    assert receiver.received == []
+    assert _last_error(path) == INTERNAL
+    assert _statuses(path) == ["pending"]  # a failure like any other: retried, then given up

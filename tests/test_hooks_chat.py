@@ -120,9 +120,9 @@ async def test_a_bad_url_gets_the_rule_and_the_prompt_stays(
     reply = await _add(harness, bad)
     assert "Это не подходит" in reply.text and "2000 знаков" in reply.text
     assert await list_endpoints(db) == []
-    fixed = _last(await harness.send(owner, "http://10.0.0.5:8080/hook"))
+    fixed = _last(await harness.send(owner, "http://crm.example.com:8080/hook"))
     assert "Адрес добавлен" in fixed.text
-    assert [e.url for e in await list_endpoints(db)] == ["http://10.0.0.5:8080/hook"]
+    assert [e.url for e in await list_endpoints(db)] == ["http://crm.example.com:8080/hook"]
 
 
 async def test_another_command_ends_the_prompt(harness: Harness, db: Database) -> None:

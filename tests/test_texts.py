@@ -126,6 +126,7 @@ CHARS = ("символ|символа|символов|символа", "charact
 CHARS_GEN = ("символа|символов|символов|символа", "character|characters")
 ROWS_GEN = ("строки|строк|строк|строки", "row|rows")
 DAYS = ("день|дня|дней|дня", "day|days")
+DAYS_GEN = ("дня|дней|дней|дня", "day|days")  # старше 1 дня, дольше 3 дней
 HOURS = ("час|часа|часов|часа", "hour|hours")
 TIMES = ("раз|раза|раз|раза", "time|times")
 
@@ -168,6 +169,11 @@ COUNTED: dict[str, dict[str, tuple[str | None, str | None]]] = {
     "task.retries_exhausted": {"n": TIMES},
     "greet.reason_budget": {"days": DAYS},
     "forget.ask": {"days": DAYS},
+    "hooks.paused_notice": {"days": DAYS},
+    "hooks.gone_notice": {"days": DAYS},
+    "hooks.dropped_notice": {"days": DAYS_GEN},
+    "hooks.card.held": {"days": DAYS},
+    "hooks.card.dropped": {"days": DAYS_GEN},
     "forget.owner_ask": {"days": DAYS},
     "import.progress.write": {"total": ROWS_GEN},
     "import.unreadable.too_many_rows": {"limit": ROWS_GEN},

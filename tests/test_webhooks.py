@@ -6,9 +6,10 @@ a 500 retried on the back-off schedule, not before its time, and delivered once 
 receiver that does not answer within the timeout; a slow receiver while a respondent answers
 the survey (answered meanwhile) and the cap on deliveries out at once; a person's events in order
 while the first is retried (another person's not held up); a day of failures: the delivery given
-up, the URL paused, the owners told once; an event of a fact that rolled back (never queued);
-a delivery claimed by a process that died (sent again); /forget before delivery (the queued
-events go without personal data, and the later ones never had it).
+up, the URL paused, the owners told once (what is made meanwhile is held: test_webhooks_held.py);
+an event of a fact that rolled back (never queued); a delivery claimed by a process that died
+(sent again); /forget before delivery (the queued events go without personal data, and the
+later ones never had it).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from storage.webhooks import (
     next_due,
     prune,
     recover_claimed,
+    set_events,
     set_paused,
 )
 from tests.conftest import OWNER_ID
@@ -49,13 +51,19 @@ from views.hooks import paused_notice
 
 
 def deliverer(db: Database, clock: FakeClock, **kw: Any) -> Webhooks:
-    options: dict[str, Any] = {"timeout": 5.0, "max_in_flight": 4, "jitter": lambda: 0.0}
+    # The receiver is on 127.0.0.1: allowed here (the guard itself: test_webhooks_guard.py).
+    options: dict[str, Any] = {
+        "timeout": 5.0,
+        "max_in_flight": 4,
+        "jitter": lambda: 0.0,
+        "allow_private": True,
+    }
     options.update(kw)
     return Webhooks(
         db,
         clock,
         owner_ids=frozenset({OWNER_ID}),
-        notice=lambda url, lang: paused_notice(url, lang or "ru"),
+        notice=lambda kind, url, lang: paused_notice(url, lang or "ru", kind),
         **options,
     )
 
@@ -302,7 +310,7 @@ async def test_a_day_of_failures_gives_up_pauses_the_url_and_tells_the_owners_on
         assert found.paused_by == "failures"
         assert clock() - start >= timedelta(days=1)
         assert await _statuses(db) == ["failed", "failed"]
-        # Paused: nothing more is tried, and new events are not queued for it.
+        # Paused: nothing more is tried; a new event is held for it, not sent.
         tried = len(receiver.received)
         clock.advance(hours=2)
         await _sale(db, clock, name="Вера", phone="+79160000002")
@@ -310,7 +318,8 @@ async def test_a_day_of_failures_gives_up_pauses_the_url_and_tells_the_owners_on
         assert len(receiver.received) == tried
     finally:
         await hooks.close()
-    assert len(await _statuses(db)) == 2
+    assert await _statuses(db) == ["failed", "failed", "pending"]
+    assert (await get_endpoint(db, endpoint.id)).held == 1  # type: ignore[union-attr]
     notices = await _rows(db, "SELECT chat_id FROM outbox WHERE purpose = 'webhook_paused'")
     assert notices == [(OWNER_ID,)]
     sent = await harness.drain()
@@ -363,10 +372,16 @@ async def test_an_event_rolls_back_with_its_fact(db: Database, clock: FakeClock)
 
 async def test_nobody_listening_stores_nothing(db: Database, clock: FakeClock) -> None:
     await _sale(db, clock)
-    endpoint, _ = await add_endpoint(db, "https://example.com/in", OWNER_ID, clock())
-    await set_paused(db, endpoint.id, True, clock())
-    await _sale(db, clock, name="Борис", phone="+79160000001")
+    endpoint, _ = await add_endpoint(
+        db, "https://example.com/in", OWNER_ID, clock(), events=(CASE_OPENED,)
+    )
+    await _sale(db, clock, name="Борис", phone="+79160000001")  # not a type it receives
     assert await _rows(db, "SELECT count(*) FROM webhook_events") == [(0,)]
+    # A paused endpoint does listen: its events are held for it (test_webhooks_held.py).
+    await set_paused(db, endpoint.id, True, clock())
+    await set_events(db, endpoint.id, (DEAL_CREATED,), clock())
+    await _sale(db, clock, name="Вера", phone="+79160000002")
+    assert await _rows(db, "SELECT count(*) FROM webhook_events") == [(1,)]
 
 
 async def test_a_delivery_claimed_by_a_process_that_died_is_sent_again(

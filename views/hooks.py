@@ -9,23 +9,25 @@ from urllib.parse import urlsplit
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from storage.events import EVENT_TYPES
-from storage.webhooks import MAX_ENDPOINTS, Endpoint
+from storage.webhooks import HOLD_FOR, MAX_ENDPOINTS, Endpoint
 from views.callbacks import HookAct, HooksMenu
 from views.texts import plain, t
 
 Screen = tuple[str, InlineKeyboardMarkup]
+HOLD_DAYS = HOLD_FOR.days
 
 
 def _button(text: str, data: str) -> list[InlineKeyboardButton]:
     return [InlineKeyboardButton(text=text, callback_data=data)]
 
 
-def _state(endpoint: Endpoint, lang: str) -> str:
+def _state(endpoint: Endpoint, lang: str, held: bool = False) -> str:
+    """Working or paused (and why); with `held`, how many events wait for the resume."""
     if endpoint.status == "active":
         return t(lang, "hooks.state.active")
-    return t(
-        lang, "hooks.state.failures" if endpoint.paused_by == "failures" else "hooks.state.owner"
-    )
+    reason = endpoint.paused_by if endpoint.paused_by in ("failures", "gone") else "owner"
+    state = t(lang, f"hooks.state.{reason}")
+    return state + t(lang, "hooks.state.held", held=endpoint.held) if held else state
 
 
 def _host(url: str) -> str:
@@ -44,7 +46,7 @@ def menu(endpoints: list[Endpoint], lang: str, note: str | None = None) -> Scree
                 "hooks.line",
                 number=e.id,
                 url=e.url if len(e.url) <= 80 else e.url[:79] + "…",
-                state=_state(e, lang),
+                state=_state(e, lang, held=True),
                 events=len(e.events),
                 total=len(EVENT_TYPES),
                 pending=e.pending,
@@ -64,6 +66,11 @@ def menu(endpoints: list[Endpoint], lang: str, note: str | None = None) -> Scree
 
 def ask_url(lang: str) -> Screen:
     return t(lang, "hooks.ask_url"), cancel_keyboard(lang)
+
+
+def private_url(url: str, lang: str) -> Screen:
+    """The refusal of a URL into an internal network; the prompt stays open."""
+    return t(lang, "hooks.private_url", host=_host(url)), cancel_keyboard(lang)
 
 
 def cancel_keyboard(lang: str) -> InlineKeyboardMarkup:
@@ -91,6 +98,10 @@ def card(endpoint: Endpoint, lang: str, notes: list[str] | None = None) -> Scree
     )
     if endpoint.last_error:
         lines.append(t(lang, "hooks.card.error", error=endpoint.last_error))
+    if endpoint.status == "paused":
+        lines.append(t(lang, "hooks.card.held", held=endpoint.held, days=HOLD_DAYS))
+    if endpoint.dropped:
+        lines.append(t(lang, "hooks.card.dropped", dropped=endpoint.dropped, days=HOLD_DAYS))
     lines += ["", t(lang, "hooks.card.events")]
     rows = []
     for index, type_ in enumerate(EVENT_TYPES):
@@ -147,6 +158,15 @@ def delete_ask(endpoint: Endpoint, lang: str) -> Screen:
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def paused_notice(url: str, lang: str) -> dict[str, Any]:
-    """The outbox payload of the owners' notice of a URL paused after a day of failures."""
-    return {"text": t(lang, "hooks.paused_notice", url=url)}
+_NOTICES = {
+    "failures": "hooks.paused_notice",
+    "gone": "hooks.gone_notice",
+    "dropped": "hooks.dropped_notice",
+}
+
+
+def paused_notice(url: str, lang: str, kind: str = "failures") -> dict[str, Any]:
+    """The outbox payload of an owners' notice about a URL: paused after a day of failures
+    ('failures'), paused by its receiver's 410 Gone ('gone'), or held events dropped after
+    HOLD_FOR in a pause ('dropped')."""
+    return {"text": t(lang, _NOTICES[kind], url=url, days=HOLD_DAYS)}

@@ -14,6 +14,15 @@ TEXTS: dict[str, str] = {
     "hooks.state.active": "✅ working",
     "hooks.state.owner": "⏸ paused",
     "hooks.state.failures": "⛔ paused: a day without a successful delivery",
+    "hooks.state.gone": "⛔ paused: the receiver answered 410, the URL is gone",
+    "hooks.state.held": " · waiting for resume: {held}",
+    "hooks.private_url": (
+        "This URL leads into an internal network ({host}): localhost, 127.0.0.1, 10.x, "
+        "192.168.x, 169.254.x and the like. The bot sends events to public addresses only, "
+        "which keeps your server and cloud safe from forged requests. Send a public URL or tap "
+        "Cancel. If the receiver really is on an internal network, the administrator can allow "
+        "it with the HOOKS_ALLOW_PRIVATE=1 setting."
+    ),
     "hooks.btn.add": "➕ Add a URL",
     "hooks.btn.open": "⚙️ {number}. {host}",
     "hooks.btn.cancel": "✖️ Cancel",
@@ -47,6 +56,11 @@ TEXTS: dict[str, str] = {
         "Last delivery: {success}"
     ),
     "hooks.card.error": "Last error: {error}",
+    "hooks.card.held": (
+        "⏸ Waiting for resume: {held}. New events are kept and go in order after “▶️ Resume”; "
+        "they are kept {days:day|days}, older ones are dropped."
+    ),
+    "hooks.card.dropped": "🗑 Events older than {days:day|days} dropped in this pause: {dropped}",
     "hooks.card.events": "Events (tap to turn on or off):",
     "hooks.never": "none yet",
     "hooks.delete_ask": (
@@ -56,8 +70,19 @@ TEXTS: dict[str, str] = {
     "hooks.gone": "This URL is gone.",
     "hooks.paused_notice": (
         "⛔ Webhook paused: <code>{url}</code> has refused events for a day. New events are "
-        "not queued for it; those queued wait. When the receiver works again, open /hooks → "
-        "the URL → “▶️ Resume”."
+        "kept for it ({days:day|days}) and go in order once it is resumed. When the receiver works "
+        "again, open /hooks → the URL → “▶️ Resume”."
+    ),
+    "hooks.gone_notice": (
+        "⛔ Webhook paused: the receiver at <code>{url}</code> answered 410 Gone, “this URL is "
+        "no more”. It will not be retried. New events are kept ({days:day|days}). If the URL is "
+        "still needed, fix the receiver and open /hooks → the URL → “▶️ Resume”; if not, "
+        "delete it there."
+    ),
+    "hooks.dropped_notice": (
+        "🗑 Webhook <code>{url}</code> has been paused for more than {days:day|days}: its "
+        "events older than {days:day|days} were dropped; new ones are still kept. Resume or "
+        "delete the URL in /hooks."
     ),
     "hooks.event.deal.created": "new deal",
     "hooks.event.survey.opened": "survey opened",
