@@ -26,18 +26,22 @@ is the module's one non-obvious decision, and it was measured: a survey step's t
 costs about 0.7 ms of CPU, but handed to aiosqlite's thread it took 4.5 ms of wall time at
 saturation (the thread waits for the GIL and a core while the loop runs Python), the writer
 became the queue every update stood in, and the bot answered 0.52-0.69 of a bare aiogram bot's
-rate; run in the loop, 0.99 (bench/bench_updates.py, README "Keeping up with a crowd"). With
-WAL and `synchronous = NORMAL` a COMMIT writes to the WAL without an fsync, so the loop blocks
-for the transaction's CPU only. What could block it longer is sent elsewhere: `write_bulk` for
-long transactions (the planner's batches, pruning, the leftovers at start-up) runs in the
-database thread; WAL checkpoints run on a connection of their own, in its thread, every
-`CHECKPOINT_AFTER_COMMITS` commits (SQLite's at COMMIT stays as a backstop at 40 MB); another
-process holding the write lock (an import run by hand) would make the loop wait up to the busy
-timeout, which the bot never does itself. The older `transaction()` (one await per statement,
-in aiosqlite's thread) stays for the paths where speed does not matter; a `write` that comes
-while one is open waits for the lock, so it never lands inside it. `read()` hands out the
-lock-free read-only connection of aiosqlite's thread statement by statement, each statement run
-to its end in one job (an open statement would hold an old snapshot for every other read).
+rate; run in the loop, 0.97-1.06 (bench/bench_updates.py, README "Keeping up with a crowd").
+With WAL and `synchronous = NORMAL` a COMMIT writes to the WAL without an fsync, so the loop
+blocks for the transaction's CPU only. What could block it longer is sent elsewhere: `write_bulk`
+for long transactions (the planner's batches, pruning, the leftovers at start-up, a backlog of
+webhook deliveries) runs in the database thread; WAL checkpoints run there too, under the lock,
+every `CHECKPOINT_AFTER_COMMITS` commits (with nobody committing meanwhile the whole WAL is
+copied and starts again; SQLite's own at COMMIT stays as a backstop at 40 MB); a BEGIN that
+finds another process holding the write lock (`rebuild-figures` on the live file) does not wait
+in the loop but goes to the database thread, with the busy timeout. A coroutine cancelled while
+the thread runs its job keeps the lock until the thread is idle (aiosqlite runs the job anyway,
+and the loop must not start a transaction of its own inside it). The older `transaction()`
+(one await per statement, in aiosqlite's thread) stays for the paths where speed does not
+matter; a `write` that comes while one is open waits for the lock, so it never lands inside it.
+`read()` hands out the lock-free read-only connection of aiosqlite's thread statement by
+statement, each statement run to its end in one job (an open statement would hold an old
+snapshot for every other read).
 
 Group commit: `write_joined(fn, *args)` is `write` for a small write of its own (the update
 journal's finish, a question noted as asked) that may share ONE transaction with the other
