@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 
 import pytest
 
@@ -60,6 +61,31 @@ async def test_writes_waiting_together_share_one_transaction(db: Database) -> No
     # The busy transaction, then ONE for all six: those that joined while it waited rode along.
     assert len(begins) == 2
     assert await db.fetch(_names) == ["before", "a0", "a1", "a2", "b0", "b1", "b2"]
+
+
+async def test_writes_coming_during_a_bulk_write_share_one_transaction(db: Database) -> None:
+    """The usual way a group forms now: a bulk write holds the writer in the database thread
+    (the short writes run in the loop's thread and never wait otherwise), and the joined writes
+    that come meanwhile commit together once it is done, after it."""
+    await db.write(_insert, "before")
+    begins = await _count_begins(db)
+    started, go_on = threading.Event(), threading.Event()
+
+    def long(conn: sqlite3.Connection) -> None:
+        _insert(conn, "bulk")
+        started.set()
+        go_on.wait(5)
+
+    bulk = asyncio.create_task(db.write_bulk(long))
+    assert await asyncio.to_thread(started.wait, 5)
+    joined = [asyncio.create_task(db.write_joined(_insert, f"j{n}")) for n in range(4)]
+    await asyncio.sleep(0.05)
+    assert not any(task.done() for task in joined)
+    go_on.set()
+    await bulk
+    assert len(set(await asyncio.gather(*joined))) == 4
+    assert len(begins) == 2  # the bulk write's, then ONE for the four
+    assert await db.fetch(_names) == ["before", "bulk", "j0", "j1", "j2", "j3"]
 
 
 async def test_a_caller_returns_only_once_its_write_is_committed(db: Database) -> None:
