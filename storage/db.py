@@ -392,10 +392,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self._locked():
-            conn = self.conn
-            if self._planner is not None and not self._triggers:
-                await conn.executescript(_REPLAN_TRIGGERS)
-                self._triggers = True
+            conn = await self._ready()
             try:
                 # Inside the try: a BEGIN whose awaiting coroutine is cancelled still runs in the
                 # database thread, and must not leave the connection in a transaction.
@@ -594,10 +591,7 @@ class Database:
         """Commit `group` (and whoever joins it until its job starts) as one transaction."""
         try:
             async with self._locked(urgent=True):
-                conn = self.conn
-                if self._planner is not None and not self._triggers:
-                    await conn.executescript(_REPLAN_TRIGGERS)
-                    self._triggers = True
+                conn = await self._ready()
                 if _begin_now(conn._conn):
                     outcomes = self._group_job(conn._conn, group, begun=True)
                 else:  # another process holds the write lock: wait in the database thread
