@@ -554,7 +554,7 @@ async def on_reason(
     number = typed_score(message.text)
     if number is not None:
         # A lone 0-10 is the score typed again (or an attempt to change it), not a reason.
-        await _wrong_input(
+        await on_other(
             message, bot, state, lang, settings, db, replayed, clock,
             hint=lambda survey: _number_at_reason(survey, number, lang),
         )  # fmt: skip
@@ -786,19 +786,6 @@ async def on_other(
     db: Database,
     replayed: bool = False,
     clock: Clock | None = None,
-) -> None:
-    await _wrong_input(message, bot, state, lang, settings, db, replayed, clock)
-
-
-async def _wrong_input(
-    message: Message,
-    bot: Bot,
-    state: FSMContext,
-    lang: str,
-    settings: Settings,
-    db: Database,
-    replayed: bool = False,
-    clock: Clock | None = None,
     *,
     hint: Callable[[Survey], str | None] | None = None,
 ) -> None:
@@ -812,7 +799,8 @@ async def _wrong_input(
 
     Handled again after a crash, this is usually the person's answer itself, routed here because
     the state had already moved on: no hint then, only the question if it never went out.
-    `hint` may give another text than the question's own for this input (None: the own)."""
+    `hint` may give another text than the question's own for this input (None: the own); the
+    dispatcher never passes it (no such key in its data), only `on_reason` does."""
     assert message.from_user is not None
     user_id = message.from_user.id
     survey_id = await _survey_id(state)
